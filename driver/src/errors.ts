@@ -1,0 +1,82 @@
+// Typed, actionable errors. Every error a user can cause carries what went wrong and what to do
+// about it; the CLI prints `error: <message> (<hint>)` on one line and exits with `exitCode`.
+
+export const ExitCode = {
+  ok: 0,
+  regression: 1, // `compare` found a regression beyond the threshold
+  usage: 2, // bad flag, unknown impl/size, bad duration
+  input: 3, // missing webroot, corrupt summary, broken redirect map
+  environment: 4, // missing tool (wrk, k6, go), busy port, no KVM
+  failure: 5, // a cell, VM or process failed
+  interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class BenchError extends Error {
+  override readonly name: string = 'BenchError';
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly exitCode: ExitCodeValue = ExitCode.failure,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** The one line the CLI prints. */
+  oneLine(): string {
+    return this.hint ? `${this.message} (${this.hint})` : this.message;
+  }
+}
+
+export class UsageError extends BenchError {
+  override readonly name = 'UsageError';
+  constructor(message: string, hint: string) {
+    super(message, hint, ExitCode.usage);
+  }
+}
+
+export class InputError extends BenchError {
+  override readonly name = 'InputError';
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    super(message, hint, ExitCode.input, options);
+  }
+}
+
+export class EnvironmentError extends BenchError {
+  override readonly name = 'EnvironmentError';
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    super(message, hint, ExitCode.environment, options);
+  }
+}
+
+/** An external command failed: carries the command, exit code with a meaning, and a stderr tail. */
+export class CommandError extends BenchError {
+  override readonly name = 'CommandError';
+  constructor(
+    readonly command: string,
+    readonly code: number | null,
+    readonly signal: string | null,
+    readonly stderrTail: string,
+    hint: string,
+  ) {
+    super(`${command} ${describeExit(code, signal)}${stderrTail ? `: ${stderrTail}` : ''}`, hint, ExitCode.failure);
+  }
+}
+
+export function describeExit(code: number | null, signal: string | null): string {
+  if (signal) return `was killed by ${signal}`;
+  if (code === 127) return 'was not found (exit 127)';
+  if (code === 137) return 'was killed (exit 137, out of memory?)';
+  return `exited with code ${code ?? 'unknown'}`;
+}
+
+/** Last `lines` non-empty lines of a process's output, for error messages. */
+export function tail(text: string, lines = 5): string {
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0)
+    .slice(-lines)
+    .join(' | ');
+}

@@ -1,0 +1,185 @@
+// The versioned shapes of everything server-bench writes or reads back: run configuration,
+// per-cell results, verification findings. Every file on disk goes through these schemas, so
+// the local backend, the VM backend and the reports agree on one contract.
+import { z } from 'zod';
+
+export const SCHEMA_VERSION = 1 as const;
+
+/** A machine size: the server gets `cpus` cores and `memoryMiB` of memory; k6 runs `vus` VUs. */
+export const SizeSchema = z.object({
+  name: z.string().regex(/^[0-9]+$/), // named by its vCPU count: "1", "2", "16"
+  cpus: z.number().int().positive(),
+  memoryMiB: z.number().int().positive(),
+  vus: z.number().int().positive(),
+});
+export type Size = z.infer<typeof SizeSchema>;
+
+export const EngineNameSchema = z.enum(['wrk', 'k6']);
+export type EngineName = z.infer<typeof EngineNameSchema>;
+
+export const LatencySchema = z.object({
+  avg: z.number().nonnegative(),
+  p50: z.number().nonnegative(),
+  p90: z.number().nonnegative(),
+  p95: z.number().nonnegative(),
+  p99: z.number().nonnegative(),
+  max: z.number().nonnegative(),
+});
+/** Latency statistics in milliseconds. */
+export type Latency = z.infer<typeof LatencySchema>;
+
+export const WarningCodeSchema = z.enum([
+  'loadgen-saturated', // the load generator used >= 90 % of its cores: it set the number
+  'cores-shared', // server and load generator ran on the same cores
+  'memory-not-enforced', // no writable cgroup v2: the size's memory limit was recorded only
+  'emulated', // VM ran under TCG, not KVM
+  'failed-checks', // some responses had an unexpected status
+  'errors', // socket errors or timeouts during load
+  'outlier', // flagged by median/MAD across repetitions (set by stats)
+  'other',
+]);
+export type WarningCode = z.infer<typeof WarningCodeSchema>;
+
+export const WarningSchema = z.object({ code: WarningCodeSchema, message: z.string() });
+export type Warning = z.infer<typeof WarningSchema>;
+
+export const ResourcesSchema = z.object({
+  /** Server CPU seconds (user + system, all its processes) during the measured window. */
+  serverCpuSeconds: z.number().nonnegative().nullable(),
+  /** Peak resident memory of the server, summed over its processes, in bytes. */
+  serverPeakRssBytes: z.number().nonnegative().nullable(),
+  /** Memory limit applied to the server (bytes), or null when not enforced. */
+  memoryLimitBytes: z.number().positive().nullable(),
+  memoryEnforced: z.boolean(),
+  serverCpus: z.array(z.number().int().nonnegative()),
+  /** Load generator CPU seconds during the measured window. */
+  loadgenCpuSeconds: z.number().nonnegative().nullable(),
+  loadgenCpus: z.array(z.number().int().nonnegative()),
+  /** loadgenCpuSeconds / (duration × loadgen cores), 0..1. */
+  loadgenUtilisation: z.number().nonnegative().nullable(),
+});
+export type Resources = z.infer<typeof ResourcesSchema>;
+
+/** One measured repetition of one implementation at one size: the unit every report is built from. */
+export const CellResultSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  id: z.string(), // e.g. "tsherve-1cpu-r2"
+  impl: z.string(),
+  size: SizeSchema,
+  rep: z.number().int().positive(),
+  /** Position of this cell in the run's execution order (0-based), to show interleaving. */
+  order: z.number().int().nonnegative(),
+  engine: z.object({ name: EngineNameSchema, version: z.string() }),
+  vus: z.number().int().positive(),
+  connections: z.number().int().positive(),
+  warmupSeconds: z.number().nonnegative(),
+  durationSeconds: z.number().positive(),
+  requests: z.number().int().nonnegative(),
+  reqPerSec: z.number().nonnegative(),
+  bytes: z.number().nonnegative(),
+  bytesPerSec: z.number().nonnegative(),
+  latencyMs: LatencySchema,
+  statusCounts: z.record(z.string(), z.number().int().nonnegative()),
+  failedChecks: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  mapFetches: z.number().int().nonnegative().nullable(),
+  resources: ResourcesSchema,
+  warnings: z.array(WarningSchema),
+  startedAt: z.string(), // ISO 8601
+  finishedAt: z.string(),
+  /** The engine's own summary, verbatim (k6 JSON object, or wrk's report). */
+  raw: z.unknown(),
+});
+export type CellResult = z.infer<typeof CellResultSchema>;
+
+export const FindingSchema = z.object({
+  status: z.enum(['pass', 'warn', 'fail']),
+  url: z.string(),
+  reason: z.string(),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+/** The verification gate's outcome for one implementation at one size. */
+export const VerificationSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  impl: z.string(),
+  size: z.string(),
+  passed: z.boolean(), // no finding with status "fail"
+  counts: z.object({ pass: z.number().int(), warn: z.number().int(), fail: z.number().int() }),
+  findings: z.array(FindingSchema), // every fail and warn; passes may be summarised
+  targets: z.number().int().nonnegative(),
+  checkedAt: z.string(),
+});
+export type Verification = z.infer<typeof VerificationSchema>;
+
+export const SiteInfoSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('generated'),
+    seed: z.number().int(),
+    targetBytes: z.number().int().positive(),
+    files: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+    aliases: z.number().int().nonnegative(),
+  }),
+  z.object({
+    kind: z.literal('user'),
+    webroot: z.string(),
+    redirects: z.string().nullable(),
+    files: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+    aliases: z.number().int().nonnegative(),
+  }),
+]);
+export type SiteInfo = z.infer<typeof SiteInfoSchema>;
+
+export const HostInfoSchema = z.object({
+  hostname: z.string(),
+  cpuModel: z.string(),
+  cores: z.number().int().positive(),
+  memoryBytes: z.number().nonnegative(),
+  kernel: z.string(),
+  os: z.string(),
+  cgroupV2Writable: z.boolean(),
+  kvm: z.boolean(),
+});
+export type HostInfo = z.infer<typeof HostInfoSchema>;
+
+/** run.json: everything needed to understand, resume, re-render or compare a run. */
+export const RunInfoSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  runId: z.string(),
+  createdAt: z.string(),
+  backend: z.enum(['local', 'vm']),
+  /** dedicated: the load generator has cores of its own; shared: it runs on the server's cores. */
+  loadgen: z.enum(['dedicated', 'shared']),
+  emulated: z.boolean(), // VM backend under TCG
+  config: z.object({
+    impls: z.array(z.string()),
+    sizes: z.array(SizeSchema),
+    reps: z.number().int().positive(),
+    durationSeconds: z.number().positive(),
+    warmupSeconds: z.number().nonnegative(),
+    vusOverride: z.number().int().positive().nullable(),
+    engine: EngineNameSchema,
+    reference: z.string(), // implementation the reports compare against (default gosherve)
+  }),
+  site: SiteInfoSchema,
+  /** Cell ids in the order they were scheduled (interleaved: A B C A B C). */
+  order: z.array(z.string()),
+  /** Cells skipped before running, with the reason (size does not fit, impl unavailable, ...). */
+  skipped: z.array(z.object({ impl: z.string(), size: z.string(), reason: z.string() })),
+  host: HostInfoSchema,
+  versions: z.object({
+    node: z.string(),
+    go: z.string().nullable(),
+    engine: z.string(),
+    impls: z.record(z.string(), z.string()),
+  }),
+  git: z.object({ revision: z.string().nullable(), dirty: z.boolean() }),
+});
+export type RunInfo = z.infer<typeof RunInfoSchema>;
+
+/** Id of one cell × repetition, e.g. cellId('tsherve', '2', 3) === 'tsherve-2cpu-r3'. */
+export function cellId(impl: string, size: string, rep: number): string {
+  return `${impl}-${size}cpu-r${rep}`;
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests use real processes and sockets; give them room, and run files in parallel
+// only as far as two cores allow.
+export default defineConfig({
+  test: {
+    include: ['servers/**/test/**/*.test.ts', 'driver/test/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
