@@ -153,3 +153,28 @@ export interface ResourceMonitor {
 }
 
 export type { Size };
+
+// ---------------------------------------------------------------- supervision (supervisor-*.ts)
+/** A running server under test. */
+export interface ServerHandle {
+  impl: string;
+  baseUrl: string; // http://127.0.0.1:<sitePort>
+  metricsUrl: string | null; // http://127.0.0.1:<metricsPort>/metrics
+  placement: ServerPlacement;
+  monitor: ResourceMonitor;
+  /** Last lines of the server's own log/journal, for error messages. */
+  logTail(lines?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts and stops servers. Local backend: child processes pinned with taskset and confined by a
+ * cgroup v2 leaf when writable (supervisor-local.ts). Inside a VM: one systemd unit per
+ * implementation (supervisor-systemd.ts). Everything above this line is shared.
+ */
+export interface Supervisor {
+  /** Start `impl` and wait until its site port answers (timeout → error with logTail). */
+  start(impl: Impl, ctx: ImplContext, placement: ServerPlacement): Promise<ServerHandle>;
+  /** Stop every server this supervisor knows of (k6test: every unit). */
+  stopAll(): Promise<void>;
+}
