@@ -1,0 +1,195 @@
+// The short-link map: parsing gosherve's format, fetching it with a timeout and a size cap, and
+// refreshing on a miss without letting a flood of unknown paths hammer the map's host.
+import type { Logger } from './log.js';
+
+export interface ParsedMap {
+  map: Map<string, string>;
+  skipped: { line: number; reason: string }[];
+}
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** `alias target` per line; blank lines and `#` comments skipped; targets must be absolute http(s) URLs. */
+export function parseMap(text: string): ParsedMap {
+  const map = new Map<string, string>();
+  const skipped: ParsedMap['skipped'] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).replace(/\r$/, '');
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const parts = trimmed.split(/\s+/);
+    if (parts.length !== 2) {
+      skipped.push({ line: i + 1, reason: `expected "alias target", got ${parts.length} field(s)` });
+      continue;
+    }
+    const alias = (parts[0] as string).replace(/^\/+|\/+$/g, '');
+    const target = parts[1] as string;
+    if (alias === '') {
+      skipped.push({ line: i + 1, reason: 'empty alias' });
+      continue;
+    }
+    if (CONTROL.test(target)) {
+      skipped.push({ line: i + 1, reason: 'target contains control characters' });
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      skipped.push({ line: i + 1, reason: `target "${target}" is not an absolute URL` });
+      continue;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      skipped.push({ line: i + 1, reason: `target "${target}" is not http(s)` });
+      continue;
+    }
+    map.set(alias, target);
+  }
+  return { map, skipped };
+}
+
+export class MapFetchError extends Error {}
+
+/** GET the map with `cachebust`, a timeout and a size cap enforced while reading. */
+export async function fetchMapText(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+  const u = new URL(url);
+  u.searchParams.set('cachebust', String(Math.floor(Date.now() / 1000)));
+  const signal = AbortSignal.timeout(timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(u, { signal, redirect: 'follow' });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new MapFetchError(`no answer within ${timeoutMs} ms`);
+    throw new MapFetchError(e.cause?.code ?? e.cause?.message ?? e.message);
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new MapFetchError(`HTTP ${res.status}`);
+  }
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new MapFetchError(`map is ${declared} bytes, over the ${maxBytes}-byte cap`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    if (!res.body) return '';
+    for await (const chunk of res.body) {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        throw new MapFetchError(`map is over the ${maxBytes}-byte cap`);
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof MapFetchError) throw err;
+    const e = err as Error;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new MapFetchError(`no complete answer within ${timeoutMs} ms`);
+    throw new MapFetchError(e.message);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface RefreshCounts {
+  ok: number;
+  error: number;
+  skipped: number; // a miss that found the interval not yet elapsed
+}
+
+export interface RedirectStoreOptions {
+  url: string;
+  timeoutMs: number;
+  maxBytes: number;
+  intervalMs: number;
+  log: Logger;
+  /** Called whenever the map changes (metrics). */
+  onMap?: (map: Map<string, string>) => void;
+}
+
+/**
+ * Holds the current map. On a miss, all concurrent misses share one in-flight fetch, and at most
+ * one fetch starts per interval; a failed fetch keeps the last good map.
+ */
+export class RedirectStore {
+  map = new Map<string, string>();
+  readonly counts: RefreshCounts = { ok: 0, error: 0, skipped: 0 };
+  private inflight: Promise<void> | null = null;
+  private lastStart = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: RedirectStoreOptions) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  lookup(alias: string): string | undefined {
+    return this.map.get(alias);
+  }
+
+  /** Fetch now (start-up, periodic); throws MapFetchError on failure. */
+  async load(): Promise<void> {
+    this.lastStart = Date.now();
+    try {
+      const text = await fetchMapText(this.opts.url, this.opts.timeoutMs, this.opts.maxBytes);
+      this.apply(text);
+      this.counts.ok++;
+    } catch (err) {
+      this.counts.error++;
+      throw err;
+    }
+  }
+
+  /** Start-up: a few retries over about five seconds. */
+  async loadWithRetries(attempts = 5, delayMs = 1000): Promise<void> {
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      try {
+        await this.load();
+        return;
+      } catch (err) {
+        last = err;
+        this.opts.log.warn('redirect map fetch failed', { url: this.opts.url, attempt: i + 1, error: (err as Error).message });
+        if (i < attempts - 1) await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
+    throw last;
+  }
+
+  apply(text: string): void {
+    const parsed = parseMap(text);
+    for (const s of parsed.skipped) this.opts.log.warn('skipping redirect map line', { line: s.line, reason: s.reason });
+    this.map = parsed.map;
+    this.opts.onMap?.(this.map);
+  }
+
+  /** Refresh after a miss: join the in-flight fetch, or start one if the interval allows. Never throws. */
+  refreshOnMiss(): Promise<void> {
+    if (this.inflight) return this.inflight;
+    if (Date.now() - this.lastStart < this.opts.intervalMs) {
+      this.counts.skipped++;
+      return Promise.resolve();
+    }
+    this.inflight = this.load()
+      .catch((err: Error) => {
+        this.opts.log.warn('redirect map refresh failed; keeping the last good map', { url: this.opts.url, error: err.message });
+      })
+      .finally(() => {
+        this.inflight = null;
+      });
+    return this.inflight;
+  }
+
+  startPeriodic(everyMs: number): void {
+    if (everyMs <= 0) return;
+    this.timer = setInterval(() => void this.refreshOnMiss(), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,127 @@
+// One serving process: loads the site and the map, listens on the site port (and, when it is the
+// only process, the metrics port), and drains in-flight responses on shutdown.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Config } from './config.js';
+import { createHandler } from './handler.js';
+import type { Logger } from './log.js';
+import { createRegistry, HotCounters } from './metrics.js';
+import { MapFetchError, RedirectStore } from './redirects.js';
+import { loadSite, SiteError, type Site } from './site.js';
+
+export const DRAIN_MS = 10_000;
+
+/** A start-up failure: printed as one line, exit code 1. */
+export class StartupError extends Error {}
+
+export interface Running {
+  port: number;
+  metricsPort: number | null;
+  registry: Registry;
+  site: Site;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => reject(new StartupError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+    server.once('error', onError);
+    server.listen({ port, host, backlog: 511 }, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export function hardenServer(server: Server): void {
+  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 10_000; // slowloris: headers must arrive within 10 s
+  server.requestTimeout = 30_000;
+}
+
+export function createMetricsServer(render: () => Promise<string>, contentType: string): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('Not found; metrics are at /metrics\n');
+      return;
+    }
+    render().then(
+      (text) => {
+        res.writeHead(200, { 'Content-Type': contentType });
+        res.end(text);
+      },
+      (err: Error) => {
+        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end(`metrics unavailable: ${err.message}\n`);
+      },
+    );
+  });
+  hardenServer(server);
+  return server;
+}
+
+/** Stop accepting, let in-flight responses finish (≤ DRAIN_MS), then close what is left. */
+export function drain(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+export async function startServing(config: Config, log: Logger, opts: { metrics: boolean }): Promise<Running> {
+  let site: Site;
+  try {
+    site = config.webroot
+      ? loadSite(config.webroot, { maxBytes: config.maxSiteBytes, confineSymlinks: config.confineSymlinks, log })
+      : { entries: new Map(), notFound: null, files: 0, bytes: 0 };
+  } catch (err) {
+    if (err instanceof SiteError) throw new StartupError(err.message);
+    throw err;
+  }
+  const hot = new HotCounters();
+  const redirects = new RedirectStore({
+    url: config.redirectMapUrl,
+    timeoutMs: config.mapTimeoutMs,
+    maxBytes: config.mapMaxBytes,
+    intervalMs: config.refreshIntervalMs,
+    log,
+  });
+  try {
+    await redirects.loadWithRetries();
+  } catch (err) {
+    const cause = err instanceof MapFetchError ? err.message : String(err);
+    throw new StartupError(`cannot fetch the redirect map ${config.redirectMapUrl}: ${cause} (check TSHERVE_REDIRECT_MAP_URL and that the map's host answers)`);
+  }
+  redirects.startPeriodic(config.periodicRefreshMs);
+  const registry = createRegistry({ hot, redirectsDefined: () => redirects.size, refreshes: () => redirects.counts });
+
+  const server = createServer({ maxHeaderSize: 16 * 1024 }, createHandler({ site, redirects, hot, log }));
+  hardenServer(server);
+  const port = await listen(server, config.port, config.host);
+  let metricsServer: Server | null = null;
+  let metricsPort: number | null = null;
+  if (opts.metrics) {
+    metricsServer = createMetricsServer(() => registry.metrics(), registry.contentType);
+    metricsPort = await listen(metricsServer, config.metricsPort, config.host);
+  }
+  log.info('site loaded', { files: site.files, bytes: site.bytes, redirects: redirects.size });
+  return {
+    port,
+    metricsPort,
+    registry,
+    site,
+    async close() {
+      redirects.stop();
+      await Promise.all([drain(server), metricsServer ? drain(metricsServer) : Promise.resolve()]);
+    },
+  };
+}

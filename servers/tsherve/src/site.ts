@@ -1,0 +1,136 @@
+// The site, held in memory: walked once at start-up, every file with its response headers computed
+// once (our equivalent of go:embed). Requests become one Map lookup keyed by the URL path.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { contentTypeFor } from './mime.js';
+import type { Logger } from './log.js';
+
+export const CACHE_CONTROL = 'public, max-age=31536000, must-revalidate';
+
+export interface Entry {
+  /** Path in the site, e.g. "/posts/a/index.html". */
+  file: string;
+  body: Buffer;
+  etag: string;
+  lastModified: string;
+  /** Modification time in whole seconds, for If-Modified-Since. */
+  mtimeSeconds: number;
+  contentType: string;
+  /** Flat raw header list for a 200 answer: writeHead(200, headers200). */
+  headers200: string[];
+  /** Headers for a 304 answer. */
+  headers304: string[];
+}
+
+export interface Site {
+  /** URL path → entry; directories appear as "/dir", "/dir/" and the index file's own path. */
+  entries: Map<string, Entry>;
+  notFound: Entry | null;
+  files: number;
+  bytes: number;
+}
+
+export class SiteError extends Error {}
+
+export interface LoadOptions {
+  maxBytes: number;
+  confineSymlinks: boolean;
+  log: Logger;
+}
+
+function makeEntry(file: string, body: Buffer, st: Stats): Entry {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  const lastModified = st.mtime.toUTCString();
+  const contentType = contentTypeFor(file);
+  return {
+    file,
+    body,
+    etag,
+    lastModified,
+    mtimeSeconds: Math.floor(st.mtimeMs / 1000),
+    contentType,
+    headers200: [
+      'Content-Type', contentType,
+      'Content-Length', String(body.length),
+      'ETag', etag,
+      'Last-Modified', lastModified,
+      'Cache-Control', CACHE_CONTROL,
+      'Accept-Ranges', 'bytes',
+    ],
+    headers304: ['ETag', etag, 'Last-Modified', lastModified, 'Cache-Control', CACHE_CONTROL],
+  };
+}
+
+/** Encode a site path the way browsers send it, so the common request needs no decoding. */
+function encodePath(p: string): string {
+  return p.split('/').map((seg) => encodeURIComponent(seg)).join('/');
+}
+
+export function loadSite(root: string, opts: LoadOptions): Site {
+  const entries = new Map<string, Entry>();
+  const realRoot = realpathSync(root);
+  let bytes = 0;
+  let files = 0;
+  // Real directories on the current path: a symlink back to one of them is a loop.
+  const visiting = new Set<string>();
+
+  const add = (urlPath: string, entry: Entry): void => {
+    entries.set(urlPath, entry);
+    const enc = encodePath(urlPath);
+    if (enc !== urlPath) entries.set(enc, entry);
+  };
+
+  const walk = (dir: string, realDir: string): void => {
+    visiting.add(realDir);
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch (err) {
+      opts.log.warn('skipping unreadable directory', { path: relative(root, dir), error: String(err) });
+      visiting.delete(realDir);
+      return;
+    }
+    for (const name of names) {
+      const full = join(dir, name);
+      let real: string;
+      let st: Stats;
+      try {
+        real = realpathSync(full);
+        st = statSync(real);
+      } catch (err) {
+        opts.log.warn('skipping broken symlink or unreadable file', { path: relative(root, full), error: (err as NodeJS.ErrnoException).code ?? String(err) });
+        continue;
+      }
+      if (opts.confineSymlinks && real !== realRoot && !real.startsWith(realRoot + sep)) {
+        opts.log.warn('skipping symlink that leaves the webroot', { path: relative(root, full), target: real });
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (visiting.has(real)) {
+          opts.log.warn('skipping symlink loop', { path: relative(root, full), target: real });
+          continue;
+        }
+        walk(full, real);
+      } else if (st.isFile()) {
+        bytes += st.size;
+        if (bytes > opts.maxBytes) {
+          throw new SiteError(`the site is larger than TSHERVE_MAX_SITE_BYTES (${opts.maxBytes} bytes); raise the cap or serve a smaller folder`);
+        }
+        const body = readFileSync(real);
+        files++;
+        const rel = '/' + relative(root, full).split(sep).join('/');
+        const entry = makeEntry(rel, body, st);
+        add(rel, entry);
+        if (name === 'index.html') {
+          const dirPath = rel.slice(0, -'index.html'.length); // "/", "/posts/a/"
+          add(dirPath, entry);
+          if (dirPath.length > 1) add(dirPath.slice(0, -1), entry);
+        }
+      }
+    }
+    visiting.delete(realDir);
+  };
+  walk(root, realRoot);
+  return { entries, notFound: entries.get('/404.html') ?? null, files, bytes };
+}
