@@ -3,11 +3,11 @@
 // after start-up is replaced. Each worker holds its own copy of the site in memory.
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { createMetricsServer, drain, startServing, StartupError } from './server.js';
+import { createMetricsServer, drain, startServing, StartupError, trackSockets } from './server.js';
 
 type WorkerMessage = { type: 'ready'; port: number } | { type: 'fatal'; message: string };
 
@@ -59,9 +59,11 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
   };
 
   let metricsServer: Server | null = null;
+  let metricsSockets = new Set<Socket>();
   const onAllReady = async (): Promise<void> => {
     started = true;
     metricsServer = createMetricsServer(() => aggregator.clusterMetrics(), aggregator.contentType);
+    metricsSockets = trackSockets(metricsServer);
     await new Promise<void>((resolve, reject) => {
       metricsServer!.once('error', (err: NodeJS.ErrnoException) => reject(new StartupError(`cannot listen on ${config.host}:${config.metricsPort}: ${err.code ?? err.message}`)));
       metricsServer!.listen({ port: config.metricsPort, host: config.host }, () => resolve());
@@ -90,7 +92,7 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     for (const w of workers) w.send({ type: 'shutdown' });
     const exited = Promise.all(workers.map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r())))));
     const kill = setTimeout(() => workers.forEach((w) => w.process.kill('SIGKILL')), 11_000);
-    void Promise.all([exited, metricsServer ? drain(metricsServer) : Promise.resolve()]).then(() => {
+    void Promise.all([exited, metricsServer ? drain(metricsServer, metricsSockets) : Promise.resolve()]).then(() => {
       clearTimeout(kill);
       process.exit(0);
     });

@@ -1,7 +1,7 @@
 // One serving process: loads the site and the map, listens on the site port (and, when it is the
 // only process, the metrics port), and drains in-flight responses on shutdown.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { createHandler } from './handler.js';
@@ -63,17 +63,39 @@ export function createMetricsServer(render: () => Promise<string>, contentType: 
   return server;
 }
 
-/** Stop accepting, let in-flight responses finish (≤ DRAIN_MS), then close what is left. */
-export function drain(server: Server): Promise<void> {
+/** Sockets of a server, so shutdown can tell a busy connection from an idle one. */
+export function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  return sockets;
+}
+
+/**
+ * Stop accepting, let in-flight responses finish (≤ DRAIN_MS), then close what is left. Node's own
+ * closeIdleConnections counts a response as done once res.end() was called, even while megabytes
+ * of it still wait in the socket's buffer for a slow reader, so idleness is judged here instead.
+ */
+export function drain(server: Server, sockets: Set<Socket>): Promise<void> {
   return new Promise((resolve) => {
-    const idle = setInterval(() => server.closeIdleConnections(), 100);
-    const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
-    server.close(() => {
+    const closeIdle = (): void => {
+      for (const s of sockets) {
+        const msg = (s as Socket & { _httpMessage?: { writableFinished?: boolean } | null })._httpMessage;
+        if ((msg === null || msg === undefined || msg.writableFinished === true) && s.writableLength === 0) s.destroy();
+      }
+    };
+    const idle = setInterval(closeIdle, 50);
+    const force = setTimeout(() => sockets.forEach((s) => s.destroy()), DRAIN_MS);
+    // net.Server's close, not http.Server's: the latter first runs closeIdleConnections, which
+    // destroys a connection whose response was ended but not yet flushed (a slow download).
+    NetServer.prototype.close.call(server, () => {
       clearInterval(idle);
       clearTimeout(force);
       resolve();
     });
-    server.closeIdleConnections();
+    closeIdle();
   });
 }
 
@@ -104,13 +126,17 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
   redirects.startPeriodic(config.periodicRefreshMs);
   const registry = createRegistry({ hot, redirectsDefined: () => redirects.size, refreshes: () => redirects.counts });
 
+  // Node 20's server.close() would also end connections whose response is still being flushed.
   const server = createServer({ maxHeaderSize: 16 * 1024 }, createHandler({ site, redirects, hot, log }));
   hardenServer(server);
+  const sockets = trackSockets(server);
   const port = await listen(server, config.port, config.host);
   let metricsServer: Server | null = null;
   let metricsPort: number | null = null;
+  let metricsSockets = new Set<Socket>();
   if (opts.metrics) {
     metricsServer = createMetricsServer(() => registry.metrics(), registry.contentType);
+    metricsSockets = trackSockets(metricsServer);
     metricsPort = await listen(metricsServer, config.metricsPort, config.host);
   }
   log.info('site loaded', { files: site.files, bytes: site.bytes, redirects: redirects.size });
@@ -121,7 +147,7 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
     site,
     async close() {
       redirects.stop();
-      await Promise.all([drain(server), metricsServer ? drain(metricsServer) : Promise.resolve()]);
+      await Promise.all([drain(server, sockets), metricsServer ? drain(metricsServer, metricsSockets) : Promise.resolve()]);
     },
   };
 }

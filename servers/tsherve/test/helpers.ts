@@ -1,0 +1,164 @@
+// Test helpers: a real map server, a real tsherve process on ephemeral ports, raw HTTP requests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../../dist/servers/tsherve/src/cli.js');
+
+export interface MapSource {
+  url: string;
+  fetches: number;
+  text: string;
+  delayMs: number;
+  status: number;
+  close(): Promise<void>;
+}
+
+export async function startMapSource(text: string): Promise<MapSource> {
+  const state = { fetches: 0, text, delayMs: 0, status: 200 };
+  const server: Server = createServer((req, res) => {
+    state.fetches++;
+    const answer = (): void => {
+      res.writeHead(state.status, { 'Content-Type': 'text/plain' });
+      res.end(state.text);
+    };
+    if (state.delayMs > 0) setTimeout(answer, state.delayMs);
+    else answer();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}/redirects.txt`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  }) as unknown as MapSource;
+}
+
+export interface Tsherve {
+  proc: ChildProcess;
+  port: number;
+  metricsPort: number;
+  base: string;
+  stdout: () => string;
+  stderr: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startTsherve(env: Record<string, string>, args: string[] = []): Promise<Tsherve> {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const ports = await new Promise<{ port: number; metricsPort: number }>((resolveP, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tsherve did not start: ${err}${out}`)), 15_000);
+    const onData = (): void => {
+      for (const line of out.split('\n')) {
+        if (!line.includes('"listening"')) continue;
+        const j = JSON.parse(line) as { port: number; metricsPort: number };
+        clearTimeout(timer);
+        proc.stdout!.off('data', onData);
+        resolveP(j);
+        return;
+      }
+    };
+    proc.stdout!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`tsherve exited ${code}: ${err}`));
+    });
+  });
+  return {
+    proc,
+    ...ports,
+    base: `http://127.0.0.1:${ports.port}`,
+    stdout: () => out,
+    stderr: () => err,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** Run the CLI expecting it to exit; returns code and output. */
+export function runTsherve(env: Record<string, string>, args: string[] = [], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveP) => {
+    const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+    proc.on('exit', (code) => {
+      clearTimeout(t);
+      resolveP({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** A raw request: the path is sent exactly as given (no URL normalisation by a client library). */
+export function get(base: string, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
+  const u = new URL(base);
+  return new Promise((resolveP, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolveP({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+export async function metrics(port: number): Promise<string> {
+  const r = await get(`http://127.0.0.1:${port}`, '/metrics');
+  return r.body.toString();
+}
+
+/** Value of one sample line in Prometheus text, e.g. metricValue(text, 'tsherve_response_status{status="200"}'). */
+export function metricValue(text: string, sample: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(sample + ' ')) return Number(line.slice(sample.length + 1));
+  }
+  return undefined;
+}
+
+/** A small site with awkward names, a 404 page, a nested index and a secret next to the root. */
+export function makeSite(): { root: string; parent: string } {
+  const parent = mkdtempSync(join(tmpdir(), 'tsherve-test-'));
+  const root = join(parent, 'www');
+  mkdirSync(join(root, 'posts', 'hello'), { recursive: true });
+  mkdirSync(join(root, 'assets'), { recursive: true });
+  writeFileSync(join(root, 'index.html'), '<h1>home</h1>');
+  writeFileSync(join(root, 'posts', 'hello', 'index.html'), '<h1>hello</h1>');
+  writeFileSync(join(root, 'assets', 'site.css'), 'body{}');
+  writeFileSync(join(root, 'assets', 'app.js'), 'console.log(1)');
+  writeFileSync(join(root, 'assets', 'my file.txt'), 'spaces');
+  writeFileSync(join(root, 'assets', 'café.txt'), 'accent');
+  writeFileSync(join(root, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 7));
+  writeFileSync(join(root, '404.html'), '<h1>custom 404</h1>');
+  writeFileSync(join(parent, 'secret.txt'), 'TOP-SECRET');
+  return { root, parent };
+}

@@ -1,0 +1,139 @@
+// Process behaviour: invalid configuration, start-up failures, --help, the site cap, worker
+// replacement and graceful drain on SIGTERM.
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSite, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
+
+let map: MapSource;
+let site: { root: string; parent: string };
+beforeAll(async () => {
+  site = makeSite();
+  writeFileSync(join(site.parent, 'a-file'), 'x');
+  map = await startMapSource('a https://example.org/a\n');
+});
+afterAll(async () => map?.close());
+
+describe('invalid configuration: one line naming the setting, exit 2, before listening', () => {
+  const cases: [string, Record<string, string>, string[], RegExp][] = [
+    ['missing map URL', {}, [], /^tsherve: TSHERVE_REDIRECT_MAP_URL: is required/],
+    ['bad map URL', { TSHERVE_REDIRECT_MAP_URL: 'not a url' }, [], /^tsherve: TSHERVE_REDIRECT_MAP_URL: "not a url" is not a URL/],
+    ['non-http map URL', { TSHERVE_REDIRECT_MAP_URL: 'ftp://x/y' }, [], /TSHERVE_REDIRECT_MAP_URL: "ftp:\/\/x\/y" is not an http\(s\) URL/],
+    ['missing webroot', { TSHERVE_WEBROOT: '/no/such/dir' }, [], /^tsherve: TSHERVE_WEBROOT: "\/no\/such\/dir" does not exist/],
+    ['webroot is a file', {}, ['--webroot', 'FILE'], /^tsherve: TSHERVE_WEBROOT: ".*a-file" is a file, not a directory/],
+    ['bad port', { TSHERVE_PORT: '70000' }, [], /^tsherve: TSHERVE_PORT: "70000" is not a port/],
+    ['bad metrics port', {}, ['--metrics-port=abc'], /^tsherve: TSHERVE_METRICS_PORT: "abc" is not a port/],
+    ['unknown level', { TSHERVE_LOG_LEVEL: 'loud' }, [], /^tsherve: TSHERVE_LOG_LEVEL: "loud" is not one of debug, info, warn, error/],
+    ['bad workers', { TSHERVE_WORKERS: '0' }, [], /^tsherve: TSHERVE_WORKERS: "0" is not a worker count/],
+    ['bad size cap', { TSHERVE_MAX_SITE_BYTES: 'lots' }, [], /^tsherve: TSHERVE_MAX_SITE_BYTES: "lots" is not a size/],
+    ['bad timeout', { TSHERVE_MAP_TIMEOUT: 'soon' }, [], /^tsherve: TSHERVE_MAP_TIMEOUT: "soon" is not a duration/],
+    ['unknown flag', {}, ['--colour', 'red'], /^tsherve: --colour: unknown flag/],
+    ['flag without value', {}, ['--port'], /^tsherve: --port: needs a value/],
+  ];
+  for (const [name, env, args, re] of cases) {
+    it(name, async () => {
+      const fullEnv = { TSHERVE_REDIRECT_MAP_URL: map.url, ...env };
+      if (name === 'missing map URL') delete (fullEnv as Record<string, string>).TSHERVE_REDIRECT_MAP_URL;
+      const r = await runTsherve(fullEnv, args.map((a) => (a === 'FILE' ? join(site.parent, 'a-file') : a)));
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(re);
+      expect(r.stdout).not.toContain('listening');
+    });
+  }
+
+  it('flags win over the environment', async () => {
+    const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_PORT: 'bad' }, ['--port', '99999']);
+    expect(r.stderr).toContain('"99999" is not a port');
+  });
+
+  it('--help lists every setting', async () => {
+    const r = await runTsherve({}, ['--help']);
+    expect(r.code).toBe(0);
+    for (const name of ['TSHERVE_WEBROOT', 'TSHERVE_REDIRECT_MAP_URL', 'TSHERVE_HOST', 'TSHERVE_PORT', 'TSHERVE_METRICS_PORT', 'TSHERVE_LOG_LEVEL', 'TSHERVE_WORKERS']) expect(r.stdout).toContain(name);
+  });
+});
+
+describe('start-up failures', () => {
+  it('an unreachable map exits non-zero naming the URL and the cause', async () => {
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r())); // now nothing listens there
+    const url = `http://127.0.0.1:${port}/map.txt`;
+    const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: url });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot fetch the redirect map ${url}: ECONNREFUSED`);
+  });
+
+  it('a site over the cap is refused', async () => {
+    const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: site.root, TSHERVE_MAX_SITE_BYTES: '1MiB' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/larger than TSHERVE_MAX_SITE_BYTES/);
+  });
+
+  it('a busy port is named', async () => {
+    const first = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url });
+    try {
+      const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_PORT: String(first.port) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}: EADDRINUSE`);
+    } finally {
+      await first.stop();
+    }
+  });
+});
+
+describe('processes', () => {
+  it('replaces a worker that dies, and keeps serving', async () => {
+    const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: site.root, TSHERVE_WORKERS: '2', TSHERVE_LOG_LEVEL: 'info' });
+    try {
+      const { execFileSync } = await import('node:child_process');
+      const children = execFileSync('pgrep', ['-P', String(ts.proc.pid)]).toString().trim().split('\n').map(Number);
+      expect(children).toHaveLength(2);
+      process.kill(children[0]!, 'SIGKILL');
+      const deadline = Date.now() + 10_000;
+      while (!ts.stdout().includes('worker died') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(ts.stdout()).toContain('worker died; starting a replacement');
+      for (let i = 0; i < 6; i++) expect((await get(ts.base, '/')).status).toBe(200);
+      let after: number[] = [];
+      while (Date.now() < deadline) {
+        after = execFileSync('pgrep', ['-P', String(ts.proc.pid)]).toString().trim().split('\n').map(Number);
+        if (after.length === 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(after).toHaveLength(2);
+      expect(after).not.toContain(children[0]);
+    } finally {
+      expect(await ts.stop()).toBe(0);
+    }
+  });
+
+  for (const workers of ['1', '2']) {
+    it(`drains an in-flight large download on SIGTERM and exits 0 (workers=${workers})`, async () => {
+      const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: site.root, TSHERVE_WORKERS: workers });
+      const received = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: ts.port, path: '/big.bin', agent: false }, (res) => {
+          let n = 0;
+          res.pause();
+          // SIGTERM arrives while most of the 8 MiB is still to come; then read it slowly.
+          setTimeout(() => {
+            ts.proc.kill('SIGTERM');
+            setTimeout(() => {
+              res.on('data', (c: Buffer) => (n += c.length));
+              res.on('end', () => resolve(n));
+              res.on('error', reject);
+              res.resume();
+            }, 1_000);
+          }, 300);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(received).toBe(8 * 1024 * 1024);
+      expect(await ts.stop()).toBe(0);
+    });
+  }
+});
