@@ -1,0 +1,39 @@
+// Build step of packages.site: run the engine's own site generator and nginx renderer (compiled
+// JavaScript from packages.server-bench) so the VM serves exactly what the local backend serves.
+// Usage: node gen-site.mjs <server-bench lib dir> <out dir> <guest webroot> <guest nginx prefix>
+// Output: <out>/webroot/, <out>/redirects.txt, <out>/site.json, <out>/nginx.conf
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [lib, out, guestWebroot, guestPrefix] = process.argv.slice(2);
+if (!lib || !out || !guestWebroot || !guestPrefix) {
+  console.error('usage: node gen-site.mjs <server-bench lib dir> <out dir> <guest webroot> <guest nginx prefix>');
+  process.exit(2);
+}
+const load = (rel) => import(pathToFileURL(join(lib, 'dist', 'driver', 'src', rel)).href);
+const sitegen = await load('sitegen.js');
+const nginx = await load('nginx.js');
+for (const [mod, name] of [[sitegen, 'generateSite'], [sitegen, 'renderRedirectMap'], [nginx, 'renderNginxConfig']]) {
+  if (typeof mod[name] !== 'function') {
+    console.error(`gen-site: the engine no longer exports ${name}(); update nix/gen-site.mjs to its new API`);
+    process.exit(1);
+  }
+}
+
+await mkdir(out, { recursive: true });
+const site = await sitegen.generateSite({
+  dir: join(out, 'webroot'),
+  seed: sitegen.DEFAULT_SEED ?? 1,
+  targetBytes: sitegen.DEFAULT_SITE_BYTES ?? 40_000_000,
+});
+await writeFile(join(out, 'redirects.txt'), site.redirectsText ?? sitegen.renderRedirectMap(site.redirects));
+await writeFile(
+  join(out, 'site.json'),
+  JSON.stringify({ files: site.files, bytes: site.bytes, expectedPaths: site.expectedPaths, redirects: site.redirects }, null, 2) + '\n',
+);
+await writeFile(
+  join(out, 'nginx.conf'),
+  nginx.renderNginxConfig({ webroot: guestWebroot, redirects: site.redirects, port: 8080, host: '127.0.0.1', prefixDir: guestPrefix }),
+);
+console.log(`gen-site: ${site.files} files, ${site.bytes} bytes, ${site.redirects.length} redirects`);

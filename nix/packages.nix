@@ -1,0 +1,149 @@
+# The TypeScript parts as Nix packages: the npm runtime dependencies as one fixed-output
+# derivation (nix.md §5), the compiled tree, thin executables (server-bench, tsherve, k6test),
+# and the generated default site with the engine's nginx reference configuration for the VM.
+{
+  lib,
+  stdenvNoCC,
+  runCommand,
+  makeWrapper,
+  nodejs,
+  typescript,
+  k6,
+  util-linux,
+  # Guest paths the site's nginx configuration refers to (vm.nix owns them).
+  guestWebroot,
+  guestNginxPrefix,
+}:
+let
+  root = ../.;
+  # Only what the build reads: a change to the README or the tests must not rebuild anything.
+  keep = [
+    "package.json"
+    "package-lock.json"
+    "tsconfig.json"
+    "tsconfig.build.json"
+    "servers"
+    "driver"
+    "k6"
+    "nix"
+  ];
+  src = lib.cleanSourceWith {
+    name = "server-bench-source";
+    src = root;
+    filter =
+      path: type:
+      let
+        rel = lib.removePrefix (toString root + "/") (toString path);
+        top = builtins.head (lib.splitString "/" rel);
+        base = baseNameOf path;
+      in
+      builtins.elem top keep
+      && base != "node_modules"
+      && base != "dist"
+      && !(type == "directory" && base == "test");
+    };
+
+  version = (lib.importJSON ../package.json).version;
+
+  # `npm ci` against npm's default registry (named nowhere in this repository): our lock has no
+  # `resolved` URLs, so fetchNpmDeps/importNpmLock cannot read it; the lock's `integrity` fields
+  # still pin every tarball, and the output hash pins the whole tree. scripts/npm-deps-hash.sh
+  # computes the same hash outside Nix; CI fails when nix/npm-deps.json no longer matches the lock.
+  npmDeps = stdenvNoCC.mkDerivation {
+    pname = "server-bench-npm-deps";
+    inherit version;
+    src = lib.fileset.toSource {
+      root = ../.;
+      fileset = lib.fileset.unions [
+        ../package.json
+        ../package-lock.json
+      ];
+    };
+    nativeBuildInputs = [ nodejs ];
+    impureEnvVars = lib.fetchers.proxyImpureEnvVars;
+    buildPhase = ''
+      runHook preBuild
+      export HOME="$TMPDIR" npm_config_cache="$TMPDIR/npm-cache" npm_config_update_notifier=false
+      npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+      # npm's own record of the install; its content differs between npm versions.
+      rm -f node_modules/.package-lock.json
+      runHook postBuild
+    '';
+    installPhase = ''
+      runHook preInstall
+      mv node_modules "$out"
+      runHook postInstall
+    '';
+    # A fixed-output path may not refer to the store: no shebang patching, no stripping.
+    dontFixup = true;
+    outputHashMode = "recursive";
+    outputHashAlgo = "sha256";
+    outputHash = (lib.importJSON ./npm-deps.json).hash;
+  };
+
+  # Compiled JavaScript in the repository's layout (dist/, k6/, driver/assets/, node_modules), so
+  # every relative lookup the code does from import.meta.url works as in a checkout. Type checking
+  # is CI's job (it has the dev dependencies); here tsc only emits (--noCheck, no @types).
+  server-bench = stdenvNoCC.mkDerivation {
+    pname = "server-bench";
+    inherit version src;
+    nativeBuildInputs = [
+      typescript
+      makeWrapper
+    ];
+    buildPhase = ''
+      runHook preBuild
+      echo '{ "extends": "./tsconfig.build.json", "compilerOptions": { "types": [], "sourceMap": false } }' > tsconfig.nix.json
+      tsc -p tsconfig.nix.json --noCheck
+      runHook postBuild
+    '';
+    installPhase = ''
+      runHook preInstall
+      lib=$out/lib/server-bench
+      mkdir -p "$lib" "$out/bin"
+      cp -R dist package.json "$lib/"
+      [ -d k6 ] && cp -R k6 "$lib/"
+      [ -d driver/assets ] && mkdir -p "$lib/driver" && cp -R driver/assets "$lib/driver/"
+      ln -s ${npmDeps} "$lib/node_modules"
+      makeWrapper ${lib.getExe nodejs} "$out/bin/server-bench" --add-flags "$lib/dist/driver/src/cli.js"
+      makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" --add-flags "$lib/dist/servers/tsherve/src/cli.js"
+      runHook postInstall
+    '';
+    passthru = { inherit npmDeps; };
+    meta.mainProgram = "server-bench";
+  };
+
+  tsherve = runCommand "tsherve-${version}" {
+    nativeBuildInputs = [ makeWrapper ];
+    meta.mainProgram = "tsherve";
+  } ''
+    makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" \
+      --add-flags ${server-bench}/lib/server-bench/dist/servers/tsherve/src/cli.js
+  '';
+
+  # k6test for the VM: k6 and taskset from nixpkgs on PATH, the offline k6 script from the store.
+  k6test = runCommand "k6test-${version}" {
+    nativeBuildInputs = [ makeWrapper ];
+    meta.mainProgram = "k6test";
+  } ''
+    makeWrapper ${lib.getExe nodejs} "$out/bin/k6test" \
+      --add-flags ${server-bench}/lib/server-bench/dist/driver/src/k6test-cli.js \
+      --prefix PATH : ${lib.makeBinPath [ k6 util-linux ]} \
+      --set SERVER_BENCH_K6_SCRIPT ${server-bench}/lib/server-bench/k6/script.js
+  '';
+
+  # The default site (seeded, ~40 MB, ~680 files) made by the engine's generator, plus its redirect
+  # map and the engine's nginx reference configuration pointed at the guest's paths.
+  site = runCommand "server-bench-site-${version}" { nativeBuildInputs = [ nodejs ]; } ''
+    node ${src}/nix/gen-site.mjs ${server-bench}/lib/server-bench "$out" ${guestWebroot} ${guestNginxPrefix}
+  '';
+in
+{
+  inherit
+    npmDeps
+    server-bench
+    tsherve
+    k6test
+    site
+    ;
+}
