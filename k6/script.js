@@ -101,11 +101,14 @@ export function handleSummary(data) {
   let line = 'server-bench: k6 finished';
   // Never throw here: a throwing handleSummary makes k6 skip our file.
   try {
-    const m = data.metrics || {};
-    const reqs = m.http_reqs ? m.http_reqs.values.count : 0;
-    const rate = m.http_reqs ? m.http_reqs.values.rate : 0;
-    const failed = m.checks ? m.checks.values.fails : 0;
-    line = `server-bench: ${reqs} requests, ${Math.round(rate)} req/s, ${failed} failed checks`;
+    // Legacy shape: metrics is a map; the opt-in machine-readable one has results.metrics[].
+    const list = data.results && Array.isArray(data.results.metrics) ? data.results.metrics : null;
+    const metric = (name) => (list ? list.find((x) => x.name === name) : (data.metrics || {})[name]);
+    const reqs = metric('http_reqs') ? metric('http_reqs').values.count : 0;
+    let failed = 0;
+    if (list) for (const c of (data.results.checks && data.results.checks.results) || []) failed += c.fails;
+    else if (metric('checks')) failed = metric('checks').values.fails;
+    line = `server-bench: ${reqs} requests, ${failed} failed checks`;
   } catch (e) {
     line = `server-bench: k6 finished (summary line unavailable: ${e})`;
   }

@@ -120,10 +120,12 @@ const v1Metric = z.object({
 const v1Schema = z.object({
   version: z.string().regex(/^1\.\d+\.\d+/, 'must be a 1.x.y version'),
   config: z.object({ duration: z.number().nonnegative() }),
-  metadata: z.object({ k6Version: z.string() }).optional(),
+  // k6 2.2 writes snake_case (k6_version); the schema's generated Go types say k6Version.
+  metadata: z.object({ k6Version: z.string().optional(), k6_version: z.string().optional() }).optional(),
   results: z.object({
     checks: z
       .object({
+        metrics: z.array(v1Metric).optional(),
         results: z.array(z.object({ name: z.string(), passes: count, fails: count })).optional(),
       })
       .optional(),
@@ -345,11 +347,16 @@ function fromV1(obj: Record<string, unknown>): K6Summary {
   const s = parseWith(v1Schema, obj, 'machine-readable summary v1');
   const seconds = s.config.duration;
   const metrics: Record<string, K6Metric> = {};
-  s.results.metrics.forEach((m, i) => {
-    const values = { ...m.values };
+  const all = [...s.results.metrics, ...(s.results.checks?.metrics ?? [])];
+  const nMain = s.results.metrics.length;
+  all.forEach((m, i) => {
+    const where = i < nMain ? `results.metrics[${i}]` : `results.checks.metrics[${i - nMain}]`;
+    const values: Record<string, number> = {};
+    // Real v1 files name percentiles "p90"; the legacy dialects say "p(90)". Use the legacy spelling.
+    for (const [k, v] of Object.entries(m.values)) values[k.replace(/^p(\d+(?:\.\d+)?)$/, 'p($1)')] = v;
     if (m.type === 'rate') {
       const { matches, total } = values;
-      if (typeof matches !== 'number' || typeof total !== 'number') fail(`results.metrics[${i}].values needs matches and total (rate metric "${m.name}")`);
+      if (typeof matches !== 'number' || typeof total !== 'number') fail(`${where}.values needs matches and total (rate metric "${m.name}")`);
       values.passes = matches;
       values.fails = total - matches;
       delete values.matches;
@@ -358,7 +365,7 @@ function fromV1(obj: Record<string, unknown>): K6Summary {
     // v1 counters carry only `count`; restore the legacy rate so every dialect looks alike.
     if (m.type === 'counter' && typeof values.count === 'number' && values.rate === undefined && seconds > 0) values.rate = values.count / seconds;
     const metric: K6Metric = { type: m.type, contains: m.contains, values, thresholds: {} };
-    requireValues(m.name, metric, `results.metrics[${i}].values`);
+    requireValues(m.name, metric, `${where}.values`);
     metrics[m.name] = metric;
   });
   return {
@@ -368,7 +375,7 @@ function fromV1(obj: Record<string, unknown>): K6Summary {
     durationMs: seconds * 1000,
     durationSource: 'config.duration',
     trendStats: null,
-    k6Version: s.metadata?.k6Version ?? null,
+    k6Version: s.metadata?.k6Version ?? s.metadata?.k6_version ?? null,
   };
 }
 

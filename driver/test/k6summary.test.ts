@@ -1,0 +1,230 @@
+// The k6 summary parser on every real summary we have (public fixtures in both legacy dialects,
+// and our own script's output in all three), plus malformed input and its messages.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExitCode, InputError } from '../src/errors.js';
+import { normaliseK6, parseK6Summary } from '../src/k6summary.js';
+import { LatencySchema } from '../src/schema.js';
+
+const PUBLIC = '/work/shared/fixtures/k6-summaries';
+const OURS = join(import.meta.dirname, 'fixtures', 'k6-ours');
+const read = (dir: string, name: string) => readFileSync(join(dir, name), 'utf8');
+const ctx = { engineVersion: 'test', loadgenCpuSeconds: null };
+
+function inputError(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as InputError).exitCode).toBe(ExitCode.input);
+    return e as InputError;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('every fixture parses and normalises', () => {
+  const files = [
+    ...readdirSync(PUBLIC).filter((f) => f.endsWith('.json')).map((f) => [PUBLIC, f] as const),
+    ...readdirSync(OURS).filter((f) => f.endsWith('.json')).map((f) => [OURS, f] as const),
+  ];
+  it('found the fixtures', () => {
+    expect(files.length).toBeGreaterThanOrEqual(7);
+  });
+  for (const [dir, file] of files) {
+    it(file, () => {
+      const s = parseK6Summary(read(dir, file));
+      expect(Object.keys(s.metrics).length).toBeGreaterThan(5);
+      expect(s.durationMs).toBeGreaterThan(0);
+      const r = normaliseK6(s, ctx);
+      expect(r.requests).toBeGreaterThan(0);
+      expect(LatencySchema.parse(r.latencyMs)).toEqual(r.latencyMs);
+      const l = r.latencyMs;
+      expect(l.p50).toBeLessThanOrEqual(l.p90);
+      expect(l.p90).toBeLessThanOrEqual(l.p95);
+      expect(l.p95).toBeLessThanOrEqual(l.p99);
+      expect(l.p99).toBeLessThanOrEqual(l.max);
+      // The same object parses like its JSON text.
+      expect(parseK6Summary(JSON.parse(read(dir, file)))).toEqual(s);
+    });
+  }
+});
+
+describe('public fixtures: values read from the files', () => {
+  it('benc-uk simple.json (handleSummary, groups, failing checks, p(99))', () => {
+    const s = parseK6Summary(read(PUBLIC, 'benc-uk__k6-reporter__simple.json'));
+    expect(s.dialect).toBe('handleSummary');
+    expect(s.durationMs).toBe(24425.289882);
+    expect(s.durationSource).toBe('state.testRunDurationMs');
+    expect(s.trendStats).toEqual(['avg', 'min', 'max', 'med', 'p(90)', 'p(95)', 'p(99)']);
+    expect(s.metrics.http_req_duration?.thresholds).toEqual({ 'p(95)<1000': true });
+    expect(s.metrics.data_received).toMatchObject({ type: 'counter', contains: 'data' });
+    expect(s.checks).toEqual([
+      { name: 'Status is ok', path: '::Status is ok', groups: [], passes: 90, fails: 349 },
+      { name: 'NOT 500', path: '::Example group::NOT 500', groups: ['Example group'], passes: 439, fails: 0 },
+    ]);
+    const r = normaliseK6(s, ctx);
+    expect(r.requests).toBe(878);
+    expect(r.bytes).toBe(4767303);
+    expect(r.durationSeconds).toBeCloseTo(24.425, 3);
+    expect(r.latencyMs).toEqual({ avg: 21.37513127107059, p50: 20.090773, p90: 26.358651200000008, p95: 30.0256841, p99: 39.577136380000084, max: 143.326605 });
+    expect(r.failedChecks).toBe(349);
+    // Not our script: no status_<code> counters, so the split comes from http_req_failed.
+    expect(r.statusCounts).toEqual({ '2xx-3xx': 529, other: 349 });
+    expect(r.notes.join('\n')).toMatch(/no status_<code> counters/);
+  });
+
+  it('NikoyanGar (summary-export, inverted thresholds, tagged sub-metrics, no p(99))', () => {
+    const s = parseK6Summary(read(PUBLIC, 'NikoyanGar__ApiGatewayBenchmarks__summary.json'));
+    expect(s.dialect).toBe('summary-export');
+    expect(s.durationSource).toBe('counter count/rate');
+    expect((s.durationMs as number) / 1000).toBeCloseTo(613790 / 1334.398196695031, 6);
+    // true in the export means FAILED.
+    expect(s.metrics.fast_latency?.thresholds).toEqual({ 'p(95)<50': false });
+    expect(s.metrics.yarp_latency?.thresholds).toEqual({ 'p(95)<50': true });
+    expect(s.metrics['http_req_failed{gateway:fast}']).toEqual({ type: 'rate', contains: 'default', values: { passes: 0, fails: 202261, rate: 0 }, thresholds: { 'rate<0.01': true } });
+    expect(s.metrics.vus_max).toMatchObject({ type: 'gauge', values: { min: 400, max: 2925, value: 2925 } });
+    expect(s.metrics.http_req_duration).toMatchObject({ type: 'trend', contains: 'time' });
+    expect(s.metrics.data_received).toMatchObject({ type: 'counter', contains: 'data' });
+    expect(s.checks.map((c) => c.passes).sort()).toEqual([202261, 204903, 206626]);
+    const r = normaliseK6(s, ctx);
+    expect(r.requests).toBe(613790);
+    expect(r.bytes).toBe(126942418);
+    expect(r.latencyMs.p99).toBe(14239.697849); // no p(99): max, and said so
+    expect(r.notes.join('\n')).toMatch(/p99: p\(99\) not in the summary's trend stats; used max/);
+    expect(r.failedChecks).toBe(0);
+  });
+
+  it('unknowntpo (handleSummary, extra top-level keys, custom default-contains trends)', () => {
+    const s = parseK6Summary(read(PUBLIC, 'unknowntpo__spring-redis-demo__summary.json'));
+    expect(s.dialect).toBe('handleSummary');
+    expect(s.durationMs).toBe(30363.212);
+    expect(s.metrics.with_cache_duration).toMatchObject({ type: 'trend', contains: 'default' });
+    const r = normaliseK6(s, ctx);
+    expect(r.requests).toBe(600);
+    expect(r.latencyMs.p50).toBe(6.1165);
+    expect(r.latencyMs.p99).toBe(121.388);
+    expect(r.statusCounts).toEqual({ '2xx-3xx': 600, other: 0 });
+  });
+
+  it('andreposman (2021 summary-export, count and p(99.9) without p(90)/p(95))', () => {
+    const s = parseK6Summary(read(PUBLIC, 'andreposman__qr-code-generator__summary-export.json'));
+    expect(s.dialect).toBe('summary-export');
+    expect(s.metrics.http_req_duration?.type).toBe('trend');
+    expect(s.metrics.http_req_duration?.values.count).toBe(493168);
+    expect(s.metrics.checks).toMatchObject({ type: 'rate', values: { passes: 493168, fails: 0, rate: 1 } });
+    const r = normaliseK6(s, ctx);
+    expect(r.requests).toBe(493168);
+    expect(r.durationSeconds).toBeCloseTo(493168 / 4288.100370179589, 6);
+    expect(r.latencyMs.p90).toBe(348.6492700000003); // from p(99), an upper bound
+    expect(r.latencyMs.p95).toBe(348.6492700000003);
+    expect(r.latencyMs.p99).toBe(348.6492700000003);
+    expect(r.notes.join('\n')).toMatch(/p90: p\(90\) not in the summary's trend stats; used p\(99\)/);
+  });
+});
+
+describe('our own script, real k6 2.2 output', () => {
+  const expectedStatus = { '200': 16180, '301': 4045, '308': 4045, '404': 4045 };
+
+  it('handleSummary: status counters become statusCounts, 404s are failed checks', () => {
+    const s = parseK6Summary(read(OURS, 'summary.json'));
+    expect(s.dialect).toBe('handleSummary');
+    expect(s.trendStats).toContain('p(99)');
+    const r = normaliseK6(s, { engineVersion: '2.2.0', loadgenCpuSeconds: 1.5, raw: 'x' });
+    expect(r.requests).toBe(28315);
+    expect(r.statusCounts).toEqual(expectedStatus);
+    expect(Object.values(r.statusCounts).reduce((a, b) => a + b, 0)).toBe(r.requests);
+    expect(r.failedChecks).toBe(4045);
+    expect(r.errors).toBe(0);
+    expect(r.bytes).toBe(695828875);
+    expect(r.durationSeconds).toBeCloseTo(2.001162759, 9);
+    expect(r.latencyMs.p99).toBe(2.069966180000005);
+    expect(r.notes).toEqual([]);
+    expect(r).toMatchObject({ engine: 'k6', engineVersion: '2.2.0', loadgenCpuSeconds: 1.5, raw: 'x' });
+  });
+
+  it('the same run through --summary-export gives the same numbers', () => {
+    const a = normaliseK6(parseK6Summary(read(OURS, 'summary.json')), ctx);
+    const b = normaliseK6(parseK6Summary(read(OURS, 'summary-export.json')), ctx);
+    expect(b.statusCounts).toEqual(expectedStatus);
+    expect(b.requests).toBe(a.requests);
+    expect(b.latencyMs).toEqual(a.latencyMs);
+    expect(b.durationSeconds).toBeCloseTo(a.durationSeconds, 2);
+  });
+
+  it('machine-readable v1 (opt-in): p90 spelling, checks from results, duration from config', () => {
+    const s = parseK6Summary(read(OURS, 'summary-v1.json'));
+    expect(s.dialect).toBe('machine-readable-v1');
+    expect(s.k6Version).toBe('2.2.0');
+    expect(s.durationMs).toBeCloseTo(1000.706213, 6);
+    expect(s.metrics.http_req_duration?.values['p(90)']).toBe(0.2681989999999999);
+    expect(s.metrics.http_req_failed?.values).toEqual({ passes: 2086, fails: 12516, rate: 0.14285714285714285 });
+    expect(s.checks).toEqual([{ name: 'status is 200, 301 or 308', path: '::status is 200, 301 or 308', groups: [], passes: 12516, fails: 2086 }]);
+    const r = normaliseK6(s, ctx);
+    expect(r.requests).toBe(14602);
+    expect(r.statusCounts).toEqual({ '200': 8344, '301': 2086, '308': 2086, '404': 2086 });
+    expect(r.failedChecks).toBe(2086);
+    expect(r.latencyMs.p99).toBe(5.682113); // v1 drops p(99): max
+  });
+});
+
+describe('malformed input: one message naming what is wrong', () => {
+  const simple = read(PUBLIC, 'benc-uk__k6-reporter__simple.json');
+  const exported = read(PUBLIC, 'NikoyanGar__ApiGatewayBenchmarks__summary.json');
+
+  it('truncated JSON', () => {
+    const e = inputError(() => parseK6Summary(simple.slice(0, 200)));
+    expect(e.message).toMatch(/^k6 summary: not JSON at position 200 \(.+\); was the file truncated\?$/);
+    expect(inputError(() => parseK6Summary('{"metrics": {')).message).toMatch(/^k6 summary: not JSON at position 13 /);
+  });
+  it('broken JSON reports the position', () => {
+    expect(inputError(() => parseK6Summary('{"metrics" 1}')).message).toMatch(/^k6 summary: not JSON at position 11 /);
+  });
+  it('empty text', () => {
+    expect(inputError(() => parseK6Summary('  ')).message).toBe('k6 summary: empty input, not JSON');
+  });
+  it('a number where a count belongs (handleSummary)', () => {
+    const bad = JSON.parse(simple);
+    bad.metrics.http_reqs.values.count = 'x';
+    expect(inputError(() => parseK6Summary(bad)).message).toBe('k6 summary: metrics.http_reqs.values.count must be a number, got "x" (read as handleSummary JSON)');
+  });
+  it('a number where a count belongs (summary-export)', () => {
+    const bad = JSON.parse(exported);
+    bad.metrics.http_reqs.count = 'x';
+    expect(inputError(() => parseK6Summary(bad)).message).toBe('k6 summary: metrics.http_reqs.count must be a number, got "x" (read as --summary-export JSON)');
+  });
+  it('an unknown metric type', () => {
+    const bad = JSON.parse(simple);
+    bad.metrics.vus.type = 'histogram';
+    expect(inputError(() => parseK6Summary(bad)).message).toMatch(/^k6 summary: metrics\.vus\.type must be one of "counter", "gauge", "rate", "trend", got "histogram"/);
+  });
+  it('a counter without its count', () => {
+    const bad = JSON.parse(simple);
+    delete bad.metrics.http_reqs.values.count;
+    expect(inputError(() => parseK6Summary(bad)).message).toBe('k6 summary: metrics.http_reqs.values.count is missing (a counter metric "http_reqs" needs it)');
+  });
+  it('a check with a negative count, deep in a group', () => {
+    const bad = JSON.parse(simple);
+    bad.root_group.groups[0].checks[0].passes = -1;
+    expect(inputError(() => parseK6Summary(bad)).message).toMatch(/^k6 summary: root_group\.groups\[0\]\.checks\[0\]\.passes is out of range .*got -1/);
+  });
+  it('an empty object', () => {
+    expect(inputError(() => parseK6Summary('{}')).message).toBe('k6 summary: neither a handleSummary nor a --summary-export object: missing "metrics"');
+  });
+  it('an array', () => {
+    expect(inputError(() => parseK6Summary('[1,2]')).message).toBe('k6 summary: expected a JSON object, got an array');
+  });
+  it('metrics that is not an object', () => {
+    expect(inputError(() => parseK6Summary({ metrics: [] })).message).toBe('k6 summary: metrics must be an object, got an array');
+  });
+  it('a v1 summary with an unsupported version', () => {
+    const v1 = JSON.parse(read(OURS, 'summary-v1.json'));
+    v1.version = '2.0.0';
+    expect(inputError(() => parseK6Summary(v1)).message).toMatch(/^k6 summary: version: must be a 1\.x\.y version, got "2\.0\.0"/);
+  });
+  it('no duration anywhere and none given', () => {
+    const s = parseK6Summary({ metrics: { vus: { value: 1, min: 1, max: 1 } } });
+    expect(inputError(() => normaliseK6(s, ctx)).message).toMatch(/cannot tell the test duration/);
+    expect(normaliseK6(s, { ...ctx, fallbackDurationSeconds: 5 }).durationSeconds).toBe(5);
+  });
+});
