@@ -67,6 +67,9 @@ let
       npm ci --omit=dev --ignore-scripts --no-audit --no-fund
       # npm's own record of the install; its content differs between npm versions.
       rm -f node_modules/.package-lock.json
+      # npm 10 leaves empty scope folders for omitted dev packages (npm 11 does not): drop them so
+      # every npm gives the same tree, and the same hash.
+      find node_modules -type d -empty -delete
       runHook postBuild
     '';
     installPhase = ''
