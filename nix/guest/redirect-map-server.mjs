@@ -36,7 +36,8 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 5_000;
 server.listen({ host, port, backlog: 511 }, () => {
-  console.log(`redirect-map-server: serving ${file} (${body.length} bytes) at http://${host}:${port}/redirects.txt`);
+  const { port: bound } = server.address();
+  console.log(`redirect-map-server: serving ${file} (${body.length} bytes) at http://${host}:${bound}/redirects.txt`);
 });
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => {

@@ -1,0 +1,387 @@
+// The offline checks of the Nix half (flake.nix, flake.lock, vm.nix, nix/*): every .nix file parses,
+// the pure size table equals the TypeScript one, the implementation data agrees with the engine's
+// registry, the lock is complete and carries the pinned revisions, the guest's scripts and map
+// server work, and the npm fixed-output hash still matches the lock. No nixpkgs is reachable here,
+// so nothing is built or evaluated against it (nix/README.md says what was verified how).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SIZES } from '../src/sizes.js';
+
+const run = promisify(execFile);
+const repo = join(import.meta.dirname, '..', '..');
+
+// Every fetch Nix might try dies on loopback (nix.md §6).
+const nixEnv = {
+  ...process.env,
+  http_proxy: 'http://127.0.0.1:9',
+  https_proxy: 'http://127.0.0.1:9',
+  all_proxy: 'http://127.0.0.1:9',
+};
+const noSubstituters = ['--option', 'substituters', ''];
+
+async function nixEval(expr: string): Promise<unknown> {
+  const { stdout } = await run('nix-instantiate', ['--eval', '--strict', '--json', ...noSubstituters, '-E', expr], {
+    cwd: repo,
+    env: nixEnv,
+    timeout: 30_000,
+  });
+  return JSON.parse(stdout) as unknown;
+}
+
+async function nixFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (['node_modules', 'dist', '.git', 'reports', 'test-artifacts'].includes(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await nixFiles(path)));
+    else if (entry.name.endsWith('.nix')) out.push(path);
+  }
+  return out;
+}
+
+const scratch: string[] = [];
+const children: ChildProcess[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'sb-nix-'));
+  scratch.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of scratch) await rm(d, { recursive: true, force: true });
+});
+
+describe('nix files', () => {
+  it('every .nix file in the repository parses', async () => {
+    const files = await nixFiles(repo);
+    const names = files.map((f) => relative(repo, f)).sort();
+    // The ones this half of the project must have; others may be added.
+    for (const must of ['flake.nix', 'vm.nix', 'nix/sizes.nix', 'nix/impls.nix', 'nix/packages.nix']) expect(names).toContain(must);
+    const failures: string[] = [];
+    for (const f of files) {
+      await run('nix-instantiate', ['--parse', ...noSubstituters, f], { env: nixEnv, timeout: 30_000 }).catch((e: { stderr?: string }) => {
+        failures.push(`${relative(repo, f)}: ${(e.stderr ?? String(e)).trim()}`);
+      });
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
+interface NixSize {
+  name: string;
+  cpus: number;
+  memoryMiB: number;
+  vus: number;
+  loadgenCpus: number;
+  vmCores: number;
+  vmMemoryMiB: number;
+  diskSizeMiB: number;
+  serverCpuList: number[];
+  loadgenCpuList: number[];
+}
+
+describe('nix/sizes.nix', () => {
+  it('evaluates to the original sizes, equal to driver/src/sizes.ts', async () => {
+    const sizes = (await nixEval('import ./nix/sizes.nix')) as Record<string, NixSize>;
+    const table = Object.values(sizes)
+      .sort((a, b) => a.cpus - b.cpus)
+      .map(({ name, cpus, memoryMiB, vus }) => ({ name, cpus, memoryMiB, vus }));
+    expect(table).toEqual([
+      { name: '1', cpus: 1, memoryMiB: 256, vus: 1 },
+      { name: '2', cpus: 2, memoryMiB: 4096, vus: 10 },
+      { name: '16', cpus: 16, memoryMiB: 16384, vus: 10 },
+    ]);
+    expect(table).toEqual(DEFAULT_SIZES.map(({ name, cpus, memoryMiB, vus }) => ({ name, cpus, memoryMiB, vus })));
+    for (const [key, s] of Object.entries(sizes)) expect(key).toBe(s.name);
+  });
+
+  it('gives k6 its own vCPUs after the server cores, and the VM room beyond the server', async () => {
+    const sizes = (await nixEval('import ./nix/sizes.nix')) as Record<string, NixSize>;
+    expect(Object.fromEntries(Object.values(sizes).map((s) => [s.name, s.loadgenCpus]))).toEqual({ '1': 1, '2': 1, '16': 4 });
+    for (const s of Object.values(sizes)) {
+      expect(s.vmCores).toBe(s.cpus + s.loadgenCpus);
+      expect(s.serverCpuList).toEqual(Array.from({ length: s.cpus }, (_, i) => i));
+      expect(s.loadgenCpuList).toEqual(Array.from({ length: s.loadgenCpus }, (_, i) => s.cpus + i));
+      expect(s.vmMemoryMiB).toBeGreaterThan(s.memoryMiB);
+      expect(s.diskSizeMiB).toBeGreaterThanOrEqual(1024);
+    }
+  });
+});
+
+interface NixImpl {
+  name: string;
+  unit: string;
+  reference: boolean;
+  command: string[];
+  environment: Record<string, string>;
+  sitePort: number;
+  metricsPort: number | null;
+  metricPrefix: string | null;
+  memoryDenyWriteExecute: boolean;
+}
+
+describe('nix/impls.nix', () => {
+  const expr = (size: string) => `import ./nix/impls.nix {
+    packages = { tsherve = "/pkg/tsherve"; gosherve = "/pkg/gosherve"; gosherve-old = "/pkg/gosherve-old"; nginx = "/pkg/nginx"; };
+    size = (import ./nix/sizes.nix)."${size}";
+    webroot = "/var/lib/bench-site";
+    mapUrl = "http://127.0.0.1:8090/redirects.txt";
+    nginxConf = "/pkg/site/nginx.conf";
+  }`;
+
+  it('describes the same implementations, ports and metric prefixes as the engine', async () => {
+    const { IMPLS } = await import('../src/impls.js');
+    const impls = (await nixEval(expr('2'))) as Record<string, NixImpl>;
+    const fromNix = Object.values(impls)
+      .map((i) => ({ name: i.name, reference: i.reference, sitePort: i.sitePort, metricsPort: i.metricsPort, metricPrefix: i.metricPrefix }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const fromEngine = IMPLS.map((i) => ({ name: i.name, reference: i.reference, sitePort: i.sitePort, metricsPort: i.metricsPort, metricPrefix: i.metricPrefix })).sort(
+      (a, b) => a.name.localeCompare(b.name),
+    );
+    expect(fromNix).toEqual(fromEngine);
+    for (const i of Object.values(impls)) expect(i.unit).toBe(`bench-${i.name}`);
+  });
+
+  it('configures each unit as the local backend does, sized by the VM', async () => {
+    const { GOSHERVE_LOG_LEVEL } = await import('../src/impls.js');
+    const two = (await nixEval(expr('2'))) as Record<string, NixImpl>;
+    const sixteen = (await nixEval(expr('16'))) as Record<string, NixImpl>;
+    expect(two.tsherve?.environment.TSHERVE_WORKERS).toBe('2');
+    expect(sixteen.tsherve?.environment.TSHERVE_WORKERS).toBe('16');
+    expect(two.tsherve?.environment.TSHERVE_REDIRECT_MAP_URL).toBe('http://127.0.0.1:8090/redirects.txt');
+    expect(two.tsherve?.command).toEqual(['/pkg/tsherve/bin/tsherve']);
+    // Node's JIT needs writable+executable pages; Go and nginx do not.
+    expect(two.tsherve?.memoryDenyWriteExecute).toBe(false);
+    expect(two.gosherve?.memoryDenyWriteExecute).toBe(true);
+    for (const g of ['gosherve', 'gosherve-old'] as const) {
+      expect(two[g]?.environment).toEqual({
+        GOSHERVE_WEBROOT: '/var/lib/bench-site',
+        GOSHERVE_REDIRECT_MAP_URL: 'http://127.0.0.1:8090/redirects.txt',
+        GOSHERVE_LOG_LEVEL,
+      });
+    }
+    expect(two.gosherve?.command).toEqual(['/pkg/gosherve/bin/gosherve']);
+    expect(two['gosherve-old']?.command).toEqual(['/pkg/gosherve-old/bin/gosherve']);
+    expect(two.nginx?.command).toEqual(['/pkg/nginx/bin/nginx', '-e', 'stderr', '-c', '/pkg/site/nginx.conf']);
+  });
+});
+
+// The pins (nix.md §3, §4): nixpkgs nixos-unstable 3e3afe51, gosherve v0.3.5 and v0.3.3 by commit.
+const PINS = {
+  nixpkgs: {
+    owner: 'NixOS',
+    repo: 'nixpkgs',
+    rev: '3e3afe5174c561dee0df6f2c2b2236990146329f',
+    narHash: 'sha256-frdhQvPbmDYaScPFiCnfdh3B/Vh81Uuoo0w5TkWmmjU=',
+    lastModified: 1749285348,
+  },
+  gosherve: {
+    owner: 'jnsgruk',
+    repo: 'gosherve',
+    rev: 'c5647476a8c6bcdf703ef685809ad06007774b6f',
+    narHash: 'sha256-QP72Re/Cor+4xvGSY+Ef0ZZIIY63IzWtR3tIpAhtLQ8=',
+    lastModified: 1732823725,
+  },
+  'gosherve-old': {
+    owner: 'jnsgruk',
+    repo: 'gosherve',
+    rev: '72618c30800dbc9954b028380543f0f860da87cf',
+    narHash: 'sha256-QQoEhqA7pG9j0B1lP5ZgHrjgbyhZ6QBCLkkVfOCwFkc=',
+    lastModified: 1722887404,
+  },
+} as const;
+
+interface LockNode {
+  inputs?: Record<string, string | string[]>;
+  locked?: Record<string, unknown>;
+  original?: Record<string, unknown>;
+}
+interface Lock {
+  version: number;
+  root: string;
+  nodes: Record<string, LockNode>;
+}
+
+describe('flake.lock', () => {
+  it('is a complete version 7 lock whose references all resolve', async () => {
+    const lock = JSON.parse(await readFile(join(repo, 'flake.lock'), 'utf8')) as Lock;
+    expect(lock.version).toBe(7);
+    const root = lock.nodes[lock.root];
+    expect(root?.inputs).toBeDefined();
+    expect(Object.keys(root?.inputs ?? {}).sort()).toEqual(['gosherve', 'gosherve-old', 'nixpkgs']);
+
+    // A reference is a node name, or a path of input names from the root ("follows").
+    const resolve = (ref: string | string[]): LockNode | undefined => {
+      if (typeof ref === 'string') return lock.nodes[ref];
+      let node: LockNode | undefined = root;
+      for (const name of ref) {
+        const next: string | string[] | undefined = node?.inputs?.[name];
+        node = next === undefined ? undefined : resolve(next);
+      }
+      return node;
+    };
+    const problems: string[] = [];
+    for (const [name, node] of Object.entries(lock.nodes)) {
+      for (const [input, ref] of Object.entries(node.inputs ?? {})) {
+        if (!resolve(ref)) problems.push(`${name}.inputs.${input} → ${JSON.stringify(ref)} does not resolve`);
+      }
+      if (name === lock.root) continue;
+      for (const field of ['lastModified', 'narHash', 'owner', 'repo', 'rev', 'type']) {
+        if (node.locked?.[field] === undefined) problems.push(`${name}.locked.${field} missing`);
+      }
+      if (!node.original) problems.push(`${name}.original missing`);
+      if (node.locked?.type !== 'github') problems.push(`${name}.locked.type is not github`);
+      if (!/^[0-9a-f]{40}$/.test(String(node.locked?.rev))) problems.push(`${name}.locked.rev is not a commit`);
+      if (!/^sha256-[A-Za-z0-9+/]{43}=$/.test(String(node.locked?.narHash))) problems.push(`${name}.locked.narHash is not an SRI sha256`);
+    }
+    // Every node is reachable from the root (no stale nodes).
+    const seen = new Set<string>([lock.root]);
+    const walk = (name: string): void => {
+      for (const ref of Object.values(lock.nodes[name]?.inputs ?? {})) {
+        if (typeof ref === 'string' && !seen.has(ref)) {
+          seen.add(ref);
+          walk(ref);
+        }
+      }
+    };
+    walk(lock.root);
+    for (const name of Object.keys(lock.nodes)) if (!seen.has(name)) problems.push(`${name} is not reachable from the root`);
+    expect(problems).toEqual([]);
+  });
+
+  it('carries the pinned revisions and hashes, and gosherve follows our nixpkgs', async () => {
+    const lock = JSON.parse(await readFile(join(repo, 'flake.lock'), 'utf8')) as Lock;
+    for (const [name, pin] of Object.entries(PINS)) {
+      expect(lock.nodes[name]?.locked).toEqual({ ...pin, type: 'github' });
+    }
+    expect(lock.nodes.nixpkgs?.original).toEqual({ owner: 'NixOS', repo: 'nixpkgs', ref: 'nixos-unstable', type: 'github' });
+    for (const name of ['gosherve', 'gosherve-old'] as const) {
+      expect(lock.nodes[name]?.original).toEqual({ owner: 'jnsgruk', repo: 'gosherve', rev: PINS[name].rev, type: 'github' });
+      expect(lock.nodes[name]?.inputs).toEqual({ nixpkgs: ['nixpkgs'] });
+    }
+  });
+
+  it('agrees with the inputs flake.nix declares', async () => {
+    const flake = await readFile(join(repo, 'flake.nix'), 'utf8');
+    expect(flake).toContain('nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable"');
+    expect(flake).toContain(`url = "github:jnsgruk/gosherve/${PINS.gosherve.rev}"`);
+    expect(flake).toContain(`url = "github:jnsgruk/gosherve/${PINS['gosherve-old'].rev}"`);
+    expect(flake.match(/inputs\.nixpkgs\.follows = "nixpkgs";/g)).toHaveLength(2);
+    // Each app is a shell file of its own.
+    for (const app of ['bench', 'benchvm-test', 'benchvm-exec']) {
+      expect(flake).toContain(`mkApp system "${app}"`);
+      expect((await stat(join(repo, 'nix', 'apps', `${app}.sh`))).isFile()).toBe(true);
+    }
+  });
+});
+
+describe('guest scripts', () => {
+  const shellFiles = ['nix/apps/bench.sh', 'nix/apps/benchvm-test.sh', 'nix/apps/benchvm-exec.sh', 'nix/guest/bench-site.sh', 'nix/guest/bench-ssh-setup.sh', 'scripts/npm-deps-hash.sh'];
+
+  it('are valid bash', async () => {
+    for (const f of shellFiles) await run('bash', ['-n', join(repo, f)]);
+  });
+
+  it('bench-ssh-setup installs the per-run key and publishes a fresh host key', async () => {
+    const d = await tempDir();
+    const shared = join(d, 'shared');
+    await mkdir(shared);
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly0000000000000000000 run-key';
+    await writeFile(join(shared, 'authorized_keys'), `${key}\n`);
+    const env = { ...process.env, SHARED: shared, HOST_KEY: join(d, 'etc', 'ssh_host_ed25519_key'), SSH_DIR: join(d, 'root-ssh') };
+    await run('bash', ['-euo', 'pipefail', join(repo, 'nix/guest/bench-ssh-setup.sh')], { env, timeout: 20_000 });
+    expect(await readFile(join(d, 'root-ssh', 'authorized_keys'), 'utf8')).toBe(`${key}\n`);
+    expect((await stat(join(d, 'root-ssh', 'authorized_keys'))).mode & 0o777).toBe(0o600);
+    const published = await readFile(join(shared, 'host_ed25519_key.pub'), 'utf8');
+    expect(published).toMatch(/^ssh-ed25519 AAAA/);
+    expect(published).toBe(await readFile(join(d, 'etc', 'ssh_host_ed25519_key.pub'), 'utf8'));
+    // A second boot with the same disk keeps the key (the driver pins it).
+    await run('bash', ['-euo', 'pipefail', join(repo, 'nix/guest/bench-ssh-setup.sh')], { env, timeout: 20_000 });
+    expect(await readFile(join(shared, 'host_ed25519_key.pub'), 'utf8')).toBe(published);
+  });
+
+  it('the redirect map server serves the map and counts fetches', async () => {
+    const d = await tempDir();
+    const map = 'gh https://example.org/gh\n';
+    await writeFile(join(d, 'redirects.txt'), map);
+    const child = spawn(process.execPath, [join(repo, 'nix/guest/redirect-map-server.mjs')], {
+      env: { ...process.env, MAP_FILE: join(d, 'redirects.txt'), MAP_HOST: '127.0.0.1', MAP_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const base = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('map server did not start within 10 s')), 10_000);
+      let out = '';
+      child.stdout?.on('data', (b: Buffer) => {
+        out += b.toString();
+        const m = /at (http:\/\/127\.0\.0\.1:\d+)\/redirects\.txt/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1] as string);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`map server exited with ${code}`)));
+    });
+    const first = await fetch(`${base}/redirects.txt?cachebust=1`);
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe(map);
+    await (await fetch(`${base}/redirects.txt`)).text();
+    expect(await (await fetch(`${base}/fetches`)).json()).toEqual({ fetches: 2 });
+    expect(await (await fetch(`${base}/fetches/reset`, { method: 'POST' })).json()).toEqual({ fetches: 0 });
+    expect((await fetch(`${base}/other`)).status).toBe(404);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+  });
+
+  it('the site build step makes the site, its map and an nginx.conf that nginx accepts; bench-site copies it', async () => {
+    const d = await tempDir();
+    const out = join(d, 'site');
+    const prefix = join(d, 'nginx');
+    await mkdir(prefix);
+    const webroot = join(d, 'var', 'bench-site');
+    // Built JavaScript (npm test builds it first), as packages.site uses it.
+    await run(process.execPath, [join(repo, 'nix/gen-site.mjs'), repo, out, webroot, prefix], { timeout: 60_000 });
+    expect((await stat(join(out, 'webroot', 'index.html'))).size).toBeGreaterThan(0);
+    const site = JSON.parse(await readFile(join(out, 'site.json'), 'utf8')) as { files: number; redirects: { alias: string }[] };
+    expect(site.files).toBeGreaterThan(100);
+    const map = await readFile(join(out, 'redirects.txt'), 'utf8');
+    for (const r of site.redirects) expect(map).toContain(`${r.alias} `);
+
+    await run('bash', ['-euo', 'pipefail', join(repo, 'nix/guest/bench-site.sh')], {
+      env: { ...process.env, SITE: out, SITE_DIR: webroot, MAP_DIR: join(d, 'var', 'bench-map') },
+      timeout: 60_000,
+    });
+    expect(await readFile(join(webroot, 'index.html'))).toEqual(await readFile(join(out, 'webroot', 'index.html')));
+    expect(await readFile(join(d, 'var', 'bench-map', 'redirects.txt'), 'utf8')).toBe(map);
+
+    const conf = await readFile(join(out, 'nginx.conf'), 'utf8');
+    expect(conf).toContain(webroot);
+    expect(conf).toMatch(/worker_processes 1;/);
+    expect(conf).toMatch(/access_log off;/);
+    expect(conf).toMatch(/sendfile on;/);
+    const { stderr } = await run('/usr/sbin/nginx', ['-t', '-e', 'stderr', '-p', prefix, '-c', join(out, 'nginx.conf')], { timeout: 20_000 });
+    expect(stderr).toMatch(/test is successful/);
+  });
+});
+
+describe('npm dependencies for Nix', () => {
+  it('package-lock.json carries no registry URLs', async () => {
+    const lock = await readFile(join(repo, 'package-lock.json'), 'utf8');
+    expect(lock).not.toMatch(/"resolved":/);
+  });
+
+  // Needs the npm registry (CI has it): fails when the committed hash no longer matches the lock.
+  it('nix/npm-deps.json matches package-lock.json (scripts/npm-deps-hash.sh --check)', async () => {
+    const { stdout } = await run(join(repo, 'scripts/npm-deps-hash.sh'), ['--check'], { cwd: repo, timeout: 110_000 }).catch(
+      (e: { stderr?: string; stdout?: string }) => {
+        throw new Error(`npm-deps-hash --check failed: ${(e.stderr ?? '').trim() || String(e)}`);
+      },
+    );
+    expect(stdout).toMatch(/matches package-lock\.json \(sha256-/);
+  }, 120_000);
+});
