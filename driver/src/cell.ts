@@ -1,0 +1,207 @@
+// One cell (implementation × size × repetition), run the same way on the host and inside a VM:
+// start server → build targets → verify (first repetition) → warm-up (discarded) → reset
+// monitors and the map-fetch counter → measured run → collect → warnings → stop server.
+// The result, raw summary and text summary are written atomically through store.ts.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Impl, ImplContext, LoadEngine, MapServer, ServerPlacement, Supervisor, Targets } from './contracts.js';
+import { buildTargets } from './crawl.js';
+import { cellId, SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
+import { writeCell, writeVerification } from './store.js';
+import { verify } from './verify.js';
+
+export type CellPhase = 'start' | 'targets' | 'verify' | 'warmup' | 'measure' | 'collect' | 'stop';
+
+/** What counts map fetches: the local map server, or in a VM whatever serves the map there. */
+export type MapCounter = Pick<MapServer, 'fetches' | 'resetFetches'>;
+
+export interface CellOptions {
+  impl: Impl;
+  size: Size;
+  rep: number;
+  /** Position in the run's execution order. */
+  order: number;
+  supervisor: Supervisor;
+  engine: LoadEngine;
+  placement: ServerPlacement;
+  /** CPUs the load generator is pinned to ([] = unpinned). */
+  loadgenCpus: number[];
+  ctx: ImplContext;
+  /** The redirect map's text: aliases become targets. */
+  mapText: string;
+  /** Null when fetches cannot be counted. */
+  mapServer: MapCounter | null;
+  /** Targets already crawled for this impl × size; when absent the cell crawls the running server. */
+  targets?: Targets;
+  /** Run the verification gate (the first repetition of each impl × size does). */
+  verify: boolean;
+  warmupSeconds: number;
+  durationSeconds: number;
+  vus: number;
+  runDir: string;
+  signal?: AbortSignal;
+  onPhase?: (phase: CellPhase, detail?: string) => void;
+  onProgress?: (p: { phase: 'warmup' | 'measure'; elapsedSeconds: number; totalSeconds: number; requests?: number }) => void;
+  /** k6-style text summary for summary.txt (the reports' renderer), when available. */
+  renderTextSummary?: (result: CellResult) => string;
+}
+
+export type CellOutcome =
+  | { kind: 'done'; result: CellResult; targets: Targets; verification: Verification | null }
+  | { kind: 'skipped'; reason: string; targets: Targets; verification: Verification };
+
+/** Warn when the generator used at least this share of its cores: it, not the server, set the number. */
+export const SATURATION = 0.9;
+
+export function cellWarnings(a: {
+  utilisation: number | null;
+  loadgenCpus: number[];
+  serverCpus: number[];
+  memoryEnforced: boolean;
+  memoryMiB: number;
+  failedChecks: number;
+  errors: number;
+}): Warning[] {
+  const w: Warning[] = [];
+  if (a.utilisation !== null && a.utilisation >= SATURATION) {
+    w.push({ code: 'loadgen-saturated', message: `the load generator used ${(a.utilisation * 100).toFixed(0)} % of its ${a.loadgenCpus.length} core(s): it, not the server, may have set this number` });
+  }
+  if (a.loadgenCpus.length === 0 || a.loadgenCpus.some((c) => a.serverCpus.includes(c))) {
+    w.push({ code: 'cores-shared', message: 'the server and the load generator shared cores' });
+  }
+  if (!a.memoryEnforced) w.push({ code: 'memory-not-enforced', message: `the ${a.memoryMiB} MiB memory limit was recorded, not enforced (no writable cgroup v2)` });
+  if (a.failedChecks > 0) w.push({ code: 'failed-checks', message: `${a.failedChecks} responses had an unexpected status` });
+  if (a.errors > 0) w.push({ code: 'errors', message: `${a.errors} socket errors or timeouts during load` });
+  return w;
+}
+
+function firstFailure(v: Verification): string {
+  const f = v.findings.find((x) => x.status === 'fail');
+  return f ? `${f.url}: ${f.reason}` : 'no detail';
+}
+
+export async function runCell(o: CellOptions): Promise<CellOutcome> {
+  const phase = (p: CellPhase, d?: string): void => o.onPhase?.(p, d);
+  const aborted = () => {
+    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('interrupted');
+  };
+  aborted();
+  phase('start', `${o.impl.name} on CPU ${o.placement.cpus.join(',') || 'any'}`);
+  const server = await o.supervisor.start(o.impl, o.ctx, o.placement);
+  const scratch = await mkdtemp(join(tmpdir(), 'server-bench-cell-'));
+  try {
+    aborted();
+    let targets = o.targets;
+    if (!targets) {
+      phase('targets', `crawling ${server.baseUrl}/`);
+      targets = await buildTargets(server.baseUrl, o.mapText);
+    }
+    let verification: Verification | null = null;
+    if (o.verify) {
+      phase('verify', `${targets.paths.length} paths, ${targets.redirects.length} aliases`);
+      verification = await verify({
+        impl: o.impl.name,
+        size: o.size.name,
+        baseUrl: server.baseUrl,
+        metricsUrl: server.metricsUrl,
+        metricPrefix: o.impl.metricPrefix,
+        targets,
+        webroot: o.ctx.webroot,
+      });
+      await writeVerification(o.runDir, verification);
+      if (!verification.passed) {
+        return { kind: 'skipped', reason: `verification failed: ${verification.counts.fail} finding(s), first ${firstFailure(verification)}`, targets, verification };
+      }
+    }
+    aborted();
+    const connections = o.vus * 6; // k6's per-host batch parallelism
+    const load = { baseUrl: server.baseUrl, targets, vus: o.vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
+    if (o.warmupSeconds > 0) {
+      phase('warmup', `${o.warmupSeconds} s, discarded`);
+      await o.engine.run({
+        ...load,
+        durationSeconds: o.warmupSeconds,
+        outDir: join(scratch, 'warmup'),
+        onProgress: (p) => o.onProgress?.({ phase: 'warmup', elapsedSeconds: p.elapsedSeconds, totalSeconds: o.warmupSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
+      });
+      aborted();
+    }
+    await server.monitor.resetPeak();
+    o.mapServer?.resetFetches();
+    const cpuBefore = await server.monitor.cpuSeconds();
+    const startedAt = new Date().toISOString();
+    phase('measure', `${o.durationSeconds} s, ${o.vus} VUs, ${connections} connections`);
+    const r = await o.engine.run({
+      ...load,
+      durationSeconds: o.durationSeconds,
+      outDir: join(scratch, 'measure'),
+      onProgress: (p) => o.onProgress?.({ phase: 'measure', elapsedSeconds: p.elapsedSeconds, totalSeconds: o.durationSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
+    });
+    aborted();
+    phase('collect');
+    const cpuAfter = await server.monitor.cpuSeconds();
+    const peak = await server.monitor.peakRssBytes();
+    const fetches = o.mapServer ? o.mapServer.fetches() : null;
+    const finishedAt = new Date().toISOString();
+    const duration = r.durationSeconds > 0 ? r.durationSeconds : o.durationSeconds;
+    const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
+    const placement = server.placement;
+    const result: CellResult = {
+      schemaVersion: SCHEMA_VERSION,
+      id: cellId(o.impl.name, o.size.name, o.rep),
+      impl: o.impl.name,
+      size: o.size,
+      rep: o.rep,
+      order: o.order,
+      engine: { name: r.engine, version: r.engineVersion },
+      vus: o.vus,
+      connections,
+      warmupSeconds: o.warmupSeconds,
+      durationSeconds: duration,
+      requests: r.requests,
+      reqPerSec: r.requests / duration,
+      bytes: r.bytes,
+      bytesPerSec: r.bytes / duration,
+      latencyMs: r.latencyMs,
+      statusCounts: r.statusCounts,
+      failedChecks: r.failedChecks,
+      errors: r.errors,
+      mapFetches: fetches,
+      resources: {
+        serverCpuSeconds: Math.max(0, cpuAfter - cpuBefore),
+        serverPeakRssBytes: peak > 0 ? peak : null,
+        memoryLimitBytes: placement.memoryEnforced ? placement.memoryLimitBytes : null,
+        memoryEnforced: placement.memoryEnforced,
+        serverCpus: placement.cpus,
+        loadgenCpuSeconds: r.loadgenCpuSeconds,
+        loadgenCpus: o.loadgenCpus,
+        loadgenUtilisation: utilisation,
+      },
+      warnings: cellWarnings({
+        utilisation,
+        loadgenCpus: o.loadgenCpus,
+        serverCpus: placement.cpus,
+        memoryEnforced: placement.memoryEnforced,
+        memoryMiB: o.size.memoryMiB,
+        failedChecks: r.failedChecks,
+        errors: r.errors,
+      }),
+      startedAt,
+      finishedAt,
+      raw: r.raw,
+    };
+    let text: string | null = null;
+    try {
+      text = o.renderTextSummary ? o.renderTextSummary(result) : null;
+    } catch {
+      text = null; // a renderer bug must not lose a measured cell
+    }
+    await writeCell(o.runDir, result, text);
+    return { kind: 'done', result, targets, verification };
+  } finally {
+    phase('stop');
+    await server.stop();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
