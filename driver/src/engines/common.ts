@@ -1,0 +1,108 @@
+// What the load engines share: finding tools and our own files (script, Lua) from the compiled or
+// source module, the targets file, and running a pinned generator while polling its CPU and
+// reporting progress once a second.
+import { accessSync, constants, existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { LoadOptions, Targets } from '../contracts.js';
+import { pinnedCommand } from '../cpus.js';
+import { trackPidCpu } from '../resources.js';
+
+/** Absolute path of `cmd` on PATH, or null. */
+export function which(cmd: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, cmd);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+/**
+ * A file shipped with the package (k6/script.js, driver/assets/wrk-targets.lua), found by walking
+ * up from this module: driver/src/engines (tests, tsx) and dist/driver/src/engines (built) both work.
+ */
+export function packageFile(rel: string, envOverride?: string): string {
+  const override = envOverride ? process.env[envOverride] : undefined;
+  if (override) return override;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, rel);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find ${rel} above ${dirname(fileURLToPath(import.meta.url))}${envOverride ? ` (set ${envOverride})` : ''}`);
+}
+
+/** Every URL path a load run requests, in order: the crawled paths, then "/" + each alias. */
+export function targetPaths(targets: Targets): string[] {
+  return [...targets.paths, ...targets.redirects.map((r) => `/${r.alias}`)];
+}
+
+export async function writeTargetsJson(file: string, baseUrl: string, targets: Targets): Promise<void> {
+  await writeFile(file, `${JSON.stringify({ baseUrl, paths: targets.paths, redirects: targets.redirects }, null, 1)}\n`);
+}
+
+export interface GeneratorRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  canceled: boolean;
+  timedOut: boolean;
+  /** CPU seconds of the generator process (all threads), last read before it exited. */
+  cpuSeconds: number | null;
+  wallSeconds: number;
+  commandLine: string;
+}
+
+/**
+ * Run a generator pinned to opts.cpus. CPU is read from /proc/<pid>/stat while it runs (see
+ * trackPidCpu: 200 ms polls, 20 ms from half a second before the planned end), because Node can
+ * only ask the kernel for its own and all-children totals, not for one child's.
+ */
+export async function runGenerator(
+  command: string,
+  args: string[],
+  opts: Pick<LoadOptions, 'cpus' | 'signal' | 'onProgress' | 'durationSeconds'> & { cwd?: string; env?: Record<string, string>; graceSeconds: number },
+): Promise<GeneratorRun> {
+  const pinned = pinnedCommand(opts.cpus, command, args);
+  const started = Date.now();
+  const child = execa(pinned.command, pinned.args, {
+    reject: false,
+    stdin: 'ignore',
+    cwd: opts.cwd,
+    env: opts.env,
+    cancelSignal: opts.signal,
+    forceKillAfterDelay: 3_000,
+    timeout: (opts.durationSeconds + opts.graceSeconds) * 1000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  // taskset execs the generator, so the pid is the generator's own.
+  const cpu = child.pid !== undefined ? trackPidCpu(child.pid, { tailAfterMs: Math.max(0, opts.durationSeconds * 1000 - 500) }) : null;
+  const ticker = setInterval(() => opts.onProgress?.({ elapsedSeconds: Math.round((Date.now() - started) / 100) / 10 }), 1_000);
+  try {
+    const r = await child;
+    return {
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      exitCode: r.exitCode,
+      signal: r.signal,
+      canceled: r.isCanceled,
+      timedOut: r.timedOut,
+      cpuSeconds: cpu?.stop() ?? null,
+      wallSeconds: (Date.now() - started) / 1000,
+      commandLine: [pinned.command, ...pinned.args].join(' '),
+    };
+  } finally {
+    clearInterval(ticker);
+    cpu?.stop();
+  }
+}

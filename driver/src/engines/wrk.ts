@@ -1,0 +1,127 @@
+// The wrk engine, the default on a host without k6: our Lua script cycles through the same
+// targets as the k6 script with VUs × 6 connections (k6's per-host batch parallelism), and its
+// done() prints one JSON line that we validate and normalise into a LoadResult.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { z } from 'zod';
+import type { LoadEngine, LoadOptions, LoadResult } from '../contracts.js';
+import { BenchError, CommandError, EnvironmentError, ExitCode, tail } from '../errors.js';
+import { packageFile, runGenerator, targetPaths, which } from './common.js';
+
+export const WRK_INSTALL_HINT = 'run "apt-get install wrk" (Debian/Ubuntu) or "nix shell nixpkgs#wrk"';
+export const WRK_MARKER = 'WRK_JSON ';
+
+/** Statuses the k6 script's check accepts; everything else is a failed check for wrk too. */
+const OK_STATUSES = new Set(['200', '301', '308']);
+
+const count = z.number().int().nonnegative();
+const micros = z.number().nonnegative();
+
+export const WrkReportSchema = z.object({
+  requests: count,
+  bytes: count,
+  duration_us: z.number().positive(),
+  threads: count,
+  errors: z.object({ connect: count, read: count, write: count, status: count, timeout: count }),
+  // null when wrk saw no response at all (its histogram is empty).
+  latency_us: z.object({
+    min: micros.nullable(),
+    mean: micros.nullable(),
+    stdev: micros.nullable(),
+    p50: micros.nullable(),
+    p90: micros.nullable(),
+    p95: micros.nullable(),
+    p99: micros.nullable(),
+    max: micros.nullable(),
+  }),
+  statuses: z.record(z.string().regex(/^\d{1,3}$/), count),
+});
+export type WrkReport = z.infer<typeof WrkReportSchema>;
+
+export function wrkLuaPath(): string {
+  return packageFile('driver/assets/wrk-targets.lua', 'SERVER_BENCH_WRK_SCRIPT');
+}
+
+/** The WRK_JSON line from wrk's stdout, validated. */
+export function parseWrkOutput(stdout: string): WrkReport {
+  const line = stdout.split('\n').find((l) => l.startsWith(WRK_MARKER));
+  if (!line) throw new BenchError(`wrk printed no ${WRK_MARKER.trim()} line (its output: ${tail(stdout, 3) || 'nothing'})`, 'check that wrk runs driver/assets/wrk-targets.lua (wrk -s)', ExitCode.failure);
+  let data: unknown;
+  try {
+    data = JSON.parse(line.slice(WRK_MARKER.length));
+  } catch (e) {
+    throw new BenchError(`wrk's ${WRK_MARKER.trim()} line is not JSON: ${(e as Error).message}`, 'report this: the Lua script wrote a broken line', ExitCode.failure);
+  }
+  const r = WrkReportSchema.safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new BenchError(`wrk's report: ${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}`, 'report this: the Lua script wrote an unexpected shape', ExitCode.failure);
+  }
+  return r.data;
+}
+
+export function normaliseWrk(report: WrkReport, ctx: { engineVersion: string; loadgenCpuSeconds: number | null }): LoadResult {
+  const l = report.latency_us;
+  const ms = (us: number | null) => (us ?? 0) / 1000;
+  let failedChecks = 0;
+  for (const [code, n] of Object.entries(report.statuses)) if (!OK_STATUSES.has(code)) failedChecks += n;
+  const e = report.errors;
+  return {
+    engine: 'wrk',
+    engineVersion: ctx.engineVersion,
+    durationSeconds: report.duration_us / 1e6,
+    requests: report.requests,
+    bytes: report.bytes,
+    latencyMs: { avg: ms(l.mean), p50: ms(l.p50), p90: ms(l.p90), p95: ms(l.p95), p99: ms(l.p99), max: ms(l.max) },
+    statusCounts: { ...report.statuses },
+    failedChecks,
+    // Socket-level failures only; bad statuses are in statusCounts and failedChecks.
+    errors: e.connect + e.read + e.write + e.timeout,
+    loadgenCpuSeconds: ctx.loadgenCpuSeconds,
+    raw: report,
+  };
+}
+
+/** wrk's threads: one per generator core, never more than connections (wrk refuses that). */
+export function wrkThreads(connections: number, cpus: number[]): number {
+  const cores = cpus.length > 0 ? cpus.length : availableParallelism();
+  return Math.max(1, Math.min(connections, cores));
+}
+
+export const wrkEngine: LoadEngine = {
+  name: 'wrk',
+  async check() {
+    return which('wrk') ? null : `wrk is not installed: ${WRK_INSTALL_HINT}`;
+  },
+  async version() {
+    // `wrk -v` prints its banner and usage, then exits 1.
+    const r = await execa('wrk', ['-v'], { reject: false, stdin: 'ignore' });
+    const first = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.startsWith('wrk')) ?? '';
+    const m = /^wrk\s+(\S+)/.exec(first);
+    return m ? (m[1] as string) : 'unknown';
+  },
+  async run(opts: LoadOptions): Promise<LoadResult> {
+    if (!which('wrk')) throw new EnvironmentError('wrk is not installed', WRK_INSTALL_HINT);
+    if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new BenchError(`wrk: connections must be a positive integer, got ${opts.connections}`, 'pass vus × 6', ExitCode.usage);
+    const paths = targetPaths(opts.targets);
+    if (paths.length === 0) throw new BenchError('wrk: no targets to request', 'crawl the site first (crawl.ts)', ExitCode.input);
+    await mkdir(opts.outDir, { recursive: true });
+    const targetsFile = join(opts.outDir, 'wrk-targets.txt');
+    await writeFile(targetsFile, `${paths.join('\n')}\n`);
+    const threads = wrkThreads(opts.connections, opts.cpus);
+    const seconds = Math.max(1, Math.round(opts.durationSeconds));
+    const args = ['-t', String(threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', wrkLuaPath(), `${opts.baseUrl.replace(/\/+$/, '')}/`, '--', targetsFile, String(threads)];
+    const [engineVersion, run] = await Promise.all([
+      this.version(),
+      runGenerator('wrk', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: seconds, graceSeconds: 30 }),
+    ]);
+    await writeFile(join(opts.outDir, 'wrk-output.txt'), `${run.commandLine}\n\n${run.stdout}${run.stderr ? `\n--- stderr\n${run.stderr}` : ''}`);
+    if (run.canceled) throw new BenchError('wrk was interrupted', 'the run was cancelled', ExitCode.interrupted);
+    if (run.exitCode !== 0) {
+      throw new CommandError(run.commandLine, run.exitCode ?? null, run.signal ?? null, tail(`${run.stderr}\n${run.stdout}`), run.timedOut ? 'wrk did not stop on time; is the server hanging?' : 'run the same command by hand to see wrk\'s own error');
+    }
+    return normaliseWrk(parseWrkOutput(run.stdout), { engineVersion, loadgenCpuSeconds: run.cpuSeconds });
+  },
+};
