@@ -1,0 +1,470 @@
+// The local backend's orchestration: validate everything up front (all problems at once), prepare
+// the site, the map server, CPU plans and implementations, write run.json, then run the cells in
+// interleaved order through runCell, keeping finished cells on Ctrl-C and resuming only the
+// missing ones. Emits events for progress; renders nothing itself.
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { runCell, type CellPhase } from './cell.js';
+import type { Impl, LoadEngine, MapServer, Redirect, Supervisor, Targets } from './contracts.js';
+import { allowedCpus, planCpus } from './cpus.js';
+import { parseDuration } from './duration.js';
+import { selectEngine } from './engines/index.js';
+import { BenchError, ExitCode, InputError, UsageError, type ExitCodeValue } from './errors.js';
+import { gitRevision, goVersion, hostInfo } from './hostinfo.js';
+import { defaultCacheDir, defaultImpls, GOSHERVE_LOG_LEVEL, IMPL_NAMES, implByName, IMPLS, repoRoot, type LocalImplContext } from './impls.js';
+import { newRunId } from './layout.js';
+import { startMapServer } from './mapserver.js';
+import { buildMatrix, type Cell, type Veto } from './matrix.js';
+import { parseRedirectMap } from './redirectmap.js';
+import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite } from './sitegen.js';
+import { DEFAULT_SIZES } from './sizes.js';
+import { createRunDir, finishedCellIds, readRunInfo, writeJsonAtomic, writeRunInfo } from './store.js';
+import { killAllServersNow, localSupervisor } from './supervisor-local.js';
+
+// ---------------------------------------------------------------- options and validation
+
+export interface BenchOptions {
+  impls: Impl[];
+  /** True when --impls named them (an unavailable one is then reported, not silently dropped). */
+  implsExplicit: boolean;
+  sizes: Size[];
+  reps: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  vus: number | null;
+  engine: 'auto' | 'wrk' | 'k6';
+  webroot: string | null;
+  redirects: string | null;
+  siteBytes: number;
+  seed: number;
+  out: string | null;
+  resume: string | null;
+  loadgen: 'dedicated' | 'shared';
+  reference: string | null;
+  reportsDir: string;
+  cacheDir: string;
+}
+
+/** Raw flag values as the CLI received them; validateBenchInput turns them into BenchOptions. */
+export interface BenchInput {
+  impls?: string;
+  sizes?: string;
+  reps?: string;
+  duration?: string;
+  warmup?: string;
+  vus?: string;
+  engine?: string;
+  webroot?: string;
+  redirects?: string;
+  siteSize?: string;
+  seed?: string;
+  out?: string;
+  resume?: string;
+  loadgen?: string;
+  reference?: string;
+  reportsDir?: string;
+}
+
+/** Several problems found at once: one line, the exit code of the first. */
+export class ProblemsError extends BenchError {
+  override readonly name = 'ProblemsError';
+  constructor(readonly problems: BenchError[]) {
+    super(problems.map((p) => p.message).join('; '), problems.map((p) => p.hint).filter((h, i, a) => h && a.indexOf(h) === i).join('; '), (problems[0]?.exitCode ?? ExitCode.usage) as ExitCodeValue);
+  }
+}
+
+export class InterruptedError extends BenchError {
+  override readonly name = 'InterruptedError';
+  constructor(runDir: string | null) {
+    super('interrupted', runDir ? `finished cells are kept in ${runDir}; continue with --resume ${basename(runDir)}` : '', ExitCode.interrupted);
+  }
+}
+
+/** "40MB", "2MiB", "500k", "123456" → bytes. */
+export function parseBytes(text: string, flag: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([kmg]i?b?|b)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: bad size "${text}"`, `${flag} takes a size like 40MB, 2MB or 500KB`);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const base = unit.includes('i') ? 1024 : 1000;
+  const pow = unit.startsWith('k') ? 1 : unit.startsWith('m') ? 2 : unit.startsWith('g') ? 3 : 0;
+  const n = Math.round(Number(m[1]) * base ** pow);
+  if (n < 100_000) throw new UsageError(`${flag}: ${text} is too small`, `${flag} needs at least 100KB`);
+  return n;
+}
+
+function positiveInt(text: string, flag: string): number {
+  if (!/^[0-9]+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag}: "${text}" is not a positive whole number`, `for example ${flag} 3`);
+  return Number(text);
+}
+
+function list(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Check every flag and every file before anything starts; collect ALL problems and throw them
+ * together (ProblemsError), so a user fixes a command line once, not once per flag.
+ */
+export async function validateBenchInput(input: BenchInput): Promise<BenchOptions> {
+  const problems: BenchError[] = [];
+  const attempt = <T>(fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof BenchError) problems.push(err);
+      else throw err;
+      return fallback;
+    }
+  };
+  let impls: Impl[] = [];
+  const implsExplicit = input.impls !== undefined;
+  if (input.impls !== undefined) {
+    const names = list(input.impls);
+    if (names.length === 0) problems.push(new UsageError('--impls: empty list', `valid: ${IMPL_NAMES.join(', ')}`));
+    for (const n of names) {
+      const impl = attempt(() => implByName(n), null);
+      if (impl && !impls.includes(impl)) impls.push(impl);
+    }
+  } else {
+    impls = await defaultImpls();
+  }
+  let sizes: Size[] = [...DEFAULT_SIZES];
+  if (input.sizes !== undefined) {
+    sizes = [];
+    for (const n of list(input.sizes)) {
+      const s = DEFAULT_SIZES.find((d) => d.name === n);
+      if (!s) problems.push(new UsageError(`unknown size "${n}"`, `--sizes takes vCPU counts from: ${DEFAULT_SIZES.map((d) => d.name).join(', ')}`));
+      else if (!sizes.includes(s)) sizes.push(s);
+    }
+    if (list(input.sizes).length === 0) problems.push(new UsageError('--sizes: empty list', `valid: ${DEFAULT_SIZES.map((d) => d.name).join(', ')}`));
+  }
+  const reps = attempt(() => positiveInt(input.reps ?? '3', '--reps'), 1);
+  const durationSeconds = attempt(() => parseDuration(input.duration ?? '30s', '--duration'), 1);
+  if (durationSeconds <= 0 && !problems.some((p) => p.message.startsWith('--duration'))) problems.push(new UsageError('--duration must be longer than 0', 'for example --duration 30s'));
+  const warmupSeconds = attempt(() => parseDuration(input.warmup ?? '5s', '--warmup'), 0);
+  const vus = input.vus !== undefined ? attempt(() => positiveInt(input.vus as string, '--vus'), null) : null;
+  const engine = input.engine ?? 'auto';
+  if (!['auto', 'wrk', 'k6'].includes(engine)) problems.push(new UsageError(`--engine: unknown engine "${engine}"`, 'valid: auto, wrk, k6'));
+  const loadgen = input.loadgen ?? 'dedicated';
+  if (!['dedicated', 'shared'].includes(loadgen)) problems.push(new UsageError(`--loadgen: unknown placement "${loadgen}"`, 'valid: dedicated, shared'));
+  const siteBytes = attempt(() => parseBytes(input.siteSize ?? String(DEFAULT_SITE_BYTES), '--site-size'), DEFAULT_SITE_BYTES);
+  const seed = input.seed !== undefined ? attempt(() => (/^-?[0-9]+$/.test(input.seed as string) ? Number(input.seed) : (() => { throw new UsageError(`--seed: "${input.seed}" is not an integer`, 'for example --seed 1'); })()), DEFAULT_SEED) : DEFAULT_SEED;
+  const webroot = input.webroot !== undefined ? resolve(input.webroot) : null;
+  if (webroot !== null && !(existsSync(webroot) && statSync(webroot).isDirectory())) {
+    problems.push(new InputError(`--webroot ${input.webroot}: no such directory`, 'pass the folder that holds your site\'s index.html'));
+  }
+  const redirects = input.redirects !== undefined ? resolve(input.redirects) : null;
+  if (redirects !== null && !(existsSync(redirects) && statSync(redirects).isFile())) {
+    problems.push(new InputError(`--redirects ${input.redirects}: no such file`, 'pass a redirect map file, one "alias https://target" per line'));
+  }
+  if (redirects !== null && webroot === null) problems.push(new UsageError('--redirects needs --webroot', 'give both to benchmark your own site'));
+  const reference = input.reference ?? null;
+  if (reference !== null) attempt(() => implByName(reference), null);
+  if (input.resume !== undefined && input.out !== undefined) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new ProblemsError(problems);
+  return {
+    impls,
+    implsExplicit,
+    sizes,
+    reps,
+    durationSeconds,
+    warmupSeconds,
+    vus,
+    engine: engine as BenchOptions['engine'],
+    webroot,
+    redirects,
+    siteBytes,
+    seed,
+    out: input.out !== undefined ? resolve(input.out) : null,
+    resume: input.resume ?? null,
+    loadgen: loadgen as BenchOptions['loadgen'],
+    reference,
+    reportsDir: resolve(input.reportsDir ?? join(process.cwd(), 'reports')),
+    cacheDir: defaultCacheDir(),
+  };
+}
+
+// ---------------------------------------------------------------- events
+
+export type BenchEvent =
+  | { kind: 'info'; message: string }
+  | { kind: 'skip'; impl: string; size: string; reason: string }
+  | { kind: 'run'; runDir: string; cells: number; resumed: number }
+  | { kind: 'phase'; index: number; total: number; cellId: string; phase: CellPhase; detail?: string; elapsedSeconds: number; remainingSeconds: number }
+  | { kind: 'live'; index: number; total: number; cellId: string; phase: 'warmup' | 'measure'; elapsedSeconds: number; totalSeconds: number; requests?: number }
+  | { kind: 'cell-done'; index: number; total: number; result: CellResult }
+  | { kind: 'cell-skipped'; index: number; total: number; cellId: string; reason: string };
+
+export type BenchEvents = (e: BenchEvent) => void;
+
+// ---------------------------------------------------------------- site
+
+export interface PreparedSite {
+  webroot: string;
+  mapText: string;
+  redirects: Redirect[];
+  info: SiteInfo;
+}
+
+async function treeStats(dir: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  const walk = async (d: string, depth: number): Promise<void> => {
+    if (depth > 32) return;
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p, depth + 1);
+      else if (e.isFile()) {
+        files++;
+        bytes += (await stat(p)).size;
+      }
+    }
+  };
+  await walk(dir, 0);
+  return { files, bytes };
+}
+
+/**
+ * The generated site, cached by seed and size under the cache folder (generated once into a
+ * temporary folder, then renamed into place, so an interrupted generation is never reused).
+ */
+export async function prepareGeneratedSite(cacheDir: string, seed: number, targetBytes: number): Promise<PreparedSite> {
+  const dir = join(cacheDir, 'sites', `seed${seed}-${targetBytes}`);
+  const meta = join(dir, '.server-bench-site.json');
+  if (!existsSync(meta)) {
+    await mkdir(join(cacheDir, 'sites'), { recursive: true });
+    const tmp = await mkdtemp(join(cacheDir, 'sites', `.tmp-seed${seed}-`));
+    const site = await generateSite({ dir: join(tmp, 'site'), seed, targetBytes });
+    await writeJsonAtomic(join(tmp, 'site', '.server-bench-site.json'), { files: site.files, bytes: site.bytes, redirectsText: site.redirectsText });
+    await rm(dir, { recursive: true, force: true });
+    await rename(join(tmp, 'site'), dir);
+    await rm(tmp, { recursive: true, force: true });
+  }
+  const m = JSON.parse(await readFile(meta, 'utf8')) as { files: number; bytes: number; redirectsText: string };
+  const redirects = parseRedirectMap(m.redirectsText).redirects;
+  return {
+    webroot: dir,
+    mapText: m.redirectsText,
+    redirects,
+    info: { kind: 'generated', seed, targetBytes, files: m.files, bytes: m.bytes, aliases: redirects.length },
+  };
+}
+
+export async function prepareUserSite(webroot: string, redirectsFile: string | null): Promise<PreparedSite> {
+  const mapText = redirectsFile ? await readFile(redirectsFile, 'utf8') : '';
+  const parsed = parseRedirectMap(mapText);
+  const { files, bytes } = await treeStats(webroot);
+  if (files === 0) throw new InputError(`--webroot ${webroot} holds no files`, 'pass the folder that holds your site\'s index.html');
+  return { webroot, mapText, redirects: parsed.redirects, info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length } };
+}
+
+// ---------------------------------------------------------------- text summary (helper module, optional)
+
+type TextRenderer = (r: CellResult) => string;
+
+/** The reports' text-summary renderer, when that module is present. */
+async function loadTextRenderer(): Promise<TextRenderer | undefined> {
+  for (const mod of ['./report/text.js', './reports/text.js', './textsummary.js', './commands/report.js']) {
+    try {
+      const m = (await import(mod)) as { renderTextSummary?: TextRenderer };
+      if (typeof m.renderTextSummary === 'function') return m.renderTextSummary;
+    } catch {
+      // not there (yet)
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- the run
+
+export interface BenchOutcome {
+  runDir: string;
+  run: RunInfo;
+  /** Results of the cells run in this invocation and, with --resume, the ones already there. */
+  results: CellResult[];
+  skipped: { impl: string; size: string; reason: string }[];
+}
+
+interface Plan {
+  size: Size;
+  server: number[];
+  loadgen: number[];
+}
+
+const CELL_OVERHEAD_SECONDS = 3; // start, crawl, stop: for the remaining-time estimate
+
+export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: AbortSignal): Promise<BenchOutcome> {
+  // Resume: the stored configuration wins; flags other than --resume are ignored.
+  let prior: RunInfo | null = null;
+  let runDir: string;
+  if (opts.resume !== null) {
+    runDir = opts.resume.includes('/') ? resolve(opts.resume) : join(opts.reportsDir, opts.resume);
+    if (!existsSync(join(runDir, 'run.json'))) throw new UsageError(`--resume ${opts.resume}: no run folder ${runDir}`, `run ids are folder names under ${opts.reportsDir}`);
+    prior = await readRunInfo(runDir);
+  } else {
+    runDir = opts.out ?? join(opts.reportsDir, newRunId());
+  }
+  const impls = prior ? prior.config.impls.map((n) => implByName(n)) : opts.impls;
+  const sizes = prior ? prior.config.sizes : opts.sizes;
+  const reps = prior ? prior.config.reps : opts.reps;
+  const durationSeconds = prior ? prior.config.durationSeconds : opts.durationSeconds;
+  const warmupSeconds = prior ? prior.config.warmupSeconds : opts.warmupSeconds;
+  const vusOverride = prior ? prior.config.vusOverride : opts.vus;
+  const loadgen = prior ? prior.loadgen : opts.loadgen;
+  const finished = prior ? await finishedCellIds(runDir) : new Set<string>();
+
+  // Engine and CPU plans: problems here are reported before anything starts.
+  const engine: LoadEngine = await selectEngine(prior ? prior.config.engine : opts.engine);
+  const engineVersion = await engine.version();
+  const hostCpus = allowedCpus();
+  const vetoes: Veto[] = [];
+  const plans = new Map<string, Plan>();
+  for (const size of sizes) {
+    const p = planCpus(hostCpus, size.cpus, loadgen);
+    if ('skip' in p) vetoes.push({ impl: '*', size: size.name, reason: p.skip });
+    else plans.set(size.name, { size, server: p.server, loadgen: p.loadgen });
+  }
+
+  // Site, then implementations (gosherve may need building).
+  const site = prior
+    ? prior.site.kind === 'generated'
+      ? await prepareGeneratedSite(opts.cacheDir, prior.site.seed, prior.site.targetBytes)
+      : await prepareUserSite(prior.site.webroot, prior.site.redirects)
+    : opts.webroot !== null
+      ? await prepareUserSite(opts.webroot, opts.redirects)
+      : (emit({ kind: 'info', message: `site: generating or reusing the seed-${opts.seed} site (${(opts.siteBytes / 1e6).toFixed(0)} MB) in ${opts.cacheDir}/sites` }),
+        await prepareGeneratedSite(opts.cacheDir, opts.seed, opts.siteBytes));
+  const workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
+  const baseCtx = { webroot: site.webroot, mapUrl: '', cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir };
+  const versions: Record<string, string> = {};
+  const available: Impl[] = [];
+  for (const impl of impls) {
+    emit({ kind: 'info', message: `prepare ${impl.name}` });
+    const r = await impl.prepare(baseCtx);
+    if ('unavailable' in r) {
+      vetoes.push({ impl: impl.name, size: '*', reason: r.unavailable });
+    } else {
+      versions[impl.name] = r.version;
+      available.push(impl);
+    }
+  }
+  const matrix = buildMatrix(impls.map((i) => i.name), sizes, reps, vetoes);
+  for (const s of matrix.skipped) emit({ kind: 'skip', ...s });
+
+  const supervisor: Supervisor = localSupervisor();
+  let mapServer: MapServer | null = null;
+  const results: CellResult[] = [];
+  try {
+    if (!prior) await createRunDir(runDir);
+    const run: RunInfo = prior
+      ? { ...prior, skipped: matrix.skipped }
+      : {
+          schemaVersion: SCHEMA_VERSION,
+          runId: basename(runDir),
+          createdAt: new Date().toISOString(),
+          backend: 'local',
+          loadgen,
+          emulated: false,
+          config: {
+            impls: impls.map((i) => i.name),
+            sizes,
+            reps,
+            durationSeconds,
+            warmupSeconds,
+            vusOverride,
+            engine: engine.name,
+            reference: opts.reference ?? (impls.some((i) => i.name === 'gosherve') ? 'gosherve' : (impls[0]?.name ?? 'gosherve')),
+          },
+          site: site.info,
+          order: matrix.cells.map((c) => c.id),
+          skipped: matrix.skipped,
+          host: await hostInfo(),
+          versions: {
+            node: process.version,
+            go: await goVersion(),
+            engine: engineVersion,
+            impls: Object.fromEntries(Object.entries(versions).map(([k, v]) => [k, k.startsWith('gosherve') ? `${v} (GOSHERVE_LOG_LEVEL=${GOSHERVE_LOG_LEVEL})` : v])),
+          },
+          git: await gitRevision(repoRoot()),
+        };
+    await writeRunInfo(runDir, run);
+
+    const todo: Cell[] = matrix.cells.filter((c) => !finished.has(c.id));
+    emit({ kind: 'run', runDir, cells: todo.length, resumed: finished.size });
+    if (todo.length === 0) return { runDir, run, results, skipped: matrix.skipped };
+
+    mapServer = await startMapServer({ text: site.mapText });
+    const render = await loadTextRenderer();
+    const targetsCache = new Map<string, Targets>();
+    const verified = new Set<string>();
+    const skippedImplSize = new Map<string, string>();
+    const started = Date.now();
+    const perCell = warmupSeconds + durationSeconds + CELL_OVERHEAD_SECONDS;
+    for (let i = 0; i < todo.length; i++) {
+      const cell = todo[i] as Cell;
+      if (signal?.aborted) throw new InterruptedError(runDir);
+      const key = `${cell.impl}@${cell.size.name}`;
+      const total = todo.length;
+      const skipReason = skippedImplSize.get(key);
+      if (skipReason) {
+        emit({ kind: 'cell-skipped', index: i, total, cellId: cell.id, reason: skipReason });
+        continue;
+      }
+      const plan = plans.get(cell.size.name) as Plan;
+      const impl = implByName(cell.impl);
+      const elapsed = () => (Date.now() - started) / 1000;
+      const remaining = () => Math.max(0, (todo.length - i) * perCell - (Date.now() - cellStarted) / 1000);
+      const cellStarted = Date.now();
+      try {
+        const outcome = await runCell({
+          impl,
+          size: cell.size,
+          rep: cell.rep,
+          order: cell.order,
+          supervisor,
+          engine,
+          placement: { cpus: plan.server, memoryLimitBytes: cell.size.memoryMiB * 1024 * 1024, memoryEnforced: false },
+          loadgenCpus: plan.loadgen,
+          ctx: { ...baseCtx, mapUrl: mapServer.url, cpus: plan.server.length } satisfies LocalImplContext,
+          mapText: site.mapText,
+          mapServer,
+          ...(targetsCache.has(key) ? { targets: targetsCache.get(key) as Targets } : {}),
+          verify: !verified.has(key),
+          warmupSeconds,
+          durationSeconds,
+          vus: vusOverride ?? cell.size.vus,
+          runDir,
+          ...(signal ? { signal } : {}),
+          ...(render ? { renderTextSummary: render } : {}),
+          onPhase: (phase, detail) => emit({ kind: 'phase', index: i, total, cellId: cell.id, phase, ...(detail !== undefined ? { detail } : {}), elapsedSeconds: elapsed(), remainingSeconds: remaining() }),
+          onProgress: (p) => emit({ kind: 'live', index: i, total, cellId: cell.id, ...p }),
+        });
+        targetsCache.set(key, outcome.targets);
+        verified.add(key);
+        if (outcome.kind === 'skipped') {
+          skippedImplSize.set(key, outcome.reason);
+          emit({ kind: 'cell-skipped', index: i, total, cellId: cell.id, reason: outcome.reason });
+          run.skipped.push({ impl: cell.impl, size: cell.size.name, reason: outcome.reason });
+          await writeRunInfo(runDir, run);
+        } else {
+          results.push(outcome.result);
+          emit({ kind: 'cell-done', index: i, total, result: outcome.result });
+        }
+      } catch (err) {
+        if (signal?.aborted) throw new InterruptedError(runDir);
+        throw err;
+      }
+    }
+    return { runDir, run, results, skipped: run.skipped };
+  } finally {
+    await supervisor.stopAll().catch(() => killAllServersNow());
+    await mapServer?.close().catch(() => undefined);
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+export { IMPLS };
