@@ -108,7 +108,7 @@ function list(text: string): string[] {
  * Check every flag and every file before anything starts; collect ALL problems and throw them
  * together (ProblemsError), so a user fixes a command line once, not once per flag.
  */
-export async function validateBenchInput(input: BenchInput): Promise<BenchOptions> {
+export async function validateBenchInput(input: BenchInput, check: { engine?: boolean } = {}): Promise<BenchOptions> {
   const problems: BenchError[] = [];
   const attempt = <T>(fn: () => T, fallback: T): T => {
     try {
@@ -163,6 +163,14 @@ export async function validateBenchInput(input: BenchInput): Promise<BenchOption
   if (redirects !== null && webroot === null) problems.push(new UsageError('--redirects needs --webroot', 'give both to benchmark your own site'));
   const reference = input.reference ?? null;
   if (reference !== null) attempt(() => implByName(reference), null);
+  if (check.engine !== false && ['auto', 'wrk', 'k6'].includes(engine)) {
+    try {
+      await selectEngine(engine);
+    } catch (err) {
+      if (err instanceof BenchError) problems.push(err);
+      else throw err;
+    }
+  }
   if (input.resume !== undefined && input.out !== undefined) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new ProblemsError(problems);
@@ -397,7 +405,8 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
     emit({ kind: 'run', runDir, cells: todo.length, resumed: finished.size });
     if (todo.length === 0) return { runDir, run, results, skipped: matrix.skipped };
 
-    mapServer = await startMapServer({ text: site.mapText });
+    const maps: MapServer = await startMapServer({ text: site.mapText });
+    mapServer = maps;
     const render = await loadTextRenderer();
     const targetsCache = new Map<string, Targets>();
     const verified = new Set<string>();
@@ -429,9 +438,9 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
           engine,
           placement: { cpus: plan.server, memoryLimitBytes: cell.size.memoryMiB * 1024 * 1024, memoryEnforced: false },
           loadgenCpus: plan.loadgen,
-          ctx: { ...baseCtx, mapUrl: mapServer.url, cpus: plan.server.length } satisfies LocalImplContext,
+          ctx: { ...baseCtx, mapUrl: maps.url, cpus: plan.server.length } satisfies LocalImplContext,
           mapText: site.mapText,
-          mapServer,
+          mapServer: maps,
           ...(targetsCache.has(key) ? { targets: targetsCache.get(key) as Targets } : {}),
           verify: !verified.has(key),
           warmupSeconds,
@@ -468,3 +477,47 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
 }
 
 export { IMPLS };
+
+// ---------------------------------------------------------------- the gate alone (`server-bench verify`)
+
+export interface VerifyGateOutcome {
+  impl: string;
+  unavailable?: string;
+  verification?: import('./schema.js').Verification;
+}
+
+/** Start each implementation in turn on the site, crawl, verify, stop: no load. */
+export async function runVerifyGate(opts: BenchOptions, emit: BenchEvents): Promise<VerifyGateOutcome[]> {
+  const site = opts.webroot !== null ? await prepareUserSite(opts.webroot, opts.redirects) : await prepareGeneratedSite(opts.cacheDir, opts.seed, opts.siteBytes);
+  const workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
+  const mapServer = await startMapServer({ text: site.mapText });
+  const supervisor = localSupervisor();
+  const out: VerifyGateOutcome[] = [];
+  const { verify } = await import('./verify.js');
+  const { buildTargets } = await import('./crawl.js');
+  try {
+    for (const impl of opts.impls) {
+      const ctx: LocalImplContext = { webroot: site.webroot, mapUrl: mapServer.url, cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir };
+      const prep = await impl.prepare(ctx);
+      if ('unavailable' in prep) {
+        emit({ kind: 'skip', impl: impl.name, size: '*', reason: prep.unavailable });
+        out.push({ impl: impl.name, unavailable: prep.unavailable });
+        continue;
+      }
+      emit({ kind: 'info', message: `verify ${impl.name} ${prep.version}` });
+      const server = await supervisor.start(impl, ctx, { cpus: [], memoryLimitBytes: null, memoryEnforced: false });
+      try {
+        const targets = await buildTargets(server.baseUrl, site.mapText);
+        const verification = await verify({ impl: impl.name, size: 'host', baseUrl: server.baseUrl, metricsUrl: server.metricsUrl, metricPrefix: impl.metricPrefix, targets, webroot: site.webroot });
+        out.push({ impl: impl.name, verification });
+      } finally {
+        await server.stop();
+      }
+    }
+    return out;
+  } finally {
+    await supervisor.stopAll().catch(() => killAllServersNow());
+    await mapServer.close().catch(() => undefined);
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

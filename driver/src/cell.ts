@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Impl, ImplContext, LoadEngine, MapServer, ServerPlacement, Supervisor, Targets } from './contracts.js';
+import type { Impl, ImplContext, LoadEngine, LoadOptions, MapServer, ServerPlacement, Supervisor, Targets } from './contracts.js';
 import { buildTargets } from './crawl.js';
 import { cellId, SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
@@ -92,15 +92,16 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
   const scratch = await mkdtemp(join(tmpdir(), 'server-bench-cell-'));
   try {
     aborted();
-    let targets = o.targets;
-    if (!targets) {
-      phase('targets', `crawling ${server.baseUrl}/`);
-      targets = await buildTargets(server.baseUrl, o.mapText);
-    }
+    const targets: Targets =
+      o.targets ??
+      (await (async (): Promise<Targets> => {
+        phase('targets', `crawling ${server.baseUrl}/`);
+        return buildTargets(server.baseUrl, o.mapText);
+      })());
     let verification: Verification | null = null;
     if (o.verify) {
       phase('verify', `${targets.paths.length} paths, ${targets.redirects.length} aliases`);
-      verification = await verify({
+      const v: Verification = await verify({
         impl: o.impl.name,
         size: o.size.name,
         baseUrl: server.baseUrl,
@@ -109,14 +110,15 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
         targets,
         webroot: o.ctx.webroot,
       });
-      await writeVerification(o.runDir, verification);
-      if (!verification.passed) {
-        return { kind: 'skipped', reason: `verification failed: ${verification.counts.fail} finding(s), first ${firstFailure(verification)}`, targets, verification };
+      verification = v;
+      await writeVerification(o.runDir, v);
+      if (!v.passed) {
+        return { kind: 'skipped', reason: `verification failed: ${v.counts.fail} finding(s), first ${firstFailure(v)}`, targets, verification: v };
       }
     }
     aborted();
     const connections = o.vus * 6; // k6's per-host batch parallelism
-    const load = { baseUrl: server.baseUrl, targets, vus: o.vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
+    const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = { baseUrl: server.baseUrl, targets, vus: o.vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
     if (o.warmupSeconds > 0) {
       phase('warmup', `${o.warmupSeconds} s, discarded`);
       await o.engine.run({

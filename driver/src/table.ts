@@ -1,0 +1,42 @@
+// The plain terminal table printed at the end of a run: rows = sizes, columns = implementations,
+// each cell the median req/s and MB/s across repetitions. Pure (results in, string out); the rich
+// reports live elsewhere.
+import { table } from 'table';
+import type { CellResult } from './schema.js';
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** One row per size, one column per implementation (in `impls` order); "–" where nothing ran. */
+export function renderTable(results: readonly CellResult[], impls: readonly string[]): string {
+  const sizes = [...new Set(results.map((r) => r.size.name))].sort((a, b) => Number(a) - Number(b));
+  const header = ['size', ...impls];
+  const rows: string[][] = [header];
+  for (const size of sizes) {
+    const first = results.find((r) => r.size.name === size);
+    const label = first ? `${size} CPU / ${first.size.memoryMiB >= 1024 ? `${first.size.memoryMiB / 1024} GB` : `${first.size.memoryMiB} MB`} / ${first.vus} VU` : size;
+    const row = [label];
+    for (const impl of impls) {
+      const rs = results.filter((r) => r.size.name === size && r.impl === impl);
+      if (rs.length === 0) {
+        row.push('–');
+        continue;
+      }
+      const rps = median(rs.map((r) => r.reqPerSec));
+      const mbs = median(rs.map((r) => r.bytesPerSec / 1e6));
+      const flag = rs.some((r) => r.warnings.some((w) => w.code === 'loadgen-saturated')) ? ' *' : '';
+      row.push(`${fmtInt(rps)} req/s${flag}\n${fmtInt(mbs)} MB/s\n(n=${rs.length})`);
+    }
+    rows.push(row);
+  }
+  const note = results.some((r) => r.warnings.some((w) => w.code === 'loadgen-saturated')) ? '* the load generator was saturated: it, not the server, set that number\n' : '';
+  return `${table(rows)}${note}medians across repetitions\n`;
+}
