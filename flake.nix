@@ -91,7 +91,7 @@
         );
 
       # Apps are shell files (nix/apps/*.sh) wrapped by writeShellApplication; the only thing
-      # prepended is the runner table for this system.
+      # prepended is the runner table for this system (one line, so shellcheck sees no split quoting).
       mkApp =
         system: name:
         let
@@ -100,7 +100,7 @@
             inherit name;
             runtimeInputs = [ self.packages.${system}.server-bench ];
             text =
-              "SERVER_BENCH_VM_RUNNERS=${lib.escapeShellArg (runnersJson system)}\n"
+              "export SERVER_BENCH_VM_RUNNERS=${lib.escapeShellArg (runnersJson system)}\n"
               + builtins.readFile (./nix/apps + "/${name}.sh");
           };
         in

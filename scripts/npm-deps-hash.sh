@@ -9,11 +9,11 @@
 # Needs npm and `nix` (Debian nix-bin is enough: only `nix hash path` runs, with no store access).
 set -euo pipefail
 
-mode=print
+mode="print"
 case "${1:-}" in
   "") ;;
-  --check) mode=check ;;
-  --write) mode=write ;;
+  --check) mode="check" ;;
+  --write) mode="write" ;;
   -h | --help)
     sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
     exit 0

@@ -286,6 +286,24 @@ describe('guest scripts', () => {
     for (const f of shellFiles) await run('bash', ['-n', join(repo, f)]);
   });
 
+  // writeShellApplication runs shellcheck on each script at build time and fails on any warning;
+  // no Nix build runs here, so check them the same way (with its prelude; apps get their one line).
+  it('pass shellcheck as writeShellApplication runs it', async () => {
+    const d = await tempDir();
+    const problems: string[] = [];
+    for (const f of shellFiles) {
+      const body = await readFile(join(repo, f), 'utf8');
+      const isApp = f.startsWith('nix/apps/');
+      const script = f.startsWith('scripts/')
+        ? body
+        : `#!/nix/store/0000-bash/bin/bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\n${isApp ? `export SERVER_BENCH_VM_RUNNERS='{"1":"/nix/store/0000-vm/bin/run-bench-1-vm"}'\n` : ''}${body}`;
+      const path = join(d, f.replaceAll('/', '_'));
+      await writeFile(path, script);
+      await run('shellcheck', [path]).catch((e: { stdout?: string; message: string }) => problems.push(`${f}: ${(e.stdout ?? e.message).trim()}`));
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('bench-ssh-setup installs the per-run key and publishes a fresh host key', async () => {
     const d = await tempDir();
     const shared = join(d, 'shared');

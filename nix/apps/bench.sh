@@ -1,4 +1,3 @@
 # nix run .#bench -- [server-bench bench flags]: the whole matrix in NixOS VMs, one per size.
 # flake.nix prepends SERVER_BENCH_VM_RUNNERS: JSON {"<size>": "<store path of run-bench-<size>-vm>"}.
-export SERVER_BENCH_VM_RUNNERS
 exec server-bench bench --backend vm "$@"
