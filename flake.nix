@@ -61,6 +61,13 @@
           inherit guestWebroot guestNginxPrefix;
         };
 
+      # What vm.nix runs, built for the VM's system.
+      vmPackages = system: {
+        inherit (ourPackages system) tsherve k6test site;
+        gosherve = gosherve.packages.${system}.gosherve;
+        gosherve-old = gosherve-old.packages.${system}.gosherve;
+      };
+
       mkVm =
         system: size:
         lib.nixosSystem {
@@ -70,11 +77,7 @@
               nixpkgs.hostPlatform = system;
               serverBench = {
                 inherit size;
-                packages = {
-                  inherit (ourPackages system) tsherve k6test site;
-                  gosherve = gosherve.packages.${system}.gosherve;
-                  gosherve-old = gosherve-old.packages.${system}.gosherve;
-                };
+                packages = vmPackages system;
               };
             }
           ];
@@ -198,6 +201,19 @@
           '';
           # The smallest VM's system closure builds (nix flake check only evaluates it).
           vm-1-system = (mkVm system sizes."1").config.system.build.toplevel;
+          # Boots the size-1 VM under the NixOS test driver (KVM) and checks every unit
+          # (nix/vm-test.py).
+          vm-boot = pkgs.testers.runNixOSTest {
+            name = "server-bench-vm-boot";
+            nodes.machine = {
+              imports = [ ./vm.nix ];
+              serverBench = {
+                size = sizes."1";
+                packages = vmPackages system;
+              };
+            };
+            testScript = builtins.readFile ./nix/vm-test.py;
+          };
         }
       );
     };
