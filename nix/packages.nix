@@ -38,6 +38,8 @@ let
         base = baseNameOf path;
       in
       builtins.elem top keep
+      # Of nix/ only the site build step: the README and the .nix files do not change the build.
+      && (top != "nix" || rel == "nix" || rel == "nix/gen-site.mjs")
       && base != "node_modules"
       && base != "dist"
       && !(type == "directory" && base == "test");
