@@ -1,0 +1,221 @@
+// The whole pipeline end to end, as a user runs it: the built CLI as a real process, real servers
+// (tsherve, gosherve v0.3.3 and v0.3.5, nginx), wrk, a 2 MB generated site, ~2 s per cell. Every
+// test here uses the fixed ports 8080/8081, so they run one after another in this one file.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, mkdir, cp } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExitCode } from '../src/errors.js';
+import { cellDir, RESULT_FILE } from '../src/layout.js';
+import { findListener } from '../src/ports.js';
+import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../src/schema.js';
+import { loadRun } from '../src/store.js';
+
+const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const SMALL = ['--sizes', '1', '--duration', '2s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
+
+let reports: string;
+const mark = randomUUID();
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return { ...(process.env as Record<string, string>), SERVER_BENCH_REPORTS: reports, SERVER_BENCH_TEST_MARK: mark, ...extra };
+}
+
+async function cli(args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 120_000) {
+  return execa(process.execPath, [CLI, ...args], { env: env(extraEnv), reject: false, timeout: timeoutMs, cwd: ROOT, extendEnv: false });
+}
+
+/** Processes (other than us) carrying this test's marker in their environment: servers or wrk left behind. */
+async function leftovers(): Promise<string[]> {
+  const out: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((d) => /^[0-9]+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    if (!environ.includes(mark)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (/\) Z /.test(stat)) continue; // a zombie holds nothing
+    out.push(`${pid} ${(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ')}`);
+  }
+  return out;
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('server-bench: '));
+  expect(lines).toHaveLength(1);
+  return lines[0] as string;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+  reports = await mkdtemp(join(tmpdir(), 'bench-e2e-'));
+});
+
+afterAll(async () => {
+  expect(await leftovers()).toEqual([]);
+  await rm(reports, { recursive: true, force: true });
+});
+
+describe('server-bench bench, end to end', () => {
+  let runDir = '';
+
+  it('runs every implementation, verifies, measures, and stores valid results', async () => {
+    const r = await cli(['bench', '--impls', 'gosherve-old,gosherve,tsherve,nginx', '--reps', '1', ...SMALL, '--json']);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { runDir: string; results: unknown[] };
+    runDir = out.runDir;
+    expect(runDir.startsWith(reports)).toBe(true);
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
+    expect(run.order).toEqual(['gosherve-old-1cpu-r1', 'gosherve-1cpu-r1', 'tsherve-1cpu-r1', 'nginx-1cpu-r1']);
+    expect(run.skipped).toEqual([]);
+    expect(Object.keys(run.versions.impls).sort()).toEqual(['gosherve', 'gosherve-old', 'nginx', 'tsherve']);
+
+    const loaded = await loadRun(runDir);
+    expect(loaded.cells).toHaveLength(4);
+    for (const impl of ['gosherve-old', 'gosherve', 'tsherve', 'nginx']) {
+      const v = VerificationSchema.parse(JSON.parse(await readFile(join(runDir, 'verify', '1cpu', `${impl}.json`), 'utf8')));
+      expect(v.passed, `${impl}: ${JSON.stringify(v.findings.slice(0, 3))}`).toBe(true);
+      expect(v.targets).toBeGreaterThan(10);
+      const c = CellResultSchema.parse(JSON.parse(await readFile(join(cellDir(runDir, '1', impl, 1), RESULT_FILE), 'utf8')));
+      expect(c.requests, impl).toBeGreaterThan(0);
+      expect(c.failedChecks, impl).toBe(0);
+      expect(c.engine.name).toBe('wrk');
+      expect(c.resources.serverCpuSeconds, impl).toBeGreaterThan(0);
+      expect(c.resources.serverPeakRssBytes, impl).toBeGreaterThan(0);
+      expect(c.resources.loadgenCpuSeconds, impl).toBeGreaterThan(0);
+      expect(c.resources.serverCpus).toEqual([0]);
+      expect(c.resources.loadgenCpus).toEqual([1]);
+      expect(existsSync(join(cellDir(runDir, '1', impl, 1), 'summary.json'))).toBe(true);
+    }
+    const fetches = (impl: string) => loaded.cells.find((c) => c.impl === impl)?.mapFetches ?? -1;
+    expect(fetches('gosherve')).toBeGreaterThanOrEqual(0);
+    expect(fetches('gosherve')).toBeLessThanOrEqual(2);
+    expect(fetches('gosherve-old')).toBeGreaterThanOrEqual(10 * Math.max(1, fetches('gosherve')));
+    expect(await findListener(8080)).toBeNull();
+  }, 120_000);
+
+  it('keeps finished cells on Ctrl-C, leaves no process behind, and resumes only the missing cells', async () => {
+    const child = spawn(process.execPath, [CLI, 'bench', '--impls', 'tsherve,gosherve', '--reps', '2', ...SMALL, '--out', join(reports, 'interrupted')], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const first = join(cellDir(join(reports, 'interrupted'), '1', 'tsherve', 1), RESULT_FILE);
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(first) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(first), stderr).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500)); // into the next cell's server start / load
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code, stderr).toBe(ExitCode.interrupted);
+    expect(stderr).toMatch(/server-bench: interrupted \(finished cells are kept in .*--resume interrupted\)/);
+    expect(await leftovers()).toEqual([]);
+    expect(await findListener(8080)).toBeNull();
+    expect(await findListener(8081)).toBeNull();
+
+    const before = { text: await readFile(first, 'utf8'), mtime: (await stat(first)).mtimeMs };
+    const r = await cli(['bench', '--resume', 'interrupted']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/3 cell\(s\) to run, 1 already finished/);
+    expect(await readFile(first, 'utf8')).toBe(before.text);
+    expect((await stat(first)).mtimeMs).toBe(before.mtime);
+    const loaded = await loadRun(join(reports, 'interrupted'));
+    expect(loaded.cells.map((c) => c.id).sort()).toEqual(['gosherve-1cpu-r1', 'gosherve-1cpu-r2', 'tsherve-1cpu-r1', 'tsherve-1cpu-r2']);
+    expect(r.stdout).toMatch(/tsherve/); // the table
+  }, 150_000);
+
+  describe('each bad input is one line and a distinct exit code', () => {
+    it('unknown implementation', async () => {
+      const r = await cli(['bench', '--impls', 'tsherve,nosuch']);
+      expect(r.exitCode).toBe(ExitCode.usage);
+      expect(oneLine(r.stderr)).toMatch(/^server-bench: unknown implementation "nosuch" \(valid: .*gosherve-old/);
+    });
+
+    it('unknown size', async () => {
+      const r = await cli(['bench', '--sizes', '1,3']);
+      expect(r.exitCode).toBe(ExitCode.usage);
+      expect(oneLine(r.stderr)).toMatch(/unknown size "3" \(--sizes takes vCPU counts from: 1, 2, 16\)/);
+    });
+
+    it('bad duration', async () => {
+      const r = await cli(['bench', '--duration', '10x']);
+      expect(r.exitCode).toBe(ExitCode.usage);
+      expect(oneLine(r.stderr)).toMatch(/--duration: bad duration "10x"/);
+    });
+
+    it('several problems at once, in one line', async () => {
+      const r = await cli(['bench', '--impls', 'nosuch', '--sizes', '3', '--warmup', 'soon']);
+      expect(r.exitCode).toBe(ExitCode.usage);
+      const line = oneLine(r.stderr);
+      expect(line).toContain('unknown implementation "nosuch"');
+      expect(line).toContain('unknown size "3"');
+      expect(line).toContain('--warmup: bad duration "soon"');
+    });
+
+    it('unknown flag', async () => {
+      const r = await cli(['bench', '--fast']);
+      expect(r.exitCode).toBe(ExitCode.usage);
+      expect(oneLine(r.stderr)).toMatch(/--fast.*\(see server-bench bench --help\)/);
+    });
+
+    it('missing webroot', async () => {
+      const r = await cli(['bench', '--webroot', '/nonexistent/site']);
+      expect(r.exitCode).toBe(ExitCode.input);
+      expect(oneLine(r.stderr)).toMatch(/--webroot \/nonexistent\/site: no such directory/);
+    });
+
+    it('no load generator on PATH', async () => {
+      const bin = await mkdtemp(join(tmpdir(), 'bench-nopath-'));
+      try {
+        await symlink(process.execPath, join(bin, 'node'));
+        const r = await cli(['bench', '--sizes', '1'], { PATH: bin });
+        expect(r.exitCode).toBe(ExitCode.environment);
+        expect(oneLine(r.stderr)).toMatch(/no load generator found.*apt-get install/);
+      } finally {
+        await rm(bin, { recursive: true, force: true });
+      }
+    });
+
+    it('busy port: names the process holding it', async () => {
+      const holder: Server = createServer();
+      await new Promise<void>((resolve, reject) => {
+        holder.once('error', reject);
+        holder.listen({ port: 8080, host: '0.0.0.0' }, () => resolve());
+      });
+      try {
+        const r = await cli(['bench', '--impls', 'tsherve', '--reps', '1', ...SMALL]);
+        expect(r.exitCode).toBe(ExitCode.environment);
+        expect(oneLine(r.stderr)).toMatch(new RegExp(`port 8080 is in use by .*\\(pid ${process.pid}.*\\(stop it \\(kill ${process.pid}\\)`));
+      } finally {
+        await new Promise((r) => holder.close(r));
+      }
+    });
+
+    it('corrupt stored result on --resume', async () => {
+      expect(runDir).not.toBe('');
+      const copy = join(reports, 'corrupt');
+      await cp(runDir, copy, { recursive: true });
+      const bad = join(cellDir(copy, '1', 'tsherve', 1), RESULT_FILE);
+      await writeFile(bad, 'garbage{');
+      const r = await cli(['bench', '--resume', 'corrupt']);
+      expect(r.exitCode).toBe(ExitCode.input);
+      expect(oneLine(r.stderr)).toContain(`corrupt cell result ${bad}: not valid JSON`);
+    });
+
+    it('unknown command', async () => {
+      const r = await cli(['benchmark']);
+      expect(r.exitCode).toBe(ExitCode.usage);
+      expect(oneLine(r.stderr)).toMatch(/unknown command "benchmark"/);
+      await mkdir(reports, { recursive: true });
+    });
+  });
+});
