@@ -1,0 +1,81 @@
+// The nginx reference: the best a server can do on these cores (one worker, sendfile, no access
+// log), serving the same site and the same redirects, run unprivileged from a scratch prefix.
+import { execFile } from 'node:child_process';
+import type { Redirect } from './contracts.js';
+
+export interface NginxConfigOptions {
+  webroot: string;
+  redirects: Redirect[];
+  port: number;
+  host: string;
+  prefixDir: string;
+  /** nginx started as root switches its worker to "nobody"; keep root so it reads what we wrote. */
+  runAsRoot?: boolean;
+}
+
+const TYPES: [string, string][] = [
+  ['text/html', 'html htm'], ['text/css', 'css'], ['text/javascript', 'js mjs'], ['application/json', 'json'],
+  ['application/xml', 'xml'], ['image/svg+xml', 'svg'], ['image/png', 'png'], ['image/jpeg', 'jpg jpeg'],
+  ['image/webp', 'webp'], ['image/gif', 'gif'], ['image/x-icon', 'ico'], ['text/plain', 'txt'], ['font/woff2', 'woff2'],
+];
+
+function quote(s: string): string {
+  return `"${s.replace(/["\\$]/g, (c) => `\\${c}`)}"`;
+}
+
+export function renderNginxConfig(o: NginxConfigOptions): string {
+  const p = o.prefixDir;
+  const redirects = o.redirects
+    .map((r) => `    location = /${r.alias} { return 301 ${quote(r.target)}; }\n    location = /${r.alias}/ { return 301 ${quote(r.target)}; }`)
+    .join('\n');
+  return `# server-bench nginx reference (generated)
+daemon off;
+master_process on;
+${o.runAsRoot ? 'user root root;\n' : ''}
+worker_processes 1;
+pid ${p}/nginx.pid;
+error_log ${p}/error.log warn;
+events { worker_connections 4096; }
+http {
+  types {
+${TYPES.map(([t, e]) => `    ${t} ${e};`).join('\n')}
+  }
+  default_type application/octet-stream;
+  charset utf-8;
+  charset_types text/html text/css text/javascript application/xml text/plain;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  client_body_temp_path ${p}/client_body;
+  proxy_temp_path ${p}/proxy;
+  fastcgi_temp_path ${p}/fastcgi;
+  uwsgi_temp_path ${p}/uwsgi;
+  scgi_temp_path ${p}/scgi;
+  server {
+    listen ${o.host}:${o.port} backlog=511;
+    root ${quote(o.webroot)};
+    etag on;
+    add_header Cache-Control "public, max-age=31536000, must-revalidate";
+    error_page 404 /404.html;
+${redirects}
+    location / {
+      # "/dir" serves dir/index.html like gosherve instead of redirecting to "/dir/".
+      try_files $uri $uri/index.html =404;
+    }
+  }
+}
+`;
+}
+
+export function nginxVersion(bin = 'nginx'): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(bin, ['-v'], (err, _out, stderr) => {
+      if (err) return resolve(null);
+      const m = /nginx\/(\S+)/.exec(stderr);
+      resolve(m ? (m[1] as string) : 'unknown');
+    });
+  });
+}
