@@ -14,7 +14,7 @@ import { allowedCpus, pinnedCommand, planCpus } from '../src/cpus.js';
 import { BenchError, EnvironmentError, ExitCode, UsageError } from '../src/errors.js';
 import { selectEngine } from '../src/engines/index.js';
 import { K6_INSTALL_HINT, k6Args, k6Engine, k6ScriptPath } from '../src/engines/k6.js';
-import { normaliseWrk, parseWrkOutput, wrkEngine, wrkLuaPath, wrkThreads } from '../src/engines/wrk.js';
+import { createWrkEngine, normaliseWrk, parseWrkOutput, wrkEngine, wrkLuaPath, wrkThreads } from '../src/engines/wrk.js';
 
 let dir = '';
 let port = 0;
@@ -101,10 +101,10 @@ afterAll(async () => {
 });
 
 describe('wrk engine (real wrk, real nginx)', () => {
-  it('loads every target and reports statuses, bytes, latency and its own CPU', async () => {
+  it('loads every target and reports status codes, bytes, latency and its own CPU', async () => {
     const progress: number[] = [];
     const outDir = join(dir, 'run1');
-    const r = await wrkEngine.run({
+    const r = await createWrkEngine({ statusCodes: true }).run({
       baseUrl: `http://127.0.0.1:${port}`,
       targets,
       vus: 1,
@@ -139,9 +139,21 @@ describe('wrk engine (real wrk, real nginx)', () => {
     expect(r.loadgenCpuSeconds).toBeGreaterThan(0.05);
     expect(r.loadgenCpuSeconds as number).toBeLessThan(r.durationSeconds * Math.max(1, loadgenCpus.length) + 0.5);
     expect(progress.length).toBeGreaterThanOrEqual(1);
-    expect(r.raw).toMatchObject({ requests: r.requests, threads: wrkThreads(6, loadgenCpus) });
+    expect(r.raw).toMatchObject({ requests: r.requests, threads: wrkThreads(6, loadgenCpus), status_mode: 'codes' });
     expect(readFileSync(join(outDir, 'wrk-targets.txt'), 'utf8')).toBe('/\n/style.css\n/img/a.bin\n/img/b.bin\n/missing.html\n/gh\n/old\n');
     expect(readFileSync(join(outDir, 'wrk-output.txt'), 'utf8')).toMatch(/WRK_JSON /);
+  });
+
+  it('by default counts status classes from wrk\'s own counters (no per-response Lua)', async () => {
+    const r = await wrkEngine.run({ baseUrl: `http://127.0.0.1:${port}`, targets, vus: 1, connections: 6, durationSeconds: 1, cpus: loadgenCpus, outDir: join(dir, 'classes') });
+    expect(r.raw).toMatchObject({ status_mode: 'classes', statuses: {} });
+    expect(Object.keys(r.statusCounts).sort()).toEqual(['2xx-3xx', '4xx-5xx']);
+    expect((r.statusCounts['2xx-3xx'] as number) + (r.statusCounts['4xx-5xx'] as number)).toBe(r.requests);
+    // One target in seven is the 404.
+    expect(r.failedChecks).toBe(r.statusCounts['4xx-5xx']);
+    expect(r.failedChecks / r.requests).toBeGreaterThan(0.08);
+    expect(r.failedChecks / r.requests).toBeLessThan(0.22);
+    expect(r.requests).toBeGreaterThan(100);
   });
 
   it('an abort stops wrk at once and leaves no process behind', async () => {
@@ -178,6 +190,7 @@ describe('wrk engine (real wrk, real nginx)', () => {
         bytes: 0,
         duration_us: 2_000_000,
         threads: 1,
+        status_mode: 'codes',
         errors: { connect: 6, read: 0, write: 0, status: 0, timeout: 0 },
         latency_us: { min: null, mean: null, stdev: null, p50: null, p90: null, p95: null, p99: null, max: null },
         statuses: {},

@@ -52,7 +52,7 @@ export const k6Engine: LoadEngine = {
     await rm(summaryFile, { force: true }); // never read a previous run's summary
     const args = k6Args({ targetsFile, summaryDir: opts.outDir, vus: opts.vus, durationSeconds: opts.durationSeconds, script: k6ScriptPath() });
     const [engineVersion, run] = await Promise.all([
-      this.version(),
+      k6Engine.version(),
       // k6 waits up to 30 s (gracefulStop) for iterations in flight, plus start-up and the summary.
       runGenerator('k6', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: opts.durationSeconds, graceSeconds: 90, cwd: opts.outDir, env: { K6_NO_USAGE_REPORT: 'true' } }),
     ]);

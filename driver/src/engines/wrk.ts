@@ -1,6 +1,7 @@
 // The wrk engine, the default on a host without k6: our Lua script cycles through the same
 // targets as the k6 script with VUs × 6 connections (k6's per-host batch parallelism), and its
-// done() prints one JSON line that we validate and normalise into a LoadResult.
+// done() prints one JSON line that we validate and normalise into a LoadResult. Per-code status
+// counts are opt-in (they halve wrk's throughput on large bodies, see wrk-targets.lua).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ export const WrkReportSchema = z.object({
   bytes: count,
   duration_us: z.number().positive(),
   threads: count,
+  /** classes: only wrk's own >= 400 counter; codes: every status code counted by response(). */
+  status_mode: z.enum(['classes', 'codes']),
   errors: z.object({ connect: count, read: count, write: count, status: count, timeout: count }),
   // null when wrk saw no response at all (its histogram is empty).
   latency_us: z.object({
@@ -65,9 +68,18 @@ export function parseWrkOutput(stdout: string): WrkReport {
 export function normaliseWrk(report: WrkReport, ctx: { engineVersion: string; loadgenCpuSeconds: number | null }): LoadResult {
   const l = report.latency_us;
   const ms = (us: number | null) => (us ?? 0) / 1000;
-  let failedChecks = 0;
-  for (const [code, n] of Object.entries(report.statuses)) if (!OK_STATUSES.has(code)) failedChecks += n;
   const e = report.errors;
+  let statusCounts: Record<string, number>;
+  let failedChecks = 0;
+  if (report.status_mode === 'codes') {
+    statusCounts = { ...report.statuses };
+    for (const [code, n] of Object.entries(report.statuses)) if (!OK_STATUSES.has(code)) failedChecks += n;
+  } else {
+    // wrk itself only counts statuses >= 400; the verification gate has already checked each
+    // target's exact status, so a 4xx/5xx under load is what a failed check means here.
+    statusCounts = { '2xx-3xx': Math.max(0, report.requests - e.status), '4xx-5xx': e.status };
+    failedChecks = e.status;
+  }
   return {
     engine: 'wrk',
     engineVersion: ctx.engineVersion,
@@ -75,7 +87,7 @@ export function normaliseWrk(report: WrkReport, ctx: { engineVersion: string; lo
     requests: report.requests,
     bytes: report.bytes,
     latencyMs: { avg: ms(l.mean), p50: ms(l.p50), p90: ms(l.p90), p95: ms(l.p95), p99: ms(l.p99), max: ms(l.max) },
-    statusCounts: { ...report.statuses },
+    statusCounts,
     failedChecks,
     // Socket-level failures only; bad statuses are in statusCounts and failedChecks.
     errors: e.connect + e.read + e.write + e.timeout,
@@ -90,38 +102,49 @@ export function wrkThreads(connections: number, cpus: number[]): number {
   return Math.max(1, Math.min(connections, cores));
 }
 
-export const wrkEngine: LoadEngine = {
-  name: 'wrk',
-  async check() {
-    return which('wrk') ? null : `wrk is not installed: ${WRK_INSTALL_HINT}`;
-  },
-  async version() {
-    // `wrk -v` prints its banner and usage, then exits 1.
-    const r = await execa('wrk', ['-v'], { reject: false, stdin: 'ignore' });
-    const first = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.startsWith('wrk')) ?? '';
-    const m = /^wrk\s+(\S+)/.exec(first);
-    return m ? (m[1] as string) : 'unknown';
-  },
-  async run(opts: LoadOptions): Promise<LoadResult> {
-    if (!which('wrk')) throw new EnvironmentError('wrk is not installed', WRK_INSTALL_HINT);
-    if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new BenchError(`wrk: connections must be a positive integer, got ${opts.connections}`, 'pass vus × 6', ExitCode.usage);
-    const paths = targetPaths(opts.targets);
-    if (paths.length === 0) throw new BenchError('wrk: no targets to request', 'crawl the site first (crawl.ts)', ExitCode.input);
-    await mkdir(opts.outDir, { recursive: true });
-    const targetsFile = join(opts.outDir, 'wrk-targets.txt');
-    await writeFile(targetsFile, `${paths.join('\n')}\n`);
-    const threads = wrkThreads(opts.connections, opts.cpus);
-    const seconds = Math.max(1, Math.round(opts.durationSeconds));
-    const args = ['-t', String(threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', wrkLuaPath(), `${opts.baseUrl.replace(/\/+$/, '')}/`, '--', targetsFile, String(threads)];
-    const [engineVersion, run] = await Promise.all([
-      this.version(),
-      runGenerator('wrk', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: seconds, graceSeconds: 30 }),
-    ]);
-    await writeFile(join(opts.outDir, 'wrk-output.txt'), `${run.commandLine}\n\n${run.stdout}${run.stderr ? `\n--- stderr\n${run.stderr}` : ''}`);
-    if (run.canceled) throw new BenchError('wrk was interrupted', 'the run was cancelled', ExitCode.interrupted);
-    if (run.exitCode !== 0) {
-      throw new CommandError(run.commandLine, run.exitCode ?? null, run.signal ?? null, tail(`${run.stderr}\n${run.stdout}`), run.timedOut ? 'wrk did not stop on time; is the server hanging?' : 'run the same command by hand to see wrk\'s own error');
-    }
-    return normaliseWrk(parseWrkOutput(run.stdout), { engineVersion, loadgenCpuSeconds: run.cpuSeconds });
-  },
-};
+export interface WrkEngineOptions {
+  /** Count every status code (response() in Lua): exact codes, about half the throughput per wrk core. */
+  statusCodes: boolean;
+}
+
+/** A wrk engine; `wrkEngine` is the default one (per-code counting when SERVER_BENCH_WRK_STATUS_CODES=1). */
+export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
+  const engine: LoadEngine = {
+    name: 'wrk',
+    async check() {
+      return which('wrk') ? null : `wrk is not installed: ${WRK_INSTALL_HINT}`;
+    },
+    async version() {
+      // `wrk -v` prints its banner and usage, then exits 1.
+      const r = await execa('wrk', ['-v'], { reject: false, stdin: 'ignore' });
+      const first = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.startsWith('wrk')) ?? '';
+      const m = /^wrk\s+(\S+)/.exec(first);
+      return m ? (m[1] as string) : 'unknown';
+    },
+    async run(opts: LoadOptions): Promise<LoadResult> {
+      if (!which('wrk')) throw new EnvironmentError('wrk is not installed', WRK_INSTALL_HINT);
+      if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new BenchError(`wrk: connections must be a positive integer, got ${opts.connections}`, 'pass vus × 6', ExitCode.usage);
+      const paths = targetPaths(opts.targets);
+      if (paths.length === 0) throw new BenchError('wrk: no targets to request', 'crawl the site first (crawl.ts)', ExitCode.input);
+      await mkdir(opts.outDir, { recursive: true });
+      const targetsFile = join(opts.outDir, 'wrk-targets.txt');
+      await writeFile(targetsFile, `${paths.join('\n')}\n`);
+      const threads = wrkThreads(opts.connections, opts.cpus);
+      const seconds = Math.max(1, Math.round(opts.durationSeconds));
+      const args = ['-t', String(threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', wrkLuaPath(), `${opts.baseUrl.replace(/\/+$/, '')}/`, '--', targetsFile, String(threads), options.statusCodes ? 'codes' : 'classes'];
+      const [engineVersion, run] = await Promise.all([
+        engine.version(),
+        runGenerator('wrk', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: seconds, graceSeconds: 30 }),
+      ]);
+      await writeFile(join(opts.outDir, 'wrk-output.txt'), `${run.commandLine}\n\n${run.stdout}${run.stderr ? `\n--- stderr\n${run.stderr}` : ''}`);
+      if (run.canceled) throw new BenchError('wrk was interrupted', 'the run was cancelled', ExitCode.interrupted);
+      if (run.exitCode !== 0) {
+        throw new CommandError(run.commandLine, run.exitCode ?? null, run.signal ?? null, tail(`${run.stderr}\n${run.stdout}`), run.timedOut ? 'wrk did not stop on time; is the server hanging?' : 'run the same command by hand to see wrk\'s own error');
+      }
+      return normaliseWrk(parseWrkOutput(run.stdout), { engineVersion, loadgenCpuSeconds: run.cpuSeconds });
+    },
+  };
+  return engine;
+}
+
+export const wrkEngine: LoadEngine = createWrkEngine({ statusCodes: process.env.SERVER_BENCH_WRK_STATUS_CODES === '1' });
