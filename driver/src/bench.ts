@@ -276,7 +276,7 @@ type TextRenderer = (r: CellResult) => string;
 
 /** The reports' text-summary renderer, when that module is present. */
 async function loadTextRenderer(): Promise<TextRenderer | undefined> {
-  for (const mod of ['./report/text.js', './reports/text.js', './textsummary.js', './commands/report.js']) {
+  for (const mod of ['./report/textsummary.js', './report/text.js', './textsummary.js']) {
     try {
       const m = (await import(mod)) as { renderTextSummary?: TextRenderer };
       if (typeof m.renderTextSummary === 'function') return m.renderTextSummary;
