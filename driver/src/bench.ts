@@ -246,11 +246,18 @@ export async function prepareGeneratedSite(cacheDir: string, seed: number, targe
   if (!existsSync(meta)) {
     await mkdir(join(cacheDir, 'sites'), { recursive: true });
     const tmp = await mkdtemp(join(cacheDir, 'sites', `.tmp-seed${seed}-`));
-    const site = await generateSite({ dir: join(tmp, 'site'), seed, targetBytes });
-    await writeJsonAtomic(join(tmp, 'site', '.server-bench-site.json'), { files: site.files, bytes: site.bytes, redirectsText: site.redirectsText });
-    await rm(dir, { recursive: true, force: true });
-    await rename(join(tmp, 'site'), dir);
-    await rm(tmp, { recursive: true, force: true });
+    try {
+      const site = await generateSite({ dir: join(tmp, 'site'), seed, targetBytes });
+      await writeJsonAtomic(join(tmp, 'site', '.server-bench-site.json'), { files: site.files, bytes: site.bytes, redirectsText: site.redirectsText });
+      // A folder without the marker is a leftover of an older layout; one with it may be in use.
+      if (existsSync(dir) && !existsSync(meta)) await rm(dir, { recursive: true, force: true });
+      await rename(join(tmp, 'site'), dir).catch((err: NodeJS.ErrnoException) => {
+        // Another run generated the same site meanwhile: same seed and size, same bytes; use theirs.
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   }
   const m = JSON.parse(await readFile(meta, 'utf8')) as { files: number; bytes: number; redirectsText: string };
   const redirects = parseRedirectMap(m.redirectsText).redirects;

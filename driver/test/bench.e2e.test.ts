@@ -3,7 +3,7 @@
 // test here uses the fixed ports 8080/8081, so they run one after another in this one file.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, mkdir, cp } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -215,7 +215,6 @@ describe('server-bench bench, end to end', () => {
       const r = await cli(['benchmark']);
       expect(r.exitCode).toBe(ExitCode.usage);
       expect(oneLine(r.stderr)).toMatch(/unknown command "benchmark"/);
-      await mkdir(reports, { recursive: true });
     });
   });
 });
