@@ -13,7 +13,7 @@ import type { Targets } from '../src/contracts.js';
 import { allowedCpus, pinnedCommand, planCpus } from '../src/cpus.js';
 import { BenchError, EnvironmentError, ExitCode, UsageError } from '../src/errors.js';
 import { selectEngine } from '../src/engines/index.js';
-import { K6_INSTALL_HINT, k6Args, k6Engine, k6ScriptPath } from '../src/engines/k6.js';
+import { K6_INSTALL_HINT, k6Args, k6Engine, k6Env, k6ScriptPath } from '../src/engines/k6.js';
 import { createWrkEngine, normaliseWrk, parseWrkOutput, wrkEngine, wrkLuaPath, wrkThreads } from '../src/engines/wrk.js';
 
 let dir = '';
@@ -236,6 +236,9 @@ describe('k6 engine without k6', () => {
     } finally {
       delete process.env.SERVER_BENCH_K6_SCRIPT;
     }
+  });
+  it('runs k6 without inherited K6_* overrides', () => {
+    expect(k6Env({ PATH: '/bin', K6_VUS: '50', K6_DURATION: '1h', HOME: '/root' })).toEqual({ PATH: '/bin', HOME: '/root', K6_NO_USAGE_REPORT: 'true' });
   });
   it('builds the offline command line', () => {
     expect(k6Args({ targetsFile: '/o/targets.json', summaryDir: '/o', vus: 10, durationSeconds: 30, script: '/s.js' })).toEqual([

@@ -79,7 +79,8 @@ export async function runGenerator(
     reject: false,
     stdin: 'ignore',
     cwd: opts.cwd,
-    env: opts.env,
+    // A given env is the whole environment (k6 must not inherit K6_* overrides).
+    ...(opts.env ? { env: opts.env, extendEnv: false } : {}),
     cancelSignal: opts.signal,
     forceKillAfterDelay: 3_000,
     timeout: (opts.durationSeconds + opts.graceSeconds) * 1000,

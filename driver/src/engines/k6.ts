@@ -32,6 +32,17 @@ export function k6Args(opts: { targetsFile: string; summaryDir: string; vus: num
   ];
 }
 
+/**
+ * The environment k6 runs with: ours minus every K6_* variable, because k6 reads K6_VUS,
+ * K6_DURATION, K6_SCENARIOS... from the environment and they would override the script's options.
+ */
+export function k6Env(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !k.startsWith('K6_')) env[k] = v;
+  env.K6_NO_USAGE_REPORT = 'true';
+  return env;
+}
+
 export const k6Engine: LoadEngine = {
   name: 'k6',
   async check() {
@@ -54,7 +65,7 @@ export const k6Engine: LoadEngine = {
     const [engineVersion, run] = await Promise.all([
       k6Engine.version(),
       // k6 waits up to 30 s (gracefulStop) for iterations in flight, plus start-up and the summary.
-      runGenerator('k6', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: opts.durationSeconds, graceSeconds: 90, cwd: opts.outDir, env: { K6_NO_USAGE_REPORT: 'true' } }),
+      runGenerator('k6', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: opts.durationSeconds, graceSeconds: 90, cwd: opts.outDir, env: k6Env() }),
     ]);
     if (run.canceled) throw new BenchError('k6 was interrupted', 'the run was cancelled', ExitCode.interrupted);
     // 99 = thresholds crossed (our script sets none, but a summary is still written then).
