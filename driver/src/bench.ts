@@ -302,6 +302,8 @@ export interface BenchOutcome {
   /** Results of the cells run in this invocation and, with --resume, the ones already there. */
   results: CellResult[];
   skipped: { impl: string; size: string; reason: string }[];
+  /** Cells that failed while running (not stored; --resume runs them again). */
+  failed: string[];
 }
 
 interface Plan {
@@ -410,13 +412,14 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
 
     const todo: Cell[] = matrix.cells.filter((c) => !finished.has(c.id));
     emit({ kind: 'run', runDir, cells: todo.length, resumed: finished.size });
-    if (todo.length === 0) return { runDir, run, results, skipped: matrix.skipped };
+    if (todo.length === 0) return { runDir, run, results, skipped: matrix.skipped, failed: [] };
 
     const maps: MapServer = await startMapServer({ text: site.mapText });
     mapServer = maps;
     const render = await loadTextRenderer();
     const targetsCache = new Map<string, Targets>();
     const verified = new Set<string>();
+    const failed: string[] = [];
     const skippedImplSize = new Map<string, string>();
     const started = Date.now();
     const perCell = warmupSeconds + durationSeconds + CELL_OVERHEAD_SECONDS;
@@ -471,11 +474,16 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
           emit({ kind: 'cell-done', index: i, total, result: outcome.result });
         }
       } catch (err) {
+        await new Promise((r) => setTimeout(r, 50)); // a Ctrl-C may still be on its way to our handler
         if (signal?.aborted) throw new InterruptedError(runDir);
-        throw err;
+        // A busy port or a missing binary fails every cell alike: stop with that one line. A cell
+        // that crashed or was cut short is reported and the run goes on; --resume retries it.
+        if (!(err instanceof BenchError) || err.exitCode === ExitCode.environment || err.exitCode === ExitCode.usage) throw err;
+        failed.push(cell.id);
+        emit({ kind: 'cell-skipped', index: i, total, cellId: cell.id, reason: `failed: ${err.oneLine()}` });
       }
     }
-    return { runDir, run, results, skipped: run.skipped };
+    return { runDir, run, results, skipped: run.skipped, failed };
   } finally {
     await supervisor.stopAll().catch(() => killAllServersNow());
     await mapServer?.close().catch(() => undefined);

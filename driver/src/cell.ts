@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Impl, ImplContext, LoadEngine, LoadOptions, MapServer, ServerPlacement, Supervisor, Targets } from './contracts.js';
 import { buildTargets } from './crawl.js';
+import { BenchError, ExitCode } from './errors.js';
 import { cellId, SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
 import { verify } from './verify.js';
@@ -140,7 +141,13 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       outDir: join(scratch, 'measure'),
       onProgress: (p) => o.onProgress?.({ phase: 'measure', elapsedSeconds: p.elapsedSeconds, totalSeconds: o.durationSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
     });
+    // Ctrl-C in a terminal reaches the generator (same process group) as well as us; let our
+    // handler run first, and never store a run the generator cut short as a finished cell.
+    await new Promise((r) => setTimeout(r, 20));
     aborted();
+    if (r.durationSeconds < o.durationSeconds * 0.9) {
+      throw new BenchError(`${r.engine} stopped after ${r.durationSeconds.toFixed(1)} s of ${o.durationSeconds} s in ${cellId(o.impl.name, o.size.name, o.rep)}`, 'the cell was not stored; run again (or --resume) to measure it', ExitCode.failure);
+    }
     phase('collect');
     const cpuAfter = await server.monitor.cpuSeconds();
     const peak = await server.monitor.peakRssBytes();

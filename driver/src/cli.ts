@@ -2,6 +2,7 @@
 // server-bench's command line: parses flags (node:util parseArgs, strict) and hands them to the
 // library (bench.ts, reports). Results go to stdout, progress to stderr; every error is one line
 // `server-bench: <message> (<hint>)` with a distinct exit code (errors.ts ExitCode).
+import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { InterruptedError, runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
@@ -150,6 +151,10 @@ async function benchCommand(argv: string[]): Promise<number> {
     const all = (await loadRun(outcome.runDir)).cells;
     process.stdout.write(renderTable(all, outcome.run.config.impls));
     process.stdout.write(`results: ${outcome.runDir}\n`);
+  }
+  if (outcome.failed.length > 0) {
+    process.stderr.write(`server-bench: ${outcome.failed.length} cell(s) failed: ${outcome.failed.join(', ')} (see the lines above; server-bench bench --resume ${basename(outcome.runDir)} runs them again)\n`);
+    return ExitCode.failure;
   }
   return ExitCode.ok;
 }
