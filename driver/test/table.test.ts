@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { cellWarnings } from '../src/cell.js';
+import { formatEvent } from '../src/progress.js';
+import { SCHEMA_VERSION, type CellResult } from '../src/schema.js';
+import { median, renderTable } from '../src/table.js';
+
+function result(impl: string, size: '1' | '2', rep: number, reqPerSec: number, mbs: number, saturated = false): CellResult {
+  const sz = size === '1' ? { name: '1', cpus: 1, memoryMiB: 256, vus: 1 } : { name: '2', cpus: 2, memoryMiB: 4096, vus: 10 };
+  return {
+    schemaVersion: SCHEMA_VERSION, id: `${impl}-${size}cpu-r${rep}`, impl, size: sz, rep, order: 0,
+    engine: { name: 'wrk', version: '4' }, vus: sz.vus, connections: sz.vus * 6, warmupSeconds: 5, durationSeconds: 30,
+    requests: reqPerSec * 30, reqPerSec, bytes: mbs * 30e6, bytesPerSec: mbs * 1e6,
+    latencyMs: { avg: 1, p50: 1, p90: 1, p95: 1, p99: 2, max: 3 }, statusCounts: { '200': 1 }, failedChecks: 0, errors: 0, mapFetches: 0,
+    resources: { serverCpuSeconds: 1, serverPeakRssBytes: 1, memoryLimitBytes: null, memoryEnforced: false, serverCpus: [0], loadgenCpuSeconds: 1, loadgenCpus: [1], loadgenUtilisation: 0.5 },
+    warnings: saturated ? [{ code: 'loadgen-saturated', message: 'x' }] : [], startedAt: '', finishedAt: '', raw: null,
+  };
+}
+
+describe('renderTable', () => {
+  it('puts the median req/s and MB/s of each impl × size in its cell', () => {
+    const rs = [
+      result('a', '1', 1, 1000, 50), result('a', '1', 2, 3000, 150), result('a', '1', 3, 2000, 100),
+      result('b', '1', 1, 15_453, 899, true),
+      result('a', '2', 1, 4000, 200), result('a', '2', 2, 5000, 300),
+    ];
+    const out = renderTable(rs, ['a', 'b']);
+    const lines = out.split('\n');
+    expect(lines.find((l) => l.includes('1 CPU / 256 MB / 1 VU'))).toMatch(/2,000 req\/s .*15,453 req\/s \*/);
+    expect(out).toContain('100 MB/s');
+    expect(out).toContain('899 MB/s');
+    expect(lines.find((l) => l.includes('2 CPU / 4 GB / 10 VU'))).toMatch(/4,500 req\/s .*–/);
+    expect(out).toContain('* the load generator was saturated');
+    expect(out).toContain('(n=3)');
+  });
+
+  it('median of even and odd counts', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+});
+
+describe('cellWarnings', () => {
+  const base = { utilisation: 0.5, loadgenCpus: [1], serverCpus: [0], memoryEnforced: true, memoryMiB: 256, failedChecks: 0, errors: 0 };
+  it('is empty for a clean dedicated, enforced cell', () => {
+    expect(cellWarnings(base)).toEqual([]);
+  });
+  it('flags a saturated generator at 90 %, shared cores, unenforced memory, failed checks and errors', () => {
+    const codes = cellWarnings({ ...base, utilisation: 0.9, loadgenCpus: [0], memoryEnforced: false, failedChecks: 3, errors: 1 }).map((w) => w.code);
+    expect(codes).toEqual(['loadgen-saturated', 'cores-shared', 'memory-not-enforced', 'failed-checks', 'errors']);
+    expect(cellWarnings({ ...base, utilisation: 0.89 })).toEqual([]);
+  });
+});
+
+describe('progress lines', () => {
+  it('names the cell, its position, the phase and the time left', () => {
+    expect(formatEvent({ kind: 'phase', index: 1, total: 12, cellId: 'tsherve-1cpu-r1', phase: 'measure', detail: '30 s', elapsedSeconds: 75, remainingSeconds: 400 })).toBe(
+      '[2/12] tsherve-1cpu-r1 measure (30 s)  elapsed 1m15s, ~6m40s left',
+    );
+    expect(formatEvent({ kind: 'skip', impl: '*', size: '16', reason: 'size 16 needs 17 CPUs' })).toBe('skip every implementation at size 16: size 16 needs 17 CPUs');
+  });
+});
