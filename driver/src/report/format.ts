@@ -1,0 +1,58 @@
+// Number formatting shared by the renderers, so the terminal, markdown and HTML say the same
+// number the same way: thousands separators, MB/s that turns into GB/s as in the original table,
+// latencies in ms/µs/s, and "median [lo–hi]" intervals (or "n = 1, no interval").
+import type { Relative } from './results.js';
+import type { Summary } from '../stats.js';
+
+export function int(x: number): string {
+  return Math.round(x).toLocaleString('en-US');
+}
+
+/** Three significant digits below 100, integers above. */
+export function num(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Math.abs(x) >= 100) return int(x);
+  if (x === 0) return '0';
+  return Number(x.toPrecision(3)).toString();
+}
+
+/** MB/s (10^6 bytes) as the original post wrote it: "587 MB/s", "1.3 GB/s". */
+export function throughput(mbPerSec: number): string {
+  if (mbPerSec >= 1000) return `${(mbPerSec / 1000).toFixed(1)} GB/s`;
+  return `${num(mbPerSec)} MB/s`;
+}
+
+export function ms(x: number): string {
+  if (x >= 1000) return `${num(x / 1000)} s`;
+  if (x < 1 && x > 0) return `${num(x * 1000)} µs`;
+  return `${num(x)} ms`;
+}
+
+export function bytesMB(b: number): string {
+  return `${num(b / 1e6)} MB`;
+}
+
+export function interval(s: Summary, f: (x: number) => string = num): string {
+  return s.ci95 ? `[${f(s.ci95.lo)}–${f(s.ci95.hi)}]` : '[n = 1]';
+}
+
+export function medianWithCi(s: Summary, f: (x: number) => string = num): string {
+  return `${f(s.median)} ${interval(s, f)}`;
+}
+
+/** "2.40 ± 0.10×", marked "(n.s.)" when not significant at 5 % and "(untested)" when n < 2. */
+export function relativeText(r: Relative, isReference: boolean): string {
+  if (isReference) return '1× (reference)';
+  const base = r.sd === null ? `${r.ratio.toFixed(2)}×` : `${r.ratio.toFixed(2)} ± ${r.sd.toFixed(2)}×`;
+  if (r.significant === null) return `${base} (untested, n = 1)`;
+  return r.significant ? `${base} (p = ${pValue(r.p!)})` : `${base} (n.s., p = ${pValue(r.p!)})`;
+}
+
+export function pValue(p: number): string {
+  if (p < 0.001) return '<0.001';
+  return p.toFixed(3);
+}
+
+export function percent(x: number): string {
+  return `${(x * 100).toFixed(0)} %`;
+}

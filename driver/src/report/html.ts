@@ -1,0 +1,158 @@
+// report.html: one self-contained offline page (inline CSS and SVG; no scripts, fonts or requests):
+// warnings first, the original table shape, charts with 95 % whiskers and "≈" for non-significant
+// differences, the detailed tables, verification, and the environment. Readable at 390 px and in
+// dark mode (prefers-color-scheme). Pure: results in, string out.
+import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
+import { cellOf, comparisonOf, describeWarning, sizeLabel, type CellAggregate, type Results } from './results.js';
+import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
+
+export const CSS = `
+:root{--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--card:#f6f8fa;--warn-bg:#fff8c5;--warn-line:#d4a72c;--bad:#cf222e;--good:#1a7f37;
+--s0:#0969da;--s1:#bf3989;--s2:#1a7f37;--s3:#bc4c00;--s4:#8250df;--s5:#57606a}
+@media (prefers-color-scheme: dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;--card:#161b22;--warn-bg:#2d2410;--warn-line:#9e6a03;--bad:#ff7b72;--good:#3fb950;
+--s0:#4493f8;--s1:#f778ba;--s2:#3fb950;--s3:#f0883e;--s4:#a371f7;--s5:#9198a1}}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;padding:16px;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin-inline:auto}
+h1{font-size:1.5rem;margin:.2em 0}h2{font-size:1.2rem;margin-top:1.6em;border-bottom:1px solid var(--line);padding-bottom:.2em}
+.sub{color:var(--muted);margin:0 0 1em}
+.warnings{background:var(--warn-bg);border:1px solid var(--warn-line);border-radius:6px;padding:8px 14px;margin:12px 0}
+.warnings h2{border:0;margin:.2em 0;font-size:1.05rem}.warnings ul{margin:.3em 0;padding-left:1.2em}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+table{border-collapse:collapse;margin:.5em 0;font-variant-numeric:tabular-nums;min-width:100%}
+th,td{border:1px solid var(--line);padding:4px 8px;text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+thead th{background:var(--card)}
+td.skipped{color:var(--muted);font-style:italic;white-space:normal}
+.fastest{font-weight:700}.ns{color:var(--muted)}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}
+figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:6px;padding:6px}
+svg.chart{width:100%;height:auto;display:block}
+svg .chart-title{font-size:15px;font-weight:600;fill:var(--fg)}
+svg .tick,svg .group-label,svg .legend-text{font-size:12px;fill:var(--fg)}
+svg .axis-label{font-size:12px;fill:var(--muted)}
+svg .grid{stroke:var(--line);stroke-width:1}svg .axis{stroke:var(--muted);stroke-width:1}
+svg .whisker line{stroke:var(--fg);stroke-width:1.5}
+svg text.ns{font-size:16px;font-weight:700;fill:var(--fg)}
+svg .s0{fill:var(--s0)}svg .s1{fill:var(--s1)}svg .s2{fill:var(--s2)}svg .s3{fill:var(--s3)}svg .s4{fill:var(--s4)}svg .s5{fill:var(--s5)}
+figcaption{font-size:.85rem;color:var(--muted);padding:2px 4px}
+dl.env{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px}dl.env dt{color:var(--muted)}dl.env dd{margin:0;overflow-wrap:anywhere}
+.pass{color:var(--good)}.fail{color:var(--bad)}
+code{overflow-wrap:anywhere}
+a{color:var(--s0)}
+@media (max-width:500px){body{padding:10px;font-size:14px}th,td{padding:3px 5px}}
+`;
+
+function grid(results: Results, cell: (c: CellAggregate, impl: string, size: string) => string, caption: string): string {
+  const head = `<thead><tr><th scope="col">machine / VUs</th>${results.impls.map((i) => `<th scope="col">${esc(i)}</th>`).join('')}</tr></thead>`;
+  const rows = results.sizes.map((s) => {
+    const tds = results.impls.map((impl) => {
+      const c = cellOf(results, impl, s.name);
+      if (!c) {
+        const sk = results.skipped.find((x) => x.impl === impl && x.size === s.name);
+        return `<td class="skipped"${sk ? ` title="${esc(sk.reason)}"` : ''}>${sk ? 'skipped' : '—'}</td>`;
+      }
+      return `<td>${cell(c, impl, s.name)}</td>`;
+    });
+    return `<tr><th scope="row">${esc(sizeLabel(results, s.name))}</th>${tds.join('')}</tr>`;
+  });
+  return `<div class="scroll"><table><caption class="sub">${esc(caption)}</caption>${head}<tbody>${rows.join('')}</tbody></table></div>`;
+}
+
+function perSizeChart(results: Results, id: string, title: string, yLabel: string, pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null, format: (v: number) => string, significance: 'reqPerSec' | 'mbPerSec' | null): string {
+  const groups: BarGroup[] = [];
+  for (const s of results.sizes) {
+    const cmp = comparisonOf(results, s.name);
+    const bars = results.impls.flatMap((impl, series) => {
+      const c = cellOf(results, impl, s.name);
+      const v = c ? pick(c) : null;
+      if (!c || !v) return [];
+      const e = significance ? cmp?.entries.find((x) => x.impl === impl) : undefined;
+      const ns = e !== undefined && significance !== null && cmp?.reference !== impl && e[significance].significant === false;
+      const ci = v.lo !== null && v.hi !== null ? ` [95 % CI ${format(v.lo)}–${format(v.hi)}]` : ' (n = 1, no interval)';
+      return [{ series, value: v.value, lo: v.lo, hi: v.hi, notSignificant: ns, label: `${impl} at ${s.name} vCPU: ${format(v.value)} ${yLabel}${ci}${ns ? ', not significantly different from the reference' : ''}` }];
+    });
+    if (bars.length > 0) groups.push({ label: `${s.name} vCPU`, bars });
+  }
+  return figure(renderBarChart({ id, title, yLabel, xLabel: 'machine size', series: results.impls, groups, format }), significance ? 'Bars: median over repetitions; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference (Welch, p ≥ 0.05).' : 'Bars: median over repetitions; whiskers: 95 % interval of the mean.');
+}
+
+function figure(svg: string, caption: string): string {
+  return `<figure>${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
+}
+
+function medianCi(s: { median: number; ci95: { lo: number; hi: number } | null }) {
+  return { value: s.median, lo: s.ci95?.lo ?? null, hi: s.ci95?.hi ?? null };
+}
+
+function latencyChart(results: Results): string {
+  const groups: BarGroup[] = results.cells.map((c) => ({
+    label: `${c.impl} · ${c.size}`,
+    bars: (['p50', 'p95', 'p99'] as const).map((p, series) => ({ series, value: c.latencyMs[p].median, lo: c.latencyMs[p].ci95?.lo ?? null, hi: c.latencyMs[p].ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(c.latencyMs[p].median)}` })),
+  }));
+  return figure(renderBarChart({ id: 'chart-latency', title: 'Latency percentiles', yLabel: 'milliseconds', xLabel: 'implementation · vCPUs', series: ['p50', 'p95', 'p99'], groups, log: true, format: (v) => num(v) }), 'Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.');
+}
+
+export function renderHtml(results: Results): string {
+  const r = results.run;
+  const title = `server-bench run ${r.runId}`;
+  const anyN1 = results.cells.some((c) => c.n === 1);
+  const warnings = results.warnings.length === 0 ? '' : `<section class="warnings" role="alert" aria-label="warnings"><h2>⚠ ${results.warnings.length} warning${results.warnings.length === 1 ? '' : 's'}</h2><ul>${results.warnings.map((w) => `<li><strong>${esc(w.code)}</strong>: ${esc(describeWarning(w))}</li>`).join('')}</ul></section>`;
+  const site = r.site.kind === 'generated' ? `generated (seed ${r.site.seed}), ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases` : `${r.site.webroot}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases`;
+  const memEnforced = results.cells.length === 0 ? 'no cells' : results.cells.every((c) => c.memoryEnforced) ? 'yes (cgroup v2)' : results.cells.some((c) => c.memoryEnforced) ? 'partly' : 'no (recorded only)';
+  const env: Array<[string, string]> = [
+    ['host', `${r.host.hostname}: ${r.host.cpuModel}, ${r.host.cores} cores, ${bytesMB(r.host.memoryBytes)} RAM`],
+    ['OS / kernel', `${r.host.os} / ${r.host.kernel}`],
+    ['backend', r.backend === 'vm' ? `VMs${r.emulated ? ' (emulated, no KVM)' : ' (KVM)'}` : 'local: pinned processes on this host'],
+    ['load generator', `${r.config.engine} ${r.versions.engine}, ${r.loadgen === 'dedicated' ? 'on dedicated cores' : 'sharing the server\'s cores'}`],
+    ['load', `${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved, VUs ${r.config.vusOverride ?? 'per size'}`],
+    ['memory limits enforced', memEnforced],
+    ['site', site],
+    ['versions', [`node ${r.versions.node}`, r.versions.go ? `go ${r.versions.go}` : null, ...Object.entries(r.versions.impls).map(([k, v]) => `${k} ${v}`)].filter(Boolean).join(', ')],
+    ['git revision', `${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (uncommitted changes)' : ''}`],
+    ['reference', r.config.reference],
+    ['created', r.createdAt],
+  ];
+  const fastestMark = (impl: string, size: string) => comparisonOf(results, size)?.fastest === impl;
+  const body = [
+    `<header><h1>${esc(title)}</h1><p class="sub">${esc(`${r.config.engine} · ${results.impls.length} implementation(s) × ${results.sizes.length} size(s) · ${r.config.reps} repetition(s) · backend ${r.backend}`)}</p></header>`,
+    warnings,
+    '<section><h2>Throughput</h2>',
+    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))), 'Median MB/s per implementation and machine size (the original post\'s table); * fastest at that size.'),
+    '</section>',
+    '<section><h2>Charts</h2><div class="charts">',
+    perSizeChart(results, 'chart-rps', 'Requests per second', 'req/s', (c) => medianCi(c.reqPerSec), (v) => int(v), 'reqPerSec'),
+    perSizeChart(results, 'chart-mbps', 'Throughput', 'MB/s', (c) => medianCi(c.mbPerSec), (v) => num(v), 'mbPerSec'),
+    latencyChart(results),
+    perSizeChart(results, 'chart-cpu', 'Server CPU per request', 'µs of CPU per request', (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null), (v) => num(v), null),
+    perSizeChart(results, 'chart-memory', 'Peak memory', 'MB resident (peak)', (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }), (v) => num(v), null),
+    '</div></section>',
+    '<section><h2>Tables</h2>',
+    grid(results, (c, impl, size) => `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}`, 'Requests per second: median [95 % CI of the mean].'),
+    grid(results, (c) => esc(medianWithCi(c.mbPerSec, num)), 'MB/s: median [95 % CI].'),
+    grid(results, (c, impl, size) => {
+      const cmp = comparisonOf(results, size);
+      const e = cmp?.entries.find((x) => x.impl === impl);
+      if (!cmp || !e) return '—';
+      const text = relativeText(e.reqPerSec, cmp.reference === impl) + (cmp.reference === impl ? '' : ` ${cmp.reference}`);
+      return e.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
+    }, 'req/s relative to the reference: mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.'),
+    grid(results, (c) => esc(`${ms(c.latencyMs.p50.median)} / ${ms(c.latencyMs.p95.median)} / ${ms(c.latencyMs.p99.median)}`), 'Latency p50 / p95 / p99 (median over repetitions).'),
+    grid(results, (c) => esc(c.cpuSecondsPerGB ? medianWithCi(c.cpuSecondsPerGB, num) : 'not measured'), 'Server CPU seconds per GB served.'),
+    grid(results, (c) => esc(c.cpuMicrosPerRequest ? medianWithCi(c.cpuMicrosPerRequest, num) : 'not measured'), 'Server CPU µs per request.'),
+    grid(results, (c) => esc(c.peakRssBytes === null ? 'not measured' : bytesMB(c.peakRssBytes)), 'Peak resident memory (largest over repetitions).'),
+    grid(results, (c) => esc(c.mapFetches ? int(c.mapFetches.median) : 'not counted'), 'Redirect-map fetches per repetition (median).'),
+    grid(results, (c) => esc(c.loadgenUtilisation ? percent(c.loadgenUtilisation.median) : 'not measured'), 'Load generator utilisation of its cores (median).'),
+    anyN1 ? '<p class="sub">[n = 1]: a single repetition, so no confidence interval or significance test can be given.</p>' : '',
+    '</section>',
+    '<section><h2>Verification</h2><ul>',
+    ...results.verifications.map((v) => `<li><span class="${v.passed ? 'pass' : 'fail'}">${v.passed ? '✓ passed' : '✗ failed'}</span> <strong>${esc(v.impl)}</strong> at ${esc(v.size)} vCPU: ${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets${v.findings.filter((f) => f.status !== 'pass').length > 0 ? `<ul>${v.findings.filter((f) => f.status !== 'pass').map((f) => `<li>${esc(f.status)}: <code>${esc(f.url)}</code> — ${esc(f.reason)}</li>`).join('')}</ul>` : ''}</li>`),
+    ...results.skipped.map((s) => `<li class="ns">skipped <strong>${esc(s.impl)}</strong> at ${esc(s.size)} vCPU: ${esc(s.reason)}</li>`),
+    '</ul></section>',
+    `<section><h2>Environment</h2><dl class="env">${env.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl></section>`,
+    `<footer><p class="sub">Statistics: medians over repetitions; 95 % intervals of the mean (Student's t); ratios with first-order propagated σ; Welch's t-test at 5 %; outliers flagged by median/MAD, never dropped. Generated ${esc(results.generatedAt)} from results.json.</p></footer>`,
+  ].join('\n');
+  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${CSS}</style>\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
+}
+
+export { interval };

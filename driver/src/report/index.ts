@@ -1,0 +1,54 @@
+// reports/index.html: every run folder in reports/ that has a results.json, newest first, with its
+// matrix (implementations × sizes), headline numbers (median req/s and MB/s, fastest marked) and a
+// link to its report.html. Self-contained like report.html. renderIndex is pure; buildIndex reads.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RESULTS_FILE } from '../layout.js';
+import { int, throughput } from './format.js';
+import { CSS } from './html.js';
+import { cellOf, comparisonOf, readResults, sizeLabel, type Results } from './results.js';
+import { escapeXml as esc } from './svg.js';
+
+export interface IndexEntry {
+  /** Folder name under reports/, used for the link. */
+  folder: string;
+  results: Results;
+}
+
+export function renderIndex(entries: IndexEntry[]): string {
+  const sorted = [...entries].sort((a, b) => b.results.run.createdAt.localeCompare(a.results.run.createdAt) || b.folder.localeCompare(a.folder));
+  const sections = sorted.map(({ folder, results }) => {
+    const r = results.run;
+    const head = `<tr><th scope="col">machine / VUs</th>${results.impls.map((i) => `<th scope="col">${esc(i)}</th>`).join('')}</tr>`;
+    const rows = results.sizes.map((s) => {
+      const cmp = comparisonOf(results, s.name);
+      const tds = results.impls.map((impl) => {
+        const c = cellOf(results, impl, s.name);
+        if (!c) return '<td class="skipped">skipped</td>';
+        const mark = cmp?.fastest === impl ? ' *' : '';
+        return `<td${mark ? ' class="fastest"' : ''}>${esc(`${int(c.reqPerSec.median)} req/s${mark}`)}<br>${esc(throughput(c.mbPerSec.median))}</td>`;
+      });
+      return `<tr><th scope="row">${esc(sizeLabel(results, s.name))}</th>${tds.join('')}</tr>`;
+    });
+    const warn = results.warnings.length > 0 ? ` · <span class="fail">${results.warnings.length} warning(s)</span>` : '';
+    return `<section class="run"><h2><a href="${esc(encodeURIComponent(folder))}/report.html">${esc(r.runId)}</a></h2><p class="sub">${esc(`${r.createdAt} · ${r.config.engine} · ${r.backend} · ${r.config.reps} rep(s) × ${r.config.durationSeconds} s · git ${r.git.revision?.slice(0, 12) ?? 'unknown'}`)}${warn}</p><div class="scroll"><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div></section>`;
+  });
+  const body = sections.length > 0 ? sections.join('\n') : '<p>No runs yet: run <code>npm run bench</code>.</p>';
+  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>server-bench runs</title>\n<style>${CSS}</style>\n</head>\n<body>\n<header><h1>server-bench runs</h1><p class="sub">${sorted.length} run(s), newest first. Median req/s and MB/s per cell; * fastest at that size.</p></header>\n${body}\n</body>\n</html>\n`;
+}
+
+/** Read every reports/<folder>/results.json (unreadable ones are listed on `skippedFolders`). */
+export async function buildIndex(reportsDir: string): Promise<{ html: string; entries: IndexEntry[]; skippedFolders: string[] }> {
+  const entries: IndexEntry[] = [];
+  const skippedFolders: string[] = [];
+  const names = await readdir(reportsDir, { withFileTypes: true }).catch(() => []);
+  for (const d of names) {
+    if (!d.isDirectory()) continue;
+    try {
+      entries.push({ folder: d.name, results: await readResults(join(reportsDir, d.name, RESULTS_FILE)) });
+    } catch {
+      skippedFolders.push(d.name);
+    }
+  }
+  return { html: renderIndex(entries), entries, skippedFolders };
+}

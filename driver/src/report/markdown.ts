@@ -1,0 +1,120 @@
+// report.md: GitHub-flavoured markdown for a PR or a blog. First the original post's table shape
+// (throughput per server × machine size), then req/s, latency, CPU and memory efficiency, map
+// fetches, the comparison with the reference, verification findings and warnings. Pure.
+import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
+import { cellOf, comparisonOf, sizeLabel, type CellAggregate, type Results } from './results.js';
+
+function esc(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function grid(results: Results, cell: (c: CellAggregate, impl: string, size: string) => string, firstColumn = 'machine / VUs'): string {
+  const impls = results.impls;
+  const lines = [`| ${firstColumn} | ${impls.map(esc).join(' | ')} |`, `|---|${impls.map(() => '---:').join('|')}|`];
+  for (const size of results.sizes) {
+    const cells = impls.map((impl) => {
+      const c = cellOf(results, impl, size.name);
+      if (!c) return results.skipped.some((s) => s.impl === impl && s.size === size.name) ? 'skipped' : '—';
+      return esc(cell(c, impl, size.name));
+    });
+    lines.push(`| ${esc(sizeLabel(results, size.name))} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+export function renderMarkdown(results: Results): string {
+  const r = results.run;
+  const out: string[] = [];
+  const anyN1 = results.cells.some((c) => c.n === 1);
+  out.push(`# server-bench run ${r.runId}`);
+  out.push('');
+  const site = r.site.kind === 'generated' ? `generated site (seed ${r.site.seed}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)` : `${r.site.webroot} (${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)`;
+  out.push(`${r.config.engine} ${r.versions.engine}, ${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved; ${site}; backend ${r.backend}, load generator ${r.loadgen}; host ${r.host.cpuModel} (${r.host.cores} cores), ${r.host.kernel}; git ${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (dirty)' : ''}.`);
+  out.push('');
+  if (results.warnings.length > 0) {
+    out.push(`> **${results.warnings.length} warning(s)** — see [Warnings](#warnings).`);
+    out.push('');
+  }
+  out.push('## Throughput (MB/s, median)');
+  out.push('');
+  out.push(grid(results, (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}`));
+  out.push('');
+  out.push('\\* fastest at that size by median req/s. MB = 10⁶ bytes.');
+  out.push('');
+  out.push('## Requests per second (median [95 % CI])');
+  out.push('');
+  out.push(grid(results, (c) => medianWithCi(c.reqPerSec, int)));
+  out.push('');
+  out.push('## Throughput (MB/s, median [95 % CI])');
+  out.push('');
+  out.push(grid(results, (c) => medianWithCi(c.mbPerSec, num)));
+  out.push('');
+  if (anyN1) {
+    out.push('Cells with a single repetition show `[n = 1]`: no confidence interval can be given.');
+    out.push('');
+  }
+  out.push('## Relative to the reference (req/s, mean ± σ, Welch p)');
+  out.push('');
+  out.push(grid(results, (c, impl, size) => {
+    const cmp = comparisonOf(results, size);
+    const e = cmp?.entries.find((x) => x.impl === impl);
+    if (!cmp || !e) return '—';
+    return relativeText(e.reqPerSec, cmp.reference === impl) + (cmp.reference === impl || cmp.reference === null ? '' : ` ${cmp.reference}`);
+  }));
+  out.push('');
+  out.push('n.s. = not significantly different from the reference at 5 %.');
+  for (const c of results.comparisons) if (c.note) out.push(`Size ${c.size}: ${c.note}.`);
+  out.push('');
+  out.push('## Latency (median of repetitions: p50 / p95 / p99)');
+  out.push('');
+  out.push(grid(results, (c) => `${ms(c.latencyMs.p50.median)} / ${ms(c.latencyMs.p95.median)} / ${ms(c.latencyMs.p99.median)}`));
+  out.push('');
+  out.push('## Efficiency');
+  out.push('');
+  out.push('Server CPU seconds per GB served (median [95 % CI]):');
+  out.push('');
+  out.push(grid(results, (c) => (c.cpuSecondsPerGB ? medianWithCi(c.cpuSecondsPerGB, num) : 'not measured')));
+  out.push('');
+  out.push('Server CPU µs per request (median [95 % CI]):');
+  out.push('');
+  out.push(grid(results, (c) => (c.cpuMicrosPerRequest ? medianWithCi(c.cpuMicrosPerRequest, num) : 'not measured')));
+  out.push('');
+  out.push('Peak resident memory (largest over repetitions; summed over processes):');
+  out.push('');
+  out.push(grid(results, (c) => (c.peakRssBytes === null ? 'not measured' : `${bytesMB(c.peakRssBytes)}${c.memoryEnforced ? '' : ' (limit not enforced)'}`)));
+  out.push('');
+  out.push('Redirect-map fetches per repetition (median):');
+  out.push('');
+  out.push(grid(results, (c) => (c.mapFetches ? int(c.mapFetches.median) : 'not counted')));
+  out.push('');
+  out.push('Load generator utilisation (median):');
+  out.push('');
+  out.push(grid(results, (c) => (c.loadgenUtilisation ? percent(c.loadgenUtilisation.median) : 'not measured')));
+  out.push('');
+  out.push('## Verification');
+  out.push('');
+  if (results.verifications.length === 0) out.push('No verification records.');
+  for (const v of results.verifications) {
+    out.push(`- ${v.passed ? '✅' : '❌'} **${esc(v.impl)}** at size ${v.size}: ${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets`);
+    for (const f of v.findings.filter((x) => x.status !== 'pass')) out.push(`  - ${f.status}: \`${f.url}\` — ${f.reason}`);
+  }
+  if (results.skipped.length > 0) {
+    out.push('');
+    out.push('Skipped cells:');
+    out.push('');
+    for (const s of results.skipped) out.push(`- ${esc(s.impl)} at size ${s.size}: ${s.reason}`);
+  }
+  out.push('');
+  out.push('## Warnings');
+  out.push('');
+  if (results.warnings.length === 0) out.push('None.');
+  for (const w of results.warnings) {
+    const where = [w.impl, w.size ? `size ${w.size}` : null, w.reps.length > 0 ? `rep ${w.reps.join(', ')}` : null].filter(Boolean).join(', ');
+    out.push(`- **${w.code}**${where ? ` (${where})` : ''}: ${w.message}`);
+  }
+  out.push('');
+  out.push(`Statistics: medians over repetitions; 95 % intervals of the mean from Student's t; ratios are mean/mean with first-order propagated σ; Welch's t-test at 5 %; outliers by median/MAD (modified z > 3.5) are flagged, never dropped.`);
+  return `${out.join('\n')}\n`;
+}
+
+export { interval };

@@ -1,0 +1,335 @@
+// results.json: the machine-readable whole of a run, derived from run.json, every cell's result.json
+// and the verification files. Every report (terminal, markdown, HTML, index, compare) renders from
+// this one object, never from the raw files, so they cannot disagree.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import { RESULTS_FILE } from '../layout.js';
+import {
+  CellResultSchema, RunInfoSchema, SizeSchema, VerificationSchema, WarningCodeSchema,
+  type CellResult, type RunInfo, type Verification,
+} from '../schema.js';
+import { findOutliers, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
+import { loadRun, type LoadedRun } from '../store.js';
+
+export const RESULTS_SCHEMA_VERSION = 1 as const;
+export const SIGNIFICANCE = 0.05;
+const DEFAULT_REFERENCE = 'gosherve';
+
+const IntervalSchema = z.object({ lo: z.number(), hi: z.number() });
+export const SummarySchema = z.object({
+  n: z.number().int().positive(),
+  mean: z.number(),
+  sd: z.number().nullable(),
+  median: z.number(),
+  min: z.number(),
+  max: z.number(),
+  ci95: IntervalSchema.nullable(),
+  values: z.array(z.number()),
+});
+
+export const ResultWarningSchema = z.object({
+  code: z.union([WarningCodeSchema, z.enum(['skipped', 'verification-failed', 'reference-fallback', 'no-interval', 'no-results'])]),
+  message: z.string(),
+  impl: z.string().nullable(),
+  size: z.string().nullable(),
+  /** Repetitions it applies to (empty = the whole cell or run). */
+  reps: z.array(z.number().int()),
+});
+export type ResultWarning = z.infer<typeof ResultWarningSchema>;
+
+export const OutlierSchema = z.object({ metric: z.string(), rep: z.number().int(), value: z.number(), z: z.number() });
+
+export const CellAggregateSchema = z.object({
+  impl: z.string(),
+  size: z.string(),
+  n: z.number().int().positive(),
+  reps: z.array(z.number().int()),
+  engine: z.string(),
+  reqPerSec: SummarySchema,
+  /** Megabytes (10^6 bytes) per second. */
+  mbPerSec: SummarySchema,
+  latencyMs: z.object({ p50: SummarySchema, p95: SummarySchema, p99: SummarySchema }),
+  cpuSecondsPerGB: SummarySchema.nullable(),
+  cpuMicrosPerRequest: SummarySchema.nullable(),
+  /** The largest peak over repetitions. */
+  peakRssBytes: z.number().nullable(),
+  mapFetches: SummarySchema.nullable(),
+  loadgenUtilisation: SummarySchema.nullable(),
+  requests: z.number().int(),
+  failedChecks: z.number().int(),
+  errors: z.number().int(),
+  memoryEnforced: z.boolean(),
+  outliers: z.array(OutlierSchema),
+  warnings: z.array(ResultWarningSchema),
+});
+export type CellAggregate = z.infer<typeof CellAggregateSchema>;
+
+const RelativeSchema = z.object({
+  ratio: z.number(),
+  sd: z.number().nullable(),
+  /** Welch two-sided p-value vs the reference; null when either side has n < 2. */
+  p: z.number().nullable(),
+  /** p < 0.05; null when it cannot be tested. */
+  significant: z.boolean().nullable(),
+});
+export type Relative = z.infer<typeof RelativeSchema>;
+
+export const SizeComparisonSchema = z.object({
+  size: z.string(),
+  reference: z.string().nullable(),
+  referenceFallback: z.boolean(),
+  note: z.string().nullable(),
+  /** By median req/s. */
+  fastest: z.string().nullable(),
+  /** Whether the fastest is significantly faster than the runner-up (null: untestable or alone). */
+  fastestSignificant: z.boolean().nullable(),
+  entries: z.array(z.object({ impl: z.string(), reqPerSec: RelativeSchema, mbPerSec: RelativeSchema })),
+});
+export type SizeComparison = z.infer<typeof SizeComparisonSchema>;
+
+export const ResultsSchema = z.object({
+  schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
+  kind: z.literal('server-bench-results'),
+  generatedAt: z.string(),
+  run: RunInfoSchema,
+  sizes: z.array(SizeSchema),
+  impls: z.array(z.string()),
+  cells: z.array(CellAggregateSchema),
+  comparisons: z.array(SizeComparisonSchema),
+  skipped: z.array(z.object({ impl: z.string(), size: z.string(), reason: z.string() })),
+  verifications: z.array(VerificationSchema),
+  warnings: z.array(ResultWarningSchema),
+  /** Every repetition, without its raw engine summary (that stays in the cell's summary.json). */
+  repetitions: z.array(CellResultSchema),
+});
+export type Results = z.infer<typeof ResultsSchema>;
+
+function optionalSummary(xs: Array<number | null>): Summary | null {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length === xs.length && v.length > 0 ? summarize(v) : null;
+}
+
+function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregate {
+  reps = [...reps].sort((a, b) => a.rep - b.rep);
+  const reqPerSec = summarize(reps.map((r) => r.reqPerSec));
+  const mbPerSec = summarize(reps.map((r) => r.bytesPerSec / 1e6));
+  const cpu = reps.map((r) => r.resources.serverCpuSeconds);
+  const cpuSecondsPerGB = optionalSummary(reps.map((r, i) => (cpu[i] === null || r.bytes === 0 ? null : cpu[i]! / (r.bytes / 1e9))));
+  const cpuMicrosPerRequest = optionalSummary(reps.map((r, i) => (cpu[i] === null || r.requests === 0 ? null : (cpu[i]! * 1e6) / r.requests)));
+  const rss = reps.map((r) => r.resources.serverPeakRssBytes).filter((x): x is number => x !== null);
+
+  const outliers: z.infer<typeof OutlierSchema>[] = [];
+  const checkOutliers = (metric: string, xs: number[]) => {
+    for (const o of findOutliers(xs)) outliers.push({ metric, rep: reps[o.index]!.rep, value: o.value, z: o.z });
+  };
+  checkOutliers('req/s', reqPerSec.values);
+  checkOutliers('latency p99 ms', reps.map((r) => r.latencyMs.p99));
+
+  // Same warning in several repetitions → one line naming the repetitions.
+  const byKey = new Map<string, ResultWarning>();
+  for (const r of reps) {
+    for (const w of r.warnings) {
+      const key = `${w.code}\u0000${w.code === 'loadgen-saturated' || w.code === 'failed-checks' || w.code === 'errors' ? '' : w.message}`;
+      const seen = byKey.get(key);
+      if (seen) seen.reps.push(r.rep);
+      else byKey.set(key, { code: w.code, message: w.message, impl, size, reps: [r.rep] });
+    }
+  }
+  const warnings = [...byKey.values()];
+  for (const o of outliers) {
+    warnings.push({ code: 'outlier', message: `repetition ${o.rep}'s ${o.metric} (${fmtNum(o.value)}) is an outlier (modified z = ${o.z.toFixed(1)}); kept, not dropped`, impl, size, reps: [o.rep] });
+  }
+  return {
+    impl,
+    size,
+    n: reps.length,
+    reps: reps.map((r) => r.rep),
+    engine: `${reps[0]!.engine.name} ${reps[0]!.engine.version}`,
+    reqPerSec,
+    mbPerSec,
+    latencyMs: {
+      p50: summarize(reps.map((r) => r.latencyMs.p50)),
+      p95: summarize(reps.map((r) => r.latencyMs.p95)),
+      p99: summarize(reps.map((r) => r.latencyMs.p99)),
+    },
+    cpuSecondsPerGB,
+    cpuMicrosPerRequest,
+    peakRssBytes: rss.length > 0 ? Math.max(...rss) : null,
+    mapFetches: optionalSummary(reps.map((r) => r.mapFetches)),
+    loadgenUtilisation: optionalSummary(reps.map((r) => r.resources.loadgenUtilisation)),
+    requests: reps.reduce((s, r) => s + r.requests, 0),
+    failedChecks: reps.reduce((s, r) => s + r.failedChecks, 0),
+    errors: reps.reduce((s, r) => s + r.errors, 0),
+    memoryEnforced: reps.every((r) => r.resources.memoryEnforced),
+    outliers,
+    warnings,
+  };
+}
+
+function fmtNum(x: number): string {
+  return Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(3);
+}
+
+function relative(a: Summary, b: Summary): Relative {
+  const r = ratioWithError(a.mean, a.sd, b.mean, b.sd);
+  const w = welchTest(a.values, b.values);
+  return { ratio: r.ratio, sd: r.sd, p: w ? w.p : null, significant: w ? w.p < SIGNIFICANCE : null };
+}
+
+function compareSize(size: string, impls: string[], cells: CellAggregate[], requested: string): SizeComparison {
+  const here = impls.map((i) => cells.find((c) => c.impl === i && c.size === size)).filter((c): c is CellAggregate => c !== undefined);
+  let ref = here.find((c) => c.impl === requested) ?? null;
+  let note: string | null = null;
+  if (!ref && here.length > 0) {
+    ref = here[0]!;
+    note = `${requested} has no results at size ${size}: compared against ${ref.impl} instead`;
+  }
+  const ranked = [...here].sort((a, b) => b.reqPerSec.median - a.reqPerSec.median);
+  const fastest = ranked[0] ?? null;
+  const runnerUp = ranked[1] ?? null;
+  let fastestSignificant: boolean | null = null;
+  if (fastest && runnerUp) {
+    const w = welchTest(fastest.reqPerSec.values, runnerUp.reqPerSec.values);
+    fastestSignificant = w ? w.p < SIGNIFICANCE : null;
+  }
+  return {
+    size,
+    reference: ref?.impl ?? null,
+    referenceFallback: ref !== null && ref.impl !== requested,
+    note,
+    fastest: fastest?.impl ?? null,
+    fastestSignificant,
+    entries: ref ? here.map((c) => ({ impl: c.impl, reqPerSec: relative(c.reqPerSec, ref.reqPerSec), mbPerSec: relative(c.mbPerSec, ref.mbPerSec) })) : [],
+  };
+}
+
+/** Build results.json's content from a loaded run. Pure; `now` only stamps generatedAt. */
+export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>, now: Date = new Date()): Results {
+  const { run, cells: reps, verifications } = loaded;
+  const requested = run.config.reference || DEFAULT_REFERENCE;
+  // Implementations in configuration order, then any found only in results.
+  const impls = [...run.config.impls];
+  for (const r of reps) if (!impls.includes(r.impl)) impls.push(r.impl);
+  const sizes = [...run.config.sizes];
+  for (const r of reps) if (!sizes.some((s) => s.name === r.size.name)) sizes.push(r.size);
+
+  const cells: CellAggregate[] = [];
+  for (const size of sizes) {
+    for (const impl of impls) {
+      const mine = reps.filter((r) => r.impl === impl && r.size.name === size.name);
+      if (mine.length > 0) cells.push(aggregate(impl, size.name, mine));
+    }
+  }
+
+  const warnings: ResultWarning[] = [];
+  const skipped = run.skipped.map((s) => ({ ...s }));
+  for (const s of run.skipped) warnings.push({ code: 'skipped', message: `${s.impl} at size ${s.size} was skipped: ${s.reason}`, impl: s.impl, size: s.size, reps: [] });
+  for (const v of verifications) {
+    if (v.passed) continue;
+    const first = v.findings.find((f) => f.status === 'fail');
+    const reason = `verification failed (${v.counts.fail} finding${v.counts.fail === 1 ? '' : 's'}${first ? `, first: ${first.url} ${first.reason}` : ''})`;
+    warnings.push({ code: 'verification-failed', message: `${v.impl} at size ${v.size}: ${reason}`, impl: v.impl, size: v.size, reps: [] });
+    if (!skipped.some((s) => s.impl === v.impl && s.size === v.size) && !cells.some((c) => c.impl === v.impl && c.size === v.size)) {
+      skipped.push({ impl: v.impl, size: v.size, reason });
+    }
+  }
+  // Configured cells with neither results nor a recorded reason: an interrupted run.
+  for (const size of run.config.sizes) {
+    for (const impl of run.config.impls) {
+      if (cells.some((c) => c.impl === impl && c.size === size.name) || skipped.some((s) => s.impl === impl && s.size === size.name)) continue;
+      const reason = 'no results stored (interrupted run?)';
+      skipped.push({ impl, size: size.name, reason });
+      warnings.push({ code: 'no-results', message: `${impl} at size ${size.name}: ${reason} — finish it with server-bench bench --resume ${run.runId}`, impl, size: size.name, reps: [] });
+    }
+  }
+  if (run.loadgen === 'shared') warnings.push({ code: 'cores-shared', message: 'the load generator shared cores with the server in this run: numbers are partly the generator\'s', impl: null, size: null, reps: [] });
+  if (run.emulated) warnings.push({ code: 'emulated', message: 'the VMs ran under emulation (no KVM): absolute numbers are meaningless', impl: null, size: null, reps: [] });
+  for (const c of cells) warnings.push(...c.warnings);
+  const comparisons = sizes.filter((s) => cells.some((c) => c.size === s.name)).map((s) => compareSize(s.name, impls, cells, requested));
+  for (const c of comparisons) if (c.note) warnings.push({ code: 'reference-fallback', message: c.note, impl: c.reference, size: c.size, reps: [] });
+  if (cells.some((c) => c.n === 1)) {
+    warnings.push({ code: 'no-interval', message: 'some cells have a single repetition: no confidence interval or significance test can be given for them (use --reps 3 or more)', impl: null, size: null, reps: [] });
+  }
+
+  return ResultsSchema.parse({
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    kind: 'server-bench-results',
+    generatedAt: now.toISOString(),
+    run,
+    sizes,
+    impls: impls.filter((i) => cells.some((c) => c.impl === i) || skipped.some((s) => s.impl === i)),
+    cells,
+    comparisons,
+    skipped,
+    verifications,
+    warnings,
+    repetitions: reps.map((r) => ({ ...r, raw: null })),
+  });
+}
+
+/** Load a run folder (every file validated) and build its results. */
+export async function buildResultsFromDir(runDir: string, now?: Date): Promise<{ results: Results; loaded: LoadedRun }> {
+  const loaded = await loadRun(runDir);
+  return { results: buildResults(loaded, now), loaded };
+}
+
+/** Read a stored results.json, validated. */
+export async function readResults(path: string): Promise<Results> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read results ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'pass a run folder written by server-bench bench, or run server-bench report <run-dir> first');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`corrupt results ${path}: not valid JSON (${(err as Error).message})`, 'regenerate it with server-bench report <run-dir>');
+  }
+  const r = ResultsSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new InputError(`corrupt results ${path}: ${issue?.message ?? 'invalid'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}`, 'regenerate it with server-bench report <run-dir>');
+  }
+  return r.data;
+}
+
+/** Results for a run folder: rebuilt from the cells when run.json is there, else the stored results.json. */
+export async function resultsForRun(runDir: string): Promise<Results> {
+  try {
+    return (await buildResultsFromDir(runDir)).results;
+  } catch (err) {
+    if (err instanceof InputError && /no run\.json/.test(err.message)) return readResults(join(runDir, RESULTS_FILE));
+    throw err;
+  }
+}
+
+// Helpers every renderer uses.
+export function cellOf(results: Results, impl: string, size: string): CellAggregate | undefined {
+  return results.cells.find((c) => c.impl === impl && c.size === size);
+}
+
+export function comparisonOf(results: Results, size: string): SizeComparison | undefined {
+  return results.comparisons.find((c) => c.size === size);
+}
+
+export function sizeLabel(results: Results, size: string): string {
+  const s = results.sizes.find((x) => x.name === size);
+  if (!s) return `${size} vCPU`;
+  const mem = s.memoryMiB >= 1024 && s.memoryMiB % 1024 === 0 ? `${s.memoryMiB / 1024} GB` : `${s.memoryMiB} MB`;
+  const vus = results.run.config.vusOverride ?? s.vus;
+  return `${s.cpus} vCPU / ${mem} / ${vus} VU${vus === 1 ? '' : 's'}`;
+}
+
+export type { RunInfo, Verification };
+
+/** One line per warning, prefixed with where it applies unless the message already says so. */
+export function describeWarning(w: ResultWarning): string {
+  const where = [w.impl, w.size ? `size ${w.size}` : null].filter(Boolean).join(' at ');
+  const reps = w.reps.length > 0 ? ` (rep ${w.reps.join(', ')})` : '';
+  if (!where || w.message.includes(`size ${w.size}`)) return `${w.message}${reps}`;
+  return `${where}${reps}: ${w.message}`;
+}

@@ -1,0 +1,154 @@
+// Golden-file tests for the renderers, from the fixed run folders under fixtures/runs/.
+// UPDATE_GOLDEN=1 rewrites the golden files; review the diff before committing.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputError } from '../src/errors.js';
+import { parseK6Summary } from '../src/k6summary.js';
+import { renderMarkdown } from '../src/report/markdown.js';
+import { buildResultsFromDir, ResultsSchema, type Results } from '../src/report/results.js';
+import { renderTerminal } from '../src/report/terminal.js';
+import { renderK6Text, renderTextSummary } from '../src/report/textsummary.js';
+import { loadRun } from '../src/store.js';
+
+const RUNS = join(import.meta.dirname, 'fixtures', 'runs');
+const GOLDEN = join(import.meta.dirname, 'golden');
+const NOW = new Date('2026-11-27T01:00:00.000Z');
+
+function golden(name: string, actual: string): void {
+  const path = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) writeFileSync(path, actual);
+  expect(actual).toBe(readFileSync(path, 'utf8'));
+}
+
+async function results(id: string): Promise<Results> {
+  return (await buildResultsFromDir(join(RUNS, id), NOW)).results;
+}
+
+describe('results.json', () => {
+  it('aggregates the normal run: 3 impls × 2 sizes, medians, CIs, outliers flagged', async () => {
+    const r = await results('normal');
+    expect(ResultsSchema.parse(JSON.parse(JSON.stringify(r)))).toBeTruthy();
+    expect(r.cells).toHaveLength(6);
+    const ts2 = r.cells.find((c) => c.impl === 'tsherve' && c.size === '2')!;
+    expect(ts2.n).toBe(5);
+    expect(ts2.reqPerSec.median).toBe(30000);
+    expect(ts2.outliers.map((o) => o.rep)).toEqual([5]);
+    expect(ts2.reqPerSec.values).toHaveLength(5); // flagged, never dropped
+    expect(r.warnings.some((w) => w.code === 'outlier' && w.impl === 'tsherve' && w.size === '2')).toBe(true);
+    const g1 = r.cells.find((c) => c.impl === 'gosherve' && c.size === '1')!;
+    expect(g1.cpuMicrosPerRequest!.median).toBeCloseTo(64, 6);
+    expect(g1.mbPerSec.median).toBeCloseTo((15453 * 58000) / 1e6, 0);
+    const c1 = r.comparisons.find((c) => c.size === '1')!;
+    expect(c1.reference).toBe('gosherve');
+    expect(c1.fastest).toBe('tsherve');
+    const ts1 = c1.entries.find((e) => e.impl === 'tsherve')!;
+    expect(ts1.reqPerSec.significant).toBe(false); // 15.5k vs 15.4k with overlapping spread
+    const old1 = c1.entries.find((e) => e.impl === 'gosherve-old')!;
+    expect(old1.reqPerSec.significant).toBe(true);
+    expect(old1.reqPerSec.ratio).toBeCloseTo(2972.67 / 15421, 3);
+  });
+
+  it('n = 1: no interval, no test, and a warning saying so', async () => {
+    const r = await results('n1');
+    expect(r.cells.every((c) => c.reqPerSec.ci95 === null)).toBe(true);
+    expect(r.comparisons[0]!.entries.find((e) => e.impl === 'tsherve')!.reqPerSec.significant).toBeNull();
+    expect(r.warnings.some((w) => w.code === 'no-interval')).toBe(true);
+  });
+
+  it('skipped cells, failed verification and reference fallback', async () => {
+    const r = await results('mixed');
+    expect(r.skipped.map((s) => `${s.impl}@${s.size}`).sort()).toEqual(['gosherve-old@16', 'gosherve@1', 'gosherve@16', 'tsherve@16']);
+    const c1 = r.comparisons.find((c) => c.size === '1')!;
+    expect(c1.reference).toBe('gosherve-old');
+    expect(c1.referenceFallback).toBe(true);
+    const codes = r.warnings.map((w) => w.code);
+    for (const code of ['loadgen-saturated', 'verification-failed', 'reference-fallback', 'skipped', 'failed-checks']) expect(codes).toContain(code);
+    // The saturated generator warning appears once for the cell, naming its three repetitions.
+    expect(r.warnings.filter((w) => w.code === 'loadgen-saturated')).toEqual([expect.objectContaining({ impl: 'tsherve', reps: [1, 2, 3] })]);
+  });
+
+  it('a corrupt cell file is an InputError naming the file and the fix', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sb-corrupt-'));
+    try {
+      await cp(join(RUNS, 'n1'), dir, { recursive: true });
+      const f = join(dir, 'cells', '1cpu', 'tsherve', 'r1', 'result.json');
+      await writeFile(f, '{"schemaVersion": 1, "id": ');
+      const err = await buildResultsFromDir(dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as InputError).oneLine()).toContain(f);
+      expect((err as InputError).oneLine()).toContain('--resume');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('golden renderers', () => {
+  for (const id of ['normal', 'n1', 'mixed']) {
+    it(`markdown: ${id}`, async () => golden(`${id}.md`, renderMarkdown(await results(id))));
+    it(`terminal: ${id}`, async () => golden(`${id}.terminal.txt`, renderTerminal(await results(id))));
+  }
+
+  it('markdown opens with the original table shape and marks non-significance and n = 1', async () => {
+    const md = renderMarkdown(await results('normal'));
+    expect(md).toMatch(/## Throughput \(MB\/s, median\)\n\n\| machine \/ VUs \| gosherve-old \| gosherve \| tsherve \|/);
+    expect(md).toContain('| 1 vCPU / 256 MB / 1 VU |');
+    expect(md).toMatch(/n\.s\., p = /);
+    expect(renderMarkdown(await results('n1'))).toContain('[n = 1]');
+  });
+
+  it('terminal marks the fastest and the non-significant, and prints each warning', async () => {
+    const r = await results('mixed');
+    const t = renderTerminal(r);
+    expect(t).toMatch(/46,000 req\/s \*/);
+    expect(t.split('\n').filter((l) => l.startsWith('warning: '))).toHaveLength(r.warnings.length);
+    expect(renderTerminal(await results('normal'))).toMatch(/15,500 req\/s \* ≈/);
+  });
+
+  it('text summary of a wrk cell (synthesised k6 layout)', async () => {
+    const run = await loadRun(join(RUNS, 'normal'));
+    const cell = run.cells.find((c) => c.id === 'gosherve-1cpu-r1')!;
+    golden('wrk-cell.summary.txt', renderTextSummary(cell));
+  });
+
+  it('text summary of a k6 cell matches k6.md §4 exactly', async () => {
+    const raw = JSON.parse(await readFile('/work/shared/fixtures/k6-summaries/benc-uk__k6-reporter__simple.json', 'utf8'));
+    const text = renderK6Text(parseK6Summary(raw));
+    // k6.md §4's example block shows the checks and a subset of the metric lines; every one of
+    // its lines must appear verbatim (trailing pad spaces included) and in the same order.
+    const example = [
+      '    ✗ Status is ok',
+      '     ↳  20% — ✓ 90 / ✗ 349',
+      '',
+      '    █ Example group',
+      '',
+      '      ✓ NOT 500',
+      '',
+      '    checks.........................: 60.25% ✓ 529       ✗ 349 ',
+      '    data_received..................: 4.8 MB 195 kB/s',
+      '  ✓ http_req_duration..............: avg=21.37ms  min=259.85µs max=143.32ms med=20.09ms  p(90)=26.35ms  p(95)=30.02ms  p(99)=39.57ms ',
+      '      { expected_response:true }...: avg=21.22ms  min=14.64ms  max=58.31ms  med=20.23ms  p(90)=25.76ms  p(95)=28.97ms  p(99)=36.64ms ',
+      '    http_req_failed................: 39.74% ✓ 349       ✗ 529 ',
+      '    http_reqs......................: 878    35.946349/s',
+      '    vus............................: 20     min=4       max=20',
+    ];
+    const lines = text.split('\n');
+    expect(lines.slice(0, 8)).toEqual(example.slice(0, 8));
+    let at = 0;
+    for (const want of example.slice(7)) {
+      const found = lines.indexOf(want, at);
+      expect(found, `line not found in order: ${JSON.stringify(want)}`).toBeGreaterThanOrEqual(at);
+      at = found + 1;
+    }
+    expect(text.endsWith('\n')).toBe(false);
+    const run = await loadRun(join(RUNS, 'k6'));
+    const full = renderTextSummary(run.cells[0]!);
+    expect(full).toContain(text);
+    golden('k6-cell.summary.txt', full);
+  });
+});
+
+afterAll(() => undefined);
