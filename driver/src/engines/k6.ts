@@ -62,11 +62,10 @@ export const k6Engine: LoadEngine = {
     await writeTargetsJson(targetsFile, opts.baseUrl.replace(/\/+$/, ''), opts.targets);
     await rm(summaryFile, { force: true }); // never read a previous run's summary
     const args = k6Args({ targetsFile, summaryDir: opts.outDir, vus: opts.vus, durationSeconds: opts.durationSeconds, script: k6ScriptPath() });
-    const [engineVersion, run] = await Promise.all([
-      k6Engine.version(),
-      // k6 waits up to 30 s (gracefulStop) for iterations in flight, plus start-up and the summary.
-      runGenerator('k6', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: opts.durationSeconds, graceSeconds: 90, cwd: opts.outDir, env: k6Env() }),
-    ]);
+    // Asked before the run, not during it: nothing else should start while we measure.
+    const engineVersion = await k6Engine.version();
+    // k6 waits up to 30 s (gracefulStop) for iterations in flight, plus start-up and the summary.
+    const run = await runGenerator('k6', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: opts.durationSeconds, graceSeconds: 90, cwd: opts.outDir, env: k6Env() });
     if (run.canceled) throw new BenchError('k6 was interrupted', 'the run was cancelled', ExitCode.interrupted);
     // 99 = thresholds crossed (our script sets none, but a summary is still written then).
     if (run.exitCode !== 0 && run.exitCode !== 99) {

@@ -132,10 +132,9 @@ export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
       const threads = wrkThreads(opts.connections, opts.cpus);
       const seconds = Math.max(1, Math.round(opts.durationSeconds));
       const args = ['-t', String(threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', wrkLuaPath(), `${opts.baseUrl.replace(/\/+$/, '')}/`, '--', targetsFile, String(threads), options.statusCodes ? 'codes' : 'classes'];
-      const [engineVersion, run] = await Promise.all([
-        engine.version(),
-        runGenerator('wrk', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: seconds, graceSeconds: 30 }),
-      ]);
+      // Asked before the run, not during it: nothing else should start while we measure.
+      const engineVersion = await engine.version();
+      const run = await runGenerator('wrk', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: seconds, graceSeconds: 30 });
       await writeFile(join(opts.outDir, 'wrk-output.txt'), `${run.commandLine}\n\n${run.stdout}${run.stderr ? `\n--- stderr\n${run.stderr}` : ''}`);
       if (run.canceled) throw new BenchError('wrk was interrupted', 'the run was cancelled', ExitCode.interrupted);
       if (run.exitCode !== 0) {
