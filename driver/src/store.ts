@@ -75,7 +75,7 @@ export async function readJson<S extends z.ZodType>(path: string, schema: S, wha
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`corrupt ${what} ${path}: not valid JSON (${(err as Error).message})`, 'delete the file to re-run that cell with --resume, or restore it', { cause: err });
+    throw new InputError(`corrupt ${what} ${path}: not valid JSON (${(err as Error).message.replace(/\s+/g, ' ').slice(0, 120)})`, 'delete the file to re-run that cell with --resume, or restore it', { cause: err });
   }
   const r = schema.safeParse(json);
   if (!r.success) {

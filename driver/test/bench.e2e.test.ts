@@ -209,6 +209,12 @@ describe('server-bench bench, end to end', () => {
       const r = await cli(['bench', '--resume', 'corrupt']);
       expect(r.exitCode).toBe(ExitCode.input);
       expect(oneLine(r.stderr)).toContain(`corrupt cell result ${bad}: not valid JSON`);
+      // The reports read through the same store: one line naming the file there too.
+      const rep = await cli(['report', copy]);
+      expect(rep.exitCode).toBe(ExitCode.input);
+      const lines = rep.stderr.split('\n').filter((l) => l.trim() !== '');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`corrupt cell result ${bad}`);
     });
 
     it('unknown command', async () => {
