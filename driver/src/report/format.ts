@@ -45,12 +45,12 @@ export function relativeText(r: Relative, isReference: boolean): string {
   if (isReference) return '1× (reference)';
   const base = r.sd === null ? `${r.ratio.toFixed(2)}×` : `${r.ratio.toFixed(2)} ± ${r.sd.toFixed(2)}×`;
   if (r.significant === null) return `${base} (untested, n = 1)`;
-  return r.significant ? `${base} (p = ${pValue(r.p!)})` : `${base} (n.s., p = ${pValue(r.p!)})`;
+  return r.significant ? `${base} (${pValue(r.p!)})` : `${base} (n.s., ${pValue(r.p!)})`;
 }
 
+/** "p = 0.016", "p < 0.001". */
 export function pValue(p: number): string {
-  if (p < 0.001) return '<0.001';
-  return p.toFixed(3);
+  return p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`;
 }
 
 export function percent(x: number): string {

@@ -16,6 +16,7 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;padding:16px;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin-inline:auto}
 h1{font-size:1.5rem;margin:.2em 0}h2{font-size:1.2rem;margin-top:1.6em;border-bottom:1px solid var(--line);padding-bottom:.2em}
 .sub{color:var(--muted);margin:0 0 1em}
+.caption{color:var(--muted);margin:1em 0 .2em;font-size:.9rem}
 .warnings{background:var(--warn-bg);border:1px solid var(--warn-line);border-radius:6px;padding:8px 14px;margin:12px 0}
 .warnings h2{border:0;margin:.2em 0;font-size:1.05rem}.warnings ul{margin:.3em 0;padding-left:1.2em}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
@@ -25,15 +26,15 @@ th:first-child,td:first-child{text-align:left}
 thead th{background:var(--card)}
 td.skipped{color:var(--muted);font-style:italic;white-space:normal}
 .fastest{font-weight:700}.ns{color:var(--muted)}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(480px,100%),1fr));gap:16px}
 figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:6px;padding:6px}
 svg.chart{width:100%;height:auto;display:block}
-svg .chart-title{font-size:15px;font-weight:600;fill:var(--fg)}
-svg .tick,svg .group-label,svg .legend-text{font-size:12px;fill:var(--fg)}
-svg .axis-label{font-size:12px;fill:var(--muted)}
+svg .chart-title{font-size:19px;font-weight:600;fill:var(--fg)}
+svg .tick,svg .group-label,svg .legend-text{font-size:15px;fill:var(--fg)}
+svg .axis-label{font-size:15px;fill:var(--muted)}
 svg .grid{stroke:var(--line);stroke-width:1}svg .axis{stroke:var(--muted);stroke-width:1}
 svg .whisker line{stroke:var(--fg);stroke-width:1.5}
-svg text.ns{font-size:16px;font-weight:700;fill:var(--fg)}
+svg text.ns{font-size:20px;font-weight:700;fill:var(--fg)}
 svg .s0{fill:var(--s0)}svg .s1{fill:var(--s1)}svg .s2{fill:var(--s2)}svg .s3{fill:var(--s3)}svg .s4{fill:var(--s4)}svg .s5{fill:var(--s5)}
 figcaption{font-size:.85rem;color:var(--muted);padding:2px 4px}
 dl.env{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px}dl.env dt{color:var(--muted)}dl.env dd{margin:0;overflow-wrap:anywhere}
@@ -56,7 +57,7 @@ function grid(results: Results, cell: (c: CellAggregate, impl: string, size: str
     });
     return `<tr><th scope="row">${esc(sizeLabel(results, s.name))}</th>${tds.join('')}</tr>`;
   });
-  return `<div class="scroll"><table><caption class="sub">${esc(caption)}</caption>${head}<tbody>${rows.join('')}</tbody></table></div>`;
+  return `<p class="caption">${esc(caption)}</p><div class="scroll"><table>${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function perSizeChart(results: Results, id: string, title: string, yLabel: string, pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null, format: (v: number) => string, significance: 'reqPerSec' | 'mbPerSec' | null): string {
@@ -87,10 +88,10 @@ function medianCi(s: { median: number; ci95: { lo: number; hi: number } | null }
 
 function latencyChart(results: Results): string {
   const groups: BarGroup[] = results.cells.map((c) => ({
-    label: `${c.impl} · ${c.size}`,
+    label: `${c.impl}\n${c.size} vCPU`,
     bars: (['p50', 'p95', 'p99'] as const).map((p, series) => ({ series, value: c.latencyMs[p].median, lo: c.latencyMs[p].ci95?.lo ?? null, hi: c.latencyMs[p].ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(c.latencyMs[p].median)}` })),
   }));
-  return figure(renderBarChart({ id: 'chart-latency', title: 'Latency percentiles', yLabel: 'milliseconds', xLabel: 'implementation · vCPUs', series: ['p50', 'p95', 'p99'], groups, log: true, format: (v) => num(v) }), 'Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.');
+  return figure(renderBarChart({ id: 'chart-latency', title: 'Latency percentiles', yLabel: 'milliseconds', xLabel: 'implementation · vCPUs', series: ['p50', 'p95', 'p99'], groups, log: true, colorOffset: 3, format: (v) => num(v) }), 'Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.');
 }
 
 export function renderHtml(results: Results): string {

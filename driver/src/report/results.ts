@@ -225,7 +225,17 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
 
   const warnings: ResultWarning[] = [];
   const skipped = run.skipped.map((s) => ({ ...s }));
-  for (const s of run.skipped) warnings.push({ code: 'skipped', message: `${s.impl} at size ${s.size} was skipped: ${s.reason}`, impl: s.impl, size: s.size, reps: [] });
+  // One line per size and reason, naming every implementation it skipped.
+  const skipGroups = new Map<string, { size: string; reason: string; impls: string[] }>();
+  for (const s of run.skipped) {
+    const key = `${s.size}\u0000${s.reason}`;
+    const g = skipGroups.get(key) ?? { size: s.size, reason: s.reason, impls: [] };
+    g.impls.push(s.impl);
+    skipGroups.set(key, g);
+  }
+  for (const g of skipGroups.values()) {
+    warnings.push({ code: 'skipped', message: `${g.impls.join(', ')} at size ${g.size} ${g.impls.length === 1 ? 'was' : 'were'} skipped: ${g.reason}`, impl: g.impls.length === 1 ? g.impls[0]! : null, size: g.size, reps: [] });
+  }
   for (const v of verifications) {
     if (v.passed) continue;
     const first = v.findings.find((f) => f.status === 'fail');

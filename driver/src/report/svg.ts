@@ -26,6 +26,8 @@ export interface ChartSpec {
   series: string[];
   groups: BarGroup[];
   log?: boolean;
+  /** First palette colour: charts whose series are not implementations use other colours. */
+  colorOffset?: number;
   format: (v: number) => string;
 }
 
@@ -40,9 +42,9 @@ function niceStep(max: number, ticks: number): number {
   return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * mag;
 }
 
-const W = 720;
-const H = 340;
-const M = { top: 48, right: 16, bottom: 62, left: 76 };
+const W = 640;
+const H = 380;
+const M = { top: 56, right: 12, bottom: 76, left: 84 };
 
 export function renderBarChart(spec: ChartSpec): string {
   const plotW = W - M.left - M.right;
@@ -66,15 +68,16 @@ export function renderBarChart(spec: ChartSpec): string {
     for (let t = 0; t <= top + step / 2; t += step) ticks.push(t);
   }
   const titleId = `${spec.id}-title`;
+  const off = spec.colorOffset ?? 0;
   const parts: string[] = [];
   parts.push(`<svg id="${spec.id}" class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${titleId}" xmlns="http://www.w3.org/2000/svg">`);
   parts.push(`<title id="${titleId}">${escapeXml(spec.title)}</title>`);
-  parts.push(`<text class="chart-title" x="${W / 2}" y="18" text-anchor="middle">${escapeXml(spec.title)}</text>`);
+  parts.push(`<text class="chart-title" x="${W / 2}" y="22" text-anchor="middle">${escapeXml(spec.title)}</text>`);
   // Legend.
   let lx = M.left;
   spec.series.forEach((name, i) => {
-    parts.push(`<rect class="legend s${i % 6}" x="${lx}" y="28" width="10" height="10"/><text class="legend-text" x="${lx + 14}" y="37">${escapeXml(name)}</text>`);
-    lx += 24 + name.length * 7;
+    parts.push(`<rect class="legend s${(i + off) % 6}" x="${lx}" y="32" width="12" height="12"/><text class="legend-text" x="${lx + 16}" y="43">${escapeXml(name)}</text>`);
+    lx += 30 + name.length * 8.5;
   });
   // Grid and value axis.
   for (const t of ticks) {
@@ -82,7 +85,7 @@ export function renderBarChart(spec: ChartSpec): string {
     parts.push(`<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}"/><text class="tick" x="${M.left - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeXml(spec.format(t))}</text>`);
   }
   parts.push(`<line class="axis" x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + plotH}"/><line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${M.top + plotH}" y2="${M.top + plotH}"/>`);
-  parts.push(`<text class="axis-label" transform="translate(16 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}${spec.log ? ' (log scale)' : ''}</text>`);
+  parts.push(`<text class="axis-label" transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}${spec.log ? ' (log scale)' : ''}</text>`);
   parts.push(`<text class="axis-label" x="${M.left + plotW / 2}" y="${H - 8}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
   // Bars.
   const groupW = plotW / Math.max(1, spec.groups.length);
@@ -91,11 +94,14 @@ export function renderBarChart(spec: ChartSpec): string {
   const base = M.top + plotH;
   spec.groups.forEach((g, gi) => {
     const gx = M.left + gi * groupW + (groupW - barW * nSeries) / 2;
-    parts.push(`<text class="group-label" x="${(M.left + gi * groupW + groupW / 2).toFixed(1)}" y="${base + 18}" text-anchor="middle">${escapeXml(g.label)}</text>`);
+    const gxMid = (M.left + gi * groupW + groupW / 2).toFixed(1);
+    // Multi-line labels ("impl\nsize") keep narrow groups readable.
+    const labelLines = g.label.split('\n');
+    parts.push(`<text class="group-label" x="${gxMid}" y="${base + 20}" text-anchor="middle">${labelLines.map((l, i) => `<tspan x="${gxMid}" dy="${i === 0 ? 0 : '1.1em'}">${escapeXml(l)}</tspan>`).join('')}</text>`);
     for (const b of g.bars) {
       const x = gx + b.series * barW;
       const y = yOf(b.value);
-      parts.push(`<rect class="bar s${b.series % 6}" x="${(x + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, barW - 2).toFixed(1)}" height="${Math.max(0, base - y).toFixed(1)}"><title>${escapeXml(b.label)}</title></rect>`);
+      parts.push(`<rect class="bar s${(b.series + off) % 6}" x="${(x + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, barW - 2).toFixed(1)}" height="${Math.max(0, base - y).toFixed(1)}"><title>${escapeXml(b.label)}</title></rect>`);
       const cx = (x + barW / 2).toFixed(1);
       let markY = y;
       if (b.lo != null && b.hi != null) {
