@@ -1,6 +1,7 @@
 // results.json: the machine-readable whole of a run, derived from run.json, every cell's result.json
 // and the verification files. Every report (terminal, markdown, HTML, index, compare) renders from
 // this one object, never from the raw files, so they cannot disagree.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -312,7 +313,8 @@ export async function resultsForRun(runDir: string): Promise<Results> {
   try {
     return (await buildResultsFromDir(runDir)).results;
   } catch (err) {
-    if (err instanceof InputError && /no run\.json/.test(err.message)) return readResults(join(runDir, RESULTS_FILE));
+    // A folder holding only results.json (e.g. a committed example) still compares and renders.
+    if (err instanceof InputError && /no run\.json/.test(err.message) && existsSync(join(runDir, RESULTS_FILE))) return readResults(join(runDir, RESULTS_FILE));
     throw err;
   }
 }

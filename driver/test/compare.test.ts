@@ -1,0 +1,118 @@
+// `server-bench compare` on stored runs: an improvement, a regression (exit 1), a mismatched
+// configuration (refused with every difference named; accepted with --force), and bad usage.
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main as compareMain } from '../src/commands/compare.js';
+import { main as reportMain } from '../src/commands/report.js';
+import { compareResults, configDifferences } from '../src/compare.js';
+import { buildResultsFromDir } from '../src/report/results.js';
+
+const RUNS = join(import.meta.dirname, 'fixtures', 'runs');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sb-compare-'));
+  for (const id of ['cmp-base', 'cmp-better', 'cmp-worse', 'cmp-other-config', 'k6', 'normal']) await cp(join(RUNS, id), join(dir, id), { recursive: true });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Run a command's main with its stdout/stderr captured. */
+async function run(fn: (argv: string[]) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  try {
+    return { code: await fn(argv), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('compare (pure)', () => {
+  it('classifies improvement, regression and noise', async () => {
+    const base = (await buildResultsFromDir(join(RUNS, 'cmp-base'))).results;
+    const better = (await buildResultsFromDir(join(RUNS, 'cmp-better'))).results;
+    const c = compareResults(base, better, 5);
+    expect(c.configDiffs).toEqual([]);
+    expect(c.regressions).toEqual([]);
+    const ts = c.rows.filter((r) => r.impl === 'tsherve');
+    expect(ts.map((r) => r.verdict)).toEqual(Array(6).fill('improvement')); // req/s, MB/s up; p99 down
+    expect(ts[0]!.changePct).toBeCloseTo(30, 6);
+    expect(c.rows.filter((r) => r.impl === 'gosherve').every((r) => r.verdict === 'within noise')).toBe(true);
+  });
+});
+
+describe('server-bench compare', () => {
+  it('improvement: exit 0, table on stdout, markdown in the candidate folder', async () => {
+    const r = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-better')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/tsherve.*req\/s.*\+30\.0 %.*▲ improvement/);
+    const md = await readFile(join(dir, 'cmp-better', 'compare-cmp-base.md'), 'utf8');
+    expect(md).toContain('| 1 | tsherve | req/s | 15,500 | 20,150 | +30.0 % | ▲ improvement |');
+  });
+
+  it('regression beyond the threshold: exit 1', async () => {
+    const out = join(dir, 'worse.md');
+    const r = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-worse'), '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/gosherve .*req\/s.*-30\.0 %.*▼ regression/);
+    expect(await readFile(out, 'utf8')).toContain('**▼ regression**');
+  });
+
+  it('a large threshold turns the regression into "below threshold"', async () => {
+    const r = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-worse'), '--threshold', '50', '--out', join(dir, 't.md')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('below threshold');
+  });
+
+  it('mismatched configuration: refused naming every difference; accepted with --force', async () => {
+    const r = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-other-config')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('difference: duration (s): 30 (baseline) vs 10 (candidate)');
+    expect(r.err).toMatch(/difference: sizes: 1:1cpu\/256MiB,2:2cpu\/4096MiB \(baseline\) vs 1:1cpu\/256MiB \(candidate\)/);
+    expect(r.err).toMatch(/difference: vus: /);
+    expect(r.err).toContain('--force');
+    expect(existsSync(join(dir, 'cmp-other-config', 'compare-cmp-base.md'))).toBe(false);
+    const forced = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-other-config'), '--force']);
+    expect([0, 1]).toContain(forced.code);
+    expect(forced.out).toContain('configurations differ (compared with --force): duration (s)');
+    expect(await readFile(join(dir, 'cmp-other-config', 'compare-cmp-base.md'), 'utf8')).toContain('The configurations differ');
+  });
+
+  it('engine and site differences are named too', async () => {
+    const a = (await buildResultsFromDir(join(RUNS, 'normal'))).results;
+    const b = (await buildResultsFromDir(join(RUNS, 'k6'))).results;
+    const d = configDifferences(a, b);
+    expect(d).toContain('engine: wrk (baseline) vs k6 (candidate)');
+  });
+
+  it('usage and input errors: exit 2 and 3', async () => {
+    expect((await run(compareMain, [join(dir, 'cmp-base')])).code).toBe(2);
+    expect((await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-better'), '--threshold', 'lots'])).code).toBe(2);
+    const missing = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'nope')]);
+    expect(missing.code).toBe(3);
+    expect(missing.err).toMatch(/not a run folder/);
+  });
+});
+
+describe('server-bench report', () => {
+  it('re-renders every derived file and prints the terminal table', async () => {
+    const r = await run(reportMain, [join(dir, 'k6')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('36 req/s');
+    for (const f of ['results.json', 'report.md', 'report.html', 'cells/1cpu/tsherve/r1/summary.txt']) expect(existsSync(join(dir, 'k6', f)), f).toBe(true);
+    expect(existsSync(join(dir, 'index.html'))).toBe(true);
+    expect(await readFile(join(dir, 'k6', 'cells/1cpu/tsherve/r1/summary.txt'), 'utf8')).toContain('█ Example group');
+  });
+  it('a missing run folder is an input error', async () => {
+    expect((await run(reportMain, [join(dir, 'missing')])).code).toBe(3);
+    expect((await run(reportMain, [])).code).toBe(2);
+  });
+});
