@@ -3,7 +3,7 @@
 // differences, the detailed tables, verification, and the environment. Readable at 390 px and in
 // dark mode (prefers-color-scheme). Pure: results in, string out.
 import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
-import { cellOf, comparisonOf, describeWarning, sizeLabel, type CellAggregate, type Results } from './results.js';
+import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
 
 export const CSS = `
@@ -119,7 +119,7 @@ export function renderHtml(results: Results): string {
     `<header><h1>${esc(title)}</h1><p class="sub">${esc(`${r.config.engine} · ${results.impls.length} implementation(s) × ${results.sizes.length} size(s) · ${r.config.reps} repetition(s) · backend ${r.backend}`)}</p></header>`,
     warnings,
     '<section><h2>Throughput</h2>',
-    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))), 'Median MB/s per implementation and machine size (the original post\'s table); * fastest at that size.'),
+    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median MB/s per implementation and machine size (the original post's table); * fastest at that size.${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
     '</section>',
     '<section><h2>Charts</h2><div class="charts">',
     perSizeChart(results, 'chart-rps', 'Requests per second', 'req/s', (c) => medianCi(c.reqPerSec), (v) => int(v), 'reqPerSec'),

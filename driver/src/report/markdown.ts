@@ -2,7 +2,7 @@
 // (throughput per server × machine size), then req/s, latency, CPU and memory efficiency, map
 // fetches, the comparison with the reference, verification findings and warnings. Pure.
 import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
-import { cellOf, comparisonOf, sizeLabel, type CellAggregate, type Results } from './results.js';
+import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 
 function esc(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -37,17 +37,19 @@ export function renderMarkdown(results: Results): string {
   }
   out.push('## Throughput (MB/s, median)');
   out.push('');
-  out.push(grid(results, (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}`));
+  out.push(grid(results, (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}${isGeneratorBound(c) ? ' †' : ''}`));
   out.push('');
-  out.push('\\* fastest at that size by median req/s. MB = 10⁶ bytes.');
+  out.push(`\\* fastest at that size by median req/s. MB = 10⁶ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`);
   out.push('');
   out.push('## Requests per second (median [95 % CI])');
   out.push('');
-  out.push(grid(results, (c) => medianWithCi(c.reqPerSec, int)));
+  out.push(grid(results, (c, impl, size) => `${medianWithCi(c.reqPerSec, int)}${isNotSignificant(results, impl, size) ? ' ≈' : ''}`));
   out.push('');
   out.push('## Throughput (MB/s, median [95 % CI])');
   out.push('');
-  out.push(grid(results, (c) => medianWithCi(c.mbPerSec, num)));
+  out.push(grid(results, (c, impl, size) => `${medianWithCi(c.mbPerSec, num)}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' ≈' : ''}`));
+  out.push('');
+  out.push('≈ not significantly different from the reference (Welch, p ≥ 0.05).');
   out.push('');
   if (anyN1) {
     out.push('Cells with a single repetition show `[n = 1]`: no confidence interval can be given.');

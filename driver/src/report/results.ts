@@ -345,3 +345,15 @@ export function describeWarning(w: ResultWarning): string {
   if (!where || w.message.includes(`size ${w.size}`)) return `${w.message}${reps}`;
   return `${where}${reps}: ${w.message}`;
 }
+
+/** The generator, not the server, may have set this cell's number (measurement.md). */
+export function isGeneratorBound(c: CellAggregate): boolean {
+  return c.warnings.some((w) => w.code === 'loadgen-saturated');
+}
+
+/** Not significantly different from its size's reference (false when untestable or the reference itself). */
+export function isNotSignificant(results: Results, impl: string, size: string, metric: 'reqPerSec' | 'mbPerSec' = 'reqPerSec'): boolean {
+  const cmp = comparisonOf(results, size);
+  if (!cmp || cmp.reference === impl) return false;
+  return cmp.entries.find((e) => e.impl === impl)?.[metric].significant === false;
+}

@@ -4,7 +4,7 @@
 // per warning. Pure: results in, string out.
 import { table } from 'table';
 import { int, interval, num, relativeText } from './format.js';
-import { cellOf, comparisonOf, describeWarning, sizeLabel, type Results } from './results.js';
+import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type Results } from './results.js';
 
 export function renderTerminal(results: Results): string {
   const impls = results.impls;
@@ -25,7 +25,7 @@ export function renderTerminal(results: Results): string {
       const isRef = cmp?.reference === impl;
       const ns = entry && !isRef && entry.reqPerSec.significant === false ? ' ≈' : '';
       const lines = [
-        `${int(c.reqPerSec.median)} req/s${fastest}${ns}`,
+        `${int(c.reqPerSec.median)} req/s${fastest}${ns}${isGeneratorBound(c) ? ' †' : ''}`,
         `  ${interval(c.reqPerSec, int)}`,
         `${num(c.mbPerSec.median)} MB/s`,
         `  ${interval(c.mbPerSec, num)}`,
@@ -38,7 +38,7 @@ export function renderTerminal(results: Results): string {
   const out: string[] = [];
   out.push(`run ${results.run.runId} · ${results.run.config.engine} · ${results.run.config.durationSeconds} s × ${results.run.config.reps} rep(s) · medians [95 % CI]`);
   out.push(table(rows, { drawHorizontalLine: (i, n) => i === 0 || i === 1 || i === n }).trimEnd());
-  out.push('* fastest at that size (by median req/s)   ≈ not significantly different from the reference (Welch, p ≥ 0.05)   [n = 1] no interval with one repetition');
+  out.push('* fastest at that size (by median req/s)   ≈ not significantly different from the reference (Welch, p ≥ 0.05)   [n = 1] no interval with one repetition' + (results.cells.some(isGeneratorBound) ? '   † generator-bound (load generator saturated)' : ''));
   for (const w of results.warnings) out.push(`warning: ${describeWarning(w)}`);
   return `${out.join('\n')}\n`;
 }
