@@ -32,8 +32,9 @@ export function bytesMB(b: number): string {
   return `${num(b / 1e6)} MB`;
 }
 
+/** Every quantity we report is non-negative: a wide interval's lower end is shown clipped at 0. */
 export function interval(s: Summary, f: (x: number) => string = num): string {
-  return s.ci95 ? `[${f(s.ci95.lo)}–${f(s.ci95.hi)}]` : '[n = 1]';
+  return s.ci95 ? `[${f(Math.max(0, s.ci95.lo))}–${f(s.ci95.hi)}]` : '[n = 1]';
 }
 
 export function medianWithCi(s: Summary, f: (x: number) => string = num): string {

@@ -255,9 +255,29 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
       warnings.push({ code: 'no-results', message: `${impl} at size ${size.name}: ${reason} — finish it with server-bench bench --resume ${run.runId}`, impl, size: size.name, reps: [] });
     }
   }
+  for (const c of cells) {
+    if (c.n < run.config.reps) {
+      warnings.push({ code: 'no-results', message: `only ${c.n} of ${run.config.reps} repetitions stored — finish them with server-bench bench --resume ${run.runId}`, impl: c.impl, size: c.size, reps: c.reps });
+    }
+  }
   if (run.loadgen === 'shared') warnings.push({ code: 'cores-shared', message: 'the load generator shared cores with the server in this run: numbers are partly the generator\'s', impl: null, size: null, reps: [] });
   if (run.emulated) warnings.push({ code: 'emulated', message: 'the VMs ran under emulation (no KVM): absolute numbers are meaningless', impl: null, size: null, reps: [] });
-  for (const c of cells) warnings.push(...c.warnings);
+  // Host-wide conditions (memory not enforced, shared cores) read once per message, naming the cells.
+  const HOST_WIDE = new Set<string>(['memory-not-enforced', 'cores-shared']);
+  const merged = new Map<string, { w: ResultWarning; where: string[] }>();
+  for (const c of cells) {
+    for (const w of c.warnings) {
+      if (!HOST_WIDE.has(w.code)) {
+        warnings.push(w);
+        continue;
+      }
+      const key = `${w.code}\u0000${w.message}`;
+      const m = merged.get(key) ?? { w: { ...w, impl: null, size: null, reps: [] }, where: [] };
+      m.where.push(`${c.impl} at size ${c.size}`);
+      merged.set(key, m);
+    }
+  }
+  for (const { w, where } of merged.values()) warnings.push({ ...w, message: `${w.message} — ${where.length === cells.length ? 'every cell' : where.join(', ')}` });
   const comparisons = sizes.filter((s) => cells.some((c) => c.size === s.name)).map((s) => compareSize(s.name, impls, cells, requested));
   for (const c of comparisons) if (c.note) warnings.push({ code: 'reference-fallback', message: c.note, impl: c.reference, size: c.size, reps: [] });
   if (cells.some((c) => c.n === 1)) {

@@ -187,23 +187,18 @@ function inferTrendStats(summary: K6Summary): string[] {
   return [...order.filter((k) => keys.includes(k)), ...keys.filter((k) => !order.includes(k))];
 }
 
-const OK_STATUSES = new Set(['200', '301', '308']);
-
 /** A k6-shaped summary synthesised from a normalised (wrk) result. */
 export function synthesiseK6(result: CellResult): K6Summary {
   const d = result.durationSeconds;
-  let ok = 0;
-  let bad = 0;
-  for (const [code, n] of Object.entries(result.statusCounts)) {
-    if (OK_STATUSES.has(code)) ok += n;
-    else bad += n;
-  }
+  // failedChecks is the engine's own count of statuses outside 200/301/308 (status buckets vary by engine).
+  const bad = Math.min(result.failedChecks, result.requests);
+  const ok = result.requests - bad;
   const l = result.latencyMs;
   const metrics: Record<string, K6Metric> = {
     checks: { type: 'rate', contains: 'default', values: { rate: ok + bad > 0 ? ok / (ok + bad) : 0, passes: ok, fails: bad }, thresholds: {} },
     data_received: { type: 'counter', contains: 'data', values: { count: result.bytes, rate: result.bytes / d }, thresholds: {} },
     http_req_duration: { type: 'trend', contains: 'time', values: { avg: l.avg, med: l.p50, 'p(90)': l.p90, 'p(95)': l.p95, 'p(99)': l.p99, max: l.max }, thresholds: {} },
-    http_req_failed: { type: 'rate', contains: 'default', values: { rate: result.requests > 0 ? (bad + result.errors) / result.requests : 0, passes: bad + result.errors, fails: Math.max(0, result.requests - bad - result.errors) }, thresholds: {} },
+    http_req_failed: { type: 'rate', contains: 'default', values: { rate: result.requests > 0 ? bad / result.requests : 0, passes: bad, fails: ok }, thresholds: {} },
     http_reqs: { type: 'counter', contains: 'default', values: { count: result.requests, rate: result.reqPerSec }, thresholds: {} },
     vus: { type: 'gauge', contains: 'default', values: { value: result.vus, min: result.vus, max: result.vus }, thresholds: {} },
   };
