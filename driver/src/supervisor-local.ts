@@ -53,6 +53,16 @@ export interface LocalSupervisorOptions {
   stopTimeoutMs?: number;
 }
 
+/**
+ * The lines of a start-up log worth one error line: the last ones naming an error (a Node stack's
+ * "SyntaxError: ..." line, Go's "panic:" / slog level=ERROR) rather than the stack frames below them.
+ */
+export function startupTail(log: string): string {
+  const lines = log.split('\n').map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /(\w*Error\b|\berror\b|ERROR|fatal|panic|refused|EADDRINUSE|EACCES|ENOENT)/.test(l) && !/^at /.test(l));
+  return (errors.length > 0 ? errors.slice(-2) : lines.slice(-3)).join(' | ').slice(0, 600);
+}
+
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
@@ -73,11 +83,11 @@ async function waitReady(impl: string, url: string, child: ChildProcess, log: Ri
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     if (exited(child)) {
       const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
-      throw new BenchError(`${impl} ${how} during start-up: ${tail(log.text(), 3) || 'no output'}`, 'run the server by hand with the same environment to see why', ExitCode.failure);
+      throw new BenchError(`${impl} ${how} during start-up: ${startupTail(log.text()) || 'no output'}`, 'run the server by hand with the same environment to see why', ExitCode.failure);
     }
     if (await answers(url)) return;
     if (Date.now() > deadline) {
-      throw new BenchError(`${impl} did not answer on ${url} within ${Math.round(timeoutMs / 1000)} s: ${tail(log.text(), 3) || 'no output'}`, 'check that it can read the webroot and reach the map URL', ExitCode.failure);
+      throw new BenchError(`${impl} did not answer on ${url} within ${Math.round(timeoutMs / 1000)} s: ${startupTail(log.text()) || 'no output'}`, 'check that it can read the webroot and reach the map URL', ExitCode.failure);
     }
     await new Promise((r) => setTimeout(r, delay));
   }
