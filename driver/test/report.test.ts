@@ -1,10 +1,10 @@
 // Golden-file tests for the renderers, from the fixed run folders under fixtures/runs/.
 // UPDATE_GOLDEN=1 rewrites the golden files; review the diff before committing.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { parseK6Summary } from '../src/k6summary.js';
 import { renderMarkdown } from '../src/report/markdown.js';
@@ -151,4 +151,21 @@ describe('golden renderers', () => {
   });
 });
 
-afterAll(() => undefined);
+describe('text summary on every real k6 summary', () => {
+  const dir = '/work/shared/fixtures/k6-summaries';
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
+    it(f, () => {
+      const s = parseK6Summary(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+      const metricLines = renderK6Text(s).split('\n').filter((l) => /\.{3,}: /.test(l));
+      expect(metricLines.length).toBe(Object.keys(s.metrics).length);
+      // Colons align: every metric line has its first ": " at the same column.
+      expect(new Set(metricLines.map((l) => l.indexOf('.: '))).size).toBe(1);
+      expect(renderK6Text(s)).not.toContain('undefined');
+    });
+  }
+  // With a fixed unit the jslib rounds (toFixed) instead of truncating: 21.376 ms → 21.38ms.
+  it('a time unit from the summary options is honoured', () => {
+    const raw = JSON.parse(readFileSync(join(dir, 'benc-uk__k6-reporter__simple.json'), 'utf8'));
+    expect(renderK6Text(parseK6Summary(raw), '', 'ms')).toMatch(/http_req_duration\.+: avg=21\.38ms +min=0\.26ms /);
+  });
+});

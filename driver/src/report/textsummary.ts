@@ -171,9 +171,8 @@ function summarizeMetrics(indentBase: string, metrics: Record<string, K6Metric>,
 }
 
 /** The jslib text summary of a parsed k6 summary (indent "", colours off). */
-export function renderK6Text(summary: K6Summary, indent = ''): string {
+export function renderK6Text(summary: K6Summary, indent = '', timeUnit = ''): string {
   const trendStats = summary.trendStats ?? inferTrendStats(summary);
-  const timeUnit = ''; // K6Summary keeps no summaryTimeUnit: k6's default (human units) applies.
   const lines = [...summarizeGroup(`${indent}    `, groupTree(summary.checks)), ...summarizeMetrics(indent, summary.metrics, trendStats, timeUnit)];
   return lines.join('\n');
 }
@@ -216,6 +215,9 @@ export function synthesiseK6(result: CellResult): K6Summary {
 /** summary.txt for one cell: from the raw k6 summary for k6 cells, synthesised for wrk cells. */
 export function renderTextSummary(result: CellResult): string {
   const header = `${result.id} · ${result.impl} at size ${result.size.name} · ${result.engine.name} ${result.engine.version} · ${result.durationSeconds.toFixed(1)} s · ${result.vus} VUs, ${result.connections} connections`;
-  const summary = result.engine.name === 'k6' ? parseK6Summary(result.raw) : synthesiseK6(result);
-  return `${header}\n\n${renderK6Text(summary)}\n`;
+  if (result.engine.name !== 'k6') return `${header}\n\n${renderK6Text(synthesiseK6(result))}\n`;
+  // handleSummary JSON keeps options.summaryTimeUnit ("" = human units), which the jslib honours.
+  const raw = result.raw as { options?: { summaryTimeUnit?: unknown } } | null;
+  const unit = typeof raw?.options?.summaryTimeUnit === 'string' ? raw.options.summaryTimeUnit : '';
+  return `${header}\n\n${renderK6Text(parseK6Summary(result.raw), '', unit)}\n`;
 }
