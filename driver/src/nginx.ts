@@ -7,8 +7,11 @@ export interface NginxConfigOptions {
   webroot: string;
   redirects: Redirect[];
   port: number;
-  host: string;
+  /** Default 127.0.0.1. */
+  host?: string;
   prefixDir: string;
+  /** The reference runs one worker (default 1), so it is compared with one-process servers on equal cores. */
+  workers?: number;
   /** nginx started as root switches its worker to "nobody"; keep root so it reads what we wrote. */
   runAsRoot?: boolean;
 }
@@ -25,14 +28,15 @@ function quote(s: string): string {
 
 export function renderNginxConfig(o: NginxConfigOptions): string {
   const p = o.prefixDir;
+  // gosherve trims "/" from both ends of the path before the lookup, so "/gh" and "/gh/" redirect.
   const redirects = o.redirects
-    .map((r) => `    location = /${r.alias} { return 301 ${quote(r.target)}; }\n    location = /${r.alias}/ { return 301 ${quote(r.target)}; }`)
+    .map((r) => `    location = ${quote(`/${r.alias}`)} { return 301 ${quote(r.target)}; }\n    location = ${quote(`/${r.alias}/`)} { return 301 ${quote(r.target)}; }`)
     .join('\n');
   return `# server-bench nginx reference (generated)
 daemon off;
 master_process on;
 ${o.runAsRoot ? 'user root root;\n' : ''}
-worker_processes 1;
+worker_processes ${o.workers ?? 1};
 pid ${p}/nginx.pid;
 error_log ${p}/error.log warn;
 events { worker_connections 4096; }
@@ -55,7 +59,7 @@ ${TYPES.map(([t, e]) => `    ${t} ${e};`).join('\n')}
   uwsgi_temp_path ${p}/uwsgi;
   scgi_temp_path ${p}/scgi;
   server {
-    listen ${o.host}:${o.port} backlog=511;
+    listen ${o.host ?? '127.0.0.1'}:${o.port} backlog=511;
     root ${quote(o.webroot)};
     etag on;
     add_header Cache-Control "public, max-age=31536000, must-revalidate";

@@ -1,7 +1,7 @@
 // A deterministic, seeded generator of a blog-like static site shaped like the original post's
 // (pages that link their images, one CSS, two JS files, feeds, a 404 page; images ~90 % of bytes),
 // plus a redirect map. Same seed and size → byte-identical tree.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { GeneratedSite, Redirect, SiteOptions } from './contracts.js';
 
@@ -34,7 +34,7 @@ function words(rand: () => number, n: number): string {
   return out.join(' ');
 }
 
-type ImgKind = 'jpg' | 'png' | 'webp' | 'svg';
+type ImgKind = 'jpg' | 'png' | 'webp' | 'svg' | 'ico' | 'woff2';
 
 function imageBytes(kind: ImgKind, size: number, rand: () => number): Buffer {
   if (kind === 'svg') {
@@ -52,6 +52,15 @@ function imageBytes(kind: ImgKind, size: number, rand: () => number): Buffer {
     buf[size - 1] = 0xd9;
   } else if (kind === 'png') {
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 3, 0x20, 0, 0, 2, 0x58, 8, 6, 0, 0, 0]).copy(buf, 0);
+  } else if (kind === 'ico') {
+    // ICONDIR (reserved 0, type 1, one image) + one 16×16 entry pointing just past the directory.
+    Buffer.from([0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0]).copy(buf, 0);
+    buf.writeUInt32LE(size - 22, 14);
+    buf.writeUInt32LE(22, 18);
+  } else if (kind === 'woff2') {
+    buf.write('wOF2', 0, 'ascii');
+    buf.writeUInt32BE(0x00010000, 4); // TrueType flavour
+    buf.writeUInt32BE(size, 8);
   } else {
     buf.write('RIFF', 0, 'ascii');
     buf.writeUInt32LE(size - 8, 4);
@@ -104,30 +113,37 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
     posts.push(page);
   }
 
-  const css = `body{font-family:sans-serif;max-width:48rem;margin:auto}\n${Array.from({ length: 200 }, (_, i) => `.c${i}{margin:${i % 7}px}`).join('\n')}\n`;
+  // The stylesheet references a font and a background image, so a crawler must read CSS url(...)
+  // (one relative to the stylesheet, one absolute) to find every file.
+  const css = `@font-face{font-family:body;src:url("../fonts/body.woff2") format("woff2")}\nbody{font-family:body,sans-serif;max-width:48rem;margin:auto;background:url(/images/paper.png)}\n${Array.from({ length: 200 }, (_, i) => `.c${i}{margin:${i % 7}px}`).join('\n')}\n`;
   const js1 = `// theme\n${Array.from({ length: 150 }, (_, i) => `function f${i}(x){return x*${i}}`).join('\n')}\n`;
   const js2 = `// search\n${Array.from({ length: 300 }, (_, i) => `const v${i}=${i};`).join('\n')}\n`;
   const head = (title: string): string =>
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>` +
-    `<link rel="stylesheet" href="/css/site.css"><link rel="icon" href="/favicon.svg">` +
+    `<link rel="stylesheet" href="/css/site.css"><link rel="icon" href="/favicon.svg"><link rel="icon" href="/favicon.ico" sizes="16x16">` +
     `<link rel="alternate" type="application/rss+xml" href="/index.xml">` +
     `<script src="/js/theme.js" defer></script><script src="/js/search.js" defer></script></head><body>` +
     `<nav><a href="/">home</a> <a href="/about/">about</a> <a href="/archive/">archive</a> <a href="/tags/">tags</a></nav>`;
-  const foot = '<footer><a href="/index.xml">feed</a> <a href="/atom.xml">atom</a></footer></body></html>';
+  const foot = '<footer><a href="/index.xml">feed</a> <a href="/atom.xml">atom</a> <a href="/robots.txt">robots</a> <a href="https://github.com/example">elsewhere</a></footer></body></html>';
   const filler = (n: number): string => Array.from({ length: n }, () => `<p>${words(rand, 40)}</p>`).join('');
 
   const postTags = posts.map(() => [tagNames[Math.floor(rand() * tagNames.length)] as string]);
   posts.forEach((page, i) => {
+    // Every other post refers to its images relative to the page ("../../images/...").
+    const up = i % 2 === 1 ? '../..' : '';
     const imgs = page.images
       .map((im) => {
-        const [a, b] = im.srcs;
+        const [a, b] = im.srcs.map((s) => `${up}${s}`);
         return b ? `<img src="${a}" srcset="${a} 800w, ${b} 1600w" sizes="100vw" alt="">` : `<img src="${a}" alt="">`;
       })
       .join('');
-    const prev = i > 0 ? `<a href="${posts[i - 1]!.urlPath}">previous</a>` : '';
-    const next = i < posts.length - 1 ? `<a href="${posts[i + 1]!.urlPath}">next</a>` : '';
+    // Neighbours by relative URL ("../post-002/", "./" for itself), as generators like Hugo write them.
+    const rel = (p: Page): string => `../${p.urlPath.split('/')[2]}/`;
+    const prev = i > 0 ? `<a href="${rel(posts[i - 1]!)}">previous</a>` : '';
+    const next = i < posts.length - 1 ? `<a href="${rel(posts[i + 1]!)}">next</a>` : '';
+    const outside = `<p><a href="./#top">top</a> <a href="#comments">comments</a> <a href="https://example.com/ref/${i}">a reference</a> <a href="mailto:author@example.org">mail</a></p>`;
     const tags = postTags[i]!.map((t) => `<a href="/tags/${t}/">${t}</a>`).join(' ');
-    files.set(page.file, Buffer.from(`${head(page.title)}<article><h1>${page.title}</h1>${tags}${imgs}${filler(40 + Math.floor(rand() * 110))}</article>${prev} ${next}${foot}`));
+    files.set(page.file, Buffer.from(`${head(page.title)}<article><h1>${page.title}</h1>${tags}${imgs}${filler(40 + Math.floor(rand() * 110))}</article>${outside}${prev} ${next}${foot}`));
     expected.add(page.urlPath);
   });
   const list = (ps: Page[]): string => `<ul>${ps.map((p) => `<li><a href="${p.urlPath}">${p.title}</a></li>`).join('')}</ul>`;
@@ -149,7 +165,11 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
   files.set('index.xml', Buffer.from(`<?xml version="1.0"?><rss version="2.0"><channel><title>blog</title>${posts.map(item).join('')}</channel></rss>`));
   files.set('atom.xml', Buffer.from(`<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>blog</title>${posts.map((p) => `<entry><title>${p.title}</title></entry>`).join('')}</feed>`));
   files.set('favicon.svg', imageBytes('svg', 600, rand));
-  for (const p of ['/css/site.css', '/js/theme.js', '/js/search.js', '/index.xml', '/atom.xml', '/favicon.svg']) expected.add(p);
+  files.set('favicon.ico', imageBytes('ico', 1150, rand));
+  files.set('robots.txt', Buffer.from('User-agent: *\nAllow: /\n'));
+  files.set('fonts/body.woff2', imageBytes('woff2', 24_000, rand));
+  files.set('images/paper.png', imageBytes('png', 3_000, rand));
+  for (const p of ['/css/site.css', '/js/theme.js', '/js/search.js', '/index.xml', '/atom.xml', '/favicon.svg', '/favicon.ico', '/robots.txt', '/fonts/body.woff2', '/images/paper.png']) expected.add(p);
 
   // Scale images to the byte budget; one image at the maximum size, as on a real blog.
   const otherBytes = [...files.values()].reduce((n, b) => n + b.length, 0);
@@ -197,4 +217,29 @@ function generateRedirects(rand: () => number, postPaths: string[]): Redirect[] 
 
 export function renderRedirectMap(redirects: Redirect[]): string {
   return `# short links (gosherve format: alias target)\n\n${redirects.map((r) => `${r.alias} ${r.target}`).join('\n')}\n`;
+}
+
+export interface SiteStats {
+  files: number;
+  bytes: number;
+  /** File-size percentiles in bytes (nearest rank). */
+  p50: number;
+  p90: number;
+  max: number;
+}
+
+/** Count and size distribution of the regular files under `dir` (for tests and reports). */
+export async function siteStats(dir: string): Promise<SiteStats> {
+  const sizes: number[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) sizes.push((await stat(p)).size);
+    }
+  };
+  await walk(dir);
+  sizes.sort((a, b) => a - b);
+  const rank = (q: number): number => (sizes.length === 0 ? 0 : (sizes[Math.min(sizes.length - 1, Math.ceil(q * sizes.length) - 1)] as number));
+  return { files: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0), p50: rank(0.5), p90: rank(0.9), max: sizes.at(-1) ?? 0 };
 }
