@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
 import { cellDir, RESULT_FILE } from '../src/layout.js';
-import { findListener } from '../src/ports.js';
+import { findListener, waitPortsFree } from '../src/ports.js';
 import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../src/schema.js';
 import { loadRun } from '../src/store.js';
 
@@ -65,6 +65,8 @@ describe('server-bench bench, end to end', () => {
   let runDir = '';
 
   it('runs every implementation, verifies, measures, and stores valid results', async () => {
+    // Other suites may briefly run a server on the default ports (tsherve's are 8080/8081 too).
+    await waitPortsFree([8080, 8081], 30_000);
     const r = await cli(['bench', '--impls', 'gosherve-old,gosherve,tsherve,nginx', '--reps', '1', ...SMALL, '--json']);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -101,6 +103,7 @@ describe('server-bench bench, end to end', () => {
   }, 120_000);
 
   it('keeps finished cells on Ctrl-C, leaves no process behind, and resumes only the missing cells', async () => {
+    await waitPortsFree([8080, 8081], 30_000);
     const child = spawn(process.execPath, [CLI, 'bench', '--impls', 'tsherve,gosherve', '--reps', '2', ...SMALL, '--out', join(reports, 'interrupted')], {
       env: env(),
       stdio: ['ignore', 'pipe', 'pipe'],
