@@ -167,8 +167,12 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     try {
       await selectEngine(engine);
     } catch (err) {
-      if (err instanceof BenchError) problems.push(err);
-      else throw err;
+      if (!(err instanceof BenchError)) throw err;
+      // On a fresh Debian machine of ours, say the one command that fixes it (we do not install
+      // packages behind the user's back; the README's main-job command runs it first).
+      if (engine !== 'k6' && process.getuid?.() === 0 && existsSync('/etc/debian_version')) {
+        problems.push(new BenchError(err.message, 'run: apt-get install -y wrk, then run the command again', err.exitCode));
+      } else problems.push(err);
     }
   }
   if (input.resume !== undefined && input.out !== undefined) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));

@@ -182,7 +182,7 @@ describe('server-bench bench, end to end', () => {
         await symlink(process.execPath, join(bin, 'node'));
         const r = await cli(['bench', '--sizes', '1'], { PATH: bin });
         expect(r.exitCode).toBe(ExitCode.environment);
-        expect(oneLine(r.stderr)).toMatch(/no load generator found.*apt-get install/);
+        expect(oneLine(r.stderr)).toMatch(/no load generator found.*apt-get install (-y )?wrk/);
       } finally {
         await rm(bin, { recursive: true, force: true });
       }
