@@ -1,11 +1,18 @@
 #!/usr/bin/env node
-// tsherve's command line: configuration errors are one line and exit 2, start-up failures exit 1;
-// one worker runs in this process, several through node:cluster.
+// tsherve's command line: parses the configuration (one line + exit 2 when invalid), then runs one
+// worker in this process, or a node:cluster primary with several. Start-up failures exit 3 or 4.
 import cluster from 'node:cluster';
-import { ConfigError, helpText, parseConfig, type Config } from './config.js';
+import { BenchError, ExitCode } from '../../../driver/src/errors.js';
 import { runPrimary, runWorker } from './cluster.js';
+import { helpText, parseConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
-import { startServing, StartupError } from './server.js';
+import { DRAIN_MS, startServing } from './server.js';
+
+function die(err: unknown): never {
+  const line = err instanceof BenchError ? err.oneLine() : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`tsherve: ${line}\n`);
+  process.exit(err instanceof BenchError ? err.exitCode : ExitCode.failure);
+}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -17,39 +24,27 @@ async function main(): Promise<void> {
   try {
     config = parseConfig(process.env, argv);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tsherve: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    die(err);
   }
   const log = createLogger(config.logLevel, cluster.isWorker ? { worker: cluster.worker?.id } : {});
   if (cluster.isWorker) return runWorker(config, log);
   if (config.workers > 1) return runPrimary(config, log);
 
-  let running;
-  try {
-    running = await startServing(config, log, { metrics: true });
-  } catch (err) {
-    if (err instanceof StartupError) {
-      process.stderr.write(`tsherve: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-  log.always('listening', { host: config.host, port: running.port, metricsPort: running.metricsPort, workers: 1, pid: process.pid });
+  // One worker: everything in this process, no cluster and no IPC.
+  const running = await startServing(config, log, { metrics: true }).catch(die);
+  log.always('listening', { host: config.host, port: running.port, metricsPort: running.metricsPort, workers: 1, pid: process.pid, files: running.site.files, bytes: running.site.bytes });
   let closing = false;
-  const shutdown = (): void => {
+  const shutdown = (signal: string): void => {
     if (closing) return;
     closing = true;
-    log.info('shutting down', { drainMs: 10_000 });
-    void running.close().then(() => process.exit(0));
+    log.info('shutting down', { signal, drainMs: DRAIN_MS });
+    void running.close().then(() => {
+      log.info('stopped');
+      process.exit(0);
+    });
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`tsherve: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+main().catch(die);

@@ -1,37 +1,60 @@
 // Several workers through node:cluster: the primary owns the metrics port and aggregates every
 // worker's registry at scrape time (nothing crosses IPC on the request path); a worker that dies
-// after start-up is replaced. Each worker holds its own copy of the site in memory.
+// after start-up is replaced and logged; SIGTERM/SIGINT are forwarded so every worker drains.
+//
+// Memory: each worker loads its own copy of the site (Buffers in its own heap), so N workers hold
+// N copies: the resident cost of an extra worker is about the site size plus ~50 MB of Node
+// runtime. Sharing one copy would need the bodies in memory every process maps (e.g. a file in
+// /dev/shm mapped by a native addon), which Node cannot do without native code; the kernel page
+// cache already shares the files on disk, but not our decoded Buffers.
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
+import { z } from 'zod';
+import { BenchError, ExitCode } from '../../../driver/src/errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { createMetricsServer, drain, startServing, StartupError, trackSockets } from './server.js';
+import { createMetricsServer, drain, DRAIN_MS, listen, startServing, trackSockets } from './server.js';
 
-type WorkerMessage = { type: 'ready'; port: number } | { type: 'fatal'; message: string };
+/** Worker → primary messages (validated: IPC is a process boundary). prom-client's own are ignored here. */
+const WorkerMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('tsherve:ready'), port: z.number().int().min(1).max(65535) }),
+  z.object({ type: z.literal('tsherve:fatal'), line: z.string(), exitCode: z.number().int() }),
+]);
+type WorkerMessage = z.infer<typeof WorkerMessage>;
+
+const SHUTDOWN = { type: 'tsherve:shutdown' } as const;
 
 export async function runWorker(config: Config, log: Logger): Promise<void> {
-  // Listening on the cluster's shared handle: port 0 gives every worker the same ephemeral port.
+  // Answer the primary's scrapes from the start (with nothing until ready), so a scrape while a
+  // replacement worker loads the site does not wait for prom-client's timeout.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([]);
   let running;
   try {
+    // Listening goes through the cluster's shared handle: with port 0 every worker gets the same port.
     running = await startServing(config, log, { metrics: false });
   } catch (err) {
-    const message = err instanceof StartupError ? err.message : String(err);
-    process.send?.({ type: 'fatal', message } satisfies WorkerMessage);
-    process.exit(1);
+    const line = err instanceof BenchError ? err.oneLine() : String(err);
+    const exitCode = err instanceof BenchError ? err.exitCode : ExitCode.failure;
+    process.send?.({ type: 'tsherve:fatal', line, exitCode } satisfies WorkerMessage);
+    process.exit(exitCode);
   }
-  new AggregatorRegistry(); // installs the worker's side of the metrics request listener
   AggregatorRegistry.setRegistries([running.registry]);
+  let closing = false;
   const shutdown = (): void => {
+    if (closing) return;
+    closing = true;
     void running.close().then(() => process.exit(0));
   };
+  // A terminal's Ctrl-C reaches the workers directly too; the primary's message covers `kill <pid>`.
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-  process.on('message', (m: { type?: string }) => {
-    if (m?.type === 'shutdown') shutdown();
+  process.on('message', (m: unknown) => {
+    if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === SHUTDOWN.type) shutdown();
   });
-  process.send?.({ type: 'ready', port: running.port } satisfies WorkerMessage);
+  process.send?.({ type: 'tsherve:ready', port: running.port } satisfies WorkerMessage);
 }
 
 export async function runPrimary(config: Config, log: Logger): Promise<void> {
@@ -40,64 +63,70 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
   let started = false;
   let sitePort = 0;
   const ready = new Set<number>();
+  let metricsServer: Server | null = null;
+  let metricsSockets = new Set<Socket>();
+
+  const abort = (line: string, exitCode: number): never => {
+    process.stderr.write(`tsherve: ${line}\n`);
+    shuttingDown = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    process.exit(exitCode);
+  };
+
+  const onAllReady = async (): Promise<void> => {
+    started = true;
+    metricsServer = createMetricsServer(() => aggregator.clusterMetrics(), aggregator.contentType);
+    metricsSockets = trackSockets(metricsServer);
+    const metricsPort = await listen(metricsServer, config.metricsPort, config.host, 'TSHERVE_METRICS_PORT').catch((err: unknown) =>
+      abort(err instanceof BenchError ? err.oneLine() : String(err), err instanceof BenchError ? err.exitCode : ExitCode.failure),
+    );
+    log.always('listening', { host: config.host, port: sitePort, metricsPort, workers: config.workers, pid: process.pid });
+  };
 
   const fork = (): Worker => {
     const worker = cluster.fork();
-    worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') {
+    worker.on('message', (raw: unknown) => {
+      const parsed = WorkerMessage.safeParse(raw);
+      if (!parsed.success) return; // prom-client's metrics replies, handled by the aggregator
+      const m = parsed.data;
+      if (m.type === 'tsherve:ready') {
         sitePort = m.port;
         ready.add(worker.id);
-        if (!started && ready.size === config.workers) void onAllReady();
-      } else if (m.type === 'fatal') {
-        process.stderr.write(`tsherve: ${m.message}\n`);
-        shuttingDown = true;
-        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
-        process.exit(1);
+        if (started) log.info('worker ready', { pid: worker.process.pid });
+        else if (ready.size === config.workers) void onAllReady();
+      } else if (!started) {
+        abort(m.line, m.exitCode); // every worker would fail the same way
+      } else {
+        log.error('replacement worker failed to start', { pid: worker.process.pid, error: m.line });
       }
     });
     return worker;
   };
 
-  let metricsServer: Server | null = null;
-  let metricsSockets = new Set<Socket>();
-  const onAllReady = async (): Promise<void> => {
-    started = true;
-    metricsServer = createMetricsServer(() => aggregator.clusterMetrics(), aggregator.contentType);
-    metricsSockets = trackSockets(metricsServer);
-    await new Promise<void>((resolve, reject) => {
-      metricsServer!.once('error', (err: NodeJS.ErrnoException) => reject(new StartupError(`cannot listen on ${config.host}:${config.metricsPort}: ${err.code ?? err.message}`)));
-      metricsServer!.listen({ port: config.metricsPort, host: config.host }, () => resolve());
-    }).catch((err: Error) => {
-      process.stderr.write(`tsherve: ${err.message}\n`);
-      shuttingDown = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
-      process.exit(1);
-    });
-    const metricsPort = (metricsServer!.address() as AddressInfo).port;
-    log.always('listening', { host: config.host, port: sitePort, metricsPort, workers: config.workers, pid: process.pid });
-  };
-
   cluster.on('exit', (worker, code, signal) => {
     ready.delete(worker.id);
     if (shuttingDown) return;
+    // A worker that crashed during start-up without telling why (its 'fatal' message exits first).
+    if (!started) abort(`a worker exited during start-up (${signal ?? `code ${code}`})`, ExitCode.failure);
     log.warn('worker died; starting a replacement', { pid: worker.process.pid, code, signal });
     fork();
   });
 
-  const shutdown = (): void => {
+  const shutdown = (signal: string): void => {
     if (shuttingDown) return;
     shuttingDown = true;
-    log.info('shutting down', { drainMs: 10_000 });
+    log.info('shutting down', { signal, drainMs: DRAIN_MS });
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    for (const w of workers) w.send({ type: 'shutdown' });
+    for (const w of workers) if (w.isConnected()) w.send(SHUTDOWN);
     const exited = Promise.all(workers.map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r())))));
-    const kill = setTimeout(() => workers.forEach((w) => w.process.kill('SIGKILL')), 11_000);
+    const kill = setTimeout(() => workers.forEach((w) => w.process.kill('SIGKILL')), DRAIN_MS + 1_000);
     void Promise.all([exited, metricsServer ? drain(metricsServer, metricsSockets) : Promise.resolve()]).then(() => {
       clearTimeout(kill);
+      log.info('stopped');
       process.exit(0);
     });
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   for (let i = 0; i < config.workers; i++) fork();
 }

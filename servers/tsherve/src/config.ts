@@ -1,11 +1,15 @@
 // tsherve's configuration: environment variables TSHERVE_*, and command-line flags of the same
-// names (`--port` for TSHERVE_PORT) that win over them. Every problem is one line naming the setting.
+// names (`--port` for TSHERVE_PORT) that win over them. Every value passes a zod schema; the first
+// problem becomes one line naming the setting (UsageError, exit 2) before anything listens.
 import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { z } from 'zod';
+import { UsageError } from '../../../driver/src/errors.js';
 import { LEVELS, type Level } from './log.js';
 
 export interface Config {
+  /** Absolute path of the site; null = redirects only (as gosherve without GOSHERVE_WEBROOT). */
   webroot: string | null;
   redirectMapUrl: string;
   host: string;
@@ -17,37 +21,132 @@ export interface Config {
   mapTimeoutMs: number;
   mapMaxBytes: number;
   refreshIntervalMs: number;
-  periodicRefreshMs: number; // 0 = off
+  /** 0 = off. */
+  periodicRefreshMs: number;
   confineSymlinks: boolean;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly setting: string, problem: string) {
-    super(`${setting}: ${problem}`);
+/** A bad setting: `TSHERVE_PORT: "abc" is not a port (0-65535)`; exit code 2. */
+export class ConfigError extends UsageError {
+  constructor(
+    readonly setting: string,
+    problem: string,
+    hint = '',
+  ) {
+    super(`${setting}: ${problem}`, hint);
   }
 }
 
-interface Setting {
-  env: string;
-  flag: string;
-  def: string | null;
-  help: string;
+/** A value schema: string in, typed value out; a failure's message is the problem after "NAME: ". */
+type ValueSchema<T> = z.ZodType<T, string>;
+
+function fail(ctx: z.RefinementCtx, message: string): never {
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER as never;
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1e6, mib: 1024 ** 2, g: 1024 ** 3, gb: 1e9, gib: 1024 ** 3 };
+
+const bytes: ValueSchema<number> = z.string().transform((text, ctx) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || unit === undefined) return fail(ctx, `"${text}" is not a size (bytes, or a number with KiB, MiB or GiB)`);
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n <= 0) return fail(ctx, `"${text}" must be greater than 0`);
+  return n;
+});
+
+const duration = (allowZero: boolean): ValueSchema<number> =>
+  z.string().transform((text, ctx) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
+    if (!m) return fail(ctx, `"${text}" is not a duration (e.g. 500ms, 3s, 1m; a bare number is milliseconds)`);
+    const n = Number(m[1]);
+    const unit = m[2] ?? 'ms';
+    const ms = Math.round(unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000);
+    if (!allowZero && ms <= 0) return fail(ctx, `"${text}" must be greater than 0`);
+    return ms;
+  });
+
+const port: ValueSchema<number> = z.string().transform((text, ctx) => {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) return fail(ctx, `"${text}" is not a port (0-65535)`);
+  return Number(text);
+});
+
+const bool: ValueSchema<boolean> = z.string().transform((text, ctx) => {
+  const t = text.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+  if (['0', 'false', 'no', 'off'].includes(t)) return false;
+  return fail(ctx, `"${text}" is not true or false`);
+});
+
+const level: ValueSchema<Level> = z.string().transform((text, ctx) => {
+  if (!(LEVELS as readonly string[]).includes(text)) return fail(ctx, `"${text}" is not one of ${LEVELS.join(', ')}`);
+  return text as Level;
+});
+
+const workers: ValueSchema<number> = z.string().transform((text, ctx) => {
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > 1024) return fail(ctx, `"${text}" is not a worker count (1-1024)`);
+  return Number(text);
+});
+
+const host: ValueSchema<string> = z.string().transform((text, ctx) => {
+  if (text.trim() === '' || /\s/.test(text)) return fail(ctx, `"${text}" is not a host name or address`);
+  return text;
+});
+
+const mapUrl: ValueSchema<string> = z.string().transform((text, ctx) => {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return fail(ctx, `"${text}" is not a URL (expected e.g. https://example.com/redirects.txt)`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return fail(ctx, `"${text}" is not an http(s) URL`);
+  return text;
+});
+
+const webroot: ValueSchema<string> = z.string().transform((text, ctx) => {
+  const dir = resolve(text);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return fail(ctx, `"${text}" does not exist (point it at the site's directory)`);
+  }
+  if (!st.isDirectory()) return fail(ctx, `"${text}" is a file, not a directory`);
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+  } catch {
+    return fail(ctx, `"${text}" is not readable by this user`);
+  }
+  return dir;
+});
+
+interface Setting {
+  key: keyof Config;
+  env: string;
+  flag: string;
+  /** Default as text (parsed like any value); null = none. */
+  def: string | null;
+  help: string;
+  schema: ValueSchema<unknown>;
+}
+
+/** Every setting: one list feeds parsing, --help and the README's table. */
 export const SETTINGS: readonly Setting[] = [
-  { env: 'TSHERVE_WEBROOT', flag: 'webroot', def: null, help: 'directory to serve (unset: redirects only)' },
-  { env: 'TSHERVE_REDIRECT_MAP_URL', flag: 'redirect-map-url', def: null, help: 'URL of the redirect map (required)' },
-  { env: 'TSHERVE_HOST', flag: 'host', def: '127.0.0.1', help: 'address to listen on' },
-  { env: 'TSHERVE_PORT', flag: 'port', def: '8080', help: 'site port (0 = any free port)' },
-  { env: 'TSHERVE_METRICS_PORT', flag: 'metrics-port', def: '8081', help: 'Prometheus metrics port (0 = any free port)' },
-  { env: 'TSHERVE_LOG_LEVEL', flag: 'log-level', def: 'info', help: 'debug | info | warn | error (requests are logged at debug)' },
-  { env: 'TSHERVE_WORKERS', flag: 'workers', def: null, help: 'worker processes (default: the CPUs this process may run on)' },
-  { env: 'TSHERVE_MAX_SITE_BYTES', flag: 'max-site-bytes', def: '1GiB', help: 'refuse a site larger than this (bytes, or with KiB/MiB/GiB)' },
-  { env: 'TSHERVE_MAP_TIMEOUT', flag: 'map-timeout', def: '3s', help: 'timeout of one redirect map fetch (ms, s)' },
-  { env: 'TSHERVE_MAP_MAX_BYTES', flag: 'map-max-bytes', def: '1MiB', help: 'largest redirect map accepted' },
-  { env: 'TSHERVE_REFRESH_INTERVAL', flag: 'refresh-interval', def: '1s', help: 'at most one map refresh on a miss per interval' },
-  { env: 'TSHERVE_PERIODIC_REFRESH', flag: 'periodic-refresh', def: '0', help: 'also refresh the map every interval (0 = off)' },
-  { env: 'TSHERVE_CONFINE_SYMLINKS', flag: 'confine-symlinks', def: 'false', help: 'skip symlinks that point outside the webroot (true/false)' },
+  { key: 'webroot', env: 'TSHERVE_WEBROOT', flag: 'webroot', def: null, help: 'directory to serve (unset: redirects only)', schema: webroot },
+  { key: 'redirectMapUrl', env: 'TSHERVE_REDIRECT_MAP_URL', flag: 'redirect-map-url', def: null, help: 'http(s) URL of the redirect map (required)', schema: mapUrl },
+  { key: 'host', env: 'TSHERVE_HOST', flag: 'host', def: '127.0.0.1', help: 'address both ports listen on', schema: host },
+  { key: 'port', env: 'TSHERVE_PORT', flag: 'port', def: '8080', help: 'site port (0 = any free port; see the "listening" log line)', schema: port },
+  { key: 'metricsPort', env: 'TSHERVE_METRICS_PORT', flag: 'metrics-port', def: '8081', help: 'Prometheus metrics port (0 = any free port)', schema: port },
+  { key: 'logLevel', env: 'TSHERVE_LOG_LEVEL', flag: 'log-level', def: 'info', help: 'debug | info | warn | error (requests are logged at debug only)', schema: level },
+  { key: 'workers', env: 'TSHERVE_WORKERS', flag: 'workers', def: null, help: 'worker processes (default: the CPUs this process may run on; 1 = no cluster)', schema: workers },
+  { key: 'maxSiteBytes', env: 'TSHERVE_MAX_SITE_BYTES', flag: 'max-site-bytes', def: '1GiB', help: 'refuse to start with a site larger than this', schema: bytes },
+  { key: 'mapTimeoutMs', env: 'TSHERVE_MAP_TIMEOUT', flag: 'map-timeout', def: '3s', help: 'timeout of one redirect map fetch', schema: duration(false) },
+  { key: 'mapMaxBytes', env: 'TSHERVE_MAP_MAX_BYTES', flag: 'map-max-bytes', def: '1MiB', help: 'largest redirect map accepted', schema: bytes },
+  { key: 'refreshIntervalMs', env: 'TSHERVE_REFRESH_INTERVAL', flag: 'refresh-interval', def: '1s', help: 'at most one map refresh on a miss per interval (0 = no limit)', schema: duration(true) },
+  { key: 'periodicRefreshMs', env: 'TSHERVE_PERIODIC_REFRESH', flag: 'periodic-refresh', def: '0', help: 'also refresh the map this often (0 = off)', schema: duration(true) },
+  { key: 'confineSymlinks', env: 'TSHERVE_CONFINE_SYMLINKS', flag: 'confine-symlinks', def: 'false', help: 'skip symlinks whose target is outside the webroot', schema: bool },
 ];
 
 export function helpText(): string {
@@ -55,15 +154,20 @@ export function helpText(): string {
   return [
     'tsherve: serve a static site and short-link redirects, with Prometheus metrics on a second port.',
     '',
-    'usage: tsherve [--flag value ...]   (flags win over the environment variables of the same names)',
+    'usage: tsherve [--flag value | --flag=value ...]',
+    'Every flag has an environment variable of the same name; a flag wins over its variable.',
+    'Sizes: bytes or 512KiB, 1MiB, 1GiB. Durations: 500ms, 3s, 1m (a bare number is milliseconds).',
     '',
     ...rows,
-    '  --help                                               show this text',
+    `  --${'help'.padEnd(18)} ${''.padEnd(26)} show this text`,
+    '',
+    'Logs are JSON lines on stdout; once both ports listen, a line with "msg":"listening" gives them.',
+    'Invalid settings: one line on stderr, exit 2. Start-up failures: exit 3 (site or map), 4 (port).',
     '',
   ].join('\n');
 }
 
-/** Merge environment and argv into raw strings; flags win. Throws ConfigError for unknown flags. */
+/** Merge environment and argv into raw strings keyed by env name; flags win. */
 export function rawSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): Map<string, string> {
   const raw = new Map<string, string>();
   for (const s of SETTINGS) {
@@ -72,113 +176,36 @@ export function rawSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): Ma
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected argument (flags look like --port 8080; see --help)');
+    if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected argument', 'flags look like --port 8080; see --help');
     const eq = arg.indexOf('=');
     const name = (eq === -1 ? arg.slice(2) : arg.slice(2, eq)).toLowerCase();
     const setting = SETTINGS.find((s) => s.flag === name || s.env.toLowerCase() === name);
-    if (!setting) throw new ConfigError(arg, 'unknown flag (see --help)');
+    if (!setting) throw new ConfigError(eq === -1 ? arg : arg.slice(0, eq), 'unknown flag', 'see --help');
     let value: string | undefined;
     if (eq !== -1) value = arg.slice(eq + 1);
     else {
       value = argv[i + 1];
       i++;
     }
-    if (value === undefined) throw new ConfigError(`--${setting.flag}`, 'needs a value');
+    if (value === undefined) throw new ConfigError(`--${setting.flag}`, 'needs a value', `e.g. --${setting.flag}=…`);
     raw.set(setting.env, value);
   }
   return raw;
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1e6, mib: 1024 ** 2, g: 1024 ** 3, gb: 1e9, gib: 1024 ** 3 };
-
-export function parseBytes(setting: string, text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new ConfigError(setting, `"${text}" is not a size (use bytes, or a number with KiB, MiB or GiB)`);
-  return Math.floor(Number(m[1]) * unit);
-}
-
-export function parseMs(setting: string, text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
-  if (!m) throw new ConfigError(setting, `"${text}" is not a duration (use e.g. 500ms, 3s, 1m)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return Math.round(unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000);
-}
-
-function parsePort(setting: string, text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new ConfigError(setting, `"${text}" is not a port (0-65535)`);
-  return Number(text);
-}
-
-function parseBool(setting: string, text: string): boolean {
-  const t = text.toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(t)) return true;
-  if (['0', 'false', 'no', 'off'].includes(t)) return false;
-  throw new ConfigError(setting, `"${text}" is not true or false`);
-}
-
-function checkWebroot(text: string): string {
-  const dir = resolve(text);
-  let st;
-  try {
-    st = statSync(dir);
-  } catch {
-    throw new ConfigError('TSHERVE_WEBROOT', `"${text}" does not exist (point it at the site's directory)`);
-  }
-  if (!st.isDirectory()) throw new ConfigError('TSHERVE_WEBROOT', `"${text}" is a file, not a directory`);
-  try {
-    accessSync(dir, constants.R_OK | constants.X_OK);
-  } catch {
-    throw new ConfigError('TSHERVE_WEBROOT', `"${text}" is not readable by this user`);
-  }
-  return dir;
-}
-
-function checkUrl(text: string): string {
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    throw new ConfigError('TSHERVE_REDIRECT_MAP_URL', `"${text}" is not a URL (expected e.g. https://example.com/redirects.txt)`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('TSHERVE_REDIRECT_MAP_URL', `"${text}" is not an http(s) URL`);
-  return u.toString();
-}
-
+/** Environment + flags → Config, or ConfigError naming the first bad setting (in SETTINGS order). */
 export function parseConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Config {
   const raw = rawSettings(env, argv);
-  const get = (name: string): string | null => raw.get(name) ?? SETTINGS.find((s) => s.env === name)?.def ?? null;
-  const mapUrl = get('TSHERVE_REDIRECT_MAP_URL');
-  if (mapUrl === null) throw new ConfigError('TSHERVE_REDIRECT_MAP_URL', 'is required (the URL of the redirect map)');
-  const level = get('TSHERVE_LOG_LEVEL') as string;
-  if (!(LEVELS as readonly string[]).includes(level)) throw new ConfigError('TSHERVE_LOG_LEVEL', `"${level}" is not one of ${LEVELS.join(', ')}`);
-  const workersText = get('TSHERVE_WORKERS');
-  let workers = availableParallelism();
-  if (workersText !== null) {
-    if (!/^\d+$/.test(workersText) || Number(workersText) < 1 || Number(workersText) > 1024) throw new ConfigError('TSHERVE_WORKERS', `"${workersText}" is not a worker count (1-1024)`);
-    workers = Number(workersText);
+  const out: Record<string, unknown> = { webroot: null, workers: availableParallelism() };
+  for (const s of SETTINGS) {
+    const text = raw.get(s.env) ?? s.def;
+    if (text === null) {
+      if (s.key === 'redirectMapUrl') throw new ConfigError(s.env, 'is required', 'the http(s) URL of the redirect map');
+      continue;
+    }
+    const parsed = s.schema.safeParse(text);
+    if (!parsed.success) throw new ConfigError(s.env, parsed.error.issues[0]?.message ?? `"${text}" is invalid`);
+    out[s.key] = parsed.data;
   }
-  const webroot = get('TSHERVE_WEBROOT');
-  const host = get('TSHERVE_HOST') as string;
-  if (host.trim() === '') throw new ConfigError('TSHERVE_HOST', 'is empty');
-  const positive = (name: string, v: number): number => {
-    if (!(v > 0)) throw new ConfigError(name, 'must be greater than 0');
-    return v;
-  };
-  return {
-    webroot: webroot === null ? null : checkWebroot(webroot),
-    redirectMapUrl: checkUrl(mapUrl),
-    host,
-    port: parsePort('TSHERVE_PORT', get('TSHERVE_PORT') as string),
-    metricsPort: parsePort('TSHERVE_METRICS_PORT', get('TSHERVE_METRICS_PORT') as string),
-    logLevel: level as Level,
-    workers,
-    maxSiteBytes: positive('TSHERVE_MAX_SITE_BYTES', parseBytes('TSHERVE_MAX_SITE_BYTES', get('TSHERVE_MAX_SITE_BYTES') as string)),
-    mapTimeoutMs: positive('TSHERVE_MAP_TIMEOUT', parseMs('TSHERVE_MAP_TIMEOUT', get('TSHERVE_MAP_TIMEOUT') as string)),
-    mapMaxBytes: positive('TSHERVE_MAP_MAX_BYTES', parseBytes('TSHERVE_MAP_MAX_BYTES', get('TSHERVE_MAP_MAX_BYTES') as string)),
-    refreshIntervalMs: parseMs('TSHERVE_REFRESH_INTERVAL', get('TSHERVE_REFRESH_INTERVAL') as string),
-    periodicRefreshMs: parseMs('TSHERVE_PERIODIC_REFRESH', get('TSHERVE_PERIODIC_REFRESH') as string),
-    confineSymlinks: parseBool('TSHERVE_CONFINE_SYMLINKS', get('TSHERVE_CONFINE_SYMLINKS') as string),
-  };
+  return out as unknown as Config;
 }

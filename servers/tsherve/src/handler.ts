@@ -64,7 +64,8 @@ export function parseRange(header: string, size: number): { start: number; end: 
 
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { site, redirects, hot, log } = deps;
-  const entries = site.entries;
+  const raw = site.raw;
+  const decodedEntries = site.decoded;
   const debug = log.enabled('debug');
 
   const finish = (res: ServerResponse, status: number, t0: number): void => {
@@ -113,8 +114,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 
   const notFound = (res: ServerResponse, head: boolean, t0: number): void => {
     const page = site.notFound;
-    if (page) {
-      res.writeHead(404, ['Content-Type', page.contentType, 'Content-Length', String(page.body.length)]);
+    if (page && site.notFoundHeaders) {
+      res.writeHead(404, site.notFoundHeaders);
       if (head) res.end();
       else res.end(page.body);
     } else {
@@ -153,18 +154,18 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const raw = q === -1 ? url : url.slice(0, q);
-    const hit = entries.get(raw);
+    const path = q === -1 ? url : url.slice(0, q);
+    const hit = raw.get(path);
     if (hit !== undefined) {
       serveEntry(req, res, hit, head, t0);
       return;
     }
-    const decoded = decodePath(raw);
+    const decoded = decodePath(path);
     if (!decoded.ok) {
       badRequest(res, decoded.status, decoded.reason, t0);
       return;
     }
-    const entry = entries.get(decoded.path);
+    const entry = decodedEntries.get(decoded.path);
     if (entry !== undefined) {
       serveEntry(req, res, entry, head, t0);
       return;

@@ -52,9 +52,16 @@ export function parseMap(text: string): ParsedMap {
 export class MapFetchError extends Error {}
 
 /** GET the map with `cachebust`, a timeout and a size cap enforced while reading. */
+/** The URL with `cachebust=<unix seconds>` appended, keeping its query as written (gosherve does the same). */
+export function withCachebust(url: string, nowMs: number): string {
+  const hash = url.indexOf('#');
+  const base = hash === -1 ? url : url.slice(0, hash);
+  const sep = !base.includes('?') ? '?' : base.endsWith('?') || base.endsWith('&') ? '' : '&';
+  return `${base}${sep}cachebust=${Math.floor(nowMs / 1000)}`;
+}
+
 export async function fetchMapText(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
-  const u = new URL(url);
-  u.searchParams.set('cachebust', String(Math.floor(Date.now() / 1000)));
+  const u = withCachebust(url, Date.now());
   const signal = AbortSignal.timeout(timeoutMs);
   let res: Response;
   try {
@@ -143,20 +150,24 @@ export class RedirectStore {
     }
   }
 
-  /** Start-up: a few retries over about five seconds. */
-  async loadWithRetries(attempts = 5, delayMs = 1000): Promise<void> {
-    let last: unknown;
-    for (let i = 0; i < attempts; i++) {
+  /**
+   * Start-up: retry with a doubling pause (250 ms, 500 ms, 1 s, 2 s) while the next attempt still
+   * starts within about five seconds, so a map host that is just coming up is waited for.
+   */
+  async loadWithRetries(budgetMs = 5_000): Promise<void> {
+    const deadline = Date.now() + budgetMs;
+    let pause = 250;
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.load();
         return;
       } catch (err) {
-        last = err;
-        this.opts.log.warn('redirect map fetch failed', { url: this.opts.url, attempt: i + 1, error: (err as Error).message });
-        if (i < attempts - 1) await new Promise((r) => setTimeout(r, delayMs));
+        this.opts.log.warn('redirect map fetch failed', { url: this.opts.url, attempt, error: (err as Error).message });
+        if (Date.now() + pause > deadline) throw err;
+        await new Promise((r) => setTimeout(r, pause));
+        pause *= 2;
       }
     }
-    throw last;
   }
 
   apply(text: string): void {

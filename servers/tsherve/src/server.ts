@@ -3,17 +3,16 @@
 import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { EnvironmentError, InputError } from '../../../driver/src/errors.js';
 import type { Config } from './config.js';
 import { createHandler } from './handler.js';
 import type { Logger } from './log.js';
 import { createRegistry, HotCounters } from './metrics.js';
 import { MapFetchError, RedirectStore } from './redirects.js';
-import { loadSite, SiteError, type Site } from './site.js';
+import { emptySite, loadSite, type Site } from './site.js';
 
 export const DRAIN_MS = 10_000;
 
-/** A start-up failure: printed as one line, exit code 1. */
-export class StartupError extends Error {}
 
 export interface Running {
   port: number;
@@ -23,9 +22,10 @@ export interface Running {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+export function listen(server: Server, port: number, host: string, setting = 'TSHERVE_PORT'): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(new StartupError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+    const onError = (err: NodeJS.ErrnoException): void =>
+      reject(new EnvironmentError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`, `free the port or choose another with ${setting}`, { cause: err }));
     server.once('error', onError);
     server.listen({ port, host, backlog: 511 }, () => {
       server.off('error', onError);
@@ -100,15 +100,7 @@ export function drain(server: Server, sockets: Set<Socket>): Promise<void> {
 }
 
 export async function startServing(config: Config, log: Logger, opts: { metrics: boolean }): Promise<Running> {
-  let site: Site;
-  try {
-    site = config.webroot
-      ? loadSite(config.webroot, { maxBytes: config.maxSiteBytes, confineSymlinks: config.confineSymlinks, log })
-      : { entries: new Map(), notFound: null, files: 0, bytes: 0 };
-  } catch (err) {
-    if (err instanceof SiteError) throw new StartupError(err.message);
-    throw err;
-  }
+  const site: Site = config.webroot ? loadSite(config.webroot, { maxBytes: config.maxSiteBytes, confineSymlinks: config.confineSymlinks, log }) : emptySite();
   const hot = new HotCounters();
   const redirects = new RedirectStore({
     url: config.redirectMapUrl,
@@ -121,7 +113,7 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
     await redirects.loadWithRetries();
   } catch (err) {
     const cause = err instanceof MapFetchError ? err.message : String(err);
-    throw new StartupError(`cannot fetch the redirect map ${config.redirectMapUrl}: ${cause} (check TSHERVE_REDIRECT_MAP_URL and that the map's host answers)`);
+    throw new InputError(`cannot fetch the redirect map ${config.redirectMapUrl}: ${cause}`, "check TSHERVE_REDIRECT_MAP_URL and that the map's host answers", { cause: err });
   }
   redirects.startPeriodic(config.periodicRefreshMs);
   const registry = createRegistry({ hot, redirectsDefined: () => redirects.size, refreshes: () => redirects.counts });
@@ -137,7 +129,7 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
   if (opts.metrics) {
     metricsServer = createMetricsServer(() => registry.metrics(), registry.contentType);
     metricsSockets = trackSockets(metricsServer);
-    metricsPort = await listen(metricsServer, config.metricsPort, config.host);
+    metricsPort = await listen(metricsServer, config.metricsPort, config.host, 'TSHERVE_METRICS_PORT');
   }
   log.info('site loaded', { files: site.files, bytes: site.bytes, redirects: redirects.size });
   return {

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { InputError } from '../../../driver/src/errors.js';
 import { contentTypeFor } from './mime.js';
 import type { Logger } from './log.js';
 
@@ -24,14 +25,25 @@ export interface Entry {
 }
 
 export interface Site {
-  /** URL path → entry; directories appear as "/dir", "/dir/" and the index file's own path. */
-  entries: Map<string, Entry>;
+  /**
+   * Request path exactly as a client sends it (percent-encoded forms of each file path, and the
+   * path itself when it needs no encoding) → entry: the common request is this one lookup.
+   */
+  raw: Map<string, Entry>;
+  /** Decoded, normalised site path → entry, for requests that missed `raw`. */
+  decoded: Map<string, Entry>;
+  /** 404.html, answered with status 404; null = plain "Not found". */
   notFound: Entry | null;
+  /** Headers for the 404 page (precomputed like every other answer). */
+  notFoundHeaders: string[] | null;
   files: number;
   bytes: number;
 }
 
-export class SiteError extends Error {}
+export function emptySite(): Site {
+  return { raw: new Map(), decoded: new Map(), notFound: null, notFoundHeaders: null, files: 0, bytes: 0 };
+}
+
 
 export interface LoadOptions {
   maxBytes: number;
@@ -62,13 +74,32 @@ function makeEntry(file: string, body: Buffer, st: Stats): Entry {
   };
 }
 
-/** Encode a site path the way browsers send it, so the common request needs no decoding. */
-function encodePath(p: string): string {
-  return p.split('/').map((seg) => encodeURIComponent(seg)).join('/');
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The forms a client may send for a site path: every segment through encodeURIComponent (which
+ * encodes sub-delimiters like "&" too), through encodeURI (which leaves them), and the path as is.
+ * A form is kept only when decoding it gives the path back, so a file literally named "a%20b"
+ * is not served for a request that means "a b".
+ */
+export function requestForms(path: string): string[] {
+  const forms = new Set<string>([
+    path.split('/').map((seg) => encodeURIComponent(seg)).join('/'),
+    encodeURI(path).replace(/[?#]/g, (c) => encodeURIComponent(c)),
+    path,
+  ]);
+  return [...forms].filter((f) => safeDecode(f) === path);
 }
 
 export function loadSite(root: string, opts: LoadOptions): Site {
-  const entries = new Map<string, Entry>();
+  const raw = new Map<string, Entry>();
+  const decoded = new Map<string, Entry>();
   const realRoot = realpathSync(root);
   let bytes = 0;
   let files = 0;
@@ -76,9 +107,8 @@ export function loadSite(root: string, opts: LoadOptions): Site {
   const visiting = new Set<string>();
 
   const add = (urlPath: string, entry: Entry): void => {
-    entries.set(urlPath, entry);
-    const enc = encodePath(urlPath);
-    if (enc !== urlPath) entries.set(enc, entry);
+    decoded.set(urlPath, entry);
+    for (const form of requestForms(urlPath)) raw.set(form, entry);
   };
 
   const walk = (dir: string, realDir: string): void => {
@@ -115,7 +145,10 @@ export function loadSite(root: string, opts: LoadOptions): Site {
       } else if (st.isFile()) {
         bytes += st.size;
         if (bytes > opts.maxBytes) {
-          throw new SiteError(`the site is larger than TSHERVE_MAX_SITE_BYTES (${opts.maxBytes} bytes); raise the cap or serve a smaller folder`);
+          throw new InputError(
+            `the site in ${root} is larger than TSHERVE_MAX_SITE_BYTES (${opts.maxBytes} bytes)`,
+            'raise TSHERVE_MAX_SITE_BYTES or serve a smaller folder',
+          );
         }
         const body = readFileSync(real);
         files++;
@@ -132,5 +165,7 @@ export function loadSite(root: string, opts: LoadOptions): Site {
     visiting.delete(realDir);
   };
   walk(root, realRoot);
-  return { entries, notFound: entries.get('/404.html') ?? null, files, bytes };
+  const notFound = decoded.get('/404.html') ?? null;
+  const notFoundHeaders = notFound ? ['Content-Type', notFound.contentType, 'Content-Length', String(notFound.body.length), 'Cache-Control', 'no-cache'] : null;
+  return { raw, decoded, notFound, notFoundHeaders, files, bytes };
 }

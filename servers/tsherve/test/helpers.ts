@@ -1,13 +1,58 @@
 // Test helpers: a real map server, a real tsherve process on ephemeral ports, raw HTTP requests.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+// Tests run the built CLI; `npm test` builds first (pretest), and ensureBuilt() rebuilds when a
+// source is newer than dist, so `npx vitest run servers/tsherve` alone also tests current code.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '../../../dist/servers/tsherve/src/cli.js');
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const CLI = join(REPO, 'dist/servers/tsherve/src/cli.js');
+
+function newestSource(): number {
+  const dir = join(REPO, 'servers/tsherve/src');
+  return Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs), statSync(join(REPO, 'driver/src/errors.ts')).mtimeMs);
+}
+
+function builtAt(): number {
+  try {
+    return statSync(CLI).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** Build with tsc when dist is missing or older than the sources; one test file builds at a time. */
+export function ensureBuilt(): void {
+  if (builtAt() >= newestSource()) return;
+  const lock = join(tmpdir(), 'tsherve-test-build.lock');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`waited 120 s for ${lock}; remove it if no build is running`);
+      execFileSync('sleep', ['0.2']);
+    }
+  }
+  try {
+    if (builtAt() >= newestSource()) return;
+    // tsc exits non-zero when other areas have type errors but still emits; check the result instead.
+    try {
+      execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json')], { cwd: REPO, stdio: 'ignore' });
+    } catch {
+      /* judged below */
+    }
+    if (builtAt() < newestSource()) throw new Error(`building ${CLI} failed: run npx tsc -p tsconfig.build.json`);
+  } finally {
+    rmdirSync(lock);
+  }
+}
+ensureBuilt();
 
 export interface MapSource {
   url: string;
@@ -157,6 +202,10 @@ export function makeSite(): { root: string; parent: string } {
   writeFileSync(join(root, 'assets', 'app.js'), 'console.log(1)');
   writeFileSync(join(root, 'assets', 'my file.txt'), 'spaces');
   writeFileSync(join(root, 'assets', 'café.txt'), 'accent');
+  writeFileSync(join(root, 'assets', '100%.txt'), 'percent');
+  writeFileSync(join(root, 'assets', 'a%20b.txt'), 'literal');
+  writeFileSync(join(root, 'assets', 'a&b+c.txt'), 'delims');
+  writeFileSync(join(root, 'assets', '.hidden'), 'dotfile');
   writeFileSync(join(root, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 7));
   writeFileSync(join(root, '404.html'), '<h1>custom 404</h1>');
   writeFileSync(join(parent, 'secret.txt'), 'TOP-SECRET');

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../src/config.js';
 import { makeSite, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
 
 let map: MapSource;
@@ -28,7 +29,14 @@ describe('invalid configuration: one line naming the setting, exit 2, before lis
     ['bad workers', { TSHERVE_WORKERS: '0' }, [], /^tsherve: TSHERVE_WORKERS: "0" is not a worker count/],
     ['bad size cap', { TSHERVE_MAX_SITE_BYTES: 'lots' }, [], /^tsherve: TSHERVE_MAX_SITE_BYTES: "lots" is not a size/],
     ['bad timeout', { TSHERVE_MAP_TIMEOUT: 'soon' }, [], /^tsherve: TSHERVE_MAP_TIMEOUT: "soon" is not a duration/],
+    ['bad host', {}, ['--host', ' '], /^tsherve: TSHERVE_HOST: " " is not a host/],
+    ['bad map size cap', {}, ['--map-max-bytes', '0'], /^tsherve: TSHERVE_MAP_MAX_BYTES: "0" must be greater than 0/],
+    ['bad refresh interval', { TSHERVE_REFRESH_INTERVAL: '-1s' }, [], /^tsherve: TSHERVE_REFRESH_INTERVAL: "-1s" is not a duration/],
+    ['bad periodic refresh', {}, ['--periodic-refresh=often'], /^tsherve: TSHERVE_PERIODIC_REFRESH: "often" is not a duration/],
+    ['bad symlink setting', { TSHERVE_CONFINE_SYMLINKS: 'maybe' }, [], /^tsherve: TSHERVE_CONFINE_SYMLINKS: "maybe" is not true or false/],
+    ['non-numeric port', { TSHERVE_PORT: 'abc' }, [], /^tsherve: TSHERVE_PORT: "abc" is not a port \(0-65535\)$/],
     ['unknown flag', {}, ['--colour', 'red'], /^tsherve: --colour: unknown flag/],
+    ['stray argument', {}, ['serve'], /^tsherve: serve: unexpected argument/],
     ['flag without value', {}, ['--port'], /^tsherve: --port: needs a value/],
   ];
   for (const [name, env, args, re] of cases) {
@@ -46,12 +54,23 @@ describe('invalid configuration: one line naming the setting, exit 2, before lis
   it('flags win over the environment', async () => {
     const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_PORT: 'bad' }, ['--port', '99999']);
     expect(r.stderr).toContain('"99999" is not a port');
+    // A bad variable is not looked at when its flag is given: this one starts.
+    const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: 'not a url', TSHERVE_LOG_LEVEL: 'loud' }, [`--redirect-map-url=${map.url}`, '--log-level', 'warn']);
+    try {
+      expect((await get(ts.base, '/a')).status).toBe(301);
+    } finally {
+      expect(await ts.stop()).toBe(0);
+    }
   });
 
-  it('--help lists every setting', async () => {
+  it('--help lists every setting with its flag', async () => {
     const r = await runTsherve({}, ['--help']);
     expect(r.code).toBe(0);
-    for (const name of ['TSHERVE_WEBROOT', 'TSHERVE_REDIRECT_MAP_URL', 'TSHERVE_HOST', 'TSHERVE_PORT', 'TSHERVE_METRICS_PORT', 'TSHERVE_LOG_LEVEL', 'TSHERVE_WORKERS']) expect(r.stdout).toContain(name);
+    for (const s of SETTINGS) {
+      expect(r.stdout).toContain(s.env);
+      expect(r.stdout).toContain(`--${s.flag}`);
+    }
+    expect(SETTINGS.map((s) => s.env)).toEqual(expect.arrayContaining(['TSHERVE_WEBROOT', 'TSHERVE_REDIRECT_MAP_URL', 'TSHERVE_HOST', 'TSHERVE_PORT', 'TSHERVE_METRICS_PORT', 'TSHERVE_LOG_LEVEL', 'TSHERVE_WORKERS', 'TSHERVE_MAX_SITE_BYTES', 'TSHERVE_MAP_TIMEOUT', 'TSHERVE_MAP_MAX_BYTES', 'TSHERVE_REFRESH_INTERVAL', 'TSHERVE_PERIODIC_REFRESH', 'TSHERVE_CONFINE_SYMLINKS']));
   });
 });
 
@@ -64,13 +83,15 @@ describe('start-up failures', () => {
     await new Promise<void>((r) => probe.close(() => r())); // now nothing listens there
     const url = `http://127.0.0.1:${port}/map.txt`;
     const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: url });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain(`cannot fetch the redirect map ${url}: ECONNREFUSED`);
   });
 
   it('a site over the cap is refused', async () => {
     const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: site.root, TSHERVE_MAX_SITE_BYTES: '1MiB' });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
+    expect(r.stdout).not.toContain('listening');
     expect(r.stderr).toMatch(/larger than TSHERVE_MAX_SITE_BYTES/);
   });
 
@@ -78,7 +99,7 @@ describe('start-up failures', () => {
     const first = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url });
     try {
       const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_PORT: String(first.port) });
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(4);
       expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}: EADDRINUSE`);
     } finally {
       await first.stop();

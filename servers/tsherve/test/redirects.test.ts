@@ -70,7 +70,9 @@ describe('redirects', () => {
   it('a miss refreshes the map and picks up a new alias', async () => {
     map = await startMapSource('a https://example.org/a\n');
     ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_REFRESH_INTERVAL: '0' });
-    expect((await get(ts.base, '/new')).status).toBe(404);
+    const miss = await get(ts.base, '/new');
+    expect(miss.status).toBe(404);
+    expect(miss.body.toString()).toBe('Not found'); // no webroot, so no 404.html: the plain answer
     map.text = 'a https://example.org/a\nnew https://example.org/new\n';
     const r = await get(ts.base, '/new');
     expect(r.status).toBe(301);
@@ -119,8 +121,45 @@ describe('redirects', () => {
     map = await startMapSource('a https://example.org/a\n'.repeat(100));
     const { runTsherve } = await import('./helpers.js');
     const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_MAP_MAX_BYTES: '1KiB' });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
+    expect(r.stdout).not.toContain('listening');
     expect(r.stderr).toMatch(/cannot fetch the redirect map .*over the 1024-byte cap/);
+  });
+
+  it('start-up waits for a map host that comes up within a few seconds', async () => {
+    map = await startMapSource('late https://example.org/late\n');
+    map.status = 503;
+    setTimeout(() => {
+      if (map) map.status = 200;
+    }, 700);
+    ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url });
+    expect(map.fetches).toBeGreaterThan(1);
+    expect(ts.stdout()).toContain('"msg":"redirect map fetch failed"');
+    expect((await get(ts.base, '/late')).headers.location).toBe('https://example.org/late');
+  });
+
+  it('periodic refresh picks up a new alias without a miss', async () => {
+    map = await startMapSource('a https://example.org/a\n');
+    ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_PERIODIC_REFRESH: '200ms', TSHERVE_REFRESH_INTERVAL: '100ms' });
+    map.text = 'a https://example.org/a\nb https://example.org/b\n';
+    const deadline = Date.now() + 5_000;
+    let defined: number | undefined;
+    while (Date.now() < deadline) {
+      defined = metricValue(await metrics(ts.metricsPort), 'tsherve_redirects_defined');
+      if (defined === 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(defined).toBe(2);
+  });
+
+  it('logs one line per request at debug, none at info', async () => {
+    map = await startMapSource('a https://example.org/a\n');
+    ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_LOG_LEVEL: 'debug' });
+    await get(ts.base, '/a?x=1');
+    const deadline = Date.now() + 2_000;
+    while (!ts.stdout().includes('"msg":"request"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const line = ts.stdout().split('\n').find((l) => l.includes('"msg":"request"'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'debug', method: 'GET', url: '/a?x=1', status: 301 });
   });
 
   it('an oversized map on refresh keeps the last good map', async () => {

@@ -51,6 +51,23 @@ describe('files', () => {
   it('serves awkward file names: spaces and non-ASCII, percent-encoded', async () => {
     expect((await get(ts.base, '/assets/my%20file.txt')).body.toString()).toBe('spaces');
     expect((await get(ts.base, '/assets/caf%C3%A9.txt')).body.toString()).toBe('accent');
+    expect((await get(ts.base, '/assets/caf%c3%a9.txt')).body.toString()).toBe('accent'); // lower-case hex
+    expect((await get(ts.base, '/assets/.hidden')).body.toString()).toBe('dotfile');
+  });
+
+  it('serves names with "%", "&" and "+" by what the request decodes to, never by its raw spelling', async () => {
+    expect((await get(ts.base, '/assets/100%25.txt')).body.toString()).toBe('percent');
+    expect((await get(ts.base, '/assets/a%2520b.txt')).body.toString()).toBe('literal');
+    // "%20" means a space: there is no "a b.txt", so the file literally named "a%20b.txt" must not answer.
+    expect((await get(ts.base, '/assets/a%20b.txt')).status).toBe(404);
+    expect((await get(ts.base, '/assets/a&b+c.txt')).body.toString()).toBe('delims');
+    expect((await get(ts.base, '/assets/a%26b%2Bc.txt')).body.toString()).toBe('delims');
+    expect((await get(ts.base, '/assets//site.css')).body.toString()).toBe('body{}');
+    expect((await get(ts.base, '/assets/./site.css?v=3')).body.toString()).toBe('body{}');
+  });
+
+  it('logs no request lines at info', () => {
+    expect(ts.stdout()).not.toContain('"msg":"request"');
   });
 
   it('follows symlinks at load time, skipping broken and looping ones', async () => {
@@ -69,11 +86,18 @@ describe('files', () => {
   });
 
   it('refuses other methods with 405 and Allow', async () => {
-    for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+    for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']) {
       const r = await get(ts.base, '/', { method });
       expect(r.status, method).toBe(405);
       expect(r.headers.allow).toBe('GET, HEAD');
     }
+  });
+
+  it('answers HEAD for a missing path with the 404 headers and no body', async () => {
+    const r = await get(ts.base, '/nothing-here', { method: 'HEAD' });
+    expect(r.status).toBe(404);
+    expect(r.body.length).toBe(0);
+    expect(Number(r.headers['content-length'])).toBe('<h1>custom 404</h1>'.length);
   });
 
   it('serves 404.html with status 404 for unknown paths', async () => {
@@ -103,6 +127,13 @@ describe('traversal and malformed paths', () => {
     '/%',
     '/%zz',
     '/%c3%28',
+    '/assets/100%.txt',
+    '/%2e%2e%5csecret.txt',
+    '/assets/..%5c..%5csecret.txt',
+    '/..%00/secret.txt',
+    '/%u002e%u002e/secret.txt',
+    '/' + '../'.repeat(20) + 'etc/passwd',
+    'http://127.0.0.1/../secret.txt',
   ];
   for (const path of attempts) {
     it(`${path} → 4xx, never the secret, never 5xx`, async () => {
