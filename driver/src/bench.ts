@@ -17,6 +17,7 @@ import { defaultCacheDir, defaultImpls, GOSHERVE_LOG_LEVEL, IMPL_NAMES, implByNa
 import { newRunId } from './layout.js';
 import { startMapServer } from './mapserver.js';
 import { buildMatrix, type Cell, type Veto } from './matrix.js';
+import { assertPortsFree } from './ports.js';
 import { parseRedirectMap } from './redirectmap.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite } from './sitegen.js';
@@ -374,12 +375,25 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
     }
   }
   const matrix = buildMatrix(impls.map((i) => i.name), sizes, reps, vetoes);
-  for (const s of matrix.skipped) emit({ kind: 'skip', ...s });
+  // One line per reason: a size that does not fit names every implementation once, an
+  // unavailable implementation names every size once.
+  const said = new Set<string>();
+  for (const s of matrix.skipped) {
+    const same = (x: { impl: string; size: string; reason: string }) => x.reason === s.reason;
+    const allImpls = impls.every((i) => matrix.skipped.some((x) => same(x) && x.impl === i.name && x.size === s.size));
+    const allSizes = sizes.every((z) => matrix.skipped.some((x) => same(x) && x.size === z.name && x.impl === s.impl));
+    const e = { kind: 'skip' as const, impl: allImpls ? '*' : s.impl, size: allImpls ? s.size : allSizes ? '*' : s.size, reason: s.reason };
+    const key = `${e.impl}|${e.size}|${e.reason}`;
+    if (!said.has(key)) emit(e);
+    said.add(key);
+  }
 
   const supervisor: Supervisor = localSupervisor();
   let mapServer: MapServer | null = null;
   const results: CellResult[] = [];
   try {
+    // A busy port fails every cell alike: say so before a run folder exists.
+    await assertPortsFree([...new Set(available.flatMap((i) => [i.sitePort, ...(i.metricsPort !== null ? [i.metricsPort] : [])]))]);
     if (!prior) await createRunDir(runDir);
     const run: RunInfo = prior
       ? { ...prior, skipped: matrix.skipped }
