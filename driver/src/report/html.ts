@@ -3,7 +3,7 @@
 // differences, the detailed tables, verification, and the environment. Readable at 390 px and in
 // dark mode (prefers-color-scheme). Pure: results in, string out.
 import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
-import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type CellAggregate, type Results } from './results.js';
+import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
 
 export const CSS = `
@@ -129,8 +129,8 @@ export function renderHtml(results: Results): string {
     perSizeChart(results, 'chart-memory', 'Peak memory', 'MB resident (peak)', (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }), (v) => num(v), null),
     '</div></section>',
     '<section><h2>Tables</h2>',
-    grid(results, (c, impl, size) => `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}`, 'Requests per second: median [95 % CI of the mean].'),
-    grid(results, (c) => esc(medianWithCi(c.mbPerSec, num)), 'MB/s: median [95 % CI].'),
+    grid(results, (c, impl, size) => `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`, 'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05).'),
+    grid(results, (c, impl, size) => `${esc(medianWithCi(c.mbPerSec, num))}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`, 'MB/s: median [95 % CI]; ≈ not significantly different from the reference.'),
     grid(results, (c, impl, size) => {
       const cmp = comparisonOf(results, size);
       const e = cmp?.entries.find((x) => x.impl === impl);
