@@ -13,7 +13,7 @@ import { parseDuration } from './duration.js';
 import { selectEngine } from './engines/index.js';
 import { BenchError, ExitCode, InputError, UsageError, type ExitCodeValue } from './errors.js';
 import { gitRevision, goVersion, hostInfo } from './hostinfo.js';
-import { defaultCacheDir, defaultImpls, GOSHERVE_LOG_LEVEL, IMPL_NAMES, implByName, IMPLS, repoRoot, type LocalImplContext } from './impls.js';
+import { defaultCacheDir, defaultImpls, GOSHERVE_LOG_LEVEL, IMPL_NAMES, implByName, repoRoot, type LocalImplContext } from './impls.js';
 import { newRunId } from './layout.js';
 import { startMapServer } from './mapserver.js';
 import { buildMatrix, type Cell, type Veto } from './matrix.js';
@@ -509,7 +509,6 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
   }
 }
 
-export { IMPLS };
 
 // ---------------------------------------------------------------- the gate alone (`server-bench verify`)
 
