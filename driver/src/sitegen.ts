@@ -38,10 +38,16 @@ type ImgKind = 'jpg' | 'png' | 'webp' | 'svg' | 'ico' | 'woff2';
 
 function imageBytes(kind: ImgKind, size: number, rand: () => number): Buffer {
   if (kind === 'svg') {
+    // A complete document of exactly `size` bytes: circles while they fit, then whitespace.
     const head = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">';
+    const tail = '</svg>\n';
     let body = '';
-    while (head.length + body.length + 6 < size) body += `<circle cx="${Math.floor(rand() * 100)}" cy="${Math.floor(rand() * 100)}" r="${1 + Math.floor(rand() * 9)}"/>`;
-    return Buffer.from(`${head}${body}</svg>`.padEnd(size, ' ').slice(0, Math.max(size, head.length + 6)));
+    for (;;) {
+      const c = `<circle cx="${Math.floor(rand() * 100)}" cy="${Math.floor(rand() * 100)}" r="${1 + Math.floor(rand() * 9)}"/>`;
+      if (head.length + body.length + c.length + tail.length > size) break;
+      body += c;
+    }
+    return Buffer.from(head + body.padEnd(Math.max(0, size - head.length - tail.length), ' ') + tail);
   }
   const buf = Buffer.alloc(size);
   // Random payload; only the header must be valid.
@@ -125,7 +131,9 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
     `<script src="/js/theme.js" defer></script><script src="/js/search.js" defer></script></head><body>` +
     `<nav><a href="/">home</a> <a href="/about/">about</a> <a href="/archive/">archive</a> <a href="/tags/">tags</a></nav>`;
   const foot = '<footer><a href="/index.xml">feed</a> <a href="/atom.xml">atom</a> <a href="/robots.txt">robots</a> <a href="https://github.com/example">elsewhere</a></footer></body></html>';
-  const filler = (n: number): string => Array.from({ length: n }, () => `<p>${words(rand, 40)}</p>`).join('');
+  // Small sites (tests) get shorter pages, or the text alone would exceed their byte budget.
+  const textScale = Math.min(1, opts.targetBytes / 10_000_000);
+  const filler = (n: number): string => Array.from({ length: Math.max(1, Math.round(n * textScale)) }, () => `<p>${words(rand, 40)}</p>`).join('');
 
   const postTags = posts.map(() => [tagNames[Math.floor(rand() * tagNames.length)] as string]);
   posts.forEach((page, i) => {
@@ -173,9 +181,21 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
 
   // Scale images to the byte budget; one image at the maximum size, as on a real blog.
   const otherBytes = [...files.values()].reduce((n, b) => n + b.length, 0);
-  const rawImages = imageSpecs.reduce((n, s) => n + s.size, 0);
-  const factor = Math.max(0.05, (opts.targetBytes - otherBytes) / rawImages);
-  for (const s of imageSpecs) s.size = Math.max(200, Math.min(MAX_FILE, Math.round(s.size * factor)));
+  // No image above 1/20 of the site (2 MB at the default size); the bytes a capped image cannot take
+  // go to the others, a few rounds suffice.
+  const cap = Math.min(MAX_FILE, Math.max(2_000, Math.round(opts.targetBytes / 20)));
+  const budget = Math.max(imageSpecs.length * 200, opts.targetBytes - otherBytes);
+  const raw = imageSpecs.map((s) => s.size);
+  let factor = budget / raw.reduce((n, x) => n + x, 0);
+  for (let round = 0; round < 4; round++) {
+    const capped = raw.filter((x) => x * factor >= cap);
+    const free = raw.filter((x) => x * factor < cap).reduce((n, x) => n + x, 0);
+    if (free === 0) break;
+    factor = Math.max(0, budget - capped.length * cap) / free;
+  }
+  imageSpecs.forEach((s, i) => {
+    s.size = Math.max(200, Math.min(cap, Math.round((raw[i] as number) * factor)));
+  });
   if (opts.targetBytes >= 10 * MAX_FILE) {
     const biggest = imageSpecs.filter((s) => s.kind !== 'svg').sort((a, b) => b.size - a.size)[0];
     if (biggest) biggest.size = MAX_FILE;
