@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { BenchError, ExitCode } from '../../../driver/src/errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { createMetricsServer, drain, DRAIN_MS, listen, startServing, trackSockets } from './server.js';
+import { createMetricsServer, drain, DRAIN_MS, listen, startServing, trackSockets, type Running } from './server.js';
 
 /** Worker → primary messages (validated: IPC is a process boundary). prom-client's own are ignored here. */
 const WorkerMessage = z.discriminatedUnion('type', [
@@ -24,14 +24,24 @@ const WorkerMessage = z.discriminatedUnion('type', [
 ]);
 type WorkerMessage = z.infer<typeof WorkerMessage>;
 
-const SHUTDOWN = { type: 'tsherve:shutdown' } as const;
-
 export async function runWorker(config: Config, log: Logger): Promise<void> {
   // Answer the primary's scrapes from the start (with nothing until ready), so a scrape while a
   // replacement worker loads the site does not wait for prom-client's timeout.
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([]);
-  let running;
+  // Shutdown can arrive while the site still loads: then nothing is in flight and exiting is enough.
+  let running: Running | null = null;
+  let closing = false;
+  const shutdown = (): void => {
+    if (closing) return;
+    closing = true;
+    if (running === null) process.exit(0);
+    void running.close().then(() => process.exit(0));
+  };
+  // The primary forwards SIGTERM as a signal (a message could be lost before a listener exists);
+  // a terminal's Ctrl-C reaches the workers directly.
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
   try {
     // Listening goes through the cluster's shared handle: with port 0 every worker gets the same port.
     running = await startServing(config, log, { metrics: false });
@@ -42,18 +52,6 @@ export async function runWorker(config: Config, log: Logger): Promise<void> {
     process.exit(exitCode);
   }
   AggregatorRegistry.setRegistries([running.registry]);
-  let closing = false;
-  const shutdown = (): void => {
-    if (closing) return;
-    closing = true;
-    void running.close().then(() => process.exit(0));
-  };
-  // A terminal's Ctrl-C reaches the workers directly too; the primary's message covers `kill <pid>`.
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
-  process.on('message', (m: unknown) => {
-    if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === SHUTDOWN.type) shutdown();
-  });
   process.send?.({ type: 'tsherve:ready', port: running.port } satisfies WorkerMessage);
 }
 
@@ -117,7 +115,7 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     shuttingDown = true;
     log.info('shutting down', { signal, drainMs: DRAIN_MS });
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
-    for (const w of workers) if (w.isConnected()) w.send(SHUTDOWN);
+    for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
     const exited = Promise.all(workers.map((w) => new Promise<void>((r) => (w.isDead() ? r() : w.once('exit', () => r())))));
     const kill = setTimeout(() => workers.forEach((w) => w.process.kill('SIGKILL')), DRAIN_MS + 1_000);
     void Promise.all([exited, metricsServer ? drain(metricsServer, metricsSockets) : Promise.resolve()]).then(() => {

@@ -128,7 +128,10 @@ describe('processes', () => {
       expect(after).toHaveLength(2);
       expect(after).not.toContain(children[0]);
     } finally {
+      // Possibly while the replacement still loads: it must stop at once, not after the drain limit.
+      const t0 = Date.now();
       expect(await ts.stop()).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(8_000);
     }
   });
 
