@@ -3,7 +3,7 @@
 // Each request has a timeout, so a hung server yields fail findings, never a hung harness.
 import { stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
-import type { Finding, VerifyOptions } from './contracts.js';
+import type { Finding, VerifyFn, VerifyOptions } from './contracts.js';
 import { SCHEMA_VERSION, type Verification } from './schema.js';
 
 /** Media types by extension: the ones sitegen writes plus the usual companions of a static site. */
@@ -181,3 +181,6 @@ export async function verify(opts: VerifyOptions & VerifyExtraOptions): Promise<
     checkedAt: new Date().toISOString(),
   };
 }
+
+// Compile-time proof that the gate implements the shared contract.
+void (verify satisfies VerifyFn);
