@@ -7,6 +7,8 @@ import type { GeneratedSite, Redirect, SiteOptions } from './contracts.js';
 
 export const DEFAULT_SITE_BYTES = 40_000_000;
 export const DEFAULT_SEED = 1;
+/** Bumped whenever the same seed and size would give different bytes; part of any cache key for generated sites. */
+export const SITEGEN_VERSION = 2;
 const MAX_FILE = 2_000_000;
 
 /** mulberry32: small, fast, good enough for test data. */
