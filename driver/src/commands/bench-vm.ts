@@ -1,0 +1,115 @@
+// `server-bench bench --backend vm`: the same flags as the local bench, plus --allow-tcg,
+// --runner PATH (one size) and --ssh-timeout; validated up front, then the VM backend runs the
+// matrix and the terminal table is printed as for the local backend.
+import { parseArgs } from 'node:util';
+import { InterruptedError, validateBenchInput, type BenchInput, type BenchOutcome, type BenchEvents } from '../bench.js';
+import { parseDuration } from '../duration.js';
+import { BenchError, ExitCode, UsageError } from '../errors.js';
+import { progressWriter } from '../progress.js';
+import { renderTable } from '../table.js';
+import { runVmBackend, type VmBenchOptions } from '../vm/backend.js';
+import { killAllVmsNow } from '../vm/runner.js';
+
+export type { VmBenchOptions };
+
+/** The VM backend as a library call (bench.ts / cli.ts wire `--backend vm` to it). */
+export async function runVmBench(options: VmBenchOptions, emit: BenchEvents = progressWriter(), signal?: AbortSignal): Promise<BenchOutcome> {
+  return runVmBackend(options, emit, signal);
+}
+
+export const VM_BENCH_HELP = `usage: server-bench bench --backend vm [bench flags] [--allow-tcg] [--runner PATH] [--ssh-timeout D]
+
+Boots one NixOS VM per size (nix run .#bench builds them and sets SERVER_BENCH_VM_RUNNERS), runs
+k6test for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
+  --allow-tcg       run without KVM (emulated; every number is marked so)
+  --runner PATH     the VM runner (bin/run-bench-<size>-vm) when one size is given
+  --ssh-timeout D   how long to wait for the VM's SSH (default 3m, 10m under TCG)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        strict: true,
+        allowPositionals: false,
+        options: {
+          backend: { type: 'string' }, impls: { type: 'string' }, sizes: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
+          reps: { type: 'string' }, vus: { type: 'string' }, engine: { type: 'string' }, out: { type: 'string' }, loadgen: { type: 'string' },
+          reference: { type: 'string' }, json: { type: 'boolean' }, 'allow-tcg': { type: 'boolean' }, runner: { type: 'string' }, 'ssh-timeout': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      });
+    } catch (err) {
+      throw new UsageError(`bench: ${(err as Error).message.split('\n')[0]}`, 'see server-bench bench --backend vm --help');
+    }
+    const v = parsed.values;
+    if (v.help) {
+      process.stdout.write(VM_BENCH_HELP);
+      return ExitCode.ok;
+    }
+    if (v.backend !== undefined && v.backend !== 'vm') throw new UsageError(`--backend ${v.backend}: this command is the vm backend`, 'use server-bench bench for the local backend');
+    const input: BenchInput = {};
+    for (const k of ['impls', 'sizes', 'duration', 'warmup', 'reps', 'vus', 'out', 'loadgen', 'reference'] as const) if (v[k] !== undefined) input[k] = v[k];
+    if (process.env.SERVER_BENCH_REPORTS) input.reportsDir = process.env.SERVER_BENCH_REPORTS;
+    // The engine runs in the VM: nothing to check on the host. The VMs carry nginx, so it is in the default set.
+    const o = await validateBenchInput(input, { engine: false });
+    const engine = v.engine ?? 'k6';
+    if (engine !== 'k6' && engine !== 'wrk') throw new UsageError(`--engine ${engine}: the VMs run k6 (wrk for tests)`, 'use --engine k6');
+    if (v.runner !== undefined && o.sizes.length !== 1) throw new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS');
+    const impls = input.impls !== undefined ? o.impls.map((i) => i.name) : ['gosherve-old', 'gosherve', 'tsherve', 'nginx'];
+    const options: VmBenchOptions = {
+      impls,
+      sizes: o.sizes,
+      reps: o.reps,
+      durationSeconds: o.durationSeconds,
+      warmupSeconds: o.warmupSeconds,
+      vus: o.vus,
+      engine,
+      loadgen: o.loadgen,
+      allowTcg: v['allow-tcg'] === true,
+      ...(v.runner !== undefined ? { runners: { [(o.sizes[0] as { name: string }).name]: v.runner } } : {}),
+      out: o.out,
+      reportsDir: o.reportsDir,
+      reference: o.reference,
+      ...(v['ssh-timeout'] !== undefined ? { sshTimeoutMs: parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 } : {}),
+    };
+    const ac = new AbortController();
+    let count = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++count === 1) {
+        process.stderr.write(`\nserver-bench: ${sig}: stopping the VM (again to kill at once)\n`);
+        ac.abort(new InterruptedError(null));
+      } else {
+        killAllVmsNow();
+        process.exit(ExitCode.interrupted);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const outcome = await runVmBench(options, progressWriter(), ac.signal);
+      if (v.json) process.stdout.write(`${JSON.stringify({ runDir: outcome.runDir, run: outcome.run, results: outcome.results }, null, 2)}\n`);
+      else {
+        process.stdout.write(renderTable(outcome.results, outcome.run.config.impls));
+        process.stdout.write(`results: ${outcome.runDir}\n`);
+      }
+      if (outcome.failed.length > 0) {
+        process.stderr.write(`server-bench: ${outcome.failed.length} cell(s) failed: ${outcome.failed.join(', ')}\n`);
+        return ExitCode.failure;
+      }
+      return ExitCode.ok;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  } catch (err) {
+    if (err instanceof BenchError) {
+      process.stderr.write(`server-bench: ${err.oneLine()}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`server-bench: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return ExitCode.failure;
+  }
+}

@@ -1,0 +1,27 @@
+// Per-run SSH keys: an ed25519 pair generated for each boot (never a fixed password or a key on
+// disk outside the boot's temp folder), the authorized_keys line for the guest, and the host-key
+// pin read from the line the guest publishes in the shared folder.
+import { utils } from 'ssh2';
+import { InputError } from '../errors.js';
+
+export interface KeyPair {
+  /** OpenSSH private key text, for ssh2's privateKey. */
+  privateKey: string;
+  /** "ssh-ed25519 AAAA… server-bench" */
+  authorizedKey: string;
+}
+
+export function generateKeyPair(comment = 'server-bench'): KeyPair {
+  const kp = utils.generateKeyPairSync('ed25519', { comment });
+  return { privateKey: kp.private, authorizedKey: `${kp.public.trim()}\n` };
+}
+
+/** The key blob of an OpenSSH public key line ("ssh-ed25519 AAAA… comment"); what ssh2's hostVerifier receives. */
+export function publicKeyBlob(line: string): Buffer {
+  const parts = line.trim().split(/\s+/);
+  const b64 = parts[1];
+  if (!parts[0]?.startsWith('ssh-') || !b64 || !/^[A-Za-z0-9+/=]+$/.test(b64)) {
+    throw new InputError(`not an OpenSSH public key line: "${line.trim().slice(0, 40)}"`, 'the VM publishes host_ed25519_key.pub in its shared folder');
+  }
+  return Buffer.from(b64, 'base64');
+}
