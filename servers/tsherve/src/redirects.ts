@@ -1,5 +1,7 @@
 // The short-link map: parsing gosherve's format, fetching it with a timeout and a size cap, and
 // refreshing on a miss without letting a flood of unknown paths hammer the map's host.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Logger } from './log.js';
 
 export interface ParsedMap {
@@ -60,44 +62,71 @@ export function withCachebust(url: string, nowMs: number): string {
   return `${base}${sep}cachebust=${Math.floor(nowMs / 1000)}`;
 }
 
-export async function fetchMapText(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
-  const u = withCachebust(url, Date.now());
+/**
+ * GET the map with `cachebust`, one deadline for the whole exchange (redirects included) and a size
+ * cap enforced while reading. node:http rather than the global fetch: loading undici for one small
+ * GET costs ~40 MB of peak memory, which counts against tsherve's memory budget.
+ */
+export function fetchMapText(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
   const signal = AbortSignal.timeout(timeoutMs);
-  let res: Response;
-  try {
-    res = await fetch(u, { signal, redirect: 'follow' });
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new MapFetchError(`no answer within ${timeoutMs} ms`);
-    throw new MapFetchError(e.cause?.code ?? e.cause?.message ?? e.message);
-  }
-  if (res.status !== 200) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new MapFetchError(`HTTP ${res.status}`);
-  }
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new MapFetchError(`map is ${declared} bytes, over the ${maxBytes}-byte cap`);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    if (!res.body) return '';
-    for await (const chunk of res.body) {
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        throw new MapFetchError(`map is over the ${maxBytes}-byte cap`);
+  const get = (target: string, hopsLeft: number): Promise<string> =>
+    new Promise((resolve, reject) => {
+      let u: URL;
+      try {
+        u = new URL(target);
+      } catch {
+        reject(new MapFetchError(`redirected to an invalid URL "${target}"`));
+        return;
       }
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof MapFetchError) throw err;
-    const e = err as Error;
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new MapFetchError(`no complete answer within ${timeoutMs} ms`);
-    throw new MapFetchError(e.message);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+      const send = u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? httpRequest : null;
+      if (send === null) {
+        reject(new MapFetchError(`redirected to a non-http(s) URL "${target}"`));
+        return;
+      }
+      const req = send(u, { signal, headers: { 'user-agent': 'tsherve', accept: 'text/plain, */*' } }, (res) => {
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location !== undefined) {
+          res.resume();
+          if (hopsLeft === 0) reject(new MapFetchError('too many redirects'));
+          else resolve(get(new URL(location, u).toString(), hopsLeft - 1));
+          return;
+        }
+        if (status !== 200) {
+          res.resume();
+          reject(new MapFetchError(`HTTP ${status}`));
+          return;
+        }
+        const declared = Number(res.headers['content-length'] ?? NaN);
+        if (declared > maxBytes) {
+          res.destroy();
+          reject(new MapFetchError(`map is ${declared} bytes, over the ${maxBytes}-byte cap`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            res.destroy();
+            reject(new MapFetchError(`map is over the ${maxBytes}-byte cap`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('error', (err) => reject(describeFetchError(err, timeoutMs)));
+      });
+      req.on('error', (err) => reject(describeFetchError(err, timeoutMs)));
+      req.end();
+    });
+  return get(withCachebust(url, Date.now()), 5);
+}
+
+function describeFetchError(err: Error, timeoutMs: number): MapFetchError {
+  if (err instanceof MapFetchError) return err;
+  if (err.name === 'AbortError' || err.name === 'TimeoutError') return new MapFetchError(`no complete answer within ${timeoutMs} ms`);
+  return new MapFetchError((err as NodeJS.ErrnoException).code ?? err.message);
 }
 
 export interface RefreshCounts {
