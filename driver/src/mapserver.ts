@@ -3,6 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MapServer } from './contracts.js';
+import { EnvironmentError } from './errors.js';
 
 export async function startMapServer(opts: { text: string; host?: string; port?: number }): Promise<MapServer> {
   let text = opts.text;
@@ -19,8 +20,12 @@ export async function startMapServer(opts: { text: string; host?: string; port?:
   });
   server.keepAliveTimeout = 5_000;
   const host = opts.host ?? '127.0.0.1';
+  // backlog 511: a small backlog (Python's http.server has 5) drops SYNs under gosherve-old's
+  // per-request refreshes, and the 1 s retransmits would be measured as the server's latency.
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new EnvironmentError(`the redirect map server cannot listen on ${host}:${opts.port ?? 0}: ${err.code ?? err.message}`, 'free the port or let it pick one (port 0)', { cause: err })),
+    );
     server.listen({ port: opts.port ?? 0, host, backlog: 511 }, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;

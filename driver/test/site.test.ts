@@ -181,6 +181,11 @@ describe('map server', () => {
     expect(map.fetches()).toBe(0);
   });
 
+  it('names the cause when it cannot listen', async () => {
+    const port = Number(new URL(map.url).port);
+    await expect(startMapServer({ text: '', port })).rejects.toThrow(`the redirect map server cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+  });
+
   it('answers a burst of 200 concurrent fetches (normal listen backlog), counting each', async () => {
     map.resetFetches();
     const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => fetch(`${map.url}?cachebust=${i}`).then(async (r) => (await r.text(), r.status))));
