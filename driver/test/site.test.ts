@@ -13,7 +13,7 @@ import { startMapServer } from '../src/mapserver.js';
 import { nginxVersion, renderNginxConfig } from '../src/nginx.js';
 import { parseRedirectMap } from '../src/redirectmap.js';
 import { generateSite, siteStats } from '../src/sitegen.js';
-import { checkContentType, verify } from '../src/verify.js';
+import { checkContentType, expectedType, fileForPath, verify } from '../src/verify.js';
 import type { Redirect } from '../src/contracts.js';
 import type { GeneratedSite, MapServer } from '../src/contracts.js';
 
@@ -413,6 +413,19 @@ describe('verification', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it('maps URL paths to files as the servers do, and never outside the webroot', async () => {
+    expect(await fileForPath(site.dir, '/')).toBe(join(site.dir, 'index.html'));
+    expect(await fileForPath(site.dir, '/posts/post-001/')).toBe(join(site.dir, 'posts/post-001/index.html'));
+    expect(await fileForPath(site.dir, '/posts/post-001')).toBe(join(site.dir, 'posts/post-001/index.html'));
+    expect(await fileForPath(site.dir, '/css/site.css')).toBe(join(site.dir, 'css/site.css'));
+    expect(await fileForPath(site.dir, '/a%20b.png')).toBe(join(site.dir, 'a b.png'));
+    expect(await fileForPath(site.dir, '/%2e%2e/%2e%2e/etc/passwd')).toBeNull();
+    expect(await fileForPath(site.dir, '/%E0%A4%A')).toBeNull();
+    expect(expectedType('/posts/x/')).toBe('text/html');
+    expect(expectedType('/images/a-800.WEBP')).toBe('image/webp');
+    expect(expectedType('/LICENSE')).toBeNull();
   });
 
   it('grades Content-Type headers: parameters, equivalents, wrong types', () => {
