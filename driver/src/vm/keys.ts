@@ -1,7 +1,7 @@
 // Per-run SSH keys: an ed25519 pair generated for each boot (never a fixed password or a key on
 // disk outside the boot's temp folder), the authorized_keys line for the guest, and the host-key
 // pin read from the line the guest publishes in the shared folder.
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { InputError } from '../errors.js';
 
 export interface KeyPair {
@@ -12,7 +12,7 @@ export interface KeyPair {
 }
 
 export function generateKeyPair(comment = 'server-bench'): KeyPair {
-  const kp = utils.generateKeyPairSync('ed25519', { comment });
+  const kp = ssh2.utils.generateKeyPairSync('ed25519', { comment });
   return { privateKey: kp.private, authorizedKey: `${kp.public.trim()}\n` };
 }
 

@@ -3,7 +3,9 @@
 // timeout, run commands with streamed output, pull folders over SFTP, and always close.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, type SFTPWrapper } from 'ssh2';
+import ssh2, { type SFTPWrapper } from 'ssh2';
+
+const { Client } = ssh2; // CommonJS: named imports do not resolve under Node's ESM loader
 import { BenchError, EnvironmentError, ExitCode } from '../errors.js';
 
 export class HostKeyError extends BenchError {
@@ -55,7 +57,7 @@ export function connect(t: SshTarget, timeoutMs = 10_000): Promise<SshSession> {
   });
 }
 
-function session(client: Client): SshSession {
+function session(client: InstanceType<typeof Client>): SshSession {
   let sftp: Promise<SFTPWrapper> | null = null;
   const getSftp = () => {
     sftp ??= new Promise((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
