@@ -29,12 +29,43 @@ function etagMatches(header: string, etag: string): boolean {
   return false;
 }
 
-function notModified(req: IncomingMessage, entry: Entry): boolean {
-  const inm = req.headers['if-none-match'];
-  if (inm !== undefined) return etagMatches(inm, entry.etag);
-  const ims = req.headers['if-modified-since'];
-  if (ims !== undefined) {
-    const t = Date.parse(ims);
+/** The request headers a file answer depends on; undefined = absent. */
+export interface FileHeaders {
+  ifNoneMatch: string | undefined;
+  ifModifiedSince: string | undefined;
+  range: string | undefined;
+  ifRange: string | undefined;
+}
+
+/** Case-insensitive equality of a header name with a lower-case constant, without allocating. */
+function nameIs(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Read the four headers from rawHeaders into `out`. req.headers would build an object per request
+ * (Node fills it lazily on first access); a typical request has none of the four.
+ */
+export function readFileHeaders(raw: readonly string[], out: FileHeaders): FileHeaders {
+  out.ifNoneMatch = out.ifModifiedSince = out.range = out.ifRange = undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const c = name.charCodeAt(0) | 0x20;
+    if (c === 0x69 /* i */) {
+      if (nameIs(name, 'if-none-match')) out.ifNoneMatch = out.ifNoneMatch === undefined ? raw[i + 1] : `${out.ifNoneMatch}, ${raw[i + 1]}`;
+      else if (nameIs(name, 'if-modified-since')) out.ifModifiedSince ??= raw[i + 1];
+      else if (nameIs(name, 'if-range')) out.ifRange ??= raw[i + 1];
+    } else if (c === 0x72 /* r */ && nameIs(name, 'range')) out.range ??= raw[i + 1];
+  }
+  return out;
+}
+
+function notModified(h: FileHeaders, entry: Entry): boolean {
+  if (h.ifNoneMatch !== undefined) return etagMatches(h.ifNoneMatch, entry.etag);
+  if (h.ifModifiedSince !== undefined) {
+    const t = Date.parse(h.ifModifiedSince);
     return !Number.isNaN(t) && entry.mtimeSeconds <= Math.floor(t / 1000);
   }
   return false;
@@ -73,18 +104,22 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     hot.observe((performance.now() - t0) / 1000);
   };
 
+  // One scratch record: serveEntry reads it synchronously, so requests never share it across a tick.
+  const scratch: FileHeaders = { ifNoneMatch: undefined, ifModifiedSince: undefined, range: undefined, ifRange: undefined };
+
   const serveEntry = (req: IncomingMessage, res: ServerResponse, entry: Entry, head: boolean, t0: number): void => {
-    if (req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) {
-      if (notModified(req, entry)) {
+    const h = readFileHeaders(req.rawHeaders, scratch);
+    if (h.ifNoneMatch !== undefined || h.ifModifiedSince !== undefined) {
+      if (notModified(h, entry)) {
         res.writeHead(304, entry.headers304);
         res.end();
         finish(res, 304, t0);
         return;
       }
     }
-    const rangeHeader = req.headers.range;
+    const rangeHeader = h.range;
     if (rangeHeader !== undefined) {
-      const ifRange = req.headers['if-range'];
+      const ifRange = h.ifRange;
       const range = ifRange !== undefined && ifRange !== entry.etag && ifRange !== entry.lastModified ? null : parseRange(rangeHeader, entry.body.length);
       if (range === 'unsatisfiable') {
         res.writeHead(416, ['Content-Range', `bytes */${entry.body.length}`, 'Content-Length', '0']);

@@ -86,7 +86,7 @@ function safeDecode(s: string): string | null {
  * The forms a client may send for a site path: every segment through encodeURIComponent (which
  * encodes sub-delimiters like "&" too), through encodeURI (which leaves them), and the path as is.
  * A form is kept only when decoding it gives the path back, so a file literally named "a%20b"
- * is not served for a request that means "a b".
+ * is not served for a request that means "a b", and only when a client can send it as is.
  */
 export function requestForms(path: string): string[] {
   const forms = new Set<string>([
@@ -94,7 +94,8 @@ export function requestForms(path: string): string[] {
     encodeURI(path).replace(/[?#]/g, (c) => encodeURIComponent(c)),
     path,
   ]);
-  return [...forms].filter((f) => safeDecode(f) === path);
+  // Printable ASCII without "?" and "#": anything else cannot arrive as a request path.
+  return [...forms].filter((f) => /^[\x21-\x7e]*$/.test(f) && !/[?#]/.test(f) && safeDecode(f) === path);
 }
 
 export function loadSite(root: string, opts: LoadOptions): Site {

@@ -1,8 +1,9 @@
 // Process behaviour: invalid configuration, start-up failures, --help, the site cap, worker
 // replacement and graceful drain on SIGTERM.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.js';
 import { makeSite, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
@@ -61,6 +62,11 @@ describe('invalid configuration: one line naming the setting, exit 2, before lis
     } finally {
       expect(await ts.stop()).toBe(0);
     }
+  });
+
+  it('the README documents every setting with its flag', () => {
+    const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
+    for (const s of SETTINGS) expect(readme).toContain(`| \`${s.env}\` | \`--${s.flag}\` |`);
   });
 
   it('--help lists every setting with its flag', async () => {

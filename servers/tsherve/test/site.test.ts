@@ -66,6 +66,12 @@ describe('files', () => {
     expect((await get(ts.base, '/assets/./site.css?v=3')).body.toString()).toBe('body{}');
   });
 
+  it('refuses oversized request headers with 431 and keeps serving', async () => {
+    const r = await get(ts.base, '/', { headers: { 'X-Big': 'a'.repeat(20_000) } });
+    expect(r.status).toBe(431);
+    expect((await get(ts.base, '/')).status).toBe(200);
+  });
+
   it('logs no request lines at info', () => {
     expect(ts.stdout()).not.toContain('"msg":"request"');
   });
