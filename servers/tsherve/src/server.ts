@@ -34,6 +34,13 @@ export function listen(server: Server, port: number, host: string, setting = 'TS
   });
 }
 
+/**
+ * 16 KiB of request headers (431 beyond). Node checks the request and header timeouts only every
+ * connectionsCheckingInterval (30 s by default), so a slowloris client is cut off 2 s late at most.
+ */
+// keepAlive here is TCP keep-alive probes on idle connections; HTTP keep-alive is on by default.
+const SERVER_OPTIONS = { maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 2_000, keepAlive: true } as const;
+
 export function hardenServer(server: Server): void {
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000; // slowloris: headers must arrive within 10 s
@@ -41,7 +48,7 @@ export function hardenServer(server: Server): void {
 }
 
 export function createMetricsServer(render: () => Promise<string>, contentType: string): Server {
-  const server = createServer((req, res) => {
+  const server = createServer(SERVER_OPTIONS, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -119,7 +126,7 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
   const registry = createRegistry({ hot, redirectsDefined: () => redirects.size, refreshes: () => redirects.counts });
 
   // Node 20's server.close() would also end connections whose response is still being flushed.
-  const server = createServer({ maxHeaderSize: 16 * 1024 }, createHandler({ site, redirects, hot, log }));
+  const server = createServer(SERVER_OPTIONS, createHandler({ site, redirects, hot, log }));
   hardenServer(server);
   const sockets = trackSockets(server);
   const port = await listen(server, config.port, config.host);

@@ -72,6 +72,24 @@ describe('files', () => {
     expect((await get(ts.base, '/')).status).toBe(200);
   });
 
+  it('cuts off a client that never finishes its headers (slowloris) within the headers timeout', async () => {
+    const { connect } = await import('node:net');
+    const t0 = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = connect(ts.port, '127.0.0.1', () => sock.write('GET / HTTP/1.1\r\nHost: x\r\nX-Slow: '));
+      let got = '';
+      sock.on('data', (d: Buffer) => (got += d.toString()));
+      sock.on('close', () => resolve(got));
+      sock.on('error', reject);
+      setTimeout(() => {
+        sock.destroy();
+        reject(new Error('still open after 20 s'));
+      }, 20_000);
+    });
+    expect(answer === '' || answer.startsWith('HTTP/1.1 408')).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThan(9_000); // not before the 10 s headers timeout
+  }, 30_000);
+
   it('logs no request lines at info', () => {
     expect(ts.stdout()).not.toContain('"msg":"request"');
   });
