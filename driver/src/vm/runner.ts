@@ -3,7 +3,7 @@
 // on a free port and a shared folder holding the per-run key, all in one per-boot temp folder that
 // is removed with the VM. The runner execs QEMU, so its pid is QEMU's: killing it ends the VM.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, createWriteStream, readFileSync, existsSync, type WriteStream } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, fstatSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,16 +52,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Console bytes kept in memory for error messages (the whole console goes to the log file). */
-class ConsoleTail {
-  private text = '';
-  push(s: string): void {
-    this.text = (this.text + s).slice(-16_384);
+/** The last lines of the console log (the runner writes it directly, so it survives us). */
+export function consoleTailOf(file: string, lines = 8): string {
+  let text = '';
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const len = Math.min(size, 16_384);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      text = buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
   }
-  lines(n = 8): string {
-    // eslint-disable-next-line no-control-regex
-    return tail(this.text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''), n);
-  }
+  // eslint-disable-next-line no-control-regex
+  return tail(text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''), lines);
 }
 
 export interface BootedVm {
@@ -102,7 +111,11 @@ export function killAllVmsNow(): void {
   }
 }
 
-export async function bootVm(o: { size: string; runner: string; consoleLog: string; keys?: KeyPair; port?: number; qemuOpts?: string }): Promise<BootedVm> {
+/**
+ * Start a runner. `persistent` (server-bench vm start): the VM outlives this process, so it is not
+ * killed on our exit and its temp folder stays until `vm stop`.
+ */
+export async function bootVm(o: { size: string; runner: string; consoleLog: string; keys?: KeyPair; port?: number; qemuOpts?: string; persistent?: boolean }): Promise<BootedVm> {
   const tmpDir = await mkdtemp(join(tmpdir(), `server-bench-vm-${o.size}-`));
   const sharedDir = join(tmpDir, 'shared');
   await mkdir(sharedDir);
@@ -112,14 +125,13 @@ export async function bootVm(o: { size: string; runner: string; consoleLog: stri
   const diskImage = join(tmpDir, `bench-${o.size}.qcow2`);
   const runTmp = join(tmpDir, 'tmp');
   await mkdir(runTmp);
-  let log: WriteStream;
+  let log: number;
   try {
-    log = createWriteStream(o.consoleLog, { flags: 'a' });
+    log = openSync(o.consoleLog, 'a');
   } catch (err) {
     await rm(tmpDir, { recursive: true, force: true });
     throw err;
   }
-  const consoleTail = new ConsoleTail();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NIX_DISK_IMAGE: diskImage,
@@ -129,7 +141,10 @@ export async function bootVm(o: { size: string; runner: string; consoleLog: stri
     USE_TMPDIR: '1',
     ...(o.qemuOpts ? { QEMU_OPTS: o.qemuOpts } : {}),
   };
-  const child = spawn(o.runner, [], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // The console goes straight to the log file: no pipe that would tie the VM's life to ours.
+  const child = spawn(o.runner, [], { env, stdio: ['ignore', log, log], detached: true });
+  closeSync(log);
+  if (o.persistent) child.unref();
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   let how: string | null = null;
   const exitPromise = new Promise<void>((resolve) => {
@@ -142,21 +157,14 @@ export async function bootVm(o: { size: string; runner: string; consoleLog: stri
       resolve();
     });
   });
-  for (const s of [child.stdout, child.stderr]) {
-    s?.on('data', (b: Buffer) => {
-      log.write(b);
-      consoleTail.push(b.toString('utf8'));
-    });
-  }
   const pid = child.pid;
   if (pid === undefined) {
     const err = await spawnError;
-    log.end();
     await rm(tmpDir, { recursive: true, force: true });
     throw new EnvironmentError(`cannot start the VM runner ${o.runner}: ${err.message}`, `build it with nix build .#vm-${o.size}`);
   }
-  live.add(pid);
-  if (!hooked) {
+  if (!o.persistent) live.add(pid);
+  if (!hooked && !o.persistent) {
     hooked = true;
     process.on('exit', killAllVmsNow);
   }
@@ -185,7 +193,7 @@ export async function bootVm(o: { size: string; runner: string; consoleLog: stri
     child,
     pid,
     exited: () => how,
-    consoleTail: (n = 8) => consoleTail.lines(n),
+    consoleTail: (n = 8) => consoleTailOf(o.consoleLog, n),
     hostKey: () => {
       if (!existsSync(hostKeyFile)) return null;
       try {
@@ -205,7 +213,6 @@ export async function bootVm(o: { size: string; runner: string; consoleLog: stri
         }
         signalGroup('SIGKILL'); // helpers the runner left in its group
         live.delete(pid);
-        await new Promise<void>((r) => log.end(() => r()));
         await rm(tmpDir, { recursive: true, force: true });
       })();
       return destroyed;

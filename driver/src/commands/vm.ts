@@ -1,0 +1,123 @@
+// `server-bench vm start|stop|exec|test`: a long-lived VM for poking around, as the original's
+// benchvm workflow. start boots a runner that outlives the command and records it (vm/state.ts);
+// exec and test (benchvm-exec.ts, benchvm-test.ts) use it; stop powers it off and cleans up.
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseDuration } from '../duration.js';
+import { BenchError, ExitCode, UsageError } from '../errors.js';
+import { bootVm, checkKvm, locateRunner } from '../vm/runner.js';
+import { waitForSsh } from '../vm/ssh.js';
+import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
+import { join } from 'node:path';
+
+const HELP = `usage: server-bench vm start --size N [--runner PATH] [--allow-tcg] [--ssh-timeout D]
+       server-bench vm stop [--size N]
+       server-bench vm exec [--size N] -- <command>
+       server-bench vm test [--size N] <impl> [k6test flags]
+`;
+
+function parse(argv: string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError(`vm: ${(err as Error).message.split('\n')[0]}`, 'see server-bench vm --help');
+  }
+}
+
+async function start(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { size: { type: 'string' }, runner: { type: 'string' }, 'allow-tcg': { type: 'boolean' }, 'ssh-timeout': { type: 'string' } });
+  const size = typeof v.size === 'string' ? v.size : '1';
+  const existing = await readState(size).catch(() => null);
+  if (existing) throw new UsageError(`a VM of size ${size} is already running (pid ${existing.pid}, SSH on 127.0.0.1:${existing.port})`, `stop it first: server-bench vm stop --size ${size}`);
+  const runner = locateRunner(size, typeof v.runner === 'string' ? v.runner : null);
+  const { emulated } = checkKvm(v['allow-tcg'] === true);
+  await mkdir(stateDir(), { recursive: true, mode: 0o700 });
+  const consoleLog = join(stateDir(), `${size}-console.log`);
+  const vm = await bootVm({ size, runner, consoleLog, persistent: true });
+  try {
+    const ssh = await waitForSsh(() => {
+      const hostKey = vm.hostKey();
+      return hostKey ? { host: '127.0.0.1', port: vm.port, privateKey: vm.keys.privateKey, hostKey } : null;
+    }, { timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => vm.exited(), consoleTail: () => vm.consoleTail() });
+    ssh.close();
+    await writeState({
+      size,
+      pid: vm.pid,
+      port: vm.port,
+      privateKeyFile: await savePrivateKey(vm.tmpDir, vm.keys.privateKey),
+      hostKey: readFileSync(join(vm.sharedDir, 'host_ed25519_key.pub'), 'utf8').trim(),
+      tmpDir: vm.tmpDir,
+      consoleLog,
+      emulated,
+      startedAt: new Date().toISOString(),
+    });
+  } catch (err) {
+    await vm.destroy(2_000);
+    throw err;
+  }
+  process.stdout.write(`VM size ${size} running: pid ${vm.pid}, SSH on 127.0.0.1:${vm.port}, console ${consoleLog}\n`);
+  return ExitCode.ok;
+}
+
+/** Power off (over SSH), wait, kill what is left, remove the temp disk and the state file. */
+async function stop(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, { size: { type: 'string' } });
+  const { pickSize } = await import('../vm/state.js');
+  const size = pickSize(typeof v.size === 'string' ? v.size : undefined);
+  const s = await readState(size);
+  try {
+    const ssh = await connectState(s);
+    await Promise.race([ssh.exec('poweroff').catch(() => undefined), new Promise((r) => setTimeout(r, 5_000))]);
+    ssh.close();
+  } catch {
+    // Unreachable over SSH: the kill below ends it.
+  }
+  const deadline = Date.now() + 60_000;
+  while (alive(s.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (alive(s.pid)) {
+    for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+      try {
+        process.kill(-s.pid, sig);
+      } catch {
+        // gone
+      }
+      await new Promise((r) => setTimeout(r, 2_000));
+      if (!alive(s.pid)) break;
+    }
+  }
+  await rm(s.tmpDir, { recursive: true, force: true });
+  await removeState(size);
+  process.stdout.write(`VM size ${size} stopped\n`);
+  return ExitCode.ok;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    switch (sub) {
+      case 'start':
+        return await start(rest);
+      case 'stop':
+        return await stop(rest);
+      case 'exec':
+        return await (await import('./benchvm-exec.js')).main(rest);
+      case 'test':
+        return await (await import('./benchvm-test.js')).main(rest);
+      case undefined:
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return sub === undefined ? ExitCode.usage : ExitCode.ok;
+      default:
+        throw new UsageError(`vm: unknown subcommand "${sub}"`, 'use start, stop, exec or test');
+    }
+  } catch (err) {
+    if (err instanceof BenchError) {
+      process.stderr.write(`server-bench: ${err.oneLine()}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`server-bench: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return ExitCode.failure;
+  }
+}
