@@ -17,9 +17,10 @@ const HELP = `usage: server-bench vm start --size N [--runner PATH] [--allow-tcg
        server-bench vm test [--size N] <impl> [k6test flags]
 `;
 
-function parse(argv: string[], options: ParseArgsConfig['options']) {
+function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined> } {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return { values: values as Record<string, string | boolean | undefined> };
   } catch (err) {
     throw new UsageError(`vm: ${(err as Error).message.split('\n')[0]}`, 'see server-bench vm --help');
   }
