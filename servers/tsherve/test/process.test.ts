@@ -1,12 +1,28 @@
 // Process behaviour: invalid configuration, start-up failures, --help, the site cap, worker
 // replacement and graceful drain on SIGTERM.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.js';
 import { makeSite, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
+
+/** Live children of a process, from /proc (no procps needed). */
+function childPids(parent: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state, ppid, …
+      if (Number(fields[1]) === parent && fields[0] !== 'Z') out.push(Number(name));
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
 
 let map: MapSource;
 let site: { root: string; parent: string };
@@ -117,8 +133,7 @@ describe('processes', () => {
   it('replaces a worker that dies, and keeps serving', async () => {
     const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: site.root, TSHERVE_WORKERS: '2', TSHERVE_LOG_LEVEL: 'info' });
     try {
-      const { execFileSync } = await import('node:child_process');
-      const children = execFileSync('pgrep', ['-P', String(ts.proc.pid)]).toString().trim().split('\n').map(Number);
+      const children = childPids(ts.proc.pid!);
       expect(children).toHaveLength(2);
       process.kill(children[0]!, 'SIGKILL');
       const deadline = Date.now() + 10_000;
@@ -127,7 +142,7 @@ describe('processes', () => {
       for (let i = 0; i < 6; i++) expect((await get(ts.base, '/')).status).toBe(200);
       let after: number[] = [];
       while (Date.now() < deadline) {
-        after = execFileSync('pgrep', ['-P', String(ts.proc.pid)]).toString().trim().split('\n').map(Number);
+        after = childPids(ts.proc.pid!);
         if (after.length === 2) break;
         await new Promise((r) => setTimeout(r, 100));
       }
