@@ -19,6 +19,7 @@ import { loadRun } from '../../src/store.js';
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const RUNNER = join(ROOT, 'driver', 'test', 'fixtures', 'fake-runner.mjs');
 const ENTRY = join(ROOT, 'dist', 'driver', 'src', 'commands', 'bench-vm.js');
+const VM_ENTRY = join(ROOT, 'dist', 'driver', 'src', 'commands', 'vm.js');
 const SMALL = ['--sizes', '1', '--duration', '2s', '--warmup', '1s', '--engine', 'wrk'];
 
 let work: string;
@@ -37,9 +38,9 @@ async function newCase(): Promise<Case> {
 }
 
 /** The driver as a user's process: `server-bench bench --backend vm …` through the command's main(). */
-function driver(c: Case, args: string[], extraEnv: Record<string, string> = {}): ResultPromise<{ reject: false; timeout: number; all: true }> {
-  const code = `import(${JSON.stringify(ENTRY)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
-  return execa(process.execPath, ['-e', code, '--', '--backend', 'vm', ...args], {
+function driver(c: Case, args: string[], extraEnv: Record<string, string> = {}, entry = ENTRY): ResultPromise<{ reject: false; timeout: number; all: true }> {
+  const code = `import(${JSON.stringify(entry)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+  return execa(process.execPath, ['-e', code, '--', ...(entry === ENTRY ? ['--backend', 'vm'] : []), ...args], {
     reject: false,
     timeout: 90_000,
     all: true,
@@ -211,5 +212,43 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     expect(await readdir(c.tmp)).toEqual([]);
     await expectNoLeftovers(c.mark);
     await waitPortsFree([8080, 8081], 10_000); // the server in the "VM" is gone too
+  }, 90_000);
+
+  it('vm start keeps a VM running for vm exec and vm test, and vm stop ends it and cleans up', async () => {
+    const c = await newCase();
+    const state = await mkdtemp(join(work, 'xdg-'));
+    const env = { XDG_RUNTIME_DIR: state };
+    const vm = (args: string[]) => driver(c, args, env, VM_ENTRY);
+    try {
+      const started = await vm(['start', '--size', '1', '--allow-tcg', '--ssh-timeout', '20s']);
+      expect(started.exitCode, started.all).toBe(0);
+      expect(started.all).toMatch(/VM size 1 running: pid \d+, SSH on 127\.0\.0\.1:\d+/);
+      const file = join(state, 'server-bench', 'vm', '1.json');
+      const st = JSON.parse(await readFile(file, 'utf8')) as { pid: number; hostKey: string; tmpDir: string };
+      expect(st.hostKey).toMatch(/^ssh-ed25519 /);
+      expect(existsSync(st.tmpDir)).toBe(true); // the disk lives as long as the VM
+
+      const ex = await vm(['exec', '--', 'echo hello from $(hostname) && exit 3']);
+      expect(ex.exitCode, ex.all).toBe(3); // the command's own exit code
+      expect(ex.stdout).toMatch(/^hello from /);
+
+      const r = await withFreePorts(() => vm(['test', 'tsherve', '--duration', '2s', '--warmup', '0s', '--engine', 'wrk']));
+      expect(r.exitCode, r.all).toBe(0);
+      const copied = /copied to (\S+)/.exec(r.all)?.[1] ?? '';
+      expect(copied.startsWith(join(c.reports, 'benchvm-test'))).toBe(true);
+      expect(copied).toMatch(/-tsherve$/);
+      expect(existsSync(join(cellDir(copied, '1', 'tsherve', 1), RESULT_FILE))).toBe(true);
+
+      const stopped = await vm(['stop', '--size', '1']);
+      expect(stopped.exitCode, stopped.all).toBe(0);
+      expect(existsSync(file)).toBe(false);
+      expect(existsSync(st.tmpDir)).toBe(false);
+      const again = await vm(['exec', '--', 'true']);
+      expect(again.exitCode).toBe(ExitCode.usage);
+      expect(errorLine(again.all)).toMatch(/no VM is running/);
+    } finally {
+      await vm(['stop', '--size', '1']); // a failed assertion must not leave the VM running
+    }
+    await expectNoLeftovers(c.mark);
   }, 90_000);
 });
