@@ -45,7 +45,8 @@ describe('metrics', () => {
 
   it('sums counters over two workers, without multiplying the defined gauge', async () => {
     map = await startMapSource('gh https://github.com/\ndocs https://example.org/docs\n');
-    ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: makeSite().root, TSHERVE_WORKERS: '2' });
+    // debug: each request line names its worker, to show both workers took part.
+    ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: makeSite().root, TSHERVE_WORKERS: '2', TSHERVE_LOG_LEVEL: 'debug' });
     // Separate connections spread over both workers.
     await sequence(ts.base);
     await sequence(ts.base);
@@ -55,5 +56,12 @@ describe('metrics', () => {
     expect(metricValue(m, 'tsherve_redirects_served{alias="gh"}')).toBe(4);
     expect(metricValue(m, 'tsherve_redirects_defined')).toBe(2);
     expect(metricValue(m, 'tsherve_request_duration_seconds_count')).toBe(16);
+    const workers = new Set(
+      ts.stdout()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"'))
+        .map((l) => (JSON.parse(l) as { worker: number }).worker),
+    );
+    expect(workers.size).toBe(2);
   });
 });
