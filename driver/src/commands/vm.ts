@@ -87,6 +87,11 @@ async function stop(argv: string[]): Promise<number> {
       if (!alive(s.pid)) break;
     }
   }
+  try {
+    process.kill(-s.pid, 'SIGKILL'); // helpers the runner left in its process group
+  } catch {
+    // none
+  }
   await rm(s.tmpDir, { recursive: true, force: true });
   await removeState(size);
   process.stdout.write(`VM size ${size} stopped\n`);

@@ -57,13 +57,18 @@ function driver(c: Case, args: string[], extraEnv: Record<string, string> = {}, 
   });
 }
 
-/** Live processes carrying the case's mark: runner, sshd, sessions, k6test, servers, wrk. */
-async function leftovers(mark: string): Promise<string[]> {
+/**
+ * Live processes of a case: those carrying its mark in their environment (runner, sessions,
+ * k6test, servers, wrk) and those naming its temp folder on their command line (sshd, whose
+ * process title overwrites its environment).
+ */
+async function leftovers(c: Case): Promise<string[]> {
   const out: string[] = [];
   for (const pid of (await readdir('/proc')).filter((d) => /^[0-9]+$/.test(d))) {
     if (Number(pid) === process.pid) continue;
     const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
-    if (!environ.includes(mark)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!environ.includes(c.mark) && !cmdline.includes(c.tmp)) continue;
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     if (stat === '' || /\) Z /.test(stat)) continue;
     out.push(`${pid} ${(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ')}`);
@@ -72,10 +77,10 @@ async function leftovers(mark: string): Promise<string[]> {
 }
 
 /** Bounded wait for the marked processes to be gone (a killed group takes a moment to be reaped). */
-async function expectNoLeftovers(mark: string): Promise<void> {
+async function expectNoLeftovers(c: Case): Promise<void> {
   let left: string[] = [];
   for (let i = 0; i < 40; i++) {
-    left = await leftovers(mark);
+    left = await leftovers(c);
     if (left.length === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -149,7 +154,7 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     expect(await readFile(join(runDir, 'vm', '1cpu-console.log'), 'utf8')).toMatch(/Started OpenSSH Daemon/);
     expect(r.all).toMatch(/Power down|powering off/);
     expect(await readdir(c.tmp)).toEqual([]);
-    await expectNoLeftovers(c.mark);
+    await expectNoLeftovers(c);
   }, 90_000);
 
   it('reports a runner that dies during boot with its console tail, leaving nothing behind', async () => {
@@ -160,7 +165,7 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     expect(line).toMatch(/VM exited with code 1 during boot/);
     expect(line).toMatch(/Kernel panic/);
     expect(await readdir(c.tmp)).toEqual([]);
-    await expectNoLeftovers(c.mark);
+    await expectNoLeftovers(c);
   }, 30_000);
 
   it('gives up on SSH that never comes up after the timeout, with the last console lines, and kills the runner', async () => {
@@ -171,7 +176,7 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     expect(line).toMatch(/SSH to the VM did not come up within 3 s/);
     expect(line).toMatch(/still waiting for sshd/);
     expect(await readdir(c.tmp)).toEqual([]);
-    await expectNoLeftovers(c.mark);
+    await expectNoLeftovers(c);
   }, 30_000);
 
   it('refuses a host key other than the one the VM published', async () => {
@@ -181,7 +186,7 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     expect(errorLine(r.all)).toMatch(/host key changed/);
     expect(r.all).not.toMatch(/k6test: /); // nothing ran
     expect(await readdir(c.tmp)).toEqual([]);
-    await expectNoLeftovers(c.mark);
+    await expectNoLeftovers(c);
   }, 30_000);
 
   it('on Ctrl-C mid-run leaves no process and no temp disk, and keeps the finished cell', async () => {
@@ -210,7 +215,7 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     expect(existsSync(join(cellDir(runDir, '1', 'tsherve', 2), RESULT_FILE))).toBe(false);
     expect((await loadRun(runDir)).cells.map((x) => x.id)).toEqual(['tsherve-1cpu-r1']);
     expect(await readdir(c.tmp)).toEqual([]);
-    await expectNoLeftovers(c.mark);
+    await expectNoLeftovers(c);
     await waitPortsFree([8080, 8081], 10_000); // the server in the "VM" is gone too
   }, 90_000);
 
@@ -249,6 +254,6 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     } finally {
       await vm(['stop', '--size', '1']); // a failed assertion must not leave the VM running
     }
-    await expectNoLeftovers(c.mark);
+    await expectNoLeftovers(c);
   }, 90_000);
 });
