@@ -73,6 +73,8 @@ export const InfoSchema = z.object({
   node: z.string(),
   engineVersion: z.string().nullable(),
   virt: z.string().nullable(),
+  /** The site the VM serves (/etc/server-bench/site.json), when present. */
+  site: z.object({ files: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), aliases: z.number().int().nonnegative() }).nullable().default(null),
 });
 export type Info = z.infer<typeof InfoSchema>;
 
@@ -233,7 +235,15 @@ export async function k6testInfo(cfg: K6TestConfig, engine: 'k6' | 'wrk'): Promi
   } catch {
     engineVersion = null;
   }
-  return { size: cfg.size, impls: cfg.impls.map((i) => i.name), outDir: cfg.paths.outDir, node: process.version, engineVersion, virt: await detectVirt() };
+  let site: Info['site'] = null;
+  try {
+    const etc = process.env.SERVER_BENCH_ETC || DEFAULT_ETC;
+    const j = z.object({ files: z.number(), bytes: z.number(), redirects: z.array(z.unknown()) }).parse(JSON.parse(await readFile(join(etc, 'site.json'), 'utf8')));
+    site = { files: j.files, bytes: j.bytes, aliases: j.redirects.length };
+  } catch {
+    site = null; // optional: the run records zeros
+  }
+  return { size: cfg.size, impls: cfg.impls.map((i) => i.name), outDir: cfg.paths.outDir, node: process.version, engineVersion, virt: await detectVirt(), site };
 }
 
 export interface K6TestDeps {

@@ -153,6 +153,8 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
       if (info.size.name !== size.name) throw new BenchError(`the runner for size ${size.name} booted a size-${info.size.name} VM`, 'check --runner / SERVER_BENCH_VM_RUNNERS', ExitCode.environment);
       run.versions.engine = info.engineVersion ?? 'unknown';
       run.versions.node = info.node;
+      if (info.site) run.site = { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, ...info.site };
+      run.versions.impls = Object.fromEntries(info.impls.filter((i) => opts.impls.includes(i)).map((i) => [i, `VM unit bench-${i} (${info.virt ?? 'virt unknown'})`]));
       if (info.virt === 'qemu' && !run.emulated) emit({ kind: 'info', message: 'the guest reports TCG (systemd-detect-virt: qemu)' });
       await writeRunInfo(runDir, run);
       const verified = new Set<string>();

@@ -140,6 +140,8 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     const runDir = await onlyRunDir(c.reports);
     const loaded = await loadRun(runDir); // every file validated by the zod schemas
     expect(loaded.run.backend).toBe('vm');
+    expect(loaded.run.site).toMatchObject({ kind: 'generated', files: 47, aliases: 2 }); // from k6test --info
+    expect(Object.keys(loaded.run.versions.impls).sort()).toEqual(['gosherve', 'tsherve']);
     expect(loaded.run.order).toEqual(['tsherve-1cpu-r1', 'gosherve-1cpu-r1']);
     expect(loaded.cells.map((x) => x.id).sort()).toEqual(['gosherve-1cpu-r1', 'tsherve-1cpu-r1']);
     for (const cell of loaded.cells) {
