@@ -20,7 +20,7 @@ import { buildMatrix, type Cell, type Veto } from './matrix.js';
 import { assertPortsFree } from './ports.js';
 import { parseRedirectMap } from './redirectmap.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
-import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite } from './sitegen.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, SITEGEN_VERSION } from './sitegen.js';
 import { DEFAULT_SIZES } from './sizes.js';
 import { createRunDir, finishedCellIds, readRunInfo, writeJsonAtomic, writeRunInfo } from './store.js';
 import { killAllServersNow, localSupervisor } from './supervisor-local.js';
@@ -246,7 +246,8 @@ async function treeStats(dir: string): Promise<{ files: number; bytes: number }>
  * temporary folder, then renamed into place, so an interrupted generation is never reused).
  */
 export async function prepareGeneratedSite(cacheDir: string, seed: number, targetBytes: number): Promise<PreparedSite> {
-  const dir = join(cacheDir, 'sites', `seed${seed}-${targetBytes}`);
+  // The generator's version is in the name: a site made by older generator code is never reused.
+  const dir = join(cacheDir, 'sites', `v${SITEGEN_VERSION}-seed${seed}-${targetBytes}`);
   const meta = join(dir, '.server-bench-site.json');
   if (!existsSync(meta)) {
     await mkdir(join(cacheDir, 'sites'), { recursive: true });

@@ -45,6 +45,9 @@ commands:
   prepare   obtain implementation binaries (gosherve via go install into the cache)
   report    render reports of a run (see server-bench report --help)
   compare   compare two runs (see server-bench compare --help)
+  vm        start|stop|exec|test a NixOS VM of one size (see server-bench vm --help)
+
+bench --backend vm runs the matrix in NixOS VMs (nix run .#bench; see nix/README.md).
 
 server-bench <command> --help shows the command's flags.
 `,
@@ -135,7 +138,20 @@ function interruptible(): AbortController {
   return ac;
 }
 
-async function benchCommand(argv: string[]): Promise<number> {
+/** `--backend vm` hands the whole command to the VM backend; `--backend local` is the default. */
+function backendOf(argv: string[]): { backend: string; rest: string[] } {
+  const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+  if (i === -1) return { backend: 'local', rest: argv };
+  const a = argv[i] as string;
+  const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+  if (value !== 'local' && value !== 'vm') throw new UsageError(`--backend: "${value ?? ''}" is not a backend`, 'use --backend local (default) or --backend vm');
+  const rest = a.includes('=') ? [...argv.slice(0, i), ...argv.slice(i + 1)] : [...argv.slice(0, i), ...argv.slice(i + 2)];
+  return { backend: value, rest };
+}
+
+async function benchCommand(argvIn: string[]): Promise<number> {
+  const { backend, rest: argv } = backendOf(argvIn);
+  if (backend === 'vm') return delegate('bench-vm', argvIn);
   const v = parse('bench', argv, BENCH_FLAGS);
   if (v.help) {
     process.stdout.write(HELP.bench as string);
@@ -147,10 +163,20 @@ async function benchCommand(argv: string[]): Promise<number> {
   if (v.json) {
     process.stdout.write(`${JSON.stringify({ runDir: outcome.runDir, run: outcome.run, results: outcome.results }, null, 2)}\n`);
   } else {
-    const { loadRun } = await import('./store.js');
-    const all = (await loadRun(outcome.runDir)).cells;
-    process.stdout.write(renderTable(all, outcome.run.config.impls));
-    process.stdout.write(`results: ${outcome.runDir}\n`);
+    // The reports are derived from the stored results; a renderer failure loses no result.
+    try {
+      const { writeReports } = await import('./commands/report.js');
+      const written = await writeReports(outcome.runDir, { reportsDir: opts.reportsDir });
+      process.stdout.write(written.terminal.endsWith('\n') ? written.terminal : `${written.terminal}\n`);
+      for (const e of written.textSummaryErrors) process.stderr.write(`server-bench: warning: ${e}\n`);
+      process.stdout.write(`results: ${outcome.runDir} (report.md, report.html, results.json)\n`);
+    } catch (err) {
+      const { loadRun } = await import('./store.js');
+      const all = (await loadRun(outcome.runDir)).cells;
+      process.stdout.write(renderTable(all, outcome.run.config.impls));
+      process.stdout.write(`results: ${outcome.runDir}\n`);
+      process.stderr.write(`server-bench: the reports could not be rendered: ${(err as Error).message} (the results are stored; run server-bench report ${outcome.runDir})\n`);
+    }
   }
   if (outcome.failed.length > 0) {
     process.stderr.write(`server-bench: ${outcome.failed.length} cell(s) failed: ${outcome.failed.join(', ')} (see the lines above; server-bench bench --resume ${basename(outcome.runDir)} runs them again)\n`);
@@ -208,7 +234,7 @@ async function prepareCommand(argv: string[]): Promise<number> {
 }
 
 /** report and compare live in their own modules; a missing one is a clear error, not a crash. */
-async function delegate(name: 'report' | 'compare', argv: string[]): Promise<number> {
+async function delegate(name: 'report' | 'compare' | 'vm' | 'bench-vm', argv: string[]): Promise<number> {
   let mod: { main?: (argv: string[]) => Promise<number> };
   try {
     mod = (await import(`./commands/${name}.js`)) as typeof mod;
@@ -233,6 +259,7 @@ export async function main(argv: string[]): Promise<number> {
         return await prepareCommand(rest);
       case 'report':
       case 'compare':
+      case 'vm':
         return await delegate(command, rest);
       case undefined:
       case 'help':
@@ -241,7 +268,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(HELP.main as string);
         return command === undefined ? ExitCode.usage : ExitCode.ok;
       default:
-        throw new UsageError(`unknown command "${command}"`, 'commands: bench, verify, prepare, report, compare');
+        throw new UsageError(`unknown command "${command}"`, 'commands: bench, verify, prepare, report, compare, vm');
     }
   } catch (err) {
     if (err instanceof BenchError) {
