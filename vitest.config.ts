@@ -9,6 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Several suites own the fixed ports 8080/8081 (gosherve cannot change them): files run one at a time.
+    fileParallelism: false,
     reporters: ['default'],
   },
 });
