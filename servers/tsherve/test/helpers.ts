@@ -2,12 +2,13 @@
 // Tests run the built CLI; `npm test` builds first (pretest), and ensureBuilt() rebuilds when a
 // source is newer than dist, so `npx vitest run servers/tsherve` alone also tests current code.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = join(REPO, 'dist/servers/tsherve/src/cli.js');
@@ -191,8 +192,16 @@ export function metricValue(text: string, sample: string): number | undefined {
 }
 
 /** A small site with awkward names, a 404 page, a nested index and a secret next to the root. */
+// Each site holds an 8 MiB file: remove a test file's sites when it ends (the hook is registered
+// while the test file imports this module).
+const sites: string[] = [];
+afterAll(() => {
+  for (const dir of sites.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function makeSite(): { root: string; parent: string } {
   const parent = mkdtempSync(join(tmpdir(), 'tsherve-test-'));
+  sites.push(parent);
   const root = join(parent, 'www');
   mkdirSync(join(root, 'posts', 'hello'), { recursive: true });
   mkdirSync(join(root, 'assets'), { recursive: true });
