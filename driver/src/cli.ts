@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { InterruptedError, runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
-import { BenchError, ExitCode, UsageError } from './errors.js';
+import { BenchError, ExitCode, UsageError, reportError } from './errors.js';
 import { defaultCacheDir, defaultImpls, IMPL_NAMES, implByName } from './impls.js';
 import { progressWriter } from './progress.js';
 import { killAllServersNow } from './supervisor-local.js';
@@ -271,12 +271,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"`, 'commands: bench, verify, prepare, report, compare, vm');
     }
   } catch (err) {
-    if (err instanceof BenchError) {
-      process.stderr.write(`server-bench: ${err.oneLine()}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`server-bench: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return ExitCode.failure;
+    return reportError(err);
   }
 }
 

@@ -80,3 +80,13 @@ export function tail(text: string, lines = 5): string {
     .slice(-lines)
     .join(' | ');
 }
+
+/** How every command ends on an error: one line on stderr, the error's own exit code. */
+export function reportError(err: unknown): ExitCodeValue {
+  if (err instanceof BenchError) {
+    process.stderr.write(`server-bench: ${err.oneLine()}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`server-bench: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  return ExitCode.failure;
+}

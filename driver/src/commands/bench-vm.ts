@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { InterruptedError, validateBenchInput, type BenchInput, type BenchOutcome, type BenchEvents } from '../bench.js';
 import { parseDuration } from '../duration.js';
-import { BenchError, ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError, reportError } from '../errors.js';
 import { progressWriter } from '../progress.js';
 import { renderTable } from '../table.js';
 import { runVmBackend, type VmBenchOptions } from '../vm/backend.js';
@@ -105,11 +105,6 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGTERM', onSignal);
     }
   } catch (err) {
-    if (err instanceof BenchError) {
-      process.stderr.write(`server-bench: ${err.oneLine()}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`server-bench: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return ExitCode.failure;
+    return reportError(err);
   }
 }

@@ -1,7 +1,7 @@
 // `server-bench vm exec [--size N] -- <command>` (the original's benchvm-exec): run a command as
 // root in a VM started with `vm start`, over SSH with the run's key and the pinned host key;
 // its output streams to ours and its exit code is ours.
-import { BenchError, ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError, reportError } from '../errors.js';
 import { connectState, pickSize, readState } from '../vm/state.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -26,11 +26,6 @@ export async function main(argv: string[]): Promise<number> {
       ssh.close();
     }
   } catch (err) {
-    if (err instanceof BenchError) {
-      process.stderr.write(`server-bench: ${err.oneLine()}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`server-bench: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return ExitCode.failure;
+    return reportError(err);
   }
 }

@@ -2,7 +2,7 @@
 // k6test for one implementation in a VM started with `vm start`, then copy its out folder back
 // into reports/benchvm-test/<timestamp>-<impl>/ (k6test's out folder: the cells layout).
 import { join, resolve } from 'node:path';
-import { BenchError, ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError, reportError } from '../errors.js';
 import { newRunId } from '../layout.js';
 import { connectState, pickSize, readState } from '../vm/state.js';
 
@@ -43,11 +43,6 @@ export async function main(argv: string[]): Promise<number> {
       ssh.close();
     }
   } catch (err) {
-    if (err instanceof BenchError) {
-      process.stderr.write(`server-bench: ${err.oneLine()}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`server-bench: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return ExitCode.failure;
+    return reportError(err);
   }
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../duration.js';
-import { BenchError, ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError, reportError } from '../errors.js';
 import { bootVm, checkKvm, locateRunner } from '../vm/runner.js';
 import { waitForSsh } from '../vm/ssh.js';
 import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
@@ -119,11 +119,6 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`vm: unknown subcommand "${sub}"`, 'use start, stop, exec or test');
     }
   } catch (err) {
-    if (err instanceof BenchError) {
-      process.stderr.write(`server-bench: ${err.oneLine()}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`server-bench: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-    return ExitCode.failure;
+    return reportError(err);
   }
 }
