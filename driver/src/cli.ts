@@ -5,12 +5,12 @@
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { InterruptedError, runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
+import { runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
 import { BenchError, ExitCode, UsageError, reportError } from './errors.js';
 import { defaultCacheDir, defaultImpls, IMPL_NAMES, implByName } from './impls.js';
 import { progressWriter } from './progress.js';
 import { killAllServersNow } from './supervisor-local.js';
-import { renderTable } from './table.js';
+import { finishRun, interruptible } from './runend.js';
 
 const SITE_FLAGS = {
   webroot: { type: 'string' },
@@ -119,25 +119,6 @@ function benchInput(v: Record<string, string | boolean | undefined>): BenchInput
   return input;
 }
 
-/** Ctrl-C: the first one stops the current cell and keeps finished ones; a second one kills at once. */
-function interruptible(): AbortController {
-  const ac = new AbortController();
-  let count = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    count++;
-    if (count === 1) {
-      process.stderr.write(`\nserver-bench: ${sig}: stopping the current cell (again to kill at once)\n`);
-      ac.abort(new InterruptedError(null));
-    } else {
-      killAllServersNow();
-      process.exit(ExitCode.interrupted);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return ac;
-}
-
 /** `--backend vm` hands the whole command to the VM backend; `--backend local` is the default. */
 function backendOf(argv: string[]): { backend: string; rest: string[] } {
   const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
@@ -158,31 +139,13 @@ async function benchCommand(argvIn: string[]): Promise<number> {
     return ExitCode.ok;
   }
   const opts = await validateBenchInput(benchInput(v));
-  const ac = interruptible();
-  const outcome = await runBench(opts, progressWriter(), ac.signal);
-  if (v.json) {
-    process.stdout.write(`${JSON.stringify({ runDir: outcome.runDir, run: outcome.run, results: outcome.results }, null, 2)}\n`);
-  } else {
-    // The reports are derived from the stored results; a renderer failure loses no result.
-    try {
-      const { writeReports } = await import('./commands/report.js');
-      const written = await writeReports(outcome.runDir, { reportsDir: opts.reportsDir });
-      process.stdout.write(written.terminal.endsWith('\n') ? written.terminal : `${written.terminal}\n`);
-      for (const e of written.textSummaryErrors) process.stderr.write(`server-bench: warning: ${e}\n`);
-      process.stdout.write(`results: ${outcome.runDir} (report.md, report.html, results.json)\n`);
-    } catch (err) {
-      const { loadRun } = await import('./store.js');
-      const all = (await loadRun(outcome.runDir)).cells;
-      process.stdout.write(renderTable(all, outcome.run.config.impls));
-      process.stdout.write(`results: ${outcome.runDir}\n`);
-      process.stderr.write(`server-bench: the reports could not be rendered: ${(err as Error).message} (the results are stored; run server-bench report ${outcome.runDir})\n`);
-    }
+  const stop = interruptible('stopping the current cell', killAllServersNow);
+  try {
+    const outcome = await runBench(opts, progressWriter(), stop.signal);
+    return await finishRun(outcome, { reportsDir: opts.reportsDir, json: v.json === true, retryHint: `server-bench bench --resume ${basename(outcome.runDir)} runs them again` });
+  } finally {
+    stop.dispose();
   }
-  if (outcome.failed.length > 0) {
-    process.stderr.write(`server-bench: ${outcome.failed.length} cell(s) failed: ${outcome.failed.join(', ')} (see the lines above; server-bench bench --resume ${basename(outcome.runDir)} runs them again)\n`);
-    return ExitCode.failure;
-  }
-  return ExitCode.ok;
 }
 
 async function verifyCommand(argv: string[]): Promise<number> {

@@ -1,12 +1,12 @@
 // `server-bench bench --backend vm`: the same flags as the local bench, plus --allow-tcg,
 // --runner PATH (one size) and --ssh-timeout; validated up front, then the VM backend runs the
-// matrix and the terminal table is printed as for the local backend.
+// matrix and the same reports are written as for the local backend (runend.ts).
 import { parseArgs } from 'node:util';
-import { InterruptedError, validateBenchInput, type BenchInput, type BenchOutcome, type BenchEvents } from '../bench.js';
+import { validateBenchInput, type BenchInput, type BenchOutcome, type BenchEvents } from '../bench.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
 import { progressWriter } from '../progress.js';
-import { renderTable } from '../table.js';
+import { finishRun, interruptible } from '../runend.js';
 import { runVmBackend, type VmBenchOptions } from '../vm/backend.js';
 import { killAllVmsNow } from '../vm/runner.js';
 
@@ -75,34 +75,12 @@ export async function main(argv: string[]): Promise<number> {
       reference: o.reference,
       ...(v['ssh-timeout'] !== undefined ? { sshTimeoutMs: parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 } : {}),
     };
-    const ac = new AbortController();
-    let count = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (++count === 1) {
-        process.stderr.write(`\nserver-bench: ${sig}: stopping the VM (again to kill at once)\n`);
-        ac.abort(new InterruptedError(null));
-      } else {
-        killAllVmsNow();
-        process.exit(ExitCode.interrupted);
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const stop = interruptible('stopping the VM', killAllVmsNow);
     try {
-      const outcome = await runVmBench(options, progressWriter(), ac.signal);
-      if (v.json) process.stdout.write(`${JSON.stringify({ runDir: outcome.runDir, run: outcome.run, results: outcome.results }, null, 2)}\n`);
-      else {
-        process.stdout.write(renderTable(outcome.results, outcome.run.config.impls));
-        process.stdout.write(`results: ${outcome.runDir}\n`);
-      }
-      if (outcome.failed.length > 0) {
-        process.stderr.write(`server-bench: ${outcome.failed.length} cell(s) failed: ${outcome.failed.join(', ')}\n`);
-        return ExitCode.failure;
-      }
-      return ExitCode.ok;
+      const outcome = await runVmBench(options, progressWriter(), stop.signal);
+      return await finishRun(outcome, { reportsDir: o.reportsDir, json: v.json === true, retryHint: 'run the command again for those cells' });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
     }
   } catch (err) {
     return reportError(err);

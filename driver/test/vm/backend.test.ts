@@ -108,8 +108,9 @@ async function withFreePorts<T extends { all?: string }>(run: () => Promise<T>):
   return r as T;
 }
 
+/** The one run folder under reports/ (beside it, reports/index.html once reports are written). */
 async function onlyRunDir(reports: string): Promise<string> {
-  const runs = await readdir(reports);
+  const runs = (await readdir(reports, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   expect(runs).toHaveLength(1);
   return join(reports, runs[0] as string);
 }
@@ -152,6 +153,9 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
       expect(existsSync(join(cellDir(runDir, '1', cell.impl, 1), 'summary.txt'))).toBe(true);
     }
     expect(loaded.verifications.map((v) => [v.impl, v.passed]).sort()).toEqual([['gosherve', true], ['tsherve', true]]);
+    // The same reports as the local backend.
+    for (const f of ['results.json', 'report.md', 'report.html']) expect(existsSync(join(runDir, f)), f).toBe(true);
+    expect(existsSync(join(c.reports, 'index.html'))).toBe(true);
     // The console went to the run's log; the temp disk, shared folder and staging are gone.
     expect(await readFile(join(runDir, 'vm', '1cpu-console.log'), 'utf8')).toMatch(/Started OpenSSH Daemon/);
     expect(r.all).toMatch(/Power down|powering off/);
