@@ -166,9 +166,8 @@ export const nginx: Impl = {
   launch(ctx: LocalImplContext): LaunchSpec {
     const prefix = ctx.workDir ?? join(ctx.cacheDir, 'nginx');
     mkdirSync(prefix, { recursive: true });
-    let conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: SITE_PORT, host: ctx.host, prefixDir: prefix });
     // As root, nginx's worker would drop to "nobody", who cannot read a webroot under /root.
-    if (process.getuid?.() === 0) conf = conf.replace('daemon off;', 'daemon off;\nuser root;');
+    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: SITE_PORT, host: ctx.host, prefixDir: prefix, runAsRoot: process.getuid?.() === 0 });
     const confPath = join(prefix, 'nginx.conf');
     writeFileSync(confPath, conf);
     return { command: 'nginx', args: ['-p', prefix, '-c', confPath, '-e', 'stderr'], env: {} };
