@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Impl, ImplContext, LoadEngine, LoadOptions, MapServer, ServerPlacement, Supervisor, Targets } from './contracts.js';
+import type { Impl, ImplContext, LoadEngine, LoadOptions, ServerPlacement, Supervisor, Targets } from './contracts.js';
 import { buildTargets } from './crawl.js';
 import { BenchError, ExitCode } from './errors.js';
 import { cellId, SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
@@ -15,7 +15,11 @@ import { verify } from './verify.js';
 export type CellPhase = 'start' | 'targets' | 'verify' | 'warmup' | 'measure' | 'collect' | 'stop';
 
 /** What counts map fetches: the local map server, or in a VM whatever serves the map there. */
-export type MapCounter = Pick<MapServer, 'fetches' | 'resetFetches'>;
+/** The map server's fetch counter: the local MapServer answers at once, the VM's over HTTP. */
+export interface MapCounter {
+  fetches(): number | Promise<number>;
+  resetFetches(): void | Promise<void>;
+}
 
 export interface CellOptions {
   impl: Impl;
@@ -131,7 +135,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       aborted();
     }
     await server.monitor.resetPeak();
-    o.mapServer?.resetFetches();
+    await o.mapServer?.resetFetches();
     const cpuBefore = await server.monitor.cpuSeconds();
     const startedAt = new Date().toISOString();
     phase('measure', `${o.durationSeconds} s, ${o.vus} VUs, ${connections} connections`);
@@ -151,7 +155,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
     phase('collect');
     const cpuAfter = await server.monitor.cpuSeconds();
     const peak = await server.monitor.peakRssBytes();
-    const fetches = o.mapServer ? o.mapServer.fetches() : null;
+    const fetches = o.mapServer ? await o.mapServer.fetches() : null;
     const finishedAt = new Date().toISOString();
     const duration = r.durationSeconds > 0 ? r.durationSeconds : o.durationSeconds;
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;

@@ -183,21 +183,27 @@ export function parseK6TestArgs(argv: string[], valid: readonly string[], env: N
   };
 }
 
-/**
- * The map server's fetch counter over HTTP (bench-redirect-map's /fetches). runCell's MapCounter is
- * synchronous, so each call is one short child process; both calls happen outside the measured window.
- */
+/** The map server's fetch counter over HTTP (bench-redirect-map's /fetches); read outside the measured window. */
 export function httpMapCounter(fetchesUrl: string, resetUrl: string): MapCounter {
-  const call = (url: string, method: string): number => {
-    const script = `fetch(${JSON.stringify(url)},{method:${JSON.stringify(method)},signal:AbortSignal.timeout(5000)}).then(r=>r.json()).then(j=>process.stdout.write(String(j.fetches)),e=>{process.stderr.write(String(e));process.exit(1)})`;
-    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-    const n = Number(out.trim());
-    if (!Number.isInteger(n) || n < 0) throw new InputError(`map server at ${url} answered "${out.trim().slice(0, 60)}"`, 'is bench-redirect-map running?');
+  const call = async (url: string, method: string): Promise<number> => {
+    const text = await fetch(url, { method, signal: AbortSignal.timeout(5_000) }).then(
+      (r) => r.text(),
+      (err: Error) => {
+        throw new InputError(`map server at ${url} does not answer: ${err.message}`, 'is bench-redirect-map running?');
+      },
+    );
+    let n: unknown;
+    try {
+      n = (JSON.parse(text) as { fetches?: unknown }).fetches;
+    } catch {
+      n = undefined;
+    }
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new InputError(`map server at ${url} answered "${text.trim().slice(0, 60)}"`, 'is bench-redirect-map running?');
     return n;
   };
   return {
     fetches: () => call(fetchesUrl, 'GET'),
-    resetFetches: () => void call(resetUrl, 'POST'),
+    resetFetches: async () => void (await call(resetUrl, 'POST')),
   };
 }
 
