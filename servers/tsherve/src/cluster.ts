@@ -1,36 +1,64 @@
-// Several workers through node:cluster: the primary owns the metrics port and aggregates every
-// worker's registry at scrape time (nothing crosses IPC on the request path); a worker that dies
-// after start-up is replaced and logged; SIGTERM/SIGINT are forwarded so every worker drains.
+// Several workers through node:cluster: the primary owns the metrics port and, at each scrape,
+// asks every worker for its snapshot over IPC and merges them (nothing crosses IPC on the request
+// path); a worker that dies after start-up is replaced and logged; SIGTERM/SIGINT are forwarded so
+// every worker drains.
 //
 // Memory: each worker loads its own copy of the site (Buffers in its own heap), so N workers hold
-// N copies: an extra worker costs about the site size plus ~65 MB of Node runtime (measured: 40 MB
-// site, each worker 105 MB resident, the primary 62 MB). Sharing one copy would need the bodies in memory every process maps (e.g. a file in
-// /dev/shm mapped by a native addon), which Node cannot do without native code; the kernel page
-// cache already shares the files on disk, but not our decoded Buffers.
+// N copies: an extra worker costs about the site size plus the Node runtime (see README).
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { AggregatorRegistry } from 'prom-client';
-import { z } from 'zod';
+import type { Socket } from 'node:net';
 import { BenchError, ExitCode } from '../../../driver/src/errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import { CONTENT_TYPE, mergeSnapshots, parseSnapshot, ProcessMonitor, renderSnapshot, type Snapshot } from './metrics.js';
 import { createMetricsServer, drain, DRAIN_MS, listen, startServing, trackSockets, type Running } from './server.js';
 
-/** Worker → primary messages (validated: IPC is a process boundary). prom-client's own are ignored here. */
-const WorkerMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('tsherve:ready'), port: z.number().int().min(1).max(65535) }),
-  z.object({ type: z.literal('tsherve:fatal'), line: z.string(), exitCode: z.number().int() }),
-]);
-type WorkerMessage = z.infer<typeof WorkerMessage>;
+/** How long a scrape waits for the workers; a worker that has not answered by then is left out. */
+export const SCRAPE_TIMEOUT_MS = 2_000;
+
+/** Worker → primary messages. IPC is a process boundary: parseWorkerMessage checks every field. */
+export type WorkerMessage =
+  | { type: 'tsherve:ready'; port: number }
+  | { type: 'tsherve:fatal'; line: string; exitCode: number }
+  | { type: 'tsherve:metrics'; id: number; snapshot: Snapshot | null };
+
+/** Primary → worker: "send your snapshot, answering with this id". */
+export interface ScrapeRequest {
+  type: 'tsherve:scrape';
+  id: number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
+  if (!isObject(raw)) return null;
+  switch (raw.type) {
+    case 'tsherve:ready':
+      return isInt(raw.port, 1, 65535) ? { type: raw.type, port: raw.port } : null;
+    case 'tsherve:fatal':
+      return typeof raw.line === 'string' && isInt(raw.exitCode, 0, 255) ? { type: raw.type, line: raw.line, exitCode: raw.exitCode } : null;
+    case 'tsherve:metrics':
+      return isInt(raw.id, 0, Number.MAX_SAFE_INTEGER) ? { type: raw.type, id: raw.id, snapshot: parseSnapshot(raw.snapshot) } : null;
+    default:
+      return null;
+  }
+}
+
+export function parseScrapeRequest(raw: unknown): ScrapeRequest | null {
+  return isObject(raw) && raw.type === 'tsherve:scrape' && isInt(raw.id, 0, Number.MAX_SAFE_INTEGER) ? { type: raw.type, id: raw.id } : null;
+}
 
 export async function runWorker(config: Config, log: Logger): Promise<void> {
-  // Answer the primary's scrapes from the start (with nothing until ready), so a scrape while a
-  // replacement worker loads the site does not wait for prom-client's timeout.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([]);
-  // Shutdown can arrive while the site still loads: then nothing is in flight and exiting is enough.
+  // Answer the primary's scrapes from the start (with no snapshot until ready), so a scrape while a
+  // replacement worker loads the site does not wait for the scrape timeout.
   let running: Running | null = null;
+  process.on('message', (raw: unknown) => {
+    const req = parseScrapeRequest(raw);
+    if (req) process.send?.({ type: 'tsherve:metrics', id: req.id, snapshot: running?.snapshot() ?? null } satisfies WorkerMessage);
+  });
+  // Shutdown can arrive while the site still loads: then nothing is in flight and exiting is enough.
   let closing = false;
   const shutdown = (): void => {
     if (closing) return;
@@ -51,12 +79,13 @@ export async function runWorker(config: Config, log: Logger): Promise<void> {
     process.send?.({ type: 'tsherve:fatal', line, exitCode } satisfies WorkerMessage);
     process.exit(exitCode);
   }
-  AggregatorRegistry.setRegistries([running.registry]);
   process.send?.({ type: 'tsherve:ready', port: running.port } satisfies WorkerMessage);
 }
 
 export async function runPrimary(config: Config, log: Logger): Promise<void> {
-  const aggregator = new AggregatorRegistry();
+  const monitor = new ProcessMonitor();
+  let nextScrape = 0;
+  const pending = new Map<number, { expected: Set<number>; got: Snapshot[]; done: () => void }>();
   let shuttingDown = false;
   let started = false;
   let sitePort = 0;
@@ -71,9 +100,27 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     process.exit(exitCode);
   };
 
+  /** Every live worker's snapshot (those answering within SCRAPE_TIMEOUT_MS), merged with the primary's own figures. */
+  const scrapeWorkers = (): Promise<Snapshot> =>
+    new Promise((resolveScrape) => {
+      const id = nextScrape++;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+      const scrape = { expected: new Set(workers.map((w) => w.id)), got: [] as Snapshot[], done: () => {} };
+      const timer = setTimeout(() => scrape.done(), SCRAPE_TIMEOUT_MS);
+      scrape.done = () => {
+        clearTimeout(timer);
+        pending.delete(id);
+        if (scrape.expected.size > 0) log.warn('workers did not answer a metrics scrape in time', { missing: scrape.expected.size, timeoutMs: SCRAPE_TIMEOUT_MS });
+        resolveScrape(mergeSnapshots(scrape.got, [monitor.sample()]));
+      };
+      pending.set(id, scrape);
+      if (workers.length === 0) return scrape.done();
+      for (const w of workers) w.send({ type: 'tsherve:scrape', id } satisfies ScrapeRequest);
+    });
+
   const onAllReady = async (): Promise<void> => {
     started = true;
-    metricsServer = createMetricsServer(() => aggregator.clusterMetrics(), aggregator.contentType);
+    metricsServer = createMetricsServer(async () => renderSnapshot(await scrapeWorkers()), CONTENT_TYPE);
     metricsSockets = trackSockets(metricsServer);
     const metricsPort = await listen(metricsServer, config.metricsPort, config.host, 'TSHERVE_METRICS_PORT').catch((err: unknown) =>
       abort(err instanceof BenchError ? err.oneLine() : String(err), err instanceof BenchError ? err.exitCode : ExitCode.failure),
@@ -84,10 +131,18 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('message', (raw: unknown) => {
-      const parsed = WorkerMessage.safeParse(raw);
-      if (!parsed.success) return; // prom-client's metrics replies, handled by the aggregator
-      const m = parsed.data;
-      if (m.type === 'tsherve:ready') {
+      const m = parseWorkerMessage(raw);
+      if (m === null) {
+        log.warn('ignoring a malformed message from a worker', { pid: worker.process.pid });
+        return;
+      }
+      if (m.type === 'tsherve:metrics') {
+        const scrape = pending.get(m.id);
+        if (scrape === undefined) return; // answered after its scrape timed out
+        scrape.expected.delete(worker.id);
+        if (m.snapshot !== null) scrape.got.push(m.snapshot);
+        if (scrape.expected.size === 0) scrape.done();
+      } else if (m.type === 'tsherve:ready') {
         sitePort = m.port;
         ready.add(worker.id);
         if (started) log.info('worker ready', { pid: worker.process.pid });
@@ -103,6 +158,8 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
 
   cluster.on('exit', (worker, code, signal) => {
     ready.delete(worker.id);
+    // A scrape in flight does not wait for a worker that is gone.
+    for (const scrape of [...pending.values()]) if (scrape.expected.delete(worker.id) && scrape.expected.size === 0) scrape.done();
     if (shuttingDown) return;
     // A worker that crashed during start-up without telling why (its 'fatal' message exits first).
     if (!started) abort(`a worker exited during start-up (${signal ?? `code ${code}`})`, ExitCode.failure);

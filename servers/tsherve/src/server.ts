@@ -2,12 +2,11 @@
 // only process, the metrics port), and drains in-flight responses on shutdown.
 import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import type { Registry } from 'prom-client';
 import { EnvironmentError, InputError } from '../../../driver/src/errors.js';
 import type { Config } from './config.js';
 import { createHandler } from './handler.js';
 import type { Logger } from './log.js';
-import { createRegistry, HotCounters } from './metrics.js';
+import { CONTENT_TYPE, HotCounters, ProcessMonitor, renderSnapshot, takeSnapshot, type Snapshot } from './metrics.js';
 import { MapFetchError, RedirectStore } from './redirects.js';
 import { emptySite, loadSite, type Site } from './site.js';
 
@@ -17,7 +16,8 @@ export const DRAIN_MS = 10_000;
 export interface Running {
   port: number;
   metricsPort: number | null;
-  registry: Registry;
+  /** This process's metrics now (the cluster primary merges the workers'). */
+  snapshot(): Snapshot;
   site: Site;
   close(): Promise<void>;
 }
@@ -123,7 +123,8 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
     throw new InputError(`cannot fetch the redirect map ${config.redirectMapUrl}: ${cause}`, "check TSHERVE_REDIRECT_MAP_URL and that the map's host answers", { cause: err });
   }
   redirects.startPeriodic(config.periodicRefreshMs);
-  const registry = createRegistry({ hot, redirectsDefined: () => redirects.size, refreshes: () => redirects.counts });
+  const monitor = new ProcessMonitor();
+  const snapshot = (): Snapshot => takeSnapshot({ hot, redirectsDefined: () => redirects.size, refreshes: () => redirects.counts }, monitor);
 
   // Node 20's server.close() would also end connections whose response is still being flushed.
   const server = createServer(SERVER_OPTIONS, createHandler({ site, redirects, hot, log }));
@@ -134,7 +135,7 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
   let metricsPort: number | null = null;
   let metricsSockets = new Set<Socket>();
   if (opts.metrics) {
-    metricsServer = createMetricsServer(() => registry.metrics(), registry.contentType);
+    metricsServer = createMetricsServer(() => Promise.resolve(renderSnapshot(snapshot())), CONTENT_TYPE);
     metricsSockets = trackSockets(metricsServer);
     metricsPort = await listen(metricsServer, config.metricsPort, config.host, 'TSHERVE_METRICS_PORT');
   }
@@ -142,10 +143,11 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
   return {
     port,
     metricsPort,
-    registry,
+    snapshot,
     site,
     async close() {
       redirects.stop();
+      monitor.stop();
       await Promise.all([drain(server, sockets), metricsServer ? drain(metricsServer, metricsSockets) : Promise.resolve()]);
     },
   };

@@ -56,6 +56,8 @@ describe('metrics', () => {
     expect(metricValue(m, 'tsherve_redirects_served{alias="gh"}')).toBe(4);
     expect(metricValue(m, 'tsherve_redirects_defined')).toBe(2);
     expect(metricValue(m, 'tsherve_request_duration_seconds_count')).toBe(16);
+    // Runtime figures cover both workers and the primary.
+    expect(m).toContain('Resident memory, bytes (summed over 3 processes)');
     const workers = new Set(
       ts.stdout()
         .split('\n')
