@@ -72,6 +72,9 @@ describe('report.html in Chromium', () => {
       // CI whiskers on the req/s chart (all cells have n ≥ 3), and one "≈" (tsherve vs gosherve at 1 vCPU).
       expect(await page.$$eval('svg#chart-rps g.whisker', (g) => g.length)).toBe(6);
       expect(await page.$$eval('svg#chart-rps text.ns', (t) => t.length)).toBe(1);
+      // Peak memory is a maximum: no whiskers drawn, and the caption does not promise any.
+      expect(await page.$$eval('svg#chart-memory g.whisker', (g) => g.length)).toBe(0);
+      expect(await page.$eval('figure:has(svg#chart-memory) figcaption', (c) => c.textContent ?? '')).toMatch(/^Bars: the largest resident memory .* no interval\)\.$/);
       const firstTable = await page.$$eval('table:first-of-type tr', (rows) => rows.map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim())));
       expect(firstTable[0]).toEqual(['machine / VUs', 'gosherve-old', 'gosherve', 'tsherve']);
       expect(firstTable[1]).toEqual(['1 vCPU / 256 MB / 1 VU', '172 MB/s', '896 MB/s', '899 MB/s *']);

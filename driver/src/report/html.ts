@@ -60,7 +60,7 @@ function grid(results: Results, cell: (c: CellAggregate, impl: string, size: str
   return `<p class="caption">${esc(caption)}</p><div class="scroll"><table>${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-function perSizeChart(results: Results, id: string, title: string, yLabel: string, pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null, format: (v: number) => string, significance: 'reqPerSec' | 'mbPerSec' | null): string {
+function perSizeChart(results: Results, id: string, title: string, yLabel: string, pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null, format: (v: number) => string, significance: 'reqPerSec' | 'mbPerSec' | null, caption?: string): string {
   const groups: BarGroup[] = [];
   for (const s of results.sizes) {
     const cmp = comparisonOf(results, s.name);
@@ -75,7 +75,7 @@ function perSizeChart(results: Results, id: string, title: string, yLabel: strin
     });
     if (bars.length > 0) groups.push({ label: `${s.name} vCPU`, bars });
   }
-  return figure(renderBarChart({ id, title, yLabel, xLabel: 'machine size', series: results.impls, groups, format }), significance ? 'Bars: median over repetitions; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference (Welch, p ≥ 0.05).' : 'Bars: median over repetitions; whiskers: 95 % interval of the mean.');
+  return figure(renderBarChart({ id, title, yLabel, xLabel: 'machine size', series: results.impls, groups, format }), caption ?? (significance ? 'Bars: median over repetitions; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference (Welch, p ≥ 0.05).' : 'Bars: median over repetitions; whiskers: 95 % interval of the mean.'));
 }
 
 function figure(svg: string, caption: string): string {
@@ -126,7 +126,7 @@ export function renderHtml(results: Results): string {
     perSizeChart(results, 'chart-mbps', 'Throughput', 'MB/s', (c) => medianCi(c.mbPerSec), (v) => num(v), 'mbPerSec'),
     latencyChart(results),
     perSizeChart(results, 'chart-cpu', 'Server CPU per request', 'µs of CPU per request', (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null), (v) => num(v), null),
-    perSizeChart(results, 'chart-memory', 'Peak memory', 'MB resident (peak)', (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }), (v) => num(v), null),
+    perSizeChart(results, 'chart-memory', 'Peak memory', 'MB resident (peak)', (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }), (v) => num(v), null, 'Bars: the largest resident memory of the server\'s process tree over all repetitions (a maximum, so no interval).'),
     '</div></section>',
     '<section><h2>Tables</h2>',
     grid(results, (c, impl, size) => `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`, 'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05).'),
