@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // tsherve's command line: parses the configuration (one line + exit 2 when invalid), then runs one
-// worker in this process, or a node:cluster primary with several. Start-up failures exit 3 or 4.
+// worker in this process, or several: node:cluster processes or worker threads (TSHERVE_WORKER_MODE). Start-up failures exit 3 or 4.
 import cluster from 'node:cluster';
 import { BenchError, ExitCode } from '../../../driver/src/errors.js';
 import { runPrimary, runWorker } from './cluster.js';
 import { helpText, parseConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { DRAIN_MS, startServing } from './server.js';
+import { runThreads } from './threads.js';
 
 function die(err: unknown): never {
   const line = err instanceof BenchError ? err.oneLine() : err instanceof Error ? err.message : String(err);
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel, cluster.isWorker ? { worker: cluster.worker?.id } : {});
   if (cluster.isWorker) return runWorker(config, log);
-  if (config.workers > 1) return runPrimary(config, log);
+  if (config.workers > 1) return config.workerMode === 'threads' ? runThreads(config, log) : runPrimary(config, log);
 
   // One worker: everything in this process, no cluster and no IPC.
   const running = await startServing(config, log, { metrics: true }).catch(die);

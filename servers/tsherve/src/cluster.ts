@@ -11,52 +11,17 @@ import type { Socket } from 'node:net';
 import { BenchError, ExitCode } from '../../../driver/src/errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { CONTENT_TYPE, mergeSnapshots, parseSnapshot, ProcessMonitor, renderSnapshot, type Snapshot } from './metrics.js';
+import { CONTENT_TYPE, ProcessMonitor, renderSnapshot } from './metrics.js';
+import { parseCoordinatorMessage, parseWorkerMessage, Scraper, type CoordinatorMessage, type WorkerMessage } from './scrape.js';
 import { createMetricsServer, drain, DRAIN_MS, listen, startServing, trackSockets, type Running } from './server.js';
-
-/** How long a scrape waits for the workers; a worker that has not answered by then is left out. */
-export const SCRAPE_TIMEOUT_MS = 2_000;
-
-/** Worker → primary messages. IPC is a process boundary: parseWorkerMessage checks every field. */
-export type WorkerMessage =
-  | { type: 'tsherve:ready'; port: number }
-  | { type: 'tsherve:fatal'; line: string; exitCode: number }
-  | { type: 'tsherve:metrics'; id: number; snapshot: Snapshot | null };
-
-/** Primary → worker: "send your snapshot, answering with this id". */
-export interface ScrapeRequest {
-  type: 'tsherve:scrape';
-  id: number;
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-
-export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
-  if (!isObject(raw)) return null;
-  switch (raw.type) {
-    case 'tsherve:ready':
-      return isInt(raw.port, 1, 65535) ? { type: raw.type, port: raw.port } : null;
-    case 'tsherve:fatal':
-      return typeof raw.line === 'string' && isInt(raw.exitCode, 0, 255) ? { type: raw.type, line: raw.line, exitCode: raw.exitCode } : null;
-    case 'tsherve:metrics':
-      return isInt(raw.id, 0, Number.MAX_SAFE_INTEGER) ? { type: raw.type, id: raw.id, snapshot: parseSnapshot(raw.snapshot) } : null;
-    default:
-      return null;
-  }
-}
-
-export function parseScrapeRequest(raw: unknown): ScrapeRequest | null {
-  return isObject(raw) && raw.type === 'tsherve:scrape' && isInt(raw.id, 0, Number.MAX_SAFE_INTEGER) ? { type: raw.type, id: raw.id } : null;
-}
 
 export async function runWorker(config: Config, log: Logger): Promise<void> {
   // Answer the primary's scrapes from the start (with no snapshot until ready), so a scrape while a
   // replacement worker loads the site does not wait for the scrape timeout.
   let running: Running | null = null;
   process.on('message', (raw: unknown) => {
-    const req = parseScrapeRequest(raw);
-    if (req) process.send?.({ type: 'tsherve:metrics', id: req.id, snapshot: running?.snapshot() ?? null } satisfies WorkerMessage);
+    const req = parseCoordinatorMessage(raw);
+    if (req?.type === 'tsherve:scrape') process.send?.({ type: 'tsherve:metrics', id: req.id, snapshot: running?.snapshot() ?? null } satisfies WorkerMessage);
   });
   // Shutdown can arrive while the site still loads: then nothing is in flight and exiting is enough.
   let closing = false;
@@ -83,9 +48,7 @@ export async function runWorker(config: Config, log: Logger): Promise<void> {
 }
 
 export async function runPrimary(config: Config, log: Logger): Promise<void> {
-  const monitor = new ProcessMonitor();
-  let nextScrape = 0;
-  const pending = new Map<number, { expected: Set<number>; got: Snapshot[]; done: () => void }>();
+  const scraper = new Scraper(new ProcessMonitor(), log);
   let shuttingDown = false;
   let started = false;
   let sitePort = 0;
@@ -100,23 +63,12 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     process.exit(exitCode);
   };
 
-  /** Every live worker's snapshot (those answering within SCRAPE_TIMEOUT_MS), merged with the primary's own figures. */
-  const scrapeWorkers = (): Promise<Snapshot> =>
-    new Promise((resolveScrape) => {
-      const id = nextScrape++;
-      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
-      const scrape = { expected: new Set(workers.map((w) => w.id)), got: [] as Snapshot[], done: () => {} };
-      const timer = setTimeout(() => scrape.done(), SCRAPE_TIMEOUT_MS);
-      scrape.done = () => {
-        clearTimeout(timer);
-        pending.delete(id);
-        if (scrape.expected.size > 0) log.warn('workers did not answer a metrics scrape in time', { missing: scrape.expected.size, timeoutMs: SCRAPE_TIMEOUT_MS });
-        resolveScrape(mergeSnapshots(scrape.got, [monitor.sample()]));
-      };
-      pending.set(id, scrape);
-      if (workers.length === 0) return scrape.done();
-      for (const w of workers) w.send({ type: 'tsherve:scrape', id } satisfies ScrapeRequest);
-    });
+  const scrapeWorkers = () =>
+    scraper.scrape(
+      Object.values(cluster.workers ?? {})
+        .filter((w): w is Worker => w !== undefined && w.isConnected())
+        .map((w) => ({ id: w.id, send: (m: CoordinatorMessage) => w.send(m) })),
+    );
 
   const onAllReady = async (): Promise<void> => {
     started = true;
@@ -136,13 +88,8 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
         log.warn('ignoring a malformed message from a worker', { pid: worker.process.pid });
         return;
       }
-      if (m.type === 'tsherve:metrics') {
-        const scrape = pending.get(m.id);
-        if (scrape === undefined) return; // answered after its scrape timed out
-        scrape.expected.delete(worker.id);
-        if (m.snapshot !== null) scrape.got.push(m.snapshot);
-        if (scrape.expected.size === 0) scrape.done();
-      } else if (m.type === 'tsherve:ready') {
+      if (m.type === 'tsherve:metrics') scraper.answer(worker.id, m);
+      else if (m.type === 'tsherve:ready') {
         sitePort = m.port;
         ready.add(worker.id);
         if (started) log.info('worker ready', { pid: worker.process.pid });
@@ -158,8 +105,7 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
 
   cluster.on('exit', (worker, code, signal) => {
     ready.delete(worker.id);
-    // A scrape in flight does not wait for a worker that is gone.
-    for (const scrape of [...pending.values()]) if (scrape.expected.delete(worker.id) && scrape.expected.size === 0) scrape.done();
+    scraper.forget(worker.id); // a scrape in flight does not wait for a worker that is gone
     if (shuttingDown) return;
     // A worker that crashed during start-up without telling why (its 'fatal' message exits first).
     if (!started) abort(`a worker exited during start-up (${signal ?? `code ${code}`})`, ExitCode.failure);

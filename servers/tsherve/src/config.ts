@@ -9,6 +9,9 @@ import { resolve } from 'node:path';
 import { UsageError } from '../../../driver/src/errors.js';
 import { LEVELS, type Level } from './log.js';
 
+export const WORKER_MODES = ['processes', 'threads'] as const;
+export type WorkerMode = (typeof WORKER_MODES)[number];
+
 export interface Config {
   /** Absolute path of the site; null = redirects only (as gosherve without GOSHERVE_WEBROOT). */
   webroot: string | null;
@@ -18,6 +21,8 @@ export interface Config {
   metricsPort: number;
   logLevel: Level;
   workers: number;
+  /** processes: node:cluster, a site copy each; threads: worker threads sharing one copy. */
+  workerMode: WorkerMode;
   maxSiteBytes: number;
   mapTimeoutMs: number;
   mapMaxBytes: number;
@@ -91,6 +96,11 @@ const workers: ValueParser<number> = (text: string) => {
   return Number(text);
 };
 
+const workerMode: ValueParser<WorkerMode> = (text: string) => {
+  if (!(WORKER_MODES as readonly string[]).includes(text)) return fail(`"${text}" is not one of ${WORKER_MODES.join(', ')}`);
+  return text as WorkerMode;
+};
+
 const host: ValueParser<string> = (text: string) => {
   if (text.trim() === '' || /\s/.test(text)) return fail(`"${text}" is not a host name or address`);
   return text;
@@ -143,6 +153,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'metricsPort', env: 'TSHERVE_METRICS_PORT', flag: 'metrics-port', def: '8081', help: 'Prometheus metrics port (0 = any free port)', parse: port },
   { key: 'logLevel', env: 'TSHERVE_LOG_LEVEL', flag: 'log-level', def: 'info', help: 'debug | info | warn | error (requests are logged at debug only)', parse: level },
   { key: 'workers', env: 'TSHERVE_WORKERS', flag: 'workers', def: null, help: 'worker processes (default: the CPUs this process may run on; 1 = no cluster)', parse: workers },
+  { key: 'workerMode', env: 'TSHERVE_WORKER_MODE', flag: 'worker-mode', def: 'processes', help: 'processes (isolated, a site copy each) | threads (one shared site copy)', parse: workerMode },
   { key: 'maxSiteBytes', env: 'TSHERVE_MAX_SITE_BYTES', flag: 'max-site-bytes', def: '1GiB', help: 'refuse to start with a site larger than this', parse: bytes },
   { key: 'mapTimeoutMs', env: 'TSHERVE_MAP_TIMEOUT', flag: 'map-timeout', def: '3s', help: 'timeout of one redirect map fetch', parse: duration(false) },
   { key: 'mapMaxBytes', env: 'TSHERVE_MAP_MAX_BYTES', flag: 'map-max-bytes', def: '1MiB', help: 'largest redirect map accepted', parse: bytes },

@@ -73,8 +73,10 @@ export interface Snapshot {
   durationSum: number;
   durationCount: number;
   process: ProcessFigures;
-  /** Processes merged into this snapshot (1 for a single process). */
+  /** OS processes merged into this snapshot (1 for a single process, 0 for a worker thread). */
   processes: number;
+  /** V8 isolates (processes and worker threads) merged into this snapshot. */
+  isolates: number;
 }
 
 export interface MetricsSources {
@@ -90,12 +92,18 @@ const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'increment
  * scrape) and GC runs from a PerformanceObserver. Started once per process.
  */
 export class ProcessMonitor {
+  /**
+   * false in a worker thread: resident memory, CPU time and open descriptors belong to the whole
+   * process, so a thread reports them as 0 and the main thread's figures count them once.
+   */
+  readonly processWide: boolean;
   private readonly delay: IntervalHistogram;
   private readonly gc: Record<string, { runs: number; seconds: number }> = {};
   private readonly observer: PerformanceObserver;
   private readonly startTimeSeconds = Math.round((Date.now() - process.uptime() * 1000) / 1000);
 
-  constructor() {
+  constructor(opts: { processWide?: boolean } = {}) {
+    this.processWide = opts.processWide ?? true;
     this.delay = monitorEventLoopDelay({ resolution: 10 });
     this.delay.enable();
     this.observer = new PerformanceObserver((list) => {
@@ -116,7 +124,7 @@ export class ProcessMonitor {
     for (const s of getHeapSpaceStatistics()) heapSpaces[s.space_name.replace(/_space$/, '')] = s.space_used_size;
     let openFds = -1;
     try {
-      openFds = readdirSync('/proc/self/fd').length - 1; // minus the directory being read
+      if (this.processWide) openFds = readdirSync('/proc/self/fd').length - 1; // minus the directory being read
     } catch {
       // not Linux: reported as -1
     }
@@ -128,16 +136,17 @@ export class ProcessMonitor {
     d.reset();
     const gc: ProcessFigures['gc'] = {};
     for (const [k, v] of Object.entries(this.gc)) gc[k] = { ...v };
+    const whole = this.processWide ? 1 : 0;
     return {
-      cpuUserSeconds: cpu.user / 1e6,
-      cpuSystemSeconds: cpu.system / 1e6,
-      residentBytes: mem.rss,
+      cpuUserSeconds: (whole * cpu.user) / 1e6,
+      cpuSystemSeconds: (whole * cpu.system) / 1e6,
+      residentBytes: whole * mem.rss,
       heapTotalBytes: mem.heapTotal,
       heapUsedBytes: mem.heapUsed,
       externalBytes: mem.external,
       heapSpaces,
       startTimeSeconds: this.startTimeSeconds,
-      openFds,
+      openFds: this.processWide ? openFds : 0,
       activeResources: process.getActiveResourcesInfo().length,
       lag,
       gc,
@@ -168,7 +177,8 @@ export function takeSnapshot(src: MetricsSources, monitor: ProcessMonitor): Snap
     durationSum: hot.durationSum,
     durationCount: hot.durationCount,
     process: monitor.sample(),
-    processes: 1,
+    processes: monitor.processWide ? 1 : 0,
+    isolates: 1,
   };
 }
 
@@ -219,6 +229,7 @@ export function mergeProcess(list: readonly ProcessFigures[]): ProcessFigures {
  * adds processes that serve no requests (the cluster primary) to the runtime figures only.
  */
 export function mergeSnapshots(workers: readonly Snapshot[], extra: readonly ProcessFigures[] = []): Snapshot {
+  // An extra's figures come from a process-wide monitor (the coordinator's).
   const out: Snapshot = {
     requests: 0,
     status: {},
@@ -230,6 +241,7 @@ export function mergeSnapshots(workers: readonly Snapshot[], extra: readonly Pro
     durationCount: 0,
     process: mergeProcess([...workers.map((w) => w.process), ...extra]),
     processes: workers.reduce((a, w) => a + w.processes, 0) + extra.length,
+    isolates: workers.reduce((a, w) => a + w.isolates, 0) + extra.length,
   };
   for (const w of workers) {
     out.requests += w.requests;
@@ -276,6 +288,7 @@ export function parseSnapshot(v: unknown): Snapshot | null {
     isCount(v.durationSum) &&
     isCount(v.durationCount) &&
     isCount(v.processes) &&
+    isCount(v.isolates) &&
     isProcessFigures(v.process);
   return ok ? (v as unknown as Snapshot) : null;
 }
@@ -333,26 +346,27 @@ export function renderSnapshot(s: Snapshot): string {
 
   const p = s.process;
   const across = s.processes > 1 ? ` (summed over ${s.processes} processes)` : '';
+  const isolates = s.isolates > 1 ? ` (summed over ${s.isolates} V8 isolates: processes or worker threads)` : '';
   t.family('process_cpu_user_seconds_total', 'counter', `User CPU time spent, seconds${across}`).sample('process_cpu_user_seconds_total', p.cpuUserSeconds);
   t.family('process_cpu_system_seconds_total', 'counter', `System CPU time spent, seconds${across}`).sample('process_cpu_system_seconds_total', p.cpuSystemSeconds);
   t.family('process_cpu_seconds_total', 'counter', `User and system CPU time spent, seconds${across}`).sample('process_cpu_seconds_total', p.cpuUserSeconds + p.cpuSystemSeconds);
   t.family('process_resident_memory_bytes', 'gauge', `Resident memory, bytes${across}`).sample('process_resident_memory_bytes', p.residentBytes);
   t.family('process_start_time_seconds', 'gauge', 'Start time of the (earliest) process since the Unix epoch, seconds').sample('process_start_time_seconds', p.startTimeSeconds);
   if (p.openFds >= 0) t.family('process_open_fds', 'gauge', `Open file descriptors${across}`).sample('process_open_fds', p.openFds);
-  t.family('nodejs_active_resources_total', 'gauge', `Active libuv resources keeping the event loop alive${across}`).sample('nodejs_active_resources_total', p.activeResources);
-  t.family('nodejs_heap_size_total_bytes', 'gauge', `V8 heap size, bytes${across}`).sample('nodejs_heap_size_total_bytes', p.heapTotalBytes);
-  t.family('nodejs_heap_size_used_bytes', 'gauge', `V8 heap used, bytes${across}`).sample('nodejs_heap_size_used_bytes', p.heapUsedBytes);
-  t.family('nodejs_external_memory_bytes', 'gauge', `Memory held outside the V8 heap (the site's bodies live here), bytes${across}`).sample('nodejs_external_memory_bytes', p.externalBytes);
-  t.family('nodejs_heap_space_size_used_bytes', 'gauge', `V8 heap used by space, bytes${across}`);
+  t.family('nodejs_active_resources_total', 'gauge', `Active libuv resources keeping the event loop alive${isolates}`).sample('nodejs_active_resources_total', p.activeResources);
+  t.family('nodejs_heap_size_total_bytes', 'gauge', `V8 heap size, bytes${isolates}`).sample('nodejs_heap_size_total_bytes', p.heapTotalBytes);
+  t.family('nodejs_heap_size_used_bytes', 'gauge', `V8 heap used, bytes${isolates}`).sample('nodejs_heap_size_used_bytes', p.heapUsedBytes);
+  t.family('nodejs_external_memory_bytes', 'gauge', `Memory held outside the V8 heap (the site's bodies live here; a site shared by threads counts once per thread), bytes${isolates}`).sample('nodejs_external_memory_bytes', p.externalBytes);
+  t.family('nodejs_heap_space_size_used_bytes', 'gauge', `V8 heap used by space, bytes${isolates}`);
   for (const space of Object.keys(p.heapSpaces).sort()) t.sample('nodejs_heap_space_size_used_bytes', p.heapSpaces[space]!, { space });
-  const lagHelp = (what: string): string => `${what} event-loop delay since the previous scrape, seconds${s.processes > 1 ? ' (the worst process)' : ''}`;
+  const lagHelp = (what: string): string => `${what} event-loop delay since the previous scrape, seconds${s.isolates > 1 ? ' (the worst process or thread)' : ''}`;
   t.family('nodejs_eventloop_lag_seconds', 'gauge', lagHelp('Mean')).sample('nodejs_eventloop_lag_seconds', p.lag.mean);
   for (const [k, v] of [['min', p.lag.min], ['max', p.lag.max], ['p50', p.lag.p50], ['p90', p.lag.p90], ['p99', p.lag.p99]] as const) {
     t.family(`nodejs_eventloop_lag_${k}_seconds`, 'gauge', lagHelp(k)).sample(`nodejs_eventloop_lag_${k}_seconds`, v);
   }
-  t.family('nodejs_gc_runs_total', 'counter', `Garbage collections by kind${across}`);
+  t.family('nodejs_gc_runs_total', 'counter', `Garbage collections by kind${isolates}`);
   for (const kind of Object.keys(p.gc).sort()) t.sample('nodejs_gc_runs_total', p.gc[kind]!.runs, { kind });
-  t.family('nodejs_gc_duration_seconds_total', 'counter', `Time spent in garbage collection by kind, seconds${across}`);
+  t.family('nodejs_gc_duration_seconds_total', 'counter', `Time spent in garbage collection by kind, seconds${isolates}`);
   for (const kind of Object.keys(p.gc).sort()) t.sample('nodejs_gc_duration_seconds_total', p.gc[kind]!.seconds, { kind });
   const [major, minor, patch] = process.versions.node.split('.');
   t.family('nodejs_version_info', 'gauge', 'Node.js version').sample('nodejs_version_info', 1, { version: process.version, major: major ?? '', minor: minor ?? '', patch: patch ?? '' });

@@ -8,6 +8,7 @@ import { createHandler } from './handler.js';
 import type { Logger } from './log.js';
 import { CONTENT_TYPE, HotCounters, ProcessMonitor, renderSnapshot, takeSnapshot, type Snapshot } from './metrics.js';
 import { MapFetchError, RedirectStore } from './redirects.js';
+import type { ListenHandle } from './listen-dup.js';
 import { emptySite, loadSite, type Site } from './site.js';
 
 export const DRAIN_MS = 10_000;
@@ -106,8 +107,37 @@ export function drain(server: Server, sockets: Set<Socket>): Promise<void> {
   });
 }
 
-export async function startServing(config: Config, log: Logger, opts: { metrics: boolean }): Promise<Running> {
-  const site: Site = config.webroot ? loadSite(config.webroot, { maxBytes: config.maxSiteBytes, confineSymlinks: config.confineSymlinks, log }) : emptySite();
+export interface ServeOptions {
+  /** Also serve the metrics port (the only process); false under a cluster primary or thread coordinator. */
+  metrics: boolean;
+  /** The site, already loaded (worker threads share the coordinator's); default: load config.webroot. */
+  site?: Site;
+  /** Listen on this handle (a worker thread's own descriptor of the shared socket) instead of host:port. */
+  listenHandle?: ListenHandle;
+  /** false in a worker thread: process-wide figures are the coordinator's to report. */
+  processWide?: boolean;
+}
+
+/** The site named by the configuration, loaded from disk (exit 3 when over the cap). */
+export function loadConfiguredSite(config: Config, log: Logger, shared = false): Site {
+  return config.webroot ? loadSite(config.webroot, { maxBytes: config.maxSiteBytes, confineSymlinks: config.confineSymlinks, log, shared }) : emptySite();
+}
+
+/** A server on an existing listening handle; resolves with the port it serves. */
+export function listenOnHandle(server: Server, handle: ListenHandle): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void =>
+      reject(new EnvironmentError(`cannot listen on the shared socket: ${err.code ?? err.message}`, 'report this: the worker thread could not adopt its descriptor', { cause: err }));
+    server.once('error', onError);
+    server.listen(handle, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startServing(config: Config, log: Logger, opts: ServeOptions): Promise<Running> {
+  const site: Site = opts.site ?? loadConfiguredSite(config, log);
   const hot = new HotCounters();
   const redirects = new RedirectStore({
     url: config.redirectMapUrl,
@@ -123,14 +153,14 @@ export async function startServing(config: Config, log: Logger, opts: { metrics:
     throw new InputError(`cannot fetch the redirect map ${config.redirectMapUrl}: ${cause}`, "check TSHERVE_REDIRECT_MAP_URL and that the map's host answers", { cause: err });
   }
   redirects.startPeriodic(config.periodicRefreshMs);
-  const monitor = new ProcessMonitor();
+  const monitor = new ProcessMonitor({ processWide: opts.processWide ?? true });
   const snapshot = (): Snapshot => takeSnapshot({ hot, redirectsDefined: () => redirects.size, refreshes: () => redirects.counts }, monitor);
 
   // Node 20's server.close() would also end connections whose response is still being flushed.
   const server = createServer(SERVER_OPTIONS, createHandler({ site, redirects, hot, log }));
   hardenServer(server);
   const sockets = trackSockets(server);
-  const port = await listen(server, config.port, config.host);
+  const port = opts.listenHandle ? await listenOnHandle(server, opts.listenHandle) : await listen(server, config.port, config.host);
   let metricsServer: Server | null = null;
   let metricsPort: number | null = null;
   let metricsSockets = new Set<Socket>();

@@ -1,7 +1,7 @@
 // The site, held in memory: walked once at start-up, every file with its response headers computed
 // once (our equivalent of go:embed). Requests become one Map lookup keyed by the URL path.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { InputError } from '../../../driver/src/errors.js';
 import { contentTypeFor } from './mime.js';
@@ -49,6 +49,45 @@ export interface LoadOptions {
   maxBytes: number;
   confineSymlinks: boolean;
   log: Logger;
+  /**
+   * Read every body into SharedArrayBuffers (worker threads then share them instead of copying),
+   * straight from the file: no per-file Buffer whose freed memory would stay resident.
+   */
+  shared?: boolean;
+}
+
+/** Bump allocation of Buffer views over SharedArrayBuffers of CHUNK bytes (larger files get their own). */
+class SharedArena {
+  static readonly CHUNK = 32 * 1024 * 1024;
+  private chunk: SharedArrayBuffer | null = null;
+  private used = 0;
+
+  alloc(size: number): Buffer {
+    if (size > SharedArena.CHUNK / 4) return Buffer.from(new SharedArrayBuffer(Math.max(1, size)), 0, size);
+    if (this.chunk === null || this.used + size > this.chunk.byteLength) {
+      // Pages of the unused tail are never touched, so they never become resident.
+      this.chunk = new SharedArrayBuffer(SharedArena.CHUNK);
+      this.used = 0;
+    }
+    const view = Buffer.from(this.chunk, this.used, size);
+    this.used += size;
+    return view;
+  }
+}
+
+/** The whole file into `into` (a read can return less than asked). */
+function readInto(path: string, into: Buffer): void {
+  const fd = openSync(path, 'r');
+  try {
+    let off = 0;
+    while (off < into.length) {
+      const n = readSync(fd, into, off, into.length - off, off);
+      if (n === 0) throw new Error(`${path} shrank while it was read`);
+      off += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function makeEntry(file: string, body: Buffer, st: Stats): Entry {
@@ -106,6 +145,7 @@ export function loadSite(root: string, opts: LoadOptions): Site {
   let files = 0;
   // Real directories on the current path: a symlink back to one of them is a loop.
   const visiting = new Set<string>();
+  const arena = opts.shared ? new SharedArena() : null;
 
   const add = (urlPath: string, entry: Entry): void => {
     decoded.set(urlPath, entry);
@@ -151,7 +191,11 @@ export function loadSite(root: string, opts: LoadOptions): Site {
             'raise TSHERVE_MAX_SITE_BYTES or serve a smaller folder',
           );
         }
-        const body = readFileSync(real);
+        let body: Buffer;
+        if (arena) {
+          body = arena.alloc(st.size);
+          readInto(real, body);
+        } else body = readFileSync(real);
         files++;
         const rel = '/' + relative(root, full).split(sep).join('/');
         const entry = makeEntry(rel, body, st);
@@ -169,4 +213,22 @@ export function loadSite(root: string, opts: LoadOptions): Site {
   const notFound = decoded.get('/404.html') ?? null;
   const notFoundHeaders = notFound ? ['Content-Type', notFound.contentType, 'Content-Length', String(notFound.body.length), 'Cache-Control', 'no-cache'] : null;
   return { raw, decoded, notFound, notFoundHeaders, files, bytes };
+}
+
+/**
+ * A site received from another thread: structured cloning turns each Buffer into a plain
+ * Uint8Array over the same (shared) memory; make them Buffers again, still without copying.
+ */
+export function adoptSite(cloned: Site): Site {
+  for (const e of uniqueEntries(cloned)) {
+    const u = e.body as Uint8Array;
+    if (!Buffer.isBuffer(u)) e.body = Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+  }
+  return cloned;
+}
+
+function uniqueEntries(site: Site): Entry[] {
+  const seen = new Set<Entry>(site.decoded.values());
+  if (site.notFound) seen.add(site.notFound);
+  return [...seen];
 }

@@ -1,6 +1,6 @@
 // The metrics module without a server: snapshots, merging, the IPC check and the text format.
 import { describe, expect, it } from 'vitest';
-import { parseScrapeRequest, parseWorkerMessage } from '../src/cluster.js';
+import { parseCoordinatorMessage, parseWorkerMessage } from '../src/scrape.js';
 import { DURATION_BUCKETS, escapeLabel, HotCounters, mergeSnapshots, parseSnapshot, ProcessMonitor, renderSnapshot, takeSnapshot, type Snapshot } from '../src/metrics.js';
 
 function snapshotAfter(fill: (hot: HotCounters) => void, defined = 2): Snapshot {
@@ -136,7 +136,9 @@ describe('metrics text', () => {
     expect(parseWorkerMessage({ type: 'tsherve:metrics', id: 1, snapshot: { nope: true } })).toEqual({ type: 'tsherve:metrics', id: 1, snapshot: null });
     expect(parseWorkerMessage({ type: 'other' })).toBeNull();
     expect(parseWorkerMessage(null)).toBeNull();
-    expect(parseScrapeRequest({ type: 'tsherve:scrape', id: 7 })).toEqual({ type: 'tsherve:scrape', id: 7 });
-    expect(parseScrapeRequest({ type: 'tsherve:scrape', id: -1 })).toBeNull();
+    expect(parseCoordinatorMessage({ type: 'tsherve:scrape', id: 7 })).toEqual({ type: 'tsherve:scrape', id: 7 });
+    expect(parseCoordinatorMessage({ type: 'tsherve:scrape', id: -1 })).toBeNull();
+    expect(parseCoordinatorMessage({ type: 'tsherve:shutdown' })).toEqual({ type: 'tsherve:shutdown' });
+    expect(parseCoordinatorMessage({ type: 'tsherve:other' })).toBeNull();
   });
 });

@@ -44,6 +44,7 @@ describe('invalid configuration: one line naming the setting, exit 2, before lis
     ['bad metrics port', {}, ['--metrics-port=abc'], /^tsherve: TSHERVE_METRICS_PORT: "abc" is not a port/],
     ['unknown level', { TSHERVE_LOG_LEVEL: 'loud' }, [], /^tsherve: TSHERVE_LOG_LEVEL: "loud" is not one of debug, info, warn, error/],
     ['bad workers', { TSHERVE_WORKERS: '0' }, [], /^tsherve: TSHERVE_WORKERS: "0" is not a worker count/],
+    ['bad worker mode', { TSHERVE_WORKER_MODE: 'fibers' }, [], /^tsherve: TSHERVE_WORKER_MODE: "fibers" is not one of processes, threads$/],
     ['bad size cap', { TSHERVE_MAX_SITE_BYTES: 'lots' }, [], /^tsherve: TSHERVE_MAX_SITE_BYTES: "lots" is not a size/],
     ['bad timeout', { TSHERVE_MAP_TIMEOUT: 'soon' }, [], /^tsherve: TSHERVE_MAP_TIMEOUT: "soon" is not a duration/],
     ['bad host', {}, ['--host', ' '], /^tsherve: TSHERVE_HOST: " " is not a host/],
