@@ -1,0 +1,126 @@
+// What a coordinator of several workers does, whatever the workers are (cluster processes or
+// worker threads): start them, announce "listening" once all are ready, own the metrics port and
+// merge the workers' snapshots at each scrape, replace a worker that dies after start-up, abort
+// with the first worker's start-up failure, and drain everything on SIGTERM/SIGINT.
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { BenchError, ExitCode } from '../../../driver/src/errors.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { CONTENT_TYPE, ProcessMonitor, renderSnapshot } from './metrics.js';
+import { parseWorkerMessage, Scraper, type CoordinatorMessage } from './scrape.js';
+import { createMetricsServer, drain, DRAIN_MS, listen, trackSockets } from './server.js';
+
+/** One started worker, as the coordinator drives it. */
+export interface WorkerHandle {
+  readonly id: number;
+  /** How logs name it, e.g. { pid } or { thread }. */
+  readonly label: Record<string, unknown>;
+  send(message: CoordinatorMessage): void;
+  /** Ask it to drain and exit. */
+  stop(): void;
+  /** End it now (after the drain limit). */
+  kill(): void;
+}
+
+/** What a worker reports to the coordinator; the adapter wires its events to these. */
+export interface WorkerEvents {
+  message(raw: unknown): void;
+  exit(detail: string): void;
+}
+
+export interface CoordinatorOptions {
+  config: Config;
+  log: Logger;
+  /** Start one worker. */
+  spawn(events: WorkerEvents): WorkerHandle;
+  /** Fields added to the "listening" line. */
+  announce?: Record<string, unknown>;
+  /** Runs first at shutdown (the threads' spare socket descriptor is closed here). */
+  beforeShutdown?(): void;
+}
+
+export function runCoordinator(opts: CoordinatorOptions): void {
+  const { config, log } = opts;
+  const scraper = new Scraper(new ProcessMonitor(), log);
+  const live = new Map<number, { handle: WorkerHandle; exited: Promise<void> }>();
+  const ready = new Set<number>();
+  let started = false;
+  let shuttingDown = false;
+  let sitePort = 0;
+  let metricsServer: Server | null = null;
+  let metricsSockets = new Set<Socket>();
+
+  const abort = (line: string, exitCode: number): never => {
+    process.stderr.write(`tsherve: ${line}\n`);
+    shuttingDown = true;
+    for (const { handle } of live.values()) handle.kill();
+    process.exit(exitCode);
+  };
+
+  const onAllReady = async (): Promise<void> => {
+    started = true;
+    const targets = () => [...live.values()].filter(({ handle }) => ready.has(handle.id)).map(({ handle }) => ({ id: handle.id, send: (m: CoordinatorMessage) => handle.send(m) }));
+    metricsServer = createMetricsServer(async () => renderSnapshot(await scraper.scrape(targets())), CONTENT_TYPE);
+    metricsSockets = trackSockets(metricsServer);
+    const metricsPort = await listen(metricsServer, config.metricsPort, config.host, 'TSHERVE_METRICS_PORT').catch((err: unknown) =>
+      abort(err instanceof BenchError ? err.oneLine() : String(err), err instanceof BenchError ? err.exitCode : ExitCode.failure),
+    );
+    log.always('listening', { host: config.host, port: sitePort, metricsPort, workers: config.workers, workerMode: config.workerMode, pid: process.pid, ...opts.announce });
+  };
+
+  const start = (): void => {
+    let handle: WorkerHandle | null = null;
+    let resolveExit = (): void => {};
+    const exited = new Promise<void>((r) => (resolveExit = r));
+    handle = opts.spawn({
+      message(raw) {
+        if (handle === null) return;
+        const m = parseWorkerMessage(raw);
+        if (m === null) {
+          log.warn('ignoring a malformed message from a worker', handle.label);
+          return;
+        }
+        if (m.type === 'tsherve:metrics') scraper.answer(handle.id, m);
+        else if (m.type === 'tsherve:ready') {
+          sitePort = m.port;
+          ready.add(handle.id);
+          if (started) log.info('worker ready', handle.label);
+          else if (ready.size === config.workers) void onAllReady();
+        } else if (!started) abort(m.line, m.exitCode); // every worker would fail the same way
+        else log.error('replacement worker failed to start', { ...handle.label, error: m.line });
+      },
+      exit(detail) {
+        resolveExit();
+        if (handle === null) return;
+        live.delete(handle.id);
+        ready.delete(handle.id);
+        scraper.forget(handle.id); // a scrape in flight does not wait for a worker that is gone
+        if (shuttingDown) return;
+        // A worker that failed during start-up without telling why (a 'fatal' message aborts first).
+        if (!started) abort(`a worker exited during start-up (${detail})`, ExitCode.failure);
+        log.warn('worker died; starting a replacement', { ...handle.label, exit: detail });
+        start();
+      },
+    });
+    live.set(handle.id, { handle, exited });
+  };
+
+  const shutdown = (signal: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info('shutting down', { signal, drainMs: DRAIN_MS });
+    opts.beforeShutdown?.();
+    const workers = [...live.values()];
+    for (const { handle } of workers) handle.stop();
+    const kill = setTimeout(() => workers.forEach(({ handle }) => handle.kill()), DRAIN_MS + 1_000);
+    void Promise.all([...workers.map((w) => w.exited), metricsServer ? drain(metricsServer, metricsSockets) : Promise.resolve()]).then(() => {
+      clearTimeout(kill);
+      log.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  for (let i = 0; i < config.workers; i++) start();
+}
