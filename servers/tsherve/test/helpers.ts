@@ -2,7 +2,7 @@
 // Tests run the built CLI; `npm test` builds first (pretest), and ensureBuilt() rebuilds when a
 // source is newer than dist, so `npx vitest run servers/tsherve` alone also tests current code.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -219,4 +219,54 @@ export function makeSite(): { root: string; parent: string } {
   writeFileSync(join(root, '404.html'), '<h1>custom 404</h1>');
   writeFileSync(join(parent, 'secret.txt'), 'TOP-SECRET');
   return { root, parent };
+}
+
+/** Live children of a process, from /proc (no procps needed). */
+export function childPids(parent: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state, ppid, …
+      if (Number(fields[1]) === parent && fields[0] !== 'Z') out.push(Number(name));
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** The worker ids named by the request lines of a debug log. */
+export function workersInLog(stdout: string): Set<number> {
+  return new Set(
+    stdout
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => (JSON.parse(l) as { worker: number }).worker),
+  );
+}
+
+/**
+ * Start downloading /big.bin (8 MiB), send tsherve SIGTERM 300 ms in, then read the rest slowly
+ * a second later; resolves with the bytes received.
+ */
+export function downloadAcrossSigterm(ts: Tsherve): Promise<number> {
+  return new Promise<number>((resolveP, reject) => {
+    const req = request({ host: '127.0.0.1', port: ts.port, path: '/big.bin', agent: false }, (res) => {
+      let n = 0;
+      res.pause();
+      setTimeout(() => {
+        ts.proc.kill('SIGTERM');
+        setTimeout(() => {
+          res.on('data', (c: Buffer) => (n += c.length));
+          res.on('end', () => resolveP(n));
+          res.on('error', reject);
+          res.resume();
+        }, 1_000);
+      }, 300);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

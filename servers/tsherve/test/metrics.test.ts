@@ -1,6 +1,6 @@
 // Metrics after a known sequence of requests, for one worker and summed over two.
 import { afterEach, describe, expect, it } from 'vitest';
-import { get, makeSite, metrics, metricValue, startMapSource, startTsherve, type MapSource, type Tsherve } from './helpers.js';
+import { get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
 
 let map: MapSource | undefined;
 let ts: Tsherve | undefined;
@@ -58,12 +58,7 @@ describe('metrics', () => {
     expect(metricValue(m, 'tsherve_request_duration_seconds_count')).toBe(16);
     // Runtime figures cover both workers and the primary.
     expect(m).toContain('Resident memory, bytes (summed over 3 processes)');
-    const workers = new Set(
-      ts.stdout()
-        .split('\n')
-        .filter((l) => l.includes('"msg":"request"'))
-        .map((l) => (JSON.parse(l) as { worker: number }).worker),
-    );
+    const workers = workersInLog(ts.stdout());
     expect(workers.size).toBe(2);
   });
 });

@@ -6,23 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.js';
-import { makeSite, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
-
-/** Live children of a process, from /proc (no procps needed). */
-function childPids(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state, ppid, …
-      if (Number(fields[1]) === parent && fields[0] !== 'Z') out.push(Number(name));
-    } catch {
-      /* exited while we looked */
-    }
-  }
-  return out.sort((a, b) => a - b);
-}
+import { childPids, downloadAcrossSigterm, makeSite, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
 
 let map: MapSource;
 let site: { root: string; parent: string };
@@ -160,24 +144,8 @@ describe('processes', () => {
   for (const workers of ['1', '2']) {
     it(`drains an in-flight large download on SIGTERM and exits 0 (workers=${workers})`, async () => {
       const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: site.root, TSHERVE_WORKERS: workers });
-      const received = await new Promise<number>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: ts.port, path: '/big.bin', agent: false }, (res) => {
-          let n = 0;
-          res.pause();
-          // SIGTERM arrives while most of the 8 MiB is still to come; then read it slowly.
-          setTimeout(() => {
-            ts.proc.kill('SIGTERM');
-            setTimeout(() => {
-              res.on('data', (c: Buffer) => (n += c.length));
-              res.on('end', () => resolve(n));
-              res.on('error', reject);
-              res.resume();
-            }, 1_000);
-          }, 300);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      // SIGTERM arrives while most of the 8 MiB is still to come; then it is read slowly.
+      const received = await downloadAcrossSigterm(ts);
       expect(received).toBe(8 * 1024 * 1024);
       expect(await ts.stop()).toBe(0);
     });

@@ -2,12 +2,11 @@
 // one port, metrics merged across threads, drain on SIGTERM, and the memory that sharing saves.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { request } from 'node:http';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { adoptSite, loadSite } from '../src/site.js';
-import { get, makeSite, metrics, metricValue, startMapSource, startTsherve, type MapSource, type Tsherve } from './helpers.js';
+import { childPids, downloadAcrossSigterm, get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
 
 let map: MapSource;
 beforeAll(async () => {
@@ -71,22 +70,10 @@ describe('worker threads', () => {
           expect(r.body.equals(readFileSync(file)), path).toBe(true);
         }
       }
-      const workers = new Set(
-        ts.stdout()
-          .split('\n')
-          .filter((l) => l.includes('"msg":"request"'))
-          .map((l) => (JSON.parse(l) as { worker: number }).worker),
-      );
+      const workers = workersInLog(ts.stdout());
       expect(workers.size).toBe(2);
       // The descriptor helpers have exited: threads, not processes.
-      const children = readdirSync('/proc').filter((n) => /^\d+$/.test(n) && (() => {
-        try {
-          const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
-          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ts.proc.pid;
-        } catch {
-          return false;
-        }
-      })());
+      const children = childPids(ts.proc.pid!);
       expect(children).toEqual([]);
       expect(ts.stdout()).toContain('"workerMode":"threads"');
     } finally {
@@ -118,23 +105,7 @@ describe('worker threads', () => {
   it('drain an in-flight large download on SIGTERM, exit 0 and free the port', async () => {
     const { root } = makeSite();
     const ts = await startThreads({ TSHERVE_WEBROOT: root, TSHERVE_WORKERS: '2' });
-    const received = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: ts.port, path: '/big.bin', agent: false }, (res) => {
-        let n = 0;
-        res.pause();
-        setTimeout(() => {
-          ts.proc.kill('SIGTERM');
-          setTimeout(() => {
-            res.on('data', (c: Buffer) => (n += c.length));
-            res.on('end', () => resolve(n));
-            res.on('error', reject);
-            res.resume();
-          }, 1_000);
-        }, 300);
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const received = await downloadAcrossSigterm(ts);
     expect(received).toBe(8 * 1024 * 1024);
     expect(await ts.stop()).toBe(0);
     const refused = await new Promise<string>((resolve) => {
