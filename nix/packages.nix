@@ -16,6 +16,9 @@
 }:
 let
   root = ../.;
+  # Node flags of the tsherve executable: the same as the shebang of servers/tsherve/src/cli.ts
+  # (young generation capped at its starting size; driver/test/nix.test.ts checks they agree).
+  tsherveNodeFlags = "--max-semi-space-size=8";
   # Only what the build reads: a change to the README or the tests must not rebuild anything.
   keep = [
     "package.json"
@@ -111,7 +114,7 @@ let
       [ -d driver/assets ] && mkdir -p "$lib/driver" && cp -R driver/assets "$lib/driver/"
       ln -s ${npmDeps} "$lib/node_modules"
       makeWrapper ${lib.getExe nodejs} "$out/bin/server-bench" --add-flags "$lib/dist/driver/src/cli.js"
-      makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" --add-flags "$lib/dist/servers/tsherve/src/cli.js"
+      makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" --add-flags "${tsherveNodeFlags} $lib/dist/servers/tsherve/src/cli.js"
       runHook postInstall
     '';
     passthru = { inherit npmDeps; };
@@ -123,7 +126,7 @@ let
     meta.mainProgram = "tsherve";
   } ''
     makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" \
-      --add-flags ${server-bench}/lib/server-bench/dist/servers/tsherve/src/cli.js
+      --add-flags "${tsherveNodeFlags} ${server-bench}/lib/server-bench/dist/servers/tsherve/src/cli.js"
   '';
 
   # k6test for the VM: k6 and taskset from nixpkgs on PATH, the offline k6 script from the store.

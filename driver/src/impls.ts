@@ -54,6 +54,23 @@ function tsherveCli(): string {
   return join(repoRoot(), 'dist', 'servers', 'tsherve', 'src', 'cli.js');
 }
 
+/**
+ * The Node flags in a script's `#!/usr/bin/env -S node <flags>` line, so the harness starts tsherve
+ * exactly as its executable runs (it starts `node <cli.js>` itself, which skips the shebang).
+ */
+export function shebangNodeFlags(firstLine: string): string[] {
+  const m = /^#!\S*env\s+-S\s+node((?:\s+-\S+)*)\s*$/.exec(firstLine);
+  return m ? (m[1] ?? '').trim().split(/\s+/).filter((f) => f !== '') : [];
+}
+
+function tsherveNodeFlags(cli: string): string[] {
+  try {
+    return shebangNodeFlags(readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '');
+  } catch {
+    return []; // prepare() reports a missing build
+  }
+}
+
 export const tsherve: Impl = {
   name: 'tsherve',
   description: 'this repository: Node, in-memory site, one worker per server CPU',
@@ -74,7 +91,7 @@ export const tsherve: Impl = {
   launch(ctx: ImplContext): LaunchSpec {
     return {
       command: process.execPath,
-      args: [tsherveCli()],
+      args: [...tsherveNodeFlags(tsherveCli()), tsherveCli()],
       env: {
         TSHERVE_WEBROOT: ctx.webroot,
         TSHERVE_REDIRECT_MAP_URL: ctx.mapUrl,

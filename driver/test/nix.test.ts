@@ -403,3 +403,28 @@ describe('npm dependencies for Nix', () => {
     expect(stdout).toMatch(/matches package-lock\.json \(sha256-/);
   }, 120_000);
 });
+
+describe("tsherve's Node flags", () => {
+  it('are the same in its shebang, the harness launch and the Nix executables', async () => {
+    const { shebangNodeFlags, tsherve } = await import('../src/impls.js');
+    const shebang = (await readFile(join(repo, 'servers', 'tsherve', 'src', 'cli.ts'), 'utf8')).split('\n', 1)[0] ?? '';
+    const flags = shebangNodeFlags(shebang);
+    expect(flags).toEqual(['--max-semi-space-size=8']);
+    const nix = await readFile(join(repo, 'nix', 'packages.nix'), 'utf8');
+    expect(/tsherveNodeFlags = "([^"]*)";/.exec(nix)?.[1]?.split(' ')).toEqual(flags);
+    // Both tsherve executables (in server-bench and the tsherve package) pass them.
+    expect(nix.match(/--add-flags "\$\{tsherveNodeFlags\} [^"]*servers\/tsherve\/src\/cli\.js"/g)).toHaveLength(2);
+    const launch = tsherve.launch({ webroot: '/w', mapUrl: 'http://127.0.0.1:1/m', host: '127.0.0.1', cpus: 1, cacheDir: '/c' } as never);
+    expect(launch.args.slice(0, flags.length)).toEqual(flags);
+    expect(launch.args.at(-1)).toMatch(/dist\/servers\/tsherve\/src\/cli\.js$/);
+  });
+
+  it('are read from a shebang only when it is env -S node with flags', async () => {
+    const { shebangNodeFlags } = await import('../src/impls.js');
+    expect(shebangNodeFlags('#!/usr/bin/env -S node --a=1 --b')).toEqual(['--a=1', '--b']);
+    expect(shebangNodeFlags('#!/usr/bin/env node')).toEqual([]);
+    expect(shebangNodeFlags('#!/usr/bin/env -S node')).toEqual([]);
+    expect(shebangNodeFlags('// not a shebang')).toEqual([]);
+    expect(shebangNodeFlags('#!/usr/bin/env -S node script.js')).toEqual([]);
+  });
+});
