@@ -1,5 +1,5 @@
 // Typed, actionable errors. Every error a user can cause carries what went wrong and what to do
-// about it; the CLI prints `error: <message> (<hint>)` on one line and exits with `exitCode`.
+// about it; the CLI prints `server-bench: <message> (<hint>)` on one line and exits with `exitCode`.
 
 export const ExitCode = {
   ok: 0,

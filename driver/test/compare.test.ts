@@ -98,7 +98,7 @@ describe('server-bench compare', () => {
     expect((await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-better'), '--threshold', 'lots'])).code).toBe(2);
     const missing = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'nope')]);
     expect(missing.code).toBe(3);
-    expect(missing.err).toMatch(/not a run folder/);
+    expect(missing.err).toMatch(/^server-bench: .*not a run folder/);
   });
 });
 

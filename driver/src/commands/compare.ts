@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { compareResults, renderCompareMarkdown, renderCompareTerminal } from '../compare.js';
-import { BenchError, ExitCode, UsageError } from '../errors.js';
+import { ExitCode, reportError, UsageError } from '../errors.js';
 import { resultsForRun } from '../report/results.js';
 import { writeFileAtomic } from '../store.js';
 
@@ -46,10 +46,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`wrote ${out}\n`);
     return cmp.regressions.length > 0 ? ExitCode.regression : ExitCode.ok;
   } catch (err) {
-    if (err instanceof BenchError) {
-      process.stderr.write(`error: ${err.oneLine()}\n`);
-      return err.exitCode;
-    }
-    throw err;
+    return reportError(err);
   }
 }

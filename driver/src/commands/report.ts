@@ -3,7 +3,7 @@
 // terminal table. writeReports is also what `bench` calls at the end of a run.
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BenchError, ExitCode, UsageError } from '../errors.js';
+import { BenchError, ExitCode, reportError, UsageError } from '../errors.js';
 import { cellDir, RESULTS_FILE, TEXT_SUMMARY_FILE } from '../layout.js';
 import { renderHtml } from '../report/html.js';
 import { buildIndex } from '../report/index.js';
@@ -71,10 +71,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`wrote ${out.files.length} files for run ${basename(resolve(parsed.positionals[0]!))}\n`);
     return ExitCode.ok;
   } catch (err) {
-    if (err instanceof BenchError) {
-      process.stderr.write(`error: ${err.oneLine()}\n`);
-      return err.exitCode;
-    }
-    throw err;
+    return reportError(err);
   }
 }
