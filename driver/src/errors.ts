@@ -81,6 +81,17 @@ export function tail(text: string, lines = 5): string {
     .join(' | ');
 }
 
+/** Any thrown value as one line: a BenchError's message and hint, else the error's message. */
+export function errorLine(err: unknown): string {
+  if (err instanceof BenchError) return err.oneLine();
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The exit code a thrown value calls for: a BenchError's own, else failure. */
+export function errorExitCode(err: unknown): ExitCodeValue {
+  return err instanceof BenchError ? err.exitCode : ExitCode.failure;
+}
+
 /** How every command ends on an error: one line on stderr, the error's own exit code. */
 export function reportError(err: unknown): ExitCodeValue {
   if (err instanceof BenchError) {

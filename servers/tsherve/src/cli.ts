@@ -9,7 +9,7 @@
 // the harness reads them from this line (driver/src/impls.ts), nix/packages.nix repeats them
 // (checked by driver/test/nix.test.ts).
 import cluster from 'node:cluster';
-import { BenchError, ExitCode } from '../../../driver/src/errors.js';
+import { errorExitCode, errorLine } from '../../../driver/src/errors.js';
 import { runPrimary, runWorker } from './cluster.js';
 import { helpText, parseConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
@@ -17,9 +17,8 @@ import { DRAIN_MS, startServing } from './server.js';
 import { runThreads } from './threads.js';
 
 function die(err: unknown): never {
-  const line = err instanceof BenchError ? err.oneLine() : err instanceof Error ? err.message : String(err);
-  process.stderr.write(`tsherve: ${line}\n`);
-  process.exit(err instanceof BenchError ? err.exitCode : ExitCode.failure);
+  process.stderr.write(`tsherve: ${errorLine(err)}\n`);
+  process.exit(errorExitCode(err));
 }
 
 async function main(): Promise<void> {

@@ -4,7 +4,7 @@
 // with the first worker's start-up failure, and drain everything on SIGTERM/SIGINT.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { BenchError, ExitCode } from '../../../driver/src/errors.js';
+import { errorExitCode, errorLine, ExitCode } from '../../../driver/src/errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { CONTENT_TYPE, ProcessMonitor, renderSnapshot } from './metrics.js';
@@ -63,8 +63,8 @@ export function runCoordinator(opts: CoordinatorOptions): void {
     const targets = () => [...live.values()].filter(({ handle }) => ready.has(handle.id)).map(({ handle }) => ({ id: handle.id, send: (m: CoordinatorMessage) => handle.send(m) }));
     metricsServer = createMetricsServer(async () => renderSnapshot(await scraper.scrape(targets())), CONTENT_TYPE);
     metricsSockets = trackSockets(metricsServer);
-    const metricsPort = await listen(metricsServer, config.metricsPort, config.host, 'TSHERVE_METRICS_PORT').catch((err: unknown) =>
-      abort(err instanceof BenchError ? err.oneLine() : String(err), err instanceof BenchError ? err.exitCode : ExitCode.failure),
+    const metricsPort = await listen(metricsServer, { port: config.metricsPort, host: config.host, setting: 'TSHERVE_METRICS_PORT' }).catch((err: unknown) =>
+      abort(errorLine(err), errorExitCode(err)),
     );
     log.always('listening', { host: config.host, port: sitePort, metricsPort, workers: config.workers, workerMode: config.workerMode, pid: process.pid, ...opts.announce });
   };

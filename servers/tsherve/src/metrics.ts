@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { isCount, isCountRecord, isNumber, isObject } from './checks.js';
 
 export const PREFIX = 'tsherve_';
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -85,6 +86,15 @@ export interface MetricsSources {
   refreshes: () => { ok: number; error: number; skipped: number };
 }
 
+/** Open descriptors of this process; -1 where /proc is not available. */
+function countOpenFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length - 1; // minus the directory being read
+  } catch {
+    return -1;
+  }
+}
+
 const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
 
 /**
@@ -122,12 +132,6 @@ export class ProcessMonitor {
     const mem = process.memoryUsage();
     const heapSpaces: Record<string, number> = {};
     for (const s of getHeapSpaceStatistics()) heapSpaces[s.space_name.replace(/_space$/, '')] = s.space_used_size;
-    let openFds = -1;
-    try {
-      if (this.processWide) openFds = readdirSync('/proc/self/fd').length - 1; // minus the directory being read
-    } catch {
-      // not Linux: reported as -1
-    }
     const d = this.delay;
     const s = (ns: number): number => (Number.isFinite(ns) ? ns / 1e9 : 0);
     const lag = d.count > 0
@@ -146,7 +150,7 @@ export class ProcessMonitor {
       externalBytes: mem.external,
       heapSpaces,
       startTimeSeconds: this.startTimeSeconds,
-      openFds: this.processWide ? openFds : 0,
+      openFds: this.processWide ? countOpenFds() : 0,
       activeResources: process.getActiveResourcesInfo().length,
       lag,
       gc,
@@ -229,7 +233,6 @@ export function mergeProcess(list: readonly ProcessFigures[]): ProcessFigures {
  * adds processes that serve no requests (the cluster primary) to the runtime figures only.
  */
 export function mergeSnapshots(workers: readonly Snapshot[], extra: readonly ProcessFigures[] = []): Snapshot {
-  // An extra's figures come from a process-wide monitor (the coordinator's).
   const out: Snapshot = {
     requests: 0,
     status: {},
@@ -260,10 +263,6 @@ export function mergeSnapshots(workers: readonly Snapshot[], extra: readonly Pro
 
 // ------------------------------------------------------------------ validation (IPC boundary)
 
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCountRecord = (v: unknown): v is Record<string, number> => isObject(v) && Object.values(v).every(isCount);
 
 function isProcessFigures(v: unknown): v is ProcessFigures {
   if (!isObject(v)) return false;

@@ -1,6 +1,7 @@
 // A metrics scrape across workers (processes or threads alike): ask each for its snapshot, wait
 // for every answer or SCRAPE_TIMEOUT_MS, merge with the coordinator's own runtime figures. The
 // message shapes are plain data and are checked field by field where they arrive.
+import { isInt, isObject } from './checks.js';
 import type { Logger } from './log.js';
 import { mergeSnapshots, parseSnapshot, type ProcessMonitor, type Snapshot } from './metrics.js';
 
@@ -16,8 +17,6 @@ export type WorkerMessage =
 /** Coordinator → worker: "send your snapshot, answering with this id", or "drain and exit". */
 export type CoordinatorMessage = { type: 'tsherve:scrape'; id: number } | { type: 'tsherve:shutdown' };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-const isInt = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
 export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
   if (!isObject(raw)) return null;

@@ -23,15 +23,25 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export function listen(server: Server, port: number, host: string, setting = 'TSHERVE_PORT'): Promise<number> {
+/** Where a server listens: an address, or a listening handle it adopts (a worker thread's descriptor). */
+export type ListenTarget = { port: number; host: string; setting: string } | { handle: ListenHandle };
+
+/** Listen; resolves with the port. A failure is an EnvironmentError naming the setting to change. */
+export function listen(server: NetServer, target: ListenTarget): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void =>
-      reject(new EnvironmentError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`, `free the port or choose another with ${setting}`, { cause: err }));
+      reject(
+        'handle' in target
+          ? new EnvironmentError(`cannot listen on the shared socket: ${err.code ?? err.message}`, 'report this: the worker thread could not adopt its descriptor', { cause: err })
+          : new EnvironmentError(`cannot listen on ${target.host}:${target.port}: ${err.code ?? err.message}`, `free the port or choose another with ${target.setting}`, { cause: err }),
+      );
     server.once('error', onError);
-    server.listen({ port, host, backlog: 511 }, () => {
+    const listening = (): void => {
       server.off('error', onError);
       resolve((server.address() as AddressInfo).port);
-    });
+    };
+    if ('handle' in target) server.listen(target.handle, listening);
+    else server.listen({ port: target.port, host: target.host, backlog: 511 }, listening);
   });
 }
 
@@ -123,19 +133,6 @@ export function loadConfiguredSite(config: Config, log: Logger, shared = false):
   return config.webroot ? loadSite(config.webroot, { maxBytes: config.maxSiteBytes, confineSymlinks: config.confineSymlinks, log, shared }) : emptySite();
 }
 
-/** A server on an existing listening handle; resolves with the port it serves. */
-export function listenOnHandle(server: Server, handle: ListenHandle): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void =>
-      reject(new EnvironmentError(`cannot listen on the shared socket: ${err.code ?? err.message}`, 'report this: the worker thread could not adopt its descriptor', { cause: err }));
-    server.once('error', onError);
-    server.listen(handle, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
 export async function startServing(config: Config, log: Logger, opts: ServeOptions): Promise<Running> {
   const site: Site = opts.site ?? loadConfiguredSite(config, log);
   const hot = new HotCounters();
@@ -160,14 +157,14 @@ export async function startServing(config: Config, log: Logger, opts: ServeOptio
   const server = createServer(SERVER_OPTIONS, createHandler({ site, redirects, hot, log }));
   hardenServer(server);
   const sockets = trackSockets(server);
-  const port = opts.listenHandle ? await listenOnHandle(server, opts.listenHandle) : await listen(server, config.port, config.host);
+  const port = await listen(server, opts.listenHandle ? { handle: opts.listenHandle } : { port: config.port, host: config.host, setting: 'TSHERVE_PORT' });
   let metricsServer: Server | null = null;
   let metricsPort: number | null = null;
   let metricsSockets = new Set<Socket>();
   if (opts.metrics) {
     metricsServer = createMetricsServer(() => Promise.resolve(renderSnapshot(snapshot())), CONTENT_TYPE);
     metricsSockets = trackSockets(metricsServer);
-    metricsPort = await listen(metricsServer, config.metricsPort, config.host, 'TSHERVE_METRICS_PORT');
+    metricsPort = await listen(metricsServer, { port: config.metricsPort, host: config.host, setting: 'TSHERVE_METRICS_PORT' });
   }
   log.info('site loaded', { files: site.files, bytes: site.bytes, redirects: redirects.size });
   return {

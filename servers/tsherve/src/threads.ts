@@ -9,7 +9,6 @@
 // handed out round-robin (each thread accepts from the shared socket; UV_TCP_SINGLE_ACCEPT makes
 // each take one connection per wake-up, so a burst spreads).
 import { createServer as createNetServer, Server as NetServer } from 'node:net';
-import type { Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import type { Config } from './config.js';
 import { runCoordinator, type WorkerHandle } from './coordinator.js';
@@ -38,7 +37,7 @@ export async function runThreads(config: Config, log: Logger): Promise<void> {
   // connection is queued by the kernel; the few that this bootstrap listener could take before it
   // closes (nothing has announced the port yet) are reset rather than left hanging.
   const bootstrap = createNetServer((s) => s.destroy());
-  await listen(bootstrap as unknown as Server, config.port, config.host);
+  await listen(bootstrap, { port: config.port, host: config.host, setting: 'TSHERVE_PORT' });
   const spare = await dupListener((bootstrap as unknown as { _handle: { fd: number } })._handle.fd);
   await new Promise<void>((r) => NetServer.prototype.close.call(bootstrap, () => r()));
 
