@@ -2,6 +2,7 @@
 // log), serving the same site and the same redirects, run unprivileged from a scratch prefix.
 import { execFile } from 'node:child_process';
 import type { Redirect } from './contracts.js';
+import { MEDIA_TYPES } from './verify.js';
 
 export interface NginxConfigOptions {
   webroot: string;
@@ -16,11 +17,12 @@ export interface NginxConfigOptions {
   runAsRoot?: boolean;
 }
 
-const TYPES: [string, string][] = [
-  ['text/html', 'html htm'], ['text/css', 'css'], ['text/javascript', 'js mjs'], ['application/json', 'json'],
-  ['application/xml', 'xml'], ['image/svg+xml', 'svg'], ['image/png', 'png'], ['image/jpeg', 'jpg jpeg'],
-  ['image/webp', 'webp'], ['image/gif', 'gif'], ['image/x-icon', 'ico'], ['text/plain', 'txt'], ['font/woff2', 'woff2'],
-];
+/** The gate's media types as nginx `types` entries: type → its extensions. */
+function typesBlock(): string {
+  const byType = new Map<string, string[]>();
+  for (const [ext, type] of Object.entries(MEDIA_TYPES)) byType.set(type, [...(byType.get(type) ?? []), ext.slice(1)]);
+  return [...byType].map(([type, exts]) => `    ${type} ${exts.join(' ')};`).join('\n');
+}
 
 function quote(s: string): string {
   return `"${s.replace(/["\\$]/g, (c) => `\\${c}`)}"`;
@@ -42,7 +44,7 @@ error_log ${p}/error.log warn;
 events { worker_connections 4096; }
 http {
   types {
-${TYPES.map(([t, e]) => `    ${t} ${e};`).join('\n')}
+${typesBlock()}
   }
   default_type application/octet-stream;
   charset utf-8;

@@ -6,8 +6,11 @@ import { extname, join, normalize, sep } from 'node:path';
 import type { Finding, VerifyFn, VerifyOptions } from './contracts.js';
 import { SCHEMA_VERSION, type Verification } from './schema.js';
 
-/** Media types by extension: the ones sitegen writes plus the usual companions of a static site. */
-const TYPES: Record<string, string> = {
+/**
+ * Media types by extension: the ones sitegen writes plus the usual companions of a static site.
+ * The gate expects them, and the nginx reference is configured with them (nginx.ts).
+ */
+export const MEDIA_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html', '.htm': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.json': 'application/json', '.xml': 'application/xml', '.svg': 'image/svg+xml', '.png': 'image/png',
   '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif', '.avif': 'image/avif',
@@ -50,7 +53,7 @@ export async function fileForPath(webroot: string, path: string): Promise<string
 /** The media type a path should be served with, or null when its extension says nothing. */
 export function expectedType(pathOrFile: string): string | null {
   if (pathOrFile.endsWith('/')) return 'text/html';
-  return TYPES[extname(pathOrFile).toLowerCase()] ?? null;
+  return MEDIA_TYPES[extname(pathOrFile).toLowerCase()] ?? null;
 }
 
 /** Compare a Content-Type header with the expected media type. */

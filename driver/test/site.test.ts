@@ -280,6 +280,8 @@ describe('nginx reference', () => {
     expect(conf).toContain('location = "/go/1" { return 301 "https://e.org/\\$x"; }');
     expect(conf).toContain('location = "/go/1/" { return 301 "https://e.org/\\$x"; }');
     expect(conf).not.toContain('/etc/nginx');
+    // Every media type the gate expects is configured, so the reference passes it on any site.
+    for (const line of ['text/html html htm;', 'image/jpeg jpg jpeg;', 'image/avif avif;', 'font/woff woff;', 'application/pdf pdf;']) expect(conf).toContain(line);
   });
 
   it('serves a post with and without the trailing slash (no /dir → /dir/ redirect), and aliases with both', async () => {
