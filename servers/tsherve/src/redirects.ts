@@ -69,11 +69,13 @@ export function withCachebust(url: string, nowMs: number): string {
  */
 export function fetchMapText(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
   const signal = AbortSignal.timeout(timeoutMs);
-  const get = (target: string, hopsLeft: number): Promise<string> =>
+  // `target` may be relative to `base` (a Location header); resolving it here turns a malformed
+  // one into a MapFetchError instead of an exception thrown in the response callback.
+  const get = (target: string, base: URL | undefined, hopsLeft: number): Promise<string> =>
     new Promise((resolve, reject) => {
       let u: URL;
       try {
-        u = new URL(target);
+        u = new URL(target, base);
       } catch {
         reject(new MapFetchError(`redirected to an invalid URL "${target}"`));
         return;
@@ -89,7 +91,7 @@ export function fetchMapText(url: string, timeoutMs: number, maxBytes: number): 
         if (status >= 300 && status < 400 && location !== undefined) {
           res.resume();
           if (hopsLeft === 0) reject(new MapFetchError('too many redirects'));
-          else resolve(get(new URL(location, u).toString(), hopsLeft - 1));
+          else resolve(get(location, u, hopsLeft - 1));
           return;
         }
         if (status !== 200) {
@@ -120,7 +122,7 @@ export function fetchMapText(url: string, timeoutMs: number, maxBytes: number): 
       req.on('error', (err) => reject(describeFetchError(err, timeoutMs)));
       req.end();
     });
-  return get(withCachebust(url, Date.now()), 5);
+  return get(withCachebust(url, Date.now()), undefined, 5);
 }
 
 function describeFetchError(err: Error, timeoutMs: number): MapFetchError {

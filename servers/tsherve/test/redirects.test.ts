@@ -1,7 +1,9 @@
 // Redirects against a real map source: lookups, invalid lines, refresh on a miss, coalescing,
 // slow and dead sources, oversized maps.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseMap } from '../src/redirects.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fetchMapText, parseMap } from '../src/redirects.js';
 import { get, makeSite, metrics, metricValue, startMapSource, startTsherve, type MapSource, type Tsherve } from './helpers.js';
 
 const MAP = ['# comment', '', 'gh https://github.com/jnsgruk', 'blog/ http://example.org/blog?x=1', 'two words here', 'bad not-a-url', 'ftp ftp://example.org/x', 'ctl https://example.org/a\u0007b', ''].join('\n');
@@ -168,5 +170,23 @@ describe('redirects', () => {
     map.text = 'b https://example.org/b\n'.repeat(100);
     expect((await get(ts.base, '/b')).status).toBe(404);
     expect((await get(ts.base, '/a')).status).toBe(301);
+  });
+});
+
+describe('fetching the map through redirects', () => {
+  it('follows a relative Location, and a malformed one is a fetch error, not a crash', async () => {
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/rel')) res.writeHead(302, { Location: '/map.txt' }).end();
+      else if (req.url?.startsWith('/bad')) res.writeHead(302, { Location: 'http://[bad' }).end();
+      else res.end('gh https://github.com/\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await fetchMapText(`${base}/rel`, 2_000, 1024)).toBe('gh https://github.com/\n');
+      await expect(fetchMapText(`${base}/bad`, 2_000, 1024)).rejects.toThrow(/redirected to an invalid URL "http:\/\/\[bad"/);
+    } finally {
+      server.close();
+    }
   });
 });
