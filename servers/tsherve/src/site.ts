@@ -192,10 +192,16 @@ export function loadSite(root: string, opts: LoadOptions): Site {
           );
         }
         let body: Buffer;
-        if (arena) {
-          body = arena.alloc(st.size);
-          readInto(real, body);
-        } else body = readFileSync(real);
+        try {
+          if (arena) {
+            body = arena.alloc(st.size);
+            readInto(real, body);
+          } else body = readFileSync(real);
+        } catch (err) {
+          opts.log.warn('skipping unreadable file', { path: relative(root, full), error: (err as NodeJS.ErrnoException).code ?? String(err) });
+          bytes -= st.size;
+          continue;
+        }
         files++;
         const rel = '/' + relative(root, full).split(sep).join('/');
         const entry = makeEntry(rel, body, st);

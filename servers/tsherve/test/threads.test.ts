@@ -1,6 +1,6 @@
 // TSHERVE_WORKER_MODE=threads: several worker threads serving one shared copy of the site from
 // one port, metrics merged across threads, drain on SIGTERM, and the memory that sharing saves.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,24 @@ describe('shared site', () => {
     expect(big.body.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(cloned.raw.get('/big.bin')).toBe(big); // one entry behind both lookup tables, as before cloning
   });
+});
+
+describe('unreadable files', () => {
+  // A write-only sysfs attribute: it stats as a 4 KiB file, but reading it is refused even to root.
+  const WRITE_ONLY = '/sys/bus/pci/rescan';
+  for (const shared of [false, true]) {
+    it(`are skipped with a warning while loading the site (shared: ${shared})`, () => {
+      expect(statSync(WRITE_ONLY).isFile()).toBe(true);
+      const { root } = makeSite();
+      symlinkSync(WRITE_ONLY, join(root, 'rescan'));
+      const lines: string[] = [];
+      const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('warn', {}, (l) => lines.push(l)), shared });
+      expect(site.decoded.has('/rescan')).toBe(false);
+      expect(site.files).toBe(filesUnder(root).length - 1);
+      expect(site.bytes).toBe(filesUnder(root).filter((f) => !f.endsWith('rescan')).reduce((n, f) => n + statSync(f).size, 0));
+      expect(lines.join('')).toMatch(/"msg":"skipping unreadable file","path":"rescan","error":"EACCES"/);
+    });
+  }
 });
 
 describe('worker threads', () => {
