@@ -11,6 +11,10 @@ import { CONTENT_TYPE, ProcessMonitor, renderSnapshot } from './metrics.js';
 import { parseWorkerMessage, Scraper, type CoordinatorMessage } from './scrape.js';
 import { createMetricsServer, drain, DRAIN_MS, listen, trackSockets } from './server.js';
 
+/** Retry interval of a replacement worker that fails to start: doubles from the first to the second. */
+export const RESTART_MIN_MS = 100;
+export const RESTART_MAX_MS = 10_000;
+
 /** One started worker, as the coordinator drives it. */
 export interface WorkerHandle {
   readonly id: number;
@@ -48,6 +52,8 @@ export function runCoordinator(opts: CoordinatorOptions): void {
   let started = false;
   let shuttingDown = false;
   let sitePort = 0;
+  let restartDelayMs = 0;
+  const restarts = new Set<NodeJS.Timeout>();
   let metricsServer: Server | null = null;
   let metricsSockets = new Set<Socket>();
 
@@ -86,21 +92,28 @@ export function runCoordinator(opts: CoordinatorOptions): void {
           sitePort = m.port;
           ready.add(handle.id);
           if (started) log.info('worker ready', handle.label);
-          else if (ready.size === config.workers) void onAllReady();
+          else if (ready.size === config.workers && !shuttingDown) void onAllReady();
         } else if (!started) abort(m.line, m.exitCode); // every worker would fail the same way
         else log.error('replacement worker failed to start', { ...handle.label, error: m.line });
       },
       exit(detail) {
         resolveExit();
         if (handle === null) return;
+        const wasReady = ready.delete(handle.id);
         live.delete(handle.id);
-        ready.delete(handle.id);
         scraper.forget(handle.id); // a scrape in flight does not wait for a worker that is gone
         if (shuttingDown) return;
         // A worker that failed during start-up without telling why (a 'fatal' message aborts first).
         if (!started) abort(`a worker exited during start-up (${detail})`, ExitCode.failure);
-        log.warn('worker died; starting a replacement', { ...handle.label, exit: detail });
-        start();
+        // A worker that served is replaced at once; replacements that keep failing to start (the
+        // webroot gone, the map host down) are retried at doubling intervals, not in a tight loop.
+        restartDelayMs = wasReady ? 0 : Math.min(Math.max(RESTART_MIN_MS, restartDelayMs * 2), RESTART_MAX_MS);
+        log.warn('worker died; starting a replacement', { ...handle.label, exit: detail, inMs: restartDelayMs });
+        const timer = setTimeout(() => {
+          restarts.delete(timer);
+          if (!shuttingDown) start();
+        }, restartDelayMs);
+        restarts.add(timer);
       },
     });
     live.set(handle.id, { handle, exited });
@@ -110,6 +123,7 @@ export function runCoordinator(opts: CoordinatorOptions): void {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info('shutting down', { signal, drainMs: DRAIN_MS });
+    for (const t of restarts) clearTimeout(t);
     opts.beforeShutdown?.();
     const workers = [...live.values()];
     for (const { handle } of workers) handle.stop();

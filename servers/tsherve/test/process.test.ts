@@ -1,6 +1,6 @@
 // Process behaviour: invalid configuration, start-up failures, --help, the site cap, worker
 // replacement and graceful drain on SIGTERM.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +135,26 @@ describe('processes', () => {
       expect(after).not.toContain(children[0]);
     } finally {
       // Possibly while the replacement still loads: it must stop at once, not after the drain limit.
+      const t0 = Date.now();
+      expect(await ts.stop()).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(8_000);
+    }
+  });
+
+  it('retries a replacement that cannot start at doubling intervals, not in a tight loop', async () => {
+    const own = makeSite();
+    const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: own.root, TSHERVE_WORKERS: '2', TSHERVE_LOG_LEVEL: 'info' });
+    try {
+      // Every replacement now fails its configuration check (the webroot is gone) and exits 2.
+      rmSync(own.root, { recursive: true, force: true });
+      process.kill(childPids(ts.proc.pid!)[0]!, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 2_000));
+      const delays = ts.stdout().split('\n').filter((l) => l.includes('worker died')).map((l) => (JSON.parse(l) as { inMs: number }).inMs);
+      // 0 (it had served), then 100, 200, 400, 800 ms: about five attempts in 2 s, never dozens.
+      expect(delays.slice(0, 4)).toEqual([0, 100, 200, 400]);
+      expect(delays.length).toBeLessThanOrEqual(7);
+      expect((await get(ts.base, '/')).status).toBeLessThan(500); // the surviving worker still answers
+    } finally {
       const t0 = Date.now();
       expect(await ts.stop()).toBe(0);
       expect(Date.now() - t0).toBeLessThan(8_000);
