@@ -99,7 +99,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   const decodedEntries = site.decoded;
   const debug = log.enabled('debug');
 
-  const finish = (res: ServerResponse, status: number, t0: number): void => {
+  const finish = (status: number, t0: number): void => {
     hot.countStatus(status);
     hot.observe((performance.now() - t0) / 1000);
   };
@@ -113,7 +113,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       if (notModified(h, entry)) {
         res.writeHead(304, entry.headers304);
         res.end();
-        finish(res, 304, t0);
+        finish(304, t0);
         return;
       }
     }
@@ -124,7 +124,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       if (range === 'unsatisfiable') {
         res.writeHead(416, ['Content-Range', `bytes */${entry.body.length}`, 'Content-Length', '0']);
         res.end();
-        finish(res, 416, t0);
+        finish(416, t0);
         return;
       }
       if (range !== null) {
@@ -137,14 +137,14 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         ]);
         if (head) res.end();
         else res.end(entry.body.subarray(range.start, range.end + 1));
-        finish(res, 206, t0);
+        finish(206, t0);
         return;
       }
     }
     res.writeHead(200, entry.headers200);
     if (head) res.end();
     else res.end(entry.body);
-    finish(res, 200, t0);
+    finish(200, t0);
   };
 
   const notFound = (res: ServerResponse, head: boolean, t0: number): void => {
@@ -158,21 +158,21 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       if (head) res.end();
       else res.end(NOT_FOUND_PLAIN);
     }
-    finish(res, 404, t0);
+    finish(404, t0);
   };
 
   const redirect = (res: ServerResponse, alias: string, target: string, t0: number): void => {
     res.writeHead(301, ['Location', target, 'Access-Control-Allow-Origin', '*', 'Content-Length', '0']);
     res.end();
     hot.countRedirect(alias);
-    finish(res, 301, t0);
+    finish(301, t0);
   };
 
   const badRequest = (res: ServerResponse, status: number, reason: string, t0: number): void => {
     const body = `${reason}\n`;
     res.writeHead(status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))]);
     res.end(body);
-    finish(res, status, t0);
+    finish(status, t0);
   };
 
   return function handle(req, res): void {
@@ -184,7 +184,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (method !== 'GET' && !head) {
       res.writeHead(405, ALLOW);
       res.end('Method not allowed');
-      finish(res, 405, t0);
+      finish(405, t0);
       return;
     }
     const url = req.url ?? '/';

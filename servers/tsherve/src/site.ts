@@ -10,8 +10,6 @@ import type { Logger } from './log.js';
 export const CACHE_CONTROL = 'public, max-age=31536000, must-revalidate';
 
 export interface Entry {
-  /** Path in the site, e.g. "/posts/a/index.html". */
-  file: string;
   body: Buffer;
   etag: string;
   lastModified: string;
@@ -95,7 +93,6 @@ function makeEntry(file: string, body: Buffer, st: Stats): Entry {
   const lastModified = st.mtime.toUTCString();
   const contentType = contentTypeFor(file);
   return {
-    file,
     body,
     etag,
     lastModified,

@@ -2,13 +2,14 @@
 // Tests run the built CLI; `npm test` builds first (pretest), and ensureBuilt() rebuilds when a
 // source is newer than dist, so `npx vitest run servers/tsherve` alone also tests current code.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { readProcStat } from '../../../driver/src/resources.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = join(REPO, 'dist/servers/tsherve/src/cli.js');
@@ -223,18 +224,12 @@ export function makeSite(): { root: string; parent: string } {
 
 /** Live children of a process, from /proc (no procps needed). */
 export function childPids(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state, ppid, …
-      if (Number(fields[1]) === parent && fields[0] !== 'Z') out.push(Number(name));
-    } catch {
-      /* exited while we looked */
-    }
-  }
-  return out.sort((a, b) => a - b);
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => readProcStat(Number(name)))
+    .filter((st) => st !== null && st.ppid === parent && st.state !== 'Z')
+    .map((st) => st!.pid)
+    .sort((a, b) => a - b);
 }
 
 /** The worker ids named by the request lines of a debug log. */

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 
 import { connect } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRssBytes } from '../../../driver/src/resources.js';
 import { createLogger } from '../src/log.js';
 import { adoptSite, loadSite } from '../src/site.js';
 import { childPids, downloadAcrossSigterm, get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
@@ -25,11 +26,6 @@ function filesUnder(root: string): string[] {
   };
   walk(root);
   return out;
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
 }
 
 function startThreads(env: Record<string, string>): Promise<Tsherve> {
@@ -113,7 +109,7 @@ describe('worker threads', () => {
       expect(metricValue(m, 'tsherve_request_duration_seconds_count')).toBe(6);
       // One process: its resident memory once (not once per thread); heaps summed over 3 isolates.
       expect(m).toContain('# HELP tsherve_process_resident_memory_bytes Resident memory, bytes\n');
-      expect(metricValue(m, 'tsherve_process_resident_memory_bytes')).toBeLessThan(rssBytes(ts.proc.pid!) * 1.5);
+      expect(metricValue(m, 'tsherve_process_resident_memory_bytes')).toBeLessThan((readRssBytes(ts.proc.pid!) ?? 0) * 1.5);
       expect(m).toContain('V8 heap used, bytes (summed over 3 V8 isolates');
     } finally {
       expect(await ts.stop()).toBe(0);
@@ -143,7 +139,7 @@ describe('worker threads', () => {
     const settle = async (ts: Tsherve): Promise<number> => {
       for (let i = 0; i < 8; i++) expect((await get(ts.base, '/large.bin', { method: 'HEAD' })).status).toBe(200);
       await new Promise((r) => setTimeout(r, 500));
-      return rssBytes(ts.proc.pid!);
+      return readRssBytes(ts.proc.pid!) ?? 0;
     };
     const two = await startThreads({ TSHERVE_WEBROOT: root, TSHERVE_WORKERS: '2' });
     const rssTwo = await settle(two);
