@@ -43,15 +43,16 @@ export function k6Env(base: NodeJS.ProcessEnv = process.env): Record<string, str
   return env;
 }
 
+let k6Version: Promise<string> | undefined;
+
 export const k6Engine: LoadEngine = {
   name: 'k6',
   async check() {
     return which('k6') ? null : `k6 is not installed: ${K6_INSTALL_HINT}`;
   },
-  async version() {
-    const r = await execa('k6', ['version'], { reject: false, stdin: 'ignore' });
-    const m = /k6 v?(\d+\.\d+\.\d+\S*)/.exec(`${r.stdout}`);
-    return m ? (m[1] as string) : 'unknown';
+  version() {
+    // Asked once per process: each cell runs k6 twice (warm-up, measure) and the binary does not change.
+    return (k6Version ??= execa('k6', ['version'], { reject: false, stdin: 'ignore' }).then((r) => /k6 v?(\d+\.\d+\.\d+\S*)/.exec(`${r.stdout}`)?.[1] ?? 'unknown'));
   },
   async run(opts: LoadOptions): Promise<K6LoadResult> {
     if (!which('k6')) throw new EnvironmentError('k6 is not installed', K6_INSTALL_HINT);

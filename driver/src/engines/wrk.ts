@@ -109,17 +109,19 @@ export interface WrkEngineOptions {
 
 /** A wrk engine; `wrkEngine` is the default one (per-code counting when SERVER_BENCH_WRK_STATUS_CODES=1). */
 export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
+  let version: Promise<string> | undefined;
   const engine: LoadEngine = {
     name: 'wrk',
     async check() {
       return which('wrk') ? null : `wrk is not installed: ${WRK_INSTALL_HINT}`;
     },
-    async version() {
-      // `wrk -v` prints its banner and usage, then exits 1.
-      const r = await execa('wrk', ['-v'], { reject: false, stdin: 'ignore' });
-      const first = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.startsWith('wrk')) ?? '';
-      const m = /^wrk\s+(\S+)/.exec(first);
-      return m ? (m[1] as string) : 'unknown';
+    version() {
+      // Asked once per engine: each cell runs wrk twice (warm-up, measure) and the binary does not
+      // change. `wrk -v` prints its banner and usage, then exits 1.
+      return (version ??= execa('wrk', ['-v'], { reject: false, stdin: 'ignore' }).then((r) => {
+        const first = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.startsWith('wrk')) ?? '';
+        return /^wrk\s+(\S+)/.exec(first)?.[1] ?? 'unknown';
+      }));
     },
     async run(opts: LoadOptions): Promise<LoadResult> {
       if (!which('wrk')) throw new EnvironmentError('wrk is not installed', WRK_INSTALL_HINT);
