@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Impl, ImplContext, LoadEngine, LoadOptions, ServerPlacement, Supervisor, Targets } from './contracts.js';
 import { buildTargets } from './crawl.js';
-import { BenchError, ExitCode } from './errors.js';
+import { BenchError, errorLine, ExitCode } from './errors.js';
 import { cellId, SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
 import { verify } from './verify.js';
@@ -95,6 +95,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
   phase('start', `${o.impl.name} on CPU ${o.placement.cpus.join(',') || 'any'}`);
   const server = await o.supervisor.start(o.impl, o.ctx, o.placement);
   const scratch = await mkdtemp(join(tmpdir(), 'server-bench-cell-'));
+  let stored = false;
   try {
     aborted();
     const targets: Targets =
@@ -211,10 +212,17 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       text = null; // a renderer bug must not lose a measured cell
     }
     await writeCell(o.runDir, result, text);
+    stored = true;
     return { kind: 'done', result, targets, verification };
   } finally {
     phase('stop');
-    await server.stop();
-    await rm(scratch, { recursive: true, force: true });
+    try {
+      await server.stop();
+      await rm(scratch, { recursive: true, force: true });
+    } catch (err) {
+      // A cell already stored stays done (reports and --resume count it): say what went wrong instead.
+      if (!stored) throw err;
+      phase('stop', `stopping failed after the cell was stored: ${errorLine(err)}`);
+    }
   }
 }
