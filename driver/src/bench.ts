@@ -20,7 +20,8 @@ import { buildMatrix, type Cell, type Veto } from './matrix.js';
 import { assertPortsFree } from './ports.js';
 import { parseRedirectMap } from './redirectmap.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
-import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, SITEGEN_VERSION } from './sitegen.js';
+import { renderTextSummary } from './report/textsummary.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, siteStats, SITEGEN_VERSION } from './sitegen.js';
 import { DEFAULT_SIZES } from './sizes.js';
 import { createRunDir, finishedCellIds, readRunInfo, writeJsonAtomic, writeRunInfo } from './store.js';
 import { killAllServersNow, localSupervisor } from './supervisor-local.js';
@@ -29,8 +30,6 @@ import { killAllServersNow, localSupervisor } from './supervisor-local.js';
 
 export interface BenchOptions {
   impls: Impl[];
-  /** True when --impls named them (an unavailable one is then reported, not silently dropped). */
-  implsExplicit: boolean;
   sizes: Size[];
   reps: number;
   durationSeconds: number;
@@ -121,7 +120,6 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     }
   };
   let impls: Impl[] = [];
-  const implsExplicit = input.impls !== undefined;
   if (input.impls !== undefined) {
     const names = list(input.impls);
     if (names.length === 0) problems.push(new UsageError('--impls: empty list', `valid: ${IMPL_NAMES.join(', ')}`));
@@ -181,7 +179,6 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
   if (problems.length > 1) throw new ProblemsError(problems);
   return {
     impls,
-    implsExplicit,
     sizes,
     reps,
     durationSeconds,
@@ -223,24 +220,6 @@ export interface PreparedSite {
   info: SiteInfo;
 }
 
-async function treeStats(dir: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
-  let bytes = 0;
-  const walk = async (d: string, depth: number): Promise<void> => {
-    if (depth > 32) return;
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p, depth + 1);
-      else if (e.isFile()) {
-        files++;
-        bytes += (await stat(p)).size;
-      }
-    }
-  };
-  await walk(dir, 0);
-  return { files, bytes };
-}
-
 /**
  * The generated site, cached by seed and size under the cache folder (generated once into a
  * temporary folder, then renamed into place, so an interrupted generation is never reused).
@@ -278,26 +257,9 @@ export async function prepareGeneratedSite(cacheDir: string, seed: number, targe
 export async function prepareUserSite(webroot: string, redirectsFile: string | null): Promise<PreparedSite> {
   const mapText = redirectsFile ? await readFile(redirectsFile, 'utf8') : '';
   const parsed = parseRedirectMap(mapText);
-  const { files, bytes } = await treeStats(webroot);
+  const { files, bytes } = await siteStats(webroot);
   if (files === 0) throw new InputError(`--webroot ${webroot} holds no files`, 'pass the folder that holds your site\'s index.html');
   return { webroot, mapText, redirects: parsed.redirects, info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length } };
-}
-
-// ---------------------------------------------------------------- text summary (helper module, optional)
-
-type TextRenderer = (r: CellResult) => string;
-
-/** The reports' text-summary renderer, when that module is present. */
-async function loadTextRenderer(): Promise<TextRenderer | undefined> {
-  for (const mod of ['./report/textsummary.js', './report/text.js', './textsummary.js']) {
-    try {
-      const m = (await import(mod)) as { renderTextSummary?: TextRenderer };
-      if (typeof m.renderTextSummary === 'function') return m.renderTextSummary;
-    } catch {
-      // not there (yet)
-    }
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------- the run
@@ -435,7 +397,6 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
 
     const maps: MapServer = await startMapServer({ text: site.mapText });
     mapServer = maps;
-    const render = await loadTextRenderer();
     const targetsCache = new Map<string, Targets>();
     const verified = new Set<string>();
     const failed: string[] = [];
@@ -477,7 +438,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
           vus: vusOverride ?? cell.size.vus,
           runDir,
           ...(signal ? { signal } : {}),
-          ...(render ? { renderTextSummary: render } : {}),
+          renderTextSummary,
           onPhase: (phase, detail) => emit({ kind: 'phase', index: i, total, cellId: cell.id, phase, ...(detail !== undefined ? { detail } : {}), elapsedSeconds: elapsed(), remainingSeconds: remaining() }),
           onProgress: (p) => emit({ kind: 'live', index: i, total, cellId: cell.id, ...p }),
         });

@@ -24,7 +24,6 @@ export interface LeafOptions {
 export interface Leaf {
   path: string;
   memoryEnforced: boolean;
-  cpusetEnforced: boolean;
   addPid(pid: number): void;
   pids(): number[];
   /** usage_usec from cpu.stat, in seconds, since the leaf was created. */
@@ -147,11 +146,7 @@ export async function createLeaf(name: string, opts: LeafOptions): Promise<Leaf 
     if (existsSync(join(path, 'memory.swap.max'))) writeFileSync(join(path, 'memory.swap.max'), '0');
     memoryEnforced = true;
   }
-  let cpusetEnforced = false;
-  if (opts.cpus.length > 0 && support.controllers.includes('cpuset')) {
-    writeFileSync(join(path, 'cpuset.cpus'), formatCpuList(opts.cpus));
-    cpusetEnforced = true;
-  }
+  if (opts.cpus.length > 0 && support.controllers.includes('cpuset')) writeFileSync(join(path, 'cpuset.cpus'), formatCpuList(opts.cpus));
 
   // memory.peak resets per open file: keep one fd for the leaf's life (Linux ≥ 6.12).
   let peakFd: number | null = null;
@@ -166,7 +161,6 @@ export async function createLeaf(name: string, opts: LeafOptions): Promise<Leaf 
   const leaf: Leaf = {
     path,
     memoryEnforced,
-    cpusetEnforced,
     addPid(pid) {
       writeFileSync(join(path, 'cgroup.procs'), String(pid));
     },

@@ -4,6 +4,7 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import { availableParallelism, hostname, release, totalmem } from 'node:os';
 import { execa } from 'execa';
+import { detectCgroup } from './cgroup.js';
 import type { HostInfo } from './schema.js';
 
 async function readText(path: string): Promise<string | null> {
@@ -23,12 +24,6 @@ async function canAccess(path: string, mode: number): Promise<boolean> {
   }
 }
 
-/** cgroup v2 mounted at /sys/fs/cgroup (unified) and writable by us. */
-export async function cgroupV2Writable(root = '/sys/fs/cgroup'): Promise<boolean> {
-  if ((await readText(`${root}/cgroup.controllers`)) === null) return false;
-  return canAccess(root, constants.W_OK);
-}
-
 export async function hostInfo(): Promise<HostInfo> {
   const cpuinfo = (await readText('/proc/cpuinfo')) ?? '';
   const model = /^(?:model name|Model|Hardware)\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
@@ -41,7 +36,8 @@ export async function hostInfo(): Promise<HostInfo> {
     memoryBytes: totalmem(),
     kernel: release(),
     os,
-    cgroupV2Writable: await cgroupV2Writable(),
+    // The same answer the cells' memory confinement gets (a writable v2 tree with the memory controller).
+    cgroupV2Writable: detectCgroup().writable,
     kvm: await canAccess('/dev/kvm', constants.R_OK | constants.W_OK),
   };
 }

@@ -146,7 +146,7 @@ export class ProcTree {
  * `intervalMs` (default 150 ms) for the peak, and once more on every read so start/end deltas are
  * current. cpuSeconds() counts from the monitor's start.
  */
-export function procTreeMonitor(rootPid: number, opts: { intervalMs?: number } = {}): ResourceMonitor & { tree: ProcTree } {
+export function procTreeMonitor(rootPid: number, opts: { intervalMs?: number } = {}): ResourceMonitor {
   const tree = new ProcTree(rootPid);
   let peak = 0;
   let lastCpu = 0;
@@ -164,7 +164,6 @@ export function procTreeMonitor(rootPid: number, opts: { intervalMs?: number } =
   const timer = setInterval(() => take(false), opts.intervalMs ?? 150);
   timer.unref();
   return {
-    tree,
     async cpuSeconds() {
       take();
       return lastCpu;
