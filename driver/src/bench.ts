@@ -78,8 +78,13 @@ export class ProblemsError extends BenchError {
 
 export class InterruptedError extends BenchError {
   override readonly name = 'InterruptedError';
-  constructor(runDir: string | null) {
-    super('interrupted', runDir ? `finished cells are kept in ${runDir}; continue with --resume ${basename(runDir)}` : '', ExitCode.interrupted);
+  /** `resumable`: the backend can continue the run (local: --resume); the VM backend cannot yet. */
+  constructor(runDir: string | null, resumable = true) {
+    super(
+      'interrupted',
+      runDir === null ? '' : resumable ? `finished cells are kept in ${runDir}; continue with --resume ${basename(runDir)}` : `finished cells are kept in ${runDir} (server-bench report ${runDir} renders them); the VM backend has no --resume, so run the missing cells again`,
+      ExitCode.interrupted,
+    );
   }
 }
 

@@ -2,7 +2,7 @@
 // --runner PATH (one size) and --ssh-timeout; validated up front, then the VM backend runs the
 // matrix and the same reports are written as for the local backend (runend.ts).
 import { parseArgs } from 'node:util';
-import { validateBenchInput, type BenchInput, type BenchOutcome, type BenchEvents } from '../bench.js';
+import { validateBenchInput, type BenchInput } from '../bench.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
 import { progressWriter } from '../progress.js';
@@ -12,15 +12,12 @@ import { killAllVmsNow } from '../vm/runner.js';
 
 export type { VmBenchOptions };
 
-/** The VM backend as a library call (bench.ts / cli.ts wire `--backend vm` to it). */
-export async function runVmBench(options: VmBenchOptions, emit: BenchEvents = progressWriter(), signal?: AbortSignal): Promise<BenchOutcome> {
-  return runVmBackend(options, emit, signal);
-}
-
 export const VM_BENCH_HELP = `usage: server-bench bench --backend vm [bench flags] [--allow-tcg] [--runner PATH] [--ssh-timeout D]
 
 Boots one NixOS VM per size (nix run .#bench builds them and sets SERVER_BENCH_VM_RUNNERS), runs
 k6test for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
+Bench flags: --impls --sizes --duration --warmup --reps --vus --engine --loadgen --out --reference
+--json (not --webroot, --redirects, --site-size, --seed or --resume: the VMs serve the default site).
   --allow-tcg       run without KVM (emulated; every number is marked so)
   --runner PATH     the VM runner (bin/run-bench-<size>-vm) when one size is given
   --ssh-timeout D   how long to wait for the VM's SSH (default 3m, 10m under TCG)
@@ -77,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     const stop = interruptible('stopping the VM', killAllVmsNow);
     try {
-      const outcome = await runVmBench(options, progressWriter(), stop.signal);
+      const outcome = await runVmBackend(options, progressWriter(), stop.signal);
       return await finishRun(outcome, { reportsDir: o.reportsDir, json: v.json === true, retryHint: 'run the command again for those cells' });
     } finally {
       stop.dispose();

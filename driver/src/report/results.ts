@@ -247,17 +247,18 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
     }
   }
   // Configured cells with neither results nor a recorded reason: an interrupted run.
+  const finish = run.backend === 'local' ? `server-bench bench --resume ${run.runId}` : 'a new run (the VM backend has no --resume)';
   for (const size of run.config.sizes) {
     for (const impl of run.config.impls) {
       if (cells.some((c) => c.impl === impl && c.size === size.name) || skipped.some((s) => s.impl === impl && s.size === size.name)) continue;
       const reason = 'no results stored (interrupted run?)';
       skipped.push({ impl, size: size.name, reason });
-      warnings.push({ code: 'no-results', message: `${impl} at size ${size.name}: ${reason} — finish it with server-bench bench --resume ${run.runId}`, impl, size: size.name, reps: [] });
+      warnings.push({ code: 'no-results', message: `${impl} at size ${size.name}: ${reason} — finish it with ${finish}`, impl, size: size.name, reps: [] });
     }
   }
   for (const c of cells) {
     if (c.n < run.config.reps) {
-      warnings.push({ code: 'no-results', message: `only ${c.n} of ${run.config.reps} repetitions stored — finish them with server-bench bench --resume ${run.runId}`, impl: c.impl, size: c.size, reps: c.reps });
+      warnings.push({ code: 'no-results', message: `only ${c.n} of ${run.config.reps} repetitions stored — finish them with ${finish}`, impl: c.impl, size: c.size, reps: c.reps });
     }
   }
   if (run.loadgen === 'shared') warnings.push({ code: 'cores-shared', message: 'the load generator shared cores with the server in this run: numbers are partly the generator\'s', impl: null, size: null, reps: [] });

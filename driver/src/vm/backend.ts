@@ -123,7 +123,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
   for (const size of opts.sizes) {
     const cells = matrix.cells.filter((c) => c.size.name === size.name);
     if (cells.length === 0) continue;
-    if (signal?.aborted) throw new InterruptedError(runDir);
+    if (signal?.aborted) throw new InterruptedError(runDir, false);
     await mkdir(join(runDir, 'vm'), { recursive: true });
     const consoleLog = join(runDir, 'vm', `${size.name}cpu-console.log`);
     emit({ kind: 'info', message: `size ${size.name}: booting ${runners.get(size.name)} (console: ${consoleLog})` });
@@ -136,7 +136,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       vm = await bootVm({ size: size.name, runner: runners.get(size.name) as string, consoleLog });
-      if (signal?.aborted) throw new InterruptedError(runDir);
+      if (signal?.aborted) throw new InterruptedError(runDir, false);
       const booted = vm;
       ssh = await waitForSsh(() => {
         const hostKey = booted.hostKey();
@@ -161,7 +161,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
       const skippedImpl = new Map<string, string>();
       for (const cell of cells) {
         const i = index++;
-        if (signal?.aborted) throw new InterruptedError(runDir);
+        if (signal?.aborted) throw new InterruptedError(runDir, false);
         const skip = skippedImpl.get(cell.impl);
         if (skip) {
           emit({ kind: 'cell-skipped', index: i, total, cellId: cell.id, reason: skip });
@@ -172,7 +172,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
         emit({ kind: 'phase', index: i, total, cellId: cell.id, phase: 'start', detail: 'k6test over SSH', elapsedSeconds: (Date.now() - started) / 1000, remainingSeconds: (total - i) * perCell });
         const show = lineSplitter((l) => emit({ kind: 'info', message: `  vm ${size.name}: ${l}` }));
         const r = await ssh.exec(cmd, { onStderr: show, ...(signal ? { signal } : {}) });
-        if (signal?.aborted) throw new InterruptedError(runDir);
+        if (signal?.aborted) throw new InterruptedError(runDir, false);
         if (r.code === 255 || vm.exited()) throw new BenchError(`the VM dropped the connection during ${cell.id}: ${vm.consoleTail()}`, `see ${consoleLog}`, ExitCode.failure);
         const staging = join(vm.tmpDir, 'pull', cell.id);
         let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
@@ -211,7 +211,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
         emit({ kind: 'info', message: `size ${size.name}: the VM did not power off in time; killing it` });
       }
     } catch (err) {
-      if (signal?.aborted) throw new InterruptedError(runDir);
+      if (signal?.aborted) throw new InterruptedError(runDir, false);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);

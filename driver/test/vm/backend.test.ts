@@ -216,6 +216,9 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     });
     expect(sent, out).toBe(true);
     expect(r.exitCode, r.all).toBe(ExitCode.interrupted);
+    // The hint offers what the VM backend can do: not --resume, which it does not take.
+    expect(r.all).toMatch(/the VM backend has no --resume/);
+    expect(r.all).not.toMatch(/continue with --resume/);
     const runDir = await onlyRunDir(c.reports);
     expect(existsSync(join(cellDir(runDir, '1', 'tsherve', 1), RESULT_FILE))).toBe(true);
     expect(existsSync(join(cellDir(runDir, '1', 'tsherve', 2), RESULT_FILE))).toBe(false);
