@@ -1,10 +1,11 @@
 // `server-bench vm start|stop|exec|test`: a long-lived VM for poking around, as the original's
 // benchvm workflow. start boots a runner that outlives the command and records it (vm/state.ts);
 // exec and test (benchvm-exec.ts, benchvm-test.ts) use it; stop powers it off and cleans up.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../duration.js';
+import { interruptible } from '../runend.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
 import { bootVm, checkKvm, locateRunner } from '../vm/runner.js';
 import { waitForSsh } from '../vm/ssh.js';
@@ -36,11 +37,21 @@ async function start(argv: string[]): Promise<number> {
   await mkdir(stateDir(), { recursive: true, mode: 0o700 });
   const consoleLog = join(stateDir(), `${size}-console.log`);
   const vm = await bootVm({ size, runner, consoleLog, persistent: true });
+  // Until its state file is written the VM is ours to clean up: Ctrl-C (twice: at once) must not
+  // leave a QEMU that \`vm stop\` cannot find.
+  const stopping = interruptible('stopping the VM', () => {
+    try {
+      process.kill(-vm.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+    rmSync(vm.tmpDir, { recursive: true, force: true });
+  });
   try {
     const ssh = await waitForSsh(() => {
       const hostKey = vm.hostKey();
       return hostKey ? { host: '127.0.0.1', port: vm.port, privateKey: vm.keys.privateKey, hostKey } : null;
-    }, { timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => vm.exited(), consoleTail: () => vm.consoleTail() });
+    }, { timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => vm.exited(), consoleTail: () => vm.consoleTail(), signal: stopping.signal });
     ssh.close();
     await writeState({
       size,
@@ -56,6 +67,8 @@ async function start(argv: string[]): Promise<number> {
   } catch (err) {
     await vm.destroy(2_000);
     throw err;
+  } finally {
+    stopping.dispose();
   }
   process.stdout.write(`VM size ${size} running: pid ${vm.pid}, SSH on 127.0.0.1:${vm.port}, console ${consoleLog}\n`);
   return ExitCode.ok;

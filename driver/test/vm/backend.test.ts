@@ -228,6 +228,23 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     await waitPortsFree([8080, 8081], 10_000); // the server in the "VM" is gone too
   }, 90_000);
 
+  it('vm start interrupted while waiting for SSH leaves no VM, no temp disk and no state file', async () => {
+    const c = await newCase();
+    const state = await mkdtemp(join(work, 'xdg-'));
+    const child = driver(c, ['start', '--size', '1', '--allow-tcg', '--ssh-timeout', '60s'], { XDG_RUNTIME_DIR: state, FAKE_RUNNER_MODE: 'no-ssh' }, VM_ENTRY);
+    let out = '';
+    child.all?.on('data', (b: Buffer) => (out += b.toString()));
+    // Wait until the runner is up (its temp disk exists), then Ctrl-C.
+    for (let i = 0; i < 100 && (await readdir(c.tmp)).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await readdir(c.tmp), out).not.toEqual([]);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode, r.all).toBe(ExitCode.interrupted);
+    expect(existsSync(join(state, 'server-bench', 'vm', '1.json'))).toBe(false);
+    expect(await readdir(c.tmp)).toEqual([]);
+    await expectNoLeftovers(c);
+  }, 60_000);
+
   it('vm start keeps a VM running for vm exec and vm test, and vm stop ends it and cleans up', async () => {
     const c = await newCase();
     const state = await mkdtemp(join(work, 'xdg-'));
