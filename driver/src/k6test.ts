@@ -16,7 +16,7 @@ import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from '
 import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from './impls.js';
 import { parseRedirectMap } from './redirectmap.js';
 import { cellId, SCHEMA_VERSION, type Size } from './schema.js';
-import { writeJsonAtomic } from './store.js';
+import { jsonOrUndefined, writeJsonAtomic } from './store.js';
 
 export const DEFAULT_ETC = '/etc/server-bench';
 export const OUTCOME_FILE = 'outcome.json';
@@ -85,7 +85,7 @@ async function readConfigFile<S extends z.ZodType>(path: string, schema: S): Pro
   } catch (err) {
     throw new EnvironmentError(`k6test: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'k6test runs inside a server-bench VM; elsewhere set SERVER_BENCH_ETC to a folder with size.json, impls.json and vm.json');
   }
-  const r = schema.safeParse(JSON.parse(text));
+  const r = schema.safeParse(jsonOrUndefined(text));
   if (!r.success) throw new InputError(`k6test: ${path} is invalid: ${r.error.issues[0]?.message ?? 'bad shape'} at ${r.error.issues[0]?.path.join('.') ?? ''}`, 'rebuild the VM from the same revision as the driver');
   return r.data;
 }

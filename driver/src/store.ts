@@ -62,6 +62,15 @@ export async function writeVerification(runDir: string, v: Verification): Promis
   return path;
 }
 
+/** JSON.parse that gives undefined for text that is not JSON, so the schema check after it reports it as a typed error. */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Read and validate one JSON file; any problem is an InputError naming the file. */
 export async function readJson<S extends z.ZodType>(path: string, schema: S, what: string): Promise<z.infer<S>> {
   let text: string;

@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, tail, UsageError } from '../errors.js';
+import { jsonOrUndefined } from '../store.js';
 import { generateKeyPair, publicKeyBlob, type KeyPair } from './keys.js';
 
 /** Runner executables by size: --runner (one size), SERVER_BENCH_VM_RUNNER_<size>, SERVER_BENCH_VM_RUNNERS (JSON, set by the flake's apps). */
 export function locateRunner(size: string, flag: string | null = null, env: NodeJS.ProcessEnv = process.env): string {
   let path = flag ?? env[`SERVER_BENCH_VM_RUNNER_${size}`] ?? null;
   if (path === null && env.SERVER_BENCH_VM_RUNNERS) {
-    const r = z.record(z.string(), z.string()).safeParse(JSON.parse(env.SERVER_BENCH_VM_RUNNERS));
+    const r = z.record(z.string(), z.string()).safeParse(jsonOrUndefined(env.SERVER_BENCH_VM_RUNNERS));
     if (!r.success) throw new UsageError('SERVER_BENCH_VM_RUNNERS is not a JSON object of size → path', 'nix run .#bench sets it; or use --runner PATH');
     path = r.data[size] ?? null;
   }

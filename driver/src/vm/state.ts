@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { writeJsonAtomic } from '../store.js';
+import { jsonOrUndefined, writeJsonAtomic } from '../store.js';
 import { publicKeyBlob } from './keys.js';
 import { connect, type SshSession } from './ssh.js';
 
@@ -64,7 +64,7 @@ export function pickSize(flag: string | undefined): string {
 export async function readState(size: string): Promise<VmState> {
   const file = stateFile(size);
   if (!existsSync(file)) throw new UsageError(`no VM of size ${size} is running (no ${file})`, `start it with server-bench vm start --size ${size}`);
-  const r = VmStateSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+  const r = VmStateSchema.safeParse(jsonOrUndefined(await readFile(file, 'utf8')));
   if (!r.success) throw new EnvironmentError(`corrupt VM state file ${file}`, `stop the VM by hand and delete the file`);
   if (!alive(r.data.pid)) {
     await rm(r.data.tmpDir, { recursive: true, force: true });

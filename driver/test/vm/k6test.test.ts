@@ -96,6 +96,8 @@ describe('VM backend helpers', () => {
     expect(locateRunner('1', null, { SERVER_BENCH_VM_RUNNERS: JSON.stringify({ '1': runner }) })).toBe(runner);
     expect(() => locateRunner('2', null, {})).toThrow(/no VM runner for size 2/);
     expect(() => locateRunner('1', join(dir, 'missing'), {})).toThrow(/not executable/);
+    // Not JSON at all: the same usage error as a wrong shape, not an internal error.
+    for (const bad of ['{not json', '["a"]']) expect(() => locateRunner('1', null, { SERVER_BENCH_VM_RUNNERS: bad })).toThrow(UsageError);
   });
 
   it('refuses to run without KVM unless --allow-tcg, then marks the run emulated', () => {
