@@ -2,6 +2,7 @@
 // root in a VM started with `vm start`, over SSH with the run's key and the pinned host key;
 // its output streams to ours and its exit code is ours.
 import { ExitCode, UsageError, reportError } from '../errors.js';
+import { shellQuote } from '../vm/ssh.js';
 import { connectState, pickSize, readState } from '../vm/state.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -19,7 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     const ssh = await connectState(s);
     try {
       // One argument is passed as a shell command line as is (ssh(1)'s convention); several are joined.
-      const line = command.length === 1 ? (command[0] as string) : command.map((a) => (/^[A-Za-z0-9_./:=,@-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+      const line = command.length === 1 ? (command[0] as string) : command.map(shellQuote).join(' ');
       const r = await ssh.exec(line, { onStdout: (c) => process.stdout.write(c), onStderr: (c) => process.stderr.write(c) });
       return r.code ?? ExitCode.failure;
     } finally {

@@ -4,6 +4,7 @@
 import { join, resolve } from 'node:path';
 import { ExitCode, UsageError, reportError } from '../errors.js';
 import { newRunId } from '../layout.js';
+import { shellQuote } from '../vm/ssh.js';
 import { connectState, pickSize, readState } from '../vm/state.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -21,7 +22,6 @@ export async function main(argv: string[]): Promise<number> {
     const ssh = await connectState(s);
     try {
       const id = `${newRunId()}-${impl}`;
-      const quote = (a: string) => (/^[A-Za-z0-9_./:=,@-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
       const info = await ssh.exec('k6test --info');
       const outDir = (() => {
         try {
@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
         }
       })();
       const target = `${outDir.replace(/\/+$/, '')}/benchvm-test-${id}`;
-      const r = await ssh.exec([...rest.map(quote), '--out', quote(target)].reduce((a, b) => `${a} ${b}`, 'k6test'), {
+      const r = await ssh.exec(['k6test', ...rest, '--out', target].map(shellQuote).join(' '), {
         onStdout: (c) => process.stdout.write(c),
         onStderr: (c) => process.stderr.write(c),
       });

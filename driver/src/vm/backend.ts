@@ -18,7 +18,7 @@ import { CellResultSchema, SCHEMA_VERSION, VerificationSchema, type CellResult, 
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
 import { createRunDir, readJson, writeCell, writeRunInfo, writeVerification } from '../store.js';
 import { bootVm, checkKvm, locateRunner, type BootedVm } from './runner.js';
-import { waitForSsh, type SshSession } from './ssh.js';
+import { shellQuote, waitForSsh, type SshSession } from './ssh.js';
 
 export interface VmBenchOptions {
   impls: string[];
@@ -41,13 +41,9 @@ export interface VmBenchOptions {
   kvmPath?: string;
 }
 
-function q(s: string): string {
-  return /^[A-Za-z0-9_./:=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The k6test command line for one cell (run by root's shell in the VM). */
 export function k6testCommand(c: { impl: string; vus: number; durationSeconds: number; warmupSeconds: number; rep: number; order: number; engine: string; loadgen: string; out: string; verify: boolean }): string {
-  return ['k6test', c.impl, '--vus', String(c.vus), '--duration', `${c.durationSeconds}s`, '--warmup', `${c.warmupSeconds}s`, '--rep', String(c.rep), '--order', String(c.order), '--engine', c.engine, '--loadgen', c.loadgen, '--out', c.out, ...(c.verify ? [] : ['--no-verify'])].map(q).join(' ');
+  return ['k6test', c.impl, '--vus', String(c.vus), '--duration', `${c.durationSeconds}s`, '--warmup', `${c.warmupSeconds}s`, '--rep', String(c.rep), '--order', String(c.order), '--engine', c.engine, '--loadgen', c.loadgen, '--out', c.out, ...(c.verify ? [] : ['--no-verify'])].map(shellQuote).join(' ');
 }
 
 function lineSplitter(emit: (line: string) => void): (chunk: string) => void {

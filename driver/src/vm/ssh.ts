@@ -8,6 +8,12 @@ import ssh2, { type SFTPWrapper } from 'ssh2';
 const { Client } = ssh2; // CommonJS: named imports do not resolve under Node's ESM loader
 import { BenchError, EnvironmentError, ExitCode } from '../errors.js';
 
+
+/** One argument for a POSIX shell command line: as is when it is plainly safe, else single-quoted. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=,@-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
 export class HostKeyError extends BenchError {
   override readonly name = 'HostKeyError';
   constructor(where: string) {
