@@ -4,7 +4,7 @@
 // and strings out.
 import { table } from 'table';
 import { int, ms, num } from './report/format.js';
-import type { CellAggregate, Results } from './report/results.js';
+import { cellOf, type CellAggregate, type Results } from './report/results.js';
 import { intervalsOverlap, type Summary } from './stats.js';
 
 /** Every configuration difference that makes two runs incomparable, one line each. */
@@ -71,11 +71,10 @@ export function compareResults(baseline: Results, candidate: Results, threshold 
   const rows: ChangeRow[] = [];
   const impls = [...baseline.impls, ...candidate.impls.filter((i) => !baseline.impls.includes(i))];
   const sizes = [...baseline.sizes.map((s) => s.name), ...candidate.sizes.map((s) => s.name).filter((s) => !baseline.sizes.some((x) => x.name === s))];
-  const find = (r: Results, impl: string, size: string): CellAggregate | undefined => r.cells.find((c) => c.impl === impl && c.size === size);
   for (const size of sizes) {
     for (const impl of impls) {
-      const b = find(baseline, impl, size);
-      const c = find(candidate, impl, size);
+      const b = cellOf(baseline, impl, size);
+      const c = cellOf(candidate, impl, size);
       if (!b && !c) continue;
       const metrics: Array<[ChangeRow['metric'], (x: CellAggregate) => Summary, boolean]> = [
         ['req/s', (x) => x.reqPerSec, true],

@@ -2,18 +2,11 @@
 // each cell the median req/s and MB/s across repetitions. Pure (results in, string out); the rich
 // reports live elsewhere.
 import { table } from 'table';
+import { int as fmtInt } from './report/format.js';
 import type { CellResult } from './schema.js';
+import { median } from './stats.js';
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
-function fmtInt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
+export { median };
 
 /** One row per size, one column per implementation (in `impls` order); "–" where nothing ran. */
 export function renderTable(results: readonly CellResult[], impls: readonly string[]): string {

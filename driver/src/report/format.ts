@@ -2,7 +2,7 @@
 // number the same way: thousands separators, MB/s that turns into GB/s as in the original table,
 // latencies in ms/µs/s, and "median [lo–hi]" intervals (or "n = 1, no interval").
 import type { Relative } from './results.js';
-import type { Summary } from '../stats.js';
+import { formatRatio, type Summary } from '../stats.js';
 
 export function int(x: number): string {
   return Math.round(x).toLocaleString('en-US');
@@ -44,7 +44,7 @@ export function medianWithCi(s: Summary, f: (x: number) => string = num): string
 /** "2.40 ± 0.10×", marked "(n.s.)" when not significant at 5 % and "(untested)" when n < 2. */
 export function relativeText(r: Relative, isReference: boolean): string {
   if (isReference) return '1× (reference)';
-  const base = r.sd === null ? `${r.ratio.toFixed(2)}×` : `${r.ratio.toFixed(2)} ± ${r.sd.toFixed(2)}×`;
+  const base = formatRatio(r);
   if (r.significant === null) return `${base} (untested, n = 1)`;
   return r.significant ? `${base} (${pValue(r.p!)})` : `${base} (n.s., ${pValue(r.p!)})`;
 }
