@@ -23,7 +23,7 @@ import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size
 import { renderTextSummary } from './report/textsummary.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, siteStats, SITEGEN_VERSION } from './sitegen.js';
 import { DEFAULT_SIZES } from './sizes.js';
-import { createRunDir, finishedCellIds, readRunInfo, writeJsonAtomic, writeRunInfo } from './store.js';
+import { createRunDir, readRunInfo, storedResults, writeJsonAtomic, writeRunInfo } from './store.js';
 import { killAllServersNow, localSupervisor } from './supervisor-local.js';
 
 // ---------------------------------------------------------------- options and validation
@@ -305,7 +305,9 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
   const warmupSeconds = prior ? prior.config.warmupSeconds : opts.warmupSeconds;
   const vusOverride = prior ? prior.config.vusOverride : opts.vus;
   const loadgen = prior ? prior.loadgen : opts.loadgen;
-  const finished = prior ? await finishedCellIds(runDir) : new Set<string>();
+  // Read once: the ids decide what still runs, the results belong in the outcome (--json, the table).
+  const stored = prior ? await storedResults(runDir) : [];
+  const finished = new Set(stored.map((r) => r.id));
 
   // Engine and CPU plans: problems here are reported before anything starts.
   const engine: LoadEngine = await selectEngine(prior ? prior.config.engine : opts.engine);
@@ -358,7 +360,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
 
   const supervisor: Supervisor = localSupervisor();
   let mapServer: MapServer | null = null;
-  const results: CellResult[] = [];
+  const results: CellResult[] = [...stored];
   try {
     // A busy port fails every cell alike: say so before a run folder exists.
     await assertPortsFree([...new Set(available.flatMap((i) => [i.sitePort, ...(i.metricsPort !== null ? [i.metricsPort] : [])]))]);

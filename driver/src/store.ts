@@ -160,8 +160,12 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
 }
 
 /** Ids of cells whose result.json exists and validates (for --resume). A corrupt one is an error, not a silent re-run. */
+export async function storedResults(runDir: string): Promise<CellResult[]> {
+  const out: CellResult[] = [];
+  for (const f of await resultFiles(runDir)) out.push(await readJson(f, CellResultSchema, 'cell result'));
+  return out;
+}
+
 export async function finishedCellIds(runDir: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const f of await resultFiles(runDir)) ids.add((await readJson(f, CellResultSchema, 'cell result')).id);
-  return ids;
+  return new Set((await storedResults(runDir)).map((r) => r.id));
 }

@@ -126,14 +126,17 @@ describe('server-bench bench, end to end', () => {
     expect(await findListener(8081)).toBeNull();
 
     const before = { text: await readFile(first, 'utf8'), mtime: (await stat(first)).mtimeMs };
-    const r = await cli(['bench', '--resume', 'interrupted']);
+    const r = await cli(['bench', '--resume', 'interrupted', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/3 cell\(s\) to run, 1 already finished/);
+    // --json lists every cell of the run, the one finished before the resume included.
+    const json = JSON.parse(r.stdout) as { results: { id: string }[] };
+    expect(json.results.map((x) => x.id).sort()).toEqual(['gosherve-1cpu-r1', 'gosherve-1cpu-r2', 'tsherve-1cpu-r1', 'tsherve-1cpu-r2']);
     expect(await readFile(first, 'utf8')).toBe(before.text);
     expect((await stat(first)).mtimeMs).toBe(before.mtime);
     const loaded = await loadRun(join(reports, 'interrupted'));
     expect(loaded.cells.map((c) => c.id).sort()).toEqual(['gosherve-1cpu-r1', 'gosherve-1cpu-r2', 'tsherve-1cpu-r1', 'tsherve-1cpu-r2']);
-    expect(r.stdout).toMatch(/tsherve/); // the table
+    expect(r.stdout).toMatch(/tsherve/);
   }, 150_000);
 
   describe('each bad input is one line and a distinct exit code', () => {
