@@ -76,6 +76,11 @@ export class ProblemsError extends BenchError {
   }
 }
 
+/** What the reports compare against when --reference is not given: gosherve when it ran, else the first. */
+export function defaultReference(impls: readonly string[]): string {
+  return impls.includes('gosherve') ? 'gosherve' : (impls[0] ?? 'gosherve');
+}
+
 export class InterruptedError extends BenchError {
   override readonly name = 'InterruptedError';
   /** `resumable`: the backend can continue the run (local: --resume); the VM backend cannot yet. */
@@ -382,7 +387,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
             warmupSeconds,
             vusOverride,
             engine: engine.name,
-            reference: opts.reference ?? (impls.some((i) => i.name === 'gosherve') ? 'gosherve' : (impls[0]?.name ?? 'gosherve')),
+            reference: opts.reference ?? defaultReference(impls.map((i) => i.name)),
           },
           site: site.info,
           order: matrix.cells.map((c) => c.id),

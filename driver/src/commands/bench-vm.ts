@@ -3,6 +3,7 @@
 // matrix and the same reports are written as for the local backend (runend.ts).
 import { parseArgs } from 'node:util';
 import { validateBenchInput, type BenchInput } from '../bench.js';
+import { IMPL_NAMES } from '../impls.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
 import { progressWriter } from '../progress.js';
@@ -55,7 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     const engine = v.engine ?? 'k6';
     if (engine !== 'k6' && engine !== 'wrk') throw new UsageError(`--engine ${engine}: the VMs run k6 (wrk for tests)`, 'use --engine k6');
     if (v.runner !== undefined && o.sizes.length !== 1) throw new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS');
-    const impls = input.impls !== undefined ? o.impls.map((i) => i.name) : ['gosherve-old', 'gosherve', 'tsherve', 'nginx'];
+    // Every implementation by default: the VMs carry all of them, nginx included.
+    const impls = input.impls !== undefined ? o.impls.map((i) => i.name) : [...IMPL_NAMES];
     const options: VmBenchOptions = {
       impls,
       sizes: o.sizes,

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { InterruptedError, type BenchEvents, type BenchOutcome } from '../bench.js';
+import { defaultReference, InterruptedError, type BenchEvents, type BenchOutcome } from '../bench.js';
 import { BenchError, ExitCode, UsageError } from '../errors.js';
 import { gitRevision, hostInfo } from '../hostinfo.js';
 import { IMPL_NAMES, repoRoot } from '../impls.js';
@@ -99,7 +99,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
       warmupSeconds: opts.warmupSeconds,
       vusOverride: opts.vus,
       engine: opts.engine,
-      reference: opts.reference ?? (opts.impls.includes('gosherve') ? 'gosherve' : (opts.impls[0] ?? 'gosherve')),
+      reference: opts.reference ?? defaultReference(opts.impls),
     },
     site: { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, files: 0, bytes: 0, aliases: 0 },
     order: matrix.cells.map((c) => c.id),
