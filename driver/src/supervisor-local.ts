@@ -77,20 +77,29 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-/** Bounded wait with exponential backoff until `url` answers, the child dies, or the deadline passes. */
-async function waitReady(impl: string, url: string, child: ChildProcess, log: RingLog, timeoutMs: number): Promise<void> {
+/**
+ * Bounded wait with exponential backoff (25 ms doubling to 500 ms) until `url` gives any HTTP
+ * answer; `check` runs before each try and throws when waiting is pointless (the server died).
+ * Resolves false when `timeoutMs` passes. Shared by the local and the systemd supervisor.
+ */
+export async function waitAnswering(url: string, timeoutMs: number, check: () => void = () => {}): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
-    if (exited(child)) {
-      const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
-      throw new BenchError(`${impl} ${how} during start-up: ${startupTail(log.text()) || 'no output'}`, 'run the server by hand with the same environment to see why', ExitCode.failure);
-    }
-    if (await answers(url)) return;
-    if (Date.now() > deadline) {
-      throw new BenchError(`${impl} did not answer on ${url} within ${Math.round(timeoutMs / 1000)} s: ${startupTail(log.text()) || 'no output'}`, 'check that it can read the webroot and reach the map URL', ExitCode.failure);
-    }
+    check();
+    if (await answers(url)) return true;
+    if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, delay));
   }
+}
+
+/** Wait until `url` answers; the child dying or the deadline passing is a BenchError with its output. */
+async function waitReady(impl: string, url: string, child: ChildProcess, log: RingLog, timeoutMs: number): Promise<void> {
+  const up = await waitAnswering(url, timeoutMs, () => {
+    if (!exited(child)) return;
+    const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
+    throw new BenchError(`${impl} ${how} during start-up: ${startupTail(log.text()) || 'no output'}`, 'run the server by hand with the same environment to see why', ExitCode.failure);
+  });
+  if (!up) throw new BenchError(`${impl} did not answer on ${url} within ${Math.round(timeoutMs / 1000)} s: ${startupTail(log.text()) || 'no output'}`, 'check that it can read the webroot and reach the map URL', ExitCode.failure);
 }
 
 let leafCounter = 0;

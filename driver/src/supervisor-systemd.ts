@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Impl, ImplContext, ResourceMonitor, ServerHandle, ServerPlacement, Supervisor } from './contracts.js';
 import { BenchError, CommandError, ExitCode, tail } from './errors.js';
+import { waitAnswering } from './supervisor-local.js';
 
 export const SYSTEMD_CGROUP_ROOT = '/sys/fs/cgroup/system.slice';
 
@@ -91,16 +92,6 @@ export async function journalTail(unit: string, lines = 20): Promise<string> {
   return tail(String(r.stdout), lines);
 }
 
-async function answers(url: string): Promise<boolean> {
-  try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(1_000), redirect: 'manual' });
-    await r.body?.cancel();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function systemdSupervisor(opts: SystemdSupervisorOptions): Supervisor {
   const unitOf = opts.unitOf ?? ((impl: string) => `bench-${impl}`);
   return {
@@ -109,14 +100,10 @@ export function systemdSupervisor(opts: SystemdSupervisorOptions): Supervisor {
       await systemctl(['reset-failed', `${unit}.service`]).catch(() => undefined);
       await systemctl(['start', `${unit}.service`]);
       const baseUrl = `http://${ctx.host}:${impl.sitePort}`;
-      const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
-      for (let delay = 25; !(await answers(`${baseUrl}/`)); delay = Math.min(delay * 2, 500)) {
-        if (Date.now() > deadline) {
-          const journal = await journalTail(unit);
-          await systemctl(['stop', `${unit}.service`]).catch(() => undefined);
-          throw new BenchError(`${unit} did not answer on ${baseUrl}/ within ${Math.round((opts.readyTimeoutMs ?? 30_000) / 1000)} s: ${journal || 'no journal lines'}`, `look at journalctl -u ${unit} in the VM (server-bench vm exec -- journalctl -u ${unit})`, ExitCode.failure);
-        }
-        await new Promise((r) => setTimeout(r, delay));
+      if (!(await waitAnswering(`${baseUrl}/`, opts.readyTimeoutMs ?? 30_000))) {
+        const journal = await journalTail(unit);
+        await systemctl(['stop', `${unit}.service`]).catch(() => undefined);
+        throw new BenchError(`${unit} did not answer on ${baseUrl}/ within ${Math.round((opts.readyTimeoutMs ?? 30_000) / 1000)} s: ${journal || 'no journal lines'}`, `look at journalctl -u ${unit} in the VM (server-bench vm exec -- journalctl -u ${unit})`, ExitCode.failure);
       }
       const monitor = unitCgroupMonitor(unitCgroupDir(unit, opts.cgroupRoot));
       const memMax = parseMemoryValue(readOr(join(unitCgroupDir(unit, opts.cgroupRoot), 'memory.max')));
