@@ -44,7 +44,7 @@ export async function finishRun(outcome: BenchOutcome, opts: { reportsDir: strin
       process.stdout.write(written.terminal.endsWith('\n') ? written.terminal : `${written.terminal}\n`);
       process.stdout.write(`results: ${outcome.runDir} (report.md, report.html, results.json)\n`);
     }
-    for (const e of written.textSummaryErrors) process.stderr.write(`server-bench: warning: ${e}\n`);
+    for (const e of written.textSummaryErrors) process.stderr.write(`server-bench: warning: summary.txt not written for ${e}\n`);
   } catch (err) {
     if (!opts.json) {
       process.stdout.write(renderTable(outcome.results, outcome.run.config.impls));

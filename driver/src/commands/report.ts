@@ -67,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.positionals.length !== 1) throw new UsageError(`report takes one run folder, got ${parsed.positionals.length}`, USAGE);
     const out = await writeReports(parsed.positionals[0]!);
     process.stdout.write(out.terminal);
-    for (const e of out.textSummaryErrors) process.stderr.write(`warning: summary.txt not written for ${e}\n`);
+    for (const e of out.textSummaryErrors) process.stderr.write(`server-bench: warning: summary.txt not written for ${e}\n`);
     process.stderr.write(`wrote ${out.files.length} files for run ${basename(resolve(parsed.positionals[0]!))}\n`);
     return ExitCode.ok;
   } catch (err) {
