@@ -35,9 +35,10 @@
       # One attribute set of sizes generates every VM (nix/sizes.nix, pure, tested).
       sizes = import ./nix/sizes.nix;
 
-      # Guest paths shared by packages.site (its nginx.conf) and vm.nix.
-      guestWebroot = "/var/lib/bench-site";
-      guestNginxPrefix = "/run/bench-nginx";
+      # Guest paths shared by packages.site (its nginx.conf) and vm.nix (nix/guest-paths.nix).
+      guestPaths = import ./nix/guest-paths.nix;
+      guestWebroot = guestPaths.webroot;
+      guestNginxPrefix = guestPaths.nginxPrefix;
 
       pkgsFor = system: nixpkgs.legacyPackages.${system};
 

@@ -13,10 +13,11 @@ let
   cfg = config.serverBench;
   size = cfg.size;
 
-  siteDir = "/var/lib/bench-site";
+  guestPaths = import ./nix/guest-paths.nix; # shared with packages.site's nginx.conf
+  siteDir = guestPaths.webroot;
   mapDir = "/var/lib/bench-map";
   mapUrl = "http://127.0.0.1:8090/redirects.txt";
-  nginxPrefix = "/run/bench-nginx";
+  nginxPrefix = guestPaths.nginxPrefix;
   shared = "/tmp/shared";
 
   # systemd CPU lists: "0", "0-15", "16-19".

@@ -404,6 +404,17 @@ describe('npm dependencies for Nix', () => {
   }, 120_000);
 });
 
+describe('nix/guest-paths.nix', () => {
+  it('evaluates, and is the only place the guest webroot and nginx prefix are written', async () => {
+    expect(await nixEval('import ./nix/guest-paths.nix')).toEqual({ webroot: '/var/lib/bench-site', nginxPrefix: '/run/bench-nginx' });
+    for (const f of ['flake.nix', 'vm.nix']) {
+      const text = await readFile(join(repo, f), 'utf8');
+      expect(text, f).toContain('import ./nix/guest-paths.nix');
+      expect(text, f).not.toMatch(/"\/var\/lib\/bench-site"|"\/run\/bench-nginx"/);
+    }
+  });
+});
+
 describe("tsherve's Node flags", () => {
   it('are the same in its shebang, the harness launch and the Nix executables', async () => {
     const { shebangNodeFlags, tsherve } = await import('../src/impls.js');
