@@ -70,6 +70,7 @@ server-bench <command> --help shows the command's flags.
   --resume RUN_ID     run only the cells missing from reports/<RUN_ID> (its configuration wins)
   --reference IMPL    implementation the reports compare against (default gosherve)
   --json              print the results as JSON on stdout instead of the table
+  --backend vm        run the cells in NixOS VMs instead (see server-bench bench --backend vm --help)
 
 Needs wrk (apt-get install -y wrk) or k6. gosherve binaries are built with go into
 $SERVER_BENCH_CACHE (default ~/.cache/server-bench); see server-bench prepare.
