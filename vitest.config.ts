@@ -11,6 +11,7 @@ export default defineConfig({
     maxWorkers: 2,
     // Several suites own the fixed ports 8080/8081 (gosherve cannot change them): files run one at a time.
     fileParallelism: false,
-    reporters: ['default'],
+    // The last line says which cases against real gosherve binaries ran, or why not.
+    reporters: ['default', './driver/test/support/real-servers-reporter.ts'],
   },
 });

@@ -13,7 +13,8 @@ import { parseDuration } from './duration.js';
 import { selectEngine } from './engines/index.js';
 import { BenchError, ExitCode, InputError, UsageError, type ExitCodeValue } from './errors.js';
 import { gitRevision, goVersion, hostInfo } from './hostinfo.js';
-import { defaultCacheDir, defaultImpls, GOSHERVE_LOG_LEVEL, IMPL_NAMES, implByName, repoRoot, type LocalImplContext } from './impls.js';
+import { GOSHERVE_LOG_LEVEL } from './gosherve.js';
+import { defaultCacheDir, defaultImpls, IMPL_NAMES, repoRoot, resolveImpls, type LocalImplContext } from './impls.js';
 import { newRunId } from './layout.js';
 import { startMapServer } from './mapserver.js';
 import { buildMatrix, type Cell, type Veto } from './matrix.js';
@@ -30,6 +31,8 @@ import { killAllServersNow, localSupervisor } from './supervisor-local.js';
 
 export interface BenchOptions {
   impls: Impl[];
+  /** The --impls entries as given, checkouts as absolute paths (stored for --resume). */
+  implSpecs: string[];
   sizes: Size[];
   reps: number;
   durationSeconds: number;
@@ -130,15 +133,15 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     }
   };
   let impls: Impl[] = [];
+  let implSpecs: string[] = [];
   if (input.impls !== undefined) {
     const names = list(input.impls);
     if (names.length === 0) problems.push(new UsageError('--impls: empty list', `valid: ${IMPL_NAMES.join(', ')}`));
-    for (const n of names) {
-      const impl = attempt(() => implByName(n), null);
-      if (impl && !impls.includes(impl)) impls.push(impl);
-    }
+    impls = resolveImpls(names, problems);
+    implSpecs = names.map((n) => (n.startsWith('gosherve@') && /^gosherve@[./~]/.test(n) ? `gosherve@${resolve(n.slice('gosherve@'.length).replace(/^~(?=\/)/, process.env.HOME ?? '~'))}` : n));
   } else {
     impls = await defaultImpls();
+    implSpecs = impls.map((i) => i.name);
   }
   let sizes: Size[] = [...DEFAULT_SIZES];
   if (input.sizes !== undefined) {
@@ -171,7 +174,9 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
   }
   if (redirects !== null && webroot === null) problems.push(new UsageError('--redirects needs --webroot', 'give both to benchmark your own site'));
   const reference = input.reference ?? null;
-  if (reference !== null) attempt(() => implByName(reference), null);
+  if (reference !== null && !impls.some((i) => i.name === reference) && !IMPL_NAMES.includes(reference)) {
+    problems.push(new UsageError(`--reference: "${reference}" is not one of the implementations`, `choose one of: ${impls.map((i) => i.name).join(', ')}`));
+  }
   if (check.engine !== false && ['auto', 'wrk', 'k6'].includes(engine)) {
     try {
       await selectEngine(engine);
@@ -189,6 +194,7 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
   if (problems.length > 1) throw new ProblemsError(problems);
   return {
     impls,
+    implSpecs,
     sizes,
     reps,
     durationSeconds,
@@ -292,6 +298,15 @@ interface Plan {
 
 const CELL_OVERHEAD_SECONDS = 3; // start, crawl, stop: for the remaining-time estimate
 
+/** A resumed run's implementations from its stored --impls entries; one that no longer resolves is a usage error. */
+function resolvePriorImpls(specs: readonly string[]): Impl[] {
+  const problems: BenchError[] = [];
+  const impls = resolveImpls(specs, problems);
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new ProblemsError(problems);
+  return impls;
+}
+
 export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: AbortSignal): Promise<BenchOutcome> {
   // Resume: the stored configuration wins; flags other than --resume are ignored.
   let prior: RunInfo | null = null;
@@ -303,7 +318,8 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
   } else {
     runDir = opts.out ?? join(opts.reportsDir, newRunId());
   }
-  const impls = prior ? prior.config.impls.map((n) => implByName(n)) : opts.impls;
+  const implSpecs = prior ? (prior.config.implSpecs ?? prior.config.impls) : opts.implSpecs;
+  const impls = prior ? resolvePriorImpls(implSpecs) : opts.impls;
   const sizes = prior ? prior.config.sizes : opts.sizes;
   const reps = prior ? prior.config.reps : opts.reps;
   const durationSeconds = prior ? prior.config.durationSeconds : opts.durationSeconds;
@@ -342,6 +358,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
   for (const impl of impls) {
     emit({ kind: 'info', message: `prepare ${impl.name}` });
     const r = await impl.prepare(baseCtx);
+    if ('version' in r && r.steps?.some((st) => /^(go install|go build)/.test(st))) emit({ kind: 'info', message: `${impl.name}: ${r.steps.at(-1) ?? ''}` });
     if ('unavailable' in r) {
       vetoes.push({ impl: impl.name, size: '*', reason: r.unavailable });
     } else {
@@ -388,6 +405,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
             vusOverride,
             engine: engine.name,
             reference: opts.reference ?? defaultReference(impls.map((i) => i.name)),
+            implSpecs,
           },
           site: site.info,
           order: matrix.cells.map((c) => c.id),
@@ -397,7 +415,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
             node: process.version,
             go: await goVersion(),
             engine: engineVersion,
-            impls: Object.fromEntries(Object.entries(versions).map(([k, v]) => [k, k.startsWith('gosherve') ? `${v} (GOSHERVE_LOG_LEVEL=${GOSHERVE_LOG_LEVEL})` : v])),
+            impls: Object.fromEntries(Object.entries(versions).map(([k, v]) => [k, impls.find((i) => i.name === k)?.metricPrefix === 'gosherve_' ? `${v} (GOSHERVE_LOG_LEVEL=${GOSHERVE_LOG_LEVEL})` : v])),
           },
           git: await gitRevision(repoRoot()),
         };
@@ -426,7 +444,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
         continue;
       }
       const plan = plans.get(cell.size.name) as Plan;
-      const impl = implByName(cell.impl);
+      const impl = impls.find((x) => x.name === cell.impl) as Impl;
       const elapsed = () => (Date.now() - started) / 1000;
       const remaining = () => Math.max(0, (todo.length - i) * perCell - (Date.now() - cellStarted) / 1000);
       const cellStarted = Date.now();

@@ -5,9 +5,9 @@
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
+import { ProblemsError, runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
 import { BenchError, ExitCode, UsageError, reportError } from './errors.js';
-import { defaultCacheDir, defaultImpls, IMPL_NAMES, implByName } from './impls.js';
+import { defaultCacheDir, defaultImpls, IMPL_NAMES, resolveImpls } from './impls.js';
 import { progressWriter } from './progress.js';
 import { killAllServersNow } from './supervisor-local.js';
 import { finishRun, interruptible } from './runend.js';
@@ -42,7 +42,7 @@ const HELP: Record<string, string> = {
 commands:
   bench     run the matrix: implementations × sizes × repetitions (npm run bench)
   verify    the verification gate alone: start each implementation, crawl, check every answer
-  prepare   obtain implementation binaries (gosherve via go install into the cache)
+  prepare   obtain implementation binaries (gosherve: explicit binary, cache, go install, or a checkout)
   report    render reports of a run (see server-bench report --help)
   compare   compare two runs (see server-bench compare --help)
   vm        start|stop|exec|test a NixOS VM of one size (see server-bench vm --help)
@@ -53,7 +53,9 @@ server-bench <command> --help shows the command's flags.
 `,
   bench: `usage: server-bench bench [flags]
 
-  --impls LIST        implementations, comma-separated (${IMPL_NAMES.join(', ')});
+  --impls LIST        implementations, comma-separated (${IMPL_NAMES.join(', ')}),
+                      gosherve@<tag> (any tag go install can get, e.g. gosherve@v0.3.7) or
+                      gosherve@./path (built from your checkout, named after its folder);
                       default: all but nginx, plus the nginx reference when nginx is installed
   --sizes LIST        sizes by vCPU count: 1,2,16 (default all; sizes that do not fit are skipped)
   --duration D        measured time per cell (default 30s; 2m, 1m30s, 500ms)
@@ -72,8 +74,9 @@ server-bench <command> --help shows the command's flags.
   --json              print the results as JSON on stdout instead of the table
   --backend vm        run the cells in NixOS VMs instead (see server-bench bench --backend vm --help)
 
-Needs wrk (apt-get install -y wrk) or k6. gosherve binaries are built with go into
-$SERVER_BENCH_CACHE (default ~/.cache/server-bench); see server-bench prepare.
+Needs wrk (apt-get install -y wrk) or k6. gosherve comes from SERVER_BENCH_GOSHERVE_BIN (v0.3.5),
+SERVER_BENCH_GOSHERVE_OLD_BIN (v0.3.3) or SERVER_BENCH_GOSHERVE_BIN_<TAG>, else the cache
+$SERVER_BENCH_CACHE (default ~/.cache/server-bench), else go install; see server-bench prepare.
 `,
   verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--json]
 
@@ -82,8 +85,13 @@ metrics endpoint; prints every failure and warning. Exit code 5 when an implemen
 `,
   prepare: `usage: server-bench prepare [--impls LIST]
 
-Makes each implementation's binary available (gosherve: go install into the cache folder) and
-prints its version, or one line saying how to get it. Exit code 4 when one is unavailable.
+Makes each implementation's binary available and prints its version, or one line saying how to get
+it; every place looked in is named on stderr. gosherve at a tag: the explicit binary
+(SERVER_BENCH_GOSHERVE_BIN for v0.3.5, SERVER_BENCH_GOSHERVE_OLD_BIN for v0.3.3,
+SERVER_BENCH_GOSHERVE_BIN_<TAG> for any tag, e.g. SERVER_BENCH_GOSHERVE_BIN_V0_3_7), then the cache
+($SERVER_BENCH_CACHE/gosherve/<tag>/bin/gosherve), then go install from the module proxy.
+gosherve@./path: go build in the checkout, cached until its Go files change. A build is cached
+only after the binary answers --help. Exit code 4 when one is unavailable.
 `,
 };
 
@@ -181,12 +189,16 @@ async function prepareCommand(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   const names = str(v.impls);
-  const impls = names !== undefined ? names.split(',').map((n) => implByName(n.trim())) : await defaultImpls();
+  const problems: BenchError[] = [];
+  const impls = names !== undefined ? resolveImpls(names.split(',').map((n) => n.trim()).filter((n) => n !== ''), problems) : await defaultImpls();
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new ProblemsError(problems);
   const cacheDir = defaultCacheDir();
   let missing = 0;
   for (const impl of impls) {
     process.stderr.write(`prepare ${impl.name}\n`);
     const r = await impl.prepare({ webroot: '', mapUrl: '', cacheDir, cpus: 1, host: '127.0.0.1' });
+    for (const step of r.steps ?? []) process.stderr.write(`  ${step}\n`);
     if ('unavailable' in r) {
       missing++;
       process.stdout.write(`${impl.name}: unavailable: ${r.unavailable}\n`);

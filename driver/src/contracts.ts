@@ -73,8 +73,11 @@ export interface Impl {
   metricsPort: number | null;
   /** Prometheus metric prefix ("gosherve_", "tsherve_"); null = no metrics endpoint. */
   metricPrefix: string | null;
-  /** Make the binary available (e.g. go install into the cache); returns null if available, else a one-line reason with how to get it. */
-  prepare(ctx: ImplContext): Promise<{ version: string } | { unavailable: string }>;
+  /**
+   * Make the binary available (e.g. go install into the cache): its version, or a one-line reason with
+   * how to get it; `steps` names each place looked in, in order, for `prepare`'s output.
+   */
+  prepare(ctx: ImplContext): Promise<{ version: string; steps?: string[] } | { unavailable: string; steps?: string[] }>;
   launch(ctx: ImplContext): LaunchSpec;
 }
 

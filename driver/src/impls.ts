@@ -3,13 +3,12 @@
 // beyond these records. Ports are fixed (8080/8081) for every implementation, as gosherve's are,
 // so every cell is alike (same ports, same checks) and only one server runs at a time.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { access, constants, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import type { Impl, ImplContext, LaunchSpec, Redirect } from './contracts.js';
-import { tail, UsageError } from './errors.js';
+import { BenchError, UsageError } from './errors.js';
+import { gosherveSpecImpl, gosherveTagImpl, parseGosherveSpec, tagEnvVar } from './gosherve.js';
 import { nginxVersion, renderNginxConfig } from './nginx.js';
 
 export const SITE_PORT = 8080;
@@ -37,15 +36,6 @@ export function repoRoot(): string {
     dir = dirname(dir);
   }
   return process.cwd();
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------- tsherve
@@ -105,67 +95,10 @@ export const tsherve: Impl = {
   },
 };
 
-// ---------------------------------------------------------------- gosherve
+// ---------------------------------------------------------------- gosherve (gosherve.ts)
 
-/** Log level given to gosherve: info, as upstream's default (one log line per request). */
-export const GOSHERVE_LOG_LEVEL = 'info';
-
-function gosherveImpl(name: string, tag: string, envOverride: string, description: string): Impl {
-  const cachedBin = (cacheDir: string) => join(cacheDir, 'gosherve', tag, 'bin', 'gosherve');
-  const resolveBin = (ctx: ImplContext) => {
-    const override = process.env[envOverride];
-    return override && override !== '' ? resolve(override) : cachedBin(ctx.cacheDir);
-  };
-  return {
-    name,
-    description,
-    reference: false,
-    sitePort: SITE_PORT,
-    metricsPort: METRICS_PORT,
-    metricPrefix: 'gosherve_',
-    async prepare(ctx) {
-      const override = process.env[envOverride];
-      if (override && override !== '') {
-        if (await isExecutable(resolve(override))) return { version: `${tag} (${resolve(override)})` };
-        return { unavailable: `${name} ${tag}: ${envOverride}=${override} is not an executable file (point it at a gosherve ${tag} binary)` };
-      }
-      const bin = cachedBin(ctx.cacheDir);
-      if (await isExecutable(bin)) return { version: tag };
-      const gobin = dirname(bin);
-      const how = `build it into ${bin} (GOBIN=${gobin} go install github.com/jnsgruk/gosherve/cmd/gosherve@${tag}, from a module cache or a git checkout of that tag) or set ${envOverride}`;
-      let cause: string;
-      try {
-        await mkdir(gobin, { recursive: true });
-        await execa('go', ['install', `github.com/jnsgruk/gosherve/cmd/gosherve@${tag}`], {
-          env: { GOBIN: gobin },
-          timeout: 300_000,
-        });
-        if (await isExecutable(bin)) return { version: tag };
-        cause = 'go install finished but produced no binary';
-      } catch (err) {
-        const e = err as { code?: string; exitCode?: number; stderr?: string; timedOut?: boolean; shortMessage?: string };
-        if (e.code === 'ENOENT') cause = 'go is not installed';
-        else if (e.timedOut) cause = 'go install timed out';
-        else cause = `go install failed: ${tail(e.stderr ?? e.shortMessage ?? String(err), 1)}`;
-      }
-      return { unavailable: `${name} ${tag}: ${cause}; ${how}` };
-    },
-    launch(ctx) {
-      return {
-        command: resolveBin(ctx),
-        args: [],
-        env: {
-          GOSHERVE_WEBROOT: ctx.webroot,
-          GOSHERVE_REDIRECT_MAP_URL: ctx.mapUrl,
-          GOSHERVE_LOG_LEVEL: GOSHERVE_LOG_LEVEL,
-        },
-      };
-    },
-  };
-}
-
-export const gosherveOld = gosherveImpl('gosherve-old', 'v0.3.3', 'SERVER_BENCH_GOSHERVE_OLD_BIN', 'gosherve v0.3.3: redirect lookup (and map refresh) before files, whole file read per request');
-export const gosherve = gosherveImpl('gosherve', 'v0.3.5', 'SERVER_BENCH_GOSHERVE_BIN', 'gosherve v0.3.5: files first, streamed with sendfile');
+export const gosherveOld = gosherveTagImpl('gosherve-old', 'v0.3.3', ['SERVER_BENCH_GOSHERVE_OLD_BIN', tagEnvVar('v0.3.3')], 'gosherve v0.3.3: redirect lookup (and map refresh) before files, whole file read per request');
+export const gosherve = gosherveTagImpl('gosherve', 'v0.3.5', ['SERVER_BENCH_GOSHERVE_BIN', tagEnvVar('v0.3.5')], 'gosherve v0.3.5: files first, streamed with sendfile');
 
 // ---------------------------------------------------------------- nginx (reference)
 
@@ -198,8 +131,37 @@ export const IMPL_NAMES: readonly string[] = IMPLS.map((i) => i.name);
 
 export function implByName(name: string): Impl {
   const impl = IMPLS.find((i) => i.name === name);
-  if (!impl) throw new UsageError(`unknown implementation "${name}"`, `valid: ${IMPL_NAMES.join(', ')}`);
+  if (!impl) throw new UsageError(`unknown implementation "${name}"`, `valid: ${IMPL_NAMES.join(', ')}, or gosherve@<tag> / gosherve@./checkout`);
   return impl;
+}
+
+/**
+ * `--impls` entries → implementations, in order, without duplicates: built-in names, `gosherve@<tag>`
+ * (any tag go install can get) and `gosherve@./path` (a checkout, named after its folder). Every bad
+ * entry is collected in `problems` instead of stopping at the first.
+ */
+export function resolveImpls(specs: readonly string[], problems: BenchError[] = []): Impl[] {
+  const out: Impl[] = [];
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    try {
+      let impl: Impl;
+      if (spec.startsWith('gosherve@')) {
+        const parsed = parseGosherveSpec(spec.slice('gosherve@'.length));
+        impl = gosherveSpecImpl(parsed, [...IMPL_NAMES, ...out.map((i) => i.name)]);
+        if (parsed.kind === 'checkout') {
+          if (seen.has(`dir:${parsed.dir}`)) continue;
+          seen.add(`dir:${parsed.dir}`);
+        }
+      } else impl = implByName(spec);
+      if (out.some((i) => i.name === impl.name)) continue;
+      out.push(impl);
+    } catch (err) {
+      if (err instanceof BenchError) problems.push(err);
+      else throw err;
+    }
+  }
+  return out;
 }
 
 /**

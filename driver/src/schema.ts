@@ -162,6 +162,8 @@ export const RunInfoSchema = z.object({
     vusOverride: z.number().int().positive().nullable(),
     engine: EngineNameSchema,
     reference: z.string(), // implementation the reports compare against (default gosherve)
+    /** The --impls entries as given (gosherve@v0.3.7, gosherve@/abs/checkout), for --resume; absent = the names. */
+    implSpecs: z.array(z.string()).optional(),
   }),
   site: SiteInfoSchema,
   /** Cell ids in the order they were scheduled (interleaved: A B C A B C). */

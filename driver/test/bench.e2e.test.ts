@@ -1,6 +1,7 @@
 // The whole pipeline end to end, as a user runs it: the built CLI as a real process, real servers
-// (tsherve, gosherve v0.3.3 and v0.3.5, nginx), wrk, a 2 MB generated site, ~2 s per cell. Every
-// test here uses the fixed ports 8080/8081, so they run one after another in this one file.
+// (tsherve, nginx, two small Go servers this test writes and the harness builds from their
+// checkouts, and gosherve v0.3.3 and v0.3.5 whenever binaries are provided), wrk, a 2 MB generated
+// site, ~2 s per cell. Every test here uses the fixed ports 8080/8081, so they run one after another.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -15,13 +16,17 @@ import { cellDir, RESULT_FILE } from '../src/layout.js';
 import { findListener, waitPortsFree } from '../src/ports.js';
 import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../src/schema.js';
 import { loadRun } from '../src/store.js';
+import { writeGoServer } from './fixtures/go-servers.js';
+import { REAL_GOSHERVE_TAG, realGosherve } from './support/real-servers.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
 const SMALL = ['--sizes', '1', '--duration', '2s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
 
 let reports: string;
+let goServers: string;
 const mark = randomUUID();
+const real = realGosherve();
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return { ...(process.env as Record<string, string>), SERVER_BENCH_REPORTS: reports, SERVER_BENCH_TEST_MARK: mark, ...extra };
@@ -54,37 +59,42 @@ function oneLine(stderr: string): string {
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
   reports = await mkdtemp(join(tmpdir(), 'bench-e2e-'));
+  goServers = await mkdtemp(join(tmpdir(), 'bench-e2e-go-'));
+  await writeGoServer(join(goServers, 'map-every-request'), { refreshEveryRequest: true });
+  await writeGoServer(join(goServers, 'tiny-fileserver'), { refreshEveryRequest: false });
 });
 
 afterAll(async () => {
   expect(await leftovers()).toEqual([]);
   await rm(reports, { recursive: true, force: true });
+  await rm(goServers, { recursive: true, force: true });
 });
 
 describe('server-bench bench, end to end', () => {
   let runDir = '';
 
-  it('runs every implementation, verifies, measures, and stores valid results', async () => {
+  /** One run of `impls` (names as the run stores them: the first two load the map differently), checked end to end. */
+  async function runAndCheck(specs: string[], names: string[], perRequest: string, onStart: string): Promise<string> {
     // Other suites may briefly run a server on the default ports (tsherve's are 8080/8081 too).
     await waitPortsFree([8080, 8081], 30_000);
-    const r = await cli(['bench', '--impls', 'gosherve-old,gosherve,tsherve,nginx', '--reps', '1', ...SMALL, '--json']);
+    const r = await cli(['bench', '--impls', specs.join(','), '--reps', '1', ...SMALL, '--json'], {}, 240_000);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { runDir: string; results: unknown[] };
-    runDir = out.runDir;
-    expect(runDir.startsWith(reports)).toBe(true);
-    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
-    expect(run.order).toEqual(['gosherve-old-1cpu-r1', 'gosherve-1cpu-r1', 'tsherve-1cpu-r1', 'nginx-1cpu-r1']);
+    const dir = out.runDir;
+    expect(dir.startsWith(reports)).toBe(true);
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+    expect(run.order).toEqual(names.map((n) => `${n}-1cpu-r1`));
     expect(run.skipped).toEqual([]);
-    expect(Object.keys(run.versions.impls).sort()).toEqual(['gosherve', 'gosherve-old', 'nginx', 'tsherve']);
+    expect(Object.keys(run.versions.impls).sort()).toEqual([...names].sort());
 
-    const loaded = await loadRun(runDir);
-    expect(loaded.cells).toHaveLength(4);
-    for (const impl of ['gosherve-old', 'gosherve', 'tsherve', 'nginx']) {
-      const v = VerificationSchema.parse(JSON.parse(await readFile(join(runDir, 'verify', '1cpu', `${impl}.json`), 'utf8')));
+    const loaded = await loadRun(dir);
+    expect(loaded.cells).toHaveLength(names.length);
+    for (const impl of names) {
+      const v = VerificationSchema.parse(JSON.parse(await readFile(join(dir, 'verify', '1cpu', `${impl}.json`), 'utf8')));
       expect(v.passed, `${impl}: ${JSON.stringify(v.findings.slice(0, 3))}`).toBe(true);
       expect(v.targets).toBeGreaterThan(10);
-      const c = CellResultSchema.parse(JSON.parse(await readFile(join(cellDir(runDir, '1', impl, 1), RESULT_FILE), 'utf8')));
+      const c = CellResultSchema.parse(JSON.parse(await readFile(join(cellDir(dir, '1', impl, 1), RESULT_FILE), 'utf8')));
       expect(c.requests, impl).toBeGreaterThan(0);
       expect(c.failedChecks, impl).toBe(0);
       expect(c.engine.name).toBe('wrk');
@@ -93,18 +103,62 @@ describe('server-bench bench, end to end', () => {
       expect(c.resources.loadgenCpuSeconds, impl).toBeGreaterThan(0);
       expect(c.resources.serverCpus).toEqual([0]);
       expect(c.resources.loadgenCpus).toEqual([1]);
-      expect(existsSync(join(cellDir(runDir, '1', impl, 1), 'summary.json'))).toBe(true);
+      expect(existsSync(join(cellDir(dir, '1', impl, 1), 'summary.json'))).toBe(true);
     }
+    // The map server counts every fetch: a server that refreshes on every request fetches it far
+    // more often than one that fetches it at start-up (and on a miss).
     const fetches = (impl: string) => loaded.cells.find((c) => c.impl === impl)?.mapFetches ?? -1;
-    expect(fetches('gosherve')).toBeGreaterThanOrEqual(0);
-    expect(fetches('gosherve')).toBeLessThanOrEqual(2);
-    expect(fetches('gosherve-old')).toBeGreaterThanOrEqual(10 * Math.max(1, fetches('gosherve')));
+    expect(fetches(onStart)).toBeGreaterThanOrEqual(0);
+    expect(fetches(onStart)).toBeLessThanOrEqual(2);
+    expect(fetches(perRequest)).toBeGreaterThanOrEqual(10 * Math.max(1, fetches(onStart)));
     expect(await findListener(8080)).toBeNull();
-  }, 120_000);
+    return dir;
+  }
+
+  it('runs every implementation, verifies, measures, and stores valid results (servers built from checkouts)', async () => {
+    const specs = [`gosherve@${join(goServers, 'map-every-request')}`, `gosherve@${join(goServers, 'tiny-fileserver')}`, 'tsherve', 'nginx'];
+    runDir = await runAndCheck(specs, ['map-every-request', 'tiny-fileserver', 'tsherve', 'nginx'], 'map-every-request', 'tiny-fileserver');
+    // Each column is labelled with what it ran: a checkout by its folder and content hash (no git here).
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
+    expect(run.versions.impls['tiny-fileserver']).toMatch(new RegExp(`^tiny-fileserver content [0-9a-f]{12} \\(checkout ${join(goServers, 'tiny-fileserver')}\\) \\(GOSHERVE_LOG_LEVEL=info\\)$`));
+    expect(run.config.implSpecs).toEqual(specs);
+    expect(await readFile(join(runDir, 'report.md'), 'utf8')).toContain('tiny-fileserver content');
+  }, 300_000);
+
+  it.runIf(real.both)(`runs gosherve v0.3.3 and v0.3.5 beside tsherve and nginx ${REAL_GOSHERVE_TAG}`, async () => {
+    const dir = await runAndCheck(['gosherve-old', 'gosherve', 'tsherve', 'nginx'], ['gosherve-old', 'gosherve', 'tsherve', 'nginx'], 'gosherve-old', 'gosherve');
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+    expect(run.versions.impls.gosherve).toMatch(/^v0\.3\.5/);
+    expect(run.versions.impls['gosherve-old']).toMatch(/^v0\.3\.3/);
+  }, 240_000);
+
+  it('skips an unavailable gosherve with one line naming every place tried, and runs the rest', async () => {
+    await waitPortsFree([8080, 8081], 30_000);
+    const cache = await mkdtemp(join(tmpdir(), 'bench-e2e-cache-'));
+    try {
+      // GOPROXY=off: go install fails at once, as it does wherever the module proxy refuses gosherve.
+      const r = await cli(['bench', '--impls', 'gosherve,tsherve', '--reps', '1', ...SMALL, '--json'], { SERVER_BENCH_CACHE: cache, SERVER_BENCH_GOSHERVE_BIN: '', SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '', GOPROXY: 'off', GOFLAGS: '-mod=mod' });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const skips = r.stderr.split('\n').filter((l) => /gosherve v0\.3\.5: no binary/.test(l));
+      expect(skips, r.stderr).toHaveLength(1);
+      expect(skips[0]).toContain('SERVER_BENCH_GOSHERVE_BIN');
+      expect(skips[0]).toContain(join(cache, 'gosherve', 'v0.3.5', 'bin', 'gosherve'));
+      expect(skips[0]).toMatch(/go install github\.com\/jnsgruk\/gosherve\/cmd\/gosherve@v0\.3\.5/);
+      const out = JSON.parse(r.stdout) as { runDir: string };
+      const loaded = await loadRun(out.runDir);
+      expect(loaded.cells.map((c) => c.id)).toEqual(['tsherve-1cpu-r1']);
+      expect(loaded.run.skipped.map((s) => s.impl)).toEqual(['gosherve']);
+      // Nothing half-built in the cache.
+      expect(existsSync(join(cache, 'gosherve', 'v0.3.5'))).toBe(false);
+      expect((await readdir(join(cache, 'gosherve')).catch(() => [])).filter((d) => d.startsWith('.tmp-'))).toEqual([]);
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('keeps finished cells on Ctrl-C, leaves no process behind, and resumes only the missing cells', async () => {
     await waitPortsFree([8080, 8081], 30_000);
-    const child = spawn(process.execPath, [CLI, 'bench', '--impls', 'tsherve,gosherve', '--reps', '2', ...SMALL, '--out', join(reports, 'interrupted')], {
+    const child = spawn(process.execPath, [CLI, 'bench', '--impls', 'tsherve,nginx', '--reps', '2', ...SMALL, '--out', join(reports, 'interrupted')], {
       env: env(),
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: ROOT,
@@ -131,11 +185,11 @@ describe('server-bench bench, end to end', () => {
     expect(r.stderr).toMatch(/3 cell\(s\) to run, 1 already finished/);
     // --json lists every cell of the run, the one finished before the resume included.
     const json = JSON.parse(r.stdout) as { results: { id: string }[] };
-    expect(json.results.map((x) => x.id).sort()).toEqual(['gosherve-1cpu-r1', 'gosherve-1cpu-r2', 'tsherve-1cpu-r1', 'tsherve-1cpu-r2']);
+    expect(json.results.map((x) => x.id).sort()).toEqual(['nginx-1cpu-r1', 'nginx-1cpu-r2', 'tsherve-1cpu-r1', 'tsherve-1cpu-r2']);
     expect(await readFile(first, 'utf8')).toBe(before.text);
     expect((await stat(first)).mtimeMs).toBe(before.mtime);
     const loaded = await loadRun(join(reports, 'interrupted'));
-    expect(loaded.cells.map((c) => c.id).sort()).toEqual(['gosherve-1cpu-r1', 'gosherve-1cpu-r2', 'tsherve-1cpu-r1', 'tsherve-1cpu-r2']);
+    expect(loaded.cells.map((c) => c.id).sort()).toEqual(['nginx-1cpu-r1', 'nginx-1cpu-r2', 'tsherve-1cpu-r1', 'tsherve-1cpu-r2']);
     expect(r.stdout).toMatch(/tsherve/);
   }, 150_000);
 

@@ -147,7 +147,7 @@ describe('nix/impls.nix', () => {
   });
 
   it('configures each unit as the local backend does, sized by the VM', async () => {
-    const { GOSHERVE_LOG_LEVEL } = await import('../src/impls.js');
+    const { GOSHERVE_LOG_LEVEL } = await import('../src/gosherve.js');
     const two = (await nixEval(expr('2'))) as Record<string, NixImpl>;
     const sixteen = (await nixEval(expr('16'))) as Record<string, NixImpl>;
     expect(two.tsherve?.environment.TSHERVE_WORKERS).toBe('2');

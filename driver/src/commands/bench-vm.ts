@@ -51,6 +51,13 @@ export async function main(argv: string[]): Promise<number> {
     const input: BenchInput = {};
     for (const k of ['impls', 'sizes', 'duration', 'warmup', 'reps', 'vus', 'out', 'loadgen', 'reference'] as const) if (v[k] !== undefined) input[k] = v[k];
     if (process.env.SERVER_BENCH_REPORTS) input.reportsDir = process.env.SERVER_BENCH_REPORTS;
+    const specs = (input.impls ?? '').split(',').map((x) => x.trim()).filter((x) => x.includes('@'));
+    if (specs.length > 0) {
+      throw new UsageError(
+        `--backend vm: ${specs.join(', ')} cannot run in the VMs, which carry the flake's pinned gosherve v0.3.3 and v0.3.5 only`,
+        'run it with the local backend (server-bench bench --impls …), or add a flake input for that tag or checkout (nix/README.md)',
+      );
+    }
     // The engine runs in the VM: nothing to check on the host. The VMs carry nginx, so it is in the default set.
     const o = await validateBenchInput(input, { engine: false });
     const engine = v.engine ?? 'k6';

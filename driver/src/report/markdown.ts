@@ -31,6 +31,11 @@ export function renderMarkdown(results: Results): string {
   const site = r.site.kind === 'generated' ? `generated site (seed ${r.site.seed}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)` : `${r.site.webroot} (${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)`;
   out.push(`${r.config.engine} ${r.versions.engine}, ${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved; ${site}; backend ${r.backend}, load generator ${r.loadgen}; host ${r.host.cpuModel} (${r.host.cores} cores), ${r.host.kernel}; git ${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (dirty)' : ''}.`);
   out.push('');
+  const versions = results.impls.filter((i) => r.versions.impls[i] !== undefined).map((i) => `**${esc(i)}** ${esc(r.versions.impls[i] as string)}`);
+  if (versions.length > 0) {
+    out.push(`Implementations: ${versions.join('; ')}.`);
+    out.push('');
+  }
   if (results.warnings.length > 0) {
     out.push(`> **${results.warnings.length} warning(s)** — see [Warnings](#warnings).`);
     out.push('');

@@ -134,7 +134,7 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     let c = await newCase();
     const r = await withFreePorts(async () => {
       c = await newCase();
-      return driver(c, ['--impls', 'tsherve,gosherve', '--reps', '1', ...SMALL, '--json']);
+      return driver(c, ['--impls', 'tsherve,nginx', '--reps', '1', ...SMALL, '--json']);
     });
     expect(r.all).not.toMatch(/internal error/);
     expect(r.exitCode, r.all).toBe(0);
@@ -142,9 +142,9 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     const loaded = await loadRun(runDir); // every file validated by the zod schemas
     expect(loaded.run.backend).toBe('vm');
     expect(loaded.run.site).toMatchObject({ kind: 'generated', files: 47, aliases: 2 }); // from k6test --info
-    expect(Object.keys(loaded.run.versions.impls).sort()).toEqual(['gosherve', 'tsherve']);
-    expect(loaded.run.order).toEqual(['tsherve-1cpu-r1', 'gosherve-1cpu-r1']);
-    expect(loaded.cells.map((x) => x.id).sort()).toEqual(['gosherve-1cpu-r1', 'tsherve-1cpu-r1']);
+    expect(Object.keys(loaded.run.versions.impls).sort()).toEqual(['nginx', 'tsherve']);
+    expect(loaded.run.order).toEqual(['tsherve-1cpu-r1', 'nginx-1cpu-r1']);
+    expect(loaded.cells.map((x) => x.id).sort()).toEqual(['nginx-1cpu-r1', 'tsherve-1cpu-r1']);
     for (const cell of loaded.cells) {
       expect(cell.requests).toBeGreaterThan(0);
       expect(cell.failedChecks).toBe(0);
@@ -152,7 +152,7 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
       expect(cell.resources.serverCpuSeconds).toBeGreaterThan(0);
       expect(existsSync(join(cellDir(runDir, '1', cell.impl, 1), 'summary.txt'))).toBe(true);
     }
-    expect(loaded.verifications.map((v) => [v.impl, v.passed]).sort()).toEqual([['gosherve', true], ['tsherve', true]]);
+    expect(loaded.verifications.map((v) => [v.impl, v.passed]).sort()).toEqual([['nginx', true], ['tsherve', true]]);
     // The same reports as the local backend.
     for (const f of ['results.json', 'report.md', 'report.html']) expect(existsSync(join(runDir, f)), f).toBe(true);
     expect(existsSync(join(c.reports, 'index.html'))).toBe(true);

@@ -1,0 +1,98 @@
+// Building a server from a source checkout into the harness's cache: a fingerprint of the files
+// that make the binary, a label for reports (git describe, or the fingerprint when the folder is not
+// a git repository), and an atomic "build into a temporary folder, check it answers, rename into the
+// cache" step, so nothing half-built is ever reused. Shared by every implementation built from a
+// checkout (gosherve@./path today).
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { execa } from 'execa';
+
+/** Folders that never hold sources of the binary (and can be huge). */
+const SKIPPED_DIRS = new Set(['.git', 'node_modules', 'target', 'testdata', '.direnv', 'result']);
+
+/**
+ * sha256 over the relative path and content of every file `include` accepts, in sorted order: the
+ * same sources give the same fingerprint wherever the checkout lives.
+ */
+export async function sourceFingerprint(dir: string, include: (relPath: string) => boolean): Promise<{ hash: string; files: number }> {
+  const files: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true });
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (!SKIPPED_DIRS.has(e.name)) await walk(p);
+      } else if (e.isFile() && include(relative(dir, p))) files.push(relative(dir, p));
+    }
+  };
+  await walk(dir);
+  files.sort();
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(f);
+    h.update('\0');
+    h.update(await readFile(join(dir, f)));
+    h.update('\0');
+  }
+  return { hash: h.digest('hex'), files: files.length };
+}
+
+/** `git describe --always --dirty --tags` of the checkout, or null when it is not a git work tree. */
+export async function gitDescribe(dir: string): Promise<string | null> {
+  try {
+    const r = await execa('git', ['-C', dir, 'describe', '--always', '--dirty', '--tags'], { timeout: 10_000, reject: false });
+    return r.exitCode === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A name for an implementation built from `dir`: the folder's name, safe for paths and cell ids. */
+export function checkoutName(dir: string, taken: readonly string[]): string {
+  const base = basename(dir).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '') || 'checkout';
+  return taken.includes(base) ? `${base}-checkout` : base;
+}
+
+/** Does `bin --help` exit 0 within 10 s? The check every binary passes before it is cached or used. */
+export async function answersHelp(bin: string): Promise<{ ok: true } | { ok: false; why: string }> {
+  try {
+    const r = await execa(bin, ['--help'], { timeout: 10_000, reject: false, stdin: 'ignore', env: { PATH: process.env.PATH ?? '' }, extendEnv: false });
+    if (r.timedOut) return { ok: false, why: `${bin} --help did not finish in 10 s` };
+    const code = (r as { code?: string }).code;
+    if (code === 'EACCES' || code === 'ENOENT' || code === 'ENOEXEC') return { ok: false, why: `${bin} is not an executable file` };
+    if (r.exitCode !== 0) return { ok: false, why: `${bin} --help exited ${r.exitCode ?? r.signal ?? '?'}` };
+    return { ok: true };
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return { ok: false, why: e.code === 'EACCES' || e.code === 'ENOENT' ? `${bin} is not an executable file` : `${bin} --help failed: ${e.message ?? String(err)}` };
+  }
+}
+
+/**
+ * Build into a fresh temporary folder next to `finalDir`, check the result with `check`, then rename
+ * the folder into place. `build(tmp)` returns the binary's path relative to its folder. A failed
+ * build or check removes the temporary folder and rethrows; the cache keeps only finished builds.
+ */
+export async function buildIntoCache(finalDir: string, build: (tmpDir: string) => Promise<string>, check: (bin: string) => Promise<{ ok: true } | { ok: false; why: string }>): Promise<string> {
+  const parent = join(finalDir, '..');
+  await mkdir(parent, { recursive: true });
+  const tmp = await mkdtemp(join(parent, `.tmp-${basename(finalDir)}-`));
+  try {
+    const rel = await build(tmp);
+    const answer = await check(join(tmp, rel));
+    if (!answer.ok) throw new Error(`the build does not answer: ${answer.why}`);
+    if (existsSync(finalDir)) await rm(finalDir, { recursive: true, force: true });
+    await rename(tmp, finalDir);
+    return join(finalDir, rel);
+  } finally {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Remove every build of a checkout but `keep` (an edited checkout would otherwise grow the cache forever). */
+export async function pruneOtherBuilds(checkoutCacheDir: string, keep: string): Promise<void> {
+  const entries = await readdir(checkoutCacheDir).catch(() => [] as string[]);
+  for (const e of entries) if (e !== keep && !e.startsWith('.tmp-')) await rm(join(checkoutCacheDir, e), { recursive: true, force: true }).catch(() => undefined);
+}
