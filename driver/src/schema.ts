@@ -36,6 +36,7 @@ export const WarningCodeSchema = z.enum([
   'failed-checks', // some responses had an unexpected status
   'errors', // socket errors or timeouts during load
   'outlier', // flagged by median/MAD across repetitions (set by stats)
+  'high-variance', // repetitions vary by more than 10 % (σ / mean): a noisy host or an unstable server
   'other',
 ]);
 export type WarningCode = z.infer<typeof WarningCodeSchema>;

@@ -228,15 +228,30 @@ export function modifiedZScores(xs: readonly number[]): number[] {
   return xs.map((x) => (x - med) / (1.253314 * meanAd));
 }
 
-/** Values whose |modified z| exceeds 3.5; needs at least three values to say anything. */
+/**
+ * Fewer values than this make the median/MAD test meaningless: with three, the median is one of them
+ * and the MAD is the smaller of two gaps, so the tightest cell gets the largest z (issue 13: 27.1k /
+ * 29.9k / 30.3k req/s flagged 27.1k at z = −5.0).
+ */
+export const MIN_OUTLIER_N = 5;
+
+/** Values whose |modified z| exceeds 3.5; needs at least MIN_OUTLIER_N values to say anything. */
 export function findOutliers(xs: readonly number[], threshold = OUTLIER_Z): Outlier[] {
-  if (xs.length < 3) return [];
+  if (xs.length < MIN_OUTLIER_N) return [];
   return modifiedZScores(xs)
     .map((z, index) => ({ index, value: xs[index]!, z }))
     .filter((o) => Math.abs(o.z) > threshold);
 }
 
-/** Do two intervals overlap (the noise band of `compare`)? */
+/** Do two intervals overlap? */
 export function intervalsOverlap(a: Interval, b: Interval): boolean {
   return a.lo <= b.hi && b.lo <= a.hi;
+}
+
+/** Repetitions that vary by more than this (σ / mean) get a warning: the host was noisy or the server unstable. */
+export const HIGH_VARIANCE_CV = 0.1;
+
+/** σ / mean, or null below two samples or at a mean of 0. */
+export function coefficientOfVariation(s: Pick<Summary, 'mean' | 'sd'>): number | null {
+  return s.sd === null || s.mean === 0 ? null : s.sd / Math.abs(s.mean);
 }

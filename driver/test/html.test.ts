@@ -77,9 +77,10 @@ describe('report.html in Chromium', () => {
       expect(await page.$eval('figure:has(svg#chart-memory) figcaption', (c) => c.textContent ?? '')).toMatch(/^Bars: the largest resident memory .* no interval\)\.$/);
       const firstTable = await page.$$eval('table:first-of-type tr', (rows) => rows.map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim())));
       expect(firstTable[0]).toEqual(['machine / VUs', 'gosherve-old', 'gosherve', 'tsherve']);
-      expect(firstTable[1]).toEqual(['1 vCPU / 256 MB / 1 VU', '172 MB/s', '896 MB/s', '899 MB/s *']);
+      // tsherve leads at 1 vCPU only by a non-significant margin: no "fastest" mark there.
+      expect(firstTable[1]).toEqual(['1 vCPU / 256 MB / 1 VU', '172 MB/s', '896 MB/s', '899 MB/s']);
       expect(firstTable[2]).toEqual(['2 vCPU / 4 GB / 10 VUs', '223 MB/s', '1.2 GB/s', '1.7 GB/s *']);
-      expect(await page.textContent('body')).toContain('15,500 [14,708–16,172] * ≈');
+      expect(await page.textContent('body')).toContain('15,500 [14,708–16,172] ≈');
       // Warnings come before the first table.
       // (Browser-side code as strings: this project's tsconfig has no DOM lib.)
       expect(await page.evaluate("document.querySelector('section.warnings').compareDocumentPosition(document.querySelector('table')) & Node.DOCUMENT_POSITION_FOLLOWING")).toBeTruthy();

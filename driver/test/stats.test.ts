@@ -107,8 +107,12 @@ describe('outliers by median/MAD', () => {
     expect(findOutliers([100, 100, 100, 100, 200]).map((o) => o.index)).toEqual([4]);
     expect(findOutliers([100, 100, 100])).toEqual([]);
   });
-  it('close values are not outliers; fewer than three cannot be judged', () => {
-    expect(findOutliers([100, 103, 98, 101])).toEqual([]);
+  it('close values are not outliers; fewer than five cannot be judged', () => {
+    expect(findOutliers([100, 103, 98, 101, 99])).toEqual([]);
     expect(findOutliers([1, 1000])).toEqual([]);
+    // Three repetitions: the median/MAD test flagged the tightest cell of a real run (z = −5.0).
+    expect(modifiedZScores([27_100, 29_900, 30_300])[0]).toBeCloseTo(-4.72, 1);
+    expect(findOutliers([27_100, 29_900, 30_300])).toEqual([]);
+    expect(findOutliers([100, 100, 100, 200])).toEqual([]);
   });
 });

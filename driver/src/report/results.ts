@@ -11,7 +11,7 @@ import {
   CellResultSchema, RunInfoSchema, SizeSchema, VerificationSchema, WarningCodeSchema,
   type CellResult, type RunInfo, type Verification,
 } from '../schema.js';
-import { findOutliers, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
+import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
 import { loadRun, type LoadedRun } from '../store.js';
 
 export const RESULTS_SCHEMA_VERSION = 1 as const;
@@ -139,6 +139,16 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     }
   }
   const warnings = [...byKey.values()];
+  const cv = coefficientOfVariation(reqPerSec);
+  if (cv !== null && cv > HIGH_VARIANCE_CV) {
+    warnings.push({
+      code: 'high-variance',
+      message: `req/s varies by ${(cv * 100).toFixed(0)} % (σ / mean) over ${reps.length} repetitions (${reqPerSec.values.map((v) => fmtNum(v)).join(' / ')}): the host was busy or the server unstable; its interval is wide, so quiet the host or add repetitions`,
+      impl,
+      size,
+      reps: [],
+    });
+  }
   for (const o of outliers) {
     warnings.push({ code: 'outlier', message: `repetition ${o.rep}'s ${o.metric} (${fmtNum(o.value)}) is an outlier (modified z = ${o.z.toFixed(1)}); kept, not dropped`, impl, size, reps: [o.rep] });
   }
@@ -200,7 +210,8 @@ function compareSize(size: string, impls: string[], cells: CellAggregate[], requ
     reference: ref?.impl ?? null,
     referenceFallback: ref !== null && ref.impl !== requested,
     note,
-    fastest: fastest?.impl ?? null,
+    // "Fastest" only when the lead over the runner-up is significant (Welch, p < 0.05).
+    fastest: fastestSignificant === true ? (fastest?.impl ?? null) : null,
     fastestSignificant,
     entries: ref ? here.map((c) => ({ impl: c.impl, reqPerSec: relative(c.reqPerSec, ref.reqPerSec), mbPerSec: relative(c.mbPerSec, ref.mbPerSec) })) : [],
   };
