@@ -20,6 +20,7 @@ import { startMapServer } from './mapserver.js';
 import { buildMatrix, type Cell, type Veto } from './matrix.js';
 import { assertPortsFree } from './ports.js';
 import { parseRedirectMap } from './redirectmap.js';
+import { splitShadowedAliases } from './shadowing.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
 import { renderTextSummary } from './report/textsummary.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, siteStats, SITEGEN_VERSION } from './sitegen.js';
@@ -232,8 +233,11 @@ export type BenchEvents = (e: BenchEvent) => void;
 export interface PreparedSite {
   webroot: string;
   mapText: string;
+  /** The map's redirects that every file-first server answers with a redirect (aliases naming a file are left out). */
   redirects: Redirect[];
   info: SiteInfo;
+  /** What the user should know about their map, one line each (skipped lines, aliases that name files). */
+  notes: string[];
 }
 
 /**
@@ -267,6 +271,7 @@ export async function prepareGeneratedSite(cacheDir: string, seed: number, targe
     mapText: m.redirectsText,
     redirects,
     info: { kind: 'generated', seed, targetBytes, files: m.files, bytes: m.bytes, aliases: redirects.length },
+    notes: [],
   };
 }
 
@@ -275,7 +280,16 @@ export async function prepareUserSite(webroot: string, redirectsFile: string | n
   const parsed = parseRedirectMap(mapText);
   const { files, bytes } = await siteStats(webroot);
   if (files === 0) throw new InputError(`--webroot ${webroot} holds no files`, 'pass the folder that holds your site\'s index.html');
-  return { webroot, mapText, redirects: parsed.redirects, info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length } };
+  const notes: string[] = [];
+  if (parsed.skipped.length > 0) {
+    const first = parsed.skipped.slice(0, 3).map((l) => `line ${l.line}: ${l.reason}`).join('; ');
+    notes.push(`warning: --redirects ${redirectsFile}: ${parsed.skipped.length} line(s) skipped, ${parsed.redirects.length} alias(es) read (${first}${parsed.skipped.length > 3 ? '; …' : ''})`);
+  }
+  const split = await splitShadowedAliases(webroot, parsed.redirects);
+  if (split.filePaths.length > 0) {
+    notes.push(`warning: --redirects: ${split.filePaths.length} alias(es) name a file of the site (${split.filePaths.slice(0, 3).join(', ')}${split.filePaths.length > 3 ? ', …' : ''}); servers that serve files first answer them with the file, so they are checked and loaded as files (gosherve v0.3.3, which looks up redirects first, will differ)`);
+  }
+  return { webroot, mapText, redirects: split.redirects, info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length }, notes };
 }
 
 // ---------------------------------------------------------------- the run
@@ -351,6 +365,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
       ? await prepareUserSite(opts.webroot, opts.redirects)
       : (emit({ kind: 'info', message: `site: generating or reusing the seed-${opts.seed} site (${(opts.siteBytes / 1e6).toFixed(0)} MB) in ${opts.cacheDir}/sites` }),
         await prepareGeneratedSite(opts.cacheDir, opts.seed, opts.siteBytes));
+  for (const note of site.notes) emit({ kind: 'info', message: note });
   const workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
   const baseCtx = { webroot: site.webroot, mapUrl: '', cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir };
   const versions: Record<string, string> = {};
@@ -513,6 +528,7 @@ export interface VerifyGateOutcome {
 /** Start each implementation in turn on the site, crawl, verify, stop: no load. */
 export async function runVerifyGate(opts: BenchOptions, emit: BenchEvents): Promise<VerifyGateOutcome[]> {
   const site = opts.webroot !== null ? await prepareUserSite(opts.webroot, opts.redirects) : await prepareGeneratedSite(opts.cacheDir, opts.seed, opts.siteBytes);
+  for (const note of site.notes) emit({ kind: 'info', message: note });
   const workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
   const mapServer = await startMapServer({ text: site.mapText });
   const supervisor = localSupervisor();
@@ -531,7 +547,7 @@ export async function runVerifyGate(opts: BenchOptions, emit: BenchEvents): Prom
       emit({ kind: 'info', message: `verify ${impl.name} ${prep.version}` });
       const server = await supervisor.start(impl, ctx, { cpus: [], memoryLimitBytes: null, memoryEnforced: false });
       try {
-        const targets = await buildTargets(server.baseUrl, site.mapText);
+        const targets = await buildTargets(server.baseUrl, site.mapText, { webroot: site.webroot });
         const verification = await verify({ impl: impl.name, size: 'host', baseUrl: server.baseUrl, metricsUrl: server.metricsUrl, metricPrefix: impl.metricPrefix, targets, webroot: site.webroot });
         out.push({ impl: impl.name, verification });
       } finally {

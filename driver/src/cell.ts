@@ -102,7 +102,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       o.targets ??
       (await (async (): Promise<Targets> => {
         phase('targets', `crawling ${server.baseUrl}/`);
-        return buildTargets(server.baseUrl, o.mapText);
+        return buildTargets(server.baseUrl, o.mapText, { webroot: o.ctx.webroot });
       })());
     let verification: Verification | null = null;
     if (o.verify) {
