@@ -7,7 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { ProblemsError, runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
 import { BenchError, ExitCode, UsageError, reportError } from './errors.js';
-import { defaultCacheDir, defaultImpls, IMPL_NAMES, resolveImpls } from './impls.js';
+import { assertFreshBuild } from './freshness.js';
+import { defaultCacheDir, defaultImpls, IMPL_NAMES, repoRoot, resolveImpls } from './impls.js';
 import { progressWriter } from './progress.js';
 import { killAllServersNow } from './supervisor-local.js';
 import { finishRun, interruptible } from './runend.js';
@@ -147,6 +148,7 @@ async function benchCommand(argvIn: string[]): Promise<number> {
     process.stdout.write(HELP.bench as string);
     return ExitCode.ok;
   }
+  assertFreshBuild(repoRoot());
   const opts = await validateBenchInput(benchInput(v));
   const stop = interruptible('stopping the current cell', killAllServersNow);
   try {
@@ -163,6 +165,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP.verify as string);
     return ExitCode.ok;
   }
+  assertFreshBuild(repoRoot());
   const opts = await validateBenchInput(benchInput(v), { engine: false }); // the gate sends no load
   const outcomes = await runVerifyGate(opts, progressWriter());
   if (v.json) {
