@@ -28,6 +28,7 @@ let
     "servers"
     "driver"
     "k6"
+    "matrix"
     "nix"
   ];
   src = lib.cleanSourceWith {
