@@ -470,6 +470,46 @@ describe('guest scripts', () => {
 });
 
 describe('npm dependencies for Nix', () => {
+  // nix/packages.nix evaluated with stand-ins for nixpkgs (lazily: only the fixed-output
+  // derivation's attributes are forced), so its shape is checked without nixpkgs.
+  it('the fixed-output derivation has CA certificates for npm ci, and the committed hash', async () => {
+    const expr = `let
+      stub = name: { outPath = "/stub/\${name}"; inherit name; };
+      lib = {
+        importJSON = f: builtins.fromJSON (builtins.readFile f);
+        fileset = { toSource = a: a.root; unions = l: l; };
+        fetchers.proxyImpureEnvVars = [ "http_proxy" "https_proxy" ];
+        cleanSourceWith = a: a.src;
+        getExe = p: "\${p}/bin/\${p.name}";
+        makeBinPath = l: builtins.concatStringsSep ":" (map (p: "\${p}/bin") l);
+      };
+      ours = import ./nix/packages.nix {
+        inherit lib;
+        stdenvNoCC.mkDerivation = a: a;
+        runCommand = name: attrs: script: attrs // { inherit name script; };
+        makeWrapper = stub "makeWrapper"; cacert = stub "cacert"; nodejs = stub "nodejs";
+        typescript = stub "typescript"; k6 = stub "k6"; util-linux = stub "util-linux";
+        guestWebroot = "/w"; guestNginxPrefix = "/p";
+      };
+      d = ours.npmDeps;
+    in {
+      inputs = map (p: p.name) d.nativeBuildInputs;
+      inherit (d) outputHash outputHashMode outputHashAlgo impureEnvVars buildPhase dontFixup;
+    }`;
+    const fod = (await nixEval(expr)) as { inputs: string[]; outputHash: string; outputHashMode: string; outputHashAlgo: string; impureEnvVars: string[]; buildPhase: string; dontFixup: boolean };
+    // stdenv sets NIX_SSL_CERT_FILE=/no-cert-file.crt; cacert's setup hook replaces it (nix/README.md).
+    expect(fod.inputs).toEqual(['nodejs', 'cacert']);
+    const committed = JSON.parse(await readFile(join(repo, 'nix/npm-deps.json'), 'utf8')) as { hash: string };
+    expect(fod).toMatchObject({ outputHash: committed.hash, outputHashMode: 'recursive', outputHashAlgo: 'sha256', dontFixup: true });
+    expect(fod.impureEnvVars).toEqual(['http_proxy', 'https_proxy']);
+    expect(fod.buildPhase).toMatch(/npm ci --omit=dev --ignore-scripts/);
+    expect(fod.buildPhase).not.toMatch(/strict-ssl|NODE_TLS_REJECT_UNAUTHORIZED/);
+    // The flake hands nixpkgs' cacert in (a missing argument fails evaluation, not the build).
+    const flake = await readFile(join(repo, 'flake.nix'), 'utf8');
+    const call = /import \.\/nix\/packages\.nix \{\s*inherit \(pkgs\)([^;]*);/.exec(flake);
+    expect(call?.[1]?.split(/\s+/).filter(Boolean)).toContain('cacert');
+  });
+
   it('package-lock.json carries no registry URLs', async () => {
     const lock = await readFile(join(repo, 'package-lock.json'), 'utf8');
     expect(lock).not.toMatch(/"resolved":/);
