@@ -87,13 +87,10 @@
 
       vmsFor = system: lib.mapAttrs (_: size: mkVm system size) sizes;
 
-      runnersJson =
-        system:
-        builtins.toJSON (
-          lib.mapAttrs (
-            name: vm: "${vm.config.system.build.vm}/bin/run-bench-${name}-vm"
-          ) (vmsFor system)
-        );
+      # Each size's runner as an unbuilt derivation: the driver builds only the sizes a command
+      # uses (nix/vm-drvs.nix), so no app depends on every VM.
+      runnerDrvsJson =
+        system: import ./nix/vm-drvs.nix (lib.mapAttrs (_: vm: vm.config.system.build.vm) (vmsFor system));
 
       # Apps are shell files (nix/apps/*.sh) wrapped by writeShellApplication; the only thing
       # prepended is the runner table for this system (one line, so shellcheck sees no split quoting).
@@ -105,7 +102,7 @@
             inherit name;
             runtimeInputs = [ self.packages.${system}.server-bench ];
             text =
-              "export SERVER_BENCH_VM_RUNNERS=${lib.escapeShellArg (runnersJson system)}\n"
+              "export SERVER_BENCH_VM_DRVS=${lib.escapeShellArg (runnerDrvsJson system)}\n"
               + builtins.readFile (./nix/apps + "/${name}.sh");
           };
         in

@@ -378,7 +378,7 @@ describe('guest scripts', () => {
       const isApp = f.startsWith('nix/apps/');
       const script = f.startsWith('scripts/')
         ? body
-        : `#!/nix/store/0000-bash/bin/bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\n${isApp ? `export SERVER_BENCH_VM_RUNNERS='{"1":"/nix/store/0000-vm/bin/run-bench-1-vm"}'\n` : ''}${body}`;
+        : `#!/nix/store/0000-bash/bin/bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\n${isApp ? `export SERVER_BENCH_VM_DRVS='{"1":{"drv":"/nix/store/0000-vm.drv","program":"bin/run-bench-1-vm"}}'\n` : ''}${body}`;
       const path = join(d, f.replaceAll('/', '_'));
       await writeFile(path, script);
       await run('shellcheck', [path]).catch((e: { stdout?: string; message: string }) => problems.push(`${f}: ${(e.stdout ?? e.message).trim()}`));
