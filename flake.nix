@@ -89,11 +89,11 @@
 
       # Each size's runner as an unbuilt derivation: the driver builds only the sizes a command
       # uses (nix/vm-drvs.nix), so no app depends on every VM.
-      runnerDrvsJson =
-        system: import ./nix/vm-drvs.nix (lib.mapAttrs (_: vm: vm.config.system.build.vm) (vmsFor system));
+      vmRunnersFor = system: lib.mapAttrs (_: vm: vm.config.system.build.vm) (vmsFor system);
+      runnerDrvsJson = system: import ./nix/vm-drvs.nix (vmRunnersFor system);
 
       # Apps are shell files (nix/apps/*.sh) wrapped by writeShellApplication; the only thing
-      # prepended is the runner table for this system (one line, so shellcheck sees no split quoting).
+      # prepended is the runner table for this system (one line: shellcheck sees no split quoting).
       mkApp =
         system: name:
         let
@@ -173,6 +173,7 @@
         let
           pkgs = pkgsFor system;
           ours = ourPackages system;
+          nixFormatter = pkgs.nixfmt-rfc-style;
         in
         {
           # The compiled tree (tsc emit) and its npm dependencies (the fixed-output hash).
@@ -193,7 +194,7 @@
             touch "$out"
           '';
           # Every .nix file is formatted (nix fmt).
-          nixfmt = pkgs.runCommand "nixfmt-check" { nativeBuildInputs = [ pkgs.nixfmt-rfc-style ]; } ''
+          nixfmt = pkgs.runCommand "nixfmt-check" { nativeBuildInputs = [ nixFormatter ]; } ''
             cd ${./.}
             nixfmt --check flake.nix vm.nix nix/*.nix
             touch "$out"

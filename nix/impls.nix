@@ -20,42 +20,47 @@ let
   file = builtins.fromJSON (builtins.readFile ../matrix/impls.json);
 
   # @name@ placeholders of matrix/impls.json (its README lists them); ports are the entry's own.
+  # A server without a metrics port leaves @metricsPort@ unfilled, and so an error below.
   fill =
     impl: text:
     let
+      port = impl.metricsPort;
       values = {
         inherit webroot mapUrl host;
         nginxConf = toString nginxConf;
         cpus = toString size.cpus;
         sitePort = toString impl.sitePort;
-        metricsPort = if impl.metricsPort == null then "@metricsPort@" else toString impl.metricsPort;
+        metricsPort = if port == null then "@metricsPort@" else toString port;
       };
       names = builtins.attrNames values;
       filled = builtins.replaceStrings (map (n: "@${n}@") names) (map (n: values.${n}) names) text;
+      unfilled = "matrix/impls.json: ${impl.name}: \"${text}\" keeps a placeholder with no value here";
     in
     if builtins.match ".*@[A-Za-z]+@.*" filled == null then
       filled
     else
-      throw "matrix/impls.json: ${impl.name}: \"${text}\" keeps a placeholder with no value here; use one nix/impls.nix fills";
+      throw "${unfilled}; use one nix/impls.nix fills";
 
-  mkImpl = impl: {
-    inherit (impl)
-      name
-      description
-      reference
-      sitePort
-      metricsPort
-      metricPrefix
-      ;
-    unit = impl.unit.name;
-    command = [
-      "${packages.${impl.unit.package}}/${impl.unit.executable}"
-    ]
-    ++ map (fill impl) impl.unit.args;
-    environment = builtins.mapAttrs (_: fill impl) impl.environment;
-    # false where a JIT writes then executes code pages (V8): the unit would kill Node.
-    inherit (impl.unit) memoryDenyWriteExecute;
-  };
+  mkImpl =
+    impl:
+    let
+      executable = "${packages.${impl.unit.package}}/${impl.unit.executable}";
+    in
+    {
+      inherit (impl)
+        name
+        description
+        reference
+        sitePort
+        metricsPort
+        metricPrefix
+        ;
+      unit = impl.unit.name;
+      command = [ executable ] ++ map (fill impl) impl.unit.args;
+      environment = builtins.mapAttrs (_: fill impl) impl.environment;
+      # false where a JIT writes then executes code pages (V8): the unit would kill Node.
+      inherit (impl.unit) memoryDenyWriteExecute;
+    };
 in
 builtins.listToAttrs (
   map (impl: {

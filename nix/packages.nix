@@ -47,8 +47,9 @@ let
       && (top != "nix" || rel == "nix" || rel == "nix/gen-site.mjs")
       && base != "node_modules"
       && base != "dist"
+      && !(lib.hasSuffix ".md" base)
       && !(type == "directory" && base == "test");
-    };
+  };
 
   version = (lib.importJSON ../package.json).version;
 
@@ -128,26 +129,37 @@ let
       makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" --add-flags "${tsherveNodeFlags} $lib/dist/servers/tsherve/src/cli.js"
       runHook postInstall
     '';
-    passthru = { inherit npmDeps; };
+    passthru = {
+      inherit npmDeps;
+    };
     meta.mainProgram = "server-bench";
   };
 
-  tsherve = runCommand "tsherve-${version}" {
-    nativeBuildInputs = [ makeWrapper ];
-    meta.mainProgram = "tsherve";
-  } ''
+  # Thin executables: a makeWrapper call each (nixfmt layout: the attribute set of two items is
+  # expanded, so the arguments after the name go on lines of their own).
+  wrapped =
+    name: script:
+    runCommand "${name}-${version}"
+      {
+        nativeBuildInputs = [ makeWrapper ];
+        meta.mainProgram = name;
+      }
+      script;
+
+  tsherve = wrapped "tsherve" ''
     makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" \
       --add-flags "${tsherveNodeFlags} ${server-bench}/lib/server-bench/dist/servers/tsherve/src/cli.js"
   '';
 
   # k6test for the VM: k6 and taskset from nixpkgs on PATH, the offline k6 script from the store.
-  k6test = runCommand "k6test-${version}" {
-    nativeBuildInputs = [ makeWrapper ];
-    meta.mainProgram = "k6test";
-  } ''
+  k6testPath = lib.makeBinPath [
+    k6
+    util-linux
+  ];
+  k6test = wrapped "k6test" ''
     makeWrapper ${lib.getExe nodejs} "$out/bin/k6test" \
       --add-flags ${server-bench}/lib/server-bench/dist/driver/src/k6test-cli.js \
-      --prefix PATH : ${lib.makeBinPath [ k6 util-linux ]} \
+      --prefix PATH : ${k6testPath} \
       --set SERVER_BENCH_K6_SCRIPT ${server-bench}/lib/server-bench/k6/script.js
   '';
 

@@ -362,7 +362,7 @@ describe('flake.lock', () => {
 });
 
 describe('guest scripts', () => {
-  const shellFiles = ['nix/apps/bench.sh', 'nix/apps/benchvm-test.sh', 'nix/apps/benchvm-exec.sh', 'nix/guest/bench-site.sh', 'nix/guest/bench-ssh-setup.sh', 'scripts/npm-deps-hash.sh'];
+  const shellFiles = ['nix/apps/bench.sh', 'nix/apps/benchvm-test.sh', 'nix/apps/benchvm-exec.sh', 'nix/guest/bench-site.sh', 'nix/guest/bench-ssh-setup.sh', 'scripts/npm-deps-hash.sh', 'scripts/check-nix.sh'];
 
   it('are valid bash', async () => {
     for (const f of shellFiles) await run('bash', ['-n', join(repo, f)]);
@@ -524,6 +524,35 @@ describe('npm dependencies for Nix', () => {
     );
     expect(stdout).toMatch(/matches package-lock\.json \(sha256-/);
   }, 120_000);
+});
+
+describe('scripts/check-nix.sh (the same offline checks for CI and by hand)', () => {
+  it('passes here, and says plainly whether nixfmt ran', async () => {
+    const { stdout } = await run(join(repo, 'scripts/check-nix.sh'), [], { cwd: repo, timeout: 60_000 });
+    expect(stdout).toMatch(/^check-nix: parse: \d+ files$/m);
+    expect(stdout).toMatch(/^check-nix: evaluate: 4 pure files$/m);
+    expect(stdout).toMatch(/^check-nix: nixfmt: (SKIPPED \(not installed|\d+ files formatted)/m);
+    expect(stdout).toMatch(/^check-nix: ok$/m);
+  });
+
+  it('fails on a file that does not parse and on a matrix file a pure file cannot read', async () => {
+    const d = await tempDir();
+    for (const dir of ['scripts', 'nix', 'matrix']) await mkdir(join(d, dir));
+    for (const f of ['scripts/check-nix.sh', 'flake.nix', 'vm.nix', 'nix/sizes.nix', 'nix/impls.nix', 'nix/guest-paths.nix', 'nix/vm-drvs.nix', 'nix/packages.nix', 'matrix/impls.json']) {
+      await writeFile(join(d, f), await readFile(join(repo, f)), { mode: f.endsWith('.sh') ? 0o755 : 0o644 });
+    }
+    await writeFile(join(d, 'matrix/sizes.json'), '{ "guest": {}, "sizes": [ { "name": "1" } ] }');
+    await writeFile(join(d, 'nix/broken.nix'), '{ a = ; }');
+    const r = await run(join(d, 'scripts/check-nix.sh'), [], { cwd: d, timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code?: number; stderr?: string }) => ({ code: e.code, stderr: e.stderr ?? '' }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/check-nix: nix\/broken\.nix does not parse/);
+    expect(r.stderr).toMatch(/check-nix: nix\/sizes\.nix does not evaluate/);
+    const usage = await run(join(d, 'scripts/check-nix.sh'), ['--bogus'], { cwd: d }).catch((e: { code?: number }) => e.code);
+    expect(usage).toBe(2);
+  });
 });
 
 describe('nix/guest-paths.nix', () => {
