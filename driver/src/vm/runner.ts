@@ -30,7 +30,7 @@ export function locateRunner(size: string, flag: string | null = null, env: Node
   return path;
 }
 
-/** KVM present and usable? Without it QEMU silently emulates (TCG), 10–50× slower. */
+/** KVM present and usable? Without it QEMU emulates (TCG), 10–50× slower, warning only in the console log. */
 export function checkKvm(allowTcg: boolean, kvmPath = '/dev/kvm'): { emulated: boolean } {
   try {
     accessSync(kvmPath, constants.R_OK | constants.W_OK);
