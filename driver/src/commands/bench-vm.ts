@@ -15,8 +15,8 @@ export type { VmBenchOptions };
 
 export const VM_BENCH_HELP = `usage: server-bench bench --backend vm [bench flags] [--allow-tcg] [--runner PATH] [--ssh-timeout D]
 
-Boots one NixOS VM per size (nix run .#bench builds them and sets SERVER_BENCH_VM_RUNNERS), runs
-k6test for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
+Boots one NixOS VM per size (under nix run .#bench only the sizes asked for are built), runs k6test
+for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
 Bench flags: --impls --sizes --duration --warmup --reps --vus --engine --loadgen --out --reference
 --json (not --webroot, --redirects, --site-size, --seed or --resume: the VMs serve the default site).
   --allow-tcg       run without KVM (emulated; every number is marked so)

@@ -17,7 +17,8 @@ import { buildMatrix, type Cell } from '../matrix.js';
 import { CellResultSchema, SCHEMA_VERSION, VerificationSchema, type CellResult, type RunInfo, type Size } from '../schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
 import { createRunDir, readJson, writeCell, writeRunInfo, writeVerification } from '../store.js';
-import { bootVm, checkKvm, locateRunner, type BootedVm } from './runner.js';
+import { bootVm, checkKvm, type BootedVm } from './runner.js';
+import { prepareRunner } from './runner-build.js';
 import { shellQuote, waitForSsh, type SshSession } from './ssh.js';
 
 export interface VmBenchOptions {
@@ -78,9 +79,14 @@ async function importCell(staging: string, runDir: string, cell: Cell, emulated:
 export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, signal?: AbortSignal): Promise<BenchOutcome> {
   // Everything that can be checked before a VM boots is checked now.
   for (const i of opts.impls) if (!IMPL_NAMES.includes(i)) throw new UsageError(`unknown implementation "${i}"`, `valid: ${IMPL_NAMES.join(', ')}`);
-  const runners = new Map(opts.sizes.map((s) => [s.name, locateRunner(s.name, opts.runners?.[s.name] ?? null)]));
   const { emulated } = checkKvm(opts.allowTcg, opts.kvmPath);
   if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
+  // Only the requested sizes' runners: found, or built now from the flake's derivations.
+  const runners = new Map<string, string>();
+  for (const s of opts.sizes) {
+    const onBuild = (size: string, drv: string) => emit({ kind: 'info', message: `building the size-${size} VM (${drv})` });
+    runners.set(s.name, await prepareRunner(s.name, opts.runners?.[s.name] ?? null, { onBuild, ...(signal ? { signal } : {}) }));
+  }
   const runDir = opts.out ?? join(opts.reportsDir, newRunId());
   const matrix = buildMatrix(opts.impls, opts.sizes, opts.reps);
   await createRunDir(runDir);
