@@ -171,6 +171,16 @@ describe('server-bench report', () => {
     expect(existsSync(join(dir, 'index.html'))).toBe(true);
     expect(await readFile(join(dir, 'k6', 'cells/1cpu/tsherve/r1/summary.txt'), 'utf8')).toContain('█ Example group');
   });
+  it('re-rendering an unchanged run writes the same bytes (a committed example stays as it is)', async () => {
+    const files = ['results.json', 'report.md', 'report.html'];
+    expect((await run(reportMain, [join(dir, 'normal')])).code).toBe(0);
+    const first = await Promise.all(files.map((f) => readFile(join(dir, 'normal', f), 'utf8')));
+    await new Promise((r) => setTimeout(r, 20)); // a clock-stamped render would differ now
+    expect((await run(reportMain, [join(dir, 'normal')])).code).toBe(0);
+    expect(await Promise.all(files.map((f) => readFile(join(dir, 'normal', f), 'utf8')))).toEqual(first);
+    expect(JSON.parse(first[0] as string).generatedAt).toBe('2026-11-27T00:19:30.000Z'); // the newest cell's finishedAt
+  });
+
   it('a missing run folder is an input error', async () => {
     expect((await run(reportMain, [join(dir, 'missing')])).code).toBe(3);
     expect((await run(reportMain, [])).code).toBe(2);

@@ -217,8 +217,18 @@ function compareSize(size: string, impls: string[], cells: CellAggregate[], requ
   };
 }
 
-/** Build results.json's content from a loaded run. Pure; `now` only stamps generatedAt. */
-export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>, now: Date = new Date()): Results {
+/**
+ * When the run's data last changed: the newest cell's end, else the run's creation. The derived
+ * files carry this instead of the clock, so re-rendering an unchanged run (a committed example, a
+ * CI artefact) writes the same bytes.
+ */
+export function dataTime(loaded: Pick<LoadedRun, 'run' | 'cells'>): Date {
+  const times = [loaded.run.createdAt, ...loaded.cells.map((c) => c.finishedAt)].map((t) => Date.parse(t)).filter((t) => Number.isFinite(t));
+  return new Date(times.length > 0 ? Math.max(...times) : 0);
+}
+
+/** Build results.json's content from a loaded run. Pure; `now` only stamps generatedAt (default: the data's own time). */
+export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>, now: Date = dataTime(loaded)): Results {
   const { run, cells: reps, verifications } = loaded;
   const requested = run.config.reference || DEFAULT_REFERENCE;
   // Implementations in configuration order, then any found only in results.
