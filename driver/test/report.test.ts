@@ -173,3 +173,13 @@ describe('text summary on every real k6 summary', () => {
     expect(renderK6Text(parseK6Summary(raw), '', 'ms')).toMatch(/http_req_duration\.+: avg=21\.38ms +min=0\.26ms /);
   });
 });
+
+describe('sizes in units that fit', () => {
+  it('never shows a tiny site as a fraction of a megabyte', async () => {
+    const { bytesMB } = await import('../src/report/format.js');
+    expect(bytesMB(64)).toBe('64 B');
+    expect(bytesMB(64_000)).toBe('64 kB');
+    expect(bytesMB(40_500_000)).toBe('40.5 MB');
+    expect(bytesMB(3_100_000_000)).toBe('3.1 GB');
+  });
+});

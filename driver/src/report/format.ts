@@ -28,8 +28,12 @@ export function ms(x: number): string {
   return `${num(x)} ms`;
 }
 
+/** A size in decimal units that fit it: "640 B", "64 kB", "40.5 MB", "3.1 GB" (never "0.000064 MB"). */
 export function bytesMB(b: number): string {
-  return `${num(b / 1e6)} MB`;
+  if (b < 1e3) return `${int(b)} B`;
+  if (b < 1e6) return `${num(b / 1e3)} kB`;
+  if (b < 1e9) return `${num(b / 1e6)} MB`;
+  return `${num(b / 1e9)} GB`;
 }
 
 /** Every quantity we report is non-negative: a wide interval's lower end is shown clipped at 0. */
