@@ -21,6 +21,7 @@ import { buildMatrix, type Cell, type Veto } from './matrix.js';
 import { assertPortsFree } from './ports.js';
 import { parseRedirectMap } from './redirectmap.js';
 import { splitShadowedAliases } from './shadowing.js';
+import { readTargets, siteTargets, TARGETS_FILE, writeTargets } from './targets.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
 import { renderTextSummary } from './report/textsummary.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, siteStats, SITEGEN_VERSION } from './sitegen.js';
@@ -402,6 +403,10 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
     // A busy port fails every cell alike: say so before a run folder exists.
     await assertPortsFree([...new Set(available.flatMap((i) => [i.sitePort, ...(i.metricsPort !== null ? [i.metricsPort] : [])]))]);
     if (!prior) await createRunDir(runDir);
+    // One target list for the whole run (targets.ts): a resumed run loads what it loaded before.
+    const stored = prior && existsSync(join(runDir, TARGETS_FILE)) ? await readTargets(runDir) : null;
+    const runTargets = stored?.targets ?? (await siteTargets(site.webroot, site.redirects));
+    const targetsHash = stored?.hash ?? (await writeTargets(runDir, runTargets));
     const run: RunInfo = prior
       ? { ...prior, skipped: matrix.skipped }
       : {
@@ -423,6 +428,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
             implSpecs,
           },
           site: site.info,
+          targetsHash,
           order: matrix.cells.map((c) => c.id),
           skipped: matrix.skipped,
           host: await hostInfo(),
@@ -442,7 +448,6 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
 
     const maps: MapServer = await startMapServer({ text: site.mapText });
     mapServer = maps;
-    const targetsCache = new Map<string, Targets>();
     const verified = new Set<string>();
     const failed: string[] = [];
     const skippedImplSize = new Map<string, string>();
@@ -476,7 +481,8 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
           ctx: { ...baseCtx, mapUrl: maps.url, cpus: plan.server.length } satisfies LocalImplContext,
           mapText: site.mapText,
           mapServer: maps,
-          ...(targetsCache.has(key) ? { targets: targetsCache.get(key) as Targets } : {}),
+          targets: runTargets,
+          targetsHash,
           verify: !verified.has(key),
           warmupSeconds,
           durationSeconds,
@@ -487,7 +493,6 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
           onPhase: (phase, detail) => emit({ kind: 'phase', index: i, total, cellId: cell.id, phase, ...(detail !== undefined ? { detail } : {}), elapsedSeconds: elapsed(), remainingSeconds: remaining() }),
           onProgress: (p) => emit({ kind: 'live', index: i, total, cellId: cell.id, ...p }),
         });
-        targetsCache.set(key, outcome.targets);
         verified.add(key);
         if (outcome.kind === 'skipped') {
           skippedImplSize.set(key, outcome.reason);
@@ -534,7 +539,7 @@ export async function runVerifyGate(opts: BenchOptions, emit: BenchEvents): Prom
   const supervisor = localSupervisor();
   const out: VerifyGateOutcome[] = [];
   const { verify } = await import('./verify.js');
-  const { buildTargets } = await import('./crawl.js');
+  const runTargets = await siteTargets(site.webroot, site.redirects);
   try {
     for (const impl of opts.impls) {
       const ctx: LocalImplContext = { webroot: site.webroot, mapUrl: mapServer.url, cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir };
@@ -547,7 +552,7 @@ export async function runVerifyGate(opts: BenchOptions, emit: BenchEvents): Prom
       emit({ kind: 'info', message: `verify ${impl.name} ${prep.version}` });
       const server = await supervisor.start(impl, ctx, { cpus: [], memoryLimitBytes: null, memoryEnforced: false });
       try {
-        const targets = await buildTargets(server.baseUrl, site.mapText, { webroot: site.webroot });
+        const targets = runTargets;
         const verification = await verify({ impl: impl.name, size: 'host', baseUrl: server.baseUrl, metricsUrl: server.metricsUrl, metricPrefix: impl.metricPrefix, targets, webroot: site.webroot });
         out.push({ impl: impl.name, verification });
       } finally {

@@ -37,8 +37,10 @@ export interface CellOptions {
   mapText: string;
   /** Null when fetches cannot be counted. */
   mapServer: MapCounter | null;
-  /** Targets already crawled for this impl × size; when absent the cell crawls the running server. */
+  /** The run's target list (targets.ts); when absent the cell crawls the running server (the VM side). */
   targets?: Targets;
+  /** Its hash, stored on the result. */
+  targetsHash?: string;
   /** Run the verification gate (the first repetition of each impl × size does). */
   verify: boolean;
   warmupSeconds: number;
@@ -182,6 +184,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       failedChecks: r.failedChecks,
       errors: r.errors,
       mapFetches: fetches,
+      ...(o.targetsHash !== undefined ? { targetsHash: o.targetsHash } : {}),
       resources: {
         serverCpuSeconds: Math.max(0, cpuAfter - cpuBefore),
         serverPeakRssBytes: peak > 0 ? peak : null,

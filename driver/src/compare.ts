@@ -34,6 +34,8 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('sizes', ra.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','), rb.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','));
   d('vus', ra.config.sizes.map((s) => ra.config.vusOverride ?? s.vus).join(','), rb.config.sizes.map((s) => rb.config.vusOverride ?? s.vus).join(','));
   d('backend', ra.backend, rb.backend);
+  // Runs loaded with different request mixes are not comparable, whatever else agrees.
+  if (ra.targetsHash !== undefined && rb.targetsHash !== undefined) d('target list (targets.json hash)', ra.targetsHash, rb.targetsHash);
   return diffs;
 }
 

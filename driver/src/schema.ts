@@ -84,6 +84,8 @@ export const CellResultSchema = z.object({
   failedChecks: z.number().int().nonnegative(),
   errors: z.number().int().nonnegative(),
   mapFetches: z.number().int().nonnegative().nullable(),
+  /** The run's target list this cell was loaded with (targets.json); absent in runs before it existed. */
+  targetsHash: z.string().optional(),
   resources: ResourcesSchema,
   warnings: z.array(WarningSchema),
   startedAt: z.string(), // ISO 8601
@@ -167,6 +169,8 @@ export const RunInfoSchema = z.object({
     implSpecs: z.array(z.string()).optional(),
   }),
   site: SiteInfoSchema,
+  /** Hash of the run's one target list (targets.json) that every cell is loaded and verified with. */
+  targetsHash: z.string().optional(),
   /** Cell ids in the order they were scheduled (interleaved: A B C A B C). */
   order: z.array(z.string()),
   /** Cells skipped before running, with the reason (size does not fit, impl unavailable, ...). */

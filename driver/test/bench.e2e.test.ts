@@ -136,6 +136,31 @@ describe('server-bench bench, end to end', () => {
     expect(run.versions.impls['gosherve-old']).toMatch(/^v0\.3\.3/);
   }, 240_000);
 
+  it('loads and verifies every implementation with the one stored target list; a server that answers less gets findings, not a smaller load', async () => {
+    const noIndex = await writeGoServer(join(goServers, 'no-dir-index'), { refreshEveryRequest: false, dirIndex: false });
+    await waitPortsFree([8080, 8081], 30_000);
+    const r = await cli(['bench', '--impls', `tsherve,gosherve@${noIndex}`, '--reps', '1', ...SMALL, '--json'], {}, 600_000);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const dir = (JSON.parse(r.stdout) as { runDir: string }).runDir;
+    const stored = JSON.parse(await readFile(join(dir, 'targets.json'), 'utf8')) as { hash: string; paths: string[]; redirects: unknown[] };
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+    expect(run.targetsHash).toBe(stored.hash);
+    expect(stored.paths).toContain('/');
+    expect(stored.paths.some((p) => p.endsWith('/') && p !== '/')).toBe(true);
+    const ts = CellResultSchema.parse(JSON.parse(await readFile(join(cellDir(dir, '1', 'tsherve', 1), RESULT_FILE), 'utf8')));
+    expect(ts.targetsHash).toBe(stored.hash);
+    const total = stored.paths.length + stored.redirects.length;
+    for (const impl of ['tsherve', 'no-dir-index']) {
+      const v = VerificationSchema.parse(JSON.parse(await readFile(join(dir, 'verify', '1cpu', `${impl}.json`), 'utf8')));
+      expect(v.targets, impl).toBe(total);
+    }
+    const bad = VerificationSchema.parse(JSON.parse(await readFile(join(dir, 'verify', '1cpu', 'no-dir-index.json'), 'utf8')));
+    expect(bad.passed).toBe(false);
+    const dirPaths = stored.paths.filter((p) => p.endsWith('/'));
+    expect(bad.findings.filter((f) => f.status === 'fail').map((f) => new URL(f.url).pathname).sort()).toEqual(dirPaths.sort());
+    expect(run.skipped).toEqual([expect.objectContaining({ impl: 'no-dir-index', reason: expect.stringMatching(/^verification failed/) })]);
+  }, 620_000);
+
   it('skips an unavailable gosherve with one line naming every place tried, and runs the rest', async () => {
     await waitPortsFree([8080, 8081], 30_000);
     const cache = await mkdtemp(join(tmpdir(), 'bench-e2e-cache-'));

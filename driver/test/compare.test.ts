@@ -112,6 +112,14 @@ describe('server-bench compare', () => {
     expect(bad.err).toMatch(/^server-bench: "nginx" is not in both runs \(both runs have: gosherve-old, gosherve, tsherve\)/);
   });
 
+  it('refuses runs loaded with different target lists', async () => {
+    const a = (await buildResultsFromDir(join(RUNS, 'cmp-base'))).results;
+    const b = structuredClone(a);
+    a.run.targetsHash = `sha256:${'a'.repeat(64)}`;
+    b.run.targetsHash = `sha256:${'b'.repeat(64)}`;
+    expect(configDifferences(a, b)).toEqual([`target list (targets.json hash): sha256:${'a'.repeat(64)} (baseline) vs sha256:${'b'.repeat(64)} (candidate)`]);
+  });
+
   it('names a host whose fingerprint differs', async () => {
     const a = (await buildResultsFromDir(join(RUNS, 'cmp-base'))).results;
     const b = structuredClone(a);
