@@ -1,10 +1,11 @@
 // Reading k6's end-of-test summaries: both legacy dialects (handleSummary's JSON and
 // --summary-export) and the opt-in machine-readable v1 schema, into one shape; then normalising
 // that shape into the LoadResult every engine returns. Malformed input fails with a message that
-// names the exact field and what was found there.
+// names the exact field (or the line and column) and what was found there.
 import { z } from 'zod';
 import type { LoadResult } from './contracts.js';
 import { InputError } from './errors.js';
+import { findJsonSyntaxError } from './jsonerror.js';
 import type { Latency } from './schema.js';
 
 export type K6Dialect = 'handleSummary' | 'summary-export' | 'machine-readable-v1';
@@ -46,8 +47,8 @@ export interface K6Summary {
 
 const HINT = 'pass the JSON that k6 wrote (handleSummary or --summary-export), unedited';
 
-function fail(what: string): never {
-  throw new InputError(`k6 summary: ${what}`, HINT);
+function fail(what: string, hint: string = HINT): never {
+  throw new InputError(`k6 summary: ${what}`, hint);
 }
 
 // ------------------------------------------------------------------ zod schemas, per dialect
@@ -165,7 +166,9 @@ function issueMessage(error: z.ZodError, prefix = ''): string {
   const at = fieldPath(prefix, issue.path) || 'the summary';
   const input = (issue as { input?: unknown }).input;
   let text: string;
-  if (issue.code === 'invalid_type' && input === undefined) {
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && typeof input === 'number') {
+    text = `${at} must be a finite number, got ${input}`;
+  } else if (issue.code === 'invalid_type' && input === undefined) {
     text = `${at} is missing (expected ${article(issue.expected)})`;
   } else if (issue.code === 'invalid_type') {
     text = `${at} must be ${article(issue.expected)}, got ${describe(input)}`;
@@ -193,10 +196,20 @@ function toJson(input: unknown): unknown {
   try {
     return JSON.parse(input) as unknown;
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const m = /position (\d+)/.exec(msg);
-    const pos = m ? Number(m[1]) : input.length; // "Unexpected end of JSON input": truncated
-    fail(`not JSON at position ${pos} (${msg}); was the file truncated?`);
+    // V8's message names a position only for some errors; find the true place ourselves.
+    const where = findJsonSyntaxError(input);
+    if (!where) fail(`not JSON (${e instanceof Error ? e.message : String(e)})`);
+    const at = `not JSON at position ${where.position} (line ${where.line}, column ${where.column})`;
+    if (input[where.position] === '\uFEFF') {
+      fail(`${at}: the text starts with a UTF-8 byte-order mark (U+FEFF), which k6 never writes`, 'save the file as UTF-8 without a byte-order mark, or pass the file k6 wrote');
+    }
+    if (where.position >= input.length) fail(`${at}: the text ends where ${where.expected} was expected; was the file truncated?`);
+    const lead = input.trimStart();
+    if (!lead.startsWith('{') && !lead.startsWith('[')) {
+      const first = JSON.stringify(lead.split('\n', 1)[0]!.slice(0, 40));
+      fail(`${at}: found ${where.found}, expected ${where.expected}; the text starts with ${first}, which looks like pasted console output, not k6's JSON summary`, 'pass the file handleSummary or --summary-export wrote, not what k6 printed');
+    }
+    fail(`${at}: found ${where.found}, expected ${where.expected}`);
   }
 }
 
@@ -228,6 +241,16 @@ const REQUIRED: Record<K6MetricType, string[]> = {
 function requireValues(name: string, m: K6Metric, where: string): void {
   for (const key of REQUIRED[m.type]) {
     if (typeof m.values[key] !== 'number') fail(`${where}.${key} is missing (a ${m.type} metric "${name}" needs it)`);
+  }
+  // Counts and durations k6 writes are never negative (a gauge or a custom unit-less trend may be).
+  for (const [key, v] of Object.entries(m.values)) {
+    if (!Number.isFinite(v)) fail(`${where}.${key} must be a finite number, got ${v}`);
+    const isCount = m.type === 'counter' || (m.type === 'rate' && (key === 'passes' || key === 'fails')) || (m.type === 'trend' && key === 'count');
+    const isAmount = m.type === 'trend' && (m.contains === 'time' || m.contains === 'data');
+    if (v < 0 && (isCount || isAmount)) {
+      const what = isCount ? 'a count' : m.contains === 'time' ? 'a duration' : 'an amount of data';
+      fail(`${where}.${key} is ${v}, but it is ${what} and cannot be negative (metric "${name}")`);
+    }
   }
 }
 
@@ -282,9 +305,11 @@ export function parseK6Summary(input: unknown): K6Summary {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) fail(`expected a JSON object, got ${describe(data)}`);
   const obj = data as Record<string, unknown>;
   const dialect = detectDialect(obj);
-  if (dialect === 'handleSummary') return fromHandleSummary(obj);
-  if (dialect === 'summary-export') return fromExport(obj);
-  return fromV1(obj);
+  const summary = dialect === 'handleSummary' ? fromHandleSummary(obj) : dialect === 'summary-export' ? fromExport(obj) : fromV1(obj);
+  if (Object.keys(summary.metrics).length === 0) {
+    fail(`the summary has no metrics (${dialect === 'machine-readable-v1' ? 'results.metrics is an empty list' : '"metrics" is an empty object'}); k6 writes at least vus and iterations for a run that started`, 'pass the summary of a k6 run that made requests');
+  }
+  return summary;
 }
 
 function fromHandleSummary(obj: Record<string, unknown>): K6Summary {

@@ -174,11 +174,62 @@ describe('malformed input: one message naming what is wrong', () => {
 
   it('truncated JSON', () => {
     const e = inputError(() => parseK6Summary(simple.slice(0, 200)));
-    expect(e.message).toMatch(/^k6 summary: not JSON at position 200 \(.+\); was the file truncated\?$/);
+    expect(e.message).toMatch(/^k6 summary: not JSON at position 200 \(line 9, column 11\): the text ends where a closing quote \("\) was expected; was the file truncated\?$/);
     expect(inputError(() => parseK6Summary('{"metrics": {')).message).toMatch(/^k6 summary: not JSON at position 13 /);
   });
   it('broken JSON reports the position', () => {
-    expect(inputError(() => parseK6Summary('{"metrics" 1}')).message).toMatch(/^k6 summary: not JSON at position 11 /);
+    expect(inputError(() => parseK6Summary('{"metrics" 1}')).message).toBe('k6 summary: not JSON at position 11 (line 1, column 12): found "1", expected ":" after the property name');
+    // V8 names no position for this one ("Unexpected token '}', ... is not valid JSON").
+    expect(inputError(() => parseK6Summary('{"metrics": {"vus": tru}}')).message).toBe('k6 summary: not JSON at position 23 (line 1, column 24): found "}", expected "e" (to complete "true")');
+  });
+  it('a UTF-8 byte-order mark: position 0 and what it is', () => {
+    const e = inputError(() => parseK6Summary(`\uFEFF${simple}`));
+    expect(e.message).toBe('k6 summary: not JSON at position 0 (line 1, column 1): the text starts with a UTF-8 byte-order mark (U+FEFF), which k6 never writes');
+    expect(e.hint).toMatch(/without a byte-order mark/);
+  });
+  it('pasted console output before the JSON: the true position and what it looks like', () => {
+    const pasted = `\n          /\\      Grafana   /‾‾/\n     execution: local\n\nrunning (0m24.4s), 00/20 VUs, 439 complete and 0 interrupted iterations\n${simple}`;
+    const e = inputError(() => parseK6Summary(pasted));
+    expect(e.message).toMatch(/^k6 summary: not JSON at position 11 \(line 2, column 11\): found "\/", expected a JSON value .*; the text starts with "\/\\\\      Grafana   \/‾‾\/", which looks like pasted console output/);
+    expect(e.hint).toMatch(/not what k6 printed/);
+  });
+  it('console text after the JSON: the position where the JSON ends', () => {
+    const text = `${simple.trimEnd()}\n\n     ✓ Status is ok\n`;
+    const e = inputError(() => parseK6Summary(text));
+    const pos = text.indexOf('✓');
+    const line = text.slice(0, pos).split('\n').length;
+    expect(e.message).toBe(`k6 summary: not JSON at position ${pos} (line ${line}, column 6): found "✓", expected the end of the text (something follows the JSON value)`);
+  });
+  it('{"metrics":{}} says it has no metrics', () => {
+    expect(inputError(() => parseK6Summary('{"metrics":{}}')).message).toBe('k6 summary: the summary has no metrics ("metrics" is an empty object); k6 writes at least vus and iterations for a run that started');
+    const v1 = JSON.parse(read(OURS, 'summary-v1.json'));
+    v1.results.metrics = [];
+    delete v1.results.checks;
+    expect(inputError(() => parseK6Summary(v1)).message).toMatch(/no metrics \(results\.metrics is an empty list\)/);
+  });
+  it('negative counts and durations are rejected, naming the field', () => {
+    const a = JSON.parse(simple);
+    a.metrics.http_reqs.values.count = -878;
+    expect(inputError(() => parseK6Summary(a)).message).toBe('k6 summary: metrics.http_reqs.values.count is -878, but it is a count and cannot be negative (metric "http_reqs")');
+    const b = JSON.parse(exported);
+    b.metrics.http_req_duration['p(95)'] = -0.5;
+    expect(inputError(() => parseK6Summary(b)).message).toBe('k6 summary: metrics.http_req_duration.p(95) is -0.5, but it is a duration and cannot be negative (metric "http_req_duration")');
+    const c = JSON.parse(simple);
+    c.state.testRunDurationMs = -1;
+    expect(inputError(() => parseK6Summary(c)).message).toMatch(/^k6 summary: state\.testRunDurationMs is out of range .*got -1/);
+    const d = JSON.parse(simple);
+    d.metrics.http_req_failed.values.passes = -3;
+    expect(inputError(() => parseK6Summary(d)).message).toMatch(/http_req_failed\.values\.passes is -3, but it is a count/);
+    // A gauge may be negative: not a count or a duration.
+    const g = JSON.parse(simple);
+    g.metrics.vus.values.min = -1;
+    expect(parseK6Summary(g).metrics.vus?.values.min).toBe(-1);
+  });
+  it('non-finite numbers are rejected (1e400 parses as Infinity)', () => {
+    expect(inputError(() => parseK6Summary(simple.replace('"count": 878', '"count": 1e400'))).message).toBe('k6 summary: metrics.http_reqs.values.count must be a finite number, got Infinity (read as handleSummary JSON)');
+    const o = JSON.parse(exported);
+    o.metrics.http_req_duration.avg = Number.NaN;
+    expect(inputError(() => parseK6Summary(o)).message).toMatch(/^k6 summary: metrics\.http_req_duration\.avg must be a finite number, got NaN/);
   });
   it('empty text', () => {
     expect(inputError(() => parseK6Summary('  ')).message).toBe('k6 summary: empty input, not JSON');
