@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Impl, ImplContext, LoadEngine, LoadOptions, ServerPlacement, Supervisor, Targets } from './contracts.js';
 import { buildTargets } from './crawl.js';
 import { BenchError, errorLine, ExitCode } from './errors.js';
-import { cellId, SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
+import { cellId, CELL_SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
 import { verify } from './verify.js';
 
@@ -66,7 +66,7 @@ export function cellWarnings(a: {
   memoryEnforced: boolean;
   memoryMiB: number;
   failedChecks: number;
-  errors: number;
+  errors: number | null;
 }): Warning[] {
   const w: Warning[] = [];
   if (a.utilisation !== null && a.utilisation >= SATURATION) {
@@ -77,7 +77,7 @@ export function cellWarnings(a: {
   }
   if (!a.memoryEnforced) w.push({ code: 'memory-not-enforced', message: `the ${a.memoryMiB} MiB memory limit was recorded, not enforced (no writable cgroup v2)` });
   if (a.failedChecks > 0) w.push({ code: 'failed-checks', message: `${a.failedChecks} responses had an unexpected status` });
-  if (a.errors > 0) w.push({ code: 'errors', message: `${a.errors} socket errors or timeouts during load` });
+  if (a.errors !== null && a.errors > 0) w.push({ code: 'errors', message: `${a.errors} socket errors or timeouts during load` });
   return w;
 }
 
@@ -162,7 +162,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
     const result: CellResult = {
-      schemaVersion: SCHEMA_VERSION,
+      schemaVersion: CELL_SCHEMA_VERSION,
       id: cellId(o.impl.name, o.size.name, o.rep),
       impl: o.impl.name,
       size: o.size,
@@ -200,7 +200,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
         memoryMiB: o.size.memoryMiB,
         failedChecks: r.failedChecks,
         errors: r.errors,
-      }),
+      }).concat(r.warnings ?? []),
       startedAt,
       finishedAt,
       raw: r.raw,

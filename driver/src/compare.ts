@@ -1,7 +1,8 @@
 // Run-to-run comparison (`server-bench compare`): the configuration check that refuses apples to
 // oranges, and the cell-by-cell change of median req/s, MB/s and p99 latency with a noise band
-// (overlapping 95 % intervals → within noise) and a percentage threshold. Pure: results in, data
-// and strings out.
+// (overlapping 95 % intervals → within noise) and a percentage threshold. A statistic that was not
+// measured, or a cell holding a substituted number, is shown but never judged. Pure: results in,
+// data and strings out.
 import { table } from 'table';
 import { int, ms, num } from './report/format.js';
 import { cellOf, type CellAggregate, type Results } from './report/results.js';
@@ -35,7 +36,12 @@ export function configDifferences(a: Results, b: Results): string[] {
   return diffs;
 }
 
-export type Verdict = 'improvement' | 'regression' | 'within noise' | 'below threshold' | 'no data';
+export type Verdict = 'improvement' | 'regression' | 'within noise' | 'below threshold' | 'no data' | 'not measured' | 'substituted';
+
+/** A cell with a number taken from elsewhere (warning "substituted"): none of its rows is judged. */
+function hasSubstitute(c: CellAggregate): boolean {
+  return c.warnings.some((w) => w.code === 'substituted');
+}
 
 export interface ChangeRow {
   impl: string;
@@ -76,18 +82,25 @@ export function compareResults(baseline: Results, candidate: Results, threshold 
       const b = cellOf(baseline, impl, size);
       const c = cellOf(candidate, impl, size);
       if (!b && !c) continue;
-      const metrics: Array<[ChangeRow['metric'], (x: CellAggregate) => Summary, boolean]> = [
+      const metrics: Array<[ChangeRow['metric'], (x: CellAggregate) => Summary | null, boolean]> = [
         ['req/s', (x) => x.reqPerSec, true],
         ['MB/s', (x) => x.mbPerSec, true],
         ['p99 latency', (x) => x.latencyMs.p99, false],
       ];
       for (const [metric, pick, higher] of metrics) {
+        const sb = b ? pick(b) : null;
+        const sc = c ? pick(c) : null;
         if (!b || !c) {
-          rows.push({ impl, size, metric, baseline: b ? pick(b).median : null, candidate: c ? pick(c).median : null, changePct: null, verdict: 'no data' });
+          rows.push({ impl, size, metric, baseline: sb?.median ?? null, candidate: sc?.median ?? null, changePct: null, verdict: 'no data' });
           continue;
         }
-        const j = judge(pick(b), pick(c), higher, threshold);
-        rows.push({ impl, size, metric, baseline: pick(b).median, candidate: pick(c).median, changePct: j.changePct, verdict: j.verdict });
+        if (!sb || !sc) {
+          rows.push({ impl, size, metric, baseline: sb?.median ?? null, candidate: sc?.median ?? null, changePct: null, verdict: 'not measured' });
+          continue;
+        }
+        const j = judge(sb, sc, higher, threshold);
+        const verdict = hasSubstitute(b) || hasSubstitute(c) ? 'substituted' : j.verdict;
+        rows.push({ impl, size, metric, baseline: sb.median, candidate: sc.median, changePct: j.changePct, verdict });
       }
     }
   }
@@ -103,7 +116,7 @@ export function compareResults(baseline: Results, candidate: Results, threshold 
 }
 
 function value(row: ChangeRow, v: number | null): string {
-  if (v === null) return '—';
+  if (v === null) return row.verdict === 'not measured' ? '–' : '—';
   return row.metric === 'req/s' ? int(v) : row.metric === 'MB/s' ? num(v) : ms(v);
 }
 
@@ -112,7 +125,15 @@ function change(row: ChangeRow): string {
   return `${row.changePct >= 0 ? '+' : ''}${row.changePct.toFixed(1)} %`;
 }
 
-const MARK: Record<Verdict, string> = { improvement: '▲ improvement', regression: '▼ regression', 'within noise': '≈ within noise', 'below threshold': '· below threshold', 'no data': '— no data' };
+const MARK: Record<Verdict, string> = {
+  improvement: '▲ improvement',
+  regression: '▼ regression',
+  'within noise': '≈ within noise',
+  'below threshold': '· below threshold',
+  'no data': '— no data',
+  'not measured': '– not measured (not judged)',
+  substituted: '~ holds a substituted number (not judged)',
+};
 
 export function renderCompareTerminal(cmp: Comparison): string {
   const rows = [['size', 'implementation', 'metric', 'baseline', 'candidate', 'change', 'verdict'], ...cmp.rows.map((r) => [r.size, r.impl, r.metric, value(r, r.baseline), value(r, r.candidate), change(r), MARK[r.verdict]])];
@@ -124,7 +145,9 @@ export function renderCompareTerminal(cmp: Comparison): string {
 }
 
 function summaryLine(cmp: Comparison): string {
-  return `${cmp.regressions.length} regression(s), ${cmp.improvements.length} improvement(s) beyond ${cmp.threshold} % and outside the noise band`;
+  const unjudged = cmp.rows.filter((r) => r.verdict === 'not measured' || r.verdict === 'substituted').length;
+  const note = unjudged > 0 ? `; ${unjudged} row(s) not judged (– a statistic that was not measured, ~ a cell holding a substituted number)` : '';
+  return `${cmp.regressions.length} regression(s), ${cmp.improvements.length} improvement(s) beyond ${cmp.threshold} % and outside the noise band${note}`;
 }
 
 export function renderCompareMarkdown(cmp: Comparison): string {

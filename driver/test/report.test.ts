@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { parseK6Summary } from '../src/k6summary.js';
 import { renderMarkdown } from '../src/report/markdown.js';
-import { buildResultsFromDir, ResultsSchema, type Results } from '../src/report/results.js';
+import { buildResultsFromDir, readResults, resultsForRun, RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../src/report/results.js';
+import { renderHtml } from '../src/report/html.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { renderK6Text, renderTextSummary } from '../src/report/textsummary.js';
 import { loadRun } from '../src/store.js';
@@ -87,7 +88,7 @@ describe('results.json', () => {
 });
 
 describe('golden renderers', () => {
-  for (const id of ['normal', 'n1', 'mixed']) {
+  for (const id of ['normal', 'n1', 'mixed', 'gaps']) {
     it(`markdown: ${id}`, async () => golden(`${id}.md`, renderMarkdown(await results(id))));
     it(`terminal: ${id}`, async () => golden(`${id}.terminal.txt`, renderTerminal(await results(id))));
   }
@@ -148,6 +149,59 @@ describe('golden renderers', () => {
     const full = renderTextSummary(run.cells[0]!);
     expect(full).toContain(text);
     golden('k6-cell.summary.txt', full);
+  });
+});
+
+describe('statistics that were not measured', () => {
+  it('stay null through results.json and show as "–" with a footnote in every report', async () => {
+    const r = await results('gaps');
+    for (const c of r.cells) expect(c.latencyMs.p99).toBeNull();
+    expect(ResultsSchema.parse(JSON.parse(JSON.stringify(r)))).toBeTruthy();
+    const md = renderMarkdown(r);
+    expect(md).toMatch(/\| 1 vCPU \/ 256 MB \/ 1 VU \| 400 µs \/ 1\.2 ms \/ – \| 400 µs \/ 1\.2 ms \/ – \|/);
+    expect(md).toContain('– not measured: the load generator\'s output did not hold that statistic');
+    expect(md).toMatch(/- \*\*not-measured\*\* \(gosherve, size 1, rep 1, 2\): latency p\(99\) not in the k6 summary/);
+    const t = renderTerminal(r);
+    expect(t).toMatch(/warning: gosherve at size 1 \(rep 1, 2\): latency p\(99\) not in the k6 summary/);
+    expect(t).toMatch(/warning: gosherve at size 1 \(rep 2\): the k6 summary gives no test duration/);
+    const html = renderHtml(r);
+    expect(html).toContain('400 µs / 1.2 ms / –');
+    expect(html).toContain('A missing bar is a percentile that was not measured');
+  });
+
+  it('summary.txt of a k6 cell without p(99) ends with the cell\'s warnings', async () => {
+    const run = await loadRun(join(RUNS, 'gaps'));
+    const text = renderTextSummary(run.cells.find((c) => c.id === 'gosherve-1cpu-r2')!);
+    expect(text).toMatch(/\nwarning \(not-measured\): latency p\(99\) not in the k6 summary/);
+    expect(text).toMatch(/\nwarning \(substituted\): the k6 summary gives no test duration/);
+    expect(text).not.toMatch(/p\(99\)=/);
+  });
+
+  it('a wrk cell without latency (no response) prints "–" and the footnote, never NaN or 0', async () => {
+    const run = await loadRun(join(RUNS, 'normal'));
+    const cell = { ...run.cells[0]!, latencyMs: { avg: null, p50: null, p90: null, p95: null, p99: null, max: null } };
+    const text = renderTextSummary(cell);
+    expect(text).toMatch(/http_req_duration\.+: avg=– +med=– +p\(90\)=– +p\(95\)=– +p\(99\)=– +max=–/);
+    expect(text).toContain('– not measured: the load generator\'s output did not hold that statistic');
+    expect(text).not.toMatch(/NaN|avg=0s/);
+  });
+});
+
+describe('results.json versions', () => {
+  it('writes version 2', async () => {
+    expect((await results('normal')).schemaVersion).toBe(2);
+    expect(RESULTS_SCHEMA_VERSION).toBe(2);
+  });
+  it('reads a version-1 results.json (a real run) by rebuilding it from the repetitions it stores', async () => {
+    const file = join(import.meta.dirname, 'fixtures', 'results-v1', 'results.json');
+    const old = JSON.parse(readFileSync(file, 'utf8'));
+    expect(old.schemaVersion).toBe(1);
+    const r = await readResults(file);
+    expect(r.schemaVersion).toBe(2);
+    expect(r.generatedAt).toBe(old.generatedAt);
+    expect(r.cells.map((c) => [c.impl, c.reqPerSec.median])).toEqual(old.cells.map((c: { impl: string; reqPerSec: { median: number } }) => [c.impl, c.reqPerSec.median]));
+    // A folder holding only results.json (as a committed example may) compares and renders too.
+    expect((await resultsForRun(join(import.meta.dirname, 'fixtures', 'results-v1'))).schemaVersion).toBe(2);
   });
 });
 

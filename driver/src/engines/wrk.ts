@@ -67,7 +67,8 @@ export function parseWrkOutput(stdout: string): WrkReport {
 
 export function normaliseWrk(report: WrkReport, ctx: { engineVersion: string; loadgenCpuSeconds: number | null }): LoadResult {
   const l = report.latency_us;
-  const ms = (us: number | null) => (us ?? 0) / 1000;
+  // null when wrk saw no response (empty histogram): not measured, never 0.
+  const ms = (us: number | null) => (us === null ? null : us / 1000);
   const e = report.errors;
   let statusCounts: Record<string, number>;
   let failedChecks = 0;

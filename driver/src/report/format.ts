@@ -57,3 +57,11 @@ export function pValue(p: number): string {
 export function percent(x: number): string {
   return `${(x * 100).toFixed(0)} %`;
 }
+
+/** What a table shows for a statistic that was not measured; every renderer footnotes it. */
+export const NOT_MEASURED = '–';
+
+/** A latency in ms, or "–" when it was not measured. */
+export function msOrNot(s: Summary | null): string {
+  return s ? ms(s.median) : NOT_MEASURED;
+}

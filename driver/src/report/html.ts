@@ -1,8 +1,8 @@
 // report.html: one self-contained offline page (inline CSS and SVG; no scripts, fonts or requests):
 // warnings first, the original table shape, charts with 95 % whiskers and "≈" for non-significant
-// differences, the detailed tables, verification, and the environment. Readable at 390 px and in
+// differences, the detailed tables ("–" = not measured), verification, and the environment. Readable at 390 px and in
 // dark mode (prefers-color-scheme). Pure: results in, string out.
-import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
+import { bytesMB, int, interval, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, relativeText, throughput } from './format.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
 
@@ -89,9 +89,14 @@ function medianCi(s: { median: number; ci95: { lo: number; hi: number } | null }
 function latencyChart(results: Results): string {
   const groups: BarGroup[] = results.cells.map((c) => ({
     label: `${c.impl}\n${c.size} vCPU`,
-    bars: (['p50', 'p95', 'p99'] as const).map((p, series) => ({ series, value: c.latencyMs[p].median, lo: c.latencyMs[p].ci95?.lo ?? null, hi: c.latencyMs[p].ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(c.latencyMs[p].median)}` })),
+    // A percentile that was not measured gets no bar (never one borrowed from another statistic).
+    bars: (['p50', 'p95', 'p99'] as const).flatMap((p, series) => {
+      const v = c.latencyMs[p];
+      return v ? [{ series, value: v.median, lo: v.ci95?.lo ?? null, hi: v.ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(v.median)}` }] : [];
+    }),
   }));
-  return figure(renderBarChart({ id: 'chart-latency', title: 'Latency percentiles', yLabel: 'milliseconds', xLabel: 'implementation · vCPUs', series: ['p50', 'p95', 'p99'], groups, log: true, colorOffset: 3, format: (v) => num(v) }), 'Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.');
+  const missing = results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? ' A missing bar is a percentile that was not measured (see the warnings).' : '';
+  return figure(renderBarChart({ id: 'chart-latency', title: 'Latency percentiles', yLabel: 'milliseconds', xLabel: 'implementation · vCPUs', series: ['p50', 'p95', 'p99'], groups, log: true, colorOffset: 3, format: (v) => num(v) }), `Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.${missing}`);
 }
 
 export function renderHtml(results: Results): string {
@@ -138,7 +143,7 @@ export function renderHtml(results: Results): string {
       const text = relativeText(e.reqPerSec, cmp.reference === impl) + (cmp.reference === impl ? '' : ` ${cmp.reference}`);
       return e.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
     }, 'req/s relative to the reference: mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.'),
-    grid(results, (c) => esc(`${ms(c.latencyMs.p50.median)} / ${ms(c.latencyMs.p95.median)} / ${ms(c.latencyMs.p99.median)}`), 'Latency p50 / p95 / p99 (median over repetitions).'),
+    grid(results, (c) => esc(`${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`), `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`),
     grid(results, (c) => esc(c.cpuSecondsPerGB ? medianWithCi(c.cpuSecondsPerGB, num) : 'not measured'), 'Server CPU seconds per GB served.'),
     grid(results, (c) => esc(c.cpuMicrosPerRequest ? medianWithCi(c.cpuMicrosPerRequest, num) : 'not measured'), 'Server CPU µs per request.'),
     grid(results, (c) => esc(c.peakRssBytes === null ? 'not measured' : bytesMB(c.peakRssBytes)), 'Peak resident memory (largest over repetitions).'),

@@ -1,7 +1,8 @@
 // report.md: GitHub-flavoured markdown for a PR or a blog. First the original post's table shape
 // (throughput per server × machine size), then req/s, latency, CPU and memory efficiency, map
-// fetches, the comparison with the reference, verification findings and warnings. Pure.
-import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
+// fetches, the comparison with the reference, verification findings and warnings. "–" marks a
+// statistic that was not measured. Pure.
+import { bytesMB, int, interval, medianWithCi, msOrNot, NOT_MEASURED, num, percent, relativeText, throughput } from './format.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 
 function esc(s: string): string {
@@ -69,8 +70,12 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push('## Latency (median of repetitions: p50 / p95 / p99)');
   out.push('');
-  out.push(grid(results, (c) => `${ms(c.latencyMs.p50.median)} / ${ms(c.latencyMs.p95.median)} / ${ms(c.latencyMs.p99.median)}`));
+  out.push(grid(results, (c) => `${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`));
   out.push('');
+  if (results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99)) {
+    out.push(`${NOT_MEASURED} not measured: the load generator's output did not hold that statistic (see the not-measured warning); never filled in from another one.`);
+    out.push('');
+  }
   out.push('## Efficiency');
   out.push('');
   out.push('Server CPU seconds per GB served (median [95 % CI]):');

@@ -1,6 +1,8 @@
 // results.json: the machine-readable whole of a run, derived from run.json, every cell's result.json
 // and the verification files. Every report (terminal, markdown, HTML, index, compare) renders from
-// this one object, never from the raw files, so they cannot disagree.
+// this one object, never from the raw files, so they cannot disagree. Version 2 keeps statistics
+// that were not measured null; a version-1 file is read by rebuilding it from the repetitions it
+// stores.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +16,7 @@ import {
 import { findOutliers, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
 import { loadRun, type LoadedRun } from '../store.js';
 
-export const RESULTS_SCHEMA_VERSION = 1 as const;
+export const RESULTS_SCHEMA_VERSION = 2 as const;
 export const SIGNIFICANCE = 0.05;
 const DEFAULT_REFERENCE = 'gosherve';
 
@@ -51,7 +53,8 @@ export const CellAggregateSchema = z.object({
   reqPerSec: SummarySchema,
   /** Megabytes (10^6 bytes) per second. */
   mbPerSec: SummarySchema,
-  latencyMs: z.object({ p50: SummarySchema, p95: SummarySchema, p99: SummarySchema }),
+  /** Null when a repetition's engine output did not hold the statistic (shown as "–"). */
+  latencyMs: z.object({ p50: SummarySchema.nullable(), p95: SummarySchema.nullable(), p99: SummarySchema.nullable() }),
   cpuSecondsPerGB: SummarySchema.nullable(),
   cpuMicrosPerRequest: SummarySchema.nullable(),
   /** The largest peak over repetitions. */
@@ -60,7 +63,8 @@ export const CellAggregateSchema = z.object({
   loadgenUtilisation: SummarySchema.nullable(),
   requests: z.number().int(),
   failedChecks: z.number().int(),
-  errors: z.number().int(),
+  /** Null when some repetition's engine could not count them. */
+  errors: z.number().int().nullable(),
   memoryEnforced: z.boolean(),
   outliers: z.array(OutlierSchema),
   warnings: z.array(ResultWarningSchema),
@@ -126,7 +130,8 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     for (const o of findOutliers(xs)) outliers.push({ metric, rep: reps[o.index]!.rep, value: o.value, z: o.z });
   };
   checkOutliers('req/s', reqPerSec.values);
-  checkOutliers('latency p99 ms', reps.map((r) => r.latencyMs.p99));
+  const p99s = reps.map((r) => r.latencyMs.p99);
+  if (p99s.every((x): x is number => x !== null)) checkOutliers('latency p99 ms', p99s);
 
   // Same warning in several repetitions → one line naming the repetitions.
   const byKey = new Map<string, ResultWarning>();
@@ -151,9 +156,9 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     reqPerSec,
     mbPerSec,
     latencyMs: {
-      p50: summarize(reps.map((r) => r.latencyMs.p50)),
-      p95: summarize(reps.map((r) => r.latencyMs.p95)),
-      p99: summarize(reps.map((r) => r.latencyMs.p99)),
+      p50: optionalSummary(reps.map((r) => r.latencyMs.p50)),
+      p95: optionalSummary(reps.map((r) => r.latencyMs.p95)),
+      p99: optionalSummary(reps.map((r) => r.latencyMs.p99)),
     },
     cpuSecondsPerGB,
     cpuMicrosPerRequest,
@@ -162,7 +167,7 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     loadgenUtilisation: optionalSummary(reps.map((r) => r.resources.loadgenUtilisation)),
     requests: reps.reduce((s, r) => s + r.requests, 0),
     failedChecks: reps.reduce((s, r) => s + r.failedChecks, 0),
-    errors: reps.reduce((s, r) => s + r.errors, 0),
+    errors: reps.some((r) => r.errors === null) ? null : reps.reduce((s, r) => s + r.errors!, 0),
     memoryEnforced: reps.every((r) => r.resources.memoryEnforced),
     outliers,
     warnings,
@@ -321,6 +326,10 @@ export async function readResults(path: string): Promise<Results> {
   } catch (err) {
     throw new InputError(`corrupt results ${path}: not valid JSON (${(err as Error).message})`, 'regenerate it with server-bench report <run-dir>');
   }
+  // Version 1 (statistics never null): everything it derived is rebuilt from the
+  // repetitions, run and verifications it stores, so an old file renders like a new one.
+  const v1 = ResultsV1Schema.safeParse(json);
+  if (v1.success) return buildResults({ run: v1.data.run, cells: v1.data.repetitions, verifications: v1.data.verifications }, new Date(v1.data.generatedAt));
   const r = ResultsSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -328,6 +337,16 @@ export async function readResults(path: string): Promise<Results> {
   }
   return r.data;
 }
+
+/** What a version-1 results.json holds that version 2 is rebuilt from. */
+const ResultsV1Schema = z.object({
+  schemaVersion: z.literal(1),
+  kind: z.literal('server-bench-results'),
+  generatedAt: z.string(),
+  run: RunInfoSchema,
+  verifications: z.array(VerificationSchema),
+  repetitions: z.array(CellResultSchema),
+});
 
 /** Results for a run folder: rebuilt from the cells when run.json is there, else the stored results.json. */
 export async function resultsForRun(runDir: string): Promise<Results> {
