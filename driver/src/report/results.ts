@@ -1,8 +1,8 @@
 // results.json: the machine-readable whole of a run, derived from run.json, every cell's result.json
 // and the verification files. Every report (terminal, markdown, HTML, index, compare) renders from
-// this one object, never from the raw files, so they cannot disagree. Version 2 keeps statistics
-// that were not measured null; a version-1 file is read by rebuilding it from the repetitions it
-// stores.
+// this one object, never from the raw files, so they cannot disagree. Version 2 adds requests per
+// server CPU-second and ratio intervals, and keeps unmeasured statistics null; a version-1 file is
+// read by rebuilding it from the repetitions it stores.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import {
   CellResultSchema, RunInfoSchema, SizeSchema, VerificationSchema, WarningCodeSchema,
   type CellResult, type RunInfo, type Verification,
 } from '../schema.js';
-import { findOutliers, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
+import { findOutliers, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
 import { loadRun, type LoadedRun } from '../store.js';
 
 export const RESULTS_SCHEMA_VERSION = 2 as const;
@@ -57,10 +57,14 @@ export const CellAggregateSchema = z.object({
   latencyMs: z.object({ p50: SummarySchema.nullable(), p95: SummarySchema.nullable(), p99: SummarySchema.nullable() }),
   cpuSecondsPerGB: SummarySchema.nullable(),
   cpuMicrosPerRequest: SummarySchema.nullable(),
+  /** Requests per server CPU-second: what the server does with the CPU it used, whatever set the pace. */
+  reqPerCpuSecond: SummarySchema.nullable(),
   /** The largest peak over repetitions. */
   peakRssBytes: z.number().nullable(),
   mapFetches: SummarySchema.nullable(),
   loadgenUtilisation: SummarySchema.nullable(),
+  /** Cores the load generator was pinned to (the largest over repetitions; 0 = unpinned). */
+  loadgenCores: z.number().int().nonnegative(),
   requests: z.number().int(),
   failedChecks: z.number().int(),
   /** Null when some repetition's engine could not count them. */
@@ -78,6 +82,8 @@ const RelativeSchema = z.object({
   p: z.number().nullable(),
   /** p < 0.05; null when it cannot be tested. */
   significant: z.boolean().nullable(),
+  /** 95 % interval of the ratio of means (delta method); null when either side has n < 2. */
+  ci95: IntervalSchema.nullable(),
 });
 export type Relative = z.infer<typeof RelativeSchema>;
 
@@ -90,7 +96,13 @@ export const SizeComparisonSchema = z.object({
   fastest: z.string().nullable(),
   /** Whether the fastest is significantly faster than the runner-up (null: untestable or alone). */
   fastestSignificant: z.boolean().nullable(),
-  entries: z.array(z.object({ impl: z.string(), reqPerSec: RelativeSchema, mbPerSec: RelativeSchema })),
+  entries: z.array(z.object({
+    impl: z.string(),
+    reqPerSec: RelativeSchema,
+    mbPerSec: RelativeSchema,
+    /** Null when the server CPU of either side was not measured. */
+    reqPerCpuSecond: RelativeSchema.nullable(),
+  })),
 });
 export type SizeComparison = z.infer<typeof SizeComparisonSchema>;
 
@@ -123,6 +135,7 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
   const cpu = reps.map((r) => r.resources.serverCpuSeconds);
   const cpuSecondsPerGB = optionalSummary(reps.map((r, i) => (cpu[i] === null || r.bytes === 0 ? null : cpu[i]! / (r.bytes / 1e9))));
   const cpuMicrosPerRequest = optionalSummary(reps.map((r, i) => (cpu[i] === null || r.requests === 0 ? null : (cpu[i]! * 1e6) / r.requests)));
+  const reqPerCpuSecond = optionalSummary(reps.map((r, i) => (cpu[i] === null || cpu[i] === 0 ? null : r.requests / cpu[i]!)));
   const rss = reps.map((r) => r.resources.serverPeakRssBytes).filter((x): x is number => x !== null);
 
   const outliers: z.infer<typeof OutlierSchema>[] = [];
@@ -162,9 +175,11 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     },
     cpuSecondsPerGB,
     cpuMicrosPerRequest,
+    reqPerCpuSecond,
     peakRssBytes: rss.length > 0 ? Math.max(...rss) : null,
     mapFetches: optionalSummary(reps.map((r) => r.mapFetches)),
     loadgenUtilisation: optionalSummary(reps.map((r) => r.resources.loadgenUtilisation)),
+    loadgenCores: Math.max(...reps.map((r) => r.resources.loadgenCpus.length)),
     requests: reps.reduce((s, r) => s + r.requests, 0),
     failedChecks: reps.reduce((s, r) => s + r.failedChecks, 0),
     errors: reps.some((r) => r.errors === null) ? null : reps.reduce((s, r) => s + r.errors!, 0),
@@ -181,7 +196,7 @@ function fmtNum(x: number): string {
 function relative(a: Summary, b: Summary): Relative {
   const r = ratioWithError(a.mean, a.sd, b.mean, b.sd);
   const w = welchTest(a.values, b.values);
-  return { ratio: r.ratio, sd: r.sd, p: w ? w.p : null, significant: w ? w.p < SIGNIFICANCE : null };
+  return { ratio: r.ratio, sd: r.sd, p: w ? w.p : null, significant: w ? w.p < SIGNIFICANCE : null, ci95: ratioInterval(a.values, b.values) };
 }
 
 function compareSize(size: string, impls: string[], cells: CellAggregate[], requested: string): SizeComparison {
@@ -207,7 +222,14 @@ function compareSize(size: string, impls: string[], cells: CellAggregate[], requ
     note,
     fastest: fastest?.impl ?? null,
     fastestSignificant,
-    entries: ref ? here.map((c) => ({ impl: c.impl, reqPerSec: relative(c.reqPerSec, ref.reqPerSec), mbPerSec: relative(c.mbPerSec, ref.mbPerSec) })) : [],
+    entries: ref
+      ? here.map((c) => ({
+          impl: c.impl,
+          reqPerSec: relative(c.reqPerSec, ref.reqPerSec),
+          mbPerSec: relative(c.mbPerSec, ref.mbPerSec),
+          reqPerCpuSecond: c.reqPerCpuSecond && ref.reqPerCpuSecond ? relative(c.reqPerCpuSecond, ref.reqPerCpuSecond) : null,
+        }))
+      : [],
   };
 }
 
@@ -326,7 +348,7 @@ export async function readResults(path: string): Promise<Results> {
   } catch (err) {
     throw new InputError(`corrupt results ${path}: not valid JSON (${(err as Error).message})`, 'regenerate it with server-bench report <run-dir>');
   }
-  // Version 1 (statistics never null): everything it derived is rebuilt from the
+  // Version 1 (before requests per CPU-second): everything it derived is rebuilt from the
   // repetitions, run and verifications it stores, so an old file renders like a new one.
   const v1 = ResultsV1Schema.safeParse(json);
   if (v1.success) return buildResults({ run: v1.data.run, cells: v1.data.repetitions, verifications: v1.data.verifications }, new Date(v1.data.generatedAt));

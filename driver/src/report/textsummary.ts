@@ -218,9 +218,21 @@ function measuredOnly(values: Record<string, number | null>): Record<string, num
   return Object.fromEntries(Object.entries(values).filter((e): e is [string, number] => e[1] !== null));
 }
 
+/** Server CPU, requests per server CPU-second and the generator's share: the cell's efficiency line. */
+function resourcesLine(result: CellResult): string {
+  const r = result.resources;
+  const cpu = r.serverCpuSeconds !== null && r.serverCpuSeconds > 0
+    ? `server CPU ${r.serverCpuSeconds.toFixed(2)} s (${Math.round(result.requests / r.serverCpuSeconds).toLocaleString('en-US')} requests per CPU-second)`
+    : `server CPU ${NOT_MEASURED} (not measured)`;
+  const gen = r.loadgenUtilisation !== null
+    ? `load generator ${(r.loadgenUtilisation * 100).toFixed(0)} % of ${r.loadgenCpus.length} core(s)${result.warnings.some((w) => w.code === 'loadgen-saturated') ? ' (generator-bound: it set req/s)' : ''}`
+    : `load generator CPU ${NOT_MEASURED} (not measured)`;
+  return `${cpu} · ${gen}`;
+}
+
 /** summary.txt for one cell: from the raw k6 summary for k6 cells, synthesised for wrk cells. */
 export function renderTextSummary(result: CellResult): string {
-  const header = `${result.id} · ${result.impl} at size ${result.size.name} · ${result.engine.name} ${result.engine.version} · ${result.durationSeconds.toFixed(1)} s · ${result.vus} VUs, ${result.connections} connections`;
+  const header = `${result.id} · ${result.impl} at size ${result.size.name} · ${result.engine.name} ${result.engine.version} · ${result.durationSeconds.toFixed(1)} s · ${result.vus} VUs, ${result.connections} connections\n${resourcesLine(result)}`;
   let body: string;
   if (result.engine.name !== 'k6') body = renderK6Text(synthesiseK6(result));
   else {
