@@ -44,6 +44,8 @@ export interface CellOptions {
   warmupSeconds: number;
   durationSeconds: number;
   vus: number;
+  /** wrk's connection count (--connections); default vus × 6. */
+  connections?: number | null;
   runDir: string;
   signal?: AbortSignal;
   onPhase?: (phase: CellPhase, detail?: string) => void;
@@ -123,7 +125,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       }
     }
     aborted();
-    const connections = o.vus * 6; // k6's per-host batch parallelism
+    const connections = o.connections ?? o.vus * 6; // default: k6's per-host batch parallelism
     const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = { baseUrl: server.baseUrl, targets, vus: o.vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
     if (o.warmupSeconds > 0) {
       phase('warmup', `${o.warmupSeconds} s, discarded`);

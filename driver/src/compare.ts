@@ -32,6 +32,7 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('warm-up (s)', ra.config.warmupSeconds, rb.config.warmupSeconds);
   d('sizes', ra.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','), rb.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','));
   d('vus', ra.config.sizes.map((s) => ra.config.vusOverride ?? s.vus).join(','), rb.config.sizes.map((s) => rb.config.vusOverride ?? s.vus).join(','));
+  d('connections', ra.config.connectionsOverride ?? 'VUs × 6', rb.config.connectionsOverride ?? 'VUs × 6');
   d('backend', ra.backend, rb.backend);
   return diffs;
 }

@@ -97,7 +97,7 @@ export interface LoadOptions {
   baseUrl: string;
   targets: Targets;
   vus: number;
-  /** wrk: connections = vus × 6; k6: ignored (batchPerHost = 6). */
+  /** wrk: its -c (default vus × 6, or --connections); k6: ignored (batchPerHost = 6). */
   connections: number;
   durationSeconds: number;
   /** CPUs to pin the generator to (taskset); empty = unpinned. */

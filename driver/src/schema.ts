@@ -170,6 +170,8 @@ export const RunInfoSchema = z.object({
     durationSeconds: z.number().positive(),
     warmupSeconds: z.number().nonnegative(),
     vusOverride: z.number().int().positive().nullable(),
+    /** --connections (wrk): null or absent = VUs × 6. */
+    connectionsOverride: z.number().int().positive().nullable().optional(),
     engine: EngineNameSchema,
     reference: z.string(), // implementation the reports compare against (default gosherve)
   }),
