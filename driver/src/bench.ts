@@ -40,6 +40,8 @@ export interface BenchOptions {
   durationSeconds: number;
   warmupSeconds: number;
   vus: number | null;
+  /** wrk's connection count; null = VUs × 6. */
+  connections: number | null;
   engine: 'auto' | 'wrk' | 'k6';
   webroot: string | null;
   redirects: string | null;
@@ -61,6 +63,7 @@ export interface BenchInput {
   duration?: string;
   warmup?: string;
   vus?: string;
+  connections?: string;
   engine?: string;
   webroot?: string;
   redirects?: string;
@@ -160,6 +163,8 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
   if (durationSeconds <= 0 && !problems.some((p) => p.message.startsWith('--duration'))) problems.push(new UsageError('--duration must be longer than 0', 'for example --duration 30s'));
   const warmupSeconds = attempt(() => parseDuration(input.warmup ?? '5s', '--warmup'), 0);
   const vus = input.vus !== undefined ? attempt(() => positiveInt(input.vus as string, '--vus'), null) : null;
+  const connections = input.connections !== undefined ? attempt(() => positiveInt(input.connections as string, '--connections'), null) : null;
+  const connectionsWithK6 = new UsageError('--connections applies to wrk only: k6 opens up to 6 connections per VU (batchPerHost)', 'drop --connections, or add --engine wrk');
   const engine = input.engine ?? 'auto';
   if (!['auto', 'wrk', 'k6'].includes(engine)) problems.push(new UsageError(`--engine: unknown engine "${engine}"`, 'valid: auto, wrk, k6'));
   const loadgen = input.loadgen ?? 'dedicated';
@@ -181,7 +186,8 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
   }
   if (check.engine !== false && ['auto', 'wrk', 'k6'].includes(engine)) {
     try {
-      await selectEngine(engine);
+      const chosen = await selectEngine(engine);
+      if (connections !== null && chosen.name === 'k6') problems.push(connectionsWithK6);
     } catch (err) {
       if (!(err instanceof BenchError)) throw err;
       // On a fresh Debian machine of ours, say the one command that fixes it (we do not install
@@ -202,6 +208,7 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     durationSeconds,
     warmupSeconds,
     vus,
+    connections,
     engine: engine as BenchOptions['engine'],
     webroot,
     redirects,
@@ -340,6 +347,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
   const durationSeconds = prior ? prior.config.durationSeconds : opts.durationSeconds;
   const warmupSeconds = prior ? prior.config.warmupSeconds : opts.warmupSeconds;
   const vusOverride = prior ? prior.config.vusOverride : opts.vus;
+  const connectionsOverride = prior ? (prior.config.connectionsOverride ?? null) : opts.connections;
   const loadgen = prior ? prior.loadgen : opts.loadgen;
   // Read once: the ids decide what still runs, the results belong in the outcome (--json, the table).
   const stored = prior ? await storedResults(runDir) : [];
@@ -423,6 +431,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
             durationSeconds,
             warmupSeconds,
             vusOverride,
+            connectionsOverride,
             engine: engine.name,
             reference: opts.reference ?? defaultReference(impls.map((i) => i.name)),
             implSpecs,
@@ -487,6 +496,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
           warmupSeconds,
           durationSeconds,
           vus: vusOverride ?? cell.size.vus,
+          connections: connectionsOverride,
           runDir,
           ...(signal ? { signal } : {}),
           renderTextSummary,

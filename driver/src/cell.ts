@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Impl, ImplContext, LoadEngine, LoadOptions, ServerPlacement, Supervisor, Targets } from './contracts.js';
 import { buildTargets } from './crawl.js';
 import { BenchError, errorLine, ExitCode } from './errors.js';
-import { cellId, SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
+import { cellId, CELL_SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
 import { verify } from './verify.js';
 
@@ -46,6 +46,8 @@ export interface CellOptions {
   warmupSeconds: number;
   durationSeconds: number;
   vus: number;
+  /** wrk's connection count (--connections); default vus × 6. */
+  connections?: number | null;
   runDir: string;
   signal?: AbortSignal;
   onPhase?: (phase: CellPhase, detail?: string) => void;
@@ -68,7 +70,7 @@ export function cellWarnings(a: {
   memoryEnforced: boolean;
   memoryMiB: number;
   failedChecks: number;
-  errors: number;
+  errors: number | null;
 }): Warning[] {
   const w: Warning[] = [];
   if (a.utilisation !== null && a.utilisation >= SATURATION) {
@@ -79,7 +81,7 @@ export function cellWarnings(a: {
   }
   if (!a.memoryEnforced) w.push({ code: 'memory-not-enforced', message: `the ${a.memoryMiB} MiB memory limit was recorded, not enforced (no writable cgroup v2)` });
   if (a.failedChecks > 0) w.push({ code: 'failed-checks', message: `${a.failedChecks} responses had an unexpected status` });
-  if (a.errors > 0) w.push({ code: 'errors', message: `${a.errors} socket errors or timeouts during load` });
+  if (a.errors !== null && a.errors > 0) w.push({ code: 'errors', message: `${a.errors} socket errors or timeouts during load` });
   return w;
 }
 
@@ -125,7 +127,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       }
     }
     aborted();
-    const connections = o.vus * 6; // k6's per-host batch parallelism
+    const connections = o.connections ?? o.vus * 6; // default: k6's per-host batch parallelism
     const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = { baseUrl: server.baseUrl, targets, vus: o.vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
     if (o.warmupSeconds > 0) {
       phase('warmup', `${o.warmupSeconds} s, discarded`);
@@ -164,7 +166,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
     const result: CellResult = {
-      schemaVersion: SCHEMA_VERSION,
+      schemaVersion: CELL_SCHEMA_VERSION,
       id: cellId(o.impl.name, o.size.name, o.rep),
       impl: o.impl.name,
       size: o.size,
@@ -203,7 +205,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
         memoryMiB: o.size.memoryMiB,
         failedChecks: r.failedChecks,
         errors: r.errors,
-      }),
+      }).concat(r.warnings ?? []),
       startedAt,
       finishedAt,
       raw: r.raw,

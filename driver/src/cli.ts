@@ -27,6 +27,7 @@ const BENCH_FLAGS = {
   warmup: { type: 'string' },
   reps: { type: 'string' },
   vus: { type: 'string' },
+  connections: { type: 'string' },
   engine: { type: 'string' },
   ...SITE_FLAGS,
   out: { type: 'string' },
@@ -62,7 +63,8 @@ server-bench <command> --help shows the command's flags.
   --duration D        measured time per cell (default 30s; 2m, 1m30s, 500ms)
   --warmup D          discarded warm-up before each measured run (default 5s)
   --reps N            repetitions per implementation and size (default 3)
-  --vus N             virtual users (default: the size's, 1 or 10); wrk opens VUs × 6 connections
+  --vus N             virtual users (default: the size's, 1 or 10)
+  --connections N     wrk's connection count (default VUs × 6; lower it when wrk saturates its core)
   --engine E          auto | wrk | k6 (default auto: k6 when installed, else wrk)
   --loadgen P         dedicated (the load generator gets cores of its own, default) | shared
   --webroot DIR       benchmark your own site instead of the generated one
@@ -118,7 +120,7 @@ function benchInput(v: Record<string, string | boolean | undefined>): BenchInput
   const input: BenchInput = {};
   const map: [keyof BenchInput, string][] = [
     ['impls', 'impls'], ['sizes', 'sizes'], ['reps', 'reps'], ['duration', 'duration'], ['warmup', 'warmup'], ['vus', 'vus'],
-    ['engine', 'engine'], ['webroot', 'webroot'], ['redirects', 'redirects'], ['siteSize', 'site-size'], ['seed', 'seed'],
+    ['connections', 'connections'], ['engine', 'engine'], ['webroot', 'webroot'], ['redirects', 'redirects'], ['siteSize', 'site-size'], ['seed', 'seed'],
     ['out', 'out'], ['resume', 'resume'], ['loadgen', 'loadgen'], ['reference', 'reference'],
   ];
   for (const [key, flag] of map) {

@@ -2,7 +2,8 @@
 // apples to oranges, the cell-by-cell change of median req/s, MB/s and p99 latency judged by Welch's
 // t-test on the repetitions (no verdict without a noise estimate), host-drift warnings from the host
 // fingerprint and from implementations that did not change, and optionally ratios to a reference
-// taken repetition by repetition. Pure: results in, data and strings out.
+// taken repetition by repetition. A statistic that was not measured, or a cell holding a substituted
+// number, is shown but never judged. Pure: results in, data and strings out.
 import { table } from 'table';
 import { int, ms, num } from './report/format.js';
 import { cellOf, type CellAggregate, type Results } from './report/results.js';
@@ -33,13 +34,19 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('warm-up (s)', ra.config.warmupSeconds, rb.config.warmupSeconds);
   d('sizes', ra.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','), rb.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','));
   d('vus', ra.config.sizes.map((s) => ra.config.vusOverride ?? s.vus).join(','), rb.config.sizes.map((s) => rb.config.vusOverride ?? s.vus).join(','));
+  d('connections', ra.config.connectionsOverride ?? 'VUs × 6', rb.config.connectionsOverride ?? 'VUs × 6');
   d('backend', ra.backend, rb.backend);
   // Runs loaded with different request mixes are not comparable, whatever else agrees.
   if (ra.targetsHash !== undefined && rb.targetsHash !== undefined) d('target list (targets.json hash)', ra.targetsHash, rb.targetsHash);
   return diffs;
 }
 
-export type Verdict = 'improvement' | 'regression' | 'within noise' | 'below threshold' | 'inconclusive' | 'no noise estimate' | 'no data';
+export type Verdict = 'improvement' | 'regression' | 'within noise' | 'below threshold' | 'inconclusive' | 'no noise estimate' | 'no data' | 'not measured' | 'substituted';
+
+/** A cell with a number taken from elsewhere (warning "substituted"): none of its rows is judged. */
+function hasSubstitute(c: CellAggregate): boolean {
+  return c.warnings.some((w) => w.code === 'substituted');
+}
 
 /** Fewer repetitions per side give no usable noise estimate: `compare` gives no verdict then. */
 export const MIN_REPS_FOR_VERDICT = 3;
@@ -121,13 +128,13 @@ function fmtPct(x: number | undefined): string {
 }
 
 /** Per-repetition values of a metric, by repetition number. */
-function byRep(c: CellAggregate, pick: (x: CellAggregate) => Summary): Map<number, number> {
-  const values = pick(c).values;
+function byRep(c: CellAggregate, pick: (x: CellAggregate) => Summary | null): Map<number, number> {
+  const values = pick(c)?.values ?? [];
   return new Map(c.reps.map((rep, i) => [rep, values[i] as number]));
 }
 
 /** The metric's values of `impl` divided by `ref`'s in the same repetition (interleaved: the same moment of the run). */
-function ratios(impl: CellAggregate, ref: CellAggregate, pick: (x: CellAggregate) => Summary): number[] {
+function ratios(impl: CellAggregate, ref: CellAggregate, pick: (x: CellAggregate) => Summary | null): number[] {
   const refs = byRep(ref, pick);
   const out: number[] = [];
   for (const [rep, v] of byRep(impl, pick)) {
@@ -137,7 +144,7 @@ function ratios(impl: CellAggregate, ref: CellAggregate, pick: (x: CellAggregate
   return out;
 }
 
-const METRICS: Array<[ChangeRow['metric'], (x: CellAggregate) => Summary, boolean]> = [
+const METRICS: Array<[ChangeRow['metric'], (x: CellAggregate) => Summary | null, boolean]> = [
   ['req/s', (x) => x.reqPerSec, true],
   ['MB/s', (x) => x.mbPerSec, true],
   ['p99 latency', (x) => x.latencyMs.p99, false],
@@ -163,10 +170,10 @@ export function compareResults(baseline: Results, candidate: Results, threshold:
   const rows: ChangeRow[] = [];
   const impls = [...baseline.impls, ...candidate.impls.filter((i) => !baseline.impls.includes(i))].filter((i) => i !== opts.relativeTo);
   const sizes = [...baseline.sizes.map((s) => s.name), ...candidate.sizes.map((s) => s.name).filter((s) => !baseline.sizes.some((x) => x.name === s))];
-  const sample = (r: Results, impl: string, size: string, pick: (x: CellAggregate) => Summary): number[] | null => {
+  const sample = (r: Results, impl: string, size: string, pick: (x: CellAggregate) => Summary | null): number[] | null => {
     const cell = cellOf(r, impl, size);
     if (!cell) return null;
-    if (opts.relativeTo === null) return pick(cell).values;
+    if (opts.relativeTo === null) return pick(cell)?.values ?? null;
     const ref = cellOf(r, opts.relativeTo, size);
     if (!ref) return null;
     const xs = ratios(cell, ref, pick);
@@ -176,6 +183,20 @@ export function compareResults(baseline: Results, candidate: Results, threshold:
     for (const impl of impls) {
       if (!cellOf(baseline, impl, size) && !cellOf(candidate, impl, size)) continue;
       for (const [metric, pick, higher] of METRICS) {
+        // A statistic the engine did not measure, or a cell holding a substituted number, is shown but never judged.
+        const cb = cellOf(baseline, impl, size);
+        const cc = cellOf(candidate, impl, size);
+        if (cb && cc && (pick(cb) === null || pick(cc) === null)) {
+          rows.push({ impl, size, metric, baseline: pick(cb)?.median ?? null, candidate: pick(cc)?.median ?? null, changePct: null, changeCi: null, p: null, verdict: 'not measured', note: 'the engine did not measure it' });
+          continue;
+        }
+        if (cb && cc && (hasSubstitute(cb) || hasSubstitute(cc))) {
+          const mb = pick(cb)?.median ?? null;
+          const mc = pick(cc)?.median ?? null;
+          const changePct = mb !== null && mc !== null && mb !== 0 ? ((mc - mb) / mb) * 100 : null;
+          rows.push({ impl, size, metric, baseline: mb, candidate: mc, changePct, changeCi: null, p: null, verdict: 'substituted', note: 'a cell holds a substituted number' });
+          continue;
+        }
         const b = sample(baseline, impl, size, pick);
         const c = sample(candidate, impl, size, pick);
         if (!b || !c) {
@@ -217,7 +238,7 @@ export function compareResults(baseline: Results, candidate: Results, threshold:
 }
 
 function value(row: ChangeRow, v: number | null, relativeTo: string | null): string {
-  if (v === null) return '—';
+  if (v === null) return row.verdict === 'not measured' ? '–' : '—';
   if (relativeTo !== null) return `${v.toFixed(3)}×`;
   return row.metric === 'req/s' ? int(v) : row.metric === 'MB/s' ? num(v) : ms(v);
 }
@@ -240,6 +261,8 @@ const MARK: Record<Verdict, string> = {
   inconclusive: '? inconclusive',
   'no noise estimate': '? no noise estimate',
   'no data': '— no data',
+  'not measured': '– not measured (not judged)',
+  substituted: '~ holds a substituted number (not judged)',
 };
 
 function metricName(cmp: Comparison, row: ChangeRow): string {
@@ -267,6 +290,8 @@ export function summaryLine(cmp: Comparison): string {
   const parts = [`${cmp.regressions.length} regression(s), ${cmp.improvements.length} improvement(s) (significant and ≥ ${cmp.threshold} %)`];
   const noEstimate = cmp.rows.filter((r) => r.verdict === 'no noise estimate').length;
   const inconclusive = cmp.rows.filter((r) => r.verdict === 'inconclusive').length;
+  const notJudged = cmp.rows.filter((r) => r.verdict === 'not measured' || r.verdict === 'substituted').length;
+  if (notJudged > 0) parts.push(`${notJudged} row(s) not judged (not measured or substituted)`);
   if (noEstimate > 0) parts.push(`${noEstimate} without a noise estimate`);
   if (inconclusive > 0) parts.push(`${inconclusive} inconclusive`);
   if (cmp.driftWarnings.length > 0) parts.push(`${cmp.driftWarnings.length} host-drift warning(s)`);

@@ -4,6 +4,11 @@
 import { z } from 'zod';
 
 export const SCHEMA_VERSION = 1 as const;
+/**
+ * result.json of a cell. 2: a statistic the engine did not measure is null (latency, errors)
+ * instead of a stand-in number; version-1 files (always numbers) are still read.
+ */
+export const CELL_SCHEMA_VERSION = 2 as const;
 
 /** A machine size: the server gets `cpus` cores and `memoryMiB` of memory; k6 runs `vus` VUs. */
 export const SizeSchema = z.object({
@@ -17,15 +22,17 @@ export type Size = z.infer<typeof SizeSchema>;
 export const EngineNameSchema = z.enum(['wrk', 'k6']);
 export type EngineName = z.infer<typeof EngineNameSchema>;
 
+/** A measured statistic, or null when the engine's output did not hold it (never a stand-in). */
+const measured = z.number().nonnegative().nullable();
 export const LatencySchema = z.object({
-  avg: z.number().nonnegative(),
-  p50: z.number().nonnegative(),
-  p90: z.number().nonnegative(),
-  p95: z.number().nonnegative(),
-  p99: z.number().nonnegative(),
-  max: z.number().nonnegative(),
+  avg: measured,
+  p50: measured,
+  p90: measured,
+  p95: measured,
+  p99: measured,
+  max: measured,
 });
-/** Latency statistics in milliseconds. */
+/** Latency statistics in milliseconds; null = not measured. */
 export type Latency = z.infer<typeof LatencySchema>;
 
 export const WarningCodeSchema = z.enum([
@@ -37,6 +44,8 @@ export const WarningCodeSchema = z.enum([
   'errors', // socket errors or timeouts during load
   'outlier', // flagged by median/MAD across repetitions (set by stats)
   'high-variance', // repetitions vary by more than 10 % (σ / mean): a noisy host or an unstable server
+  'not-measured', // a statistic the engine's output did not hold: stored as null, shown as "–"
+  'substituted', // a number taken from elsewhere (e.g. the configured duration): compare never judges it
   'other',
 ]);
 export type WarningCode = z.infer<typeof WarningCodeSchema>;
@@ -63,7 +72,7 @@ export type Resources = z.infer<typeof ResourcesSchema>;
 
 /** One measured repetition of one implementation at one size: the unit every report is built from. */
 export const CellResultSchema = z.object({
-  schemaVersion: z.literal(SCHEMA_VERSION),
+  schemaVersion: z.union([z.literal(1), z.literal(CELL_SCHEMA_VERSION)]),
   id: z.string(), // e.g. "tsherve-1cpu-r2"
   impl: z.string(),
   size: SizeSchema,
@@ -82,7 +91,8 @@ export const CellResultSchema = z.object({
   latencyMs: LatencySchema,
   statusCounts: z.record(z.string(), z.number().int().nonnegative()),
   failedChecks: z.number().int().nonnegative(),
-  errors: z.number().int().nonnegative(),
+  /** Socket errors and timeouts; null when the engine cannot tell them from bad statuses. */
+  errors: z.number().int().nonnegative().nullable(),
   mapFetches: z.number().int().nonnegative().nullable(),
   /** The run's target list this cell was loaded with (targets.json); absent in runs before it existed. */
   targetsHash: z.string().optional(),
@@ -163,6 +173,8 @@ export const RunInfoSchema = z.object({
     durationSeconds: z.number().positive(),
     warmupSeconds: z.number().nonnegative(),
     vusOverride: z.number().int().positive().nullable(),
+    /** --connections (wrk): null or absent = VUs × 6. */
+    connectionsOverride: z.number().int().positive().nullable().optional(),
     engine: EngineNameSchema,
     reference: z.string(), // implementation the reports compare against (default gosherve)
     /** The --impls entries as given (gosherve@v0.3.7, gosherve@/abs/checkout), for --resume; absent = the names. */

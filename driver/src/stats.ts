@@ -198,6 +198,25 @@ export function ratioWithError(a: number, sdA: number | null, b: number, sdB: nu
   return { ratio, sd: Math.abs(ratio) * Math.sqrt((sdA / a) ** 2 + (sdB / b) ** 2) };
 }
 
+/**
+ * 95 % interval (by default) of mean(a) / mean(b): the delta method on the two means' standard
+ * errors, var(r) ≈ se_a²/b̄² + ā²·se_b²/b̄⁴, with Welch–Satterthwaite degrees of freedom over the
+ * two terms. Null below two samples on either side (no spread to estimate) or when mean(b) is 0.
+ */
+export function ratioInterval(a: readonly number[], b: readonly number[], alpha = 0.05): Interval | null {
+  if (a.length < 2 || b.length < 2) return null;
+  const ma = mean(a);
+  const mb = mean(b);
+  if (mb === 0) return null;
+  const r = ma / mb;
+  const ta = stddev(a)! ** 2 / a.length / mb ** 2;
+  const tb = (ma ** 2 * (stddev(b)! ** 2 / b.length)) / mb ** 4;
+  if (ta + tb === 0) return { lo: r, hi: r };
+  const df = (ta + tb) ** 2 / (ta ** 2 / (a.length - 1) + tb ** 2 / (b.length - 1));
+  const half = tCritical(df, alpha) * Math.sqrt(ta + tb);
+  return { lo: r - half, hi: r + half };
+}
+
 /** "2.40 ± 0.10×" (or "2.40×" without σ). */
 export function formatRatio(r: Ratio, digits = 2): string {
   return r.sd === null ? `${r.ratio.toFixed(digits)}×` : `${r.ratio.toFixed(digits)} ± ${r.sd.toFixed(digits)}×`;

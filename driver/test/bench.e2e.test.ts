@@ -185,6 +185,23 @@ describe('server-bench bench, end to end', () => {
     }
   }, 180_000);
 
+  it('--connections sets wrk\'s connection count; the reports carry requests per server CPU-second', async () => {
+    await waitPortsFree([8080, 8081], 30_000);
+    const out = join(reports, 'connections');
+    const r = await cli(['bench', '--impls', 'tsherve', '--reps', '1', ...SMALL, '--connections', '3', '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(out, 'run.json'), 'utf8')));
+    expect(run.config.connectionsOverride).toBe(3);
+    const c = CellResultSchema.parse(JSON.parse(await readFile(join(cellDir(out, '1', 'tsherve', 1), RESULT_FILE), 'utf8')));
+    expect(c.connections).toBe(3);
+    expect(c.vus).toBe(1); // the default would have been 1 × 6
+    expect(r.stdout).toMatch(/\d[\d,]* req\/CPU-s/);
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    const row = md.split('\n').find((l) => l.startsWith('| 1 vCPU / 256 MB / 1 VU | tsherve'));
+    expect(row).toMatch(/^\| 1 vCPU \/ 256 MB \/ 1 VU \| tsherve \* \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| \d+ % of 1 core \|$/);
+    expect(await readFile(join(cellDir(out, '1', 'tsherve', 1), 'summary.txt'), 'utf8')).toMatch(/^tsherve-1cpu-r1 · .* 1 VUs, 3 connections\nserver CPU [\d.]+ s \([\d,]+ requests per CPU-second\)/);
+  }, 60_000);
+
   it('keeps finished cells on Ctrl-C, leaves no process behind, and resumes only the missing cells', async () => {
     await waitPortsFree([8080, 8081], 30_000);
     const child = spawn(process.execPath, [CLI, 'bench', '--impls', 'tsherve,nginx', '--reps', '2', ...SMALL, '--out', join(reports, 'interrupted')], {
@@ -248,6 +265,12 @@ describe('server-bench bench, end to end', () => {
       expect(line).toContain('unknown implementation "nosuch"');
       expect(line).toContain('unknown size "3"');
       expect(line).toContain('--warmup: bad duration "soon"');
+    });
+
+    it('--connections must be a positive whole number', async () => {
+      const r = await cli(['bench', '--connections', '0']);
+      expect(r.exitCode).toBe(ExitCode.usage);
+      expect(oneLine(r.stderr)).toMatch(/--connections: "0" is not a positive whole number \(for example --connections 3\)/);
     });
 
     it('unknown flag', async () => {

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main as compareMain } from '../src/commands/compare.js';
 import { main as reportMain } from '../src/commands/report.js';
-import { compareResults, configDifferences } from '../src/compare.js';
+import { compareResults, configDifferences, renderCompareTerminal } from '../src/compare.js';
 import { buildResultsFromDir } from '../src/report/results.js';
+import { loadRun } from '../src/store.js';
 
 const RUNS = join(import.meta.dirname, 'fixtures', 'runs');
 let dir: string;
@@ -68,6 +69,37 @@ describe('compare (pure)', () => {
     expect(ts.map((r) => r.verdict)).toEqual(Array(6).fill('improvement')); // req/s, MB/s up; p99 down
     expect(ts[0]!.changePct).toBeCloseTo(30, 6);
     expect(c.rows.filter((r) => r.impl === 'gosherve').every((r) => r.verdict === 'within noise')).toBe(true);
+  });
+});
+
+describe('compare never judges a statistic that was not measured or a substituted number', () => {
+  it('p99 absent → "not measured"; a cell holding a substituted duration → not judged; the rest as usual', async () => {
+    const base = (await buildResultsFromDir(join(RUNS, 'gaps'))).results;
+    // The candidate: every cell 30 % slower, which is a regression wherever it can be judged.
+    const worse = join(dir, 'gaps-worse');
+    await cp(join(RUNS, 'gaps'), worse, { recursive: true });
+    const loaded = await loadRun(worse);
+    for (const c of loaded.cells) {
+      const r = { ...c, requests: Math.round(c.requests * 0.7), reqPerSec: c.reqPerSec * 0.7, bytes: c.bytes * 0.7, bytesPerSec: c.bytesPerSec * 0.7 };
+      await writeFile(join(worse, 'cells', '1cpu', c.impl, `r${c.rep}`, 'result.json'), JSON.stringify(r));
+    }
+    const cand = (await buildResultsFromDir(worse)).results;
+    const cmp = compareResults(base, cand, 5);
+    const verdict = (impl: string, metric: string) => cmp.rows.find((r) => r.impl === impl && r.metric === metric)!.verdict;
+    expect(verdict('gosherve', 'p99 latency')).toBe('not measured');
+    expect(verdict('tsherve', 'p99 latency')).toBe('not measured');
+    expect(cmp.rows.find((r) => r.metric === 'p99 latency')).toMatchObject({ baseline: null, candidate: null, changePct: null });
+    // gosherve's second repetition took the configured duration: its -30 % is shown, not judged.
+    expect(verdict('gosherve', 'req/s')).toBe('substituted');
+    expect(cmp.rows.find((r) => r.impl === 'gosherve' && r.metric === 'req/s')!.changePct).toBeCloseTo(-30, 1);
+    // Two repetitions a side give no noise estimate: tsherve's -30 % is shown without a verdict.
+    expect(verdict('tsherve', 'req/s')).toBe('no noise estimate');
+    expect(cmp.rows.find((r) => r.impl === 'tsherve' && r.metric === 'req/s')!.changePct).toBeCloseTo(-30, 1);
+    expect(cmp.regressions).toEqual([]);
+    const text = renderCompareTerminal(cmp);
+    expect(text).toMatch(/gosherve .*p99 latency .*– .*– .*– not measured \(not judged\)/);
+    expect(text).toMatch(/gosherve .*req\/s .*-30\.0 % .*~ holds a substituted number \(not judged\)/);
+    expect(text).toMatch(/0 regression\(s\), 0 improvement\(s\) \(significant and ≥ 5 %\); 4 row\(s\) not judged \(not measured or substituted\); 2 without a noise estimate/);
   });
 });
 

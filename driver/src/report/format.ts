@@ -61,3 +61,17 @@ export function pValue(p: number): string {
 export function percent(x: number): string {
   return `${(x * 100).toFixed(0)} %`;
 }
+
+/** What a table shows for a statistic that was not measured; every renderer footnotes it. */
+export const NOT_MEASURED = '–';
+
+/** "2.13× [2.05–2.21]": a ratio of means with its 95 % interval, or "[n = 1]" when none can be given. */
+export function ratioWithCi(r: Relative): string {
+  const f = (x: number) => x.toFixed(2);
+  return `${f(r.ratio)}× ${r.ci95 ? `[${f(Math.max(0, r.ci95.lo))}–${f(r.ci95.hi)}]` : '[n = 1]'}`;
+}
+
+/** A latency in ms, or "–" when it was not measured. */
+export function msOrNot(s: Summary | null): string {
+  return s ? ms(s.median) : NOT_MEASURED;
+}
