@@ -3,7 +3,7 @@
 # to /etc/server-bench/impls.json for k6test, so neither side has per-implementation code paths.
 # Pure (builtins only): tests evaluate it with stand-in package paths.
 {
-  # Executables: { tsherve; gosherve; gosherve-old; nginx; } (store paths or stand-ins).
+  # Executables: { tsherve; gosherve; gosherve-old; servy; nginx; } (store paths or stand-ins).
   packages,
   # The size record from nix/sizes.nix.
   size,
@@ -56,6 +56,26 @@ in
     memoryDenyWriteExecute = false;
   };
   gosherve = mkGosherve "gosherve" packages.gosherve "gosherve v0.3.5 (files first, streamed)";
+  # servy embeds the site (flake.nix builds it for the generated one): no webroot variable.
+  servy = {
+    name = "servy";
+    description = "servy, gosherve's Rust rewrite, built for the generated site";
+    unit = "bench-servy";
+    reference = false;
+    command = [ "${packages.servy}/bin/servy" ];
+    environment = {
+      SERVY_REDIRECTS_URL = mapUrl;
+      SERVY_HOST = "127.0.0.1";
+      SERVY_PORT = "8080";
+      SERVY_METRICS_PORT = "8081";
+      SERVY_LOG_LEVEL = "info"; # as shipped: one JSON line per request, to journald
+    };
+    sitePort = 8080;
+    metricsPort = 8081;
+    metricPrefix = "servy_";
+    # Rust has no JIT: W^X mappings are enforceable.
+    memoryDenyWriteExecute = true;
+  };
   gosherve-old =
     mkGosherve "gosherve-old" packages.gosherve-old
       "gosherve v0.3.3 (map refresh per file request)";

@@ -4,18 +4,18 @@
 // (`gosherve@./path`) is built with `go build` and cached by the content of its Go files. Builds go
 // into a temporary folder and are renamed into the cache only after the binary answers --help.
 import { existsSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { Impl, ImplContext } from './contracts.js';
-import { answersHelp, buildIntoCache, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
+import { answersHelp, buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
 import { InputError, tail, UsageError } from './errors.js';
+import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
 export const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';
 const SITE_PORT = 8080;
 const METRICS_PORT = 8081;
 
-/** Log level given to gosherve: info, as upstream's default (one log line per request). */
+/** gosherve's own default log level (one log line per request): what --server-logs shipped gives it. */
 export const GOSHERVE_LOG_LEVEL = 'info';
 
 /** What `--impls gosherve@X` asked for: a tag (anything `go install …@X` takes) or a checkout folder. */
@@ -124,7 +124,7 @@ export async function obtainCheckout(dir: string, cacheDir: string): Promise<Obt
   const describe = await gitDescribe(dir);
   const revision = describe ?? `content ${fp.hash.slice(0, 12)}`;
   const version = `${basename(dir)} ${revision} (checkout ${dir})`;
-  const perCheckout = join(cacheDir, 'checkouts', `${basename(dir).replace(/[^A-Za-z0-9._-]/g, '-')}-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`);
+  const perCheckout = checkoutCacheDir(cacheDir, dir);
   const key = `go-${fp.hash.slice(0, 16)}`;
   const cached = join(perCheckout, key, 'bin', 'gosherve');
   if (existsSync(cached) && (await answersHelp(cached)).ok) {
@@ -161,7 +161,7 @@ function gosherveLaunch(bin: () => string, ctx: ImplContext) {
   return {
     command: bin(),
     args: [],
-    env: { GOSHERVE_WEBROOT: ctx.webroot, GOSHERVE_REDIRECT_MAP_URL: ctx.mapUrl, GOSHERVE_LOG_LEVEL },
+    env: { GOSHERVE_WEBROOT: ctx.webroot, GOSHERVE_REDIRECT_MAP_URL: ctx.mapUrl, ...levelLogging('GOSHERVE_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env },
   };
 }
 
@@ -181,6 +181,8 @@ function gosherveRecord(name: string, description: string, obtain: (ctx: ImplCon
       bin = r.bin;
       return { version: r.version, steps: r.steps };
     },
+    // Levels debug, info, warn, error (pkg/logging of v0.3.3 and v0.3.5); requests are logged at info.
+    logging: (mode) => levelLogging('GOSHERVE_LOG_LEVEL', mode).logging,
     launch(ctx) {
       return gosherveLaunch(() => {
         if (bin === null) throw new Error(`${name}: launch before prepare`);

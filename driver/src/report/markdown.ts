@@ -3,6 +3,7 @@
 // fetches, the comparison with the reference, verification findings and warnings. Pure.
 import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
+import { describeServerLogs } from '../serverlogs.js';
 
 function esc(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -36,6 +37,8 @@ export function renderMarkdown(results: Results): string {
     out.push(`Implementations: ${versions.join('; ')}.`);
     out.push('');
   }
+  out.push(`${esc(describeServerLogs(r.config.serverLogs, r.logging, results.impls)).replace(/^server logs/, 'Server logs')}.`);
+  out.push('');
   if (results.warnings.length > 0) {
     out.push(`> **${results.warnings.length} warning(s)** — see [Warnings](#warnings).`);
     out.push('');

@@ -5,6 +5,7 @@
 import { table } from 'table';
 import { int, interval, num, relativeText } from './format.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type Results } from './results.js';
+import { describeServerLogs } from '../serverlogs.js';
 
 export function renderTerminal(results: Results): string {
   const impls = results.impls;
@@ -37,6 +38,7 @@ export function renderTerminal(results: Results): string {
   }
   const out: string[] = [];
   out.push(`run ${results.run.runId} · ${results.run.config.engine} · ${results.run.config.durationSeconds} s × ${results.run.config.reps} rep(s) · medians [95 % CI]`);
+  out.push(describeServerLogs(results.run.config.serverLogs, results.run.logging, impls));
   out.push(table(rows, { drawHorizontalLine: (i, n) => i === 0 || i === 1 || i === n }).trimEnd());
   out.push('* fastest at that size (by median req/s)   ≈ not significantly different from the reference (Welch, p ≥ 0.05)   [n = 1] no interval with one repetition' + (results.cells.some(isGeneratorBound) ? '   † generator-bound (load generator saturated)' : ''));
   for (const w of results.warnings) out.push(`warning: ${describeWarning(w)}`);
