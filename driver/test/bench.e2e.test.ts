@@ -175,17 +175,21 @@ describe('server-bench bench, end to end', () => {
     const cache = await mkdtemp(join(tmpdir(), 'bench-e2e-cache-'));
     try {
       // GOPROXY=off: go install fails at once, as it does wherever the module proxy refuses gosherve.
-      const r = await cli(['bench', '--impls', 'gosherve,tsherve', '--reps', '1', ...SMALL, '--json'], { SERVER_BENCH_CACHE: cache, SERVER_BENCH_GOSHERVE_BIN: '', SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '', GOPROXY: 'off', GOFLAGS: '-mod=mod' });
+      const r = await cli(['bench', '--impls', 'gosherve,servy,tsherve', '--reps', '1', ...SMALL, '--json'], { SERVER_BENCH_CACHE: cache, SERVER_BENCH_GOSHERVE_BIN: '', SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '', GOPROXY: 'off', GOFLAGS: '-mod=mod', SERVER_BENCH_SERVY_BIN: '', SERVER_BENCH_SERVY_CHECKOUT: '' });
       expect(r.exitCode, r.stderr).toBe(0);
       const skips = r.stderr.split('\n').filter((l) => /gosherve v0\.3\.5: no binary/.test(l));
       expect(skips, r.stderr).toHaveLength(1);
       expect(skips[0]).toContain('SERVER_BENCH_GOSHERVE_BIN');
       expect(skips[0]).toContain(join(cache, 'gosherve', 'v0.3.5', 'bin', 'gosherve'));
       expect(skips[0]).toMatch(/go install github\.com\/jnsgruk\/gosherve\/cmd\/gosherve@v0\.3\.5/);
+      // servy without a binary or a checkout: one line saying how to provide one.
+      const servySkips = r.stderr.split('\n').filter((l) => /servy: no binary or checkout/.test(l));
+      expect(servySkips, r.stderr).toHaveLength(1);
+      expect(servySkips[0]).toContain('servy@./path/to/servy-checkout');
       const out = JSON.parse(r.stdout) as { runDir: string };
       const loaded = await loadRun(out.runDir);
       expect(loaded.cells.map((c) => c.id)).toEqual(['tsherve-1cpu-r1']);
-      expect(loaded.run.skipped.map((s) => s.impl)).toEqual(['gosherve']);
+      expect(loaded.run.skipped.map((s) => s.impl)).toEqual(['gosherve', 'servy']);
       // Nothing half-built in the cache.
       expect(existsSync(join(cache, 'gosherve', 'v0.3.5'))).toBe(false);
       expect((await readdir(join(cache, 'gosherve')).catch(() => [])).filter((d) => d.startsWith('.tmp-'))).toEqual([]);
