@@ -107,6 +107,27 @@ describe('--server-logs', () => {
   });
 });
 
+describe('--server-logs with --backend vm', () => {
+  it('records how the VM units log (as shipped; nginx without an access log) and refuses quiet with one line', async () => {
+    const { main, vmLogging } = await import('../src/commands/bench-vm.js');
+    expect(vmLogging(['gosherve', 'servy', 'tsherve', 'nginx'])).toEqual({
+      gosherve: { perRequest: true, setting: 'GOSHERVE_LOG_LEVEL=info' },
+      servy: { perRequest: true, setting: 'SERVY_LOG_LEVEL=info' },
+      tsherve: { perRequest: false, setting: 'TSHERVE_LOG_LEVEL=info (requests only at debug)' },
+      nginx: { perRequest: false, setting: "access_log off (the VM's nginx.conf)" },
+    });
+    const writes: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      expect(await main(['--server-logs', 'quiet'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(writes.join('')).toMatch(/^server-bench: --backend vm: --server-logs quiet is not available \(the VM units run every server as the flake defines it \(shipped\); run --server-logs quiet with the local backend\)\n$/);
+  });
+});
+
 // Real servers, real logs: the supervisor keeps each server's stdout and stderr (logTail).
 describe('--server-logs with real servers', () => {
   let work: string;
