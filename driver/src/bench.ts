@@ -13,7 +13,6 @@ import { parseDuration } from './duration.js';
 import { selectEngine } from './engines/index.js';
 import { BenchError, ExitCode, InputError, UsageError, type ExitCodeValue } from './errors.js';
 import { gitRevision, goVersion, hostInfo } from './hostinfo.js';
-import { GOSHERVE_LOG_LEVEL } from './gosherve.js';
 import { defaultCacheDir, defaultImpls, IMPL_NAMES, repoRoot, resolveImpls, type LocalImplContext } from './impls.js';
 import { newRunId } from './layout.js';
 import { startMapServer } from './mapserver.js';
@@ -23,6 +22,7 @@ import { parseRedirectMap } from './redirectmap.js';
 import { splitShadowedAliases } from './shadowing.js';
 import { readTargets, siteTargets, TARGETS_FILE, writeTargets } from './targets.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
+import { DEFAULT_SERVER_LOGS, parseServerLogs, type ServerLogs } from './serverlogs.js';
 import { renderTextSummary } from './report/textsummary.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, siteStats, SITEGEN_VERSION } from './sitegen.js';
 import { DEFAULT_SIZES } from './sizes.js';
@@ -53,6 +53,8 @@ export interface BenchOptions {
   reference: string | null;
   reportsDir: string;
   cacheDir: string;
+  /** --server-logs (serverlogs.ts). */
+  serverLogs: ServerLogs;
 }
 
 /** Raw flag values as the CLI received them; validateBenchInput turns them into BenchOptions. */
@@ -74,6 +76,7 @@ export interface BenchInput {
   loadgen?: string;
   reference?: string;
   reportsDir?: string;
+  serverLogs?: string;
 }
 
 /** Several problems found at once: one line, the exit code of the first. */
@@ -143,7 +146,10 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     const names = list(input.impls);
     if (names.length === 0) problems.push(new UsageError('--impls: empty list', `valid: ${IMPL_NAMES.join(', ')}`));
     impls = resolveImpls(names, problems);
-    implSpecs = names.map((n) => (n.startsWith('gosherve@') && /^gosherve@[./~]/.test(n) ? `gosherve@${resolve(n.slice('gosherve@'.length).replace(/^~(?=\/)/, process.env.HOME ?? '~'))}` : n));
+    implSpecs = names.map((n) => {
+      const m = /^(gosherve|servy)@([./~].*)$/.exec(n);
+      return m ? `${m[1]}@${resolve((m[2] as string).replace(/^~(?=\/)/, process.env.HOME ?? '~'))}` : n;
+    });
   } else {
     impls = await defaultImpls();
     implSpecs = impls.map((i) => i.name);
@@ -180,6 +186,7 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     problems.push(new InputError(`--redirects ${input.redirects}: no such file`, 'pass a redirect map file, one "alias https://target" per line'));
   }
   if (redirects !== null && webroot === null) problems.push(new UsageError('--redirects needs --webroot', 'give both to benchmark your own site'));
+  const serverLogs = attempt(() => parseServerLogs(input.serverLogs), DEFAULT_SERVER_LOGS);
   const reference = input.reference ?? null;
   if (reference !== null && !impls.some((i) => i.name === reference) && !IMPL_NAMES.includes(reference)) {
     problems.push(new UsageError(`--reference: "${reference}" is not one of the implementations`, `choose one of: ${impls.map((i) => i.name).join(', ')}`));
@@ -220,6 +227,7 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     reference,
     reportsDir: resolve(input.reportsDir ?? join(process.cwd(), 'reports')),
     cacheDir: defaultCacheDir(),
+    serverLogs,
   };
 }
 
@@ -349,6 +357,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
   const vusOverride = prior ? prior.config.vusOverride : opts.vus;
   const connectionsOverride = prior ? (prior.config.connectionsOverride ?? null) : opts.connections;
   const loadgen = prior ? prior.loadgen : opts.loadgen;
+  const serverLogs: ServerLogs = prior ? (prior.config.serverLogs ?? 'shipped') : opts.serverLogs;
   // Read once: the ids decide what still runs, the results belong in the outcome (--json, the table).
   const stored = prior ? await storedResults(runDir) : [];
   const finished = new Set(stored.map((r) => r.id));
@@ -376,13 +385,13 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
         await prepareGeneratedSite(opts.cacheDir, opts.seed, opts.siteBytes));
   for (const note of site.notes) emit({ kind: 'info', message: note });
   const workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
-  const baseCtx = { webroot: site.webroot, mapUrl: '', cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir };
+  const baseCtx = { webroot: site.webroot, mapUrl: '', cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir, serverLogs };
   const versions: Record<string, string> = {};
   const available: Impl[] = [];
   for (const impl of impls) {
     emit({ kind: 'info', message: `prepare ${impl.name}` });
     const r = await impl.prepare(baseCtx);
-    if ('version' in r && r.steps?.some((st) => /^(go install|go build)/.test(st))) emit({ kind: 'info', message: `${impl.name}: ${r.steps.at(-1) ?? ''}` });
+    if ('version' in r && r.steps?.some((st) => /^(go install|go build|cargo build)|another site/.test(st))) emit({ kind: 'info', message: `${impl.name}: ${r.steps.at(-1) ?? ''}` });
     if ('unavailable' in r) {
       vetoes.push({ impl: impl.name, size: '*', reason: r.unavailable });
     } else {
@@ -435,6 +444,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
             engine: engine.name,
             reference: opts.reference ?? defaultReference(impls.map((i) => i.name)),
             implSpecs,
+            serverLogs,
           },
           site: site.info,
           targetsHash,
@@ -445,9 +455,10 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
             node: process.version,
             go: await goVersion(),
             engine: engineVersion,
-            impls: Object.fromEntries(Object.entries(versions).map(([k, v]) => [k, impls.find((i) => i.name === k)?.metricPrefix === 'gosherve_' ? `${v} (GOSHERVE_LOG_LEVEL=${GOSHERVE_LOG_LEVEL})` : v])),
+            impls: versions,
           },
           git: await gitRevision(repoRoot()),
+          logging: Object.fromEntries(available.flatMap((i) => (i.logging ? [[i.name, i.logging(serverLogs)] as const] : []))),
         };
     await writeRunInfo(runDir, run);
 
@@ -552,7 +563,7 @@ export async function runVerifyGate(opts: BenchOptions, emit: BenchEvents): Prom
   const runTargets = await siteTargets(site.webroot, site.redirects);
   try {
     for (const impl of opts.impls) {
-      const ctx: LocalImplContext = { webroot: site.webroot, mapUrl: mapServer.url, cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir };
+      const ctx: LocalImplContext = { webroot: site.webroot, mapUrl: mapServer.url, cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir, serverLogs: opts.serverLogs };
       const prep = await impl.prepare(ctx);
       if ('unavailable' in prep) {
         emit({ kind: 'skip', impl: impl.name, size: '*', reason: prep.unavailable });

@@ -35,6 +35,7 @@ const BENCH_FLAGS = {
   json: { type: 'boolean' },
   loadgen: { type: 'string' },
   reference: { type: 'string' },
+  'server-logs': { type: 'string' }, // serverlogs.ts
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -56,8 +57,9 @@ server-bench <command> --help shows the command's flags.
   bench: `usage: server-bench bench [flags]
 
   --impls LIST        implementations, comma-separated (${IMPL_NAMES.join(', ')}),
-                      gosherve@<tag> (any tag go install can get, e.g. gosherve@v0.3.7) or
-                      gosherve@./path (built from your checkout, named after its folder);
+                      gosherve@<tag> (any tag go install can get, e.g. gosherve@v0.3.7),
+                      gosherve@./path (built from your checkout, named after its folder) or
+                      servy@./path (a servy checkout, built with cargo for each site);
                       default: all but nginx, plus the nginx reference when nginx is installed
   --sizes LIST        sizes by vCPU count: 1,2,16 (default all; sizes that do not fit are skipped)
   --duration D        measured time per cell (default 30s; 2m, 1m30s, 500ms)
@@ -74,14 +76,19 @@ server-bench <command> --help shows the command's flags.
   --out DIR           this run's folder (default reports/<run-id>)
   --resume RUN_ID     run only the cells missing from reports/<RUN_ID> (its configuration wins)
   --reference IMPL    implementation the reports compare against (default gosherve)
+  --server-logs MODE  quiet (default: per-request logging off in every server, so all do the same
+                      work) | shipped (each server's own defaults: gosherve, servy and nginx log
+                      every request, tsherve does not); recorded in run.json and every report
   --json              print the results as JSON on stdout instead of the table
   --backend vm        run the cells in NixOS VMs instead (see server-bench bench --backend vm --help)
 
 Needs wrk (apt-get install -y wrk) or k6. gosherve comes from SERVER_BENCH_GOSHERVE_BIN (v0.3.5),
 SERVER_BENCH_GOSHERVE_OLD_BIN (v0.3.3) or SERVER_BENCH_GOSHERVE_BIN_<TAG>, else the cache
 $SERVER_BENCH_CACHE (default ~/.cache/server-bench), else go install; see server-bench prepare.
+servy comes from SERVER_BENCH_SERVY_BIN (a binary built for the site under test), else the checkout
+SERVER_BENCH_SERVY_CHECKOUT, built with cargo for each site (or give servy@./checkout).
 `,
-  verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--json]
+  verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--server-logs MODE] [--json]
 
 Starts each implementation on the site, crawls it and checks every path, alias, the 404 and the
 metrics endpoint; prints every failure and warning. Exit code 5 when an implementation fails.
@@ -94,7 +101,9 @@ it; every place looked in is named on stderr. gosherve at a tag: the explicit bi
 SERVER_BENCH_GOSHERVE_BIN_<TAG> for any tag, e.g. SERVER_BENCH_GOSHERVE_BIN_V0_3_7), then the cache
 ($SERVER_BENCH_CACHE/gosherve/<tag>/bin/gosherve), then go install from the module proxy.
 gosherve@./path: go build in the checkout, cached until its Go files change. A build is cached
-only after the binary answers --help. Exit code 4 when one is unavailable.
+only after the binary answers --help. servy (SERVER_BENCH_SERVY_BIN, SERVER_BENCH_SERVY_CHECKOUT or
+servy@./path) embeds its site, so bench and verify build it for theirs. Exit code 4 when one is
+unavailable.
 `,
 };
 
@@ -122,6 +131,7 @@ function benchInput(v: Record<string, string | boolean | undefined>): BenchInput
     ['impls', 'impls'], ['sizes', 'sizes'], ['reps', 'reps'], ['duration', 'duration'], ['warmup', 'warmup'], ['vus', 'vus'],
     ['connections', 'connections'], ['engine', 'engine'], ['webroot', 'webroot'], ['redirects', 'redirects'], ['siteSize', 'site-size'], ['seed', 'seed'],
     ['out', 'out'], ['resume', 'resume'], ['loadgen', 'loadgen'], ['reference', 'reference'],
+    ['serverLogs', 'server-logs'],
   ];
   for (const [key, flag] of map) {
     const s = str(v[flag]);
@@ -162,7 +172,7 @@ async function benchCommand(argvIn: string[]): Promise<number> {
 }
 
 async function verifyCommand(argv: string[]): Promise<number> {
-  const v = parse('verify', argv, { impls: { type: 'string' }, ...SITE_FLAGS, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const v = parse('verify', argv, { impls: { type: 'string' }, ...SITE_FLAGS, 'server-logs': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (v.help) {
     process.stdout.write(HELP.verify as string);
     return ExitCode.ok;

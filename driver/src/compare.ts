@@ -30,6 +30,7 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('site files', ra.site.files, rb.site.files);
   d('site bytes', ra.site.bytes, rb.site.bytes);
   d('engine', ra.config.engine, rb.config.engine);
+  d('server logs', ra.config.serverLogs ?? 'shipped', rb.config.serverLogs ?? 'shipped');
   d('duration (s)', ra.config.durationSeconds, rb.config.durationSeconds);
   d('warm-up (s)', ra.config.warmupSeconds, rb.config.warmupSeconds);
   d('sizes', ra.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','), rb.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','));

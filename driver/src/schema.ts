@@ -2,6 +2,7 @@
 // per-cell results, verification findings. Every file on disk goes through these schemas, so
 // the local backend, the VM backend and the reports agree on one contract.
 import { z } from 'zod';
+import { RequestLoggingSchema, ServerLogsSchema } from './serverlogs.js';
 
 export const SCHEMA_VERSION = 1 as const;
 /**
@@ -179,6 +180,8 @@ export const RunInfoSchema = z.object({
     reference: z.string(), // implementation the reports compare against (default gosherve)
     /** The --impls entries as given (gosherve@v0.3.7, gosherve@/abs/checkout), for --resume; absent = the names. */
     implSpecs: z.array(z.string()).optional(),
+    /** --server-logs (serverlogs.ts); absent in runs made before it existed, which ran as shipped. */
+    serverLogs: ServerLogsSchema.optional(),
   }),
   site: SiteInfoSchema,
   /** Hash of the run's one target list (targets.json) that every cell is loaded and verified with. */
@@ -195,6 +198,8 @@ export const RunInfoSchema = z.object({
     impls: z.record(z.string(), z.string()),
   }),
   git: z.object({ revision: z.string().nullable(), dirty: z.boolean() }),
+  /** How each implementation logged requests in this run (Impl.logging), for the reports' header and warning. */
+  logging: z.record(z.string(), RequestLoggingSchema).optional(),
 });
 export type RunInfo = z.infer<typeof RunInfoSchema>;
 

@@ -3,7 +3,8 @@
 // matrix and the same reports are written as for the local backend (runend.ts).
 import { parseArgs } from 'node:util';
 import { validateBenchInput, type BenchInput } from '../bench.js';
-import { IMPL_NAMES } from '../impls.js';
+import { IMPL_NAMES, implByName } from '../impls.js';
+import type { RequestLogging } from '../serverlogs.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
 import { progressWriter } from '../progress.js';
@@ -19,10 +20,25 @@ Boots one NixOS VM per size (under nix run .#bench only the sizes asked for are 
 for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
 Bench flags: --impls --sizes --duration --warmup --reps --vus --engine --loadgen --out --reference
 --json (not --webroot, --redirects, --site-size, --seed or --resume: the VMs serve the default site).
+The VM units run every server as shipped (--server-logs shipped; quiet runs locally only).
   --allow-tcg       run without KVM (emulated; every number is marked so)
   --runner PATH     the VM runner (bin/run-bench-<size>-vm) when one size is given
   --ssh-timeout D   how long to wait for the VM's SSH (default 3m, 10m under TCG)
 `;
+
+/**
+ * How the VM units log (nix/impls.nix, vm.nix): as shipped, except nginx, whose generated
+ * nginx.conf keeps its access log off (a log per request would fill the guest's tmpfs).
+ */
+export function vmLogging(impls: readonly string[]): Record<string, RequestLogging> {
+  const out: Record<string, RequestLogging> = {};
+  for (const name of impls) {
+    const impl = IMPL_NAMES.includes(name) ? implByName(name) : null;
+    const l = name === 'nginx' ? { perRequest: false, setting: 'access_log off (the VM\'s nginx.conf)' } : impl?.logging?.('shipped');
+    if (l) out[name] = l;
+  }
+  return out;
+}
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -36,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
           backend: { type: 'string' }, impls: { type: 'string' }, sizes: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
           reps: { type: 'string' }, vus: { type: 'string' }, engine: { type: 'string' }, out: { type: 'string' }, loadgen: { type: 'string' },
           reference: { type: 'string' }, json: { type: 'boolean' }, 'allow-tcg': { type: 'boolean' }, runner: { type: 'string' }, 'ssh-timeout': { type: 'string' },
+          'server-logs': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -46,6 +63,9 @@ export async function main(argv: string[]): Promise<number> {
     if (v.help) {
       process.stdout.write(VM_BENCH_HELP);
       return ExitCode.ok;
+    }
+    if (v['server-logs'] !== undefined && v['server-logs'] !== 'shipped') {
+      throw new UsageError(`--backend vm: --server-logs ${v['server-logs']} is not available`, 'the VM units run every server as the flake defines it (shipped); run --server-logs quiet with the local backend');
     }
     if (v.backend !== undefined && v.backend !== 'vm') throw new UsageError(`--backend ${v.backend}: this command is the vm backend`, 'use server-bench bench for the local backend');
     const input: BenchInput = {};
@@ -79,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
       out: o.out,
       reportsDir: o.reportsDir,
       reference: o.reference,
+      logging: vmLogging(impls),
       ...(v['ssh-timeout'] !== undefined ? { sshTimeoutMs: parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 } : {}),
     };
     const stop = interruptible('stopping the VM', killAllVmsNow);

@@ -3,6 +3,7 @@
 // over SFTP into the same reports layout as the local backend (validated with the zod schemas),
 // then power off and wait for QEMU. Ctrl-C or any error leaves no runner and no temp disk behind
 // and keeps finished cells.
+import type { RequestLogging } from '../serverlogs.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ export interface VmBenchOptions {
   sshTimeoutMs?: number;
   poweroffTimeoutMs?: number;
   kvmPath?: string;
+  /** How each unit logs requests (the VMs run every server as shipped; bench-vm.ts). */
+  logging?: Record<string, RequestLogging>;
 }
 
 /** The k6test command line for one cell (run by root's shell in the VM). */
@@ -106,12 +109,14 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
       vusOverride: opts.vus,
       engine: opts.engine,
       reference: opts.reference ?? defaultReference(opts.impls),
+      serverLogs: 'shipped',
     },
     site: { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, files: 0, bytes: 0, aliases: 0 },
     order: matrix.cells.map((c) => c.id),
     skipped: [],
     host: await hostInfo(),
     versions: { node: process.version, go: null, engine: 'unknown', impls: {} },
+    ...(opts.logging ? { logging: opts.logging } : {}),
     git: await gitRevision(repoRoot()),
   };
   await writeRunInfo(runDir, run);
