@@ -66,7 +66,7 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push(grid(results, (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}${isGeneratorBound(c) ? ' †' : ''}`));
   out.push('');
-  out.push(`\\* fastest at that size by median req/s. MB = 10⁶ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`);
+  out.push(`\\* fastest at that size by median req/s, and significantly ahead of the next (Welch p < 0.05). MB = 10⁶ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`);
   out.push('');
   out.push('## Requests per second (median [95 % CI])');
   out.push('');
