@@ -154,7 +154,7 @@ export function renderHtml(results: Results): string {
     warnings,
     headlineSection(results),
     '<section><h2>Throughput</h2>',
-    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median MB/s per implementation and machine size (the original post's table); * fastest at that size.${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
+    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median MB/s per implementation and machine size (the original post's table); * fastest at that size, significantly ahead of the next (Welch p < 0.05).${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
     '</section>',
     '<section><h2>Charts</h2><div class="charts">',
     perSizeChart(results, 'chart-rps', 'Requests per second', 'req/s', (c) => medianCi(c.reqPerSec), (v) => int(v), 'reqPerSec', undefined, true),
