@@ -9,7 +9,7 @@
 // the harness reads them from this line (driver/src/impls.ts), nix/packages.nix repeats them
 // (checked by driver/test/nix.test.ts).
 import cluster from 'node:cluster';
-import { errorExitCode, errorLine } from '../../../driver/src/errors.js';
+import { errorExitCode, errorLine } from './errors.js';
 import { runPrimary, runWorker } from './cluster.js';
 import { helpText, parseConfig, type Config } from './config.js';
 import { createLogger } from './log.js';

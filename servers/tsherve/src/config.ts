@@ -6,7 +6,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { UsageError } from '../../../driver/src/errors.js';
+import { UsageError } from './errors.js';
 import { LEVELS, type Level } from './log.js';
 
 export const WORKER_MODES = ['processes', 'threads'] as const;

@@ -4,7 +4,7 @@
 // with the first worker's start-up failure, and drain everything on SIGTERM/SIGINT.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { errorExitCode, errorLine, ExitCode } from '../../../driver/src/errors.js';
+import { errorExitCode, errorLine, ExitCode } from './errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { CONTENT_TYPE, ProcessMonitor, renderSnapshot } from './metrics.js';

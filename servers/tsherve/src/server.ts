@@ -2,7 +2,7 @@
 // only process, the metrics port), and drains in-flight responses on shutdown.
 import { createServer, type Server } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
-import { EnvironmentError, InputError } from '../../../driver/src/errors.js';
+import { EnvironmentError, InputError } from './errors.js';
 import type { Config } from './config.js';
 import { createHandler } from './handler.js';
 import type { Logger } from './log.js';

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { InputError } from '../../../driver/src/errors.js';
+import { InputError } from './errors.js';
 import { contentTypeFor } from './mime.js';
 import type { Logger } from './log.js';
 

@@ -1,7 +1,7 @@
 // One worker, whichever kind (a cluster process or a worker thread): answers the coordinator's
 // scrapes from the start (with no snapshot until it serves, so a scrape while a replacement loads
 // does not wait for the timeout), reports ready or its start-up failure, drains on shutdown.
-import { errorExitCode, errorLine } from '../../../driver/src/errors.js';
+import { errorExitCode, errorLine } from './errors.js';
 import { parseCoordinatorMessage, type WorkerMessage } from './scrape.js';
 import type { Running } from './server.js';
 

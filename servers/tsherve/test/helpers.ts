@@ -2,21 +2,21 @@
 // Tests run the built CLI; `npm test` builds first (pretest), and ensureBuilt() rebuilds when a
 // source is newer than dist, so `npx vitest run servers/tsherve` alone also tests current code.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
-import { readProcStat } from '../../../driver/src/resources.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = join(REPO, 'dist/servers/tsherve/src/cli.js');
 
+/** tsherve's sources: its own folder and the shared grammar module, the one file it imports from outside. */
 function newestSource(): number {
   const dir = join(REPO, 'servers/tsherve/src');
-  return Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs), statSync(join(REPO, 'driver/src/errors.ts')).mtimeMs);
+  return Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs), statSync(join(REPO, 'shared/redirect-map.ts')).mtimeMs);
 }
 
 function builtAt(): number {
@@ -222,14 +222,39 @@ export function makeSite(): { root: string; parent: string } {
   return { root, parent };
 }
 
+/** State and parent of a process from /proc/<pid>/stat; null when it is gone. */
+function procState(pid: number): { state: string; ppid: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name may hold spaces and parentheses: the fields start after the last ")".
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: f[0] ?? '?', ppid: Number(f[1]) };
+}
+
 /** Live children of a process, from /proc (no procps needed). */
 export function childPids(parent: number): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
-    .map((name) => readProcStat(Number(name)))
-    .filter((st) => st !== null && st.ppid === parent && st.state !== 'Z')
-    .map((st) => st!.pid)
+    .map(Number)
+    .filter((pid) => {
+      const st = procState(pid);
+      return st !== null && st.ppid === parent && st.state !== 'Z';
+    })
     .sort((a, b) => a - b);
+}
+
+/** Resident bytes of one process (VmRSS in /proc/<pid>/status); null when it is gone. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The worker ids named by the request lines of a debug log. */

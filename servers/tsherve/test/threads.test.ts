@@ -4,10 +4,9 @@ import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 
 import { connect } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRssBytes } from '../../../driver/src/resources.js';
 import { createLogger } from '../src/log.js';
 import { adoptSite, loadSite } from '../src/site.js';
-import { childPids, downloadAcrossSigterm, get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
+import { childPids, downloadAcrossSigterm, rssBytes, get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
 
 let map: MapSource;
 beforeAll(async () => {
@@ -109,7 +108,7 @@ describe('worker threads', () => {
       expect(metricValue(m, 'tsherve_request_duration_seconds_count')).toBe(6);
       // One process: its resident memory once (not once per thread); heaps summed over 3 isolates.
       expect(m).toContain('# HELP tsherve_process_resident_memory_bytes Resident memory, bytes\n');
-      expect(metricValue(m, 'tsherve_process_resident_memory_bytes')).toBeLessThan((readRssBytes(ts.proc.pid!) ?? 0) * 1.5);
+      expect(metricValue(m, 'tsherve_process_resident_memory_bytes')).toBeLessThan((rssBytes(ts.proc.pid!) ?? 0) * 1.5);
       expect(m).toContain('V8 heap used, bytes (summed over 3 V8 isolates');
     } finally {
       expect(await ts.stop()).toBe(0);
@@ -139,7 +138,7 @@ describe('worker threads', () => {
     const settle = async (ts: Tsherve): Promise<number> => {
       for (let i = 0; i < 8; i++) expect((await get(ts.base, '/large.bin', { method: 'HEAD' })).status).toBe(200);
       await new Promise((r) => setTimeout(r, 500));
-      return readRssBytes(ts.proc.pid!) ?? 0;
+      return rssBytes(ts.proc.pid!) ?? 0;
     };
     const two = await startThreads({ TSHERVE_WEBROOT: root, TSHERVE_WORKERS: '2' });
     const rssTwo = await settle(two);
