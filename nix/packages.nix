@@ -26,6 +26,7 @@ let
     "tsconfig.json"
     "tsconfig.build.json"
     "servers"
+    "shared"
     "driver"
     "k6"
     "nix"

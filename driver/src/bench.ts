@@ -18,7 +18,7 @@ import { newRunId } from './layout.js';
 import { startMapServer } from './mapserver.js';
 import { buildMatrix, type Cell, type Veto } from './matrix.js';
 import { assertPortsFree } from './ports.js';
-import { parseRedirectMap } from './redirectmap.js';
+import { parseRedirectMap } from '../../shared/redirect-map.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
 import { renderTextSummary } from './report/textsummary.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, siteStats, SITEGEN_VERSION } from './sitegen.js';

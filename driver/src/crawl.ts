@@ -4,7 +4,7 @@
 import { Parser } from 'htmlparser2';
 import type { Targets } from './contracts.js';
 import { BenchError, ExitCode, InputError } from './errors.js';
-import { parseRedirectMap } from './redirectmap.js';
+import { parseRedirectMap } from '../../shared/redirect-map.js';
 
 export interface CrawlOptions {
   /** Pages parsed at most (HTML and CSS); further pages are still listed, not followed. Default 10,000. */

@@ -93,3 +93,18 @@ describe('parseConfig', () => {
     }
   });
 });
+
+describe('tsherve stands alone', () => {
+  it('imports nothing from the harness (driver/): only its own modules, node: built-ins and shared/', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { dirname, join } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const here = dirname(fileURLToPath(import.meta.url));
+    for (const dir of [join(here, '..', 'src'), here]) {
+      for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+        const specifiers = [...readFileSync(join(dir, file), 'utf8').matchAll(/(?:from|import\()\s*'([^']+)'/g)].map((m) => m[1]!);
+        for (const s of specifiers) expect(s.startsWith('node:') || s === 'vitest' || /^\.\.?\/[^.]/.test(s) || s.startsWith('../src/') || s === '../../../shared/redirect-map.js', `${file}: ${s}`).toBe(true);
+      }
+    }
+  });
+});
