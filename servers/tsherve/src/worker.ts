@@ -18,8 +18,8 @@ export interface WorkerChannel {
  * Shutdown while the site still loads exits at once: nothing is in flight. (process.exit in a
  * worker thread ends only the thread.)
  */
-export function serveAsWorker(channel: WorkerChannel, start: () => Promise<Running>, opts: { signals: boolean }): void {
-  let running: Running | null = null;
+export function serveAsWorker<B>(channel: WorkerChannel, start: () => Promise<Running<B>>, opts: { signals: boolean }): void {
+  let running: Running<B> | null = null;
   let closing = false;
   const shutdown = (): void => {
     if (closing) return;

@@ -6,7 +6,7 @@ import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { adoptSite, loadSite } from '../src/site.js';
-import { childPids, downloadAcrossSigterm, rssBytes, get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
+import { childPids, downloadAcrossSigterm, rssBytes, runTsherve, RUNTIME, get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
 
 let map: MapSource;
 beforeAll(async () => {
@@ -34,7 +34,7 @@ function startThreads(env: Record<string, string>): Promise<Tsherve> {
 describe('shared site', () => {
   it('loads every body into SharedArrayBuffers, byte for byte, and survives a structured clone as Buffers', () => {
     const { root } = makeSite();
-    const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('error'), shared: true });
+    const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('error'), shared: true, toBody: (b: Buffer) => b });
     const files = filesUnder(root);
     expect(site.files).toBe(files.length);
     for (const file of files) {
@@ -60,7 +60,7 @@ describe('unreadable files', () => {
       const { root } = makeSite();
       symlinkSync(WRITE_ONLY, join(root, 'rescan'));
       const lines: string[] = [];
-      const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('warn', {}, (l) => lines.push(l)), shared });
+      const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('warn', {}, (l) => lines.push(l)), shared, toBody: (b: Buffer) => b });
       expect(site.decoded.has('/rescan')).toBe(false);
       expect(site.files).toBe(filesUnder(root).length - 1);
       expect(site.bytes).toBe(filesUnder(root).filter((f) => !f.endsWith('rescan')).reduce((n, f) => n + statSync(f).size, 0));
@@ -69,7 +69,17 @@ describe('unreadable files', () => {
   }
 });
 
-describe('worker threads', () => {
+// Threads are Node's (config.ts refuses them under Bun, whose threads cannot share the site's bytes).
+describe.runIf(RUNTIME === 'bun')('worker threads under Bun', () => {
+  it('are refused with the reason, exit 2, before listening', async () => {
+    const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WORKER_MODE: 'threads', TSHERVE_WORKERS: '2' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('tsherve: TSHERVE_WORKER_MODE: "threads" is not available with TSHERVE_RUNTIME=bun (Bun\'s threads cannot share the site\'s bytes; use processes (the default))');
+    expect(r.stdout).not.toContain('listening');
+  });
+});
+
+describe.runIf(RUNTIME === 'node')('worker threads', () => {
   it('serve every file byte for byte on one port, both threads taking part, with no child process left', async () => {
     const { root } = makeSite();
     const ts = await startThreads({ TSHERVE_WEBROOT: root, TSHERVE_WORKERS: '2', TSHERVE_LOG_LEVEL: 'debug' });

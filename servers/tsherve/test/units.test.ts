@@ -2,7 +2,9 @@
 // ranges, the map parser, cachebust, and the configuration's parsing rules.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { parseRange, readFileHeaders, type FileHeaders } from '../src/handler.js';
+import type { FileHeaders } from '../src/answer.js';
+import { parseRange } from '../src/handler.js';
+import { readFileHeaders } from '../src/runtime-node.js';
 import { aliasKey, decodePath } from '../src/paths.js';
 import { withCachebust } from '../src/redirects.js';
 import { requestForms } from '../src/site.js';
@@ -106,5 +108,14 @@ describe('tsherve stands alone', () => {
         for (const s of specifiers) expect(s.startsWith('node:') || s === 'vitest' || /^\.\.?\/[^.]/.test(s) || s.startsWith('../src/') || s === '../../../shared/redirect-map.js', `${file}: ${s}`).toBe(true);
       }
     }
+  });
+});
+
+describe('relaunch', () => {
+  it("starts Node with the flags of cli.ts's shebang", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { NODE_FLAGS } = await import('../src/relaunch.js');
+    const shebang = readFileSync(new URL('../src/cli.ts', import.meta.url), 'utf8').split('\n', 1)[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
   });
 });
