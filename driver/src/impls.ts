@@ -105,6 +105,36 @@ export const tsherve: Impl = {
   },
 };
 
+/** Bun: the repository's pinned dev dependency (npm ci), else `bun` on PATH. */
+function bunExecutable(): string {
+  const local = join(repoRoot(), 'node_modules', '.bin', 'bun');
+  return existsSync(local) ? local : 'bun';
+}
+
+/** tsherve on Bun (servers/tsherve/src/runtime-bun.ts): the same tree and settings, started by Bun directly. */
+export const tsherveBun: Impl = {
+  name: 'tsherve-bun',
+  description: 'this repository on Bun: Bun.serve, in-memory site, one worker process per server CPU',
+  reference: false,
+  sitePort: SITE_PORT,
+  metricsPort: METRICS_PORT,
+  metricPrefix: 'tsherve_',
+  async prepare() {
+    const cli = tsherveCli();
+    if (!existsSync(cli)) return { unavailable: `tsherve-bun: ${cli} is missing; build it with npm run build` };
+    try {
+      const { stdout } = await execa(bunExecutable(), ['--version'], { timeout: 10_000 });
+      const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version?: string };
+      return { version: `${pkg.version ?? 'unknown'} (bun ${stdout.trim()})` };
+    } catch {
+      return { unavailable: `tsherve-bun: bun is not installed (npm ci installs the pinned one, or put bun on PATH)` };
+    }
+  },
+  launch(ctx: ImplContext): LaunchSpec {
+    return { command: bunExecutable(), args: [tsherveCli()], env: { ...tsherve.launch(ctx).env, TSHERVE_RUNTIME: 'bun' } };
+  },
+};
+
 // ---------------------------------------------------------------- gosherve
 
 /** Log level given to gosherve: info, as upstream's default (one log line per request). */
@@ -192,7 +222,7 @@ export const nginx: Impl = {
 };
 
 /** Every built-in implementation; the order is the default interleaving order. */
-export const IMPLS: readonly Impl[] = [gosherveOld, gosherve, tsherve, nginx];
+export const IMPLS: readonly Impl[] = [gosherveOld, gosherve, tsherve, tsherveBun, nginx];
 
 export const IMPL_NAMES: readonly string[] = IMPLS.map((i) => i.name);
 
