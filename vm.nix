@@ -33,7 +33,7 @@ let
 
   impls = import ./nix/impls.nix {
     packages = {
-      inherit (cfg.packages) tsherve gosherve gosherve-old;
+      inherit (cfg.packages) tsherve tsherve-bun gosherve gosherve-old;
       nginx = pkgs.nginx;
     };
     inherit size mapUrl;
@@ -164,7 +164,7 @@ in
     };
     packages = lib.mkOption {
       type = lib.types.attrsOf lib.types.package;
-      description = "tsherve, gosherve, gosherve-old, k6test and site, built for this VM's system.";
+      description = "tsherve, tsherve-bun, gosherve, gosherve-old, k6test and site, built for this VM's system.";
     };
   };
 
@@ -174,6 +174,7 @@ in
         where = "server-bench VM bench-${toString (size.name or "?")}";
         missing = lib.filter (p: !(cfg.packages ? ${p})) [
           "tsherve"
+          "tsherve-bun"
           "gosherve"
           "gosherve-old"
           "k6test"

@@ -3,7 +3,7 @@
 # to /etc/server-bench/impls.json for k6test, so neither side has per-implementation code paths.
 # Pure (builtins only): tests evaluate it with stand-in package paths.
 {
-  # Executables: { tsherve; gosherve; gosherve-old; nginx; } (store paths or stand-ins).
+  # Executables: { tsherve; tsherve-bun; gosherve; gosherve-old; nginx; } (store paths or stand-ins).
   packages,
   # The size record from nix/sizes.nix.
   size,
@@ -53,6 +53,30 @@ in
     metricsPort = 8081;
     metricPrefix = "tsherve_";
     # V8's JIT writes then executes code pages: MemoryDenyWriteExecute would kill Node.
+    memoryDenyWriteExecute = false;
+  };
+  # tsherve on Bun (issue 17): the same settings as tsherve; Bun.serve, worker processes sharing
+  # the port with SO_REUSEPORT.
+  tsherve-bun = {
+    name = "tsherve-bun";
+    description = "tsherve on Bun (Bun.serve, in-memory site)";
+    unit = "bench-tsherve-bun";
+    reference = false;
+    command = [ "${packages.tsherve-bun}/bin/tsherve-bun" ];
+    environment = {
+      TSHERVE_WEBROOT = webroot;
+      TSHERVE_REDIRECT_MAP_URL = mapUrl;
+      TSHERVE_HOST = "127.0.0.1";
+      TSHERVE_PORT = "8080";
+      TSHERVE_METRICS_PORT = "8081";
+      TSHERVE_LOG_LEVEL = "info";
+      TSHERVE_WORKERS = toString size.cpus;
+      TSHERVE_RUNTIME = "bun";
+    };
+    sitePort = 8080;
+    metricsPort = 8081;
+    metricPrefix = "tsherve_";
+    # JavaScriptCore's JIT, like V8's, writes then executes code pages.
     memoryDenyWriteExecute = false;
   };
   gosherve = mkGosherve "gosherve" packages.gosherve "gosherve v0.3.5 (files first, streamed)";
