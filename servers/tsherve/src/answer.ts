@@ -36,6 +36,19 @@ export interface App<B> {
   answer<N>(req: N, method: string, url: string, read: HeaderReader<N>): Answer<B> | Promise<Answer<B>>;
   /** After the answer was handed to the socket: status counts, the duration histogram, the debug log. */
   done(method: string, url: string, status: number, t0: number): void;
+  /**
+   * Request paths, exactly as sent (without the query), that answer() would look up in a table
+   * (a site's files): an adapter with a router of its own may route them natively and call the
+   * route instead, skipping answer()'s parsing and lookup. The same answers, counted the same way.
+   */
+  readonly routes?: ReadonlyMap<string, Route<B>>;
+  /** done() logs the request target (log level debug): an adapter routing natively must then pass the full target, query included. */
+  readonly logsRequests: boolean;
+}
+
+/** One table entry of App.routes: answers any method, as answer() would for its path. */
+export interface Route<B> {
+  answer<N>(req: N, method: string, read: HeaderReader<N>): Answer<B>;
 }
 
 export function isPending<B>(a: Answer<B> | Promise<Answer<B>>): a is Promise<Answer<B>> {

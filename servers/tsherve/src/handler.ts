@@ -3,7 +3,7 @@
 // handler is created, so the hot path is a lookup that returns a ready Answer for the runtime's
 // adapter to write.
 import { performance } from 'node:perf_hooks';
-import { textAnswer, type Answer, type App, type FileHeaders, type HeaderReader } from './answer.js';
+import { textAnswer, type Answer, type App, type FileHeaders, type HeaderReader, type Route } from './answer.js';
 import type { Logger } from './log.js';
 import type { HotCounters } from './metrics.js';
 import { aliasKey, decodePath } from './paths.js';
@@ -64,25 +64,27 @@ export function parseRange(header: string, size: number): { start: number; end: 
   return { start, end };
 }
 
-/** A file with its answers made once. */
-interface Served<B> {
+/** A file with its answers made once; as a Route, it answers a request for one of its paths. */
+interface Served<B> extends Route<B> {
   entry: Entry<B>;
   ok: Answer<B>;
   okHead: Answer<B>;
   notModified: Answer<B>;
 }
 
-function serveTable<B>(site: Site<B>): { raw: Map<string, Served<B>>; decoded: Map<string, Served<B>> } {
+function serveTable<B>(site: Site<B>, answerFile: <N>(s: Served<B>, req: N, method: string, read: HeaderReader<N>) => Answer<B>): { raw: Map<string, Served<B>>; decoded: Map<string, Served<B>> } {
   const made = new Map<Entry<B>, Served<B>>();
   const served = (entry: Entry<B>): Served<B> => {
     let s = made.get(entry);
     if (s === undefined) {
-      s = {
+      const self: Served<B> = {
         entry,
         ok: { status: 200, headers: entry.headers200, body: entry.body, fixed: true },
         okHead: { status: 200, headers: entry.headers200, body: null, fixed: true },
         notModified: { status: 304, headers: entry.headers304, body: null, fixed: true },
+        answer: (req, method, read) => answerFile(self, req, method, read),
       };
+      s = self;
       made.set(entry, s);
     }
     return s;
@@ -93,7 +95,6 @@ function serveTable<B>(site: Site<B>): { raw: Map<string, Served<B>>; decoded: M
 
 export function createHandler<B>(deps: HandlerDeps<B>): App<B> {
   const { site, redirects, hot, log, slice } = deps;
-  const { raw, decoded } = serveTable(site);
   const debug = log.enabled('debug');
   const page = site.notFound;
   const notFoundGet: Answer<B> = page && site.notFoundHeaders ? { status: 404, headers: site.notFoundHeaders, body: page.body, fixed: true } : NOT_FOUND_PLAIN;
@@ -123,20 +124,31 @@ export function createHandler<B>(deps: HandlerDeps<B>): App<B> {
     return head ? s.okHead : s.ok;
   };
 
+  // A request for a file's path, whatever the method (routed natively by an adapter, or found by answer()).
+  const answerFile = <N>(s: Served<B>, req: N, method: string, read: HeaderReader<N>): Answer<B> => {
+    hot.requests++;
+    if (method === 'GET') return fileAnswer(s, false, req, read);
+    if (method === 'HEAD') return fileAnswer(s, true, req, read);
+    return METHOD_NOT_ALLOWED;
+  };
+  const { raw, decoded } = serveTable(site, answerFile);
+
   const redirect = (alias: string, target: string): Answer<B> => {
     hot.countRedirect(alias);
     return { status: 301, headers: ['Location', target, 'Access-Control-Allow-Origin', '*', 'Content-Length', '0'], body: null, fixed: false };
   };
 
   return {
+    routes: raw,
+    logsRequests: debug,
     answer<N>(req: N, method: string, url: string, read: HeaderReader<N>): Answer<B> | Promise<Answer<B>> {
+      const q = url.indexOf('?');
+      const hit = raw.get(q === -1 ? url : url.slice(0, q));
+      if (hit !== undefined) return answerFile(hit, req, method, read);
       hot.requests++;
       const head = method === 'HEAD';
       if (method !== 'GET' && !head) return METHOD_NOT_ALLOWED;
-      const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
-      const hit = raw.get(path);
-      if (hit !== undefined) return fileAnswer(hit, head, req, read);
       const d = decodePath(path);
       if (!d.ok) return textAnswer(d.status, `${d.reason}\n`);
       const s = decoded.get(d.path);

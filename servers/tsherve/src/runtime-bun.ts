@@ -21,6 +21,8 @@ interface BunServer {
   stop(closeActiveConnections?: boolean): Promise<void>;
 }
 interface BunServeOptions {
+  /** Exact request paths (the query aside), matched natively; ":" and "*" would make patterns. */
+  routes: Record<string, (req: Request) => Response>;
   port: number;
   hostname: string;
   reusePort: boolean;
@@ -79,9 +81,25 @@ function listenApp(app: App<Blob>, target: ListenTarget): Promise<Listener> {
     }
     return r.clone();
   };
+  // The site's files are routed by Bun's own router (an exact match on the path as sent): no
+  // Request.url string, no lookup in JavaScript. Paths with ":" or "*" (route patterns to Bun)
+  // are left to fetch(), which answers every path the same way.
+  const routes: Record<string, (req: Request) => Response> = {};
+  for (const [path, route] of app.routes ?? []) {
+    if (path.includes(':') || path.includes('*')) continue;
+    routes[path] = (req) => {
+      const t0 = performance.now();
+      const method = req.method;
+      const a = route.answer(req, method, readHeaders);
+      const r = respond(a);
+      app.done(method, app.logsRequests ? requestTarget(req.url) : path, a.status, t0);
+      return r;
+    };
+  }
   let server: BunServer;
   try {
     server = bunApi().serve({
+      routes,
       port: target.port,
       hostname: target.host,
       reusePort: target.reusePort ?? false,

@@ -34,6 +34,7 @@ export function metricsApp(render: () => Promise<string>): App<never> {
       );
     },
     done() {},
+    logsRequests: false,
   };
 }
 

@@ -300,6 +300,7 @@ export function makeSite(): { root: string; parent: string } {
   writeFileSync(join(root, 'assets', '100%.txt'), 'percent');
   writeFileSync(join(root, 'assets', 'a%20b.txt'), 'literal');
   writeFileSync(join(root, 'assets', 'a&b+c.txt'), 'delims');
+  writeFileSync(join(root, 'assets', 'a:b*c.txt'), 'pattern'); // ":" and "*" are route patterns to Bun's router
   writeFileSync(join(root, 'assets', '.hidden'), 'dotfile');
   writeFileSync(join(root, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 7));
   writeFileSync(join(root, '404.html'), '<h1>custom 404</h1>');
