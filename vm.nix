@@ -34,7 +34,7 @@ let
 
   impls = import ./nix/impls.nix {
     packages = {
-      inherit (cfg.packages) tsherve gosherve gosherve-old servy;
+      inherit (cfg.packages) tsherve tsherve-bun gosherve gosherve-old servy;
       nginx = pkgs.nginx;
     };
     inherit size mapUrl;
@@ -165,7 +165,7 @@ in
     };
     packages = lib.mkOption {
       type = lib.types.attrsOf lib.types.package;
-      description = "tsherve, gosherve, gosherve-old, servy (built for site), k6test and site, built for this VM's system.";
+      description = "tsherve, tsherve-bun, gosherve, gosherve-old, servy (built for site), k6test and site, built for this VM's system.";
     };
   };
 
@@ -175,6 +175,7 @@ in
         where = "server-bench VM bench-${toString (size.name or "?")}";
         missing = lib.filter (p: !(cfg.packages ? ${p})) [
           "tsherve"
+          "tsherve-bun"
           "gosherve"
           "gosherve-old"
           "servy"

@@ -18,7 +18,7 @@ import { newRunId } from './layout.js';
 import { startMapServer } from './mapserver.js';
 import { buildMatrix, type Cell, type Veto } from './matrix.js';
 import { assertPortsFree } from './ports.js';
-import { parseRedirectMap } from './redirectmap.js';
+import { parseRedirectMap } from '../../shared/redirect-map.js';
 import { splitShadowedAliases } from './shadowing.js';
 import { readTargets, siteTargets, TARGETS_FILE, writeTargets } from './targets.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';

@@ -14,7 +14,7 @@ import { parseDuration } from './duration.js';
 import { selectEngine } from './engines/index.js';
 import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from './errors.js';
 import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from './impls.js';
-import { parseRedirectMap } from './redirectmap.js';
+import { parseRedirectMap } from '../../shared/redirect-map.js';
 import { cellId, SCHEMA_VERSION, type Size } from './schema.js';
 import { jsonOrUndefined, writeJsonAtomic } from './store.js';
 
