@@ -3,7 +3,8 @@
 // profile to show (gosherve v0.3.3's map refresh on the request path, tsherve's own handler and the
 // kernel copy), the files (pprof read by `go tool pprof`, folded stacks), the reports, that profiled
 // repetitions stay out of the statistics, and the warning for a server without symbols (nginx, and
-// a stripped copy of gosherve). Uses the fixed ports 8080/8081 like bench.e2e.test.ts.
+// a stripped copy of gosherve). Uses the fixed ports 8080/8081 like bench.e2e.test.ts; the cases
+// need the real gosherve binaries (support/real-servers.ts) and say so in the suite's last line.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -18,12 +19,14 @@ import { parseFolded } from '../src/profile/folded.js';
 import { shareMatching } from '../src/profile/top.js';
 import { ResultsSchema } from '../src/report/results.js';
 import { CellResultSchema, RunInfoSchema } from '../src/schema.js';
+import { REAL_GOSHERVE_TAG, realGosherve } from './support/real-servers.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
 const SMALL = ['--sizes', '1', '--duration', '3s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
 const runFile = promisify(execFile);
 const IMPLS = ['gosherve-old', 'gosherve', 'tsherve', 'nginx'];
+const real = realGosherve();
 let reports: string;
 
 async function cli(args: string[], extraEnv: Record<string, string> = {}) {
@@ -52,7 +55,7 @@ afterAll(async () => {
 });
 
 describe('server-bench bench --profile', () => {
-  it('profiles one extra repetition per implementation: files, names, reports, statistics without it', async () => {
+  it.runIf(real.both)(`profiles one extra repetition per implementation: files, names, reports, statistics without it ${REAL_GOSHERVE_TAG}`, async () => {
     await waitPortsFree([8080, 8081], 30_000);
     const mapsBefore = new Set(await orphanPerfMaps());
     const r = await cli(['bench', '--profile', '--profile-hz', '999', '--impls', 'gosherve-old,gosherve,tsherve,nginx', '--reps', '1', ...SMALL, '--json']);
@@ -109,11 +112,10 @@ describe('server-bench bench --profile', () => {
     expect((await readdir(ROOT)).filter((f) => f.startsWith('isolate-'))).toEqual([]);
   }, 300_000);
 
-  it('a server without symbols: the profile is written, and a warning names the binary', async () => {
+  it.runIf(real.current !== null)(`a server without symbols: the profile is written, and a warning names the binary ${REAL_GOSHERVE_TAG}`, async () => {
     await waitPortsFree([8080, 8081], 30_000);
-    const src = join(process.env.SERVER_BENCH_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'server-bench'), 'gosherve', 'v0.3.5', 'bin', 'gosherve');
     const bin = join(reports, 'gosherve-stripped');
-    await copyFile(process.env.SERVER_BENCH_GOSHERVE_BIN || src, bin);
+    await copyFile(real.current as string, bin);
     await runFile('strip', ['--strip-all', bin]);
     // strip keeps the build id: perf would find the unstripped twin in a ~/.debug build-id cache
     // if one exists, so this run gets an empty HOME (the cache folder comes from the env above).
