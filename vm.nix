@@ -32,6 +32,12 @@ let
   serverCpus = cpuRange size.serverCpuList;
   loadgenCpus = cpuRange size.loadgenCpuList;
 
+  # Parca's agent (nix/parca.nix via serverBench.parcaAgent): null unless a server is set.
+  parca = import ./nix/parca-agent.nix {
+    settings = cfg.parcaAgent;
+    exe = lib.getExe pkgs.parca-agent;
+  };
+
   impls = import ./nix/impls.nix {
     packages = {
       inherit (cfg.packages) tsherve tsherve-bun gosherve gosherve-old servy;
@@ -167,6 +173,11 @@ in
       type = lib.types.attrsOf lib.types.package;
       description = "tsherve, tsherve-bun, gosherve, gosherve-old, servy (built for site), k6test and site, built for this VM's system.";
     };
+    parcaAgent = lib.mkOption {
+      type = lib.types.attrs;
+      default = import ./nix/parca.nix;
+      description = "Parca agent settings (nix/parca.nix): host = null (off) or the Parca server's address as the host reaches it, port, insecure, extraArgs.";
+    };
   };
 
   config = {
@@ -229,8 +240,9 @@ in
       # The disk image stays the module's default (./bench-<size>.qcow2 in the caller's directory)
       # for hand use; the driver always passes a fresh NIX_DISK_IMAGE so no state leaks between runs.
       # No fixed forward: the driver adds hostfwd=tcp:127.0.0.1:<free port>-:22 via QEMU_NET_OPTS.
-      forwardPorts = [ ];
-      # The guest reaches neither the host nor the internet; a run needs neither.
+      # With nix/parca.nix set, one guest-to-host forward reaches the Parca server.
+      forwardPorts = lib.optional (parca != null) parca.forward;
+      # The guest reaches neither the host nor the internet (but for that forward); a run needs neither.
       restrictNetwork = true;
     };
 
@@ -277,7 +289,25 @@ in
       };
     };
 
-    systemd.services = {
+    systemd.services = lib.optionalAttrs (parca != null) {
+      # It reads every process's stacks through eBPF: root with CAP_BPF and CAP_SYS_ADMIN (as the
+      # NixOS test for Parca in jpds/nixpkgs, nixos/tests/parca.nix, runs it).
+      parca-agent = {
+        description = "Parca agent: on-CPU profiles of the whole VM to the Parca server in nix/parca.nix";
+        wantedBy = [ "multi-user.target" ];
+        serviceConfig = {
+          ExecStart = lib.escapeShellArgs parca.args;
+          User = "root";
+          AmbientCapabilities = [
+            "CAP_BPF"
+            "CAP_SYS_ADMIN"
+          ];
+          Restart = "on-failure";
+          RestartSec = 10;
+        };
+      };
+    }
+    // {
       bench-ssh-setup = {
         description = "server-bench: install the per-run SSH key, publish the host key";
         wantedBy = [ "sshd.service" ];

@@ -28,6 +28,8 @@ import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, siteStats, SITEGEN_VERS
 import { DEFAULT_SIZES } from './sizes.js';
 import { createRunDir, readRunInfo, storedResults, writeJsonAtomic, writeRunInfo } from './store.js';
 import { killAllServersNow, localSupervisor } from './supervisor-local.js';
+import { checkPerf } from './profile/perf.js';
+import { DEFAULT_PROFILE_HZ, perfProfiler, type CellProfiler, type ProfileSettings } from './profile/recorder.js';
 
 // ---------------------------------------------------------------- options and validation
 
@@ -55,6 +57,8 @@ export interface BenchOptions {
   cacheDir: string;
   /** --server-logs (serverlogs.ts). */
   serverLogs: ServerLogs;
+  /** --profile: one extra, profiled repetition per implementation and size; null = none. */
+  profile: (ProfileSettings & { inStats: boolean }) | null;
 }
 
 /** Raw flag values as the CLI received them; validateBenchInput turns them into BenchOptions. */
@@ -77,6 +81,10 @@ export interface BenchInput {
   reference?: string;
   reportsDir?: string;
   serverLogs?: string;
+  profile?: boolean;
+  profileHz?: string;
+  profileCallGraph?: string;
+  profileInStats?: boolean;
 }
 
 /** Several problems found at once: one line, the exit code of the first. */
@@ -205,6 +213,20 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     }
   }
   if (input.resume !== undefined && input.out !== undefined) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));
+  const profileHz = input.profileHz !== undefined ? attempt(() => positiveInt(input.profileHz as string, '--profile-hz'), DEFAULT_PROFILE_HZ) : DEFAULT_PROFILE_HZ;
+  if (profileHz > 10_000) problems.push(new UsageError(`--profile-hz: ${profileHz} is too high`, 'use 99 (default) up to 999; perf itself limits the rate'));
+  const callGraph = input.profileCallGraph ?? 'fp';
+  if (callGraph !== 'fp' && callGraph !== 'dwarf') problems.push(new UsageError(`--profile-call-graph: unknown "${callGraph}"`, 'valid: fp (frame pointers, default), dwarf'));
+  const profiling = input.profile === true;
+  if (!profiling && (input.profileHz !== undefined || input.profileCallGraph !== undefined || input.profileInStats === true)) problems.push(new UsageError('--profile-hz, --profile-call-graph and --profile-in-stats need --profile', 'add --profile'));
+  if (profiling) {
+    try {
+      await checkPerf();
+    } catch (err) {
+      if (!(err instanceof BenchError)) throw err;
+      problems.push(err);
+    }
+  }
   if (problems.length === 1) throw problems[0];
   if (problems.length > 1) throw new ProblemsError(problems);
   return {
@@ -228,6 +250,7 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     reportsDir: resolve(input.reportsDir ?? join(process.cwd(), 'reports')),
     cacheDir: defaultCacheDir(),
     serverLogs,
+    profile: profiling ? { hz: profileHz, callGraph: callGraph as ProfileSettings['callGraph'], inStats: input.profileInStats === true } : null,
   };
 }
 
@@ -358,6 +381,9 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
   const connectionsOverride = prior ? (prior.config.connectionsOverride ?? null) : opts.connections;
   const loadgen = prior ? prior.loadgen : opts.loadgen;
   const serverLogs: ServerLogs = prior ? (prior.config.serverLogs ?? 'shipped') : opts.serverLogs;
+  const profile = prior ? (prior.config.profile ?? null) : opts.profile;
+  // Profiled repetitions come after the measured ones (rep = reps + 1), interleaved the same way.
+  const profiler: CellProfiler | null = profile ? perfProfiler(profile) : null;
   // Read once: the ids decide what still runs, the results belong in the outcome (--json, the table).
   const stored = prior ? await storedResults(runDir) : [];
   const finished = new Set(stored.map((r) => r.id));
@@ -399,7 +425,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
       available.push(impl);
     }
   }
-  const matrix = buildMatrix(impls.map((i) => i.name), sizes, reps, vetoes);
+  const matrix = buildMatrix(impls.map((i) => i.name), sizes, reps + (profile ? 1 : 0), vetoes);
   // One line per reason: a size that does not fit names every implementation once, an
   // unavailable implementation names every size once.
   const said = new Set<string>();
@@ -445,6 +471,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
             reference: opts.reference ?? defaultReference(impls.map((i) => i.name)),
             implSpecs,
             serverLogs,
+            ...(profile ? { profile: { hz: profile.hz, callGraph: profile.callGraph, inStats: profile.inStats } } : {}),
           },
           site: site.info,
           targetsHash,
@@ -498,7 +525,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
           engine,
           placement: { cpus: plan.server, memoryLimitBytes: cell.size.memoryMiB * 1024 * 1024, memoryEnforced: false },
           loadgenCpus: plan.loadgen,
-          ctx: { ...baseCtx, mapUrl: maps.url, cpus: plan.server.length } satisfies LocalImplContext,
+          ctx: { ...baseCtx, mapUrl: maps.url, cpus: plan.server.length, ...(profiler && cell.rep > reps ? { profile: true } : {}) } satisfies LocalImplContext,
           mapText: site.mapText,
           mapServer: maps,
           targets: runTargets,
@@ -511,6 +538,7 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
           runDir,
           ...(signal ? { signal } : {}),
           renderTextSummary,
+          ...(profiler && cell.rep > reps ? { profiler } : {}),
           onPhase: (phase, detail) => emit({ kind: 'phase', index: i, total, cellId: cell.id, phase, ...(detail !== undefined ? { detail } : {}), elapsedSeconds: elapsed(), remainingSeconds: remaining() }),
           onProgress: (p) => emit({ kind: 'live', index: i, total, cellId: cell.id, ...p }),
         });

@@ -11,6 +11,8 @@ import { BenchError, errorLine, ExitCode } from './errors.js';
 import { cellId, CELL_SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
 import { verify } from './verify.js';
+import { cellDir } from './layout.js';
+import type { CellProfiler } from './profile/recorder.js';
 
 export type CellPhase = 'start' | 'targets' | 'verify' | 'warmup' | 'measure' | 'collect' | 'stop';
 
@@ -54,6 +56,8 @@ export interface CellOptions {
   onProgress?: (p: { phase: 'warmup' | 'measure'; elapsedSeconds: number; totalSeconds: number; requests?: number }) => void;
   /** k6-style text summary for summary.txt (the reports' renderer), when available. */
   renderTextSummary?: (result: CellResult) => string;
+  /** bench --profile: record the server on CPU during the measured run (profile/recorder.ts). */
+  profiler?: CellProfiler;
 }
 
 export type CellOutcome =
@@ -141,6 +145,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
     }
     await server.monitor.resetPeak();
     await o.mapServer?.resetFetches();
+    const recording = o.profiler ? await o.profiler.start(server, scratch) : null;
     const cpuBefore = await server.monitor.cpuSeconds();
     const startedAt = new Date().toISOString();
     phase('measure', `${o.durationSeconds} s, ${o.vus} VUs, ${connections} connections`);
@@ -149,7 +154,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       durationSeconds: o.durationSeconds,
       outDir: join(scratch, 'measure'),
       onProgress: (p) => o.onProgress?.({ phase: 'measure', elapsedSeconds: p.elapsedSeconds, totalSeconds: o.durationSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
-    });
+    }).finally(() => recording?.stop());
     // Ctrl-C in a terminal reaches the generator (same process group) as well as us; let our
     // handler run first, and never store a run the generator cut short as a finished cell.
     await new Promise((r) => setTimeout(r, 20));
@@ -165,6 +170,8 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
     const duration = r.durationSeconds > 0 ? r.durationSeconds : o.durationSeconds;
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
+    if (recording) phase('collect', 'folding the profile');
+    const profiled = recording ? await recording.finish(cellDir(o.runDir, o.size.name, o.impl.name, o.rep), { startedAt: new Date(startedAt), durationSeconds: duration }) : null;
     const result: CellResult = {
       schemaVersion: CELL_SCHEMA_VERSION,
       id: cellId(o.impl.name, o.size.name, o.rep),
@@ -205,10 +212,11 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
         memoryMiB: o.size.memoryMiB,
         failedChecks: r.failedChecks,
         errors: r.errors,
-      }).concat(r.warnings ?? []),
+      }).concat(r.warnings ?? [], profiled?.warnings ?? []),
       startedAt,
       finishedAt,
       raw: r.raw,
+      ...(profiled ? { profile: profiled.info } : {}),
     };
     let text: string | null = null;
     try {

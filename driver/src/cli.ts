@@ -36,6 +36,10 @@ const BENCH_FLAGS = {
   loadgen: { type: 'string' },
   reference: { type: 'string' },
   'server-logs': { type: 'string' }, // serverlogs.ts
+  profile: { type: 'boolean' },
+  'profile-hz': { type: 'string' },
+  'profile-call-graph': { type: 'string' },
+  'profile-in-stats': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -80,6 +84,12 @@ server-bench <command> --help shows the command's flags.
                       work) | shipped (each server's own defaults: gosherve, servy and nginx log
                       every request, tsherve does not); recorded in run.json and every report
   --json              print the results as JSON on stdout instead of the table
+  --profile           add one profiled repetition per implementation and size: perf samples the
+                      server on CPU during its measured run; profile.proto (pprof) and
+                      profile.folded per cell, flame graphs in report.html, top functions in
+                      report.md; profiled repetitions stay out of the statistics
+  --profile-hz N      sampling rate (default 99); --profile-call-graph fp|dwarf (default fp)
+  --profile-in-stats  count the profiled repetitions in the statistics too
   --backend vm        run the cells in NixOS VMs instead (see server-bench bench --backend vm --help)
 
 Needs wrk (apt-get install -y wrk) or k6. gosherve comes from SERVER_BENCH_GOSHERVE_BIN (v0.3.5),
@@ -87,6 +97,7 @@ SERVER_BENCH_GOSHERVE_OLD_BIN (v0.3.3) or SERVER_BENCH_GOSHERVE_BIN_<TAG>, else 
 $SERVER_BENCH_CACHE (default ~/.cache/server-bench), else go install; see server-bench prepare.
 servy comes from SERVER_BENCH_SERVY_BIN (a binary built for the site under test), else the checkout
 SERVER_BENCH_SERVY_CHECKOUT, built with cargo for each site (or give servy@./checkout).
+--profile needs Linux perf (apt-get install -y linux-perf) and root, or kernel.perf_event_paranoid <= 1.
 `,
   verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--server-logs MODE] [--json]
 
@@ -127,16 +138,19 @@ function str(v: string | boolean | undefined): string | undefined {
 
 function benchInput(v: Record<string, string | boolean | undefined>): BenchInput {
   const input: BenchInput = {};
-  const map: [keyof BenchInput, string][] = [
+  const map: [Exclude<keyof BenchInput, 'profile' | 'profileInStats'>, string][] = [
     ['impls', 'impls'], ['sizes', 'sizes'], ['reps', 'reps'], ['duration', 'duration'], ['warmup', 'warmup'], ['vus', 'vus'],
     ['connections', 'connections'], ['engine', 'engine'], ['webroot', 'webroot'], ['redirects', 'redirects'], ['siteSize', 'site-size'], ['seed', 'seed'],
     ['out', 'out'], ['resume', 'resume'], ['loadgen', 'loadgen'], ['reference', 'reference'],
     ['serverLogs', 'server-logs'],
+    ['profileHz', 'profile-hz'], ['profileCallGraph', 'profile-call-graph'],
   ];
   for (const [key, flag] of map) {
     const s = str(v[flag]);
     if (s !== undefined) input[key] = s;
   }
+  if (v.profile === true) input.profile = true;
+  if (v['profile-in-stats'] === true) input.profileInStats = true;
   if (process.env.SERVER_BENCH_REPORTS) input.reportsDir = process.env.SERVER_BENCH_REPORTS;
   return input;
 }

@@ -39,6 +39,8 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('backend', ra.backend, rb.backend);
   // Runs loaded with different request mixes are not comparable, whatever else agrees.
   if (ra.targetsHash !== undefined && rb.targetsHash !== undefined) d('target list (targets.json hash)', ra.targetsHash, rb.targetsHash);
+  // Profiled repetitions are out of the statistics by default; counting them changes the numbers.
+  d('profiled repetitions in the statistics', ra.config.profile?.inStats === true, rb.config.profile?.inStats === true);
   return diffs;
 }
 

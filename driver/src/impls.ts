@@ -71,6 +71,14 @@ function tsherveNodeFlags(cli: string): string[] {
 
 const tsherveSpec = implSpec('tsherve');
 
+/**
+ * bench --profile: V8 writes /tmp/perf-<pid>.map naming its JIT code, and gives interpreted frames
+ * a native frame of their own, so perf shows JavaScript function names (workers inherit the flags).
+ * The flag also turns on V8's log, which would write isolate-*.log into the working folder: "+"
+ * sends it to an unlinked temporary file instead.
+ */
+export const NODE_PROFILE_FLAGS: readonly string[] = ['--perf-basic-prof', '--interpreted-frames-native-stack', '--logfile=+', '--no-logfile-per-isolate'];
+
 export const tsherve: Impl = {
   ...specFields(tsherveSpec),
   async prepare() {
@@ -86,7 +94,7 @@ export const tsherve: Impl = {
   launch(ctx: ImplContext): LaunchSpec {
     return {
       command: process.execPath,
-      args: [...tsherveNodeFlags(tsherveCli()), tsherveCli()],
+      args: [...tsherveNodeFlags(tsherveCli()), ...(ctx.profile ? NODE_PROFILE_FLAGS : []), tsherveCli()],
       // One worker per server CPU; log level info (requests are logged at debug: the hot path stays quiet).
       env: implEnvironment(tsherveSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }),
     };

@@ -42,6 +42,10 @@ export function vmLogging(impls: readonly string[]): Record<string, RequestLoggi
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    const profileFlag = argv.find((a) => /^--profile(-hz|-call-graph|-in-stats)?(=|$)/.test(a));
+    if (profileFlag !== undefined) {
+      throw new UsageError(`${profileFlag.split('=')[0]}: the VM backend does not profile yet`, "run bench --profile with the local backend, or set nix/parca.nix to send the VMs' profiles to a Parca server (nix/README.md)");
+    }
     let parsed;
     try {
       parsed = parseArgs({
