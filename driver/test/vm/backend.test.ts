@@ -245,6 +245,28 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     await expectNoLeftovers(c);
   }, 60_000);
 
+  // The contract once said "published before sshd listens"; a guest can only know sshd is up after
+  // it starts (ExecStartPost). Either way the forward accepts and resets until sshd listens.
+  for (const mode of ['hostkey-before-sshd', 'ok'] as const) {
+    it(`vm start connects whether the host key is published before sshd listens or after (${mode})`, async () => {
+      const c = await newCase();
+      const state = await mkdtemp(join(work, 'xdg-'));
+      const vm = (args: string[]) => driver(c, args, { XDG_RUNTIME_DIR: state, FAKE_RUNNER_MODE: mode }, VM_ENTRY);
+      try {
+        const started = await vm(['start', '--size', '1', '--allow-tcg', '--ssh-timeout', '20s']);
+        expect(started.all).not.toMatch(/internal error|Connection lost before handshake/);
+        expect(started.exitCode, started.all).toBe(0);
+        const ex = await vm(['exec', '--', 'echo up']);
+        expect(ex.exitCode, ex.all).toBe(0);
+        expect(ex.stdout.trim()).toBe('up');
+      } finally {
+        await vm(['stop', '--size', '1']);
+      }
+      expect(await readdir(c.tmp)).toEqual([]);
+      await expectNoLeftovers(c);
+    }, 60_000);
+  }
+
   it('vm start keeps a VM running for vm exec and vm test, and vm stop ends it and cleans up', async () => {
     const c = await newCase();
     const state = await mkdtemp(join(work, 'xdg-'));
