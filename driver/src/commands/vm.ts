@@ -9,6 +9,7 @@ import { interruptible } from '../runend.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
 import { bootVm, checkKvm, locateRunner } from '../vm/runner.js';
 import { waitForSsh } from '../vm/ssh.js';
+import { guestEmulated } from '../vm/virt.js';
 import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
 import { join } from 'node:path';
 
@@ -33,7 +34,7 @@ async function start(argv: string[]): Promise<number> {
   const existing = await readState(size).catch(() => null);
   if (existing) throw new UsageError(`a VM of size ${size} is already running (pid ${existing.pid}, SSH on 127.0.0.1:${existing.port})`, `stop it first: server-bench vm stop --size ${size}`);
   const runner = locateRunner(size, typeof v.runner === 'string' ? v.runner : null);
-  const { emulated } = checkKvm(v['allow-tcg'] === true);
+  let { emulated } = checkKvm(v['allow-tcg'] === true);
   await mkdir(stateDir(), { recursive: true, mode: 0o700 });
   const consoleLog = join(stateDir(), `${size}-console.log`);
   const vm = await bootVm({ size, runner, consoleLog, persistent: true });
@@ -52,6 +53,9 @@ async function start(argv: string[]): Promise<number> {
       const hostKey = vm.hostKey();
       return hostKey ? { host: '127.0.0.1', port: vm.port, privateKey: vm.keys.privateKey, hostKey } : null;
     }, { timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => vm.exited(), consoleTail: () => vm.consoleTail(), signal: stopping.signal });
+    // The guest knows whether it is emulated; /dev/kvm on the host was only a guess.
+    const virt = (await ssh.exec('systemd-detect-virt').catch(() => ({ stdout: '' }))).stdout.trim() || null;
+    emulated = guestEmulated(virt, emulated);
     ssh.close();
     await writeState({
       size,
@@ -70,7 +74,7 @@ async function start(argv: string[]): Promise<number> {
   } finally {
     stopping.dispose();
   }
-  process.stdout.write(`VM size ${size} running: pid ${vm.pid}, SSH on 127.0.0.1:${vm.port}, console ${consoleLog}\n`);
+  process.stdout.write(`VM size ${size} running: pid ${vm.pid}, SSH on 127.0.0.1:${vm.port}, console ${consoleLog}${emulated ? ', emulated (TCG)' : ''}\n`);
   return ExitCode.ok;
 }
 

@@ -19,6 +19,7 @@ import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
 import { createRunDir, readJson, writeCell, writeRunInfo, writeVerification } from '../store.js';
 import { bootVm, checkKvm, locateRunner, type BootedVm } from './runner.js';
 import { shellQuote, waitForSsh, type SshSession } from './ssh.js';
+import { guestEmulated, virtNote } from './virt.js';
 
 export interface VmBenchOptions {
   impls: string[];
@@ -116,6 +117,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
   const perCell = opts.warmupSeconds + opts.durationSeconds + 5;
   let index = 0;
   const total = matrix.cells.length;
+  const guestSays: boolean[] = []; // per booted size: emulated?
   for (const size of opts.sizes) {
     const cells = matrix.cells.filter((c) => c.size.name === size.name);
     if (cells.length === 0) continue;
@@ -151,7 +153,11 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
       run.versions.node = info.node;
       if (info.site) run.site = { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, ...info.site };
       run.versions.impls = Object.fromEntries(info.impls.filter((i) => opts.impls.includes(i)).map((i) => [i, `VM unit bench-${i} (${info.virt ?? 'virt unknown'})`]));
-      if (info.virt === 'qemu' && !run.emulated) emit({ kind: 'info', message: 'the guest reports TCG (systemd-detect-virt: qemu)' });
+      // The guest's systemd-detect-virt, not the host's /dev/kvm, says whether this boot is emulated.
+      const note = virtNote(info.virt, emulated);
+      if (note) emit({ kind: 'info', message: `size ${size.name}: ${note}` });
+      guestSays.push(guestEmulated(info.virt, emulated));
+      run.emulated = guestSays.some(Boolean);
       await writeRunInfo(runDir, run);
       const verified = new Set<string>();
       const skippedImpl = new Map<string, string>();
