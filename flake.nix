@@ -53,6 +53,7 @@
             stdenvNoCC
             runCommand
             makeWrapper
+            cacert
             typescript
             k6
             util-linux

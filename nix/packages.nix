@@ -6,6 +6,7 @@
   stdenvNoCC,
   runCommand,
   makeWrapper,
+  cacert,
   nodejs,
   typescript,
   k6,
@@ -28,6 +29,7 @@ let
     "servers"
     "driver"
     "k6"
+    "matrix"
     "nix"
   ];
   src = lib.cleanSourceWith {
@@ -51,9 +53,11 @@ let
   version = (lib.importJSON ../package.json).version;
 
   # `npm ci` against npm's default registry (named nowhere in this repository): our lock has no
-  # `resolved` URLs, so fetchNpmDeps/importNpmLock cannot read it; the lock's `integrity` fields
-  # still pin every tarball, and the output hash pins the whole tree. scripts/npm-deps-hash.sh
-  # computes the same hash outside Nix; CI fails when nix/npm-deps.json no longer matches the lock.
+  # `resolved` URLs, so nixpkgs' fetchNpmDeps (and with it buildNpmPackage) finds "no cacheable
+  # dependencies" and importNpmLock fails on the missing attribute (nix/README.md); the lock's
+  # `integrity` fields still pin every tarball, and the output hash pins the whole tree.
+  # scripts/npm-deps-hash.sh computes the same hash outside Nix; CI fails when nix/npm-deps.json no
+  # longer matches the lock.
   npmDeps = stdenvNoCC.mkDerivation {
     pname = "server-bench-npm-deps";
     inherit version;
@@ -64,7 +68,14 @@ let
         ../package-lock.json
       ];
     };
-    nativeBuildInputs = [ nodejs ];
+    # cacert: stdenv points NIX_SSL_CERT_FILE and SSL_CERT_FILE at /no-cert-file.crt, and nixpkgs'
+    # Node reads OpenSSL's default store (--openssl-use-def-ca-store), which nixpkgs' OpenSSL takes
+    # from NIX_SSL_CERT_FILE, then SSL_CERT_FILE: without a bundle `npm ci` fails with
+    # UNABLE_TO_GET_ISSUER_CERT_LOCALLY. cacert's setup hook exports both as its bundle.
+    nativeBuildInputs = [
+      nodejs
+      cacert
+    ];
     impureEnvVars = lib.fetchers.proxyImpureEnvVars;
     buildPhase = ''
       runHook preBuild
