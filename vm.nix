@@ -296,15 +296,15 @@ in
           MAP_HOST = guest.mapServer.host;
           MAP_PORT = toString guest.mapServer.port;
         };
-        serviceConfig = hardening // {
-          Type = "simple";
-          ExecStart = "${lib.getExe pkgs.nodejs_20} ${./nix/guest/redirect-map-server.mjs}";
-          Restart = "on-failure";
-          # Stands in for a remote host: its work must not land on the server's cores.
-          AllowedCPUs = loadgenCpus;
-          CPUAccounting = true;
-          MemoryAccounting = true;
-        };
+        # guest.mapUnit: Type, Restart = "on-failure", CPU and memory accounting.
+        serviceConfig =
+          hardening
+          // guest.mapUnit
+          // {
+            ExecStart = "${lib.getExe pkgs.nodejs_20} ${./nix/guest/redirect-map-server.mjs}";
+            # Stands in for a remote host: its work must not land on the server's cores.
+            AllowedCPUs = loadgenCpus;
+          };
       };
     }
     // builtins.listToAttrs (map serverUnit (builtins.attrValues impls));

@@ -10,13 +10,15 @@ import { ExitCode, UsageError, reportError } from '../errors.js';
 import { bootVm, checkKvm, locateRunner } from '../vm/runner.js';
 import { waitForSsh } from '../vm/ssh.js';
 import { guestEmulated } from '../vm/virt.js';
+import { parseImageFlag, prepareDebianVms } from '../vm/runner-debian.js';
 import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
 import { join } from 'node:path';
 
-const HELP = `usage: server-bench vm start --size N [--runner PATH] [--allow-tcg] [--ssh-timeout D]
+const HELP = `usage: server-bench vm start --size N [--image nix|debian] [--runner PATH] [--allow-tcg] [--ssh-timeout D]
        server-bench vm stop [--size N]
        server-bench vm exec [--size N] -- <command>
        server-bench vm test [--size N] <impl> [k6test flags]
+       server-bench vm image build [--force]
 `;
 
 function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined> } {
@@ -29,12 +31,22 @@ function parse(argv: string[], options: ParseArgsConfig['options']): { values: R
 }
 
 async function start(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { size: { type: 'string' }, runner: { type: 'string' }, 'allow-tcg': { type: 'boolean' }, 'ssh-timeout': { type: 'string' } });
+  const { values: v } = parse(argv, { size: { type: 'string' }, runner: { type: 'string' }, 'allow-tcg': { type: 'boolean' }, 'ssh-timeout': { type: 'string' }, image: { type: 'string' } });
   const size = typeof v.size === 'string' ? v.size : '1';
   const existing = await readState(size).catch(() => null);
   if (existing) throw new UsageError(`a VM of size ${size} is already running (pid ${existing.pid}, SSH on 127.0.0.1:${existing.port})`, `stop it first: server-bench vm stop --size ${size}`);
-  const runner = locateRunner(size, typeof v.runner === 'string' ? v.runner : null);
-  let { emulated } = checkKvm(v['allow-tcg'] === true);
+  const image = parseImageFlag(typeof v.image === 'string' ? v.image : undefined);
+  let runner: string;
+  let emulated: boolean;
+  if (image === 'debian') {
+    if (typeof v.runner === 'string') throw new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners');
+    const d = await prepareDebianVms({ sizes: [size], allowTcg: v['allow-tcg'] === true, log: (l) => process.stderr.write(`server-bench: ${l}\n`) });
+    runner = d.runners[size] as string;
+    emulated = d.emulated;
+  } else {
+    runner = locateRunner(size, typeof v.runner === 'string' ? v.runner : null);
+    emulated = checkKvm(v['allow-tcg'] === true).emulated;
+  }
   await mkdir(stateDir(), { recursive: true, mode: 0o700 });
   const consoleLog = join(stateDir(), `${size}-console.log`);
   const vm = await bootVm({ size, runner, consoleLog, persistent: true });
@@ -127,13 +139,15 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./benchvm-exec.js')).main(rest);
       case 'test':
         return await (await import('./benchvm-test.js')).main(rest);
+      case 'image':
+        return await (await import('./vm-image.js')).main(rest);
       case undefined:
       case '--help':
       case '-h':
         process.stdout.write(HELP);
         return sub === undefined ? ExitCode.usage : ExitCode.ok;
       default:
-        throw new UsageError(`vm: unknown subcommand "${sub}"`, 'use start, stop, exec or test');
+        throw new UsageError(`vm: unknown subcommand "${sub}"`, 'use start, stop, exec, test or image');
     }
   } catch (err) {
     return reportError(err);

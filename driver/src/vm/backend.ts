@@ -40,6 +40,8 @@ export interface VmBenchOptions {
   sshTimeoutMs?: number;
   poweroffTimeoutMs?: number;
   kvmPath?: string;
+  /** Emulated or not, when the runners' maker knows (the Debian runner probes KVM); else from /dev/kvm. */
+  emulated?: boolean;
 }
 
 /** The k6test command line for one cell (run by root's shell in the VM). */
@@ -80,7 +82,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
   // Everything that can be checked before a VM boots is checked now.
   for (const i of opts.impls) if (!IMPL_NAMES.includes(i)) throw new UsageError(`unknown implementation "${i}"`, `valid: ${IMPL_NAMES.join(', ')}`);
   const runners = new Map(opts.sizes.map((s) => [s.name, locateRunner(s.name, opts.runners?.[s.name] ?? null)]));
-  const { emulated } = checkKvm(opts.allowTcg, opts.kvmPath);
+  const { emulated } = opts.emulated !== undefined ? { emulated: opts.emulated } : checkKvm(opts.allowTcg, opts.kvmPath);
   if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
   const runDir = opts.out ?? join(opts.reportsDir, newRunId());
   const matrix = buildMatrix(opts.impls, opts.sizes, opts.reps);
