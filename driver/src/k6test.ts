@@ -12,6 +12,8 @@ import { runCell, type CellOutcome, type MapCounter } from './cell.js';
 import type { Impl, ImplContext, Supervisor } from './contracts.js';
 import { parseDuration } from './duration.js';
 import { selectEngine } from './engines/index.js';
+import { k6ScriptPath } from './engines/k6.js';
+import { wrkLuaPath } from './engines/wrk.js';
 import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from './errors.js';
 import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from './impls.js';
 import { parseRedirectMap } from '../../shared/redirect-map.js';
@@ -235,6 +237,9 @@ async function detectVirt(): Promise<string | null> {
 }
 
 export async function k6testInfo(cfg: K6TestConfig, engine: 'k6' | 'wrk'): Promise<Info> {
+  // The engine's own file must be here before any cell runs: the driver stops on --info's error.
+  if (engine === 'wrk') wrkLuaPath();
+  else k6ScriptPath();
   let engineVersion: string | null = null;
   try {
     engineVersion = await (await selectEngine(engine)).version();

@@ -11,16 +11,19 @@ import { progressWriter } from '../progress.js';
 import { finishRun, interruptible } from '../runend.js';
 import { runVmBackend, type VmBenchOptions } from '../vm/backend.js';
 import { killAllVmsNow } from '../vm/runner.js';
+import { debianImpls, parseImageFlag, prepareDebianVms } from '../vm/runner-debian.js';
 
 export type { VmBenchOptions };
 
-export const VM_BENCH_HELP = `usage: server-bench bench --backend vm [bench flags] [--allow-tcg] [--runner PATH] [--ssh-timeout D]
+export const VM_BENCH_HELP = `usage: server-bench bench --backend vm [bench flags] [--image nix|debian] [--allow-tcg] [--runner PATH] [--ssh-timeout D]
 
-Boots one NixOS VM per size (under nix run .#bench only the sizes asked for are built), runs k6test
-for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
+Boots one VM per size (NixOS: under nix run .#bench only the sizes asked for are built;
+--image debian: built here from Debian packages, see server-bench vm image --help), runs
+k6test for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
 Bench flags: --impls --sizes --duration --warmup --reps --vus --engine --loadgen --out --reference
 --json (not --webroot, --redirects, --site-size, --seed or --resume: the VMs serve the default site).
 The VM units run every server as shipped (--server-logs shipped; quiet runs locally only).
+  --image debian    the Debian guest image (cached; KVM when it boots the guest, else TCG; wrk)
   --allow-tcg       run without KVM (emulated; every number is marked so)
   --runner PATH     the VM runner (bin/run-bench-<size>-vm) when one size is given
   --ssh-timeout D   how long to wait for the VM's SSH (default 3m, 10m under TCG)
@@ -55,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
         options: {
           backend: { type: 'string' }, impls: { type: 'string' }, sizes: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
           reps: { type: 'string' }, vus: { type: 'string' }, engine: { type: 'string' }, out: { type: 'string' }, loadgen: { type: 'string' },
-          reference: { type: 'string' }, json: { type: 'boolean' }, 'allow-tcg': { type: 'boolean' }, runner: { type: 'string' }, 'ssh-timeout': { type: 'string' },
+          reference: { type: 'string' }, json: { type: 'boolean' }, 'allow-tcg': { type: 'boolean' }, runner: { type: 'string' }, 'ssh-timeout': { type: 'string' }, image: { type: 'string' },
           'server-logs': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
@@ -84,11 +87,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     // The engine runs in the VM: nothing to check on the host. The VMs carry nginx, so it is in the default set.
     const o = await validateBenchInput(input, { engine: false });
-    const engine = v.engine ?? 'k6';
+    const image = parseImageFlag(v.image);
+    const engine = v.engine ?? (image === 'debian' ? 'wrk' : 'k6');
     if (engine !== 'k6' && engine !== 'wrk') throw new UsageError(`--engine ${engine}: the VMs run k6 (wrk for tests)`, 'use --engine k6');
+    if (image === 'debian' && engine === 'k6') throw new UsageError('--engine k6: the Debian guest has no k6 (Debian does not package it)', 'use --engine wrk with --image debian, or the NixOS VMs (--image nix) for k6');
     if (v.runner !== undefined && o.sizes.length !== 1) throw new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS');
+    if (v.runner !== undefined && image === 'debian') throw new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners');
     // Every implementation by default: the VMs carry all of them, nginx included.
-    const impls = input.impls !== undefined ? o.impls.map((i) => i.name) : [...IMPL_NAMES];
+    let impls = input.impls !== undefined ? o.impls.map((i) => i.name) : [...IMPL_NAMES];
     const options: VmBenchOptions = {
       impls,
       sizes: o.sizes,
@@ -108,7 +114,14 @@ export async function main(argv: string[]): Promise<number> {
     };
     const stop = interruptible('stopping the VM', killAllVmsNow);
     try {
-      const outcome = await runVmBackend(options, progressWriter(), stop.signal);
+      const progress = progressWriter();
+      if (image === 'debian') {
+        // The image (built or cached), the accelerator (KVM only when it boots) and a runner per size.
+        const d = await prepareDebianVms({ sizes: o.sizes.map((s) => s.name), allowTcg: options.allowTcg, log: (message) => progress({ kind: 'info', message }), signal: stop.signal });
+        impls = debianImpls(d.image.manifest, input.impls !== undefined ? impls : null);
+        Object.assign(options, { impls, runners: d.runners, emulated: d.emulated });
+      }
+      const outcome = await runVmBackend(options, progress, stop.signal);
       return await finishRun(outcome, { reportsDir: o.reportsDir, json: v.json === true, retryHint: 'run the command again for those cells' });
     } finally {
       stop.dispose();

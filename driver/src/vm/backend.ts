@@ -21,6 +21,7 @@ import { createRunDir, readJson, writeCell, writeRunInfo, writeVerification } fr
 import { bootVm, checkKvm, type BootedVm } from './runner.js';
 import { prepareRunner } from './runner-build.js';
 import { shellQuote, waitForSsh, type SshSession } from './ssh.js';
+import { guestEmulated, virtNote } from './virt.js';
 
 export interface VmBenchOptions {
   impls: string[];
@@ -43,6 +44,8 @@ export interface VmBenchOptions {
   kvmPath?: string;
   /** How each unit logs requests (the VMs run every server as shipped; bench-vm.ts). */
   logging?: Record<string, RequestLogging>;
+  /** Emulated or not, when the runners' maker knows (the Debian runner probes KVM); else from /dev/kvm. */
+  emulated?: boolean;
 }
 
 /** The k6test command line for one cell (run by root's shell in the VM). */
@@ -82,7 +85,7 @@ async function importCell(staging: string, runDir: string, cell: Cell, emulated:
 export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, signal?: AbortSignal): Promise<BenchOutcome> {
   // Everything that can be checked before a VM boots is checked now.
   for (const i of opts.impls) if (!IMPL_NAMES.includes(i)) throw new UsageError(`unknown implementation "${i}"`, `valid: ${IMPL_NAMES.join(', ')}`);
-  const { emulated } = checkKvm(opts.allowTcg, opts.kvmPath);
+  const { emulated } = opts.emulated !== undefined ? { emulated: opts.emulated } : checkKvm(opts.allowTcg, opts.kvmPath);
   if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
   // Only the requested sizes' runners: found, or built now from the flake's derivations.
   const runners = new Map<string, string>();
@@ -127,6 +130,7 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
   const perCell = opts.warmupSeconds + opts.durationSeconds + 5;
   let index = 0;
   const total = matrix.cells.length;
+  const guestSays: boolean[] = []; // per booted size: emulated?
   for (const size of opts.sizes) {
     const cells = matrix.cells.filter((c) => c.size.name === size.name);
     if (cells.length === 0) continue;
@@ -162,7 +166,11 @@ export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, sign
       run.versions.node = info.node;
       if (info.site) run.site = { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, ...info.site };
       run.versions.impls = Object.fromEntries(info.impls.filter((i) => opts.impls.includes(i)).map((i) => [i, `VM unit bench-${i} (${info.virt ?? 'virt unknown'})`]));
-      if (info.virt === 'qemu' && !run.emulated) emit({ kind: 'info', message: 'the guest reports TCG (systemd-detect-virt: qemu)' });
+      // The guest's systemd-detect-virt, not the host's /dev/kvm, says whether this boot is emulated.
+      const note = virtNote(info.virt, emulated);
+      if (note) emit({ kind: 'info', message: `size ${size.name}: ${note}` });
+      guestSays.push(guestEmulated(info.virt, emulated));
+      run.emulated = guestSays.some(Boolean);
       await writeRunInfo(runDir, run);
       const verified = new Set<string>();
       const skippedImpl = new Map<string, string>();
