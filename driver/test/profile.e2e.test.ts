@@ -89,7 +89,7 @@ describe('server-bench bench --profile', () => {
     expect(cur.filter((s) => s.frames.some((f) => f.name.endsWith('handleFile')) && s.frames.some((f) => /RefreshRedirects|fetchRedirects/.test(f.name)))).toEqual([]);
     // tsherve: its own handler by JavaScript name, and the kernel's copy of the response (writev).
     const ts = await folded(runDir, 'tsherve', 2);
-    expect(shareMatching(ts, /\((handler|server)\.js:\d+\)$/)).toBeGreaterThan(0.2);
+    expect(shareMatching(ts, /\([\w-]+\.js:\d+\)$/)).toBeGreaterThan(0.2);
     expect(shareMatching(ts, /^do_writev$/)).toBeGreaterThan(0.05);
     expect(ts.some((s) => s.frames.some((f) => f.kind === 'js' && f.file?.includes('/servers/tsherve/src/')))).toBe(true);
 
