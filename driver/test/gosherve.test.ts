@@ -85,7 +85,7 @@ describe('a checkout built into the cache', () => {
     await writeGoServer(checkout, { refreshEveryRequest: false, marker: 'edited' });
     const edited = await obtainCheckout(checkout, cache);
     expect('bin' in edited && edited.bin).not.toBe(first.bin);
-    expect(edited.version).not.toBe(first.version);
+    expect((edited as { version?: string }).version).not.toBe(first.version);
     // Only the newest build of a checkout is kept.
     expect(await cachedBuilds()).toHaveLength(1);
     expect(existsSync(first.bin)).toBe(false);
