@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../duration.js';
 import { interruptible } from '../runend.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
-import { bootVm, checkKvm, locateRunner } from '../vm/runner.js';
+import { bootVm, checkKvm, locateRunner, type BootedVm } from '../vm/runner.js';
 import { waitForSsh } from '../vm/ssh.js';
 import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
 import { join } from 'node:path';
@@ -36,10 +36,13 @@ async function start(argv: string[]): Promise<number> {
   const { emulated } = checkKvm(v['allow-tcg'] === true);
   await mkdir(stateDir(), { recursive: true, mode: 0o700 });
   const consoleLog = join(stateDir(), `${size}-console.log`);
-  const vm = await bootVm({ size, runner, consoleLog, persistent: true });
-  // Until its state file is written the VM is ours to clean up: Ctrl-C (twice: at once) must not
-  // leave a QEMU that \`vm stop\` cannot find.
+  // Listen for Ctrl-C before the runner starts: until its state file is written the VM is ours to
+  // clean up, and a signal that arrived while bootVm ran (the temp disk already exists) would
+  // otherwise end this process by default, leaving a runner and its disk that `vm stop` cannot find.
+  // A second Ctrl-C kills at once.
+  let vm: BootedVm | null = null;
   const stopping = interruptible('stopping the VM', () => {
+    if (vm === null) return;
     try {
       process.kill(-vm.pid, 'SIGKILL');
     } catch {
@@ -48,29 +51,32 @@ async function start(argv: string[]): Promise<number> {
     rmSync(vm.tmpDir, { recursive: true, force: true });
   });
   try {
+    const booted = await bootVm({ size, runner, consoleLog, persistent: true });
+    vm = booted;
+    if (stopping.signal.aborted) throw stopping.signal.reason;
     const ssh = await waitForSsh(() => {
-      const hostKey = vm.hostKey();
-      return hostKey ? { host: '127.0.0.1', port: vm.port, privateKey: vm.keys.privateKey, hostKey } : null;
-    }, { timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => vm.exited(), consoleTail: () => vm.consoleTail(), signal: stopping.signal });
+      const hostKey = booted.hostKey();
+      return hostKey ? { host: '127.0.0.1', port: booted.port, privateKey: booted.keys.privateKey, hostKey } : null;
+    }, { timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => booted.exited(), consoleTail: () => booted.consoleTail(), signal: stopping.signal });
     ssh.close();
     await writeState({
       size,
-      pid: vm.pid,
-      port: vm.port,
-      privateKeyFile: await savePrivateKey(vm.tmpDir, vm.keys.privateKey),
-      hostKey: readFileSync(join(vm.sharedDir, 'host_ed25519_key.pub'), 'utf8').trim(),
-      tmpDir: vm.tmpDir,
+      pid: booted.pid,
+      port: booted.port,
+      privateKeyFile: await savePrivateKey(booted.tmpDir, booted.keys.privateKey),
+      hostKey: readFileSync(join(booted.sharedDir, 'host_ed25519_key.pub'), 'utf8').trim(),
+      tmpDir: booted.tmpDir,
       consoleLog,
       emulated,
       startedAt: new Date().toISOString(),
     });
+    process.stdout.write(`VM size ${size} running: pid ${booted.pid}, SSH on 127.0.0.1:${booted.port}, console ${consoleLog}\n`);
   } catch (err) {
-    await vm.destroy(2_000);
+    await (vm as BootedVm | null)?.destroy(2_000);
     throw err;
   } finally {
     stopping.dispose();
   }
-  process.stdout.write(`VM size ${size} running: pid ${vm.pid}, SSH on 127.0.0.1:${vm.port}, console ${consoleLog}\n`);
   return ExitCode.ok;
 }
 
