@@ -5,7 +5,11 @@
 import { table } from 'table';
 import { int, ms, num } from './report/format.js';
 import { cellOf, type CellAggregate, type Results } from './report/results.js';
+import { CELL_KEYS, CELL_OPTIONS, type CellKey } from './run/cell-options.js';
 import { intervalsOverlap, type Summary } from './stats.js';
+
+/** Cell options configDifferences names in its own words; the others go by their flag. */
+const SHOWN_ABOVE: readonly CellKey[] = ['durationSeconds', 'warmupSeconds', 'vusOverride'];
 
 /** Every configuration difference that makes two runs incomparable, one line each. */
 export function configDifferences(a: Results, b: Results): string[] {
@@ -31,6 +35,8 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('warm-up (s)', ra.config.warmupSeconds, rb.config.warmupSeconds);
   d('sizes', ra.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','), rb.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','));
   d('vus', ra.config.sizes.map((s) => ra.config.vusOverride ?? s.vus).join(','), rb.config.sizes.map((s) => rb.config.vusOverride ?? s.vus).join(','));
+  // Every other cell option (run/cell-options.ts) by its flag: an option added there is compared too.
+  for (const k of CELL_KEYS) if (!SHOWN_ABOVE.includes(k)) d(`--${CELL_OPTIONS[k].flag}`, ra.config[k], rb.config[k]);
   d('backend', ra.backend, rb.backend);
   return diffs;
 }

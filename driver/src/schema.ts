@@ -2,6 +2,7 @@
 // per-cell results, verification findings. Every file on disk goes through these schemas, so
 // the local backend, the VM backend and the reports agree on one contract.
 import { z } from 'zod';
+import { cellOptionsShape } from './run/cell-options.js';
 
 export const SCHEMA_VERSION = 1 as const;
 
@@ -16,6 +17,10 @@ export type Size = z.infer<typeof SizeSchema>;
 
 export const EngineNameSchema = z.enum(['wrk', 'k6']);
 export type EngineName = z.infer<typeof EngineNameSchema>;
+
+/** Where the load generator runs: on cores of its own (dedicated) or on the server's (shared). */
+export const LoadgenSchema = z.enum(['dedicated', 'shared']);
+export type Loadgen = z.infer<typeof LoadgenSchema>;
 
 export const LatencySchema = z.object({
   avg: z.number().nonnegative(),
@@ -151,15 +156,14 @@ export const RunInfoSchema = z.object({
   createdAt: z.string(),
   backend: z.enum(['local', 'vm']),
   /** dedicated: the load generator has cores of its own; shared: it runs on the server's cores. */
-  loadgen: z.enum(['dedicated', 'shared']),
+  loadgen: LoadgenSchema,
   emulated: z.boolean(), // VM backend under TCG
   config: z.object({
     impls: z.array(z.string()),
     sizes: z.array(SizeSchema),
     reps: z.number().int().positive(),
-    durationSeconds: z.number().positive(),
-    warmupSeconds: z.number().nonnegative(),
-    vusOverride: z.number().int().positive().nullable(),
+    // durationSeconds, warmupSeconds, vusOverride and every later cell option (run/cell-options.ts).
+    ...cellOptionsShape(true),
     engine: EngineNameSchema,
     reference: z.string(), // implementation the reports compare against (default gosherve)
     /** The --impls entries as given (gosherve@v0.3.7, gosherve@/abs/checkout), for --resume; absent = the names. */

@@ -1,0 +1,109 @@
+// The options every cell runs with, as one table: how each is parsed from its flag, what --help
+// says, its shape in run.json's config (so --resume restores it and compare sees it) and in the
+// CellSpec each cell receives (k6test's flags follow it too). Adding such an option is one entry
+// here plus the code that acts on it (see ARCHITECTURE.md). Pure: zod and the parsers only, since
+// schema.ts builds run.json's shape from this table.
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
+import { UsageError } from '../errors.js';
+
+export type BackendName = 'local' | 'vm';
+
+/** One command-line option: its flag, its --help line, and how its text becomes a value. */
+export interface OptionSpec<T> {
+  /** The flag without its dashes: `duration` is `--duration D`. */
+  flag: string;
+  /** The value's placeholder in --help (`D`, `N`, `LIST`); absent: a switch, true when given. */
+  arg?: string;
+  /** What --help says (per backend when they differ); `\n` continues on the next line. */
+  help: string | ((backend: BackendName) => string);
+  /** Backends that take it (default: both); the other one refuses it with a usage line. */
+  backends?: readonly BackendName[];
+  /** The value when the flag is absent; a function when the backends differ. */
+  default: T | ((backend: BackendName) => T);
+  /** The flag's text → the value; throws a UsageError naming the flag. Switches have none. */
+  parse?: (text: string) => T;
+}
+
+/** An option every cell runs with: recorded in run.json's config and sent in each CellSpec. */
+export interface CellOption<T> extends OptionSpec<T> {
+  /** The value's shape in run.json's config and in a CellSpec. */
+  schema: z.ZodType<T>;
+  /**
+   * What runs recorded before this option existed ran with: their run.json lacks the key, and reads
+   * as this. Every option added after schema version 1 needs one, or old runs stop loading.
+   */
+  before?: T;
+}
+
+function cellOption<T>(o: CellOption<T>): CellOption<T> {
+  return o;
+}
+
+/** "3" → 3; anything but a whole number ≥ 1 is a usage error naming the flag. */
+export function positiveInt(text: string, flag: string): number {
+  if (!/^[0-9]+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${flag}: "${text}" is not a positive whole number`, `for example ${flag} 3`);
+  return Number(text);
+}
+
+export const CELL_OPTIONS = {
+  durationSeconds: cellOption<number>({
+    flag: 'duration',
+    arg: 'D',
+    help: 'measured time per cell (default 30s; 2m, 1m30s, 500ms)',
+    schema: z.number().positive(),
+    default: 30,
+    parse: (text) => {
+      const s = parseDuration(text, '--duration');
+      if (s <= 0) throw new UsageError('--duration must be longer than 0', 'for example --duration 30s');
+      return s;
+    },
+  }),
+  warmupSeconds: cellOption<number>({
+    flag: 'warmup',
+    arg: 'D',
+    help: 'discarded warm-up before each measured run (default 5s)',
+    schema: z.number().nonnegative(),
+    default: 5,
+    parse: (text) => parseDuration(text, '--warmup'),
+  }),
+  vusOverride: cellOption<number | null>({
+    flag: 'vus',
+    arg: 'N',
+    help: "virtual users (default: the size's, 1 or 10); wrk opens VUs × 6 connections",
+    schema: z.number().int().positive().nullable(),
+    default: null,
+    parse: (text) => positiveInt(text, '--vus'),
+  }),
+};
+
+type CellOptions = typeof CELL_OPTIONS;
+export type CellKey = keyof CellOptions;
+/** The value of every cell option: a run's load settings, as run.json and a CellSpec carry them. */
+export type CellValues = { [K in CellKey]: CellOptions[K] extends CellOption<infer T> ? T : never };
+
+export const CELL_KEYS = Object.keys(CELL_OPTIONS) as CellKey[];
+
+/** The cell options' part of a zod object shape (run.json's config, a CellSpec). */
+export function cellOptionsShape(stored: boolean): { [K in CellKey]: z.ZodType<CellValues[K]> } {
+  const entries = CELL_KEYS.map((k) => {
+    const o = CELL_OPTIONS[k] as CellOption<unknown>;
+    // Only a stored run may predate an option; a spec always comes from one revision.
+    return [k, stored && o.before !== undefined ? o.schema.default(o.before) : o.schema];
+  });
+  return Object.fromEntries(entries) as { [K in CellKey]: z.ZodType<CellValues[K]> };
+}
+
+/** The cell options' values out of anything that carries them (a run's config, a spec). */
+export function pickCellValues(from: CellValues): CellValues {
+  return Object.fromEntries(CELL_KEYS.map((k) => [k, from[k]])) as CellValues;
+}
+
+/** Every cell option at its default (k6test's flags, which name only what differs). */
+export function defaultCellValues(backend: BackendName): CellValues {
+  return Object.fromEntries(CELL_KEYS.map((k) => [k, optionDefault(CELL_OPTIONS[k] as OptionSpec<unknown>, backend)])) as CellValues;
+}
+
+export function optionDefault<T>(o: OptionSpec<T>, backend: BackendName): T {
+  return typeof o.default === 'function' ? (o.default as (b: BackendName) => T)(backend) : o.default;
+}
