@@ -3,15 +3,15 @@
 // interleaved order through runCell, keeping finished cells on Ctrl-C and resuming only the
 // missing ones. Emits events for progress; renders nothing itself.
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { runCell, type CellPhase } from './cell.js';
-import type { Impl, LoadEngine, MapServer, Redirect, Supervisor, Targets } from './contracts.js';
+import { runCell } from './cell.js';
+import type { Impl, LoadEngine, MapServer, Supervisor, Targets } from './contracts.js';
 import { allowedCpus, planCpus } from './cpus.js';
 import { parseDuration } from './duration.js';
 import { selectEngine } from './engines/index.js';
-import { BenchError, ExitCode, InputError, UsageError, type ExitCodeValue } from './errors.js';
+import { BenchError, ExitCode, InputError, ProblemsError, UsageError } from './errors.js';
 import { gitRevision, goVersion, hostInfo } from './hostinfo.js';
 import { GOSHERVE_LOG_LEVEL } from './gosherve.js';
 import { defaultCacheDir, defaultImpls, IMPL_NAMES, repoRoot, resolveImpls, type LocalImplContext } from './impls.js';
@@ -19,12 +19,13 @@ import { newRunId } from './layout.js';
 import { startMapServer } from './mapserver.js';
 import { buildMatrix, type Cell, type Veto } from './matrix.js';
 import { assertPortsFree } from './ports.js';
-import { parseRedirectMap } from './redirectmap.js';
-import { SCHEMA_VERSION, type CellResult, type RunInfo, type SiteInfo, type Size } from './schema.js';
+import { SCHEMA_VERSION, type CellResult, type RunInfo, type Size } from './schema.js';
 import { renderTextSummary } from './report/textsummary.js';
-import { DEFAULT_SEED, DEFAULT_SITE_BYTES, generateSite, siteStats, SITEGEN_VERSION } from './sitegen.js';
+import { InterruptedError, type BenchEvents } from './run/events.js';
+import { prepareGeneratedSite, prepareUserSite } from './run/site.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from './sitegen.js';
 import { DEFAULT_SIZES } from './sizes.js';
-import { createRunDir, readRunInfo, storedResults, writeJsonAtomic, writeRunInfo } from './store.js';
+import { createRunDir, readRunInfo, storedResults, writeRunInfo } from './store.js';
 import { killAllServersNow, localSupervisor } from './supervisor-local.js';
 
 // ---------------------------------------------------------------- options and validation
@@ -71,29 +72,9 @@ export interface BenchInput {
   reportsDir?: string;
 }
 
-/** Several problems found at once: one line, the exit code of the first. */
-export class ProblemsError extends BenchError {
-  override readonly name = 'ProblemsError';
-  constructor(readonly problems: BenchError[]) {
-    super(problems.map((p) => p.message).join('; '), problems.map((p) => p.hint).filter((h, i, a) => h && a.indexOf(h) === i).join('; '), (problems[0]?.exitCode ?? ExitCode.usage) as ExitCodeValue);
-  }
-}
-
 /** What the reports compare against when --reference is not given: gosherve when it ran, else the first. */
 export function defaultReference(impls: readonly string[]): string {
   return impls.includes('gosherve') ? 'gosherve' : (impls[0] ?? 'gosherve');
-}
-
-export class InterruptedError extends BenchError {
-  override readonly name = 'InterruptedError';
-  /** `resumable`: the backend can continue the run (local: --resume); the VM backend cannot yet. */
-  constructor(runDir: string | null, resumable = true) {
-    super(
-      'interrupted',
-      runDir === null ? '' : resumable ? `finished cells are kept in ${runDir}; continue with --resume ${basename(runDir)}` : `finished cells are kept in ${runDir} (server-bench report ${runDir} renders them); the VM backend has no --resume, so run the missing cells again`,
-      ExitCode.interrupted,
-    );
-  }
 }
 
 /** "40MB", "2MiB", "500k", "123456" → bytes. */
@@ -212,70 +193,6 @@ export async function validateBenchInput(input: BenchInput, check: { engine?: bo
     reportsDir: resolve(input.reportsDir ?? join(process.cwd(), 'reports')),
     cacheDir: defaultCacheDir(),
   };
-}
-
-// ---------------------------------------------------------------- events
-
-export type BenchEvent =
-  | { kind: 'info'; message: string }
-  | { kind: 'skip'; impl: string; size: string; reason: string }
-  | { kind: 'run'; runDir: string; cells: number; resumed: number }
-  | { kind: 'phase'; index: number; total: number; cellId: string; phase: CellPhase; detail?: string; elapsedSeconds: number; remainingSeconds: number }
-  | { kind: 'live'; index: number; total: number; cellId: string; phase: 'warmup' | 'measure'; elapsedSeconds: number; totalSeconds: number; requests?: number }
-  | { kind: 'cell-done'; index: number; total: number; result: CellResult }
-  | { kind: 'cell-skipped'; index: number; total: number; cellId: string; reason: string };
-
-export type BenchEvents = (e: BenchEvent) => void;
-
-// ---------------------------------------------------------------- site
-
-export interface PreparedSite {
-  webroot: string;
-  mapText: string;
-  redirects: Redirect[];
-  info: SiteInfo;
-}
-
-/**
- * The generated site, cached by seed and size under the cache folder (generated once into a
- * temporary folder, then renamed into place, so an interrupted generation is never reused).
- */
-export async function prepareGeneratedSite(cacheDir: string, seed: number, targetBytes: number): Promise<PreparedSite> {
-  // The generator's version is in the name: a site made by older generator code is never reused.
-  const dir = join(cacheDir, 'sites', `v${SITEGEN_VERSION}-seed${seed}-${targetBytes}`);
-  const meta = join(dir, '.server-bench-site.json');
-  if (!existsSync(meta)) {
-    await mkdir(join(cacheDir, 'sites'), { recursive: true });
-    const tmp = await mkdtemp(join(cacheDir, 'sites', `.tmp-seed${seed}-`));
-    try {
-      const site = await generateSite({ dir: join(tmp, 'site'), seed, targetBytes });
-      await writeJsonAtomic(join(tmp, 'site', '.server-bench-site.json'), { files: site.files, bytes: site.bytes, redirectsText: site.redirectsText });
-      // A folder without the marker is a leftover of an older layout; one with it may be in use.
-      if (existsSync(dir) && !existsSync(meta)) await rm(dir, { recursive: true, force: true });
-      await rename(join(tmp, 'site'), dir).catch((err: NodeJS.ErrnoException) => {
-        // Another run generated the same site meanwhile: same seed and size, same bytes; use theirs.
-        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
-      });
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
-  }
-  const m = JSON.parse(await readFile(meta, 'utf8')) as { files: number; bytes: number; redirectsText: string };
-  const redirects = parseRedirectMap(m.redirectsText).redirects;
-  return {
-    webroot: dir,
-    mapText: m.redirectsText,
-    redirects,
-    info: { kind: 'generated', seed, targetBytes, files: m.files, bytes: m.bytes, aliases: redirects.length },
-  };
-}
-
-export async function prepareUserSite(webroot: string, redirectsFile: string | null): Promise<PreparedSite> {
-  const mapText = redirectsFile ? await readFile(redirectsFile, 'utf8') : '';
-  const parsed = parseRedirectMap(mapText);
-  const { files, bytes } = await siteStats(webroot);
-  if (files === 0) throw new InputError(`--webroot ${webroot} holds no files`, 'pass the folder that holds your site\'s index.html');
-  return { webroot, mapText, redirects: parsed.redirects, info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length } };
 }
 
 // ---------------------------------------------------------------- the run
@@ -502,46 +419,3 @@ export async function runBench(opts: BenchOptions, emit: BenchEvents, signal?: A
 }
 
 
-// ---------------------------------------------------------------- the gate alone (`server-bench verify`)
-
-export interface VerifyGateOutcome {
-  impl: string;
-  unavailable?: string;
-  verification?: import('./schema.js').Verification;
-}
-
-/** Start each implementation in turn on the site, crawl, verify, stop: no load. */
-export async function runVerifyGate(opts: BenchOptions, emit: BenchEvents): Promise<VerifyGateOutcome[]> {
-  const site = opts.webroot !== null ? await prepareUserSite(opts.webroot, opts.redirects) : await prepareGeneratedSite(opts.cacheDir, opts.seed, opts.siteBytes);
-  const workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
-  const mapServer = await startMapServer({ text: site.mapText });
-  const supervisor = localSupervisor();
-  const out: VerifyGateOutcome[] = [];
-  const { verify } = await import('./verify.js');
-  const { buildTargets } = await import('./crawl.js');
-  try {
-    for (const impl of opts.impls) {
-      const ctx: LocalImplContext = { webroot: site.webroot, mapUrl: mapServer.url, cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir };
-      const prep = await impl.prepare(ctx);
-      if ('unavailable' in prep) {
-        emit({ kind: 'skip', impl: impl.name, size: '*', reason: prep.unavailable });
-        out.push({ impl: impl.name, unavailable: prep.unavailable });
-        continue;
-      }
-      emit({ kind: 'info', message: `verify ${impl.name} ${prep.version}` });
-      const server = await supervisor.start(impl, ctx, { cpus: [], memoryLimitBytes: null, memoryEnforced: false });
-      try {
-        const targets = await buildTargets(server.baseUrl, site.mapText);
-        const verification = await verify({ impl: impl.name, size: 'host', baseUrl: server.baseUrl, metricsUrl: server.metricsUrl, metricPrefix: impl.metricPrefix, targets, webroot: site.webroot });
-        out.push({ impl: impl.name, verification });
-      } finally {
-        await server.stop();
-      }
-    }
-    return out;
-  } finally {
-    await supervisor.stopAll().catch(() => killAllServersNow());
-    await mapServer.close().catch(() => undefined);
-    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-  }
-}

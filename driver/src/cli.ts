@@ -5,8 +5,9 @@
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { ProblemsError, runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
-import { BenchError, ExitCode, UsageError, reportError } from './errors.js';
+import { runBench, validateBenchInput, type BenchInput } from './bench.js';
+import { BenchError, ExitCode, ProblemsError, UsageError, reportError } from './errors.js';
+import { runVerifyGate } from './run/verify-gate.js';
 import { defaultCacheDir, defaultImpls, IMPL_NAMES, resolveImpls } from './impls.js';
 import { progressWriter } from './progress.js';
 import { killAllServersNow } from './supervisor-local.js';
@@ -164,7 +165,8 @@ async function verifyCommand(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   const opts = await validateBenchInput(benchInput(v), { engine: false }); // the gate sends no load
-  const outcomes = await runVerifyGate(opts, progressWriter());
+  const site = opts.webroot !== null ? { kind: 'user' as const, webroot: opts.webroot, redirects: opts.redirects } : { kind: 'generated' as const, seed: opts.seed, targetBytes: opts.siteBytes };
+  const outcomes = await runVerifyGate({ impls: opts.impls, site, cacheDir: opts.cacheDir }, progressWriter());
   if (v.json) {
     process.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
   } else {

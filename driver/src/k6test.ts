@@ -17,67 +17,9 @@ import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from '
 import { parseRedirectMap } from './redirectmap.js';
 import { cellId, SCHEMA_VERSION, type Size } from './schema.js';
 import { jsonOrUndefined, writeJsonAtomic } from './store.js';
+import { OUTCOME_FILE, VmImplSchema, VmPathsSchema, VmSizeSchema, type Info, type K6TestConfig, type Outcome, type VmImpl } from './vm/wire.js';
 
 export const DEFAULT_ETC = '/etc/server-bench';
-export const OUTCOME_FILE = 'outcome.json';
-
-export const VmSizeSchema = z.object({
-  name: z.string().regex(/^[0-9]+$/),
-  cpus: z.number().int().positive(),
-  memoryMiB: z.number().int().positive(),
-  vus: z.number().int().positive(),
-  serverCpuList: z.array(z.number().int().nonnegative()),
-  loadgenCpuList: z.array(z.number().int().nonnegative()),
-  loadgen: z.enum(['dedicated', 'shared']).default('dedicated'),
-});
-export const VmImplSchema = z.object({
-  name: z.string(),
-  unit: z.string(),
-  description: z.string().default(''),
-  reference: z.boolean().default(false),
-  sitePort: z.number().int().positive(),
-  metricsPort: z.number().int().positive().nullable(),
-  metricPrefix: z.string().nullable(),
-});
-export const VmPathsSchema = z.object({
-  webroot: z.string(),
-  mapUrl: z.string(),
-  mapFetchesUrl: z.string(),
-  mapFetchesResetUrl: z.string(),
-  outDir: z.string(),
-});
-export type VmSize = z.infer<typeof VmSizeSchema>;
-export type VmImpl = z.infer<typeof VmImplSchema>;
-export type VmPaths = z.infer<typeof VmPathsSchema>;
-
-export interface K6TestConfig {
-  size: VmSize;
-  impls: VmImpl[];
-  paths: VmPaths;
-}
-
-/** What a k6test run leaves beside the cell files: the driver reads it after the SFTP pull. */
-export const OutcomeSchema = z.object({
-  schemaVersion: z.literal(SCHEMA_VERSION),
-  cellId: z.string(),
-  kind: z.enum(['done', 'skipped', 'failed']),
-  reason: z.string().nullable(),
-});
-export type Outcome = z.infer<typeof OutcomeSchema>;
-
-/** `k6test --info`: what the driver needs to know about the VM before running cells. */
-export const InfoSchema = z.object({
-  size: VmSizeSchema,
-  impls: z.array(z.string()),
-  outDir: z.string(),
-  node: z.string(),
-  engineVersion: z.string().nullable(),
-  virt: z.string().nullable(),
-  /** The site the VM serves (/etc/server-bench/site.json), when present. */
-  site: z.object({ files: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), aliases: z.number().int().nonnegative() }).nullable().default(null),
-});
-export type Info = z.infer<typeof InfoSchema>;
-
 async function readConfigFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
   let text: string;
   try {
