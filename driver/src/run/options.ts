@@ -72,7 +72,12 @@ export const BENCH_FLAGS = {
     help: (b) =>
       b === 'vm'
         ? `implementations, comma-separated (${IMPL_NAMES.join(', ')});\ndefault: all of them (the VMs carry every one; not gosherve@…)`
-        : `implementations, comma-separated (${IMPL_NAMES.join(', ')}),\ngosherve@<tag> (any tag go install can get, e.g. gosherve@v0.3.7) or\ngosherve@./path (built from your checkout, named after its folder);\ndefault: all but nginx, plus the nginx reference when nginx is installed`,
+        : [
+            `implementations, comma-separated (${IMPL_NAMES.join(', ')}),`,
+            'gosherve@<tag> (any tag go install can get, e.g. gosherve@v0.3.7) or',
+            'gosherve@./path (built from your checkout, named after its folder);',
+            'default: all but nginx, plus the nginx reference when nginx is installed',
+          ].join('\n'),
     default: null,
     parse: (text) => {
       const names = list(text);
@@ -80,8 +85,20 @@ export const BENCH_FLAGS = {
       return names;
     },
   }),
-  sizes: option<Size[]>({ flag: 'sizes', arg: 'LIST', help: (b) => `sizes by vCPU count: 1,2,16 (default all; ${b === 'vm' ? 'one VM each' : 'sizes that do not fit are skipped'})`, default: [...DEFAULT_SIZES], parse: parseSizes }),
-  reps: option<number>({ flag: 'reps', arg: 'N', help: 'repetitions per implementation and size (default 3)', default: 3, parse: (t) => positiveInt(t, '--reps') }),
+  sizes: option<Size[]>({
+    flag: 'sizes',
+    arg: 'LIST',
+    help: (b) => `sizes by vCPU count: 1,2,16 (default all; ${b === 'vm' ? 'one VM each' : 'sizes that do not fit are skipped'})`,
+    default: [...DEFAULT_SIZES],
+    parse: parseSizes,
+  }),
+  reps: option<number>({
+    flag: 'reps',
+    arg: 'N',
+    help: 'repetitions per implementation and size (default 3)',
+    default: 3,
+    parse: (t) => positiveInt(t, '--reps'),
+  }),
   ...CELL_OPTIONS,
   engine: option<EngineChoice>({
     flag: 'engine',
@@ -90,10 +107,37 @@ export const BENCH_FLAGS = {
     default: (b) => (b === 'vm' ? 'k6' : 'auto'),
     parse: choice('engine', ENGINE_CHOICES, 'engine'),
   }),
-  loadgen: option<Loadgen>({ flag: 'loadgen', arg: 'P', help: 'dedicated (the load generator gets cores of its own, default) | shared', default: 'dedicated', parse: choice('loadgen', LOADGEN_CHOICES, 'placement') }),
-  webroot: option<string | null>({ flag: 'webroot', arg: 'DIR', help: 'benchmark your own site instead of the generated one', backends: ['local'], default: null, parse: (t) => t }),
-  redirects: option<string | null>({ flag: 'redirects', arg: 'FILE', help: 'its redirect map (one "alias https://target" per line)', backends: ['local'], default: null, parse: (t) => t }),
-  siteSize: option<number>({ flag: 'site-size', arg: 'SIZE', help: 'size of the generated site (default 40MB)', backends: ['local'], default: DEFAULT_SITE_BYTES, parse: (t) => parseBytes(t, '--site-size') }),
+  loadgen: option<Loadgen>({
+    flag: 'loadgen',
+    arg: 'P',
+    help: 'dedicated (the load generator gets cores of its own, default) | shared',
+    default: 'dedicated',
+    parse: choice('loadgen', LOADGEN_CHOICES, 'placement'),
+  }),
+  webroot: option<string | null>({
+    flag: 'webroot',
+    arg: 'DIR',
+    help: 'benchmark your own site instead of the generated one',
+    backends: ['local'],
+    default: null,
+    parse: (t) => t,
+  }),
+  redirects: option<string | null>({
+    flag: 'redirects',
+    arg: 'FILE',
+    help: 'its redirect map (one "alias https://target" per line)',
+    backends: ['local'],
+    default: null,
+    parse: (t) => t,
+  }),
+  siteSize: option<number>({
+    flag: 'site-size',
+    arg: 'SIZE',
+    help: 'size of the generated site (default 40MB)',
+    backends: ['local'],
+    default: DEFAULT_SITE_BYTES,
+    parse: (t) => parseBytes(t, '--site-size'),
+  }),
   seed: option<number>({
     flag: 'seed',
     arg: 'N',
@@ -105,10 +149,33 @@ export const BENCH_FLAGS = {
       return Number(t);
     },
   }),
-  out: option<string | null>({ flag: 'out', arg: 'DIR', help: "this run's folder (default reports/<run-id>)", default: null, parse: (t) => resolve(t) }),
-  resume: option<string | null>({ flag: 'resume', arg: 'RUN_ID', help: 'run only the cells missing from reports/<RUN_ID> (its configuration wins)', backends: ['local'], default: null, parse: (t) => t }),
-  reference: option<string | null>({ flag: 'reference', arg: 'IMPL', help: 'implementation the reports compare against (default gosherve)', default: null, parse: (t) => t }),
-  json: option<boolean>({ flag: 'json', help: 'print the results as JSON on stdout instead of the table', default: false }),
+  out: option<string | null>({
+    flag: 'out',
+    arg: 'DIR',
+    help: "this run's folder (default reports/<run-id>)",
+    default: null,
+    parse: (t) => resolve(t),
+  }),
+  resume: option<string | null>({
+    flag: 'resume',
+    arg: 'RUN_ID',
+    help: 'run only the cells missing from reports/<RUN_ID> (its configuration wins)',
+    backends: ['local'],
+    default: null,
+    parse: (t) => t,
+  }),
+  reference: option<string | null>({
+    flag: 'reference',
+    arg: 'IMPL',
+    help: 'implementation the reports compare against (default gosherve)',
+    default: null,
+    parse: (t) => t,
+  }),
+  json: option<boolean>({
+    flag: 'json',
+    help: 'print the results as JSON on stdout instead of the table',
+    default: false,
+  }),
   backend: option<BackendName>({
     flag: 'backend',
     arg: 'B',
@@ -119,9 +186,28 @@ export const BENCH_FLAGS = {
       return t;
     },
   }),
-  allowTcg: option<boolean>({ flag: 'allow-tcg', help: 'run without KVM (emulated; every number is marked so)', backends: ['vm'], default: false }),
-  runner: option<string | null>({ flag: 'runner', arg: 'PATH', help: 'the VM runner (bin/run-bench-<size>-vm) when one size is given', backends: ['vm'], default: null, parse: (t) => t }),
-  sshTimeoutSeconds: option<number | null>({ flag: 'ssh-timeout', arg: 'D', help: "how long to wait for the VM's SSH (default 3m, 10m under TCG)", backends: ['vm'], default: null, parse: (t) => parseDuration(t, '--ssh-timeout') }),
+  allowTcg: option<boolean>({
+    flag: 'allow-tcg',
+    help: 'run without KVM (emulated; every number is marked so)',
+    backends: ['vm'],
+    default: false,
+  }),
+  runner: option<string | null>({
+    flag: 'runner',
+    arg: 'PATH',
+    help: 'the VM runner (bin/run-bench-<size>-vm) when one size is given',
+    backends: ['vm'],
+    default: null,
+    parse: (t) => t,
+  }),
+  sshTimeoutSeconds: option<number | null>({
+    flag: 'ssh-timeout',
+    arg: 'D',
+    help: "how long to wait for the VM's SSH (default 3m, 10m under TCG)",
+    backends: ['vm'],
+    default: null,
+    parse: (t) => parseDuration(t, '--ssh-timeout'),
+  }),
 };
 
 export type BenchFlags = typeof BENCH_FLAGS;
