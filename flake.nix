@@ -53,6 +53,7 @@
             stdenvNoCC
             runCommand
             makeWrapper
+            cacert
             typescript
             k6
             util-linux
@@ -86,16 +87,13 @@
 
       vmsFor = system: lib.mapAttrs (_: size: mkVm system size) sizes;
 
-      runnersJson =
-        system:
-        builtins.toJSON (
-          lib.mapAttrs (
-            name: vm: "${vm.config.system.build.vm}/bin/run-bench-${name}-vm"
-          ) (vmsFor system)
-        );
+      # Each size's runner as an unbuilt derivation: the driver builds only the sizes a command
+      # uses (nix/vm-drvs.nix), so no app depends on every VM.
+      vmRunnersFor = system: lib.mapAttrs (_: vm: vm.config.system.build.vm) (vmsFor system);
+      runnerDrvsJson = system: import ./nix/vm-drvs.nix (vmRunnersFor system);
 
       # Apps are shell files (nix/apps/*.sh) wrapped by writeShellApplication; the only thing
-      # prepended is the runner table for this system (one line, so shellcheck sees no split quoting).
+      # prepended is the runner table for this system (one line: shellcheck sees no split quoting).
       mkApp =
         system: name:
         let
@@ -104,7 +102,7 @@
             inherit name;
             runtimeInputs = [ self.packages.${system}.server-bench ];
             text =
-              "export SERVER_BENCH_VM_RUNNERS=${lib.escapeShellArg (runnersJson system)}\n"
+              "export SERVER_BENCH_VM_DRVS=${lib.escapeShellArg (runnerDrvsJson system)}\n"
               + builtins.readFile (./nix/apps + "/${name}.sh");
           };
         in
@@ -175,6 +173,7 @@
         let
           pkgs = pkgsFor system;
           ours = ourPackages system;
+          nixFormatter = pkgs.nixfmt-rfc-style;
         in
         {
           # The compiled tree (tsc emit) and its npm dependencies (the fixed-output hash).
@@ -195,7 +194,7 @@
             touch "$out"
           '';
           # Every .nix file is formatted (nix fmt).
-          nixfmt = pkgs.runCommand "nixfmt-check" { nativeBuildInputs = [ pkgs.nixfmt-rfc-style ]; } ''
+          nixfmt = pkgs.runCommand "nixfmt-check" { nativeBuildInputs = [ nixFormatter ]; } ''
             cd ${./.}
             nixfmt --check flake.nix vm.nix nix/*.nix
             touch "$out"

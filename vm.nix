@@ -1,7 +1,8 @@
-# One NixOS benchmark VM, parameterised by a size from nix/sizes.nix (flake.nix builds one per
-# size): qemu-vm imported, headless, no network beyond the SSH forward the driver asks for at boot;
-# one hardened systemd unit per implementation (started by k6test, not at boot), the site copied to
-# guest-local disk, the redirect map on loopback. The driver <-> VM contract is nix/README.md.
+# One NixOS benchmark VM, parameterised by a size from nix/sizes.nix (data: matrix/sizes.json;
+# flake.nix builds one per size): qemu-vm imported, headless, no network beyond the SSH forward the
+# driver asks for at boot; one hardened systemd unit per implementation (matrix/impls.json, started
+# by k6test, not at boot), the site copied to guest-local disk, the redirect map on loopback.
+# The driver <-> VM contract is nix/README.md.
 {
   config,
   lib,
@@ -183,22 +184,22 @@ in
       [
         {
           assertion = size.cpus >= 1;
-          message = "${where}: cpus must be at least 1 (got ${toString size.cpus}); fix nix/sizes.nix.";
+          message = "${where}: cpus must be at least 1 (got ${toString size.cpus}); fix matrix/sizes.json.";
         }
         {
           assertion = size.memoryMiB >= 256;
-          message = "${where}: memoryMiB must be at least 256 (got ${toString size.memoryMiB}): below that no server under test fits beside the site; fix nix/sizes.nix.";
+          message = "${where}: memoryMiB must be at least 256 (got ${toString size.memoryMiB}): below that no server under test fits beside the site; fix matrix/sizes.json.";
         }
         {
           assertion = size.loadgenCpus >= 1;
-          message = "${where}: loadgenCpus must be at least 1 (got ${toString size.loadgenCpus}): k6 needs a vCPU of its own for the default dedicated placement.";
+          message = "${where}: loadgenCpus must be at least 1 (got ${toString size.loadgenCpus}): k6 needs a vCPU of its own for the default dedicated placement; fix matrix/sizes.json.";
         }
         {
           assertion =
             size.vmCores == size.cpus + size.loadgenCpus
             && builtins.length size.serverCpuList == size.cpus
             && builtins.length size.loadgenCpuList == size.loadgenCpus;
-          message = "${where}: vmCores, serverCpuList and loadgenCpuList disagree with cpus + loadgenCpus; build sizes with mkSize in nix/sizes.nix.";
+          message = "${where}: vmCores, serverCpuList and loadgenCpuList disagree with cpus + loadgenCpus; pass a record from nix/sizes.nix.";
         }
         {
           assertion = size.vus >= 1;

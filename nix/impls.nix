@@ -1,9 +1,11 @@
-# The implementations inside the VM, as data: one entry per systemd unit (name, command,
+# The implementations inside the VM, read from matrix/impls.json (the single source the driver's
+# registry, driver/src/matrix-files.ts, reads too): one entry per systemd unit (name, command,
 # environment, ports, metric prefix). vm.nix turns each entry into a unit and writes the same data
 # to /etc/server-bench/impls.json for k6test, so neither side has per-implementation code paths.
 # Pure (builtins only): tests evaluate it with stand-in package paths.
 {
-  # Executables: { tsherve; gosherve; gosherve-old; nginx; } (store paths or stand-ins).
+  # Executables by the JSON's unit.package: { tsherve; gosherve; gosherve-old; nginx; }
+  # (store paths or stand-ins).
   packages,
   # The size record from nix/sizes.nix.
   size,
@@ -11,71 +13,58 @@
   webroot,
   mapUrl,
   nginxConf,
+  # The address tsherve binds in the guest (k6 runs there too).
+  host ? "127.0.0.1",
 }:
 let
-  # As the local backend (driver/src/impls.ts): gosherve runs as shipped, logging every request at
-  # info. Under systemd those lines go to journald, as they did in the original post's VM.
-  gosherveEnv = {
-    GOSHERVE_WEBROOT = webroot;
-    GOSHERVE_REDIRECT_MAP_URL = mapUrl;
-    GOSHERVE_LOG_LEVEL = "info";
-  };
-  mkGosherve = name: package: description: {
-    inherit name description;
-    unit = "bench-${name}";
-    reference = false;
-    command = [ "${package}/bin/gosherve" ];
-    environment = gosherveEnv;
-    sitePort = 8080;
-    metricsPort = 8081;
-    metricPrefix = "gosherve_";
-    # Go has no JIT: W^X mappings are enforceable.
-    memoryDenyWriteExecute = true;
-  };
-in
-{
-  tsherve = {
-    name = "tsherve";
-    description = "tsherve, the TypeScript server of this repository";
-    unit = "bench-tsherve";
-    reference = false;
-    command = [ "${packages.tsherve}/bin/tsherve" ];
-    environment = {
-      TSHERVE_WEBROOT = webroot;
-      TSHERVE_REDIRECT_MAP_URL = mapUrl;
-      TSHERVE_HOST = "127.0.0.1";
-      TSHERVE_PORT = "8080";
-      TSHERVE_METRICS_PORT = "8081";
-      TSHERVE_LOG_LEVEL = "info"; # tsherve logs requests only at debug
-      TSHERVE_WORKERS = toString size.cpus; # one worker per server core
+  file = builtins.fromJSON (builtins.readFile ../matrix/impls.json);
+
+  # @name@ placeholders of matrix/impls.json (its README lists them); ports are the entry's own.
+  # A server without a metrics port leaves @metricsPort@ unfilled, and so an error below.
+  fill =
+    impl: text:
+    let
+      port = impl.metricsPort;
+      values = {
+        inherit webroot mapUrl host;
+        nginxConf = toString nginxConf;
+        cpus = toString size.cpus;
+        sitePort = toString impl.sitePort;
+        metricsPort = if port == null then "@metricsPort@" else toString port;
+      };
+      names = builtins.attrNames values;
+      filled = builtins.replaceStrings (map (n: "@${n}@") names) (map (n: values.${n}) names) text;
+      unfilled = "matrix/impls.json: ${impl.name}: \"${text}\" keeps a placeholder with no value here";
+    in
+    if builtins.match ".*@[A-Za-z]+@.*" filled == null then
+      filled
+    else
+      throw "${unfilled}; use one nix/impls.nix fills";
+
+  mkImpl =
+    impl:
+    let
+      executable = "${packages.${impl.unit.package}}/${impl.unit.executable}";
+    in
+    {
+      inherit (impl)
+        name
+        description
+        reference
+        sitePort
+        metricsPort
+        metricPrefix
+        ;
+      unit = impl.unit.name;
+      command = [ executable ] ++ map (fill impl) impl.unit.args;
+      environment = builtins.mapAttrs (_: fill impl) impl.environment;
+      # false where a JIT writes then executes code pages (V8): the unit would kill Node.
+      inherit (impl.unit) memoryDenyWriteExecute;
     };
-    sitePort = 8080;
-    metricsPort = 8081;
-    metricPrefix = "tsherve_";
-    # V8's JIT writes then executes code pages: MemoryDenyWriteExecute would kill Node.
-    memoryDenyWriteExecute = false;
-  };
-  gosherve = mkGosherve "gosherve" packages.gosherve "gosherve v0.3.5 (files first, streamed)";
-  gosherve-old =
-    mkGosherve "gosherve-old" packages.gosherve-old
-      "gosherve v0.3.3 (map refresh per file request)";
-  nginx = {
-    name = "nginx";
-    description = "nginx reference: one worker, sendfile, access log off";
-    unit = "bench-nginx";
-    reference = true;
-    # -e: the log nginx opens before it has read the configuration (default: a path under /var).
-    command = [
-      "${packages.nginx}/bin/nginx"
-      "-e"
-      "stderr"
-      "-c"
-      "${nginxConf}"
-    ];
-    environment = { };
-    sitePort = 8080;
-    metricsPort = null;
-    metricPrefix = null;
-    memoryDenyWriteExecute = true;
-  };
-}
+in
+builtins.listToAttrs (
+  map (impl: {
+    inherit (impl) name;
+    value = mkImpl impl;
+  }) file.impls
+)

@@ -6,6 +6,7 @@
   stdenvNoCC,
   runCommand,
   makeWrapper,
+  cacert,
   nodejs,
   typescript,
   k6,
@@ -28,6 +29,7 @@ let
     "servers"
     "driver"
     "k6"
+    "matrix"
     "nix"
   ];
   src = lib.cleanSourceWith {
@@ -45,15 +47,18 @@ let
       && (top != "nix" || rel == "nix" || rel == "nix/gen-site.mjs")
       && base != "node_modules"
       && base != "dist"
+      && !(lib.hasSuffix ".md" base)
       && !(type == "directory" && base == "test");
-    };
+  };
 
   version = (lib.importJSON ../package.json).version;
 
   # `npm ci` against npm's default registry (named nowhere in this repository): our lock has no
-  # `resolved` URLs, so fetchNpmDeps/importNpmLock cannot read it; the lock's `integrity` fields
-  # still pin every tarball, and the output hash pins the whole tree. scripts/npm-deps-hash.sh
-  # computes the same hash outside Nix; CI fails when nix/npm-deps.json no longer matches the lock.
+  # `resolved` URLs, so nixpkgs' fetchNpmDeps (and with it buildNpmPackage) finds "no cacheable
+  # dependencies" and importNpmLock fails on the missing attribute (nix/README.md); the lock's
+  # `integrity` fields still pin every tarball, and the output hash pins the whole tree.
+  # scripts/npm-deps-hash.sh computes the same hash outside Nix; CI fails when nix/npm-deps.json no
+  # longer matches the lock.
   npmDeps = stdenvNoCC.mkDerivation {
     pname = "server-bench-npm-deps";
     inherit version;
@@ -64,7 +69,14 @@ let
         ../package-lock.json
       ];
     };
-    nativeBuildInputs = [ nodejs ];
+    # cacert: stdenv points NIX_SSL_CERT_FILE and SSL_CERT_FILE at /no-cert-file.crt, and nixpkgs'
+    # Node reads OpenSSL's default store (--openssl-use-def-ca-store), which nixpkgs' OpenSSL takes
+    # from NIX_SSL_CERT_FILE, then SSL_CERT_FILE: without a bundle `npm ci` fails with
+    # UNABLE_TO_GET_ISSUER_CERT_LOCALLY. cacert's setup hook exports both as its bundle.
+    nativeBuildInputs = [
+      nodejs
+      cacert
+    ];
     impureEnvVars = lib.fetchers.proxyImpureEnvVars;
     buildPhase = ''
       runHook preBuild
@@ -117,26 +129,37 @@ let
       makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" --add-flags "${tsherveNodeFlags} $lib/dist/servers/tsherve/src/cli.js"
       runHook postInstall
     '';
-    passthru = { inherit npmDeps; };
+    passthru = {
+      inherit npmDeps;
+    };
     meta.mainProgram = "server-bench";
   };
 
-  tsherve = runCommand "tsherve-${version}" {
-    nativeBuildInputs = [ makeWrapper ];
-    meta.mainProgram = "tsherve";
-  } ''
+  # Thin executables: a makeWrapper call each (nixfmt layout: the attribute set of two items is
+  # expanded, so the arguments after the name go on lines of their own).
+  wrapped =
+    name: script:
+    runCommand "${name}-${version}"
+      {
+        nativeBuildInputs = [ makeWrapper ];
+        meta.mainProgram = name;
+      }
+      script;
+
+  tsherve = wrapped "tsherve" ''
     makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" \
       --add-flags "${tsherveNodeFlags} ${server-bench}/lib/server-bench/dist/servers/tsherve/src/cli.js"
   '';
 
   # k6test for the VM: k6 and taskset from nixpkgs on PATH, the offline k6 script from the store.
-  k6test = runCommand "k6test-${version}" {
-    nativeBuildInputs = [ makeWrapper ];
-    meta.mainProgram = "k6test";
-  } ''
+  k6testPath = lib.makeBinPath [
+    k6
+    util-linux
+  ];
+  k6test = wrapped "k6test" ''
     makeWrapper ${lib.getExe nodejs} "$out/bin/k6test" \
       --add-flags ${server-bench}/lib/server-bench/dist/driver/src/k6test-cli.js \
-      --prefix PATH : ${lib.makeBinPath [ k6 util-linux ]} \
+      --prefix PATH : ${k6testPath} \
       --set SERVER_BENCH_K6_SCRIPT ${server-bench}/lib/server-bench/k6/script.js
   '';
 

@@ -9,7 +9,7 @@ import type { Impl, ImplContext, LoadEngine, LoadOptions, ServerPlacement, Super
 import { buildTargets } from './crawl.js';
 import { BenchError, errorLine, ExitCode } from './errors.js';
 import { specId, specVus, type CellSpec } from './run/cellspec.js';
-import { SCHEMA_VERSION, type CellResult, type Verification, type Warning } from './schema.js';
+import { CELL_SCHEMA_VERSION, type CellResult, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
 import { verify } from './verify.js';
 
@@ -37,8 +37,10 @@ export interface CellEnv {
   mapText: string;
   /** Null when fetches cannot be counted. */
   mapServer: MapCounter | null;
-  /** Targets already crawled for this impl × size; when absent the cell crawls the running server. */
+  /** The run's target list (targets.ts); when absent the cell crawls the running server (the VM side). */
   targets?: Targets;
+  /** Its hash, stored on the result. */
+  targetsHash?: string;
   /** The folder the cell's files go to, in the reports layout. */
   runDir: string;
   signal?: AbortSignal;
@@ -62,7 +64,7 @@ export function cellWarnings(a: {
   memoryEnforced: boolean;
   memoryMiB: number;
   failedChecks: number;
-  errors: number;
+  errors: number | null;
 }): Warning[] {
   const w: Warning[] = [];
   if (a.utilisation !== null && a.utilisation >= SATURATION) {
@@ -73,7 +75,7 @@ export function cellWarnings(a: {
   }
   if (!a.memoryEnforced) w.push({ code: 'memory-not-enforced', message: `the ${a.memoryMiB} MiB memory limit was recorded, not enforced (no writable cgroup v2)` });
   if (a.failedChecks > 0) w.push({ code: 'failed-checks', message: `${a.failedChecks} responses had an unexpected status` });
-  if (a.errors > 0) w.push({ code: 'errors', message: `${a.errors} socket errors or timeouts during load` });
+  if (a.errors !== null && a.errors > 0) w.push({ code: 'errors', message: `${a.errors} socket errors or timeouts during load` });
   return w;
 }
 
@@ -100,7 +102,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
       o.targets ??
       (await (async (): Promise<Targets> => {
         phase('targets', `crawling ${server.baseUrl}/`);
-        return buildTargets(server.baseUrl, o.mapText);
+        return buildTargets(server.baseUrl, o.mapText, { webroot: o.ctx.webroot });
       })());
     let verification: Verification | null = null;
     if (spec.verify) {
@@ -121,7 +123,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
       }
     }
     aborted();
-    const connections = vus * 6; // k6's per-host batch parallelism
+    const connections = spec.connectionsOverride ?? vus * 6; // default: k6's per-host batch parallelism
     const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = { baseUrl: server.baseUrl, targets, vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
     if (spec.warmupSeconds > 0) {
       phase('warmup', `${spec.warmupSeconds} s, discarded`);
@@ -160,7 +162,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
     const result: CellResult = {
-      schemaVersion: SCHEMA_VERSION,
+      schemaVersion: CELL_SCHEMA_VERSION,
       id: specId(spec),
       impl: spec.impl,
       size: spec.size,
@@ -180,6 +182,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
       failedChecks: r.failedChecks,
       errors: r.errors,
       mapFetches: fetches,
+      ...(o.targetsHash !== undefined ? { targetsHash: o.targetsHash } : {}),
       resources: {
         serverCpuSeconds: Math.max(0, cpuAfter - cpuBefore),
         serverPeakRssBytes: peak > 0 ? peak : null,
@@ -198,7 +201,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
         memoryMiB: spec.size.memoryMiB,
         failedChecks: r.failedChecks,
         errors: r.errors,
-      }),
+      }).concat(r.warnings ?? []),
       startedAt,
       finishedAt,
       raw: r.raw,

@@ -4,7 +4,8 @@
 // stdout, progress to stderr; every error is one line `server-bench: <message> (<hint>)` with a
 // distinct exit code (errors.ts ExitCode).
 import { BenchError, ExitCode, reportError, throwProblems, UsageError } from './errors.js';
-import { defaultCacheDir } from './impls.js';
+import { assertFreshBuild } from './freshness.js';
+import { defaultCacheDir, repoRoot } from './impls.js';
 import { progressWriter } from './progress.js';
 import { flagValues, pickFlags, readFlags, type FlagValues, type OptionSpec } from './run/options.js';
 import { implsOf, siteOf } from './run/plan.js';
@@ -58,6 +59,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP.verify as string);
     return ExitCode.ok;
   }
+  assertFreshBuild(repoRoot());
   // The gate sends no load: no engine to check.
   const impls = await implsOf(v.impls, 'local', problems);
   const site = siteOf(v, problems);

@@ -1,7 +1,7 @@
 // The contracts between the engine's modules. Each module named below implements one of these
 // shapes; the orchestrator (cell.ts, bench.ts), k6test and the VM backend only talk through them,
 // so a cell runs the same way on the host or inside a VM.
-import type { EngineName, Finding, Latency, Size, Verification } from './schema.js';
+import type { EngineName, Finding, Latency, Size, Verification, Warning } from './schema.js';
 
 // ---------------------------------------------------------------- site (sitegen.ts)
 export interface Redirect {
@@ -100,7 +100,7 @@ export interface LoadOptions {
   baseUrl: string;
   targets: Targets;
   vus: number;
-  /** wrk: connections = vus × 6; k6: ignored (batchPerHost = 6). */
+  /** wrk: its -c (default vus × 6, or --connections); k6: ignored (batchPerHost = 6). */
   connections: number;
   durationSeconds: number;
   /** CPUs to pin the generator to (taskset); empty = unpinned. */
@@ -119,14 +119,18 @@ export interface LoadResult {
   durationSeconds: number;
   requests: number;
   bytes: number;
+  /** Each statistic null when the engine's output did not hold it (never a stand-in). */
   latencyMs: Latency;
   statusCounts: Record<string, number>;
   failedChecks: number;
-  errors: number;
+  /** Socket errors and timeouts; null when the engine cannot tell them apart from bad statuses. */
+  errors: number | null;
   /** CPU seconds the generator process used during the run (from /proc), null if unknown. */
   loadgenCpuSeconds: number | null;
   /** The engine's own summary, verbatim (parsed JSON or text). */
   raw: unknown;
+  /** What the engine could not measure or had to take from elsewhere; stored on the cell. */
+  warnings?: Warning[];
 }
 
 export interface LoadEngine {

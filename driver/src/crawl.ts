@@ -5,6 +5,7 @@ import { Parser } from 'htmlparser2';
 import type { Targets } from './contracts.js';
 import { BenchError, ExitCode, InputError } from './errors.js';
 import { parseRedirectMap } from './redirectmap.js';
+import { splitShadowedAliases } from './shadowing.js';
 
 export interface CrawlOptions {
   /** Pages parsed at most (HTML and CSS); further pages are still listed, not followed. Default 10,000. */
@@ -206,10 +207,15 @@ export async function crawl(baseUrl: string, opts: CrawlOptions = {}): Promise<s
   return [...found].sort();
 }
 
-/** The load's targets: the crawl from "/" plus every alias of the map (gosherve's rules). */
-export async function buildTargets(baseUrl: string, mapText: string, opts: CrawlOptions = {}): Promise<Targets> {
+/**
+ * The load's targets: the crawl from "/" plus every alias of the map (gosherve's rules). With the
+ * webroot, an alias that names a file of the site is a file path, not a redirect (shadowing.ts).
+ */
+export async function buildTargets(baseUrl: string, mapText: string, opts: CrawlOptions & { webroot?: string } = {}): Promise<Targets> {
   const paths = await crawl(baseUrl, opts);
   if (paths.length === 0) throw new InputError(`crawling ${baseUrl}/ found nothing`, 'the site needs an index.html that answers 200 at /');
   const { redirects } = parseRedirectMap(mapText);
-  return { paths, redirects };
+  if (opts.webroot === undefined) return { paths, redirects };
+  const split = await splitShadowedAliases(opts.webroot, redirects);
+  return { paths: [...new Set([...paths, ...split.filePaths])].sort(), redirects: split.redirects };
 }

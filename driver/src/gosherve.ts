@@ -10,13 +10,12 @@ import { execa } from 'execa';
 import type { Impl, ImplContext } from './contracts.js';
 import { answersHelp, buildIntoCache, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
 import { InputError, tail, UsageError } from './errors.js';
+import { implEnvironment, implSpec } from './matrix-files.js';
 
 export const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';
-const SITE_PORT = 8080;
-const METRICS_PORT = 8081;
 
-/** Log level given to gosherve: info, as upstream's default (one log line per request). */
-export const GOSHERVE_LOG_LEVEL = 'info';
+/** Log level given to gosherve (matrix/impls.json): info, as upstream's default (one log line per request). */
+export const GOSHERVE_LOG_LEVEL: string = implSpec('gosherve').environment.GOSHERVE_LOG_LEVEL ?? '(gosherve default)';
 
 /** What `--impls gosherve@X` asked for: a tag (anything `go install …@X` takes) or a checkout folder. */
 export type GosherveSpec = { kind: 'tag'; tag: string } | { kind: 'checkout'; dir: string };
@@ -157,24 +156,21 @@ export async function obtainCheckout(dir: string, cacheDir: string): Promise<Obt
 
 // ---------------------------------------------------------------- the implementation records
 
-function gosherveLaunch(bin: () => string, ctx: ImplContext) {
-  return {
-    command: bin(),
-    args: [],
-    env: { GOSHERVE_WEBROOT: ctx.webroot, GOSHERVE_REDIRECT_MAP_URL: ctx.mapUrl, GOSHERVE_LOG_LEVEL },
-  };
-}
-
-/** An Impl whose binary is found by `obtain` at prepare time; launching before prepare is a bug. */
-function gosherveRecord(name: string, description: string, obtain: (ctx: ImplContext) => Promise<Obtained>): Impl {
+/**
+ * An Impl whose binary is found by `obtain` at prepare time, with the ports, metric prefix and
+ * launch environment of `specName`'s entry in matrix/impls.json (every gosherve speaks the same
+ * contract).
+ */
+function gosherveRecord(name: string, description: string | null, specName: string, obtain: (ctx: ImplContext) => Promise<Obtained>): Impl {
+  const spec = implSpec(specName);
   let bin: string | null = null;
   return {
     name,
-    description,
+    description: description ?? spec.description,
     reference: false,
-    sitePort: SITE_PORT,
-    metricsPort: METRICS_PORT,
-    metricPrefix: 'gosherve_',
+    sitePort: spec.sitePort,
+    metricsPort: spec.metricsPort,
+    metricPrefix: spec.metricPrefix,
     async prepare(ctx) {
       const r = await obtain(ctx);
       if ('unavailable' in r) return { unavailable: r.unavailable, steps: r.steps };
@@ -182,23 +178,21 @@ function gosherveRecord(name: string, description: string, obtain: (ctx: ImplCon
       return { version: r.version, steps: r.steps };
     },
     launch(ctx) {
-      return gosherveLaunch(() => {
-        if (bin === null) throw new Error(`${name}: launch before prepare`);
-        return bin;
-      }, ctx);
+      // Before prepare (only tests that compare environments do that) the command is gosherve on PATH.
+      return { command: bin ?? 'gosherve', args: [], env: implEnvironment(spec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }) };
     },
   };
 }
 
-/** A built-in gosherve name (gosherve, gosherve-old) or `gosherve@<tag>`: found by obtainTag. */
-export function gosherveTagImpl(name: string, tag: string, envVars: readonly string[], description: string): Impl {
-  return gosherveRecord(name, description, (ctx) => obtainTag(tag, envVars, ctx.cacheDir));
+/** A built-in gosherve name (gosherve, gosherve-old: their matrix entries) or `gosherve@<tag>`: found by obtainTag. */
+export function gosherveTagImpl(name: string, tag: string, envVars: readonly string[], description: string | null = null): Impl {
+  return gosherveRecord(name, description, name === 'gosherve-old' ? 'gosherve-old' : 'gosherve', (ctx) => obtainTag(tag, envVars, ctx.cacheDir));
 }
 
 /** `gosherve@./path`: built from the checkout; named after its folder, never after a release. */
 export function gosherveCheckoutImpl(dir: string, taken: readonly string[]): Impl {
   const name = checkoutName(dir, taken);
-  return gosherveRecord(name, `built from the checkout ${dir}`, (ctx) => obtainCheckout(dir, ctx.cacheDir));
+  return gosherveRecord(name, `built from the checkout ${dir}`, 'gosherve', (ctx) => obtainCheckout(dir, ctx.cacheDir));
 }
 
 /** The Impl for `gosherve@<spec>`; `taken` are names already in use (a checkout's name avoids them). */

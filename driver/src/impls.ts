@@ -1,5 +1,6 @@
-// The implementation registry, as data: how to obtain each server, how to start it with a webroot
-// and a map URL, its ports and metric prefix. The harness has no per-implementation code paths
+// The implementation registry: how to obtain each server and start it locally. Its shared facts
+// (description, ports, metric prefix, environment) come from matrix/impls.json (matrix-files.ts),
+// which the flake's VM units are made from too. The harness has no per-implementation code paths
 // beyond these records. Ports are fixed (8080/8081) for every implementation, as gosherve's are,
 // so every cell is alike (same ports, same checks) and only one server runs at a time.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,10 +10,14 @@ import { fileURLToPath } from 'node:url';
 import type { Impl, ImplContext, LaunchSpec, Redirect } from './contracts.js';
 import { BenchError, UsageError } from './errors.js';
 import { gosherveSpecImpl, gosherveTagImpl, parseGosherveSpec, tagEnvVar } from './gosherve.js';
+import { implEnvironment, implSpec, type ImplSpec } from './matrix-files.js';
 import { nginxVersion, renderNginxConfig } from './nginx.js';
 
-export const SITE_PORT = 8080;
-export const METRICS_PORT = 8081;
+/** The fields of an Impl that matrix/impls.json holds. */
+function specFields(spec: ImplSpec): Pick<Impl, 'name' | 'description' | 'reference' | 'sitePort' | 'metricsPort' | 'metricPrefix'> {
+  const { name, description, reference, sitePort, metricsPort, metricPrefix } = spec;
+  return { name, description, reference, sitePort, metricsPort, metricPrefix };
+}
 
 /**
  * What the local harness passes beyond the shared ImplContext: the parsed redirects (nginx has no
@@ -61,13 +66,10 @@ function tsherveNodeFlags(cli: string): string[] {
   }
 }
 
+const tsherveSpec = implSpec('tsherve');
+
 export const tsherve: Impl = {
-  name: 'tsherve',
-  description: 'this repository: Node, in-memory site, one worker per server CPU',
-  reference: false,
-  sitePort: SITE_PORT,
-  metricsPort: METRICS_PORT,
-  metricPrefix: 'tsherve_',
+  ...specFields(tsherveSpec),
   async prepare() {
     const cli = tsherveCli();
     if (!existsSync(cli)) return { unavailable: `tsherve: ${cli} is missing; build it with npm run build` };
@@ -82,33 +84,23 @@ export const tsherve: Impl = {
     return {
       command: process.execPath,
       args: [...tsherveNodeFlags(tsherveCli()), tsherveCli()],
-      env: {
-        TSHERVE_WEBROOT: ctx.webroot,
-        TSHERVE_REDIRECT_MAP_URL: ctx.mapUrl,
-        TSHERVE_HOST: ctx.host,
-        TSHERVE_PORT: String(SITE_PORT),
-        TSHERVE_METRICS_PORT: String(METRICS_PORT),
-        TSHERVE_WORKERS: String(Math.max(1, ctx.cpus)), // one worker per server CPU
-        TSHERVE_LOG_LEVEL: 'info', // requests are logged at debug: info keeps the hot path quiet
-      },
+      // One worker per server CPU; log level info (requests are logged at debug: the hot path stays quiet).
+      env: implEnvironment(tsherveSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }),
     };
   },
 };
 
 // ---------------------------------------------------------------- gosherve (gosherve.ts)
 
-export const gosherveOld = gosherveTagImpl('gosherve-old', 'v0.3.3', ['SERVER_BENCH_GOSHERVE_OLD_BIN', tagEnvVar('v0.3.3')], 'gosherve v0.3.3: redirect lookup (and map refresh) before files, whole file read per request');
-export const gosherve = gosherveTagImpl('gosherve', 'v0.3.5', ['SERVER_BENCH_GOSHERVE_BIN', tagEnvVar('v0.3.5')], 'gosherve v0.3.5: files first, streamed with sendfile');
+export const gosherveOld = gosherveTagImpl('gosherve-old', 'v0.3.3', ['SERVER_BENCH_GOSHERVE_OLD_BIN', tagEnvVar('v0.3.3')]);
+export const gosherve = gosherveTagImpl('gosherve', 'v0.3.5', ['SERVER_BENCH_GOSHERVE_BIN', tagEnvVar('v0.3.5')]);
 
 // ---------------------------------------------------------------- nginx (reference)
 
+const nginxSpec = implSpec('nginx');
+
 export const nginx: Impl = {
-  name: 'nginx',
-  description: 'reference: nginx, one worker, sendfile, access log off, redirects in its config',
-  reference: true,
-  sitePort: SITE_PORT,
-  metricsPort: null,
-  metricPrefix: null,
+  ...specFields(nginxSpec),
   async prepare() {
     const v = await nginxVersion();
     return v === null ? { unavailable: 'nginx: not installed (apt-get install -y nginx-light, or leave it out of --impls)' } : { version: v };
@@ -117,7 +109,7 @@ export const nginx: Impl = {
     const prefix = ctx.workDir ?? join(ctx.cacheDir, 'nginx');
     mkdirSync(prefix, { recursive: true });
     // As root, nginx's worker would drop to "nobody", who cannot read a webroot under /root.
-    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: SITE_PORT, host: ctx.host, prefixDir: prefix, runAsRoot: process.getuid?.() === 0 });
+    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: nginxSpec.sitePort, host: ctx.host, prefixDir: prefix, runAsRoot: process.getuid?.() === 0 });
     const confPath = join(prefix, 'nginx.conf');
     writeFileSync(confPath, conf);
     return { command: 'nginx', args: ['-p', prefix, '-c', confPath, '-e', 'stderr'], env: {} };

@@ -1,11 +1,13 @@
 // Reading k6's end-of-test summaries: both legacy dialects (handleSummary's JSON and
 // --summary-export) and the opt-in machine-readable v1 schema, into one shape; then normalising
 // that shape into the LoadResult every engine returns. Malformed input fails with a message that
-// names the exact field and what was found there.
+// names the exact field (or the line and column) and what was found there. Normalising never
+// invents a number: a statistic the summary does not hold is null and said so in a warning.
 import { z } from 'zod';
 import type { LoadResult } from './contracts.js';
 import { InputError } from './errors.js';
-import type { Latency } from './schema.js';
+import { findJsonSyntaxError } from './jsonerror.js';
+import type { Latency, Warning } from './schema.js';
 
 export type K6Dialect = 'handleSummary' | 'summary-export' | 'machine-readable-v1';
 export type K6MetricType = 'counter' | 'gauge' | 'rate' | 'trend';
@@ -46,8 +48,8 @@ export interface K6Summary {
 
 const HINT = 'pass the JSON that k6 wrote (handleSummary or --summary-export), unedited';
 
-function fail(what: string): never {
-  throw new InputError(`k6 summary: ${what}`, HINT);
+function fail(what: string, hint: string = HINT): never {
+  throw new InputError(`k6 summary: ${what}`, hint);
 }
 
 // ------------------------------------------------------------------ zod schemas, per dialect
@@ -165,7 +167,9 @@ function issueMessage(error: z.ZodError, prefix = ''): string {
   const at = fieldPath(prefix, issue.path) || 'the summary';
   const input = (issue as { input?: unknown }).input;
   let text: string;
-  if (issue.code === 'invalid_type' && input === undefined) {
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && typeof input === 'number') {
+    text = `${at} must be a finite number, got ${input}`;
+  } else if (issue.code === 'invalid_type' && input === undefined) {
     text = `${at} is missing (expected ${article(issue.expected)})`;
   } else if (issue.code === 'invalid_type') {
     text = `${at} must be ${article(issue.expected)}, got ${describe(input)}`;
@@ -193,10 +197,20 @@ function toJson(input: unknown): unknown {
   try {
     return JSON.parse(input) as unknown;
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const m = /position (\d+)/.exec(msg);
-    const pos = m ? Number(m[1]) : input.length; // "Unexpected end of JSON input": truncated
-    fail(`not JSON at position ${pos} (${msg}); was the file truncated?`);
+    // V8's message names a position only for some errors; find the true place ourselves.
+    const where = findJsonSyntaxError(input);
+    if (!where) fail(`not JSON (${e instanceof Error ? e.message : String(e)})`);
+    const at = `not JSON at position ${where.position} (line ${where.line}, column ${where.column})`;
+    if (input[where.position] === '\uFEFF') {
+      fail(`${at}: the text starts with a UTF-8 byte-order mark (U+FEFF), which k6 never writes`, 'save the file as UTF-8 without a byte-order mark, or pass the file k6 wrote');
+    }
+    if (where.position >= input.length) fail(`${at}: the text ends where ${where.expected} was expected; was the file truncated?`);
+    const lead = input.trimStart();
+    if (!lead.startsWith('{') && !lead.startsWith('[')) {
+      const first = JSON.stringify(lead.split('\n', 1)[0]!.slice(0, 40));
+      fail(`${at}: found ${where.found}, expected ${where.expected}; the text starts with ${first}, which looks like pasted console output, not k6's JSON summary`, 'pass the file handleSummary or --summary-export wrote, not what k6 printed');
+    }
+    fail(`${at}: found ${where.found}, expected ${where.expected}`);
   }
 }
 
@@ -228,6 +242,16 @@ const REQUIRED: Record<K6MetricType, string[]> = {
 function requireValues(name: string, m: K6Metric, where: string): void {
   for (const key of REQUIRED[m.type]) {
     if (typeof m.values[key] !== 'number') fail(`${where}.${key} is missing (a ${m.type} metric "${name}" needs it)`);
+  }
+  // Counts and durations k6 writes are never negative (a gauge or a custom unit-less trend may be).
+  for (const [key, v] of Object.entries(m.values)) {
+    if (!Number.isFinite(v)) fail(`${where}.${key} must be a finite number, got ${v}`);
+    const isCount = m.type === 'counter' || (m.type === 'rate' && (key === 'passes' || key === 'fails')) || (m.type === 'trend' && key === 'count');
+    const isAmount = m.type === 'trend' && (m.contains === 'time' || m.contains === 'data');
+    if (v < 0 && (isCount || isAmount)) {
+      const what = isCount ? 'a count' : m.contains === 'time' ? 'a duration' : 'an amount of data';
+      fail(`${where}.${key} is ${v}, but it is ${what} and cannot be negative (metric "${name}")`);
+    }
   }
 }
 
@@ -282,9 +306,11 @@ export function parseK6Summary(input: unknown): K6Summary {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) fail(`expected a JSON object, got ${describe(data)}`);
   const obj = data as Record<string, unknown>;
   const dialect = detectDialect(obj);
-  if (dialect === 'handleSummary') return fromHandleSummary(obj);
-  if (dialect === 'summary-export') return fromExport(obj);
-  return fromV1(obj);
+  const summary = dialect === 'handleSummary' ? fromHandleSummary(obj) : dialect === 'summary-export' ? fromExport(obj) : fromV1(obj);
+  if (Object.keys(summary.metrics).length === 0) {
+    fail(`the summary has no metrics (${dialect === 'machine-readable-v1' ? 'results.metrics is an empty list' : '"metrics" is an empty object'}); k6 writes at least vus and iterations for a run that started`, 'pass the summary of a k6 run that made requests');
+  }
+  return summary;
 }
 
 function fromHandleSummary(obj: Record<string, unknown>): K6Summary {
@@ -385,55 +411,59 @@ export interface K6NormaliseContext {
   loadgenCpuSeconds: number | null;
   /** Stored verbatim as LoadResult.raw (default: the parsed summary's metrics are not kept). */
   raw?: unknown;
-  /** Used only when the summary itself cannot give the duration. */
+  /**
+   * Used only when the summary itself cannot give the duration (possible only for a run without
+   * requests); the result then carries a "substituted" warning.
+   */
   fallbackDurationSeconds?: number;
 }
 
-/** LoadResult plus what the normaliser had to guess; the orchestrator may turn notes into warnings. */
-export type K6LoadResult = LoadResult & { notes: string[] };
+/** The LoadResult of a k6 summary; `warnings` says which statistics the summary did not hold. */
+export type K6LoadResult = LoadResult & { warnings: Warning[] };
 
-const PERCENTILE = /^p\((\d+(?:\.\d+)?)\)$/;
+/** Metrics every k6 run writes whatever it tests: they say nothing about what was loaded. */
+const GENERIC = new Set(['vus', 'vus_max', 'iterations', 'iteration_duration', 'checks', 'data_received', 'data_sent', 'group_duration', 'dropped_iterations']);
 
-/** Percentile stats present in a trend, as [percent, value], sorted; med counts as p50 and max as p100. */
-function percentiles(values: Record<string, number>): [number, number][] {
-  const out: [number, number][] = [];
-  for (const [k, v] of Object.entries(values)) {
-    const m = PERCENTILE.exec(k);
-    if (m) out.push([Number(m[1]), v]);
-  }
-  if (typeof values.med === 'number' && !out.some(([p]) => p === 50)) out.push([50, values.med]);
-  if (typeof values.max === 'number') out.push([100, values.max]);
-  return out.sort((a, b) => a[0] - b[0]);
+/** "grpc_req_duration, grpc_streams" — what a summary without http_reqs measured instead. */
+function whatItHas(metrics: Record<string, K6Metric>): string {
+  const names = Object.keys(metrics).filter((n) => !n.includes('{')).sort();
+  const specific = names.filter((n) => !GENERIC.has(n) && !/^status_/.test(n));
+  const shown = specific.length > 0 ? specific : names;
+  const list = shown.length > 6 ? `${shown.slice(0, 6).join(', ')} and ${shown.length - 6} more` : shown.join(', ');
+  return specific.length > 0 ? list : `only ${list}`;
 }
 
-function latencyFrom(metric: K6Metric | undefined, notes: string[]): Latency {
+/** The latency statistics we report and the trend stat that holds each; med is k6's p(50). */
+const LATENCY_STATS: Array<[keyof Latency, string[]]> = [
+  ['avg', ['avg']],
+  ['p50', ['p(50)', 'med']],
+  ['p90', ['p(90)']],
+  ['p95', ['p(95)']],
+  ['p99', ['p(99)']],
+  ['max', ['max']],
+];
+
+/** The trend stats k6/script.js must ask for: one per latency statistic the reports show. */
+export const REQUIRED_TREND_STATS: readonly string[] = LATENCY_STATS.map(([, stats]) => stats[0]!);
+
+function latencyFrom(metric: K6Metric | undefined, warnings: Warning[]): Latency {
+  const none: Latency = { avg: null, p50: null, p90: null, p95: null, p99: null, max: null };
   if (!metric || metric.type !== 'trend') {
-    notes.push('no http_req_duration trend in the summary: latency recorded as 0');
-    return { avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, max: 0 };
+    warnings.push({ code: 'not-measured', message: 'latency: the k6 summary has no http_req_duration trend; every latency statistic is shown as –' });
+    return none;
   }
-  const v = metric.values;
-  const ps = percentiles(v);
-  // A missing percentile is replaced by the nearest stat above it (an upper bound), and said so.
-  const pick = (label: string, p: number, stat: string): number => {
-    const exact = ps.find(([q]) => q === p);
-    if (exact) return exact[1];
-    const above = ps.find(([q]) => q > p);
-    if (above) {
-      notes.push(`latency ${label}: ${stat} not in the summary's trend stats; used ${above[0] === 100 ? 'max' : `p(${above[0]})`} (an upper bound)`);
-      return above[1];
-    }
-    notes.push(`latency ${label}: ${stat} not in the summary and no higher stat: recorded as 0`);
-    return 0;
-  };
-  const max = typeof v.max === 'number' ? v.max : (ps.at(-1)?.[1] ?? 0);
-  if (typeof v.max !== 'number') notes.push('latency max: not in the summary; used the highest percentile');
-  const p50 = pick('p50', 50, 'med');
-  let avg = v.avg;
-  if (typeof avg !== 'number') {
-    avg = p50;
-    notes.push('latency avg: not in the summary; used the median');
+  const out = { ...none };
+  const missing: string[] = [];
+  for (const [key, stats] of LATENCY_STATS) {
+    const stat = stats.find((k) => typeof metric.values[k] === 'number');
+    if (stat === undefined) missing.push(stats[0]!);
+    else out[key] = metric.values[stat]!;
   }
-  return { avg, p50, p90: pick('p90', 90, 'p(90)'), p95: pick('p95', 95, 'p(95)'), p99: pick('p99', 99, 'p(99)'), max };
+  if (missing.length > 0) {
+    // Never filled from a neighbouring statistic: max is not p99, and p99 is not p90.
+    warnings.push({ code: 'not-measured', message: `latency ${missing.join(', ')} not in the k6 summary (its trend stats: ${Object.keys(metric.values).join(', ')}); shown as –` });
+  }
+  return out;
 }
 
 const STATUS_COUNTER = /^status_(\d{1,3}|other)$/;
@@ -441,52 +471,54 @@ const STATUS_COUNTER = /^status_(\d{1,3}|other)$/;
 /**
  * Turn a parsed summary into the engine-neutral LoadResult. Status counts come from the
  * `status_<code>` counters our script adds (k6 itself keeps none); for a summary from another
- * script they fall back to http_req_failed's split (k6 counts 200–399 as expected).
+ * script they fall back to http_req_failed's split (k6 counts 200–399 as expected). A summary
+ * of a test that made no HTTP requests is an InputError naming what it measured instead.
  */
 export function normaliseK6(summary: K6Summary, ctx: K6NormaliseContext): K6LoadResult {
-  const notes: string[] = [];
+  const warnings: Warning[] = [];
   const m = summary.metrics;
   const counter = (name: string): number | null => {
     const metric = m[name];
     return metric?.type === 'counter' && typeof metric.values.count === 'number' ? metric.values.count : null;
   };
 
+  const requests = counter('http_reqs');
+  if (requests === null) {
+    fail(`this summary has ${whatItHas(m)}, no http_reqs: it is not from an HTTP load test, and server-bench measures HTTP servers`, 'pass the summary of a k6 run that made HTTP requests (k6/http), such as the one k6/script.js writes');
+  }
+  // k6 counts every byte read from the network in data_received; an HTTP test that made requests always has it.
+  const bytes = counter('data_received') ?? (requests === 0 ? 0 : null);
+  if (bytes === null) fail(`this summary has ${requests} http_reqs but no data_received counter, so the bytes served are unknown`);
+
   let durationSeconds: number;
   if (summary.durationMs !== null && summary.durationMs > 0) {
     durationSeconds = summary.durationMs / 1000;
-    if (summary.durationSource === 'counter count/rate') notes.push('duration derived from http_reqs count / rate (the summary has no test duration)');
   } else if (ctx.fallbackDurationSeconds !== undefined && ctx.fallbackDurationSeconds > 0) {
     durationSeconds = ctx.fallbackDurationSeconds;
-    notes.push('duration: the summary gives none; used the configured duration');
+    warnings.push({ code: 'substituted', message: `the k6 summary gives no test duration (no state.testRunDurationMs and no counter with a rate); the configured ${ctx.fallbackDurationSeconds} s was used for req/s and MB/s` });
   } else {
     fail('cannot tell the test duration: no state.testRunDurationMs and no counter with a rate');
   }
 
-  const requests = counter('http_reqs');
-  if (requests === null) notes.push('no http_reqs counter: requests recorded as 0');
-  const bytes = counter('data_received');
-  if (bytes === null) notes.push('no data_received counter: bytes recorded as 0');
-
   const statusCounts: Record<string, number> = {};
-  let errors = 0;
+  let errors: number | null = null;
   const ours = Object.keys(m).filter((n) => STATUS_COUNTER.test(n) && m[n]?.type === 'counter');
   if (ours.length > 0) {
     for (const name of ours) {
       const code = (STATUS_COUNTER.exec(name) as RegExpExecArray)[1] as string;
       statusCounts[code] = Math.round(counter(name) ?? 0);
     }
-    // k6 reports status 0 when no response came back (refused, reset, timeout).
+    // k6 reports status 0 when no response came back (refused, reset, timeout); our script
+    // declares status_0, and k6 leaves a counter without samples out of the summary.
     errors = statusCounts['0'] ?? 0;
   } else {
     const failed = m.http_req_failed;
     if (failed?.type === 'rate') {
       statusCounts['2xx-3xx'] = Math.round(failed.values.fails ?? 0);
       statusCounts.other = Math.round(failed.values.passes ?? 0);
-      notes.push('no status_<code> counters (not server-bench\'s script): statusCounts split by http_req_failed (200-399 vs other)');
-    } else {
-      notes.push('no status_<code> counters and no http_req_failed: statusCounts unknown');
     }
-    notes.push('errors: a summary without status_0 cannot tell network errors from bad statuses; recorded as 0');
+    // Not server-bench's script: without status_0, network errors cannot be told from bad statuses.
+    errors = null;
   }
 
   let failedChecks = summary.checks.reduce((sum, c) => sum + c.fails, 0);
@@ -496,14 +528,14 @@ export function normaliseK6(summary: K6Summary, ctx: K6NormaliseContext): K6Load
     engine: 'k6',
     engineVersion: ctx.engineVersion,
     durationSeconds,
-    requests: Math.round(requests ?? 0),
-    bytes: bytes ?? 0,
-    latencyMs: latencyFrom(m.http_req_duration, notes),
+    requests: Math.round(requests),
+    bytes,
+    latencyMs: latencyFrom(m.http_req_duration, warnings),
     statusCounts,
     failedChecks: Math.round(failedChecks),
     errors,
     loadgenCpuSeconds: ctx.loadgenCpuSeconds,
     raw: ctx.raw,
-    notes,
+    warnings,
   };
 }

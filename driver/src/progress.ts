@@ -25,7 +25,7 @@ export function formatEvent(e: BenchEvent): string | null {
       const r = e.result;
       const cpu = r.resources.serverCpuSeconds !== null ? `, server CPU ${r.resources.serverCpuSeconds.toFixed(1)} s` : '';
       const warn = r.warnings.length > 0 ? `, warnings: ${r.warnings.map((w) => w.code).join(', ')}` : '';
-      return `[${e.index + 1}/${e.total}] ${r.id} done: ${fmtRate(r.reqPerSec)} req/s, ${(r.bytesPerSec / 1e6).toFixed(0)} MB/s, p99 ${r.latencyMs.p99.toFixed(1)} ms${cpu}${r.mapFetches !== null ? `, map fetches ${r.mapFetches}` : ''}${warn}`;
+      return `[${e.index + 1}/${e.total}] ${r.id} done: ${fmtRate(r.reqPerSec)} req/s, ${(r.bytesPerSec / 1e6).toFixed(0)} MB/s, p99 ${r.latencyMs.p99 === null ? '– (not measured)' : `${r.latencyMs.p99.toFixed(1)} ms`}${cpu}${r.mapFetches !== null ? `, map fetches ${r.mapFetches}` : ''}${warn}`;
     }
     case 'cell-skipped':
       return `[${e.index + 1}/${e.total}] ${e.cellId} skipped: ${e.reason}`;

@@ -5,6 +5,11 @@ import { z } from 'zod';
 import { cellOptionsShape } from './run/cell-options.js';
 
 export const SCHEMA_VERSION = 1 as const;
+/**
+ * result.json of a cell. 2: a statistic the engine did not measure is null (latency, errors)
+ * instead of a stand-in number; version-1 files (always numbers) are still read.
+ */
+export const CELL_SCHEMA_VERSION = 2 as const;
 
 /** A machine size: the server gets `cpus` cores and `memoryMiB` of memory; k6 runs `vus` VUs. */
 export const SizeSchema = z.object({
@@ -22,15 +27,17 @@ export type EngineName = z.infer<typeof EngineNameSchema>;
 export const LoadgenSchema = z.enum(['dedicated', 'shared']);
 export type Loadgen = z.infer<typeof LoadgenSchema>;
 
+/** A measured statistic, or null when the engine's output did not hold it (never a stand-in). */
+const measured = z.number().nonnegative().nullable();
 export const LatencySchema = z.object({
-  avg: z.number().nonnegative(),
-  p50: z.number().nonnegative(),
-  p90: z.number().nonnegative(),
-  p95: z.number().nonnegative(),
-  p99: z.number().nonnegative(),
-  max: z.number().nonnegative(),
+  avg: measured,
+  p50: measured,
+  p90: measured,
+  p95: measured,
+  p99: measured,
+  max: measured,
 });
-/** Latency statistics in milliseconds. */
+/** Latency statistics in milliseconds; null = not measured. */
 export type Latency = z.infer<typeof LatencySchema>;
 
 export const WarningCodeSchema = z.enum([
@@ -41,6 +48,9 @@ export const WarningCodeSchema = z.enum([
   'failed-checks', // some responses had an unexpected status
   'errors', // socket errors or timeouts during load
   'outlier', // flagged by median/MAD across repetitions (set by stats)
+  'high-variance', // repetitions vary by more than 10 % (σ / mean): a noisy host or an unstable server
+  'not-measured', // a statistic the engine's output did not hold: stored as null, shown as "–"
+  'substituted', // a number taken from elsewhere (e.g. the configured duration): compare never judges it
   'other',
 ]);
 export type WarningCode = z.infer<typeof WarningCodeSchema>;
@@ -67,7 +77,7 @@ export type Resources = z.infer<typeof ResourcesSchema>;
 
 /** One measured repetition of one implementation at one size: the unit every report is built from. */
 export const CellResultSchema = z.object({
-  schemaVersion: z.literal(SCHEMA_VERSION),
+  schemaVersion: z.union([z.literal(1), z.literal(CELL_SCHEMA_VERSION)]),
   id: z.string(), // e.g. "tsherve-1cpu-r2"
   impl: z.string(),
   size: SizeSchema,
@@ -86,8 +96,11 @@ export const CellResultSchema = z.object({
   latencyMs: LatencySchema,
   statusCounts: z.record(z.string(), z.number().int().nonnegative()),
   failedChecks: z.number().int().nonnegative(),
-  errors: z.number().int().nonnegative(),
+  /** Socket errors and timeouts; null when the engine cannot tell them from bad statuses. */
+  errors: z.number().int().nonnegative().nullable(),
   mapFetches: z.number().int().nonnegative().nullable(),
+  /** The run's target list this cell was loaded with (targets.json); absent in runs before it existed. */
+  targetsHash: z.string().optional(),
   resources: ResourcesSchema,
   warnings: z.array(WarningSchema),
   startedAt: z.string(), // ISO 8601
@@ -162,7 +175,8 @@ export const RunInfoSchema = z.object({
     impls: z.array(z.string()),
     sizes: z.array(SizeSchema),
     reps: z.number().int().positive(),
-    // durationSeconds, warmupSeconds, vusOverride and every later cell option (run/cell-options.ts).
+    // durationSeconds, warmupSeconds, vusOverride, connectionsOverride (--connections, wrk: null or
+    // absent = VUs × 6) and every later cell option (run/cell-options.ts).
     ...cellOptionsShape(true),
     engine: EngineNameSchema,
     reference: z.string(), // implementation the reports compare against (default gosherve)
@@ -170,6 +184,8 @@ export const RunInfoSchema = z.object({
     implSpecs: z.array(z.string()).optional(),
   }),
   site: SiteInfoSchema,
+  /** Hash of the run's one target list (targets.json) that every cell is loaded and verified with. */
+  targetsHash: z.string().optional(),
   /** Cell ids in the order they were scheduled (interleaved: A B C A B C). */
   order: z.array(z.string()),
   /** Cells skipped before running, with the reason (size does not fit, impl unavailable, ...). */

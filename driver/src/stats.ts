@@ -198,6 +198,25 @@ export function ratioWithError(a: number, sdA: number | null, b: number, sdB: nu
   return { ratio, sd: Math.abs(ratio) * Math.sqrt((sdA / a) ** 2 + (sdB / b) ** 2) };
 }
 
+/**
+ * 95 % interval (by default) of mean(a) / mean(b): the delta method on the two means' standard
+ * errors, var(r) ≈ se_a²/b̄² + ā²·se_b²/b̄⁴, with Welch–Satterthwaite degrees of freedom over the
+ * two terms. Null below two samples on either side (no spread to estimate) or when mean(b) is 0.
+ */
+export function ratioInterval(a: readonly number[], b: readonly number[], alpha = 0.05): Interval | null {
+  if (a.length < 2 || b.length < 2) return null;
+  const ma = mean(a);
+  const mb = mean(b);
+  if (mb === 0) return null;
+  const r = ma / mb;
+  const ta = stddev(a)! ** 2 / a.length / mb ** 2;
+  const tb = (ma ** 2 * (stddev(b)! ** 2 / b.length)) / mb ** 4;
+  if (ta + tb === 0) return { lo: r, hi: r };
+  const df = (ta + tb) ** 2 / (ta ** 2 / (a.length - 1) + tb ** 2 / (b.length - 1));
+  const half = tCritical(df, alpha) * Math.sqrt(ta + tb);
+  return { lo: r - half, hi: r + half };
+}
+
 /** "2.40 ± 0.10×" (or "2.40×" without σ). */
 export function formatRatio(r: Ratio, digits = 2): string {
   return r.sd === null ? `${r.ratio.toFixed(digits)}×` : `${r.ratio.toFixed(digits)} ± ${r.sd.toFixed(digits)}×`;
@@ -228,15 +247,30 @@ export function modifiedZScores(xs: readonly number[]): number[] {
   return xs.map((x) => (x - med) / (1.253314 * meanAd));
 }
 
-/** Values whose |modified z| exceeds 3.5; needs at least three values to say anything. */
+/**
+ * Fewer values than this make the median/MAD test meaningless: with three, the median is one of them
+ * and the MAD is the smaller of two gaps, so the tightest cell gets the largest z (issue 13: 27.1k /
+ * 29.9k / 30.3k req/s flagged 27.1k at z = −5.0).
+ */
+export const MIN_OUTLIER_N = 5;
+
+/** Values whose |modified z| exceeds 3.5; needs at least MIN_OUTLIER_N values to say anything. */
 export function findOutliers(xs: readonly number[], threshold = OUTLIER_Z): Outlier[] {
-  if (xs.length < 3) return [];
+  if (xs.length < MIN_OUTLIER_N) return [];
   return modifiedZScores(xs)
     .map((z, index) => ({ index, value: xs[index]!, z }))
     .filter((o) => Math.abs(o.z) > threshold);
 }
 
-/** Do two intervals overlap (the noise band of `compare`)? */
+/** Do two intervals overlap? */
 export function intervalsOverlap(a: Interval, b: Interval): boolean {
   return a.lo <= b.hi && b.lo <= a.hi;
+}
+
+/** Repetitions that vary by more than this (σ / mean) get a warning: the host was noisy or the server unstable. */
+export const HIGH_VARIANCE_CV = 0.1;
+
+/** σ / mean, or null below two samples or at a mean of 0. */
+export function coefficientOfVariation(s: Pick<Summary, 'mean' | 'sd'>): number | null {
+  return s.sd === null || s.mean === 0 ? null : s.sd / Math.abs(s.mean);
 }

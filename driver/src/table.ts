@@ -1,6 +1,7 @@
-// The plain terminal table printed at the end of a run: rows = sizes, columns = implementations,
-// each cell the median req/s and MB/s across repetitions. Pure (results in, string out); the rich
-// reports live elsewhere.
+// The plain terminal table printed at the end of a run when the full reports cannot be rendered:
+// rows = sizes, columns = implementations, each cell the median req/s and MB/s across repetitions.
+// Its marks mean what they mean in every other report: `*` fastest at that size (by median req/s),
+// `†` generator-bound. Pure (results in, string out); the rich reports live elsewhere.
 import { table } from 'table';
 import { int as fmtInt } from './report/format.js';
 import type { CellResult } from './schema.js';
@@ -14,6 +15,11 @@ export function renderTable(results: readonly CellResult[], impls: readonly stri
   const header = ['size', ...impls];
   const rows: string[][] = [header];
   for (const size of sizes) {
+    const medians = impls.map((impl) => {
+      const rs = results.filter((r) => r.size.name === size && r.impl === impl);
+      return rs.length > 0 ? median(rs.map((r) => r.reqPerSec)) : -1;
+    });
+    const fastest = Math.max(...medians) >= 0 ? impls[medians.indexOf(Math.max(...medians))] : undefined;
     const first = results.find((r) => r.size.name === size);
     const label = first ? `${size} CPU / ${first.size.memoryMiB >= 1024 ? `${first.size.memoryMiB / 1024} GB` : `${first.size.memoryMiB} MB`} / ${first.vus} VU` : size;
     const row = [label];
@@ -25,11 +31,11 @@ export function renderTable(results: readonly CellResult[], impls: readonly stri
       }
       const rps = median(rs.map((r) => r.reqPerSec));
       const mbs = median(rs.map((r) => r.bytesPerSec / 1e6));
-      const flag = rs.some((r) => r.warnings.some((w) => w.code === 'loadgen-saturated')) ? ' *' : '';
+      const flag = `${impl === fastest ? ' *' : ''}${rs.some((r) => r.warnings.some((w) => w.code === 'loadgen-saturated')) ? ' †' : ''}`;
       row.push(`${fmtInt(rps)} req/s${flag}\n${fmtInt(mbs)} MB/s\n(n=${rs.length})`);
     }
     rows.push(row);
   }
-  const note = results.some((r) => r.warnings.some((w) => w.code === 'loadgen-saturated')) ? '* the load generator was saturated: it, not the server, set that number\n' : '';
+  const note = `* fastest at that size (by median req/s)\n${results.some((r) => r.warnings.some((w) => w.code === 'loadgen-saturated')) ? '† generator-bound: the load generator was saturated, it, not the server, set that number\n' : ''}`;
   return `${table(rows)}${note}medians across repetitions\n`;
 }

@@ -62,7 +62,11 @@ beforeAll(async () => {
   goServers = await mkdtemp(join(tmpdir(), 'bench-e2e-go-'));
   await writeGoServer(join(goServers, 'map-every-request'), { refreshEveryRequest: true });
   await writeGoServer(join(goServers, 'tiny-fileserver'), { refreshEveryRequest: false });
-});
+  // Build both into the cache now: on a machine with an empty Go build cache the first build
+  // compiles net/http from scratch, which is not what the bench's timeout is for.
+  const built = await cli(['prepare', '--impls', `gosherve@${join(goServers, 'map-every-request')},gosherve@${join(goServers, 'tiny-fileserver')}`], {}, 600_000);
+  expect(built.exitCode, built.stderr).toBe(0);
+}, 620_000);
 
 afterAll(async () => {
   expect(await leftovers()).toEqual([]);
@@ -132,6 +136,31 @@ describe('server-bench bench, end to end', () => {
     expect(run.versions.impls['gosherve-old']).toMatch(/^v0\.3\.3/);
   }, 240_000);
 
+  it('loads and verifies every implementation with the one stored target list; a server that answers less gets findings, not a smaller load', async () => {
+    const noIndex = await writeGoServer(join(goServers, 'no-dir-index'), { refreshEveryRequest: false, dirIndex: false });
+    await waitPortsFree([8080, 8081], 30_000);
+    const r = await cli(['bench', '--impls', `tsherve,gosherve@${noIndex}`, '--reps', '1', ...SMALL, '--json'], {}, 600_000);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const dir = (JSON.parse(r.stdout) as { runDir: string }).runDir;
+    const stored = JSON.parse(await readFile(join(dir, 'targets.json'), 'utf8')) as { hash: string; paths: string[]; redirects: unknown[] };
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+    expect(run.targetsHash).toBe(stored.hash);
+    expect(stored.paths).toContain('/');
+    expect(stored.paths.some((p) => p.endsWith('/') && p !== '/')).toBe(true);
+    const ts = CellResultSchema.parse(JSON.parse(await readFile(join(cellDir(dir, '1', 'tsherve', 1), RESULT_FILE), 'utf8')));
+    expect(ts.targetsHash).toBe(stored.hash);
+    const total = stored.paths.length + stored.redirects.length;
+    for (const impl of ['tsherve', 'no-dir-index']) {
+      const v = VerificationSchema.parse(JSON.parse(await readFile(join(dir, 'verify', '1cpu', `${impl}.json`), 'utf8')));
+      expect(v.targets, impl).toBe(total);
+    }
+    const bad = VerificationSchema.parse(JSON.parse(await readFile(join(dir, 'verify', '1cpu', 'no-dir-index.json'), 'utf8')));
+    expect(bad.passed).toBe(false);
+    const dirPaths = stored.paths.filter((p) => p.endsWith('/'));
+    expect(bad.findings.filter((f) => f.status === 'fail').map((f) => new URL(f.url).pathname).sort()).toEqual(dirPaths.sort());
+    expect(run.skipped).toEqual([expect.objectContaining({ impl: 'no-dir-index', reason: expect.stringMatching(/^verification failed/) })]);
+  }, 620_000);
+
   it('skips an unavailable gosherve with one line naming every place tried, and runs the rest', async () => {
     await waitPortsFree([8080, 8081], 30_000);
     const cache = await mkdtemp(join(tmpdir(), 'bench-e2e-cache-'));
@@ -155,6 +184,23 @@ describe('server-bench bench, end to end', () => {
       await rm(cache, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('--connections sets wrk\'s connection count; the reports carry requests per server CPU-second', async () => {
+    await waitPortsFree([8080, 8081], 30_000);
+    const out = join(reports, 'connections');
+    const r = await cli(['bench', '--impls', 'tsherve', '--reps', '1', ...SMALL, '--connections', '3', '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(out, 'run.json'), 'utf8')));
+    expect(run.config.connectionsOverride).toBe(3);
+    const c = CellResultSchema.parse(JSON.parse(await readFile(join(cellDir(out, '1', 'tsherve', 1), RESULT_FILE), 'utf8')));
+    expect(c.connections).toBe(3);
+    expect(c.vus).toBe(1); // the default would have been 1 × 6
+    expect(r.stdout).toMatch(/\d[\d,]* req\/CPU-s/);
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    const row = md.split('\n').find((l) => l.startsWith('| 1 vCPU / 256 MB / 1 VU | tsherve'));
+    expect(row).toMatch(/^\| 1 vCPU \/ 256 MB \/ 1 VU \| tsherve \* \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| \d+ % of 1 core \|$/);
+    expect(await readFile(join(cellDir(out, '1', 'tsherve', 1), 'summary.txt'), 'utf8')).toMatch(/^tsherve-1cpu-r1 · .* 1 VUs, 3 connections\nserver CPU [\d.]+ s \([\d,]+ requests per CPU-second\)/);
+  }, 60_000);
 
   it('keeps finished cells on Ctrl-C, leaves no process behind, and resumes only the missing cells', async () => {
     await waitPortsFree([8080, 8081], 30_000);
@@ -219,6 +265,12 @@ describe('server-bench bench, end to end', () => {
       expect(line).toContain('unknown implementation "nosuch"');
       expect(line).toContain('unknown size "3"');
       expect(line).toContain('--warmup: bad duration "soon"');
+    });
+
+    it('--connections must be a positive whole number', async () => {
+      const r = await cli(['bench', '--connections', '0']);
+      expect(r.exitCode).toBe(ExitCode.usage);
+      expect(oneLine(r.stderr)).toMatch(/--connections: "0" is not a positive whole number \(for example --connections 3\)/);
     });
 
     it('unknown flag', async () => {

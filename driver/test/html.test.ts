@@ -16,8 +16,8 @@ let reportsDir: string;
 
 beforeAll(async () => {
   reportsDir = await mkdtemp(join(tmpdir(), 'sb-html-'));
-  for (const id of ['normal', 'mixed', 'n1']) await cp(join(RUNS, id), join(reportsDir, id), { recursive: true });
-  for (const id of ['normal', 'mixed', 'n1']) await writeReports(join(reportsDir, id), { now: new Date('2026-11-27T01:00:00Z') });
+  for (const id of ['normal', 'mixed', 'n1', 'bound', 'gaps']) await cp(join(RUNS, id), join(reportsDir, id), { recursive: true });
+  for (const id of ['normal', 'mixed', 'n1', 'bound', 'gaps']) await writeReports(join(reportsDir, id), { now: new Date('2026-11-27T01:00:00Z') });
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -60,7 +60,7 @@ describe('report.html in Chromium', () => {
       expect(errors).toEqual([]);
       expect(requests).toEqual([pathToFileURL(file).href]);
       // 3 impls × 2 sizes = 6 cells: 6 bars per per-size chart, 18 in the latency chart (p50/p95/p99).
-      const expected: Record<string, number> = { 'chart-rps': 6, 'chart-mbps': 6, 'chart-latency': 18, 'chart-cpu': 6, 'chart-memory': 6 };
+      const expected: Record<string, number> = { 'chart-rps': 6, 'chart-cpu-rps': 6, 'chart-mbps': 6, 'chart-latency': 18, 'chart-cpu': 6, 'chart-memory': 6 };
       for (const [id, n] of Object.entries(expected)) {
         const b = await bars(page, id);
         expect(b.count, id).toBe(n);
@@ -75,11 +75,19 @@ describe('report.html in Chromium', () => {
       // Peak memory is a maximum: no whiskers drawn, and the caption does not promise any.
       expect(await page.$$eval('svg#chart-memory g.whisker', (g) => g.length)).toBe(0);
       expect(await page.$eval('figure:has(svg#chart-memory) figcaption', (c) => c.textContent ?? '')).toMatch(/^Bars: the largest resident memory .* no interval\)\.$/);
-      const firstTable = await page.$$eval('table:first-of-type tr', (rows) => rows.map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim())));
-      expect(firstTable[0]).toEqual(['machine / VUs', 'gosherve-old', 'gosherve', 'tsherve']);
-      expect(firstTable[1]).toEqual(['1 vCPU / 256 MB / 1 VU', '172 MB/s', '896 MB/s', '899 MB/s *']);
-      expect(firstTable[2]).toEqual(['2 vCPU / 4 GB / 10 VUs', '223 MB/s', '1.2 GB/s', '1.7 GB/s *']);
-      expect(await page.textContent('body')).toContain('15,500 [14,708–16,172] * ≈');
+      const tables = (await page.$$eval('table', (ts) => ts.map((t) => [...t.querySelectorAll('tr')].map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim()))))) as string[][][];
+      // First the headline: req/s and requests per server CPU-second side by side, with ratios.
+      expect(tables[0]![0]).toEqual(['machine / VUs', 'implementation', 'req/s', 'req/s ÷ reference', 'req per server CPU-s', 'req/CPU-s ÷ reference', 'load generator CPU']);
+      expect(tables[0]![3]).toEqual(['1 vCPU / 256 MB / 1 VU', 'tsherve', '15,500 [14,708–16,172] ≈', '1.00 ± 0.02× (n.s.)', '33,333 [31,685–34,999]', '2.13× [2.04–2.23]', '50 % of 1 core']);
+      // Then the original post's table shape.
+      expect(tables[1]![0]).toEqual(['machine / VUs', 'gosherve-old', 'gosherve', 'tsherve']);
+      expect(tables[1]![1]).toEqual(['1 vCPU / 256 MB / 1 VU', '172 MB/s', '896 MB/s', '899 MB/s']);
+      expect(tables[1]![2]).toEqual(['2 vCPU / 4 GB / 10 VUs', '223 MB/s', '1.2 GB/s', '1.7 GB/s *']);
+      expect(await page.$$eval('svg#chart-cpu-rps g.whisker', (g) => g.length)).toBe(6);
+      // Nothing is generator-bound here: no † anywhere, and no "which ratio to trust" box.
+      expect(await page.$$eval('svg text.mark', (t) => t.length)).toBe(0);
+      expect(await page.$$eval('div.trust', (d) => d.length)).toBe(0);
+      expect(await page.textContent('body')).toContain('15,500 [14,708–16,172] ≈');
       // Warnings come before the first table.
       // (Browser-side code as strings: this project's tsconfig has no DOM lib.)
       expect(await page.evaluate("document.querySelector('section.warnings').compareDocumentPosition(document.querySelector('table')) & Node.DOCUMENT_POSITION_FOLLOWING")).toBeTruthy();
@@ -122,6 +130,41 @@ describe('report.html in Chromium', () => {
     }
   });
 
+  it('a generator-bound reference: † on its bars and table cells, and the ratio to trust stated above the tables', async () => {
+    const { page, errors } = await open(join(reportsDir, 'bound', 'report.html'));
+    try {
+      expect(errors).toEqual([]);
+      // nginx is bound: one † on the req/s chart and one on the MB/s chart, none on per-CPU-second.
+      expect(await page.$$eval('svg#chart-rps text.mark', (t) => t.map((x) => x.textContent))).toEqual(['†']);
+      expect(await page.$$eval('svg#chart-mbps text.mark', (t) => t.length)).toBe(1);
+      expect(await page.$$eval('svg#chart-cpu-rps text.mark', (t) => t.length)).toBe(0);
+      expect(await page.$$eval('svg#chart-rps rect.bar title', (t) => t.map((x) => x.textContent ?? '').filter((x) => x.includes('generator-bound')))).toEqual([expect.stringMatching(/^nginx at 1 vCPU: 49,800 req\/s/)]);
+      const headline = (await page.$$eval('table.headline tr.bound', (rs) => rs.map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim())))) as string[][];
+      expect(headline).toEqual([['1 vCPU / 256 MB / 1 VU', 'nginx †', '49,800 [46,700–53,012]', '1× (reference)', '52,632 [50,030–55,262]', '1× (reference)', '96 % of 1 core']]);
+      const trust = await page.textContent('div.trust');
+      expect(trust).toMatch(/the reference nginx is generator-bound .* trust the ratios of requests per server CPU-second \(gosherve 0\.34× \[0\.32–0\.35\], tsherve 0\.92× \[0\.88–0\.96\]\)/);
+      expect(await page.evaluate("document.querySelector('div.trust').compareDocumentPosition(document.querySelectorAll('table')[1]) & Node.DOCUMENT_POSITION_FOLLOWING")).toBeTruthy();
+      await page.screenshot({ path: join(ARTIFACTS, 'report-bound.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('statistics that were not measured: no bar, "–" in the tables, and a caption saying so', async () => {
+    const { page, errors } = await open(join(reportsDir, 'gaps', 'report.html'));
+    try {
+      expect(errors).toEqual([]);
+      // 2 cells × 3 percentiles, but p99 was never measured: 4 bars, not 6.
+      expect((await bars(page, 'chart-latency')).count).toBe(4);
+      expect(await page.$eval('figure:has(svg#chart-latency) figcaption', (c) => c.textContent ?? '')).toContain('A missing bar is a percentile that was not measured');
+      // tsherve's server CPU was not measured: one bar on the per-CPU-second chart.
+      expect((await bars(page, 'chart-cpu-rps')).count).toBe(1);
+      expect(await page.textContent('body')).toContain('400 µs / 1.2 ms / –');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('index.html lists every run newest first, linking each report', async () => {
     const file = join(reportsDir, 'index.html');
     const html = await readFile(file, 'utf8');
@@ -131,10 +174,11 @@ describe('report.html in Chromium', () => {
       expect(errors).toEqual([]);
       expect(requests).toEqual([pathToFileURL(file).href]);
       const links = await page.$$eval('section.run h2 a', (as) => as.map((a) => a.getAttribute('href')));
-      expect(links.sort()).toEqual(['mixed/report.html', 'n1/report.html', 'normal/report.html']);
+      expect(links.sort()).toEqual(['bound/report.html', 'gaps/report.html', 'mixed/report.html', 'n1/report.html', 'normal/report.html']);
       const created = await page.$$eval('section.run p.sub', (ps) => ps.map((p) => p.textContent!.slice(0, 24)));
       expect([...created].sort().reverse()).toEqual(created);
-      expect(await page.$$eval('section.run table', (t) => t.length)).toBe(3);
+      expect(await page.$$eval('section.run table', (t) => t.length)).toBe(5);
+      expect(await page.textContent('body')).toMatch(/49,800 req\/s †2\.9 GB\/s52,632 req\/CPU-s/);
     } finally {
       await page.close();
     }

@@ -1,14 +1,15 @@
 // The offline checks of the Nix half (flake.nix, flake.lock, vm.nix, nix/*): every .nix file parses,
-// the pure size table equals the TypeScript one, the implementation data agrees with the engine's
-// registry, the lock is complete and carries the pinned revisions, the guest's scripts and map
-// server work, and the npm fixed-output hash still matches the lock. No nixpkgs is reachable here,
-// so nothing is built or evaluated against it (nix/README.md says what was verified how).
+// the size and implementation data both sides read from matrix/*.json evaluate to the same values,
+// the lock is complete and carries the pinned revisions, the guest's scripts and map server work,
+// and the npm fixed-output hash still matches the lock. No nixpkgs is reachable here, so nothing is
+// built or evaluated against it (nix/README.md says what was verified how).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { vmSizeOf } from '../src/matrix-files.js';
 import { DEFAULT_SIZES } from '../src/sizes.js';
 
 const run = promisify(execFile);
@@ -23,9 +24,9 @@ const nixEnv = {
 };
 const noSubstituters = ['--option', 'substituters', ''];
 
-async function nixEval(expr: string): Promise<unknown> {
+async function nixEval(expr: string, cwd = repo): Promise<unknown> {
   const { stdout } = await run('nix-instantiate', ['--eval', '--strict', '--json', ...noSubstituters, '-E', expr], {
-    cwd: repo,
+    cwd,
     env: nixEnv,
     timeout: 30_000,
   });
@@ -71,6 +72,71 @@ describe('nix files', () => {
   });
 });
 
+// matrix/sizes.json and matrix/impls.json are the single source: nix/sizes.nix and nix/impls.nix read
+// them with builtins.fromJSON, driver/src/matrix-files.ts imports them. Both sides are evaluated and
+// compared, and neither may spell the values itself.
+describe('the single source (matrix/*.json)', () => {
+  it('is what both sides read, and neither side writes the values itself', async () => {
+    for (const [nix, json] of [
+      ['nix/sizes.nix', 'matrix/sizes.json'],
+      ['nix/impls.nix', 'matrix/impls.json'],
+    ] as const) {
+      const text = await readFile(join(repo, nix), 'utf8');
+      expect(text, nix).toContain(`builtins.fromJSON (builtins.readFile ../${json})`);
+    }
+    const ts = await readFile(join(repo, 'driver/src/matrix-files.ts'), 'utf8');
+    expect(ts).toContain("from '../../matrix/sizes.json' with { type: 'json' }");
+    expect(ts).toContain("from '../../matrix/impls.json' with { type: 'json' }");
+    // No second copy of a size's numbers or an implementation's environment.
+    const sizesNix = await readFile(join(repo, 'nix/sizes.nix'), 'utf8');
+    for (const n of ['16384', '4096', '384', '2048']) expect(sizesNix).not.toContain(n);
+    const implsNix = await readFile(join(repo, 'nix/impls.nix'), 'utf8');
+    for (const v of ['GOSHERVE_', 'TSHERVE_', '8080', 'gosherve_']) expect(implsNix).not.toContain(v);
+    for (const f of ['driver/src/sizes.ts', 'driver/src/impls.ts']) {
+      const text = await readFile(join(repo, f), 'utf8');
+      expect(text, f).not.toMatch(/memoryMiB: \d|(TSHERVE|GOSHERVE)_[A-Z_]+: (['"`]|String\()|metricPrefix: '/);
+    }
+  });
+
+  it('is copied into the build as it is (the built CLI and k6test read dist/matrix/)', async () => {
+    for (const f of ['sizes.json', 'impls.json']) {
+      // tsc re-indents the copy; the data must be the same.
+      const built = JSON.parse(await readFile(join(repo, 'dist', 'matrix', f), 'utf8')) as unknown;
+      expect(built, f).toEqual(JSON.parse(await readFile(join(repo, 'matrix', f), 'utf8')));
+    }
+    // The Nix source filter keeps the folder, or the Nix build could not compile.
+    expect(await readFile(join(repo, 'nix/packages.nix'), 'utf8')).toMatch(/keep = \[[^\]]*"matrix"/);
+  });
+
+  it('a change to the JSON is a change to the Nix side (nothing cached or copied)', async () => {
+    const d = await tempDir();
+    await mkdir(join(d, 'matrix'));
+    await mkdir(join(d, 'nix'));
+    for (const f of ['nix/sizes.nix', 'nix/impls.nix']) await writeFile(join(d, f), await readFile(join(repo, f)));
+    const sizes = JSON.parse(await readFile(join(repo, 'matrix/sizes.json'), 'utf8')) as { guest: { osMemoryMiB: number }; sizes: unknown[] };
+    sizes.guest.osMemoryMiB = 500;
+    sizes.sizes.push({ name: '4', cpus: 4, memoryMiB: 1024, vus: 3, loadgenCpus: 2 });
+    await writeFile(join(d, 'matrix/sizes.json'), JSON.stringify(sizes));
+    const impls = JSON.parse(await readFile(join(repo, 'matrix/impls.json'), 'utf8')) as { impls: { name: string; environment: Record<string, string> }[] };
+    const ts = impls.impls.find((i) => i.name === 'tsherve');
+    if (!ts) throw new Error('no tsherve in matrix/impls.json');
+    ts.environment.TSHERVE_EXTRA = '@host@:@cpus@';
+    await writeFile(join(d, 'matrix/impls.json'), JSON.stringify(impls));
+    const four = (await nixEval('(import ./nix/sizes.nix)."4"', d)) as NixSize;
+    expect(four).toMatchObject({ cpus: 4, vmCores: 6, vmMemoryMiB: 1024 + 500 + 2 * 256, loadgenCpuList: [4, 5] });
+    const env = (await nixEval(`(${implsExpr('4')}).tsherve.environment.TSHERVE_EXTRA`, d)) as string;
+    expect(env).toBe('127.0.0.1:4');
+
+    // A placeholder the VM has no value for stops the evaluation with the entry and the text.
+    ts.environment.TSHERVE_EXTRA = '@metricsPort@';
+    const nginx = impls.impls.find((i) => i.name === 'nginx');
+    if (!nginx) throw new Error('no nginx in matrix/impls.json');
+    nginx.environment.NGINX_METRICS = '@metricsPort@';
+    await writeFile(join(d, 'matrix/impls.json'), JSON.stringify(impls));
+    await expect(nixEval(`(${implsExpr('1')}).nginx.environment`, d)).rejects.toThrow(/nginx: "@metricsPort@" keeps a placeholder/);
+  });
+});
+
 interface NixSize {
   name: string;
   cpus: number;
@@ -85,7 +151,7 @@ interface NixSize {
 }
 
 describe('nix/sizes.nix', () => {
-  it('evaluates to the original sizes, equal to driver/src/sizes.ts', async () => {
+  it('evaluates to the original sizes, the same records as vmSizeOf in driver/src/matrix-files.ts', async () => {
     const sizes = (await nixEval('import ./nix/sizes.nix')) as Record<string, NixSize>;
     const table = Object.values(sizes)
       .sort((a, b) => a.cpus - b.cpus)
@@ -97,11 +163,15 @@ describe('nix/sizes.nix', () => {
     ]);
     expect(table).toEqual(DEFAULT_SIZES.map(({ name, cpus, memoryMiB, vus }) => ({ name, cpus, memoryMiB, vus })));
     for (const [key, s] of Object.entries(sizes)) expect(key).toBe(s.name);
+    // Every derived field too: one arithmetic, written in Nix and in TypeScript, same answers.
+    expect(Object.keys(sizes).sort()).toEqual(DEFAULT_SIZES.map((s) => s.name).sort());
+    for (const s of DEFAULT_SIZES) expect(sizes[s.name], `size ${s.name}`).toEqual(vmSizeOf(s.name));
   });
 
   it('gives k6 its own vCPUs after the server cores, and the VM room beyond the server', async () => {
     const sizes = (await nixEval('import ./nix/sizes.nix')) as Record<string, NixSize>;
     expect(Object.fromEntries(Object.values(sizes).map((s) => [s.name, s.loadgenCpus]))).toEqual({ '1': 1, '2': 1, '16': 4 });
+    expect(Object.fromEntries(Object.values(sizes).map((s) => [s.name, s.vmMemoryMiB]))).toEqual({ '1': 896, '2': 4736, '16': 17792 });
     for (const s of Object.values(sizes)) {
       expect(s.vmCores).toBe(s.cpus + s.loadgenCpus);
       expect(s.serverCpuList).toEqual(Array.from({ length: s.cpus }, (_, i) => i));
@@ -114,6 +184,7 @@ describe('nix/sizes.nix', () => {
 
 interface NixImpl {
   name: string;
+  description: string;
   unit: string;
   reference: boolean;
   command: string[];
@@ -124,8 +195,7 @@ interface NixImpl {
   memoryDenyWriteExecute: boolean;
 }
 
-describe('nix/impls.nix', () => {
-  const expr = (size: string) => `import ./nix/impls.nix {
+const implsExpr = (size: string) => `import ./nix/impls.nix {
     packages = { tsherve = "/pkg/tsherve"; gosherve = "/pkg/gosherve"; gosherve-old = "/pkg/gosherve-old"; nginx = "/pkg/nginx"; };
     size = (import ./nix/sizes.nix)."${size}";
     webroot = "/var/lib/bench-site";
@@ -133,23 +203,29 @@ describe('nix/impls.nix', () => {
     nginxConf = "/pkg/site/nginx.conf";
   }`;
 
+describe('nix/impls.nix', () => {
   it('describes the same implementations, ports and metric prefixes as the engine', async () => {
     const { IMPLS } = await import('../src/impls.js');
-    const impls = (await nixEval(expr('2'))) as Record<string, NixImpl>;
-    const fromNix = Object.values(impls)
-      .map((i) => ({ name: i.name, reference: i.reference, sitePort: i.sitePort, metricsPort: i.metricsPort, metricPrefix: i.metricPrefix }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-    const fromEngine = IMPLS.map((i) => ({ name: i.name, reference: i.reference, sitePort: i.sitePort, metricsPort: i.metricsPort, metricPrefix: i.metricPrefix })).sort(
-      (a, b) => a.name.localeCompare(b.name),
-    );
+    const impls = (await nixEval(implsExpr('2'))) as Record<string, NixImpl>;
+    const pick = (i: Omit<NixImpl, 'unit' | 'command' | 'environment' | 'memoryDenyWriteExecute'>) => ({
+      name: i.name,
+      description: i.description,
+      reference: i.reference,
+      sitePort: i.sitePort,
+      metricsPort: i.metricsPort,
+      metricPrefix: i.metricPrefix,
+    });
+    const fromNix = Object.values(impls).map(pick).sort((a, b) => a.name.localeCompare(b.name));
+    const fromEngine = IMPLS.map(pick).sort((a, b) => a.name.localeCompare(b.name));
     expect(fromNix).toEqual(fromEngine);
     for (const i of Object.values(impls)) expect(i.unit).toBe(`bench-${i.name}`);
   });
 
   it('configures each unit as the local backend does, sized by the VM', async () => {
     const { GOSHERVE_LOG_LEVEL } = await import('../src/gosherve.js');
-    const two = (await nixEval(expr('2'))) as Record<string, NixImpl>;
-    const sixteen = (await nixEval(expr('16'))) as Record<string, NixImpl>;
+    const { IMPLS } = await import('../src/impls.js');
+    const two = (await nixEval(implsExpr('2'))) as Record<string, NixImpl>;
+    const sixteen = (await nixEval(implsExpr('16'))) as Record<string, NixImpl>;
     expect(two.tsherve?.environment.TSHERVE_WORKERS).toBe('2');
     expect(sixteen.tsherve?.environment.TSHERVE_WORKERS).toBe('16');
     expect(two.tsherve?.environment.TSHERVE_REDIRECT_MAP_URL).toBe('http://127.0.0.1:8090/redirects.txt');
@@ -164,9 +240,16 @@ describe('nix/impls.nix', () => {
         GOSHERVE_LOG_LEVEL,
       });
     }
+    expect(GOSHERVE_LOG_LEVEL).toBe('info');
     expect(two.gosherve?.command).toEqual(['/pkg/gosherve/bin/gosherve']);
     expect(two['gosherve-old']?.command).toEqual(['/pkg/gosherve-old/bin/gosherve']);
     expect(two.nginx?.command).toEqual(['/pkg/nginx/bin/nginx', '-e', 'stderr', '-c', '/pkg/site/nginx.conf']);
+    // The whole environment equals the local launch's for the same webroot, map, host and cores
+    // (nginx gets none: its configuration file carries everything).
+    for (const impl of IMPLS) {
+      const local = impl.launch({ webroot: '/var/lib/bench-site', mapUrl: 'http://127.0.0.1:8090/redirects.txt', host: '127.0.0.1', cpus: 2, cacheDir: '/c', workDir: await tempDir() } as never);
+      expect(two[impl.name]?.environment, impl.name).toEqual(local.env);
+    }
   });
 });
 
@@ -280,7 +363,7 @@ describe('flake.lock', () => {
 });
 
 describe('guest scripts', () => {
-  const shellFiles = ['nix/apps/bench.sh', 'nix/apps/benchvm-test.sh', 'nix/apps/benchvm-exec.sh', 'nix/guest/bench-site.sh', 'nix/guest/bench-ssh-setup.sh', 'scripts/npm-deps-hash.sh'];
+  const shellFiles = ['nix/apps/bench.sh', 'nix/apps/benchvm-test.sh', 'nix/apps/benchvm-exec.sh', 'nix/guest/bench-site.sh', 'nix/guest/bench-ssh-setup.sh', 'scripts/npm-deps-hash.sh', 'scripts/check-nix.sh'];
 
   it('are valid bash', async () => {
     for (const f of shellFiles) await run('bash', ['-n', join(repo, f)]);
@@ -296,7 +379,7 @@ describe('guest scripts', () => {
       const isApp = f.startsWith('nix/apps/');
       const script = f.startsWith('scripts/')
         ? body
-        : `#!/nix/store/0000-bash/bin/bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\n${isApp ? `export SERVER_BENCH_VM_RUNNERS='{"1":"/nix/store/0000-vm/bin/run-bench-1-vm"}'\n` : ''}${body}`;
+        : `#!/nix/store/0000-bash/bin/bash\nset -o errexit\nset -o nounset\nset -o pipefail\n\n${isApp ? `export SERVER_BENCH_VM_DRVS='{"1":{"drv":"/nix/store/0000-vm.drv","program":"bin/run-bench-1-vm"}}'\n` : ''}${body}`;
       const path = join(d, f.replaceAll('/', '_'));
       await writeFile(path, script);
       await run('shellcheck', [path]).catch((e: { stdout?: string; message: string }) => problems.push(`${f}: ${(e.stdout ?? e.message).trim()}`));
@@ -388,6 +471,46 @@ describe('guest scripts', () => {
 });
 
 describe('npm dependencies for Nix', () => {
+  // nix/packages.nix evaluated with stand-ins for nixpkgs (lazily: only the fixed-output
+  // derivation's attributes are forced), so its shape is checked without nixpkgs.
+  it('the fixed-output derivation has CA certificates for npm ci, and the committed hash', async () => {
+    const expr = `let
+      stub = name: { outPath = "/stub/\${name}"; inherit name; };
+      lib = {
+        importJSON = f: builtins.fromJSON (builtins.readFile f);
+        fileset = { toSource = a: a.root; unions = l: l; };
+        fetchers.proxyImpureEnvVars = [ "http_proxy" "https_proxy" ];
+        cleanSourceWith = a: a.src;
+        getExe = p: "\${p}/bin/\${p.name}";
+        makeBinPath = l: builtins.concatStringsSep ":" (map (p: "\${p}/bin") l);
+      };
+      ours = import ./nix/packages.nix {
+        inherit lib;
+        stdenvNoCC.mkDerivation = a: a;
+        runCommand = name: attrs: script: attrs // { inherit name script; };
+        makeWrapper = stub "makeWrapper"; cacert = stub "cacert"; nodejs = stub "nodejs";
+        typescript = stub "typescript"; k6 = stub "k6"; util-linux = stub "util-linux";
+        guestWebroot = "/w"; guestNginxPrefix = "/p";
+      };
+      d = ours.npmDeps;
+    in {
+      inputs = map (p: p.name) d.nativeBuildInputs;
+      inherit (d) outputHash outputHashMode outputHashAlgo impureEnvVars buildPhase dontFixup;
+    }`;
+    const fod = (await nixEval(expr)) as { inputs: string[]; outputHash: string; outputHashMode: string; outputHashAlgo: string; impureEnvVars: string[]; buildPhase: string; dontFixup: boolean };
+    // stdenv sets NIX_SSL_CERT_FILE=/no-cert-file.crt; cacert's setup hook replaces it (nix/README.md).
+    expect(fod.inputs).toEqual(['nodejs', 'cacert']);
+    const committed = JSON.parse(await readFile(join(repo, 'nix/npm-deps.json'), 'utf8')) as { hash: string };
+    expect(fod).toMatchObject({ outputHash: committed.hash, outputHashMode: 'recursive', outputHashAlgo: 'sha256', dontFixup: true });
+    expect(fod.impureEnvVars).toEqual(['http_proxy', 'https_proxy']);
+    expect(fod.buildPhase).toMatch(/npm ci --omit=dev --ignore-scripts/);
+    expect(fod.buildPhase).not.toMatch(/strict-ssl|NODE_TLS_REJECT_UNAUTHORIZED/);
+    // The flake hands nixpkgs' cacert in (a missing argument fails evaluation, not the build).
+    const flake = await readFile(join(repo, 'flake.nix'), 'utf8');
+    const call = /import \.\/nix\/packages\.nix \{\s*inherit \(pkgs\)([^;]*);/.exec(flake);
+    expect(call?.[1]?.split(/\s+/).filter(Boolean)).toContain('cacert');
+  });
+
   it('package-lock.json carries no registry URLs', async () => {
     const lock = await readFile(join(repo, 'package-lock.json'), 'utf8');
     expect(lock).not.toMatch(/"resolved":/);
@@ -402,6 +525,35 @@ describe('npm dependencies for Nix', () => {
     );
     expect(stdout).toMatch(/matches package-lock\.json \(sha256-/);
   }, 120_000);
+});
+
+describe('scripts/check-nix.sh (the same offline checks for CI and by hand)', () => {
+  it('passes here, and says plainly whether nixfmt ran', async () => {
+    const { stdout } = await run(join(repo, 'scripts/check-nix.sh'), [], { cwd: repo, timeout: 60_000 });
+    expect(stdout).toMatch(/^check-nix: parse: \d+ files$/m);
+    expect(stdout).toMatch(/^check-nix: evaluate: 4 pure files$/m);
+    expect(stdout).toMatch(/^check-nix: nixfmt: (SKIPPED \(not installed|\d+ files formatted)/m);
+    expect(stdout).toMatch(/^check-nix: ok$/m);
+  });
+
+  it('fails on a file that does not parse and on a matrix file a pure file cannot read', async () => {
+    const d = await tempDir();
+    for (const dir of ['scripts', 'nix', 'matrix']) await mkdir(join(d, dir));
+    for (const f of ['scripts/check-nix.sh', 'flake.nix', 'vm.nix', 'nix/sizes.nix', 'nix/impls.nix', 'nix/guest-paths.nix', 'nix/vm-drvs.nix', 'nix/packages.nix', 'matrix/impls.json']) {
+      await writeFile(join(d, f), await readFile(join(repo, f)), { mode: f.endsWith('.sh') ? 0o755 : 0o644 });
+    }
+    await writeFile(join(d, 'matrix/sizes.json'), '{ "guest": {}, "sizes": [ { "name": "1" } ] }');
+    await writeFile(join(d, 'nix/broken.nix'), '{ a = ; }');
+    const r = await run(join(d, 'scripts/check-nix.sh'), [], { cwd: d, timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code?: number; stderr?: string }) => ({ code: e.code, stderr: e.stderr ?? '' }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/check-nix: nix\/broken\.nix does not parse/);
+    expect(r.stderr).toMatch(/check-nix: nix\/sizes\.nix does not evaluate/);
+    const usage = await run(join(d, 'scripts/check-nix.sh'), ['--bogus'], { cwd: d }).catch((e: { code?: number }) => e.code);
+    expect(usage).toBe(2);
+  });
 });
 
 describe('nix/guest-paths.nix', () => {

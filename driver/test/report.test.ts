@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { parseK6Summary } from '../src/k6summary.js';
 import { renderMarkdown } from '../src/report/markdown.js';
-import { buildResultsFromDir, ResultsSchema, type Results } from '../src/report/results.js';
+import { buildResultsFromDir, readResults, resultsForRun, RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../src/report/results.js';
+import { renderHtml } from '../src/report/html.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { renderK6Text, renderTextSummary } from '../src/report/textsummary.js';
 import { loadRun } from '../src/store.js';
@@ -43,7 +44,10 @@ describe('results.json', () => {
     expect(g1.mbPerSec.median).toBeCloseTo((15453 * 58000) / 1e6, 0);
     const c1 = r.comparisons.find((c) => c.size === '1')!;
     expect(c1.reference).toBe('gosherve');
-    expect(c1.fastest).toBe('tsherve');
+    // tsherve leads by median (15.5k vs 15.4k) but not significantly: no "fastest" is named.
+    expect(c1.fastest).toBeNull();
+    expect(c1.fastestSignificant).toBe(false);
+    expect(r.comparisons.find((c) => c.size === '2')!.fastest).toBe('tsherve');
     const ts1 = c1.entries.find((e) => e.impl === 'tsherve')!;
     expect(ts1.reqPerSec.significant).toBe(false); // 15.5k vs 15.4k with overlapping spread
     const old1 = c1.entries.find((e) => e.impl === 'gosherve-old')!;
@@ -87,13 +91,15 @@ describe('results.json', () => {
 });
 
 describe('golden renderers', () => {
-  for (const id of ['normal', 'n1', 'mixed']) {
+  for (const id of ['normal', 'n1', 'mixed', 'bound', 'gaps']) {
     it(`markdown: ${id}`, async () => golden(`${id}.md`, renderMarkdown(await results(id))));
     it(`terminal: ${id}`, async () => golden(`${id}.terminal.txt`, renderTerminal(await results(id))));
   }
 
-  it('markdown opens with the original table shape and marks non-significance and n = 1', async () => {
+  it('markdown opens with the headline table, then the original table shape; marks non-significance and n = 1', async () => {
     const md = renderMarkdown(await results('normal'));
+    expect(md.indexOf('## Results')).toBeLessThan(md.indexOf('## Throughput (MB/s, median)'));
+    expect(md).toContain('| machine / VUs | implementation | req/s | req/s ÷ reference | req per server CPU-s | req/CPU-s ÷ reference | load generator CPU |');
     expect(md).toMatch(/## Throughput \(MB\/s, median\)\n\n\| machine \/ VUs \| gosherve-old \| gosherve \| tsherve \|/);
     expect(md).toContain('| 1 vCPU / 256 MB / 1 VU |');
     expect(md).toMatch(/n\.s\., p = /);
@@ -105,7 +111,8 @@ describe('golden renderers', () => {
     const t = renderTerminal(r);
     expect(t).toMatch(/46,000 req\/s \*/);
     expect(t.split('\n').filter((l) => l.startsWith('warning: '))).toHaveLength(r.warnings.length);
-    expect(renderTerminal(await results('normal'))).toMatch(/15,500 req\/s \* ≈/);
+    expect(renderTerminal(await results('normal'))).toMatch(/15,500 req\/s ≈/);
+    expect(renderTerminal(await results('normal'))).not.toMatch(/15,500 req\/s \*/);
   });
 
   it('text summary of a wrk cell (synthesised k6 layout)', async () => {
@@ -151,6 +158,102 @@ describe('golden renderers', () => {
   });
 });
 
+describe('requests per server CPU-second and generator-bound cells', () => {
+  it('per cell: requests ÷ server CPU seconds, with an interval; the ratio to the reference with one too', async () => {
+    const r = await results('bound');
+    const ts = r.cells.find((c) => c.impl === 'tsherve')!;
+    const reps = r.repetitions.filter((x) => x.impl === 'tsherve');
+    expect(ts.reqPerCpuSecond!.values).toEqual(reps.sort((a, b) => a.rep - b.rep).map((x) => x.requests / x.resources.serverCpuSeconds!));
+    expect(ts.reqPerCpuSecond!.ci95).not.toBeNull();
+    const e = r.comparisons[0]!.entries.find((x) => x.impl === 'tsherve')!;
+    expect(e.reqPerCpuSecond!.ratio).toBeCloseTo(ts.reqPerCpuSecond!.mean / r.cells.find((c) => c.impl === 'nginx')!.reqPerCpuSecond!.mean, 12);
+    expect(e.reqPerCpuSecond!.ci95!.lo).toBeLessThan(e.reqPerCpuSecond!.ratio);
+    expect(e.reqPerCpuSecond!.ci95!.hi).toBeGreaterThan(e.reqPerCpuSecond!.ratio);
+  });
+
+  it('a generator-bound reference: every report says to trust the per-CPU-second ratios', async () => {
+    const r = await results('bound');
+    const line = /size 1: the reference nginx is generator-bound \(load generator at 96 % of its core\(s\)\), so every req\/s ratio at this size is measured against the generator's limit; trust the ratios of requests per server CPU-second \(gosherve 0\.\d\d× \[[0-9.]+–[0-9.]+\], tsherve 0\.\d\d× \[[0-9.]+–[0-9.]+\]\)\./;
+    expect(renderTerminal(r)).toMatch(new RegExp(`\ntrust: ${line.source}`));
+    expect(renderMarkdown(r)).toMatch(new RegExp(`\n- ${line.source}`));
+    expect(renderHtml(r)).toMatch(line);
+    // The † sits on the nginx cell in every table.
+    expect(renderMarkdown(r)).toContain('| 1 vCPU / 256 MB / 1 VU | nginx † |');
+    expect(renderTerminal(r)).toMatch(/49,800 req\/s †/);
+  });
+
+  it('a generator-bound cell that is not the reference: its per-CPU ratio is the one to trust', async () => {
+    expect(renderTerminal(await results('mixed'))).toMatch(/trust: size 1: tsherve is generator-bound \(load generator at 97 % of its core\(s\)\): its req\/s ratio \(15\.45 ± 0\.23× gosherve-old\) is a lower bound set by the generator; trust its ratio of requests per server CPU-second, 14\.71× \[[0-9.]+–[0-9.]+\] gosherve-old\./);
+  });
+
+  it('report.md records the load generator\'s CPU share per cell', async () => {
+    const md = renderMarkdown(await results('bound'));
+    expect(md).toMatch(/Load generator CPU share per cell[^\n]*\n\n\| machine \/ VUs \| gosherve \| tsherve \| nginx \|\n\|---\|---:\|---:\|---:\|\n\| 1 vCPU \/ 256 MB \/ 1 VU \| 31 % \[30 %–31 %\] of 1 \| 82 % \[81 %–84 %\] of 1 \| 96 % \[95 %–97 %\] of 1 † \|/);
+  });
+});
+
+describe('statistics that were not measured', () => {
+  it('stay null through results.json and show as "–" with a footnote in every report', async () => {
+    const r = await results('gaps');
+    for (const c of r.cells) expect(c.latencyMs.p99).toBeNull();
+    expect(r.cells.find((c) => c.impl === 'tsherve')!.reqPerCpuSecond).toBeNull();
+    expect(r.comparisons[0]!.entries.find((e) => e.impl === 'tsherve')!.reqPerCpuSecond).toBeNull();
+    expect(ResultsSchema.parse(JSON.parse(JSON.stringify(r)))).toBeTruthy();
+    const md = renderMarkdown(r);
+    expect(md).toMatch(/\| 1 vCPU \/ 256 MB \/ 1 VU \| 400 µs \/ 1\.2 ms \/ – \| 400 µs \/ 1\.2 ms \/ – \|/);
+    expect(md).toContain('– not measured: the load generator\'s output did not hold that statistic');
+    expect(md).toMatch(/- \*\*not-measured\*\* \(gosherve, size 1, rep 1, 2\): latency p\(99\) not in the k6 summary/);
+    const t = renderTerminal(r);
+    expect(t).toContain('– req/CPU-s');
+    expect(t).toMatch(/– not measured \(server CPU unknown\)/);
+    expect(t).toMatch(/warning: gosherve at size 1 \(rep 1, 2\): latency p\(99\) not in the k6 summary/);
+    expect(t).toMatch(/warning: gosherve at size 1 \(rep 2\): the k6 summary gives no test duration/);
+    const html = renderHtml(r);
+    expect(html).toContain('400 µs / 1.2 ms / –');
+    expect(html).toContain('A missing bar is a percentile that was not measured');
+  });
+
+  it('summary.txt of a k6 cell without p(99) ends with the cell\'s warnings', async () => {
+    const run = await loadRun(join(RUNS, 'gaps'));
+    const text = renderTextSummary(run.cells.find((c) => c.id === 'gosherve-1cpu-r2')!);
+    expect(text).toMatch(/\nwarning \(not-measured\): latency p\(99\) not in the k6 summary/);
+    expect(text).toMatch(/\nwarning \(substituted\): the k6 summary gives no test duration/);
+    expect(text).not.toMatch(/p\(99\)=/);
+    expect(text.split('\n')[1]).toMatch(/^server CPU [0-9.]+ s \([0-9,]+ requests per CPU-second\) · load generator 98 % of 1 core\(s\) \(generator-bound: it set req\/s\)$/);
+    const noCpu = renderTextSummary(run.cells.find((c) => c.id === 'tsherve-1cpu-r1')!);
+    expect(noCpu.split('\n')[1]).toMatch(/^server CPU – \(not measured\) · /);
+  });
+
+  it('a wrk cell without latency (no response) prints "–" and the footnote, never NaN or 0', async () => {
+    const run = await loadRun(join(RUNS, 'normal'));
+    const cell = { ...run.cells[0]!, latencyMs: { avg: null, p50: null, p90: null, p95: null, p99: null, max: null } };
+    const text = renderTextSummary(cell);
+    expect(text).toMatch(/http_req_duration\.+: avg=– +med=– +p\(90\)=– +p\(95\)=– +p\(99\)=– +max=–/);
+    expect(text).toContain('– not measured: the load generator\'s output did not hold that statistic');
+    expect(text).not.toMatch(/NaN|avg=0s/);
+  });
+});
+
+describe('results.json versions', () => {
+  it('writes version 2', async () => {
+    expect((await results('normal')).schemaVersion).toBe(2);
+    expect(RESULTS_SCHEMA_VERSION).toBe(2);
+  });
+  it('reads a version-1 results.json (a real run) by rebuilding it from the repetitions it stores', async () => {
+    const file = join(import.meta.dirname, 'fixtures', 'results-v1', 'results.json');
+    const old = JSON.parse(readFileSync(file, 'utf8'));
+    expect(old.schemaVersion).toBe(1);
+    const r = await readResults(file);
+    expect(r.schemaVersion).toBe(2);
+    expect(r.generatedAt).toBe(old.generatedAt);
+    expect(r.cells.map((c) => [c.impl, c.reqPerSec.median])).toEqual(old.cells.map((c: { impl: string; reqPerSec: { median: number } }) => [c.impl, c.reqPerSec.median]));
+    const nginx = r.cells.find((c) => c.impl === 'nginx')!;
+    expect(nginx.reqPerCpuSecond!.median).toBeCloseTo(1e6 / old.cells.find((c: { impl: string }) => c.impl === 'nginx').cpuMicrosPerRequest.median, 6);
+    // A folder holding only results.json (as a committed example may) compares and renders too.
+    expect((await resultsForRun(join(import.meta.dirname, 'fixtures', 'results-v1'))).schemaVersion).toBe(2);
+  });
+});
+
 describe('text summary on every real k6 summary', () => {
   const dir = '/work/shared/fixtures/k6-summaries';
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
@@ -167,5 +270,15 @@ describe('text summary on every real k6 summary', () => {
   it('a time unit from the summary options is honoured', () => {
     const raw = JSON.parse(readFileSync(join(dir, 'benc-uk__k6-reporter__simple.json'), 'utf8'));
     expect(renderK6Text(parseK6Summary(raw), '', 'ms')).toMatch(/http_req_duration\.+: avg=21\.38ms +min=0\.26ms /);
+  });
+});
+
+describe('sizes in units that fit', () => {
+  it('never shows a tiny site as a fraction of a megabyte', async () => {
+    const { bytesMB } = await import('../src/report/format.js');
+    expect(bytesMB(64)).toBe('64 B');
+    expect(bytesMB(64_000)).toBe('64 kB');
+    expect(bytesMB(40_500_000)).toBe('40.5 MB');
+    expect(bytesMB(3_100_000_000)).toBe('3.1 GB');
   });
 });

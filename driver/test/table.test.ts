@@ -25,11 +25,14 @@ describe('renderTable', () => {
     ];
     const out = renderTable(rs, ['a', 'b']);
     const lines = out.split('\n');
-    expect(lines.find((l) => l.includes('1 CPU / 256 MB / 1 VU'))).toMatch(/2,000 req\/s .*15,453 req\/s \*/);
+    // `*` means fastest here as in every report; the saturated generator is `†`.
+    expect(lines.find((l) => l.includes('1 CPU / 256 MB / 1 VU'))).toMatch(/2,000 req\/s +│ 15,453 req\/s \* †/);
     expect(out).toContain('100 MB/s');
     expect(out).toContain('899 MB/s');
-    expect(lines.find((l) => l.includes('2 CPU / 4 GB / 10 VU'))).toMatch(/4,500 req\/s .*–/);
-    expect(out).toContain('* the load generator was saturated');
+    expect(lines.find((l) => l.includes('2 CPU / 4 GB / 10 VU'))).toMatch(/4,500 req\/s \* .*–/);
+    expect(out).toContain('* fastest at that size (by median req/s)');
+    expect(out).toContain('† generator-bound: the load generator was saturated');
+    expect(renderTable(rs.filter((r) => r.impl === 'a'), ['a'])).not.toContain('†');
     expect(out).toContain('(n=3)');
   });
 

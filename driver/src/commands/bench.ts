@@ -3,6 +3,8 @@
 // backend → the reports (runend.ts). --help is rendered from the flag table for the backend asked.
 import { basename } from 'node:path';
 import { ExitCode, reportError } from '../errors.js';
+import { assertFreshBuild } from '../freshness.js';
+import { repoRoot } from '../impls.js';
 import { progressWriter } from '../progress.js';
 import { killLocalNow, LOCAL_STOPPING, localBackend } from '../run/local-backend.js';
 import { runPlan, type Backend } from '../run/loop.js';
@@ -15,10 +17,10 @@ export function benchHelp(backend: BackendName): string {
   if (backend === 'vm') {
     return `usage: server-bench bench --backend vm [flags]
 
-Boots one NixOS VM per size (nix run .#bench builds them and sets SERVER_BENCH_VM_RUNNERS), runs
-k6test for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
+Boots one NixOS VM per size (under nix run .#bench only the sizes asked for are built), runs k6test
+for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
 The VMs serve the generated default site, so --webroot, --redirects, --site-size, --seed and
---resume are the local backend's.
+--resume are the local backend's, as is --connections (the VMs run k6).
 
 ${renderFlagHelp(BENCH_FLAGS, 'vm')}`;
   }
@@ -38,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(benchHelp(raw.text.backend === 'vm' ? 'vm' : 'local'));
       return ExitCode.ok;
     }
+    // A user who edits tsherve measures what they edited: refuse a build older than its sources.
+    if (raw.text.backend !== 'vm') assertFreshBuild(repoRoot());
     const plan = await makeRunPlan(raw);
     const how: { backend: Backend; stopping: string; killNow: () => void; retryHint: string } =
       plan.backend === 'vm'

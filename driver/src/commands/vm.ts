@@ -7,7 +7,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../duration.js';
 import { interruptible } from '../runend.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
-import { bootVm, checkKvm, locateRunner, type BootedVm } from '../vm/runner.js';
+import { bootVm, checkKvm, type BootedVm } from '../vm/runner.js';
+import { prepareRunner } from '../vm/runner-build.js';
 import { waitForSsh } from '../vm/ssh.js';
 import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
 import { join } from 'node:path';
@@ -32,8 +33,10 @@ async function start(argv: string[]): Promise<number> {
   const size = typeof v.size === 'string' ? v.size : '1';
   const existing = await readState(size).catch(() => null);
   if (existing) throw new UsageError(`a VM of size ${size} is already running (pid ${existing.pid}, SSH on 127.0.0.1:${existing.port})`, `stop it first: server-bench vm stop --size ${size}`);
-  const runner = locateRunner(size, typeof v.runner === 'string' ? v.runner : null);
   const { emulated } = checkKvm(v['allow-tcg'] === true);
+  const runner = await prepareRunner(size, typeof v.runner === 'string' ? v.runner : null, {
+    onBuild: (s, drv) => process.stderr.write(`server-bench: building the size-${s} VM (${drv})\n`),
+  });
   await mkdir(stateDir(), { recursive: true, mode: 0o700 });
   const consoleLog = join(stateDir(), `${size}-console.log`);
   // Listen for Ctrl-C before the runner starts: until its state file is written the VM is ours to

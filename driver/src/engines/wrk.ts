@@ -1,5 +1,6 @@
 // The wrk engine, the default on a host without k6: our Lua script cycles through the same
-// targets as the k6 script with VUs × 6 connections (k6's per-host batch parallelism), and its
+// targets as the k6 script with VUs × 6 connections (k6's per-host batch parallelism) unless
+// --connections says otherwise, and its
 // done() prints one JSON line that we validate and normalise into a LoadResult. Per-code status
 // counts are opt-in (they halve wrk's throughput on large bodies, see wrk-targets.lua).
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -67,7 +68,8 @@ export function parseWrkOutput(stdout: string): WrkReport {
 
 export function normaliseWrk(report: WrkReport, ctx: { engineVersion: string; loadgenCpuSeconds: number | null }): LoadResult {
   const l = report.latency_us;
-  const ms = (us: number | null) => (us ?? 0) / 1000;
+  // null when wrk saw no response (empty histogram): not measured, never 0.
+  const ms = (us: number | null) => (us === null ? null : us / 1000);
   const e = report.errors;
   let statusCounts: Record<string, number>;
   let failedChecks = 0;
@@ -125,7 +127,7 @@ export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
     },
     async run(opts: LoadOptions): Promise<LoadResult> {
       if (!which('wrk')) throw new EnvironmentError('wrk is not installed', WRK_INSTALL_HINT);
-      if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new BenchError(`wrk: connections must be a positive integer, got ${opts.connections}`, 'pass vus × 6', ExitCode.usage);
+      if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new BenchError(`wrk: connections must be a positive integer, got ${opts.connections}`, 'pass --connections N (default VUs × 6)', ExitCode.usage);
       const paths = targetPaths(opts.targets);
       if (paths.length === 0) throw new BenchError('wrk: no targets to request', 'crawl the site first (crawl.ts)', ExitCode.input);
       await mkdir(opts.outDir, { recursive: true });

@@ -28,8 +28,12 @@ export function ms(x: number): string {
   return `${num(x)} ms`;
 }
 
+/** A size in decimal units that fit it: "640 B", "64 kB", "40.5 MB", "3.1 GB" (never "0.000064 MB"). */
 export function bytesMB(b: number): string {
-  return `${num(b / 1e6)} MB`;
+  if (b < 1e3) return `${int(b)} B`;
+  if (b < 1e6) return `${num(b / 1e3)} kB`;
+  if (b < 1e9) return `${num(b / 1e6)} MB`;
+  return `${num(b / 1e9)} GB`;
 }
 
 /** Every quantity we report is non-negative: a wide interval's lower end is shown clipped at 0. */
@@ -56,4 +60,18 @@ export function pValue(p: number): string {
 
 export function percent(x: number): string {
   return `${(x * 100).toFixed(0)} %`;
+}
+
+/** What a table shows for a statistic that was not measured; every renderer footnotes it. */
+export const NOT_MEASURED = '–';
+
+/** "2.13× [2.05–2.21]": a ratio of means with its 95 % interval, or "[n = 1]" when none can be given. */
+export function ratioWithCi(r: Relative): string {
+  const f = (x: number) => x.toFixed(2);
+  return `${f(r.ratio)}× ${r.ci95 ? `[${f(Math.max(0, r.ci95.lo))}–${f(r.ci95.hi)}]` : '[n = 1]'}`;
+}
+
+/** A latency in ms, or "–" when it was not measured. */
+export function msOrNot(s: Summary | null): string {
+  return s ? ms(s.median) : NOT_MEASURED;
 }

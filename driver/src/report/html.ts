@@ -1,9 +1,13 @@
 // report.html: one self-contained offline page (inline CSS and SVG; no scripts, fonts or requests):
-// warnings first, the original table shape, charts with 95 % whiskers and "≈" for non-significant
-// differences, the detailed tables, verification, and the environment. Readable at 390 px and in
-// dark mode (prefers-color-scheme). Pure: results in, string out.
-import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
+// warnings first, the headline table (req/s and requests per server CPU-second with their ratios)
+// and which ratio to trust, the original table shape, charts with 95 % whiskers, "≈" for
+// non-significant differences and "†" on generator-bound cells, the detailed tables ("–" = not
+// measured), verification, and the environment. Readable at 390 px and in dark mode
+// (prefers-color-scheme). Pure: results in, string out.
+import { bytesMB, int, interval, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
+import { trustLines } from './trust.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
 
 export const CSS = `
@@ -23,6 +27,9 @@ h1{font-size:1.5rem;margin:.2em 0}h2{font-size:1.2rem;margin-top:1.6em;border-bo
 table{border-collapse:collapse;margin:.5em 0;font-variant-numeric:tabular-nums;min-width:100%}
 th,td{border:1px solid var(--line);padding:4px 8px;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
+table.headline td:nth-child(2){text-align:left}table.headline th,table.headline td{white-space:normal}.nw{white-space:nowrap}table.headline thead th{vertical-align:bottom}
+tr.fastest td:nth-child(2){font-weight:700}
+.trust{border-left:4px solid var(--warn-line);padding:2px 12px;margin:10px 0}.trust ul{margin:.3em 0;padding-left:1.2em}
 thead th{background:var(--card)}
 td.skipped{color:var(--muted);font-style:italic;white-space:normal}
 .fastest{font-weight:700}.ns{color:var(--muted)}
@@ -34,7 +41,7 @@ svg .tick,svg .group-label,svg .legend-text{font-size:15px;fill:var(--fg)}
 svg .axis-label{font-size:15px;fill:var(--muted)}
 svg .grid{stroke:var(--line);stroke-width:1}svg .axis{stroke:var(--muted);stroke-width:1}
 svg .whisker line{stroke:var(--fg);stroke-width:1.5}
-svg text.ns{font-size:20px;font-weight:700;fill:var(--fg)}
+svg text.ns{font-size:20px;font-weight:700;fill:var(--fg)}svg text.mark{font-size:18px;font-weight:700;fill:var(--bad)}
 svg .s0{fill:var(--s0)}svg .s1{fill:var(--s1)}svg .s2{fill:var(--s2)}svg .s3{fill:var(--s3)}svg .s4{fill:var(--s4)}svg .s5{fill:var(--s5)}
 figcaption{font-size:.85rem;color:var(--muted);padding:2px 4px}
 dl.env{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px}dl.env dt{color:var(--muted)}dl.env dd{margin:0;overflow-wrap:anywhere}
@@ -60,7 +67,7 @@ function grid(results: Results, cell: (c: CellAggregate, impl: string, size: str
   return `<p class="caption">${esc(caption)}</p><div class="scroll"><table>${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-function perSizeChart(results: Results, id: string, title: string, yLabel: string, pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null, format: (v: number) => string, significance: 'reqPerSec' | 'mbPerSec' | null, caption?: string): string {
+function perSizeChart(results: Results, id: string, title: string, yLabel: string, pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null, format: (v: number) => string, significance: 'reqPerSec' | 'mbPerSec' | 'reqPerCpuSecond' | null, caption?: string, markBound = false): string {
   const groups: BarGroup[] = [];
   for (const s of results.sizes) {
     const cmp = comparisonOf(results, s.name);
@@ -69,13 +76,15 @@ function perSizeChart(results: Results, id: string, title: string, yLabel: strin
       const v = c ? pick(c) : null;
       if (!c || !v) return [];
       const e = significance ? cmp?.entries.find((x) => x.impl === impl) : undefined;
-      const ns = e !== undefined && significance !== null && cmp?.reference !== impl && e[significance].significant === false;
+      const ns = e !== undefined && significance !== null && cmp?.reference !== impl && e[significance]?.significant === false;
+      const bound = markBound && isGeneratorBound(c);
       const ci = v.lo !== null && v.hi !== null ? ` [95 % CI ${format(v.lo)}–${format(v.hi)}]` : ' (n = 1, no interval)';
-      return [{ series, value: v.value, lo: v.lo, hi: v.hi, notSignificant: ns, label: `${impl} at ${s.name} vCPU: ${format(v.value)} ${yLabel}${ci}${ns ? ', not significantly different from the reference' : ''}` }];
+      return [{ series, value: v.value, lo: v.lo, hi: v.hi, notSignificant: ns, ...(bound ? { mark: '†' } : {}), label: `${impl} at ${s.name} vCPU: ${format(v.value)} ${yLabel}${ci}${ns ? ', not significantly different from the reference' : ''}${bound ? ', generator-bound (the load generator set this number)' : ''}` }];
     });
     if (bars.length > 0) groups.push({ label: `${s.name} vCPU`, bars });
   }
-  return figure(renderBarChart({ id, title, yLabel, xLabel: 'machine size', series: results.impls, groups, format }), caption ?? (significance ? 'Bars: median over repetitions; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference (Welch, p ≥ 0.05).' : 'Bars: median over repetitions; whiskers: 95 % interval of the mean.'));
+  const boundNote = markBound && results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator set this number.' : '';
+  return figure(renderBarChart({ id, title, yLabel, xLabel: 'machine size', series: results.impls, groups, format }), (caption ?? (significance ? 'Bars: median over repetitions; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference (Welch, p ≥ 0.05).' : 'Bars: median over repetitions; whiskers: 95 % interval of the mean.')) + boundNote);
 }
 
 function figure(svg: string, caption: string): string {
@@ -89,9 +98,32 @@ function medianCi(s: { median: number; ci95: { lo: number; hi: number } | null }
 function latencyChart(results: Results): string {
   const groups: BarGroup[] = results.cells.map((c) => ({
     label: `${c.impl}\n${c.size} vCPU`,
-    bars: (['p50', 'p95', 'p99'] as const).map((p, series) => ({ series, value: c.latencyMs[p].median, lo: c.latencyMs[p].ci95?.lo ?? null, hi: c.latencyMs[p].ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(c.latencyMs[p].median)}` })),
+    // A percentile that was not measured gets no bar (never one borrowed from another statistic).
+    bars: (['p50', 'p95', 'p99'] as const).flatMap((p, series) => {
+      const v = c.latencyMs[p];
+      return v ? [{ series, value: v.median, lo: v.ci95?.lo ?? null, hi: v.ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(v.median)}` }] : [];
+    }),
   }));
-  return figure(renderBarChart({ id: 'chart-latency', title: 'Latency percentiles', yLabel: 'milliseconds', xLabel: 'implementation · vCPUs', series: ['p50', 'p95', 'p99'], groups, log: true, colorOffset: 3, format: (v) => num(v) }), 'Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.');
+  const missing = results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? ' A missing bar is a percentile that was not measured (see the warnings).' : '';
+  return figure(renderBarChart({ id: 'chart-latency', title: 'Latency percentiles', yLabel: 'milliseconds', xLabel: 'implementation · vCPUs', series: ['p50', 'p95', 'p99'], groups, log: true, colorOffset: 3, format: (v) => num(v) }), `Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.${missing}`);
+}
+
+/** The headline table, its legend and which ratio to trust for generator-bound cells. */
+function headlineSection(results: Results): string {
+  const head = `<thead><tr>${HEADLINE_COLUMNS.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead>`;
+  const rows = headlineRows(results).map((row) => {
+    // Cells may wrap between a median and its interval, never inside "[lo–hi]".
+    const [size, impl, ...rest] = row.cells.map((t) => esc(t).replace(/\[[^\]]*\]/g, '<span class="nw">$&</span>'));
+    return `<tr class="${[row.fastest ? 'fastest' : '', row.generatorBound ? 'bound' : ''].filter(Boolean).join(' ')}"><th scope="row">${size}</th><td>${impl}</td>${rest.map((t) => `<td>${t}</td>`).join('')}</tr>`;
+  });
+  const trust = trustLines(results);
+  return [
+    '<section id="results"><h2>Results</h2>',
+    `<div class="scroll"><table class="headline">${head}<tbody>${rows.join('')}</tbody></table></div>`,
+    ...headlineLegend(results).map((l) => `<p class="caption">${esc(l)}</p>`),
+    trust.length > 0 ? `<div class="trust"><p><strong>Which ratio to trust:</strong></p><ul>${trust.map((t) => `<li>${esc(t)}</li>`).join('')}</ul></div>` : '',
+    '</section>',
+  ].join('\n');
 }
 
 export function renderHtml(results: Results): string {
@@ -118,18 +150,21 @@ export function renderHtml(results: Results): string {
   const body = [
     `<header><h1>${esc(title)}</h1><p class="sub">${esc(`${r.config.engine} · ${results.impls.length} implementation(s) × ${results.sizes.length} size(s) · ${r.config.reps} repetition(s) · backend ${r.backend}`)}</p></header>`,
     warnings,
+    headlineSection(results),
     '<section><h2>Throughput</h2>',
     grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median MB/s per implementation and machine size (the original post's table); * fastest at that size.${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
     '</section>',
     '<section><h2>Charts</h2><div class="charts">',
-    perSizeChart(results, 'chart-rps', 'Requests per second', 'req/s', (c) => medianCi(c.reqPerSec), (v) => int(v), 'reqPerSec'),
-    perSizeChart(results, 'chart-mbps', 'Throughput', 'MB/s', (c) => medianCi(c.mbPerSec), (v) => num(v), 'mbPerSec'),
+    perSizeChart(results, 'chart-rps', 'Requests per second', 'req/s', (c) => medianCi(c.reqPerSec), (v) => int(v), 'reqPerSec', undefined, true),
+    perSizeChart(results, 'chart-cpu-rps', 'Requests per server CPU-second', 'requests per CPU-second', (c) => (c.reqPerCpuSecond ? medianCi(c.reqPerCpuSecond) : null), (v) => int(v), 'reqPerCpuSecond', 'Bars: median over repetitions of requests ÷ server CPU seconds, what the server does with the CPU it used whoever set the pace; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference.'),
+    perSizeChart(results, 'chart-mbps', 'Throughput', 'MB/s', (c) => medianCi(c.mbPerSec), (v) => num(v), 'mbPerSec', undefined, true),
     latencyChart(results),
     perSizeChart(results, 'chart-cpu', 'Server CPU per request', 'µs of CPU per request', (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null), (v) => num(v), null),
     perSizeChart(results, 'chart-memory', 'Peak memory', 'MB resident (peak)', (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }), (v) => num(v), null, 'Bars: the largest resident memory of the server\'s process tree over all repetitions (a maximum, so no interval).'),
     '</div></section>',
     '<section><h2>Tables</h2>',
-    grid(results, (c, impl, size) => `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`, 'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05).'),
+    grid(results, (c, impl, size) => `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}${isGeneratorBound(c) ? ' <span title="generator-bound">†</span>' : ''}`, 'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05); † generator-bound.'),
+    grid(results, (c) => esc(c.reqPerCpuSecond ? medianWithCi(c.reqPerCpuSecond, int) : NOT_MEASURED), `Requests per server CPU-second: median [95 % CI]${results.cells.some((c) => !c.reqPerCpuSecond) ? `; ${NOT_MEASURED} server CPU not measured` : ''}.`),
     grid(results, (c, impl, size) => `${esc(medianWithCi(c.mbPerSec, num))}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`, 'MB/s: median [95 % CI]; ≈ not significantly different from the reference.'),
     grid(results, (c, impl, size) => {
       const cmp = comparisonOf(results, size);
@@ -138,12 +173,19 @@ export function renderHtml(results: Results): string {
       const text = relativeText(e.reqPerSec, cmp.reference === impl) + (cmp.reference === impl ? '' : ` ${cmp.reference}`);
       return e.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
     }, 'req/s relative to the reference: mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.'),
-    grid(results, (c) => esc(`${ms(c.latencyMs.p50.median)} / ${ms(c.latencyMs.p95.median)} / ${ms(c.latencyMs.p99.median)}`), 'Latency p50 / p95 / p99 (median over repetitions).'),
+    grid(results, (c, impl, size) => {
+      const cmp = comparisonOf(results, size);
+      const e = cmp?.entries.find((x) => x.impl === impl);
+      if (!cmp || !e) return '—';
+      if (cmp.reference === impl) return '1× (reference)';
+      return esc(e.reqPerCpuSecond ? `${ratioWithCi(e.reqPerCpuSecond)} ${cmp.reference}` : NOT_MEASURED);
+    }, 'Requests per server CPU-second relative to the reference: ratio of means [95 % interval].'),
+    grid(results, (c) => esc(`${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`), `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`),
     grid(results, (c) => esc(c.cpuSecondsPerGB ? medianWithCi(c.cpuSecondsPerGB, num) : 'not measured'), 'Server CPU seconds per GB served.'),
     grid(results, (c) => esc(c.cpuMicrosPerRequest ? medianWithCi(c.cpuMicrosPerRequest, num) : 'not measured'), 'Server CPU µs per request.'),
     grid(results, (c) => esc(c.peakRssBytes === null ? 'not measured' : bytesMB(c.peakRssBytes)), 'Peak resident memory (largest over repetitions).'),
     grid(results, (c) => esc(c.mapFetches ? int(c.mapFetches.median) : 'not counted'), 'Redirect-map fetches per repetition (median).'),
-    grid(results, (c) => esc(c.loadgenUtilisation ? percent(c.loadgenUtilisation.median) : 'not measured'), 'Load generator utilisation of its cores (median).'),
+    grid(results, (c) => esc(c.loadgenUtilisation ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}` : 'not measured'), 'Load generator CPU share of the cores it was pinned to (median [lowest–highest] over repetitions); † ≥ 90 %: generator-bound.'),
     anyN1 ? '<p class="sub">[n = 1]: a single repetition, so no confidence interval or significance test can be given.</p>' : '',
     '</section>',
     '<section><h2>Verification</h2><ul>',

@@ -1,12 +1,12 @@
 // reports/index.html: every run folder in reports/ that has a results.json, newest first, with its
-// matrix (implementations × sizes), headline numbers (median req/s and MB/s, fastest marked) and a
-// link to its report.html. Self-contained like report.html. renderIndex is pure; buildIndex reads.
+// matrix (implementations × sizes), headline numbers (median req/s, MB/s and requests per server
+// CPU-second; fastest `*`, generator-bound `†`) and a link to its report.html. Self-contained like report.html. renderIndex is pure; buildIndex reads.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RESULTS_FILE } from '../layout.js';
-import { int, throughput } from './format.js';
+import { int, NOT_MEASURED, throughput } from './format.js';
 import { CSS } from './html.js';
-import { cellOf, comparisonOf, readResults, sizeLabel, type Results } from './results.js';
+import { cellOf, comparisonOf, isGeneratorBound, readResults, sizeLabel, type Results } from './results.js';
 import { escapeXml as esc } from './svg.js';
 
 export interface IndexEntry {
@@ -26,7 +26,8 @@ export function renderIndex(entries: IndexEntry[]): string {
         const c = cellOf(results, impl, s.name);
         if (!c) return '<td class="skipped">skipped</td>';
         const mark = cmp?.fastest === impl ? ' *' : '';
-        return `<td${mark ? ' class="fastest"' : ''}>${esc(`${int(c.reqPerSec.median)} req/s${mark}`)}<br>${esc(throughput(c.mbPerSec.median))}</td>`;
+        const bound = isGeneratorBound(c) ? ' †' : '';
+        return `<td${mark ? ' class="fastest"' : ''}>${esc(`${int(c.reqPerSec.median)} req/s${mark}${bound}`)}<br>${esc(throughput(c.mbPerSec.median))}<br>${esc(`${c.reqPerCpuSecond ? int(c.reqPerCpuSecond.median) : NOT_MEASURED} req/CPU-s`)}</td>`;
       });
       return `<tr><th scope="row">${esc(sizeLabel(results, s.name))}</th>${tds.join('')}</tr>`;
     });
@@ -34,7 +35,7 @@ export function renderIndex(entries: IndexEntry[]): string {
     return `<section class="run"><h2><a href="${esc(encodeURIComponent(folder))}/report.html">${esc(r.runId)}</a></h2><p class="sub">${esc(`${r.createdAt} · ${r.config.engine} · ${r.backend} · ${r.config.reps} rep(s) × ${r.config.durationSeconds} s · git ${r.git.revision?.slice(0, 12) ?? 'unknown'}`)}${warn}</p><div class="scroll"><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div></section>`;
   });
   const body = sections.length > 0 ? sections.join('\n') : '<p>No runs yet: run <code>npm run bench</code>.</p>';
-  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>server-bench runs</title>\n<style>${CSS}</style>\n</head>\n<body>\n<header><h1>server-bench runs</h1><p class="sub">${sorted.length} run(s), newest first. Median req/s and MB/s per cell; * fastest at that size.</p></header>\n${body}\n</body>\n</html>\n`;
+  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>server-bench runs</title>\n<style>${CSS}</style>\n</head>\n<body>\n<header><h1>server-bench runs</h1><p class="sub">${sorted.length} run(s), newest first. Median req/s, MB/s and requests per server CPU-second per cell; * fastest at that size; † generator-bound (the load generator set req/s); ${NOT_MEASURED} not measured.</p></header>\n${body}\n</body>\n</html>\n`;
 }
 
 /** Read every reports/<folder>/results.json (unreadable ones are listed on `skippedFolders`). */

@@ -1,8 +1,13 @@
-// report.md: GitHub-flavoured markdown for a PR or a blog. First the original post's table shape
-// (throughput per server × machine size), then req/s, latency, CPU and memory efficiency, map
-// fetches, the comparison with the reference, verification findings and warnings. Pure.
-import { bytesMB, int, interval, medianWithCi, ms, num, percent, relativeText, throughput } from './format.js';
+// report.md: GitHub-flavoured markdown for a PR or a blog. First the headline table (req/s and
+// requests per server CPU-second with their ratios to the reference, and the load generator's CPU
+// share) and which ratio to trust where the generator was the limit; then the original post's
+// table shape (throughput per server × machine size), req/s, latency, CPU and memory efficiency,
+// map fetches, verification findings and warnings. "–" marks a statistic that was not measured.
+// Pure.
+import { bytesMB, int, interval, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
+import { trustLines } from './trust.js';
 
 function esc(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -40,6 +45,20 @@ export function renderMarkdown(results: Results): string {
     out.push(`> **${results.warnings.length} warning(s)** — see [Warnings](#warnings).`);
     out.push('');
   }
+  out.push('## Results (median [95 % CI] over repetitions)');
+  out.push('');
+  out.push(`| ${HEADLINE_COLUMNS.join(' | ')} |`);
+  out.push(`|---|---|${HEADLINE_COLUMNS.slice(2).map(() => '---:').join('|')}|`);
+  for (const row of headlineRows(results)) out.push(`| ${row.cells.map(esc).join(' | ')} |`);
+  out.push('');
+  for (const line of headlineLegend(results)) out.push(esc(line.replace(/\*/g, '\\*')), '');
+  const trust = trustLines(results);
+  if (trust.length > 0) {
+    out.push('**Which ratio to trust:**');
+    out.push('');
+    for (const line of trust) out.push(`- ${line}`);
+    out.push('');
+  }
   out.push('## Throughput (MB/s, median)');
   out.push('');
   out.push(grid(results, (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}${isGeneratorBound(c) ? ' †' : ''}`));
@@ -48,13 +67,17 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push('## Requests per second (median [95 % CI])');
   out.push('');
-  out.push(grid(results, (c, impl, size) => `${medianWithCi(c.reqPerSec, int)}${isNotSignificant(results, impl, size) ? ' ≈' : ''}`));
+  out.push(grid(results, (c, impl, size) => `${medianWithCi(c.reqPerSec, int)}${isNotSignificant(results, impl, size) ? ' ≈' : ''}${isGeneratorBound(c) ? ' †' : ''}`));
+  out.push('');
+  out.push('## Requests per server CPU-second (median [95 % CI])');
+  out.push('');
+  out.push(grid(results, (c) => (c.reqPerCpuSecond ? medianWithCi(c.reqPerCpuSecond, int) : NOT_MEASURED)));
   out.push('');
   out.push('## Throughput (MB/s, median [95 % CI])');
   out.push('');
   out.push(grid(results, (c, impl, size) => `${medianWithCi(c.mbPerSec, num)}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' ≈' : ''}`));
   out.push('');
-  out.push('≈ not significantly different from the reference (Welch, p ≥ 0.05).');
+  out.push(`≈ not significantly different from the reference (Welch, p ≥ 0.05).${results.cells.some(isGeneratorBound) ? ' † generator-bound: req/s is the load generator\'s limit.' : ''}${results.cells.some((c) => !c.reqPerCpuSecond) ? ` ${NOT_MEASURED} server CPU not measured.` : ''}`);
   out.push('');
   if (anyN1) {
     out.push('Cells with a single repetition show `[n = 1]`: no confidence interval can be given.');
@@ -72,10 +95,24 @@ export function renderMarkdown(results: Results): string {
   out.push('n.s. = not significantly different from the reference at 5 %.');
   for (const c of results.comparisons) if (c.note) out.push(`Size ${c.size}: ${c.note}.`);
   out.push('');
+  out.push('## Relative to the reference (requests per server CPU-second, ratio of means [95 % CI])');
+  out.push('');
+  out.push(grid(results, (c, impl, size) => {
+    const cmp = comparisonOf(results, size);
+    const e = cmp?.entries.find((x) => x.impl === impl);
+    if (!cmp || !e) return '—';
+    if (cmp.reference === impl) return '1× (reference)';
+    return e.reqPerCpuSecond ? `${ratioWithCi(e.reqPerCpuSecond)} ${cmp.reference}` : NOT_MEASURED;
+  }));
+  out.push('');
   out.push('## Latency (median of repetitions: p50 / p95 / p99)');
   out.push('');
-  out.push(grid(results, (c) => `${ms(c.latencyMs.p50.median)} / ${ms(c.latencyMs.p95.median)} / ${ms(c.latencyMs.p99.median)}`));
+  out.push(grid(results, (c) => `${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`));
   out.push('');
+  if (results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99)) {
+    out.push(`${NOT_MEASURED} not measured: the load generator's output did not hold that statistic (see the not-measured warning); never filled in from another one.`);
+    out.push('');
+  }
   out.push('## Efficiency');
   out.push('');
   out.push('Server CPU seconds per GB served (median [95 % CI]):');
@@ -94,9 +131,9 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push(grid(results, (c) => (c.mapFetches ? int(c.mapFetches.median) : 'not counted')));
   out.push('');
-  out.push('Load generator utilisation (median):');
+  out.push('Load generator CPU share per cell (median of repetitions [lowest–highest], of the cores it was pinned to; † ≥ 90 %: generator-bound):');
   out.push('');
-  out.push(grid(results, (c) => (c.loadgenUtilisation ? percent(c.loadgenUtilisation.median) : 'not measured')));
+  out.push(grid(results, (c) => (c.loadgenUtilisation ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}` : 'not measured')));
   out.push('');
   out.push('## Verification');
   out.push('');

@@ -1,6 +1,8 @@
 // results.json: the machine-readable whole of a run, derived from run.json, every cell's result.json
 // and the verification files. Every report (terminal, markdown, HTML, index, compare) renders from
-// this one object, never from the raw files, so they cannot disagree.
+// this one object, never from the raw files, so they cannot disagree. Version 2 adds requests per
+// server CPU-second and ratio intervals, and keeps unmeasured statistics null; a version-1 file is
+// read by rebuilding it from the repetitions it stores.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,10 +13,10 @@ import {
   CellResultSchema, RunInfoSchema, SizeSchema, VerificationSchema, WarningCodeSchema,
   type CellResult, type RunInfo, type Verification,
 } from '../schema.js';
-import { findOutliers, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
+import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
 import { loadRun, type LoadedRun } from '../store.js';
 
-export const RESULTS_SCHEMA_VERSION = 1 as const;
+export const RESULTS_SCHEMA_VERSION = 2 as const;
 export const SIGNIFICANCE = 0.05;
 const DEFAULT_REFERENCE = 'gosherve';
 
@@ -51,16 +53,22 @@ export const CellAggregateSchema = z.object({
   reqPerSec: SummarySchema,
   /** Megabytes (10^6 bytes) per second. */
   mbPerSec: SummarySchema,
-  latencyMs: z.object({ p50: SummarySchema, p95: SummarySchema, p99: SummarySchema }),
+  /** Null when a repetition's engine output did not hold the statistic (shown as "–"). */
+  latencyMs: z.object({ p50: SummarySchema.nullable(), p95: SummarySchema.nullable(), p99: SummarySchema.nullable() }),
   cpuSecondsPerGB: SummarySchema.nullable(),
   cpuMicrosPerRequest: SummarySchema.nullable(),
+  /** Requests per server CPU-second: what the server does with the CPU it used, whatever set the pace. */
+  reqPerCpuSecond: SummarySchema.nullable(),
   /** The largest peak over repetitions. */
   peakRssBytes: z.number().nullable(),
   mapFetches: SummarySchema.nullable(),
   loadgenUtilisation: SummarySchema.nullable(),
+  /** Cores the load generator was pinned to (the largest over repetitions; 0 = unpinned). */
+  loadgenCores: z.number().int().nonnegative(),
   requests: z.number().int(),
   failedChecks: z.number().int(),
-  errors: z.number().int(),
+  /** Null when some repetition's engine could not count them. */
+  errors: z.number().int().nullable(),
   memoryEnforced: z.boolean(),
   outliers: z.array(OutlierSchema),
   warnings: z.array(ResultWarningSchema),
@@ -74,6 +82,8 @@ const RelativeSchema = z.object({
   p: z.number().nullable(),
   /** p < 0.05; null when it cannot be tested. */
   significant: z.boolean().nullable(),
+  /** 95 % interval of the ratio of means (delta method); null when either side has n < 2. */
+  ci95: IntervalSchema.nullable(),
 });
 export type Relative = z.infer<typeof RelativeSchema>;
 
@@ -86,7 +96,13 @@ export const SizeComparisonSchema = z.object({
   fastest: z.string().nullable(),
   /** Whether the fastest is significantly faster than the runner-up (null: untestable or alone). */
   fastestSignificant: z.boolean().nullable(),
-  entries: z.array(z.object({ impl: z.string(), reqPerSec: RelativeSchema, mbPerSec: RelativeSchema })),
+  entries: z.array(z.object({
+    impl: z.string(),
+    reqPerSec: RelativeSchema,
+    mbPerSec: RelativeSchema,
+    /** Null when the server CPU of either side was not measured. */
+    reqPerCpuSecond: RelativeSchema.nullable(),
+  })),
 });
 export type SizeComparison = z.infer<typeof SizeComparisonSchema>;
 
@@ -119,6 +135,7 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
   const cpu = reps.map((r) => r.resources.serverCpuSeconds);
   const cpuSecondsPerGB = optionalSummary(reps.map((r, i) => (cpu[i] === null || r.bytes === 0 ? null : cpu[i]! / (r.bytes / 1e9))));
   const cpuMicrosPerRequest = optionalSummary(reps.map((r, i) => (cpu[i] === null || r.requests === 0 ? null : (cpu[i]! * 1e6) / r.requests)));
+  const reqPerCpuSecond = optionalSummary(reps.map((r, i) => (cpu[i] === null || cpu[i] === 0 ? null : r.requests / cpu[i]!)));
   const rss = reps.map((r) => r.resources.serverPeakRssBytes).filter((x): x is number => x !== null);
 
   const outliers: z.infer<typeof OutlierSchema>[] = [];
@@ -126,7 +143,8 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     for (const o of findOutliers(xs)) outliers.push({ metric, rep: reps[o.index]!.rep, value: o.value, z: o.z });
   };
   checkOutliers('req/s', reqPerSec.values);
-  checkOutliers('latency p99 ms', reps.map((r) => r.latencyMs.p99));
+  const p99s = reps.map((r) => r.latencyMs.p99);
+  if (p99s.every((x): x is number => x !== null)) checkOutliers('latency p99 ms', p99s);
 
   // Same warning in several repetitions → one line naming the repetitions.
   const byKey = new Map<string, ResultWarning>();
@@ -139,6 +157,16 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     }
   }
   const warnings = [...byKey.values()];
+  const cv = coefficientOfVariation(reqPerSec);
+  if (cv !== null && cv > HIGH_VARIANCE_CV) {
+    warnings.push({
+      code: 'high-variance',
+      message: `req/s varies by ${(cv * 100).toFixed(0)} % (σ / mean) over ${reps.length} repetitions (${reqPerSec.values.map((v) => fmtNum(v)).join(' / ')}): the host was busy or the server unstable; its interval is wide, so quiet the host or add repetitions`,
+      impl,
+      size,
+      reps: [],
+    });
+  }
   for (const o of outliers) {
     warnings.push({ code: 'outlier', message: `repetition ${o.rep}'s ${o.metric} (${fmtNum(o.value)}) is an outlier (modified z = ${o.z.toFixed(1)}); kept, not dropped`, impl, size, reps: [o.rep] });
   }
@@ -151,18 +179,20 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     reqPerSec,
     mbPerSec,
     latencyMs: {
-      p50: summarize(reps.map((r) => r.latencyMs.p50)),
-      p95: summarize(reps.map((r) => r.latencyMs.p95)),
-      p99: summarize(reps.map((r) => r.latencyMs.p99)),
+      p50: optionalSummary(reps.map((r) => r.latencyMs.p50)),
+      p95: optionalSummary(reps.map((r) => r.latencyMs.p95)),
+      p99: optionalSummary(reps.map((r) => r.latencyMs.p99)),
     },
     cpuSecondsPerGB,
     cpuMicrosPerRequest,
+    reqPerCpuSecond,
     peakRssBytes: rss.length > 0 ? Math.max(...rss) : null,
     mapFetches: optionalSummary(reps.map((r) => r.mapFetches)),
     loadgenUtilisation: optionalSummary(reps.map((r) => r.resources.loadgenUtilisation)),
+    loadgenCores: Math.max(...reps.map((r) => r.resources.loadgenCpus.length)),
     requests: reps.reduce((s, r) => s + r.requests, 0),
     failedChecks: reps.reduce((s, r) => s + r.failedChecks, 0),
-    errors: reps.reduce((s, r) => s + r.errors, 0),
+    errors: reps.some((r) => r.errors === null) ? null : reps.reduce((s, r) => s + r.errors!, 0),
     memoryEnforced: reps.every((r) => r.resources.memoryEnforced),
     outliers,
     warnings,
@@ -176,7 +206,7 @@ function fmtNum(x: number): string {
 function relative(a: Summary, b: Summary): Relative {
   const r = ratioWithError(a.mean, a.sd, b.mean, b.sd);
   const w = welchTest(a.values, b.values);
-  return { ratio: r.ratio, sd: r.sd, p: w ? w.p : null, significant: w ? w.p < SIGNIFICANCE : null };
+  return { ratio: r.ratio, sd: r.sd, p: w ? w.p : null, significant: w ? w.p < SIGNIFICANCE : null, ci95: ratioInterval(a.values, b.values) };
 }
 
 function compareSize(size: string, impls: string[], cells: CellAggregate[], requested: string): SizeComparison {
@@ -200,14 +230,32 @@ function compareSize(size: string, impls: string[], cells: CellAggregate[], requ
     reference: ref?.impl ?? null,
     referenceFallback: ref !== null && ref.impl !== requested,
     note,
-    fastest: fastest?.impl ?? null,
+    // "Fastest" only when the lead over the runner-up is significant (Welch, p < 0.05).
+    fastest: fastestSignificant === true ? (fastest?.impl ?? null) : null,
     fastestSignificant,
-    entries: ref ? here.map((c) => ({ impl: c.impl, reqPerSec: relative(c.reqPerSec, ref.reqPerSec), mbPerSec: relative(c.mbPerSec, ref.mbPerSec) })) : [],
+    entries: ref
+      ? here.map((c) => ({
+          impl: c.impl,
+          reqPerSec: relative(c.reqPerSec, ref.reqPerSec),
+          mbPerSec: relative(c.mbPerSec, ref.mbPerSec),
+          reqPerCpuSecond: c.reqPerCpuSecond && ref.reqPerCpuSecond ? relative(c.reqPerCpuSecond, ref.reqPerCpuSecond) : null,
+        }))
+      : [],
   };
 }
 
-/** Build results.json's content from a loaded run. Pure; `now` only stamps generatedAt. */
-export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>, now: Date = new Date()): Results {
+/**
+ * When the run's data last changed: the newest cell's end, else the run's creation. The derived
+ * files carry this instead of the clock, so re-rendering an unchanged run (a committed example, a
+ * CI artefact) writes the same bytes.
+ */
+export function dataTime(loaded: Pick<LoadedRun, 'run' | 'cells'>): Date {
+  const times = [loaded.run.createdAt, ...loaded.cells.map((c) => c.finishedAt)].map((t) => Date.parse(t)).filter((t) => Number.isFinite(t));
+  return new Date(times.length > 0 ? Math.max(...times) : 0);
+}
+
+/** Build results.json's content from a loaded run. Pure; `now` only stamps generatedAt (default: the data's own time). */
+export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>, now: Date = dataTime(loaded)): Results {
   const { run, cells: reps, verifications } = loaded;
   const requested = run.config.reference || DEFAULT_REFERENCE;
   // Implementations in configuration order, then any found only in results.
@@ -321,6 +369,10 @@ export async function readResults(path: string): Promise<Results> {
   } catch (err) {
     throw new InputError(`corrupt results ${path}: not valid JSON (${(err as Error).message})`, 'regenerate it with server-bench report <run-dir>');
   }
+  // Version 1 (before requests per CPU-second): everything it derived is rebuilt from the
+  // repetitions, run and verifications it stores, so an old file renders like a new one.
+  const v1 = ResultsV1Schema.safeParse(json);
+  if (v1.success) return buildResults({ run: v1.data.run, cells: v1.data.repetitions, verifications: v1.data.verifications }, new Date(v1.data.generatedAt));
   const r = ResultsSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -328,6 +380,16 @@ export async function readResults(path: string): Promise<Results> {
   }
   return r.data;
 }
+
+/** What a version-1 results.json holds that version 2 is rebuilt from. */
+const ResultsV1Schema = z.object({
+  schemaVersion: z.literal(1),
+  kind: z.literal('server-bench-results'),
+  generatedAt: z.string(),
+  run: RunInfoSchema,
+  verifications: z.array(VerificationSchema),
+  repetitions: z.array(CellResultSchema),
+});
 
 /** Results for a run folder: rebuilt from the cells when run.json is there, else the stored results.json. */
 export async function resultsForRun(runDir: string): Promise<Results> {

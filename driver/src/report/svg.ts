@@ -9,6 +9,8 @@ export interface Bar {
   hi?: number | null;
   /** Not significantly different from the reference: drawn with a "≈" mark. */
   notSignificant?: boolean;
+  /** A mark drawn above the bar, e.g. "†" for a generator-bound cell (explained in the caption). */
+  mark?: string;
   /** Tooltip text. */
   label: string;
 }
@@ -111,6 +113,8 @@ export function renderBarChart(spec: ChartSpec): string {
         parts.push(`<g class="whisker"><line x1="${cx}" x2="${cx}" y1="${y1.toFixed(1)}" y2="${y2.toFixed(1)}"/><line x1="${(x + barW / 2 - 5).toFixed(1)}" x2="${(x + barW / 2 + 5).toFixed(1)}" y1="${y2.toFixed(1)}" y2="${y2.toFixed(1)}"/><line x1="${(x + barW / 2 - 5).toFixed(1)}" x2="${(x + barW / 2 + 5).toFixed(1)}" y1="${y1.toFixed(1)}" y2="${y1.toFixed(1)}"/></g>`);
       }
       if (b.notSignificant) parts.push(`<text class="ns" x="${cx}" y="${(markY - 6).toFixed(1)}" text-anchor="middle">≈<title>not significantly different from the reference (p ≥ 0.05)</title></text>`);
+      // Beside a "≈" rather than above it, so it never reaches the legend.
+      if (b.mark) parts.push(`<text class="mark" x="${(x + barW / 2 + (b.notSignificant ? 14 : 0)).toFixed(1)}" y="${(markY - 6).toFixed(1)}" text-anchor="middle">${escapeXml(b.mark)}</text>`);
     }
   });
   parts.push('</svg>');

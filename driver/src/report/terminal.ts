@@ -1,15 +1,19 @@
 // The terminal table printed at the end of a run and by `server-bench report`: rows = sizes,
-// columns = implementations, each cell req/s and MB/s as median [95 % CI]; the fastest per size
-// marked `*`, differences from the reference that are not significant marked `≈`; then one line
-// per warning. Pure: results in, string out.
+// columns = implementations, each cell req/s, MB/s and requests per server CPU-second as median
+// [95 % CI], then the two ratios to the reference (req/s, and per CPU-second with its interval).
+// Marks, the same in every report: `*` fastest per size, `≈` not significantly different from the
+// reference, `†` generator-bound. Under the table: which ratio to trust for generator-bound cells,
+// then one line per warning. Pure: results in, string out.
 import { table } from 'table';
-import { int, interval, num, relativeText } from './format.js';
+import { int, interval, NOT_MEASURED, num, ratioWithCi, relativeText } from './format.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type Results } from './results.js';
+import { trustLines } from './trust.js';
 
 export function renderTerminal(results: Results): string {
   const impls = results.impls;
   const header = ['size', ...impls];
   const rows: string[][] = [header];
+  let noCpu = false;
   for (const size of results.sizes) {
     const cmp = comparisonOf(results, size.name);
     const row = [sizeLabel(results, size.name)];
@@ -30,7 +34,16 @@ export function renderTerminal(results: Results): string {
         `${num(c.mbPerSec.median)} MB/s`,
         `  ${interval(c.mbPerSec, num)}`,
       ];
-      if (entry) lines.push(isRef ? 'reference' : relativeText(entry.reqPerSec, false).replace(/ \(.*\)$/, ''));
+      if (c.reqPerCpuSecond) lines.push(`${int(c.reqPerCpuSecond.median)} req/CPU-s`, `  ${interval(c.reqPerCpuSecond, int)}`);
+      else {
+        noCpu = true;
+        lines.push(`${NOT_MEASURED} req/CPU-s`, '');
+      }
+      if (entry && isRef) lines.push('reference');
+      else if (entry) {
+        lines.push(`req/s ${relativeText(entry.reqPerSec, false).replace(/ \(.*\)$/, '')}`);
+        lines.push(`CPU-s ${entry.reqPerCpuSecond ? ratioWithCi(entry.reqPerCpuSecond) : NOT_MEASURED}`);
+      }
       row.push(lines.join('\n'));
     }
     rows.push(row);
@@ -38,7 +51,13 @@ export function renderTerminal(results: Results): string {
   const out: string[] = [];
   out.push(`run ${results.run.runId} · ${results.run.config.engine} · ${results.run.config.durationSeconds} s × ${results.run.config.reps} rep(s) · medians [95 % CI]`);
   out.push(table(rows, { drawHorizontalLine: (i, n) => i === 0 || i === 1 || i === n }).trimEnd());
-  out.push('* fastest at that size (by median req/s)   ≈ not significantly different from the reference (Welch, p ≥ 0.05)   [n = 1] no interval with one repetition' + (results.cells.some(isGeneratorBound) ? '   † generator-bound (load generator saturated)' : ''));
+  out.push('req/CPU-s = requests per second of server CPU; ratios to the reference: req/s = mean ratio ± σ, CPU-s = ratio of req/CPU-s [95 % CI]');
+  out.push(
+    '* fastest at that size (by median req/s)   ≈ not significantly different from the reference (Welch, p ≥ 0.05)   [n = 1] no interval with one repetition' +
+      (results.cells.some(isGeneratorBound) ? '   † generator-bound (the load generator used ≥ 90 % of its cores: it set req/s)' : '') +
+      (noCpu ? `   ${NOT_MEASURED} not measured (server CPU unknown)` : ''),
+  );
+  for (const line of trustLines(results)) out.push(`trust: ${line}`);
   for (const w of results.warnings) out.push(`warning: ${describeWarning(w)}`);
   return `${out.join('\n')}\n`;
 }

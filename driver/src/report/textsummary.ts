@@ -1,8 +1,10 @@
 // summary.txt per cell: the k6 text summary layout (jslib k6-summary `textSummary`, k6.md §4).
 // k6 cells render from the raw k6 summary exactly as the jslib would; wrk cells get the same layout
-// synthesised from the normalised numbers, so every cell reads alike whatever the engine.
+// synthesised from the normalised numbers, so every cell reads alike whatever the engine. A
+// statistic that was not measured prints as "–" (footnoted), and the cell's warnings close the file.
 import { parseK6Summary, type K6Check, type K6Metric, type K6Summary } from '../k6summary.js';
 import type { CellResult } from '../schema.js';
+import { NOT_MEASURED } from './format.js';
 
 const SUCC = '✓';
 const FAIL = '✗';
@@ -130,8 +132,8 @@ function summarizeMetrics(indentBase: string, metrics: Record<string, K6Metric>,
     if (m.type === 'trend') {
       trendCols[name] = trendStats.map((stat, i) => {
         const v = m.values[stat];
-        // A stat the summary does not hold (e.g. p(99) absent) prints as k6 would print undefined.
-        const text = stat === 'count' ? String(v) : v === undefined ? 'NaN' : humanizeValue(v, m, timeUnit);
+        // A stat the summary does not hold was not measured: "–", never a neighbour's value.
+        const text = v === undefined ? NOT_MEASURED : stat === 'count' ? String(v) : humanizeValue(v, m, timeUnit);
         colMax[i] = Math.max(colMax[i]!, width(text));
         return text;
       });
@@ -196,7 +198,7 @@ export function synthesiseK6(result: CellResult): K6Summary {
   const metrics: Record<string, K6Metric> = {
     checks: { type: 'rate', contains: 'default', values: { rate: ok + bad > 0 ? ok / (ok + bad) : 0, passes: ok, fails: bad }, thresholds: {} },
     data_received: { type: 'counter', contains: 'data', values: { count: result.bytes, rate: result.bytes / d }, thresholds: {} },
-    http_req_duration: { type: 'trend', contains: 'time', values: { avg: l.avg, med: l.p50, 'p(90)': l.p90, 'p(95)': l.p95, 'p(99)': l.p99, max: l.max }, thresholds: {} },
+    http_req_duration: { type: 'trend', contains: 'time', values: measuredOnly({ avg: l.avg, med: l.p50, 'p(90)': l.p90, 'p(95)': l.p95, 'p(99)': l.p99, max: l.max }), thresholds: {} },
     http_req_failed: { type: 'rate', contains: 'default', values: { rate: result.requests > 0 ? bad / result.requests : 0, passes: bad, fails: ok }, thresholds: {} },
     http_reqs: { type: 'counter', contains: 'default', values: { count: result.requests, rate: result.reqPerSec }, thresholds: {} },
     vus: { type: 'gauge', contains: 'default', values: { value: result.vus, min: result.vus, max: result.vus }, thresholds: {} },
@@ -212,12 +214,35 @@ export function synthesiseK6(result: CellResult): K6Summary {
   };
 }
 
+function measuredOnly(values: Record<string, number | null>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, number] => e[1] !== null));
+}
+
+/** Server CPU, requests per server CPU-second and the generator's share: the cell's efficiency line. */
+function resourcesLine(result: CellResult): string {
+  const r = result.resources;
+  const cpu = r.serverCpuSeconds !== null && r.serverCpuSeconds > 0
+    ? `server CPU ${r.serverCpuSeconds.toFixed(2)} s (${Math.round(result.requests / r.serverCpuSeconds).toLocaleString('en-US')} requests per CPU-second)`
+    : `server CPU ${NOT_MEASURED} (not measured)`;
+  const gen = r.loadgenUtilisation !== null
+    ? `load generator ${(r.loadgenUtilisation * 100).toFixed(0)} % of ${r.loadgenCpus.length} core(s)${result.warnings.some((w) => w.code === 'loadgen-saturated') ? ' (generator-bound: it set req/s)' : ''}`
+    : `load generator CPU ${NOT_MEASURED} (not measured)`;
+  return `${cpu} · ${gen}`;
+}
+
 /** summary.txt for one cell: from the raw k6 summary for k6 cells, synthesised for wrk cells. */
 export function renderTextSummary(result: CellResult): string {
-  const header = `${result.id} · ${result.impl} at size ${result.size.name} · ${result.engine.name} ${result.engine.version} · ${result.durationSeconds.toFixed(1)} s · ${result.vus} VUs, ${result.connections} connections`;
-  if (result.engine.name !== 'k6') return `${header}\n\n${renderK6Text(synthesiseK6(result))}\n`;
-  // handleSummary JSON keeps options.summaryTimeUnit ("" = human units), which the jslib honours.
-  const raw = result.raw as { options?: { summaryTimeUnit?: unknown } } | null;
-  const unit = typeof raw?.options?.summaryTimeUnit === 'string' ? raw.options.summaryTimeUnit : '';
-  return `${header}\n\n${renderK6Text(parseK6Summary(result.raw), '', unit)}\n`;
+  const header = `${result.id} · ${result.impl} at size ${result.size.name} · ${result.engine.name} ${result.engine.version} · ${result.durationSeconds.toFixed(1)} s · ${result.vus} VUs, ${result.connections} connections\n${resourcesLine(result)}`;
+  let body: string;
+  if (result.engine.name !== 'k6') body = renderK6Text(synthesiseK6(result));
+  else {
+    // handleSummary JSON keeps options.summaryTimeUnit ("" = human units), which the jslib honours.
+    const raw = result.raw as { options?: { summaryTimeUnit?: unknown } } | null;
+    const unit = typeof raw?.options?.summaryTimeUnit === 'string' ? raw.options.summaryTimeUnit : '';
+    body = renderK6Text(parseK6Summary(result.raw), '', unit);
+  }
+  const footer: string[] = [];
+  if (body.includes(`=${NOT_MEASURED}`)) footer.push(`${NOT_MEASURED} not measured: the load generator's output did not hold that statistic (never filled in from another one).`);
+  for (const w of result.warnings) footer.push(`warning (${w.code}): ${w.message}`);
+  return `${header}\n\n${body}\n${footer.length > 0 ? `\n${footer.join('\n')}\n` : ''}`;
 }

@@ -1,11 +1,11 @@
 // The options every cell runs with, as one table: how each is parsed from its flag, what --help
 // says, its shape in run.json's config (so --resume restores it and compare sees it) and in the
-// CellSpec each cell receives (k6test's flags follow it too). Adding such an option is one entry
+// CellSpec each cell receives (k6test's flags follow it too), and a check against the engine. Adding such an option is one entry
 // here plus the code that acts on it (see ARCHITECTURE.md). Pure: zod and the parsers only, since
 // schema.ts builds run.json's shape from this table.
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
+import { UsageError, type BenchError } from '../errors.js';
 
 export type BackendName = 'local' | 'vm';
 
@@ -34,6 +34,8 @@ export interface CellOption<T> extends OptionSpec<T> {
    * as this. Every option added after schema version 1 needs one, or old runs stop loading.
    */
   before?: T;
+  /** A check against the rest of the run, once the engine is known: the problem, or null. */
+  check?: (value: T, run: { engine: 'wrk' | 'k6' }) => BenchError | null;
 }
 
 function cellOption<T>(o: CellOption<T>): CellOption<T> {
@@ -70,10 +72,23 @@ export const CELL_OPTIONS = {
   vusOverride: cellOption<number | null>({
     flag: 'vus',
     arg: 'N',
-    help: "virtual users (default: the size's, 1 or 10); wrk opens VUs × 6 connections",
+    help: "virtual users (default: the size's, 1 or 10)",
     schema: z.number().int().positive().nullable(),
     default: null,
     parse: (text) => positiveInt(text, '--vus'),
+  }),
+  connectionsOverride: cellOption<number | null>({
+    flag: 'connections',
+    arg: 'N',
+    help: "wrk's connection count (default VUs × 6; lower it when wrk saturates its core)",
+    // The VMs run k6, which opens up to 6 connections per VU (batchPerHost) whatever this says.
+    backends: ['local'],
+    schema: z.number().int().positive().nullable(),
+    default: null,
+    before: null,
+    parse: (text) => positiveInt(text, '--connections'),
+    check: (value, run) =>
+      value !== null && run.engine === 'k6' ? new UsageError('--connections applies to wrk only: k6 opens up to 6 connections per VU (batchPerHost)', 'drop --connections, or add --engine wrk') : null,
   }),
 };
 

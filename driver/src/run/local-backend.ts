@@ -1,8 +1,10 @@
 // The local backend: cells run on this host. prepare selects the engine, plans the CPUs of every
-// size (a size that does not fit is vetoed with the reason), prepares the site and every
-// implementation (gosherve may be built; an unavailable one is vetoed) and checks the ports; each
-// cell then runs through runCell with the local supervisor, pinned to its size's cores, against
-// the local map server (started with the first cell).
+// size (a size that does not fit is vetoed with the reason), prepares the site, its one target list
+// (targets.json in the run folder; a resumed run keeps its own) and every implementation (gosherve
+// may be built; an unavailable one is vetoed), and checks the ports; each cell then runs through
+// runCell with the local supervisor, pinned to its size's cores, against the local map server
+// (started with the first cell).
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import type { Veto } from '../matrix.js';
 import { assertPortsFree } from '../ports.js';
 import { renderTextSummary } from '../report/textsummary.js';
 import { killAllServersNow, localSupervisor } from '../supervisor-local.js';
+import { readTargets, siteTargets, TARGETS_FILE, targetsHash, writeTargets } from '../targets.js';
 import type { CellSpec } from './cellspec.js';
 import type { BenchEvents } from './events.js';
 import type { Backend, CellHooks, CellRun, Prepared } from './loop.js';
@@ -38,12 +41,14 @@ export { killAllServersNow as killLocalNow };
 export function localBackend(): Backend {
   const supervisor: Supervisor = localSupervisor();
   const cpuPlans = new Map<string, CpuPlan>();
-  const targetsCache = new Map<string, Targets>();
   let plan: RunPlan | null = null;
   let engine: LoadEngine | null = null;
   let site: PreparedSite | null = null;
   let workDir: string | null = null;
   let mapServer: MapServer | null = null;
+  let runTargets: Targets | null = null;
+  let runTargetsHash = '';
+  let targetsStored = false;
 
   const ctxOf = (cpus: number, mapUrl: string): LocalImplContext => ({
     webroot: (site as PreparedSite).webroot,
@@ -74,6 +79,12 @@ export function localBackend(): Backend {
       // Site, then implementations (gosherve may need building).
       if (p.site.kind === 'generated') emit({ kind: 'info', message: `site: generating or reusing the seed-${p.site.seed} site (${(p.site.targetBytes / 1e6).toFixed(0)} MB) in ${p.cacheDir}/sites` });
       site = await prepareSite(p.site, p.cacheDir);
+      for (const note of site.notes) emit({ kind: 'info', message: note });
+      // One target list for the whole run (targets.ts): a resumed run loads what it loaded before.
+      const stored = p.resume !== null && existsSync(join(p.runDir, TARGETS_FILE)) ? await readTargets(p.runDir) : null;
+      targetsStored = stored !== null;
+      runTargets = stored?.targets ?? (await siteTargets(site.webroot, site.redirects));
+      runTargetsHash = stored?.hash ?? targetsHash(runTargets);
       workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
       const versions: Record<string, string> = {};
       const available: Impl[] = [];
@@ -90,7 +101,11 @@ export function localBackend(): Backend {
       }
       // A busy port fails every cell alike: say so before a run folder exists.
       await assertPortsFree([...new Set(available.flatMap((i) => [i.sitePort, ...(i.metricsPort !== null ? [i.metricsPort] : [])]))]);
-      return { vetoes, engine: engine.name, emulated: false, site: site.info, versions: { go: await goVersion(), engine: engineVersion, impls: versions } };
+      return { vetoes, engine: engine.name, emulated: false, site: site.info, versions: { go: await goVersion(), engine: engineVersion, impls: versions }, targetsHash: runTargetsHash };
+    },
+
+    async openRun(runDir: string): Promise<void> {
+      if (!targetsStored) await writeTargets(runDir, runTargets as Targets);
     },
 
     async runCell(spec: CellSpec, hooks: CellHooks): Promise<CellRun> {
@@ -98,7 +113,6 @@ export function localBackend(): Backend {
       const maps = (mapServer ??= await startMapServer({ text: (site as PreparedSite).mapText }));
       const cpus = cpuPlans.get(spec.size.name) as CpuPlan;
       const impl = p.impls.find((x) => x.name === spec.impl) as Impl;
-      const key = `${spec.impl}@${spec.size.name}`;
       try {
         const outcome = await runCell(spec, {
           impl,
@@ -109,14 +123,14 @@ export function localBackend(): Backend {
           ctx: ctxOf(cpus.server.length, maps.url),
           mapText: (site as PreparedSite).mapText,
           mapServer: maps,
-          ...(targetsCache.has(key) ? { targets: targetsCache.get(key) as Targets } : {}),
+          targets: runTargets as Targets,
+          targetsHash: runTargetsHash,
           runDir: hooks.runDir,
           ...(hooks.signal ? { signal: hooks.signal } : {}),
           renderTextSummary,
           onPhase: hooks.onPhase,
           onProgress: hooks.onProgress,
         });
-        targetsCache.set(key, outcome.targets);
         return outcome.kind === 'skipped' ? { kind: 'skipped', reason: outcome.reason } : { kind: 'done', result: outcome.result };
       } catch (err) {
         // A busy port or a missing binary fails every cell alike: stop with that one line. A cell

@@ -47,6 +47,8 @@ export interface Backend {
   readonly cellOverheadSeconds: number;
   /** Everything before the run folder exists: check, obtain, build. */
   prepare(plan: RunPlan, emit: BenchEvents, signal?: AbortSignal): Promise<Prepared>;
+  /** Once the run folder exists (new or resumed), before run.json is written: what the backend keeps beside it (local: targets.json). */
+  openRun?(runDir: string): Promise<void>;
   /** Before the first cell of each size (cells come grouped by size): the VM backend boots that size's VM. */
   beginSize?(size: Size, run: RunRecord): Promise<void>;
   /** Run one cell; a `done` cell's files are in the run folder when it returns. */
@@ -107,6 +109,7 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
     const matrix = buildMatrix(names, plan.sizes, plan.reps, prepared.vetoes);
     emitSkips(matrix, names, plan.sizes, emit);
     if (plan.resume === null) await createRunDir(plan.runDir);
+    await backend.openRun?.(plan.runDir);
     const run: RunInfo = plan.resume ? { ...plan.resume.run, skipped: matrix.skipped } : await newRunInfo(plan, prepared, matrix);
     await writeRunInfo(plan.runDir, run);
     const results: CellResult[] = [...(plan.resume?.results ?? [])];

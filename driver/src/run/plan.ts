@@ -14,7 +14,7 @@ import { newRunId } from '../layout.js';
 import type { Matrix } from '../matrix.js';
 import { SCHEMA_VERSION, type CellResult, type EngineName, type RunInfo, type SiteInfo, type Size } from '../schema.js';
 import { readRunInfo, storedResults } from '../store.js';
-import { pickCellValues, type CellValues } from './cell-options.js';
+import { CELL_KEYS, CELL_OPTIONS, pickCellValues, type CellOption, type CellValues } from './cell-options.js';
 import { BENCH_FLAGS, flagValues, type BackendName, type BenchValues, type EngineChoice, type Loadgen, type RawFlags } from './options.js';
 import type { SiteRequest } from './site.js';
 
@@ -104,16 +104,26 @@ export function siteOf(v: Pick<BenchValues, 'webroot' | 'redirects' | 'seed' | '
   return webroot !== null ? { kind: 'user', webroot, redirects } : { kind: 'generated', seed: v.seed, targetBytes: v.siteSize };
 }
 
-/** Can the engine run here? On a fresh Debian machine of ours, say the one command that fixes it. */
-async function checkEngine(engine: EngineChoice, problems: BenchError[]): Promise<void> {
+/** Can the engine run here (the one it picks, or null)? On a fresh Debian machine of ours, say the one command that fixes it. */
+async function checkEngine(engine: EngineChoice, problems: BenchError[]): Promise<EngineName | null> {
   try {
-    await selectEngine(engine);
+    return (await selectEngine(engine)).name;
   } catch (err) {
     if (!(err instanceof BenchError)) throw err;
     // We do not install packages behind the user's back; the README's main-job command runs it first.
     if (engine !== 'k6' && process.getuid?.() === 0 && existsSync('/etc/debian_version')) {
       problems.push(new BenchError(err.message, 'run: apt-get install -y wrk, then run the command again', err.exitCode));
     } else problems.push(err);
+    return null;
+  }
+}
+
+/** Each cell option's own check against the engine that will run (cell-options.ts `check`). */
+function checkCellOptions(cell: CellValues, engine: EngineName, problems: BenchError[]): void {
+  for (const k of CELL_KEYS) {
+    const o = CELL_OPTIONS[k] as CellOption<unknown>;
+    const problem = o.check?.(cell[k], { engine });
+    if (problem) problems.push(problem);
   }
 }
 
@@ -147,9 +157,11 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
   if (backend === 'vm') {
     // The engine runs in the VM: nothing to check on this host.
     if (v.engine !== 'k6' && v.engine !== 'wrk') problems.push(new UsageError(`--engine ${v.engine}: the VMs run k6 (wrk for tests)`, 'use --engine k6'));
+    else checkCellOptions(pickCellValues(v), v.engine, problems);
     if (v.runner !== null && v.sizes.length !== 1) problems.push(new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS'));
   } else if (opts.checkEngine !== false && !problems.some((p) => p.message.startsWith('--engine'))) {
-    await checkEngine(v.engine, problems);
+    const engine = await checkEngine(v.engine, problems);
+    if (engine !== null) checkCellOptions(pickCellValues(v), engine, problems);
   }
   if (v.resume !== null && v.out !== null) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));
   throwProblems(problems);
@@ -182,6 +194,8 @@ export interface RunFacts {
   emulated: boolean;
   site: SiteInfo;
   versions: { go: string | null; engine: string; impls: Record<string, string> };
+  /** The hash of the run's target list (local: targets.json), when the backend keeps one. */
+  targetsHash?: string;
 }
 
 /** The run.json a new run starts with: the plan's configuration, the backend's facts, the matrix. */
@@ -204,6 +218,7 @@ export async function newRunInfo(plan: RunPlan, facts: RunFacts, matrix: Matrix)
       implSpecs: plan.implSpecs,
     },
     site: facts.site,
+    ...(facts.targetsHash !== undefined ? { targetsHash: facts.targetsHash } : {}),
     order: matrix.cells.map((c) => c.id),
     skipped: matrix.skipped,
     host: await hostInfo(),

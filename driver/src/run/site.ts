@@ -8,14 +8,18 @@ import type { Redirect } from '../contracts.js';
 import { InputError } from '../errors.js';
 import { parseRedirectMap } from '../redirectmap.js';
 import type { SiteInfo } from '../schema.js';
+import { splitShadowedAliases } from '../shadowing.js';
 import { generateSite, siteStats, SITEGEN_VERSION } from '../sitegen.js';
 import { writeJsonAtomic } from '../store.js';
 
 export interface PreparedSite {
   webroot: string;
   mapText: string;
+  /** The map's redirects that every file-first server answers with a redirect (aliases naming a file are left out). */
   redirects: Redirect[];
   info: SiteInfo;
+  /** What the user should know about their map, one line each (skipped lines, aliases that name files). */
+  notes: string[];
 }
 
 /**
@@ -49,6 +53,7 @@ export async function prepareGeneratedSite(cacheDir: string, seed: number, targe
     mapText: m.redirectsText,
     redirects,
     info: { kind: 'generated', seed, targetBytes, files: m.files, bytes: m.bytes, aliases: redirects.length },
+    notes: [],
   };
 }
 
@@ -57,7 +62,16 @@ export async function prepareUserSite(webroot: string, redirectsFile: string | n
   const parsed = parseRedirectMap(mapText);
   const { files, bytes } = await siteStats(webroot);
   if (files === 0) throw new InputError(`--webroot ${webroot} holds no files`, 'pass the folder that holds your site\'s index.html');
-  return { webroot, mapText, redirects: parsed.redirects, info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length } };
+  const notes: string[] = [];
+  if (parsed.skipped.length > 0) {
+    const first = parsed.skipped.slice(0, 3).map((l) => `line ${l.line}: ${l.reason}`).join('; ');
+    notes.push(`warning: --redirects ${redirectsFile}: ${parsed.skipped.length} line(s) skipped, ${parsed.redirects.length} alias(es) read (${first}${parsed.skipped.length > 3 ? '; …' : ''})`);
+  }
+  const split = await splitShadowedAliases(webroot, parsed.redirects);
+  if (split.filePaths.length > 0) {
+    notes.push(`warning: --redirects: ${split.filePaths.length} alias(es) name a file of the site (${split.filePaths.slice(0, 3).join(', ')}${split.filePaths.length > 3 ? ', …' : ''}); servers that serve files first answer them with the file, so they are checked and loaded as files (gosherve v0.3.3, which looks up redirects first, will differ)`);
+  }
+  return { webroot, mapText, redirects: split.redirects, info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length }, notes };
 }
 
 /** Which site a run serves: the generated one (seed, size) or the user's folder and map. */

@@ -1,6 +1,6 @@
-// The VM backend: cells run in one NixOS VM per size. prepare locates every size's runner and checks
-// KVM; for each size the VM is booted, SSH awaited and `k6test --info` read (the VM's versions and
-// site go into run.json); each cell is sent as a CellSpec on stdin to `k6test --spec -` over SSH
+// The VM backend: cells run in one NixOS VM per size. prepare checks KVM and finds (or builds) every
+// size's runner; for each size the VM is booted, SSH awaited and `k6test --info` read (the VM's
+// versions and site go into run.json); each cell is sent as a CellSpec on stdin to `k6test --spec -` over SSH
 // (its output on the progress display), and its folder pulled over SFTP into the same reports
 // layout as the local backend (validated with the zod schemas); then the VM is powered off. Ctrl-C
 // or any error leaves no runner and no temp disk behind and keeps finished cells.
@@ -17,7 +17,8 @@ import type { RunPlan } from '../run/plan.js';
 import { CellResultSchema, VerificationSchema, type CellResult, type Size } from '../schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
 import { readJson, writeCell, writeVerification } from '../store.js';
-import { bootVm, checkKvm, killAllVmsNow, locateRunner, type BootedVm } from './runner.js';
+import { bootVm, checkKvm, killAllVmsNow, type BootedVm } from './runner.js';
+import { prepareRunner } from './runner-build.js';
 import { waitForSsh, type SshSession } from './ssh.js';
 import { InfoSchema, OUTCOME_FILE, OutcomeSchema, type Info, type Outcome } from './wire.js';
 
@@ -91,12 +92,16 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
     resumable: false,
     cellOverheadSeconds: 5, // start, crawl, stop, SSH and SFTP
 
-    async prepare(p: RunPlan, emit: BenchEvents): Promise<Prepared> {
+    async prepare(p: RunPlan, emit: BenchEvents, signal?: AbortSignal): Promise<Prepared> {
       plan = p;
       // Everything that can be checked before a VM boots is checked now.
-      for (const s of p.sizes) runners.set(s.name, locateRunner(s.name, p.vm.runner));
       emulated = checkKvm(p.vm.allowTcg, options.kvmPath).emulated;
       if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
+      // Only the requested sizes' runners: found, or built now from the flake's derivations.
+      for (const s of p.sizes) {
+        const onBuild = (size: string, drv: string) => emit({ kind: 'info', message: `building the size-${size} VM (${drv})` });
+        runners.set(s.name, await prepareRunner(s.name, p.vm.runner, { onBuild, ...(signal ? { signal } : {}) }));
+      }
       // The VM's versions and site are known once it answers k6test --info (beginSize).
       return {
         vetoes: [],

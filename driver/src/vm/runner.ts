@@ -13,12 +13,12 @@ import { EnvironmentError, tail, UsageError } from '../errors.js';
 import { jsonOrUndefined } from '../store.js';
 import { generateKeyPair, publicKeyBlob, type KeyPair } from './keys.js';
 
-/** Runner executables by size: --runner (one size), SERVER_BENCH_VM_RUNNER_<size>, SERVER_BENCH_VM_RUNNERS (JSON, set by the flake's apps). */
+/** Runner executables by size: --runner (one size), SERVER_BENCH_VM_RUNNER_<size>, SERVER_BENCH_VM_RUNNERS (JSON size → path). The flake's apps set SERVER_BENCH_VM_DRVS instead (runner-build.ts). */
 export function locateRunner(size: string, flag: string | null = null, env: NodeJS.ProcessEnv = process.env): string {
   let path = flag ?? env[`SERVER_BENCH_VM_RUNNER_${size}`] ?? null;
   if (path === null && env.SERVER_BENCH_VM_RUNNERS) {
     const r = z.record(z.string(), z.string()).safeParse(jsonOrUndefined(env.SERVER_BENCH_VM_RUNNERS));
-    if (!r.success) throw new UsageError('SERVER_BENCH_VM_RUNNERS is not a JSON object of size → path', 'nix run .#bench sets it; or use --runner PATH');
+    if (!r.success) throw new UsageError('SERVER_BENCH_VM_RUNNERS is not a JSON object of size → path', 'fix or unset it; or use --runner PATH');
     path = r.data[size] ?? null;
   }
   if (path === null) throw new EnvironmentError(`no VM runner for size ${size}`, `run through nix run .#bench, or pass --runner PATH / set SERVER_BENCH_VM_RUNNER_${size} (nix build .#vm-${size} → result/bin/run-bench-${size}-vm)`);
@@ -30,7 +30,7 @@ export function locateRunner(size: string, flag: string | null = null, env: Node
   return path;
 }
 
-/** KVM present and usable? Without it QEMU silently emulates (TCG), 10–50× slower. */
+/** KVM present and usable? Without it QEMU emulates (TCG), 10–50× slower, warning only in the console log. */
 export function checkKvm(allowTcg: boolean, kvmPath = '/dev/kvm'): { emulated: boolean } {
   try {
     accessSync(kvmPath, constants.R_OK | constants.W_OK);
