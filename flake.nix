@@ -15,6 +15,12 @@
       url = "github:jnsgruk/gosherve/72618c30800dbc9954b028380543f0f860da87cf";
       inputs.nixpkgs.follows = "nixpkgs";
     };
+    # servy, gosherve's Rust rewrite, by commit (it has no tags); its own flake builds it with our
+    # nixpkgs. It embeds its site at build time, so servyFor below builds it for the generated site.
+    servy = {
+      url = "github:jnsgruk/servy/7511efd7b3b41917569f04ebd8b06cec66faabdf";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
   };
 
   outputs =
@@ -23,6 +29,7 @@
       nixpkgs,
       gosherve,
       gosherve-old,
+      servy,
     }:
     let
       inherit (nixpkgs) lib;
@@ -63,11 +70,25 @@
           inherit guestWebroot guestNginxPrefix;
         };
 
+      # servy's flake package with SERVY_ASSETS_DIR pointed at the generated site (its nix/servy.nix
+      # sets env.SERVY_ASSETS_DIR = "./tests/servy_assets"). buildRustPackage is lib.extendMkDerivation
+      # over stdenv.mkDerivation and merges `env = { … } // args.env or { }`, so overrideAttrs sees
+      # that env and replaces the one variable. Its tests assume its own assets: no check phase.
+      servyFor =
+        system: site:
+        servy.packages.${system}.servy.overrideAttrs (old: {
+          env = old.env // {
+            SERVY_ASSETS_DIR = "${site}/webroot";
+          };
+          doCheck = false;
+        });
+
       # What vm.nix runs, built for the VM's system.
       vmPackages = system: {
         inherit (ourPackages system) tsherve k6test site;
         gosherve = gosherve.packages.${system}.gosherve;
         gosherve-old = gosherve-old.packages.${system}.gosherve;
+        servy = servyFor system (ourPackages system).site;
       };
 
       mkVm =
@@ -131,6 +152,7 @@
           npm-deps = ours.npmDeps;
           gosherve = gosherve.packages.${system}.gosherve;
           gosherve-old = gosherve-old.packages.${system}.gosherve;
+          servy = servyFor system ours.site;
           default = ours.server-bench;
         }
         // lib.mapAttrs' (

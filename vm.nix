@@ -34,7 +34,7 @@ let
 
   impls = import ./nix/impls.nix {
     packages = {
-      inherit (cfg.packages) tsherve gosherve gosherve-old;
+      inherit (cfg.packages) tsherve gosherve gosherve-old servy;
       nginx = pkgs.nginx;
     };
     inherit size mapUrl;
@@ -165,7 +165,7 @@ in
     };
     packages = lib.mkOption {
       type = lib.types.attrsOf lib.types.package;
-      description = "tsherve, gosherve, gosherve-old, k6test and site, built for this VM's system.";
+      description = "tsherve, gosherve, gosherve-old, servy (built for site), k6test and site, built for this VM's system.";
     };
   };
 
@@ -177,6 +177,7 @@ in
           "tsherve"
           "gosherve"
           "gosherve-old"
+          "servy"
           "k6test"
           "site"
         ];
@@ -349,7 +350,7 @@ in
       pkgs.curl
     ];
 
-    # gosherve logs every request at info (as shipped); bound what that costs on disk.
+    # gosherve and servy log every request at info (as shipped); bound what that costs on disk.
     services.journald.extraConfig = ''
       SystemMaxUse=256M
     '';

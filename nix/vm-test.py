@@ -30,7 +30,7 @@ impls = json.loads(vm.succeed("cat /etc/server-bench/impls.json"))
 site = json.loads(vm.succeed("cat /etc/server-bench/site.json"))
 alias = site["redirects"][0]["alias"]
 target = site["redirects"][0]["target"]
-assert sorted(i["name"] for i in impls) == ["gosherve", "gosherve-old", "nginx", "tsherve"], impls
+assert sorted(i["name"] for i in impls) == ["gosherve", "gosherve-old", "nginx", "servy", "tsherve"], impls
 
 for impl in impls:
     unit = impl["unit"]

@@ -49,6 +49,11 @@ export async function gitDescribe(dir: string): Promise<string | null> {
   }
 }
 
+/** Where the builds of the checkout at `dir` are kept: one folder per checkout under `<cache>/checkouts`. */
+export function checkoutCacheDir(cacheDir: string, dir: string): string {
+  return join(cacheDir, 'checkouts', `${basename(dir).replace(/[^A-Za-z0-9._-]/g, '-')}-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`);
+}
+
 /** A name for an implementation built from `dir`: the folder's name, safe for paths and cell ids. */
 export function checkoutName(dir: string, taken: readonly string[]): string {
   const base = basename(dir).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '') || 'checkout';
@@ -91,8 +96,13 @@ export async function buildIntoCache(finalDir: string, build: (tmpDir: string) =
   }
 }
 
-/** Remove every build of a checkout but `keep` (an edited checkout would otherwise grow the cache forever). */
-export async function pruneOtherBuilds(checkoutCacheDir: string, keep: string): Promise<void> {
+/**
+ * Remove every build of a checkout but `keep` (an edited checkout would otherwise grow the cache
+ * forever). `keep` is the one entry to keep, or a test of which entries to keep (servy keeps one
+ * build per site and its cargo target folder).
+ */
+export async function pruneOtherBuilds(checkoutCacheDir: string, keep: string | ((entry: string) => boolean)): Promise<void> {
+  const kept = typeof keep === 'string' ? (e: string) => e === keep : keep;
   const entries = await readdir(checkoutCacheDir).catch(() => [] as string[]);
-  for (const e of entries) if (e !== keep && !e.startsWith('.tmp-')) await rm(join(checkoutCacheDir, e), { recursive: true, force: true }).catch(() => undefined);
+  for (const e of entries) if (!kept(e) && !e.startsWith('.tmp-')) await rm(join(checkoutCacheDir, e), { recursive: true, force: true }).catch(() => undefined);
 }

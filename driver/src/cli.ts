@@ -26,7 +26,7 @@ bench --backend vm runs the matrix in NixOS VMs (nix run .#bench; see nix/README
 
 server-bench <command> --help shows the command's flags.
 `,
-  verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--json]
+  verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--server-logs MODE] [--json]
 
 Starts each implementation on the site, crawls it and checks every path, alias, the 404 and the
 metrics endpoint; prints every failure and warning. Exit code 5 when an implementation fails.
@@ -39,11 +39,13 @@ it; every place looked in is named on stderr. gosherve at a tag: the explicit bi
 SERVER_BENCH_GOSHERVE_BIN_<TAG> for any tag, e.g. SERVER_BENCH_GOSHERVE_BIN_V0_3_7), then the cache
 ($SERVER_BENCH_CACHE/gosherve/<tag>/bin/gosherve), then go install from the module proxy.
 gosherve@./path: go build in the checkout, cached until its Go files change. A build is cached
-only after the binary answers --help. Exit code 4 when one is unavailable.
+only after the binary answers --help. servy (SERVER_BENCH_SERVY_BIN, SERVER_BENCH_SERVY_CHECKOUT or
+servy@./path) embeds its site, so bench and verify build it for theirs. Exit code 4 when one is
+unavailable.
 `,
 };
 
-const VERIFY_FLAGS = pickFlags(['impls', 'webroot', 'redirects', 'siteSize', 'seed', 'json']);
+const VERIFY_FLAGS = pickFlags(['impls', 'webroot', 'redirects', 'siteSize', 'seed', 'serverLogs', 'json']);
 const PREPARE_FLAGS = pickFlags(['impls']);
 
 /** A command's flags (a part of bench's table) → their values for the local backend; all problems at once. */
@@ -64,7 +66,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
   const impls = await implsOf(v.impls, 'local', problems);
   const site = siteOf(v, problems);
   throwProblems(problems);
-  const outcomes = await runVerifyGate({ impls, site, cacheDir: defaultCacheDir() }, progressWriter());
+  const outcomes = await runVerifyGate({ impls, site, cacheDir: defaultCacheDir(), serverLogs: v.serverLogs }, progressWriter());
   if (v.json) {
     process.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
   } else {

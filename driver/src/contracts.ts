@@ -2,6 +2,7 @@
 // shapes; the orchestrator (cell.ts, bench.ts), k6test and the VM backend only talk through them,
 // so a cell runs the same way on the host or inside a VM.
 import type { EngineName, Finding, Latency, Size, Verification, Warning } from './schema.js';
+import type { RequestLogging, ServerLogs } from './serverlogs.js';
 
 // ---------------------------------------------------------------- site (sitegen.ts)
 export interface Redirect {
@@ -55,6 +56,8 @@ export interface ImplContext {
   /** CPUs the server may use (for worker counts). */
   cpus: number;
   host: string; // 127.0.0.1
+  /** --server-logs: each server's own defaults, or per-request logging off (serverlogs.ts; default quiet). */
+  serverLogs?: ServerLogs;
 }
 
 export interface LaunchSpec {
@@ -79,6 +82,8 @@ export interface Impl {
    */
   prepare(ctx: ImplContext): Promise<{ version: string; steps?: string[] } | { unavailable: string; steps?: string[] }>;
   launch(ctx: ImplContext): LaunchSpec;
+  /** How it logs requests in each --server-logs mode, for run.json and the reports (serverlogs.ts). */
+  logging?(mode: ServerLogs): RequestLogging;
 }
 
 // ---------------------------------------------------------------- verification (verify.ts)

@@ -4,18 +4,18 @@
 // (`gosherve@./path`) is built with `go build` and cached by the content of its Go files. Builds go
 // into a temporary folder and are renamed into the cache only after the binary answers --help.
 import { existsSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { Impl, ImplContext } from './contracts.js';
-import { answersHelp, buildIntoCache, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
+import { answersHelp, buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
 import { InputError, tail, UsageError } from './errors.js';
 import { implEnvironment, implSpec } from './matrix-files.js';
+import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
 export const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';
 
-/** Log level given to gosherve (matrix/impls.json): info, as upstream's default (one log line per request). */
-export const GOSHERVE_LOG_LEVEL: string = implSpec('gosherve').environment.GOSHERVE_LOG_LEVEL ?? '(gosherve default)';
+/** gosherve's own default log level (matrix/impls.json; one log line per request): what --server-logs shipped gives it. */
+export const GOSHERVE_LOG_LEVEL: string = implSpec('gosherve').environment.GOSHERVE_LOG_LEVEL ?? 'info';
 
 /** What `--impls gosherve@X` asked for: a tag (anything `go install …@X` takes) or a checkout folder. */
 export type GosherveSpec = { kind: 'tag'; tag: string } | { kind: 'checkout'; dir: string };
@@ -123,7 +123,7 @@ export async function obtainCheckout(dir: string, cacheDir: string): Promise<Obt
   const describe = await gitDescribe(dir);
   const revision = describe ?? `content ${fp.hash.slice(0, 12)}`;
   const version = `${basename(dir)} ${revision} (checkout ${dir})`;
-  const perCheckout = join(cacheDir, 'checkouts', `${basename(dir).replace(/[^A-Za-z0-9._-]/g, '-')}-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`);
+  const perCheckout = checkoutCacheDir(cacheDir, dir);
   const key = `go-${fp.hash.slice(0, 16)}`;
   const cached = join(perCheckout, key, 'bin', 'gosherve');
   if (existsSync(cached) && (await answersHelp(cached)).ok) {
@@ -159,7 +159,7 @@ export async function obtainCheckout(dir: string, cacheDir: string): Promise<Obt
 /**
  * An Impl whose binary is found by `obtain` at prepare time, with the ports, metric prefix and
  * launch environment of `specName`'s entry in matrix/impls.json (every gosherve speaks the same
- * contract).
+ * contract), and the log level --server-logs asks for.
  */
 function gosherveRecord(name: string, description: string | null, specName: string, obtain: (ctx: ImplContext) => Promise<Obtained>): Impl {
   const spec = implSpec(specName);
@@ -177,9 +177,12 @@ function gosherveRecord(name: string, description: string | null, specName: stri
       bin = r.bin;
       return { version: r.version, steps: r.steps };
     },
+    // Levels debug, info, warn, error (pkg/logging of v0.3.3 and v0.3.5); requests are logged at info.
+    logging: (mode) => levelLogging('GOSHERVE_LOG_LEVEL', mode).logging,
     launch(ctx) {
       // Before prepare (only tests that compare environments do that) the command is gosherve on PATH.
-      return { command: bin ?? 'gosherve', args: [], env: implEnvironment(spec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }) };
+      const env = { ...implEnvironment(spec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }), ...levelLogging('GOSHERVE_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env };
+      return { command: bin ?? 'gosherve', args: [], env };
     },
   };
 }

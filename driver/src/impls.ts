@@ -12,6 +12,8 @@ import { BenchError, UsageError } from './errors.js';
 import { gosherveSpecImpl, gosherveTagImpl, parseGosherveSpec, tagEnvVar } from './gosherve.js';
 import { implEnvironment, implSpec, type ImplSpec } from './matrix-files.js';
 import { nginxVersion, renderNginxConfig } from './nginx.js';
+import { DEFAULT_SERVER_LOGS, type RequestLogging, type ServerLogs } from './serverlogs.js';
+import { parseServySpec, servy, servyCheckoutImpl } from './servy.js';
 
 /** The fields of an Impl that matrix/impls.json holds. */
 function specFields(spec: ImplSpec): Pick<Impl, 'name' | 'description' | 'reference' | 'sitePort' | 'metricsPort' | 'metricPrefix'> {
@@ -88,6 +90,8 @@ export const tsherve: Impl = {
       env: implEnvironment(tsherveSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }),
     };
   },
+  // Its own default is info, and requests are logged at debug only: quiet in both modes.
+  logging: () => ({ perRequest: false, setting: 'TSHERVE_LOG_LEVEL=info (requests only at debug)' }),
 };
 
 // ---------------------------------------------------------------- gosherve (gosherve.ts)
@@ -109,27 +113,34 @@ export const nginx: Impl = {
     const prefix = ctx.workDir ?? join(ctx.cacheDir, 'nginx');
     mkdirSync(prefix, { recursive: true });
     // As root, nginx's worker would drop to "nobody", who cannot read a webroot under /root.
-    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: nginxSpec.sitePort, host: ctx.host, prefixDir: prefix, runAsRoot: process.getuid?.() === 0 });
+    const accessLog = nginxLogging(ctx.serverLogs ?? DEFAULT_SERVER_LOGS).perRequest;
+    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: nginxSpec.sitePort, host: ctx.host, prefixDir: prefix, runAsRoot: process.getuid?.() === 0, accessLog });
     const confPath = join(prefix, 'nginx.conf');
     writeFileSync(confPath, conf);
     return { command: 'nginx', args: ['-p', prefix, '-c', confPath, '-e', 'stderr'], env: {} };
   },
+  logging: (mode) => nginxLogging(mode),
 };
 
+/** shipped: Debian's nginx.conf logs every request (access_log /var/log/nginx/access.log), so ours does too. */
+function nginxLogging(mode: ServerLogs): RequestLogging {
+  return mode === 'quiet' ? { perRequest: false, setting: 'access_log off' } : { perRequest: true, setting: 'access_log <prefix>/access.log (combined, as Debian ships it)' };
+}
+
 /** Every built-in implementation; the order is the default interleaving order. */
-export const IMPLS: readonly Impl[] = [gosherveOld, gosherve, tsherve, nginx];
+export const IMPLS: readonly Impl[] = [gosherveOld, gosherve, servy, tsherve, nginx];
 
 export const IMPL_NAMES: readonly string[] = IMPLS.map((i) => i.name);
 
 export function implByName(name: string): Impl {
   const impl = IMPLS.find((i) => i.name === name);
-  if (!impl) throw new UsageError(`unknown implementation "${name}"`, `valid: ${IMPL_NAMES.join(', ')}, or gosherve@<tag> / gosherve@./checkout`);
+  if (!impl) throw new UsageError(`unknown implementation "${name}"`, `valid: ${IMPL_NAMES.join(', ')}, or gosherve@<tag> / gosherve@./checkout / servy@./checkout`);
   return impl;
 }
 
 /**
  * `--impls` entries → implementations, in order, without duplicates: built-in names, `gosherve@<tag>`
- * (any tag go install can get) and `gosherve@./path` (a checkout, named after its folder). Every bad
+ * (any tag go install can get), `gosherve@./path` and `servy@./path` (checkouts, named after their folder). Every bad
  * entry is collected in `problems` instead of stopping at the first.
  */
 export function resolveImpls(specs: readonly string[], problems: BenchError[] = []): Impl[] {
@@ -145,6 +156,11 @@ export function resolveImpls(specs: readonly string[], problems: BenchError[] = 
           if (seen.has(`dir:${parsed.dir}`)) continue;
           seen.add(`dir:${parsed.dir}`);
         }
+      } else if (spec.startsWith('servy@')) {
+        const { dir } = parseServySpec(spec.slice('servy@'.length));
+        if (seen.has(`dir:${dir}`)) continue;
+        seen.add(`dir:${dir}`);
+        impl = servyCheckoutImpl(dir, [...IMPL_NAMES, ...out.map((i) => i.name)]);
       } else impl = implByName(spec);
       if (out.some((i) => i.name === impl.name)) continue;
       out.push(impl);

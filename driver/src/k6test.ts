@@ -254,6 +254,9 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const vmImpl = cfg.impls.find((i) => i.name === spec.impl);
   if (!vmImpl) throw new UsageError(`k6test: unknown implementation "${spec.impl}"`, `valid implementations: ${cfg.impls.map((i) => i.name).join(', ')}`);
   if (spec.size.name !== cfg.size.name) throw new UsageError(`k6test: the cell is for size ${spec.size.name}, this VM is size ${cfg.size.name}`, "send each size's cells to that size's VM");
+  if (deps.supervisor === 'systemd' && spec.serverLogs !== 'shipped') {
+    throw new UsageError(`k6test: --server-logs ${spec.serverLogs} is not available in the VM`, 'the VM units run every server as the flake defines it (shipped)');
+  }
   // The VM's own facts (size.json) win over the host's copy of the size.
   const cell: CellSpec = { ...spec, size: vmSizeOf(cfg) };
   const id = specId(cell);
@@ -283,6 +286,7 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
       host: '127.0.0.1',
       redirects: parseRedirectMap(mapText).redirects,
       workDir,
+      serverLogs: cell.serverLogs,
     };
     const outcome = await runCell(cell, {
       impl,

@@ -1,5 +1,7 @@
-// The nginx reference: the best a server can do on these cores (one worker, sendfile, no access
-// log), serving the same site and the same redirects, run unprivileged from a scratch prefix.
+// The nginx reference: the best a server can do on these cores (one worker, sendfile), serving the
+// same site and the same redirects, run unprivileged from a scratch prefix. Its access log follows
+// --server-logs: off when quiet; as shipped, one line per request to <prefix>/access.log in nginx's
+// default combined format, as Debian's /etc/nginx/nginx.conf has it (access_log /var/log/nginx/access.log).
 import { execFile } from 'node:child_process';
 import type { Redirect } from './contracts.js';
 import { MEDIA_TYPES } from './verify.js';
@@ -15,6 +17,8 @@ export interface NginxConfigOptions {
   workers?: number;
   /** nginx started as root switches its worker to "nobody"; keep root so it reads what we wrote. */
   runAsRoot?: boolean;
+  /** Log each request to <prefix>/access.log (--server-logs shipped); default off. */
+  accessLog?: boolean;
 }
 
 /** The gate's media types as nginx `types` entries: type → its extensions. */
@@ -49,7 +53,7 @@ ${typesBlock()}
   default_type application/octet-stream;
   charset utf-8;
   charset_types text/html text/css text/javascript application/xml text/plain;
-  access_log off;
+  access_log ${o.accessLog ? `${p}/access.log` : 'off'};
   sendfile on;
   tcp_nopush on;
   tcp_nodelay on;

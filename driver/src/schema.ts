@@ -2,7 +2,8 @@
 // per-cell results, verification findings. Every file on disk goes through these schemas, so
 // the local backend, the VM backend and the reports agree on one contract.
 import { z } from 'zod';
-import { cellOptionsShape } from './run/cell-options.js';
+import { storedCellOptionsShape } from './run/cell-options.js';
+import { RequestLoggingSchema } from './serverlogs.js';
 
 export const SCHEMA_VERSION = 1 as const;
 /**
@@ -175,9 +176,10 @@ export const RunInfoSchema = z.object({
     impls: z.array(z.string()),
     sizes: z.array(SizeSchema),
     reps: z.number().int().positive(),
-    // durationSeconds, warmupSeconds, vusOverride, connectionsOverride (--connections, wrk: null or
-    // absent = VUs × 6) and every later cell option (run/cell-options.ts).
-    ...cellOptionsShape(true),
+    // durationSeconds, warmupSeconds, vusOverride and the options added later, which older runs lack:
+    // connectionsOverride (--connections, wrk: null or absent = VUs × 6), serverLogs (--server-logs,
+    // serverlogs.ts: absent = they ran as shipped), and every further cell option (run/cell-options.ts).
+    ...storedCellOptionsShape(),
     engine: EngineNameSchema,
     reference: z.string(), // implementation the reports compare against (default gosherve)
     /** The --impls entries as given (gosherve@v0.3.7, gosherve@/abs/checkout), for --resume; absent = the names. */
@@ -198,6 +200,8 @@ export const RunInfoSchema = z.object({
     impls: z.record(z.string(), z.string()),
   }),
   git: z.object({ revision: z.string().nullable(), dirty: z.boolean() }),
+  /** How each implementation logged requests in this run (Impl.logging), for the reports' header and warning. */
+  logging: z.record(z.string(), RequestLoggingSchema).optional(),
 });
 export type RunInfo = z.infer<typeof RunInfoSchema>;
 

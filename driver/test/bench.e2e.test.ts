@@ -124,9 +124,47 @@ describe('server-bench bench, end to end', () => {
     runDir = await runAndCheck(specs, ['map-every-request', 'tiny-fileserver', 'tsherve', 'nginx'], 'map-every-request', 'tiny-fileserver');
     // Each column is labelled with what it ran: a checkout by its folder and content hash (no git here).
     const run = RunInfoSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
-    expect(run.versions.impls['tiny-fileserver']).toMatch(new RegExp(`^tiny-fileserver content [0-9a-f]{12} \\(checkout ${join(goServers, 'tiny-fileserver')}\\) \\(GOSHERVE_LOG_LEVEL=info\\)$`));
+    expect(run.versions.impls['tiny-fileserver']).toMatch(new RegExp(`^tiny-fileserver content [0-9a-f]{12} \\(checkout ${join(goServers, 'tiny-fileserver')}\\)$`));
+    // The default --server-logs is quiet: recorded, per server, and in every report's header.
+    expect(run.config.serverLogs).toBe('quiet');
+    expect(run.logging).toEqual({
+      'map-every-request': { perRequest: false, setting: 'GOSHERVE_LOG_LEVEL=error' },
+      'tiny-fileserver': { perRequest: false, setting: 'GOSHERVE_LOG_LEVEL=error' },
+      tsherve: { perRequest: false, setting: 'TSHERVE_LOG_LEVEL=info (requests only at debug)' },
+      nginx: { perRequest: false, setting: 'access_log off' },
+    });
     expect(run.config.implSpecs).toEqual(specs);
-    expect(await readFile(join(runDir, 'report.md'), 'utf8')).toContain('tiny-fileserver content');
+    const md = await readFile(join(runDir, 'report.md'), 'utf8');
+    expect(md).toContain('tiny-fileserver content');
+    expect(md).toContain('Server logs: quiet (per-request logging off): map-every-request GOSHERVE_LOG_LEVEL=error');
+    expect(md).not.toContain('logs-differ');
+  }, 300_000);
+
+  it('--server-logs shipped: each server as shipped, recorded, and the reports warn that they log differently', async () => {
+    await waitPortsFree([8080, 8081], 30_000);
+    const specs = [`gosherve@${join(goServers, 'tiny-fileserver')}`, 'tsherve', 'nginx'];
+    const r = await cli(['bench', '--impls', specs.join(','), '--reps', '1', ...SMALL, '--server-logs', 'shipped'], {}, 240_000);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const dir = /^results: (\S+) \(/m.exec(r.stdout)?.[1] ?? '';
+    expect(dir.startsWith(reports), r.stdout).toBe(true);
+    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+    expect(run.config.serverLogs).toBe('shipped');
+    expect(run.logging?.['tiny-fileserver']).toEqual({ perRequest: true, setting: 'GOSHERVE_LOG_LEVEL=info' });
+    expect(run.logging?.nginx?.perRequest).toBe(true);
+    expect(run.logging?.tsherve?.perRequest).toBe(false);
+    // The terminal table (stdout), report.md and report.html all say so, and warn.
+    expect(r.stdout).toContain("server logs: shipped (each server's own defaults)");
+    expect(r.stdout).toMatch(/warning: the servers compared log differently: tiny-fileserver, nginx wrote a line per request, tsherve did not/);
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain("Server logs: shipped (each server's own defaults)");
+    expect(md).toContain('**logs-differ**');
+    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('server logs shipped');
+    expect(html).toContain('logs-differ');
+    // compare refuses a shipped run against a quiet one without --force.
+    const cmp = await cli(['compare', runDir, dir]);
+    expect(cmp.exitCode).not.toBe(0);
+    expect(cmp.stderr).toContain('server logs: quiet (baseline) vs shipped (candidate)');
   }, 300_000);
 
   it.runIf(real.both)(`runs gosherve v0.3.3 and v0.3.5 beside tsherve and nginx ${REAL_GOSHERVE_TAG}`, async () => {
@@ -166,17 +204,21 @@ describe('server-bench bench, end to end', () => {
     const cache = await mkdtemp(join(tmpdir(), 'bench-e2e-cache-'));
     try {
       // GOPROXY=off: go install fails at once, as it does wherever the module proxy refuses gosherve.
-      const r = await cli(['bench', '--impls', 'gosherve,tsherve', '--reps', '1', ...SMALL, '--json'], { SERVER_BENCH_CACHE: cache, SERVER_BENCH_GOSHERVE_BIN: '', SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '', GOPROXY: 'off', GOFLAGS: '-mod=mod' });
+      const r = await cli(['bench', '--impls', 'gosherve,servy,tsherve', '--reps', '1', ...SMALL, '--json'], { SERVER_BENCH_CACHE: cache, SERVER_BENCH_GOSHERVE_BIN: '', SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '', GOPROXY: 'off', GOFLAGS: '-mod=mod', SERVER_BENCH_SERVY_BIN: '', SERVER_BENCH_SERVY_CHECKOUT: '' });
       expect(r.exitCode, r.stderr).toBe(0);
       const skips = r.stderr.split('\n').filter((l) => /gosherve v0\.3\.5: no binary/.test(l));
       expect(skips, r.stderr).toHaveLength(1);
       expect(skips[0]).toContain('SERVER_BENCH_GOSHERVE_BIN');
       expect(skips[0]).toContain(join(cache, 'gosherve', 'v0.3.5', 'bin', 'gosherve'));
       expect(skips[0]).toMatch(/go install github\.com\/jnsgruk\/gosherve\/cmd\/gosherve@v0\.3\.5/);
+      // servy without a binary or a checkout: one line saying how to provide one.
+      const servySkips = r.stderr.split('\n').filter((l) => /servy: no binary or checkout/.test(l));
+      expect(servySkips, r.stderr).toHaveLength(1);
+      expect(servySkips[0]).toContain('servy@./path/to/servy-checkout');
       const out = JSON.parse(r.stdout) as { runDir: string };
       const loaded = await loadRun(out.runDir);
       expect(loaded.cells.map((c) => c.id)).toEqual(['tsherve-1cpu-r1']);
-      expect(loaded.run.skipped.map((s) => s.impl)).toEqual(['gosherve']);
+      expect(loaded.run.skipped.map((s) => s.impl)).toEqual(['gosherve', 'servy']);
       // Nothing half-built in the cache.
       expect(existsSync(join(cache, 'gosherve', 'v0.3.5'))).toBe(false);
       expect((await readdir(join(cache, 'gosherve')).catch(() => [])).filter((d) => d.startsWith('.tmp-'))).toEqual([]);

@@ -196,7 +196,7 @@ interface NixImpl {
 }
 
 const implsExpr = (size: string) => `import ./nix/impls.nix {
-    packages = { tsherve = "/pkg/tsherve"; gosherve = "/pkg/gosherve"; gosherve-old = "/pkg/gosherve-old"; nginx = "/pkg/nginx"; };
+    packages = { tsherve = "/pkg/tsherve"; gosherve = "/pkg/gosherve"; gosherve-old = "/pkg/gosherve-old"; servy = "/pkg/servy"; nginx = "/pkg/nginx"; };
     size = (import ./nix/sizes.nix)."${size}";
     webroot = "/var/lib/bench-site";
     mapUrl = "http://127.0.0.1:8090/redirects.txt";
@@ -245,11 +245,22 @@ describe('nix/impls.nix', () => {
     expect(two['gosherve-old']?.command).toEqual(['/pkg/gosherve-old/bin/gosherve']);
     expect(two.nginx?.command).toEqual(['/pkg/nginx/bin/nginx', '-e', 'stderr', '-c', '/pkg/site/nginx.conf']);
     // The whole environment equals the local launch's for the same webroot, map, host and cores
-    // (nginx gets none: its configuration file carries everything).
+    // (nginx gets none: its configuration file carries everything). The VMs run the servers as
+    // shipped (--server-logs shipped), so the local launch is asked for that mode.
     for (const impl of IMPLS) {
-      const local = impl.launch({ webroot: '/var/lib/bench-site', mapUrl: 'http://127.0.0.1:8090/redirects.txt', host: '127.0.0.1', cpus: 2, cacheDir: '/c', workDir: await tempDir() } as never);
+      const local = impl.launch({ webroot: '/var/lib/bench-site', mapUrl: 'http://127.0.0.1:8090/redirects.txt', host: '127.0.0.1', cpus: 2, cacheDir: '/c', workDir: await tempDir(), serverLogs: 'shipped' } as never);
       expect(two[impl.name]?.environment, impl.name).toEqual(local.env);
     }
+    // servy embeds the site (flake.nix builds it for the generated one) and runs as shipped, as the VMs' gosherve does.
+    expect(two.servy?.command).toEqual(['/pkg/servy/bin/servy']);
+    expect(two.servy?.environment).toEqual({
+      SERVY_REDIRECTS_URL: 'http://127.0.0.1:8090/redirects.txt',
+      SERVY_HOST: '127.0.0.1',
+      SERVY_PORT: '8080',
+      SERVY_METRICS_PORT: '8081',
+      SERVY_LOG_LEVEL: 'info',
+    });
+    expect(two.servy?.memoryDenyWriteExecute).toBe(true);
   });
 });
 
@@ -276,6 +287,14 @@ const PINS = {
     narHash: 'sha256-QQoEhqA7pG9j0B1lP5ZgHrjgbyhZ6QBCLkkVfOCwFkc=',
     lastModified: 1722887404,
   },
+  servy: {
+    owner: 'jnsgruk',
+    repo: 'servy',
+    rev: '7511efd7b3b41917569f04ebd8b06cec66faabdf',
+    // `nix hash path` of `git archive` of that commit (the same method gives gosherve's pinned hash).
+    narHash: 'sha256-TcSRKpLsdDnDBqNqw6Pu3Dbro8dfaFNxZwNZr3Es5C4=',
+    lastModified: 1749638397,
+  },
 } as const;
 
 interface LockNode {
@@ -295,7 +314,7 @@ describe('flake.lock', () => {
     expect(lock.version).toBe(7);
     const root = lock.nodes[lock.root];
     expect(root?.inputs).toBeDefined();
-    expect(Object.keys(root?.inputs ?? {}).sort()).toEqual(['gosherve', 'gosherve-old', 'nixpkgs']);
+    expect(Object.keys(root?.inputs ?? {}).sort()).toEqual(['gosherve', 'gosherve-old', 'nixpkgs', 'servy']);
 
     // A reference is a node name, or a path of input names from the root ("follows").
     const resolve = (ref: string | string[]): LockNode | undefined => {
@@ -342,8 +361,8 @@ describe('flake.lock', () => {
       expect(lock.nodes[name]?.locked).toEqual({ ...pin, type: 'github' });
     }
     expect(lock.nodes.nixpkgs?.original).toEqual({ owner: 'NixOS', repo: 'nixpkgs', ref: 'nixos-unstable', type: 'github' });
-    for (const name of ['gosherve', 'gosherve-old'] as const) {
-      expect(lock.nodes[name]?.original).toEqual({ owner: 'jnsgruk', repo: 'gosherve', rev: PINS[name].rev, type: 'github' });
+    for (const name of ['gosherve', 'gosherve-old', 'servy'] as const) {
+      expect(lock.nodes[name]?.original).toEqual({ owner: 'jnsgruk', repo: PINS[name].repo, rev: PINS[name].rev, type: 'github' });
       expect(lock.nodes[name]?.inputs).toEqual({ nixpkgs: ['nixpkgs'] });
     }
   });
@@ -353,7 +372,11 @@ describe('flake.lock', () => {
     expect(flake).toContain('nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable"');
     expect(flake).toContain(`url = "github:jnsgruk/gosherve/${PINS.gosherve.rev}"`);
     expect(flake).toContain(`url = "github:jnsgruk/gosherve/${PINS['gosherve-old'].rev}"`);
-    expect(flake.match(/inputs\.nixpkgs\.follows = "nixpkgs";/g)).toHaveLength(2);
+    expect(flake).toContain(`url = "github:jnsgruk/servy/${PINS.servy.rev}"`);
+    expect(flake.match(/inputs\.nixpkgs\.follows = "nixpkgs";/g)).toHaveLength(3);
+    // The VMs' servy is built for the generated site: SERVY_ASSETS_DIR overridden in its env, no check phase.
+    expect(flake).toContain('SERVY_ASSETS_DIR = "${site}/webroot";');
+    expect(flake).toContain('doCheck = false;');
     // Each app is a shell file of its own.
     for (const app of ['bench', 'benchvm-test', 'benchvm-exec']) {
       expect(flake).toContain(`mkApp system "${app}"`);

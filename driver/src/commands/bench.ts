@@ -20,7 +20,8 @@ export function benchHelp(backend: BackendName): string {
 Boots one NixOS VM per size (under nix run .#bench only the sizes asked for are built), runs k6test
 for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
 The VMs serve the generated default site, so --webroot, --redirects, --site-size, --seed and
---resume are the local backend's, as is --connections (the VMs run k6).
+--resume are the local backend's, as is --connections (the VMs run k6). The VM units run every
+server as shipped (--server-logs shipped; quiet runs locally only).
 
 ${renderFlagHelp(BENCH_FLAGS, 'vm')}`;
   }
@@ -30,6 +31,8 @@ ${renderFlagHelp(BENCH_FLAGS, 'local')}
 Needs wrk (apt-get install -y wrk) or k6. gosherve comes from SERVER_BENCH_GOSHERVE_BIN (v0.3.5),
 SERVER_BENCH_GOSHERVE_OLD_BIN (v0.3.3) or SERVER_BENCH_GOSHERVE_BIN_<TAG>, else the cache
 $SERVER_BENCH_CACHE (default ~/.cache/server-bench), else go install; see server-bench prepare.
+servy comes from SERVER_BENCH_SERVY_BIN (a binary built for the site under test), else the checkout
+SERVER_BENCH_SERVY_CHECKOUT, built with cargo for each site (or give servy@./checkout).
 `;
 }
 

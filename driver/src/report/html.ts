@@ -9,6 +9,7 @@ import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { trustLines } from './trust.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
+import { describeServerLogs } from '../serverlogs.js';
 
 export const CSS = `
 :root{--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--card:#f6f8fa;--warn-bg:#fff8c5;--warn-line:#d4a72c;--bad:#cf222e;--good:#1a7f37;
@@ -140,6 +141,7 @@ export function renderHtml(results: Results): string {
     ['load generator', `${r.config.engine} ${r.versions.engine}, ${r.loadgen === 'dedicated' ? 'on dedicated cores' : 'sharing the server\'s cores'}`],
     ['load', `${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved, VUs ${r.config.vusOverride ?? 'per size'}`],
     ['memory limits enforced', memEnforced],
+    ['server logs', describeServerLogs(r.config.serverLogs, r.logging, results.impls).replace(/^server logs: /, '')],
     ['site', site],
     ['versions', [`node ${r.versions.node}`, r.versions.go ? `go ${r.versions.go}` : null, ...Object.entries(r.versions.impls).map(([k, v]) => `${k} ${v}`)].filter(Boolean).join(', ')],
     ['git revision', `${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (uncommitted changes)' : ''}`],
@@ -148,7 +150,7 @@ export function renderHtml(results: Results): string {
   ];
   const fastestMark = (impl: string, size: string) => comparisonOf(results, size)?.fastest === impl;
   const body = [
-    `<header><h1>${esc(title)}</h1><p class="sub">${esc(`${r.config.engine} · ${results.impls.length} implementation(s) × ${results.sizes.length} size(s) · ${r.config.reps} repetition(s) · backend ${r.backend}`)}</p></header>`,
+    `<header><h1>${esc(title)}</h1><p class="sub">${esc(`${r.config.engine} · ${results.impls.length} implementation(s) × ${results.sizes.length} size(s) · ${r.config.reps} repetition(s) · backend ${r.backend} · server logs ${r.config.serverLogs ?? 'shipped (not recorded)'}`)}</p></header>`,
     warnings,
     headlineSection(results),
     '<section><h2>Throughput</h2>',

@@ -8,6 +8,7 @@ import { bytesMB, int, interval, medianWithCi, msOrNot, NOT_MEASURED, num, perce
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { trustLines } from './trust.js';
+import { describeServerLogs } from '../serverlogs.js';
 
 function esc(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -41,6 +42,8 @@ export function renderMarkdown(results: Results): string {
     out.push(`Implementations: ${versions.join('; ')}.`);
     out.push('');
   }
+  out.push(`${esc(describeServerLogs(r.config.serverLogs, r.logging, results.impls)).replace(/^server logs/, 'Server logs')}.`);
+  out.push('');
   if (results.warnings.length > 0) {
     out.push(`> **${results.warnings.length} warning(s)** — see [Warnings](#warnings).`);
     out.push('');

@@ -14,6 +14,7 @@ import {
   type CellResult, type RunInfo, type Verification,
 } from '../schema.js';
 import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
+import { loggingDiffers } from '../serverlogs.js';
 import { loadRun, type LoadedRun } from '../store.js';
 
 export const RESULTS_SCHEMA_VERSION = 2 as const;
@@ -33,7 +34,7 @@ export const SummarySchema = z.object({
 });
 
 export const ResultWarningSchema = z.object({
-  code: z.union([WarningCodeSchema, z.enum(['skipped', 'verification-failed', 'reference-fallback', 'no-interval', 'no-results'])]),
+  code: z.union([WarningCodeSchema, z.enum(['skipped', 'verification-failed', 'reference-fallback', 'no-interval', 'no-results', 'logs-differ'])]),
   message: z.string(),
   impl: z.string().nullable(),
   size: z.string().nullable(),
@@ -329,6 +330,8 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
   for (const { w, where } of merged.values()) warnings.push({ ...w, message: `${w.message} — ${where.length === cells.length ? 'every cell' : where.join(', ')}` });
   const comparisons = sizes.filter((s) => cells.some((c) => c.size === s.name)).map((s) => compareSize(s.name, impls, cells, requested));
   for (const c of comparisons) if (c.note) warnings.push({ code: 'reference-fallback', message: c.note, impl: c.reference, size: c.size, reps: [] });
+  const logsDiffer = loggingDiffers(run.logging, impls.filter((i) => cells.some((c) => c.impl === i)));
+  if (logsDiffer !== null) warnings.push({ code: 'logs-differ', message: logsDiffer, impl: null, size: null, reps: [] });
   if (cells.some((c) => c.n === 1)) {
     warnings.push({ code: 'no-interval', message: 'some cells have a single repetition: no confidence interval or significance test can be given for them (use --reps 3 or more)', impl: null, size: null, reps: [] });
   }

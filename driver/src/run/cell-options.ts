@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { UsageError, type BenchError } from '../errors.js';
+import { DEFAULT_SERVER_LOGS, parseServerLogs, ServerLogsSchema, type ServerLogs } from '../serverlogs.js';
 
 export type BackendName = 'local' | 'vm';
 
@@ -30,15 +31,22 @@ export interface CellOption<T> extends OptionSpec<T> {
   /** The value's shape in run.json's config and in a CellSpec. */
   schema: z.ZodType<T>;
   /**
-   * What runs recorded before this option existed ran with: their run.json lacks the key, and reads
-   * as this. Every option added after schema version 1 needs one, or old runs stop loading.
+   * For an option added after the first runs were stored (laterCellOption): what those runs ran
+   * with. Their run.json lacks the key (it stays optional there, so reports can say "not
+   * recorded"); --resume and compare read it as this value.
    */
   before?: T;
-  /** A check against the rest of the run, once the engine is known: the problem, or null. */
-  check?: (value: T, run: { engine: 'wrk' | 'k6' }) => BenchError | null;
+  /** A check against the rest of the run, once the backend and engine are known: the problem, or null. */
+  check?: (value: T, run: { backend: BackendName; engine: 'wrk' | 'k6' }) => BenchError | null;
 }
 
-function cellOption<T>(o: CellOption<T>): CellOption<T> {
+/** An option every run.json has had since schema version 1 (required there). */
+function cellOption<T>(o: CellOption<T> & { before?: never }): CellOption<T> & { before?: never } {
+  return o;
+}
+
+/** An option added later: older run.json files lack it and ran with `before`. */
+function laterCellOption<T>(o: CellOption<T> & { before: T }): CellOption<T> & { before: T } {
   return o;
 }
 
@@ -77,7 +85,7 @@ export const CELL_OPTIONS = {
     default: null,
     parse: (text) => positiveInt(text, '--vus'),
   }),
-  connectionsOverride: cellOption<number | null>({
+  connectionsOverride: laterCellOption<number | null>({
     flag: 'connections',
     arg: 'N',
     help: "wrk's connection count (default VUs × 6; lower it when wrk saturates its core)",
@@ -90,6 +98,23 @@ export const CELL_OPTIONS = {
     check: (value, run) =>
       value !== null && run.engine === 'k6' ? new UsageError('--connections applies to wrk only: k6 opens up to 6 connections per VU (batchPerHost)', 'drop --connections, or add --engine wrk') : null,
   }),
+  serverLogs: laterCellOption<ServerLogs>({
+    flag: 'server-logs',
+    arg: 'MODE',
+    help: (b) =>
+      b === 'vm'
+        ? 'shipped (default, and the only mode: the VM units run every server as the flake\ndefines it; quiet runs locally only)'
+        : 'quiet (default: per-request logging off in every server, so all do the same\nwork) | shipped (each server\'s own defaults: gosherve, servy and nginx log\nevery request, tsherve does not); recorded in run.json and every report',
+    schema: ServerLogsSchema,
+    default: (b) => (b === 'vm' ? 'shipped' : DEFAULT_SERVER_LOGS),
+    // Before --server-logs every server ran with its own defaults.
+    before: 'shipped',
+    parse: (text) => parseServerLogs(text),
+    check: (value, run) =>
+      run.backend === 'vm' && value !== 'shipped'
+        ? new UsageError(`--backend vm: --server-logs ${value} is not available`, 'the VM units run every server as the flake defines it (shipped); run --server-logs quiet with the local backend')
+        : null,
+  }),
 };
 
 type CellOptions = typeof CELL_OPTIONS;
@@ -99,19 +124,30 @@ export type CellValues = { [K in CellKey]: CellOptions[K] extends CellOption<inf
 
 export const CELL_KEYS = Object.keys(CELL_OPTIONS) as CellKey[];
 
-/** The cell options' part of a zod object shape (run.json's config, a CellSpec). */
-export function cellOptionsShape(stored: boolean): { [K in CellKey]: z.ZodType<CellValues[K]> } {
-  const entries = CELL_KEYS.map((k) => {
-    const o = CELL_OPTIONS[k] as CellOption<unknown>;
-    // Only a stored run may predate an option; a spec always comes from one revision.
-    return [k, stored && o.before !== undefined ? o.schema.default(o.before) : o.schema];
-  });
-  return Object.fromEntries(entries) as { [K in CellKey]: z.ZodType<CellValues[K]> };
+/** Options older run.json files may lack (laterCellOption). */
+type LaterKey = { [K in CellKey]: CellOptions[K] extends { before: unknown } ? K : never }[CellKey];
+/** The cell options as run.json's config holds them: a later option may be missing. */
+export type StoredCellValues = Omit<CellValues, LaterKey> & Partial<Pick<CellValues, LaterKey>>;
+type StoredShape = { [K in CellKey]: K extends LaterKey ? z.ZodOptional<z.ZodType<CellValues[K]>> : z.ZodType<CellValues[K]> };
+
+/** The cell options' part of run.json's config: an option added later is optional there. */
+export function storedCellOptionsShape(): StoredShape {
+  return Object.fromEntries(CELL_KEYS.map((k) => [k, (CELL_OPTIONS[k] as CellOption<unknown>).before !== undefined ? CELL_OPTIONS[k].schema.optional() : CELL_OPTIONS[k].schema])) as StoredShape;
 }
 
-/** The cell options' values out of anything that carries them (a run's config, a spec). */
+/** The cell options' part of a CellSpec: every one, always (a spec comes from one revision). */
+export function cellOptionsShape(): { [K in CellKey]: z.ZodType<CellValues[K]> } {
+  return Object.fromEntries(CELL_KEYS.map((k) => [k, CELL_OPTIONS[k].schema])) as { [K in CellKey]: z.ZodType<CellValues[K]> };
+}
+
+/** The cell options' values out of anything that carries them all (flag values, a plan, a spec). */
 export function pickCellValues(from: CellValues): CellValues {
   return Object.fromEntries(CELL_KEYS.map((k) => [k, from[k]])) as CellValues;
+}
+
+/** The values a stored run ran with: a later option it lacks is its `before`. */
+export function storedCellValues(config: StoredCellValues): CellValues {
+  return Object.fromEntries(CELL_KEYS.map((k) => [k, config[k] !== undefined ? config[k] : (CELL_OPTIONS[k] as CellOption<unknown>).before])) as CellValues;
 }
 
 /** Every cell option at its default (k6test's flags, which name only what differs). */

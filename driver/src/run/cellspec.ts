@@ -21,7 +21,7 @@ export const CellSpecSchema = z.strictObject({
   loadgen: LoadgenSchema,
   /** Where a VM's k6test writes the cell (null: its default out folder); the local backend writes into the run folder. */
   out: z.string().nullable(),
-  ...cellOptionsShape(false),
+  ...cellOptionsShape(),
 });
 export type CellSpec = z.infer<typeof CellSpecSchema>;
 

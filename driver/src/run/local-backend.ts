@@ -13,7 +13,6 @@ import type { Impl, LoadEngine, MapServer, Supervisor, Targets } from '../contra
 import { allowedCpus, planCpus } from '../cpus.js';
 import { selectEngine } from '../engines/index.js';
 import { BenchError, ExitCode } from '../errors.js';
-import { GOSHERVE_LOG_LEVEL } from '../gosherve.js';
 import { goVersion } from '../hostinfo.js';
 import type { LocalImplContext } from '../impls.js';
 import { startMapServer } from '../mapserver.js';
@@ -58,6 +57,7 @@ export function localBackend(): Backend {
     host: '127.0.0.1',
     redirects: (site as PreparedSite).redirects,
     workDir: workDir as string,
+    serverLogs: (plan as RunPlan).cell.serverLogs,
   });
 
   return {
@@ -91,17 +91,18 @@ export function localBackend(): Backend {
       for (const impl of p.impls) {
         emit({ kind: 'info', message: `prepare ${impl.name}` });
         const r = await impl.prepare(ctxOf(1, ''));
-        if ('version' in r && r.steps?.some((st) => /^(go install|go build)/.test(st))) emit({ kind: 'info', message: `${impl.name}: ${r.steps.at(-1) ?? ''}` });
+        if ('version' in r && r.steps?.some((st) => /^(go install|go build|cargo build)|another site/.test(st))) emit({ kind: 'info', message: `${impl.name}: ${r.steps.at(-1) ?? ''}` });
         if ('unavailable' in r) {
           vetoes.push({ impl: impl.name, size: '*', reason: r.unavailable });
         } else {
-          versions[impl.name] = impl.metricPrefix === 'gosherve_' ? `${r.version} (GOSHERVE_LOG_LEVEL=${GOSHERVE_LOG_LEVEL})` : r.version;
+          versions[impl.name] = r.version;
           available.push(impl);
         }
       }
       // A busy port fails every cell alike: say so before a run folder exists.
       await assertPortsFree([...new Set(available.flatMap((i) => [i.sitePort, ...(i.metricsPort !== null ? [i.metricsPort] : [])]))]);
-      return { vetoes, engine: engine.name, emulated: false, site: site.info, versions: { go: await goVersion(), engine: engineVersion, impls: versions }, targetsHash: runTargetsHash };
+      const logging = Object.fromEntries(available.flatMap((i) => (i.logging ? [[i.name, i.logging(p.cell.serverLogs)] as const] : [])));
+      return { vetoes, engine: engine.name, emulated: false, site: site.info, versions: { go: await goVersion(), engine: engineVersion, impls: versions }, targetsHash: runTargetsHash, logging };
     },
 
     async openRun(runDir: string): Promise<void> {

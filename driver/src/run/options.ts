@@ -71,11 +71,12 @@ export const BENCH_FLAGS = {
     arg: 'LIST',
     help: (b) =>
       b === 'vm'
-        ? `implementations, comma-separated (${IMPL_NAMES.join(', ')});\ndefault: all of them (the VMs carry every one; not gosherve@…)`
+        ? `implementations, comma-separated (${IMPL_NAMES.join(', ')});\ndefault: all of them (the VMs carry every one; not gosherve@… or servy@…)`
         : [
             `implementations, comma-separated (${IMPL_NAMES.join(', ')}),`,
-            'gosherve@<tag> (any tag go install can get, e.g. gosherve@v0.3.7) or',
-            'gosherve@./path (built from your checkout, named after its folder);',
+            'gosherve@<tag> (any tag go install can get, e.g. gosherve@v0.3.7),',
+            'gosherve@./path (built from your checkout, named after its folder) or',
+            'servy@./path (a servy checkout, built with cargo for each site);',
             'default: all but nginx, plus the nginx reference when nginx is installed',
           ].join('\n'),
     default: null,

@@ -13,8 +13,9 @@ import { defaultCacheDir, defaultImpls, IMPL_NAMES, IMPLS, repoRoot, resolveImpl
 import { newRunId } from '../layout.js';
 import type { Matrix } from '../matrix.js';
 import { SCHEMA_VERSION, type CellResult, type EngineName, type RunInfo, type SiteInfo, type Size } from '../schema.js';
+import type { RequestLogging } from '../serverlogs.js';
 import { readRunInfo, storedResults } from '../store.js';
-import { CELL_KEYS, CELL_OPTIONS, pickCellValues, type CellOption, type CellValues } from './cell-options.js';
+import { CELL_KEYS, CELL_OPTIONS, pickCellValues, storedCellValues, type CellOption, type CellValues } from './cell-options.js';
 import { BENCH_FLAGS, flagValues, type BackendName, type BenchValues, type EngineChoice, type Loadgen, type RawFlags } from './options.js';
 import type { SiteRequest } from './site.js';
 
@@ -53,9 +54,10 @@ export function defaultReference(impls: readonly string[]): string {
   return impls.includes('gosherve') ? 'gosherve' : (impls[0] ?? 'gosherve');
 }
 
-/** `gosherve@./x` → `gosherve@/abs/x`, so the stored spec means the same from any folder. */
+/** `gosherve@./x` → `gosherve@/abs/x` (servy@ too), so the stored spec means the same from any folder. */
 function absoluteSpec(spec: string): string {
-  return spec.startsWith('gosherve@') && /^gosherve@[./~]/.test(spec) ? `gosherve@${resolve(spec.slice('gosherve@'.length).replace(/^~(?=\/)/, process.env.HOME ?? '~'))}` : spec;
+  const m = /^(gosherve|servy)@([./~].*)$/.exec(spec);
+  return m ? `${m[1]}@${resolve((m[2] as string).replace(/^~(?=\/)/, process.env.HOME ?? '~'))}` : spec;
 }
 
 /** The settings a run.json records: what --resume runs with, whatever else the command line says. */
@@ -68,7 +70,7 @@ export function settingsFromRun(run: RunInfo): RunSettings {
     loadgen: run.loadgen,
     site: run.site.kind === 'generated' ? { kind: 'generated', seed: run.site.seed, targetBytes: run.site.targetBytes } : { kind: 'user', webroot: run.site.webroot, redirects: run.site.redirects },
     reference: run.config.reference,
-    cell: pickCellValues(run.config),
+    cell: storedCellValues(run.config),
   };
 }
 
@@ -118,11 +120,11 @@ async function checkEngine(engine: EngineChoice, problems: BenchError[]): Promis
   }
 }
 
-/** Each cell option's own check against the engine that will run (cell-options.ts `check`). */
-function checkCellOptions(cell: CellValues, engine: EngineName, problems: BenchError[]): void {
+/** Each cell option's own check against the backend and engine that will run (cell-options.ts `check`). */
+function checkCellOptions(cell: CellValues, run: { backend: BackendName; engine: EngineName }, problems: BenchError[]): void {
   for (const k of CELL_KEYS) {
     const o = CELL_OPTIONS[k] as CellOption<unknown>;
-    const problem = o.check?.(cell[k], { engine });
+    const problem = o.check?.(cell[k], run);
     if (problem) problems.push(problem);
   }
 }
@@ -157,11 +159,11 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
   if (backend === 'vm') {
     // The engine runs in the VM: nothing to check on this host.
     if (v.engine !== 'k6' && v.engine !== 'wrk') problems.push(new UsageError(`--engine ${v.engine}: the VMs run k6 (wrk for tests)`, 'use --engine k6'));
-    else checkCellOptions(pickCellValues(v), v.engine, problems);
+    else checkCellOptions(pickCellValues(v), { backend, engine: v.engine }, problems);
     if (v.runner !== null && v.sizes.length !== 1) problems.push(new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS'));
   } else if (opts.checkEngine !== false && !problems.some((p) => p.message.startsWith('--engine'))) {
     const engine = await checkEngine(v.engine, problems);
-    if (engine !== null) checkCellOptions(pickCellValues(v), engine, problems);
+    if (engine !== null) checkCellOptions(pickCellValues(v), { backend, engine }, problems);
   }
   if (v.resume !== null && v.out !== null) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));
   throwProblems(problems);
@@ -196,6 +198,8 @@ export interface RunFacts {
   versions: { go: string | null; engine: string; impls: Record<string, string> };
   /** The hash of the run's target list (local: targets.json), when the backend keeps one. */
   targetsHash?: string;
+  /** How each implementation logged requests (Impl.logging; --server-logs), for the reports. */
+  logging?: Record<string, RequestLogging>;
 }
 
 /** The run.json a new run starts with: the plan's configuration, the backend's facts, the matrix. */
@@ -224,5 +228,6 @@ export async function newRunInfo(plan: RunPlan, facts: RunFacts, matrix: Matrix)
     host: await hostInfo(),
     versions: { node: process.version, ...facts.versions },
     git: await gitRevision(repoRoot()),
+    ...(facts.logging !== undefined ? { logging: facts.logging } : {}),
   };
 }

@@ -8,6 +8,7 @@ import type { Impl } from '../contracts.js';
 import type { LocalImplContext } from '../impls.js';
 import { startMapServer } from '../mapserver.js';
 import type { Verification } from '../schema.js';
+import type { ServerLogs } from '../serverlogs.js';
 import { killAllServersNow, localSupervisor } from '../supervisor-local.js';
 import { siteTargets } from '../targets.js';
 import { verify } from '../verify.js';
@@ -21,7 +22,7 @@ export interface VerifyGateOutcome {
 }
 
 /** Start each implementation in turn on the site, crawl, verify, stop: no load. */
-export async function runVerifyGate(opts: { impls: Impl[]; site: SiteRequest; cacheDir: string }, emit: BenchEvents): Promise<VerifyGateOutcome[]> {
+export async function runVerifyGate(opts: { impls: Impl[]; site: SiteRequest; cacheDir: string; serverLogs: ServerLogs }, emit: BenchEvents): Promise<VerifyGateOutcome[]> {
   const site = await prepareSite(opts.site, opts.cacheDir);
   for (const note of site.notes) emit({ kind: 'info', message: note });
   const workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
@@ -31,7 +32,7 @@ export async function runVerifyGate(opts: { impls: Impl[]; site: SiteRequest; ca
   const runTargets = await siteTargets(site.webroot, site.redirects);
   try {
     for (const impl of opts.impls) {
-      const ctx: LocalImplContext = { webroot: site.webroot, mapUrl: mapServer.url, cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir };
+      const ctx: LocalImplContext = { webroot: site.webroot, mapUrl: mapServer.url, cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir, serverLogs: opts.serverLogs };
       const prep = await impl.prepare(ctx);
       if ('unavailable' in prep) {
         emit({ kind: 'skip', impl: impl.name, size: '*', reason: prep.unavailable });

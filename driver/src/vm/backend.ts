@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BenchError, ExitCode } from '../errors.js';
+import { implByName, IMPL_NAMES } from '../impls.js';
 import { cellDir, RESULT_FILE, TEXT_SUMMARY_FILE, verificationFile } from '../layout.js';
 import type { CellSpec } from '../run/cellspec.js';
 import { specId } from '../run/cellspec.js';
@@ -15,6 +16,7 @@ import type { BenchEvents } from '../run/events.js';
 import type { Backend, CellHooks, CellRun, Prepared, RunRecord } from '../run/loop.js';
 import type { RunPlan } from '../run/plan.js';
 import { CellResultSchema, VerificationSchema, type CellResult, type Size } from '../schema.js';
+import type { RequestLogging } from '../serverlogs.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
 import { readJson, writeCell, writeVerification } from '../store.js';
 import { bootVm, checkKvm, killAllVmsNow, type BootedVm } from './runner.js';
@@ -33,6 +35,20 @@ export const K6TEST_SPEC_COMMAND = 'k6test --spec -';
 export interface VmBackendOptions {
   poweroffTimeoutMs?: number;
   kvmPath?: string;
+}
+
+/**
+ * How the VM units log (nix/impls.nix, vm.nix): as shipped, except nginx, whose generated
+ * nginx.conf keeps its access log off (a log per request would fill the guest's tmpfs).
+ */
+export function vmLogging(impls: readonly string[]): Record<string, RequestLogging> {
+  const out: Record<string, RequestLogging> = {};
+  for (const name of impls) {
+    const impl = IMPL_NAMES.includes(name) ? implByName(name) : null;
+    const l = name === 'nginx' ? { perRequest: false, setting: "access_log off (the VM's nginx.conf)" } : impl?.logging?.('shipped');
+    if (l) out[name] = l;
+  }
+  return out;
 }
 
 function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
@@ -109,6 +125,7 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
         emulated,
         site: { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, files: 0, bytes: 0, aliases: 0 },
         versions: { go: null, engine: 'unknown', impls: {} },
+        logging: vmLogging(p.impls.map((i) => i.name)),
       };
     },
 

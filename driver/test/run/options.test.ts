@@ -5,8 +5,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchError, ExitCode, UsageError } from '../../src/errors.js';
+import { IMPL_NAMES } from '../../src/impls.js';
 import { usage } from '../../src/k6test.js';
-import { CELL_KEYS, CELL_OPTIONS, type CellOption } from '../../src/run/cell-options.js';
+import { CELL_KEYS, CELL_OPTIONS, storedCellValues, type CellOption } from '../../src/run/cell-options.js';
 import { BENCH_FLAGS, flagValues, readFlags, renderFlagHelp, type BackendName } from '../../src/run/options.js';
 import { RunInfoSchema } from '../../src/schema.js';
 
@@ -70,7 +71,7 @@ describe('bench flags', () => {
       expect(line.test(local), `--${o.flag} in local help`).toBe(takes('local'));
       expect(line.test(vm), `--${o.flag} in vm help`).toBe(takes('vm'));
     }
-    expect(local).toMatch(/^  --impls LIST        implementations, comma-separated \(gosherve-old, gosherve, tsherve, nginx\),\n {22}gosherve@<tag>/m);
+    expect(local).toMatch(new RegExp(`^  --impls LIST        implementations, comma-separated \\(${IMPL_NAMES.join(', ')}\\),\\n {22}gosherve@<tag>`, 'm'));
     expect(vm).toMatch(/^  --engine E          k6 \(default\) \| wrk, inside the VM$/m);
   });
 });
@@ -95,7 +96,7 @@ describe('cell options', () => {
         if (!(k in json.config)) expect((CELL_OPTIONS[k] as CellOption<unknown>).before, `${k} is missing from ${d}/run.json`).not.toBeUndefined();
       }
       const run = RunInfoSchema.parse(json);
-      for (const k of CELL_KEYS) expect(run.config[k], `${d}: ${k}`).not.toBeUndefined();
+      for (const k of CELL_KEYS) expect(storedCellValues(run.config)[k], `${d}: ${k}`).not.toBeUndefined();
     }
   });
 });
