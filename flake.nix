@@ -64,6 +64,7 @@
             typescript
             k6
             util-linux
+            bun
             ;
           # Node 20: the version the code targets and CI runs.
           nodejs = pkgs.nodejs_20;
@@ -85,7 +86,7 @@
 
       # What vm.nix runs, built for the VM's system.
       vmPackages = system: {
-        inherit (ourPackages system) tsherve k6test site;
+        inherit (ourPackages system) tsherve tsherve-bun k6test site;
         gosherve = gosherve.packages.${system}.gosherve;
         gosherve-old = gosherve-old.packages.${system}.gosherve;
         servy = servyFor system (ourPackages system).site;
@@ -146,6 +147,7 @@
           inherit (ours)
             server-bench
             tsherve
+            tsherve-bun
             k6test
             site
             ;
@@ -204,6 +206,11 @@
           tsherve-help = pkgs.runCommand "tsherve-help" { } ''
             ${lib.getExe ours.tsherve} --help > "$out"
             grep -q TSHERVE_REDIRECT_MAP_URL "$out"
+          '';
+          # The same under Bun from nixpkgs (tsherve-bun).
+          tsherve-bun-help = pkgs.runCommand "tsherve-bun-help" { } ''
+            ${lib.getExe ours.tsherve-bun} --help > "$out"
+            grep -q TSHERVE_RUNTIME "$out"
           '';
           # The generated site and the engine's nginx reference configuration are accepted by nginx.
           site = pkgs.runCommand "site-nginx-config" { nativeBuildInputs = [ pkgs.nginx ]; } ''

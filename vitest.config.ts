@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // only as far as two cores allow.
 export default defineConfig({
   test: {
-    include: ['servers/**/test/**/*.test.ts', 'driver/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['servers/**/test/**/*.test.ts', 'driver/test/**/*.test.ts', 'shared/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

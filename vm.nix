@@ -15,11 +15,15 @@ let
   size = cfg.size;
 
   guestPaths = import ./nix/guest-paths.nix; # shared with packages.site's nginx.conf
+  # The guest's fixed facts (paths, the map server, the server units' settings and hardening), the
+  # same file the Debian guest image is built from (driver/src/vm/image).
+  guest = lib.importJSON ./matrix/guest.json;
   siteDir = guestPaths.webroot;
-  mapDir = "/var/lib/bench-map";
-  mapUrl = "http://127.0.0.1:8090/redirects.txt";
+  mapDir = guest.paths.mapDir;
+  mapBase = "http://${guest.mapServer.host}:${toString guest.mapServer.port}";
+  mapUrl = "${mapBase}/redirects.txt";
   nginxPrefix = guestPaths.nginxPrefix;
-  shared = "/tmp/shared";
+  shared = guest.paths.shared;
 
   # systemd CPU lists: "0", "0-15", "16-19".
   cpuRange =
@@ -32,9 +36,15 @@ let
   serverCpus = cpuRange size.serverCpuList;
   loadgenCpus = cpuRange size.loadgenCpuList;
 
+  # Parca's agent (nix/parca.nix via serverBench.parcaAgent): null unless a server is set.
+  parca = import ./nix/parca-agent.nix {
+    settings = cfg.parcaAgent;
+    exe = lib.getExe pkgs.parca-agent;
+  };
+
   impls = import ./nix/impls.nix {
     packages = {
-      inherit (cfg.packages) tsherve gosherve gosherve-old servy;
+      inherit (cfg.packages) tsherve tsherve-bun gosherve gosherve-old servy;
       nginx = pkgs.nginx;
     };
     inherit size mapUrl;
@@ -42,34 +52,10 @@ let
     nginxConf = "${cfg.packages.site}/nginx.conf";
   };
 
-  # Hardening that leaves the measured path alone: no SystemCallFilter; the seccomp filters below
-  # (address families, W^X, namespaces, personality) match only socket/mmap/clone/personality, and
+  # Hardening that leaves the measured path alone (matrix/guest.json): no SystemCallFilter; its
+  # seccomp filters (address families, W^X, namespaces, personality) match only socket/mmap/clone/personality, and
   # the kernel's seccomp cache lets read/write/sendfile/epoll through without running a filter.
-  hardening = {
-    DynamicUser = true;
-    ProtectSystem = "strict";
-    ProtectHome = true;
-    PrivateTmp = true;
-    PrivateDevices = true;
-    NoNewPrivileges = true;
-    CapabilityBoundingSet = "";
-    RestrictAddressFamilies = [
-      "AF_INET"
-      "AF_INET6"
-      "AF_UNIX"
-    ];
-    RestrictNamespaces = true;
-    RestrictRealtime = true;
-    RestrictSUIDSGID = true;
-    LockPersonality = true;
-    ProtectKernelTunables = true;
-    ProtectKernelModules = true;
-    ProtectKernelLogs = true;
-    ProtectControlGroups = true;
-    ProtectClock = true;
-    ProtectHostname = true;
-    UMask = "0077";
-  };
+  hardening = guest.hardening;
 
   shellApp =
     name: runtimeInputs: file:
@@ -100,22 +86,18 @@ let
         "bench-redirect-map.service"
       ];
       environment = impl.environment;
-      serviceConfig = hardening // {
-        Type = "simple";
-        ExecStart = lib.escapeShellArgs impl.command;
-        # A crash is a finding, not something to paper over mid-measurement.
-        Restart = "no";
-        TimeoutStopSec = 15;
-        LimitNOFILE = 65536;
-        MemoryDenyWriteExecute = impl.memoryDenyWriteExecute;
-        # The size: the server's cores and memory. k6 runs on the vCPUs after them.
-        AllowedCPUs = serverCpus;
-        MemoryMax = "${toString size.memoryMiB}M";
-        MemorySwapMax = 0;
-        CPUAccounting = true;
-        MemoryAccounting = true;
-        IOAccounting = true;
-      }
+      # guest.serverUnit: Type, Restart = "no" (a crash is a finding, not something to paper over
+      # mid-measurement), stop timeout, file limit, no swap, CPU/memory/IO accounting.
+      serviceConfig =
+        hardening
+        // guest.serverUnit
+        // {
+          ExecStart = lib.escapeShellArgs impl.command;
+          MemoryDenyWriteExecute = impl.memoryDenyWriteExecute;
+          # The size: the server's cores and memory. k6 runs on the vCPUs after them.
+          AllowedCPUs = serverCpus;
+          MemoryMax = "${toString size.memoryMiB}M";
+        }
       // lib.optionalAttrs (impl.name == "nginx") {
         # The engine's nginx.conf keeps pid, error log and temp paths under this prefix.
         RuntimeDirectory = baseNameOf nginxPrefix;
@@ -150,9 +132,9 @@ let
   vmJson = {
     webroot = siteDir;
     inherit mapUrl;
-    mapFetchesUrl = "http://127.0.0.1:8090/fetches";
-    mapFetchesResetUrl = "http://127.0.0.1:8090/fetches/reset";
-    outDir = "/var/lib/k6test/out";
+    mapFetchesUrl = "${mapBase}/fetches";
+    mapFetchesResetUrl = "${mapBase}/fetches/reset";
+    inherit (guest.paths) outDir;
   };
 in
 {
@@ -165,7 +147,12 @@ in
     };
     packages = lib.mkOption {
       type = lib.types.attrsOf lib.types.package;
-      description = "tsherve, gosherve, gosherve-old, servy (built for site), k6test and site, built for this VM's system.";
+      description = "tsherve, tsherve-bun, gosherve, gosherve-old, servy (built for site), k6test and site, built for this VM's system.";
+    };
+    parcaAgent = lib.mkOption {
+      type = lib.types.attrs;
+      default = import ./nix/parca.nix;
+      description = "Parca agent settings (nix/parca.nix): host = null (off) or the Parca server's address as the host reaches it, port, insecure, extraArgs.";
     };
   };
 
@@ -175,6 +162,7 @@ in
         where = "server-bench VM bench-${toString (size.name or "?")}";
         missing = lib.filter (p: !(cfg.packages ? ${p})) [
           "tsherve"
+          "tsherve-bun"
           "gosherve"
           "gosherve-old"
           "servy"
@@ -228,8 +216,9 @@ in
       # The disk image stays the module's default (./bench-<size>.qcow2 in the caller's directory)
       # for hand use; the driver always passes a fresh NIX_DISK_IMAGE so no state leaks between runs.
       # No fixed forward: the driver adds hostfwd=tcp:127.0.0.1:<free port>-:22 via QEMU_NET_OPTS.
-      forwardPorts = [ ];
-      # The guest reaches neither the host nor the internet; a run needs neither.
+      # With nix/parca.nix set, one guest-to-host forward reaches the Parca server.
+      forwardPorts = lib.optional (parca != null) parca.forward;
+      # The guest reaches neither the host nor the internet (but for that forward); a run needs neither.
       restrictNetwork = true;
     };
 
@@ -266,7 +255,7 @@ in
       hostKeys = [
         {
           type = "ed25519";
-          path = "/etc/ssh/ssh_host_ed25519_key";
+          path = guest.paths.hostKey;
         }
       ];
       settings = {
@@ -276,7 +265,25 @@ in
       };
     };
 
-    systemd.services = {
+    systemd.services = lib.optionalAttrs (parca != null) {
+      # It reads every process's stacks through eBPF: root with CAP_BPF and CAP_SYS_ADMIN (as the
+      # NixOS test for Parca in jpds/nixpkgs, nixos/tests/parca.nix, runs it).
+      parca-agent = {
+        description = "Parca agent: on-CPU profiles of the whole VM to the Parca server in nix/parca.nix";
+        wantedBy = [ "multi-user.target" ];
+        serviceConfig = {
+          ExecStart = lib.escapeShellArgs parca.args;
+          User = "root";
+          AmbientCapabilities = [
+            "CAP_BPF"
+            "CAP_SYS_ADMIN"
+          ];
+          Restart = "on-failure";
+          RestartSec = 10;
+        };
+      };
+    }
+    // {
       bench-ssh-setup = {
         description = "server-bench: install the per-run SSH key, publish the host key";
         wantedBy = [ "sshd.service" ];
@@ -287,7 +294,7 @@ in
         unitConfig.RequiresMountsFor = [ shared ];
         environment = {
           SHARED = shared;
-          HOST_KEY = "/etc/ssh/ssh_host_ed25519_key";
+          HOST_KEY = guest.paths.hostKey;
         };
         serviceConfig = {
           Type = "oneshot";
@@ -318,23 +325,23 @@ in
         after = [ "bench-site.service" ];
         environment = {
           MAP_FILE = "${mapDir}/redirects.txt";
-          MAP_HOST = "127.0.0.1";
-          MAP_PORT = "8090";
+          MAP_HOST = guest.mapServer.host;
+          MAP_PORT = toString guest.mapServer.port;
         };
-        serviceConfig = hardening // {
-          Type = "simple";
-          ExecStart = "${lib.getExe pkgs.nodejs_20} ${./nix/guest/redirect-map-server.mjs}";
-          Restart = "on-failure";
-          # Stands in for a remote host: its work must not land on the server's cores.
-          AllowedCPUs = loadgenCpus;
-          CPUAccounting = true;
-          MemoryAccounting = true;
-        };
+        # guest.mapUnit: Type, Restart = "on-failure", CPU and memory accounting.
+        serviceConfig =
+          hardening
+          // guest.mapUnit
+          // {
+            ExecStart = "${lib.getExe pkgs.nodejs_20} ${./nix/guest/redirect-map-server.mjs}";
+            # Stands in for a remote host: its work must not land on the server's cores.
+            AllowedCPUs = loadgenCpus;
+          };
       };
     }
     // builtins.listToAttrs (map serverUnit (builtins.attrValues impls));
 
-    systemd.tmpfiles.rules = [ "d /var/lib/k6test 0755 root root -" ];
+    systemd.tmpfiles.rules = [ "d ${dirOf guest.paths.outDir} 0755 root root -" ];
 
     environment.etc = {
       "server-bench/size.json".text = builtins.toJSON sizeJson;

@@ -1,6 +1,9 @@
 # Paths inside the benchmark VM that more than one file needs: packages.site writes them into its
-# nginx.conf, vm.nix creates them. One definition, so the two cannot drift apart.
+# nginx.conf, vm.nix creates them. Read from matrix/guest.json, which the Debian guest image
+# (driver/src/vm/image) reads too, so no flavour can drift from the other.
+let
+  guest = builtins.fromJSON (builtins.readFile ../matrix/guest.json);
+in
 {
-  webroot = "/var/lib/bench-site";
-  nginxPrefix = "/run/bench-nginx";
+  inherit (guest.paths) webroot nginxPrefix;
 }

@@ -11,6 +11,8 @@
   typescript,
   k6,
   util-linux,
+  # Runs tsherve-bun (nixpkgs pkgs/by-name/bu/bun/package.nix: $out/bin/bun, meta.mainProgram).
+  bun,
   # Guest paths the site's nginx configuration refers to (vm.nix owns them).
   guestWebroot,
   guestNginxPrefix,
@@ -27,6 +29,7 @@ let
     "tsconfig.json"
     "tsconfig.build.json"
     "servers"
+    "shared"
     "driver"
     "k6"
     "matrix"
@@ -151,6 +154,17 @@ let
       --add-flags "${tsherveNodeFlags} ${server-bench}/lib/server-bench/dist/servers/tsherve/src/cli.js"
   '';
 
+  # tsherve on Bun (issue 17): the same compiled tree under Bun from nixpkgs, started directly (no
+  # Node process in between); TSHERVE_RUNTIME=bun says so explicitly.
+  tsherve-bun = runCommand "tsherve-bun-${version}" {
+    nativeBuildInputs = [ makeWrapper ];
+    meta.mainProgram = "tsherve-bun";
+  } ''
+    makeWrapper ${lib.getExe bun} "$out/bin/tsherve-bun" \
+      --add-flags "${server-bench}/lib/server-bench/dist/servers/tsherve/src/cli.js" \
+      --set TSHERVE_RUNTIME bun
+  '';
+
   # k6test for the VM: k6 and taskset from nixpkgs on PATH, the offline k6 script from the store.
   k6testPath = lib.makeBinPath [
     k6
@@ -174,6 +188,7 @@ in
     npmDeps
     server-bench
     tsherve
+    tsherve-bun
     k6test
     site
     ;

@@ -52,7 +52,7 @@ declare -A exprs=(
   [nix/sizes.nix]='import ./nix/sizes.nix'
   [nix/guest-paths.nix]='import ./nix/guest-paths.nix'
   [nix/impls.nix]='builtins.mapAttrs (s: _: import ./nix/impls.nix {
-    packages = { tsherve = "/p/tsherve"; gosherve = "/p/gosherve"; gosherve-old = "/p/gosherve-old"; servy = "/p/servy"; nginx = "/p/nginx"; };
+    packages = { tsherve = "/p/tsherve"; gosherve = "/p/gosherve"; gosherve-old = "/p/gosherve-old"; servy = "/p/servy"; tsherve-bun = "/p/tsherve-bun"; nginx = "/p/nginx"; };
     size = (import ./nix/sizes.nix).${s}; webroot = "/w"; mapUrl = "http://127.0.0.1:1/m"; nginxConf = "/p/nginx.conf";
   }) (import ./nix/sizes.nix)'
   [nix/vm-drvs.nix]="let vm = $stand_in_vm; in import ./nix/vm-drvs.nix (builtins.mapAttrs (s: _: vm s) (import ./nix/sizes.nix))"

@@ -12,6 +12,8 @@ import { specId, specVus, type CellSpec } from './run/cellspec.js';
 import { CELL_SCHEMA_VERSION, type CellResult, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
 import { verify } from './verify.js';
+import { cellDir } from './layout.js';
+import type { CellProfiler } from './profile/recorder.js';
 
 export type CellPhase = 'start' | 'targets' | 'verify' | 'warmup' | 'measure' | 'collect' | 'stop';
 
@@ -48,6 +50,8 @@ export interface CellEnv {
   onProgress?: (p: { phase: 'warmup' | 'measure'; elapsedSeconds: number; totalSeconds: number; requests?: number }) => void;
   /** k6-style text summary for summary.txt (the reports' renderer), when available. */
   renderTextSummary?: (result: CellResult) => string;
+  /** bench --profile: record the server on CPU during the measured run (profile/recorder.ts). */
+  profiler?: CellProfiler;
 }
 
 export type CellOutcome =
@@ -137,6 +141,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     }
     await server.monitor.resetPeak();
     await o.mapServer?.resetFetches();
+    const recording = o.profiler ? await o.profiler.start(server, scratch) : null;
     const cpuBefore = await server.monitor.cpuSeconds();
     const startedAt = new Date().toISOString();
     phase('measure', `${spec.durationSeconds} s, ${vus} VUs, ${connections} connections`);
@@ -145,7 +150,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
       durationSeconds: spec.durationSeconds,
       outDir: join(scratch, 'measure'),
       onProgress: (p) => o.onProgress?.({ phase: 'measure', elapsedSeconds: p.elapsedSeconds, totalSeconds: spec.durationSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
-    });
+    }).finally(() => recording?.stop());
     // Ctrl-C in a terminal reaches the generator (same process group) as well as us; let our
     // handler run first, and never store a run the generator cut short as a finished cell.
     await new Promise((r) => setTimeout(r, 20));
@@ -161,6 +166,8 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     const duration = r.durationSeconds > 0 ? r.durationSeconds : spec.durationSeconds;
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
+    if (recording) phase('collect', 'folding the profile');
+    const profiled = recording ? await recording.finish(cellDir(o.runDir, spec.size.name, spec.impl, spec.rep), { startedAt: new Date(startedAt), durationSeconds: duration }) : null;
     const result: CellResult = {
       schemaVersion: CELL_SCHEMA_VERSION,
       id: specId(spec),
@@ -201,10 +208,11 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
         memoryMiB: spec.size.memoryMiB,
         failedChecks: r.failedChecks,
         errors: r.errors,
-      }).concat(r.warnings ?? []),
+      }).concat(r.warnings ?? [], profiled?.warnings ?? []),
       startedAt,
       finishedAt,
       raw: r.raw,
+      ...(profiled ? { profile: profiled.info } : {}),
     };
     let text: string | null = null;
     try {

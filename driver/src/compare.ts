@@ -46,6 +46,8 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('backend', ra.backend, rb.backend);
   // Runs loaded with different request mixes are not comparable, whatever else agrees.
   if (ra.targetsHash !== undefined && rb.targetsHash !== undefined) d('target list (targets.json hash)', ra.targetsHash, rb.targetsHash);
+  // Profiled repetitions are out of the statistics by default; counting them changes the numbers.
+  d('profiled repetitions in the statistics', ra.config.profile?.inStats === true, rb.config.profile?.inStats === true);
   return diffs;
 }
 
@@ -63,7 +65,7 @@ const ALPHA = 0.05;
 export interface ChangeRow {
   impl: string;
   size: string;
-  metric: 'req/s' | 'MB/s' | 'p99 latency';
+  metric: 'req/s' | 'MB/s' | 'req/CPU-s' | 'p99 latency';
   baseline: number | null;
   candidate: number | null;
   /** Change of the medians, candidate vs baseline, in percent (positive = larger number). */
@@ -155,6 +157,8 @@ function ratios(impl: CellAggregate, ref: CellAggregate, pick: (x: CellAggregate
 const METRICS: Array<[ChangeRow['metric'], (x: CellAggregate) => Summary | null, boolean]> = [
   ['req/s', (x) => x.reqPerSec, true],
   ['MB/s', (x) => x.mbPerSec, true],
+  // Requests per server CPU-second: steadier than req/s on a busy host, and the number to trust when the generator is the limit.
+  ['req/CPU-s', (x) => x.reqPerCpuSecond, true],
   ['p99 latency', (x) => x.latencyMs.p99, false],
 ];
 
@@ -248,7 +252,7 @@ export function compareResults(baseline: Results, candidate: Results, threshold:
 function value(row: ChangeRow, v: number | null, relativeTo: string | null): string {
   if (v === null) return row.verdict === 'not measured' ? '–' : '—';
   if (relativeTo !== null) return `${v.toFixed(3)}×`;
-  return row.metric === 'req/s' ? int(v) : row.metric === 'MB/s' ? num(v) : ms(v);
+  return row.metric === 'req/s' || row.metric === 'req/CPU-s' ? int(v) : row.metric === 'MB/s' ? num(v) : ms(v);
 }
 
 function change(row: ChangeRow): string {

@@ -58,6 +58,8 @@ export interface ImplContext {
   host: string; // 127.0.0.1
   /** --server-logs: each server's own defaults, or per-request logging off (serverlogs.ts; default quiet). */
   serverLogs?: ServerLogs;
+  /** bench --profile: start the server so a sampling profiler can name its frames (Node: V8's perf map). */
+  profile?: boolean;
 }
 
 export interface LaunchSpec {
@@ -176,6 +178,8 @@ export interface ServerHandle {
   monitor: ResourceMonitor;
   /** Last lines of the server's own log/journal, for error messages. */
   logTail(lines?: number): Promise<string>;
+  /** The server's processes now (bench --profile attaches perf to them); absent where unknown. */
+  pids?(): Promise<number[]>;
   stop(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@
 import { Parser } from 'htmlparser2';
 import type { Targets } from './contracts.js';
 import { BenchError, ExitCode, InputError } from './errors.js';
-import { parseRedirectMap } from './redirectmap.js';
+import { parseRedirectMap } from '../../shared/redirect-map.js';
 import { splitShadowedAliases } from './shadowing.js';
 
 export interface CrawlOptions {

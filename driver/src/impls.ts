@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import type { Impl, ImplContext, LaunchSpec, Redirect } from './contracts.js';
 import { BenchError, UsageError } from './errors.js';
 import { gosherveSpecImpl, gosherveTagImpl, parseGosherveSpec, tagEnvVar } from './gosherve.js';
@@ -70,6 +71,14 @@ function tsherveNodeFlags(cli: string): string[] {
 
 const tsherveSpec = implSpec('tsherve');
 
+/**
+ * bench --profile: V8 writes /tmp/perf-<pid>.map naming its JIT code, and gives interpreted frames
+ * a native frame of their own, so perf shows JavaScript function names (workers inherit the flags).
+ * The flag also turns on V8's log, which would write isolate-*.log into the working folder: "+"
+ * sends it to an unlinked temporary file instead.
+ */
+export const NODE_PROFILE_FLAGS: readonly string[] = ['--perf-basic-prof', '--interpreted-frames-native-stack', '--logfile=+', '--no-logfile-per-isolate'];
+
 export const tsherve: Impl = {
   ...specFields(tsherveSpec),
   async prepare() {
@@ -85,13 +94,40 @@ export const tsherve: Impl = {
   launch(ctx: ImplContext): LaunchSpec {
     return {
       command: process.execPath,
-      args: [...tsherveNodeFlags(tsherveCli()), tsherveCli()],
+      args: [...tsherveNodeFlags(tsherveCli()), ...(ctx.profile ? NODE_PROFILE_FLAGS : []), tsherveCli()],
       // One worker per server CPU; log level info (requests are logged at debug: the hot path stays quiet).
       env: implEnvironment(tsherveSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }),
     };
   },
   // Its own default is info, and requests are logged at debug only: quiet in both modes.
   logging: () => ({ perRequest: false, setting: 'TSHERVE_LOG_LEVEL=info (requests only at debug)' }),
+};
+
+/** Bun: the repository's pinned dev dependency (npm ci), else `bun` on PATH. */
+function bunExecutable(): string {
+  const local = join(repoRoot(), 'node_modules', '.bin', 'bun');
+  return existsSync(local) ? local : 'bun';
+}
+
+/** tsherve on Bun (servers/tsherve/src/runtime-bun.ts): the same tree and settings, started by Bun directly. */
+const tsherveBunSpec = implSpec('tsherve-bun');
+export const tsherveBun: Impl = {
+  ...specFields(tsherveBunSpec),
+  async prepare() {
+    const cli = tsherveCli();
+    if (!existsSync(cli)) return { unavailable: `tsherve-bun: ${cli} is missing; build it with npm run build` };
+    try {
+      const { stdout } = await execa(bunExecutable(), ['--version'], { timeout: 10_000 });
+      const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version?: string };
+      return { version: `${pkg.version ?? 'unknown'} (bun ${stdout.trim()})` };
+    } catch {
+      return { unavailable: 'tsherve-bun: bun is not installed (npm ci installs the pinned one, or put bun on PATH)' };
+    }
+  },
+  logging: () => ({ perRequest: false, setting: 'TSHERVE_LOG_LEVEL=info (requests only at debug)' }),
+  launch(ctx: ImplContext): LaunchSpec {
+    return { command: bunExecutable(), args: [tsherveCli()], env: implEnvironment(tsherveBunSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }) };
+  },
 };
 
 // ---------------------------------------------------------------- gosherve (gosherve.ts)
@@ -128,7 +164,7 @@ function nginxLogging(mode: ServerLogs): RequestLogging {
 }
 
 /** Every built-in implementation; the order is the default interleaving order. */
-export const IMPLS: readonly Impl[] = [gosherveOld, gosherve, servy, tsherve, nginx];
+export const IMPLS: readonly Impl[] = [gosherveOld, gosherve, servy, tsherve, tsherveBun, nginx];
 
 export const IMPL_NAMES: readonly string[] = IMPLS.map((i) => i.name);
 

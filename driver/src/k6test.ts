@@ -11,9 +11,11 @@ import { z } from 'zod';
 import { runCell, type CellEnv, type CellOutcome, type MapCounter } from './cell.js';
 import type { Impl, ImplContext, Supervisor } from './contracts.js';
 import { selectEngine } from './engines/index.js';
+import { k6ScriptPath } from './engines/k6.js';
+import { wrkLuaPath } from './engines/wrk.js';
 import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from './errors.js';
 import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from './impls.js';
-import { parseRedirectMap } from './redirectmap.js';
+import { parseRedirectMap } from '../../shared/redirect-map.js';
 import { CELL_KEYS, CELL_OPTIONS, defaultCellValues, pickCellValues, type CellValues, type OptionSpec } from './run/cell-options.js';
 import { CellSpecSchema, specId, type CellSpec } from './run/cellspec.js';
 import { SCHEMA_VERSION, type EngineName, type Loadgen, type Size } from './schema.js';
@@ -164,6 +166,7 @@ export function cellSpecFromArgs(args: K6TestArgs, cfg: K6TestConfig): CellSpec 
     engine: args.engine,
     loadgen: args.loadgen ?? cfg.size.loadgen,
     out: args.out,
+    profile: null, // the VMs do not profile
     ...pickCellValues(args),
   } satisfies CellSpec);
 }
@@ -224,6 +227,9 @@ async function detectVirt(): Promise<string | null> {
 }
 
 export async function k6testInfo(cfg: K6TestConfig, engine: 'k6' | 'wrk'): Promise<Info> {
+  // The engine's own file must be here before any cell runs: the driver stops on --info's error.
+  if (engine === 'wrk') wrkLuaPath();
+  else k6ScriptPath();
   let engineVersion: string | null = null;
   try {
     engineVersion = await (await selectEngine(engine)).version();
@@ -254,6 +260,7 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const vmImpl = cfg.impls.find((i) => i.name === spec.impl);
   if (!vmImpl) throw new UsageError(`k6test: unknown implementation "${spec.impl}"`, `valid implementations: ${cfg.impls.map((i) => i.name).join(', ')}`);
   if (spec.size.name !== cfg.size.name) throw new UsageError(`k6test: the cell is for size ${spec.size.name}, this VM is size ${cfg.size.name}`, "send each size's cells to that size's VM");
+  if (spec.profile !== null) throw new UsageError('k6test: the VM does not profile yet', 'profile with the local backend (bench --profile)');
   if (deps.supervisor === 'systemd' && spec.serverLogs !== 'shipped') {
     throw new UsageError(`k6test: --server-logs ${spec.serverLogs} is not available in the VM`, 'the VM units run every server as the flake defines it (shipped)');
   }

@@ -5,6 +5,7 @@
 // reports/<run-id>/cells/<size>cpu/<impl>/r<rep>/result.json CellResult
 // reports/<run-id>/cells/<size>cpu/<impl>/r<rep>/summary.json the engine's raw summary
 // reports/<run-id>/cells/<size>cpu/<impl>/r<rep>/summary.txt  k6-style text summary
+// reports/<run-id>/cells/<size>cpu/<impl>/r<rep>/profile.proto, profile.folded  bench --profile
 // reports/<run-id>/verify/<size>cpu/<impl>.json               Verification
 // reports/<run-id>/results.json, report.md, report.html        derived by the reports
 // reports/index.html                                          every run, newest first
@@ -15,6 +16,9 @@ export const RESULTS_FILE = 'results.json';
 export const RESULT_FILE = 'result.json';
 export const RAW_SUMMARY_FILE = 'summary.json';
 export const TEXT_SUMMARY_FILE = 'summary.txt';
+/** bench --profile: gzipped pprof (go tool pprof, Parca, pprof.me) and folded stacks (flame-graph tools). */
+export const PROFILE_FILE = 'profile.proto';
+export const FOLDED_FILE = 'profile.folded';
 
 export function runFile(runDir: string): string {
   return join(runDir, RUN_FILE);

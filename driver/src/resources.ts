@@ -32,6 +32,8 @@ export function pageSize(): number {
 export interface ProcStat {
   pid: number;
   ppid: number;
+  /** Process group: a server started in a group of its own keeps its workers in it. */
+  pgrp: number;
   /** Start time in clock ticks since boot: with the pid, identifies a process across pid reuse. */
   starttime: number;
   /** utime + stime, seconds. */
@@ -53,8 +55,8 @@ export function readProcStat(pid: number): ProcStat | null {
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const n = (i: number) => Number(f[i]);
   const hz = clkTck();
-  // f[0]=state (field 3), f[1]=ppid, f[11..14]=utime,stime,cutime,cstime (fields 14-17), f[19]=starttime (22)
-  return { pid, state: f[0] ?? '?', ppid: n(1), starttime: n(19), ownCpu: (n(11) + n(12)) / hz, childrenCpu: (n(13) + n(14)) / hz };
+  // f[0]=state (field 3), f[1]=ppid, f[2]=pgrp, f[11..14]=utime,stime,cutime,cstime (fields 14-17), f[19]=starttime (22)
+  return { pid, state: f[0] ?? '?', ppid: n(1), pgrp: n(2), starttime: n(19), ownCpu: (n(11) + n(12)) / hz, childrenCpu: (n(13) + n(14)) / hz };
 }
 
 /** Resident bytes of one process (statm's second field × page size); null when gone. */
@@ -65,6 +67,11 @@ export function readRssBytes(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** Every live process in process group `pgid` (a profiler attaches to them all). */
+export function processGroupPids(pgid: number): number[] {
+  return allPids().filter((pid) => readProcStat(pid)?.pgrp === pgid);
 }
 
 function allPids(): number[] {

@@ -52,6 +52,7 @@ export const WarningCodeSchema = z.enum([
   'high-variance', // repetitions vary by more than 10 % (σ / mean): a noisy host or an unstable server
   'not-measured', // a statistic the engine's output did not hold: stored as null, shown as "–"
   'substituted', // a number taken from elsewhere (e.g. the configured duration): compare never judges it
+  'profile', // bench --profile: symbols missing, stacks cut short, too few samples
   'other',
 ]);
 export type WarningCode = z.infer<typeof WarningCodeSchema>;
@@ -75,6 +76,27 @@ export const ResourcesSchema = z.object({
   loadgenUtilisation: z.number().nonnegative().nullable(),
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
+
+/** bench --profile: how a repetition's on-CPU profile was taken and where it is (files relative to the cell folder). */
+/** bench --profile's settings, as run.json records them and a CellSpec carries them. */
+export const ProfileSettingsSchema = z.object({ hz: z.number().int().positive(), callGraph: z.enum(['fp', 'dwarf']), inStats: z.boolean() });
+export type ProfileRunSettings = z.infer<typeof ProfileSettingsSchema>;
+
+export const ProfileInfoSchema = z.object({
+  tool: z.literal('perf'),
+  event: z.string(), // cpu-clock
+  hz: z.number().int().positive(),
+  callGraph: z.enum(['fp', 'dwarf']),
+  samples: z.number().int().nonnegative(),
+  /** The server's processes perf attached to (children they start are followed too). */
+  pids: z.array(z.number().int().positive()),
+  files: z.object({ pprof: z.string(), folded: z.string() }),
+  /** Modules with frames perf could not name, by samples that had one. */
+  unresolved: z.array(z.object({ module: z.string(), samples: z.number().int().nonnegative() })),
+  /** Samples whose stack ended in code perf could not walk past. */
+  truncatedSamples: z.number().int().nonnegative(),
+});
+export type ProfileInfo = z.infer<typeof ProfileInfoSchema>;
 
 /** One measured repetition of one implementation at one size: the unit every report is built from. */
 export const CellResultSchema = z.object({
@@ -108,6 +130,8 @@ export const CellResultSchema = z.object({
   finishedAt: z.string(),
   /** The engine's own summary, verbatim (k6 JSON object, or wrk's report). */
   raw: z.unknown(),
+  /** Present when this repetition was profiled (bench --profile): kept out of the statistics unless the run says otherwise. */
+  profile: ProfileInfoSchema.optional(),
 });
 export type CellResult = z.infer<typeof CellResultSchema>;
 
@@ -184,6 +208,8 @@ export const RunInfoSchema = z.object({
     reference: z.string(), // implementation the reports compare against (default gosherve)
     /** The --impls entries as given (gosherve@v0.3.7, gosherve@/abs/checkout), for --resume; absent = the names. */
     implSpecs: z.array(z.string()).optional(),
+    /** bench --profile: one extra, profiled repetition per implementation and size (rep = reps + 1). */
+    profile: ProfileSettingsSchema.optional(),
   }),
   site: SiteInfoSchema,
   /** Hash of the run's one target list (targets.json) that every cell is loaded and verified with. */

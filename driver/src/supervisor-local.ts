@@ -8,7 +8,7 @@ import { createLeaf, type Leaf } from './cgroup.js';
 import { pinnedCommand } from './cpus.js';
 import { BenchError, ExitCode, tail } from './errors.js';
 import { assertPortsFree, waitPortsFree } from './ports.js';
-import { cgroupMonitor, procTreeMonitor } from './resources.js';
+import { cgroupMonitor, processGroupPids, procTreeMonitor } from './resources.js';
 
 /** Process groups of every server started by this process, for the exit hook. */
 const liveGroups = new Set<number>();
@@ -179,6 +179,7 @@ export function localSupervisor(opts: LocalSupervisorOptions = {}): Supervisor {
         placement: effective,
         monitor,
         logTail: async (lines = 10) => tail(log.text(), lines),
+        pids: async () => processGroupPids(pid),
         stop,
       };
       handles.add(handle);

@@ -196,7 +196,7 @@ interface NixImpl {
 }
 
 const implsExpr = (size: string) => `import ./nix/impls.nix {
-    packages = { tsherve = "/pkg/tsherve"; gosherve = "/pkg/gosherve"; gosherve-old = "/pkg/gosherve-old"; servy = "/pkg/servy"; nginx = "/pkg/nginx"; };
+    packages = { tsherve = "/pkg/tsherve"; tsherve-bun = "/pkg/tsherve-bun"; gosherve = "/pkg/gosherve"; gosherve-old = "/pkg/gosherve-old"; servy = "/pkg/servy"; nginx = "/pkg/nginx"; };
     size = (import ./nix/sizes.nix)."${size}";
     webroot = "/var/lib/bench-site";
     mapUrl = "http://127.0.0.1:8090/redirects.txt";
@@ -232,6 +232,10 @@ describe('nix/impls.nix', () => {
     expect(two.tsherve?.command).toEqual(['/pkg/tsherve/bin/tsherve']);
     // Node's JIT needs writable+executable pages; Go and nginx do not.
     expect(two.tsherve?.memoryDenyWriteExecute).toBe(false);
+    // tsherve-bun: the same settings under Bun, from its own executable; JavaScriptCore's JIT needs W+X too.
+    expect(two['tsherve-bun']?.command).toEqual(['/pkg/tsherve-bun/bin/tsherve-bun']);
+    expect(two['tsherve-bun']?.environment).toEqual({ ...two.tsherve?.environment, TSHERVE_RUNTIME: 'bun' });
+    expect(two['tsherve-bun']?.memoryDenyWriteExecute).toBe(false);
     expect(two.gosherve?.memoryDenyWriteExecute).toBe(true);
     for (const g of ['gosherve', 'gosherve-old'] as const) {
       expect(two[g]?.environment).toEqual({
@@ -511,7 +515,7 @@ describe('npm dependencies for Nix', () => {
         inherit lib;
         stdenvNoCC.mkDerivation = a: a;
         runCommand = name: attrs: script: attrs // { inherit name script; };
-        makeWrapper = stub "makeWrapper"; cacert = stub "cacert"; nodejs = stub "nodejs";
+        makeWrapper = stub "makeWrapper"; cacert = stub "cacert"; nodejs = stub "nodejs"; bun = stub "bun";
         typescript = stub "typescript"; k6 = stub "k6"; util-linux = stub "util-linux";
         guestWebroot = "/w"; guestNginxPrefix = "/p";
       };

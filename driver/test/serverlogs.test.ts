@@ -109,8 +109,7 @@ describe('--server-logs', () => {
 
 describe('--server-logs with --backend vm', () => {
   it('records how the VM units log (as shipped; nginx without an access log) and refuses quiet with one line', async () => {
-    const { main } = await import('../src/commands/bench.js');
-    const { vmLogging } = await import('../src/vm/backend.js');
+    const { main, vmLogging } = await import('../src/commands/bench-vm.js');
     expect(vmLogging(['gosherve', 'servy', 'tsherve', 'nginx'])).toEqual({
       gosherve: { perRequest: true, setting: 'GOSHERVE_LOG_LEVEL=info' },
       servy: { perRequest: true, setting: 'SERVY_LOG_LEVEL=info' },
@@ -121,7 +120,7 @@ describe('--server-logs with --backend vm', () => {
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
     try {
-      expect(await main(['--backend', 'vm', '--server-logs', 'quiet'])).toBe(2);
+      expect(await main(['--server-logs', 'quiet'])).toBe(2);
     } finally {
       process.stderr.write = write;
     }

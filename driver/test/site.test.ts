@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTargets, crawl, extractCssLinks, extractLinks, samePath, srcsetUrls } from '../src/crawl.js';
 import { startMapServer } from '../src/mapserver.js';
 import { nginxVersion, renderNginxConfig } from '../src/nginx.js';
-import { parseRedirectMap } from '../src/redirectmap.js';
+import { parseRedirectMap } from '../../shared/redirect-map.js';
 import { generateSite, siteStats } from '../src/sitegen.js';
 import { checkContentType, expectedType, fileForPath, verify } from '../src/verify.js';
 import type { Redirect } from '../src/contracts.js';

@@ -17,8 +17,9 @@ export function benchHelp(backend: BackendName): string {
   if (backend === 'vm') {
     return `usage: server-bench bench --backend vm [flags]
 
-Boots one NixOS VM per size (under nix run .#bench only the sizes asked for are built), runs k6test
-for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
+Boots one VM per size (NixOS: under nix run .#bench only the sizes asked for are built;
+--image debian: built here from Debian packages, see server-bench vm image --help), runs
+k6test for every implementation × repetition over SSH and pulls the results into reports/<run-id>.
 The VMs serve the generated default site, so --webroot, --redirects, --site-size, --seed and
 --resume are the local backend's, as is --connections (the VMs run k6). The VM units run every
 server as shipped (--server-logs shipped; quiet runs locally only).
@@ -33,6 +34,7 @@ SERVER_BENCH_GOSHERVE_OLD_BIN (v0.3.3) or SERVER_BENCH_GOSHERVE_BIN_<TAG>, else 
 $SERVER_BENCH_CACHE (default ~/.cache/server-bench), else go install; see server-bench prepare.
 servy comes from SERVER_BENCH_SERVY_BIN (a binary built for the site under test), else the checkout
 SERVER_BENCH_SERVY_CHECKOUT, built with cargo for each site (or give servy@./checkout).
+--profile needs Linux perf (apt-get install -y linux-perf) and root, or kernel.perf_event_paranoid <= 1.
 `;
 }
 

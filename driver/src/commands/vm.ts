@@ -10,13 +10,16 @@ import { ExitCode, UsageError, reportError } from '../errors.js';
 import { bootVm, checkKvm, type BootedVm } from '../vm/runner.js';
 import { prepareRunner } from '../vm/runner-build.js';
 import { waitForSsh } from '../vm/ssh.js';
+import { guestEmulated } from '../vm/virt.js';
+import { parseImageFlag, prepareDebianVms } from '../vm/runner-debian.js';
 import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
 import { join } from 'node:path';
 
-const HELP = `usage: server-bench vm start --size N [--runner PATH] [--allow-tcg] [--ssh-timeout D]
+const HELP = `usage: server-bench vm start --size N [--image nix|debian] [--runner PATH] [--allow-tcg] [--ssh-timeout D]
        server-bench vm stop [--size N]
        server-bench vm exec [--size N] -- <command>
        server-bench vm test [--size N] <impl> [k6test flags]
+       server-bench vm image build [--force]
 `;
 
 function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined> } {
@@ -29,14 +32,24 @@ function parse(argv: string[], options: ParseArgsConfig['options']): { values: R
 }
 
 async function start(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { size: { type: 'string' }, runner: { type: 'string' }, 'allow-tcg': { type: 'boolean' }, 'ssh-timeout': { type: 'string' } });
+  const { values: v } = parse(argv, { size: { type: 'string' }, runner: { type: 'string' }, 'allow-tcg': { type: 'boolean' }, 'ssh-timeout': { type: 'string' }, image: { type: 'string' } });
   const size = typeof v.size === 'string' ? v.size : '1';
   const existing = await readState(size).catch(() => null);
   if (existing) throw new UsageError(`a VM of size ${size} is already running (pid ${existing.pid}, SSH on 127.0.0.1:${existing.port})`, `stop it first: server-bench vm stop --size ${size}`);
-  const { emulated } = checkKvm(v['allow-tcg'] === true);
-  const runner = await prepareRunner(size, typeof v.runner === 'string' ? v.runner : null, {
-    onBuild: (s, drv) => process.stderr.write(`server-bench: building the size-${s} VM (${drv})\n`),
-  });
+  const image = parseImageFlag(typeof v.image === 'string' ? v.image : undefined);
+  let runner: string;
+  let emulated: boolean;
+  if (image === 'debian') {
+    if (typeof v.runner === 'string') throw new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners');
+    const d = await prepareDebianVms({ sizes: [size], allowTcg: v['allow-tcg'] === true, log: (l) => process.stderr.write(`server-bench: ${l}\n`) });
+    runner = d.runners[size] as string;
+    emulated = d.emulated;
+  } else {
+    emulated = checkKvm(v['allow-tcg'] === true).emulated;
+    runner = await prepareRunner(size, typeof v.runner === 'string' ? v.runner : null, {
+      onBuild: (s, drv) => process.stderr.write(`server-bench: building the size-${s} VM (${drv})\n`),
+    });
+  }
   await mkdir(stateDir(), { recursive: true, mode: 0o700 });
   const consoleLog = join(stateDir(), `${size}-console.log`);
   // Listen for Ctrl-C before the runner starts: until its state file is written the VM is ours to
@@ -61,6 +74,9 @@ async function start(argv: string[]): Promise<number> {
       const hostKey = booted.hostKey();
       return hostKey ? { host: '127.0.0.1', port: booted.port, privateKey: booted.keys.privateKey, hostKey } : null;
     }, { timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => booted.exited(), consoleTail: () => booted.consoleTail(), signal: stopping.signal });
+    // The guest knows whether it is emulated; /dev/kvm on the host was only a guess.
+    const virt = (await ssh.exec('systemd-detect-virt').catch(() => ({ stdout: '' }))).stdout.trim() || null;
+    emulated = guestEmulated(virt, emulated);
     ssh.close();
     await writeState({
       size,
@@ -73,7 +89,7 @@ async function start(argv: string[]): Promise<number> {
       emulated,
       startedAt: new Date().toISOString(),
     });
-    process.stdout.write(`VM size ${size} running: pid ${booted.pid}, SSH on 127.0.0.1:${booted.port}, console ${consoleLog}\n`);
+    process.stdout.write(`VM size ${size} running: pid ${booted.pid}, SSH on 127.0.0.1:${booted.port}, console ${consoleLog}${emulated ? ', emulated (TCG)' : ''}\n`);
   } catch (err) {
     await (vm as BootedVm | null)?.destroy(2_000);
     throw err;
@@ -132,13 +148,15 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./benchvm-exec.js')).main(rest);
       case 'test':
         return await (await import('./benchvm-test.js')).main(rest);
+      case 'image':
+        return await (await import('./vm-image.js')).main(rest);
       case undefined:
       case '--help':
       case '-h':
         process.stdout.write(HELP);
         return sub === undefined ? ExitCode.usage : ExitCode.ok;
       default:
-        throw new UsageError(`vm: unknown subcommand "${sub}"`, 'use start, stop, exec or test');
+        throw new UsageError(`vm: unknown subcommand "${sub}"`, 'use start, stop, exec, test or image');
     }
   } catch (err) {
     return reportError(err);

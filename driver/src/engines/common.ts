@@ -7,6 +7,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { LoadOptions, Targets } from '../contracts.js';
+import { EnvironmentError } from '../errors.js';
 import { pinnedCommand } from '../cpus.js';
 import { trackPidCpu } from '../resources.js';
 
@@ -38,7 +39,9 @@ export function packageFile(rel: string, envOverride?: string): string {
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  throw new Error(`cannot find ${rel} above ${dirname(fileURLToPath(import.meta.url))}${envOverride ? ` (set ${envOverride})` : ''}`);
+  // Typed: a tree copied without this file (a hand-made VM guest without driver/assets) is an
+  // environment problem with a fix, not an internal error in the middle of a cell.
+  throw new EnvironmentError(`cannot find ${rel} above ${dirname(fileURLToPath(import.meta.url))}`, `install the whole package (${rel} beside dist/, as vm/image/payload.ts lists)${envOverride ? ` or set ${envOverride}` : ''}`);
 }
 
 /** Every URL path a load run requests, in order: the crawled paths, then "/" + each alias. */

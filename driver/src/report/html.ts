@@ -1,4 +1,5 @@
-// report.html: one self-contained offline page (inline CSS and SVG; no scripts, fonts or requests):
+// report.html: one self-contained offline page (inline CSS and SVG; no fonts or requests; a script
+// only for the flame graphs of bench --profile, report/profiles.ts):
 // warnings first, the headline table (req/s and requests per server CPU-second with their ratios)
 // and which ratio to trust, the original table shape, charts with 95 % whiskers, "≈" for
 // non-significant differences and "†" on generator-bound cells, the detailed tables ("–" = not
@@ -10,6 +11,7 @@ import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignifica
 import { trustLines } from './trust.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
 import { describeServerLogs } from '../serverlogs.js';
+import { PROFILE_CSS, profilesScript, renderProfilesHtml } from './profiles.js';
 
 export const CSS = `
 :root{--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--card:#f6f8fa;--warn-bg:#fff8c5;--warn-line:#d4a72c;--bad:#cf222e;--good:#1a7f37;
@@ -154,7 +156,7 @@ export function renderHtml(results: Results): string {
     warnings,
     headlineSection(results),
     '<section><h2>Throughput</h2>',
-    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median MB/s per implementation and machine size (the original post's table); * fastest at that size.${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
+    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median MB/s per implementation and machine size (the original post's table); * fastest at that size, significantly ahead of the next (Welch p < 0.05).${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
     '</section>',
     '<section><h2>Charts</h2><div class="charts">',
     perSizeChart(results, 'chart-rps', 'Requests per second', 'req/s', (c) => medianCi(c.reqPerSec), (v) => int(v), 'reqPerSec', undefined, true),
@@ -164,6 +166,7 @@ export function renderHtml(results: Results): string {
     perSizeChart(results, 'chart-cpu', 'Server CPU per request', 'µs of CPU per request', (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null), (v) => num(v), null),
     perSizeChart(results, 'chart-memory', 'Peak memory', 'MB resident (peak)', (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }), (v) => num(v), null, 'Bars: the largest resident memory of the server\'s process tree over all repetitions (a maximum, so no interval).'),
     '</div></section>',
+    renderProfilesHtml(results),
     '<section><h2>Tables</h2>',
     grid(results, (c, impl, size) => `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}${isGeneratorBound(c) ? ' <span title="generator-bound">†</span>' : ''}`, 'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05); † generator-bound.'),
     grid(results, (c) => esc(c.reqPerCpuSecond ? medianWithCi(c.reqPerCpuSecond, int) : NOT_MEASURED), `Requests per server CPU-second: median [95 % CI]${results.cells.some((c) => !c.reqPerCpuSecond) ? `; ${NOT_MEASURED} server CPU not measured` : ''}.`),
@@ -197,7 +200,7 @@ export function renderHtml(results: Results): string {
     `<section><h2>Environment</h2><dl class="env">${env.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl></section>`,
     `<footer><p class="sub">Statistics: medians over repetitions; 95 % intervals of the mean (Student's t); ratios with first-order propagated σ; Welch's t-test at 5 %; outliers flagged by median/MAD, never dropped. Generated ${esc(results.generatedAt)} from results.json.</p></footer>`,
   ].join('\n');
-  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${CSS}</style>\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
+  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${CSS}${results.profiles?.length ? PROFILE_CSS : ''}</style>\n</head>\n<body>\n${body}\n${profilesScript(results)}</body>\n</html>\n`;
 }
 
 export { interval };

@@ -6,6 +6,7 @@
 // Pure.
 import { bytesMB, int, interval, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
+import { renderProfilesMarkdown } from './profiles.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { trustLines } from './trust.js';
 import { describeServerLogs } from '../serverlogs.js';
@@ -66,7 +67,7 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push(grid(results, (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}${isGeneratorBound(c) ? ' †' : ''}`));
   out.push('');
-  out.push(`\\* fastest at that size by median req/s. MB = 10⁶ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`);
+  out.push(`\\* fastest at that size by median req/s, and significantly ahead of the next (Welch p < 0.05). MB = 10⁶ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`);
   out.push('');
   out.push('## Requests per second (median [95 % CI])');
   out.push('');
@@ -138,6 +139,7 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push(grid(results, (c) => (c.loadgenUtilisation ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}` : 'not measured')));
   out.push('');
+  out.push(...renderProfilesMarkdown(results));
   out.push('## Verification');
   out.push('');
   if (results.verifications.length === 0) out.push('No verification records.');

@@ -16,6 +16,7 @@ import {
 import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
 import { loggingDiffers } from '../serverlogs.js';
 import { loadRun, type LoadedRun } from '../store.js';
+import { loadProfiles, ProfileSummarySchema, type ProfileSummary } from '../profile/summary.js';
 
 export const RESULTS_SCHEMA_VERSION = 2 as const;
 export const SIGNIFICANCE = 0.05;
@@ -121,6 +122,8 @@ export const ResultsSchema = z.object({
   warnings: z.array(ResultWarningSchema),
   /** Every repetition, without its raw engine summary (that stays in the cell's summary.json). */
   repetitions: z.array(CellResultSchema),
+  /** bench --profile: each profiled repetition's top functions, flame-graph tree and measured cost. */
+  profiles: z.array(ProfileSummarySchema).optional(),
 });
 export type Results = z.infer<typeof ResultsSchema>;
 
@@ -255,9 +258,18 @@ export function dataTime(loaded: Pick<LoadedRun, 'run' | 'cells'>): Date {
   return new Date(times.length > 0 ? Math.max(...times) : 0);
 }
 
+/** Profile summaries read from the run's folded files (profile/summary.ts), and the ones that could not be. */
+export interface LoadedProfiles {
+  profiles: ProfileSummary[];
+  problems: { impl: string; size: string; rep: number; message: string }[];
+}
+
 /** Build results.json's content from a loaded run. Pure; `now` only stamps generatedAt (default: the data's own time). */
-export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>, now: Date = dataTime(loaded)): Results {
-  const { run, cells: reps, verifications } = loaded;
+export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>, now: Date = dataTime(loaded), profiled: LoadedProfiles = { profiles: [], problems: [] }): Results {
+  const { run, cells: allReps, verifications } = loaded;
+  // Profiled repetitions ran with perf attached: out of the statistics unless the run asked (--profile-in-stats).
+  const inStats = run.config.profile?.inStats === true;
+  const reps = allReps.filter((r) => !r.profile || inStats);
   const requested = run.config.reference || DEFAULT_REFERENCE;
   // Implementations in configuration order, then any found only in results.
   const impls = [...run.config.impls];
@@ -310,6 +322,11 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
       warnings.push({ code: 'no-results', message: `only ${c.n} of ${run.config.reps} repetitions stored — finish them with ${finish}`, impl: c.impl, size: c.size, reps: c.reps });
     }
   }
+  for (const r of allReps) {
+    if (!r.profile || inStats) continue;
+    for (const w of r.warnings) if (w.code === 'profile') warnings.push({ code: w.code, message: w.message, impl: r.impl, size: r.size.name, reps: [r.rep] });
+  }
+  for (const p of profiled.problems) warnings.push({ code: 'profile', message: p.message, impl: p.impl, size: p.size, reps: [p.rep] });
   if (run.loadgen === 'shared') warnings.push({ code: 'cores-shared', message: 'the load generator shared cores with the server in this run: numbers are partly the generator\'s', impl: null, size: null, reps: [] });
   if (run.emulated) warnings.push({ code: 'emulated', message: 'the VMs ran under emulation (no KVM): absolute numbers are meaningless', impl: null, size: null, reps: [] });
   // Host-wide conditions (memory not enforced, shared cores) read once per message, naming the cells.
@@ -348,14 +365,15 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
     skipped,
     verifications,
     warnings,
-    repetitions: reps.map((r) => ({ ...r, raw: null })),
+    repetitions: allReps.map((r) => ({ ...r, raw: null })),
+    ...(run.config.profile || profiled.profiles.length > 0 ? { profiles: profiled.profiles } : {}),
   });
 }
 
 /** Load a run folder (every file validated) and build its results. */
 export async function buildResultsFromDir(runDir: string, now?: Date): Promise<{ results: Results; loaded: LoadedRun }> {
   const loaded = await loadRun(runDir);
-  return { results: buildResults(loaded, now), loaded };
+  return { results: buildResults(loaded, now, await loadProfiles(runDir, loaded.cells)), loaded };
 }
 
 /** Read a stored results.json, validated. */

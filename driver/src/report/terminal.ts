@@ -55,7 +55,7 @@ export function renderTerminal(results: Results): string {
   out.push(table(rows, { drawHorizontalLine: (i, n) => i === 0 || i === 1 || i === n }).trimEnd());
   out.push('req/CPU-s = requests per second of server CPU; ratios to the reference: req/s = mean ratio ± σ, CPU-s = ratio of req/CPU-s [95 % CI]');
   out.push(
-    '* fastest at that size (by median req/s)   ≈ not significantly different from the reference (Welch, p ≥ 0.05)   [n = 1] no interval with one repetition' +
+    '* fastest at that size (by median req/s, significantly ahead of the next: Welch p < 0.05)   ≈ not significantly different from the reference (Welch, p ≥ 0.05)   [n = 1] no interval with one repetition' +
       (results.cells.some(isGeneratorBound) ? '   † generator-bound (the load generator used ≥ 90 % of its cores: it set req/s)' : '') +
       (noCpu ? `   ${NOT_MEASURED} not measured (server CPU unknown)` : ''),
   );

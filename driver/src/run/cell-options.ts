@@ -20,6 +20,8 @@ export interface OptionSpec<T> {
   help: string | ((backend: BackendName) => string);
   /** Backends that take it (default: both); the other one refuses it with a usage line. */
   backends?: readonly BackendName[];
+  /** What the backends outside `backends` say to it (default: "--flag is not taken by --backend B"). */
+  refusal?: { message: string; hint: string };
   /** The value when the flag is absent; a function when the backends differ. */
   default: T | ((backend: BackendName) => T);
   /** The flag's text → the value; throws a UsageError naming the flag. Switches have none. */

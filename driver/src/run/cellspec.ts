@@ -1,11 +1,12 @@
 // CellSpec, the contract for one cell: which implementation at which size and repetition, whether
-// the verification gate runs first, the engine and load generator placement, and every cell option
+// the verification gate runs first, the engine and load generator placement, whether it is
+// profiled, and every cell option
 // (cell-options.ts). The loop makes one per cell; the local backend runs it in this process, the
 // VM backend sends it as JSON to `k6test --spec -` in the guest, which validates it with this same
 // schema (k6test's own flags are a second way to write one). Host and guest both import this file.
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { cellId, EngineNameSchema, LoadgenSchema, SCHEMA_VERSION, SizeSchema } from '../schema.js';
+import { cellId, EngineNameSchema, LoadgenSchema, ProfileSettingsSchema, SCHEMA_VERSION, SizeSchema } from '../schema.js';
 import { cellOptionsShape } from './cell-options.js';
 
 export const CellSpecSchema = z.strictObject({
@@ -21,6 +22,8 @@ export const CellSpecSchema = z.strictObject({
   loadgen: LoadgenSchema,
   /** Where a VM's k6test writes the cell (null: its default out folder); the local backend writes into the run folder. */
   out: z.string().nullable(),
+  /** bench --profile: record this cell's server with perf at these settings; null for every other cell. */
+  profile: ProfileSettingsSchema.pick({ hz: true, callGraph: true }).nullable(),
   ...cellOptionsShape(),
 });
 export type CellSpec = z.infer<typeof CellSpecSchema>;

@@ -18,6 +18,7 @@ import type { LocalImplContext } from '../impls.js';
 import { startMapServer } from '../mapserver.js';
 import type { Veto } from '../matrix.js';
 import { assertPortsFree } from '../ports.js';
+import { perfProfiler } from '../profile/recorder.js';
 import { renderTextSummary } from '../report/textsummary.js';
 import { killAllServersNow, localSupervisor } from '../supervisor-local.js';
 import { readTargets, siteTargets, TARGETS_FILE, targetsHash, writeTargets } from '../targets.js';
@@ -49,7 +50,7 @@ export function localBackend(): Backend {
   let runTargetsHash = '';
   let targetsStored = false;
 
-  const ctxOf = (cpus: number, mapUrl: string): LocalImplContext => ({
+  const ctxOf = (cpus: number, mapUrl: string, profile = false): LocalImplContext => ({
     webroot: (site as PreparedSite).webroot,
     mapUrl,
     cacheDir: (plan as RunPlan).cacheDir,
@@ -58,6 +59,7 @@ export function localBackend(): Backend {
     redirects: (site as PreparedSite).redirects,
     workDir: workDir as string,
     serverLogs: (plan as RunPlan).cell.serverLogs,
+    ...(profile ? { profile: true } : {}),
   });
 
   return {
@@ -121,7 +123,7 @@ export function localBackend(): Backend {
           engine: engine as LoadEngine,
           placement: { cpus: cpus.server, memoryLimitBytes: spec.size.memoryMiB * 1024 * 1024, memoryEnforced: false },
           loadgenCpus: cpus.loadgen,
-          ctx: ctxOf(cpus.server.length, maps.url),
+          ctx: ctxOf(cpus.server.length, maps.url, spec.profile !== null),
           mapText: (site as PreparedSite).mapText,
           mapServer: maps,
           targets: runTargets as Targets,
@@ -129,6 +131,7 @@ export function localBackend(): Backend {
           runDir: hooks.runDir,
           ...(hooks.signal ? { signal: hooks.signal } : {}),
           renderTextSummary,
+          ...(spec.profile ? { profiler: perfProfiler(spec.profile) } : {}),
           onPhase: hooks.onPhase,
           onProgress: hooks.onProgress,
         });

@@ -9,7 +9,7 @@ import { SCHEMA_VERSION, type CellResult, type RunInfo, type Size } from '../sch
 import { createRunDir, writeRunInfo } from '../store.js';
 import type { CellSpec } from './cellspec.js';
 import { InterruptedError, type BenchEvents } from './events.js';
-import { newRunInfo, type RunFacts, type RunPlan } from './plan.js';
+import { implNamesOf, newRunInfo, type RunFacts, type RunPlan } from './plan.js';
 
 /** What a backend hands back from prepare: the facts for run.json and the cells that cannot run. */
 export interface Prepared extends RunFacts {
@@ -83,9 +83,10 @@ function emitSkips(matrix: Matrix, impls: readonly string[], sizes: readonly Siz
   }
 }
 
-/** The CellSpec of one cell of the plan. */
-export function cellSpecOf(plan: Pick<RunPlan, 'loadgen' | 'cell'>, engine: Prepared['engine'], cell: Cell, verify: boolean): CellSpec {
-  return { schemaVersion: SCHEMA_VERSION, impl: cell.impl, size: cell.size, rep: cell.rep, order: cell.order, verify, engine, loadgen: plan.loadgen, out: null, ...plan.cell };
+/** The CellSpec of one cell of the plan: the repetition after the plan's reps is the profiled one (--profile). */
+export function cellSpecOf(plan: Pick<RunPlan, 'loadgen' | 'cell' | 'reps' | 'profile'>, engine: Prepared['engine'], cell: Cell, verify: boolean): CellSpec {
+  const profile = plan.profile !== null && cell.rep > plan.reps ? { hz: plan.profile.hz, callGraph: plan.profile.callGraph } : null;
+  return { schemaVersion: SCHEMA_VERSION, impl: cell.impl, size: cell.size, rep: cell.rep, order: cell.order, verify, engine, loadgen: plan.loadgen, out: null, profile, ...plan.cell };
 }
 
 /** A Ctrl-C in a terminal reaches the load generator and the servers too: give ours a moment to arrive first. */
@@ -105,8 +106,9 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
   };
   try {
     const prepared = await backend.prepare(plan, emit, signal);
-    const names = plan.impls.map((i) => i.name);
-    const matrix = buildMatrix(names, plan.sizes, plan.reps, prepared.vetoes);
+    const names = implNamesOf(plan, prepared);
+    // --profile adds one repetition per implementation and size, profiled (cellSpecOf).
+    const matrix = buildMatrix(names, plan.sizes, plan.reps + (plan.profile ? 1 : 0), prepared.vetoes);
     emitSkips(matrix, names, plan.sizes, emit);
     if (plan.resume === null) await createRunDir(plan.runDir);
     await backend.openRun?.(plan.runDir);

@@ -10,6 +10,8 @@ import { IMPL_NAMES } from '../impls.js';
 import { LoadgenSchema, type Loadgen, type Size } from '../schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
 import { DEFAULT_SIZES } from '../sizes.js';
+import { DEFAULT_PROFILE_HZ } from '../profile/recorder.js';
+import { parseImageFlag, type ImageFlavour } from '../vm/runner-debian.js';
 import { CELL_OPTIONS, optionDefault, positiveInt, type BackendName, type OptionSpec } from './cell-options.js';
 
 export type { BackendName, OptionSpec };
@@ -60,6 +62,12 @@ function parseSizes(text: string): Size[] {
   throwProblems(problems);
   return sizes;
 }
+
+/** What the VM backend says to the --profile flags. */
+const NO_VM_PROFILE = {
+  message: 'the VM backend does not profile yet',
+  hint: "run bench --profile with the local backend, or set nix/parca.nix to send the VMs' profiles to a Parca server (nix/README.md)",
+};
 
 /**
  * The bench flags in --help order. The key is the value's name in BenchValues (and, for the cell
@@ -172,6 +180,44 @@ export const BENCH_FLAGS = {
     default: null,
     parse: (t) => t,
   }),
+  profile: option<boolean>({
+    flag: 'profile',
+    help: [
+      'add one profiled repetition per implementation and size: perf samples the',
+      'server on CPU during its measured run; profile.proto (pprof) and',
+      'profile.folded per cell, flame graphs in report.html, top functions in',
+      'report.md; profiled repetitions stay out of the statistics',
+    ].join('\n'),
+    backends: ['local'],
+    refusal: NO_VM_PROFILE,
+    default: false,
+  }),
+  profileHz: option<number>({
+    flag: 'profile-hz',
+    arg: 'N',
+    help: 'sampling rate (default 99; perf itself limits the rate)',
+    backends: ['local'],
+    refusal: NO_VM_PROFILE,
+    default: DEFAULT_PROFILE_HZ,
+    parse: (t) => {
+      const hz = positiveInt(t, '--profile-hz');
+      if (hz > 10_000) throw new UsageError(`--profile-hz: ${hz} is too high`, 'use 99 (default) up to 999; perf itself limits the rate');
+      return hz;
+    },
+  }),
+  profileCallGraph: option<'fp' | 'dwarf'>({
+    flag: 'profile-call-graph',
+    arg: 'fp|dwarf',
+    help: 'how perf walks stacks: fp (frame pointers, default) | dwarf',
+    backends: ['local'],
+    refusal: NO_VM_PROFILE,
+    default: 'fp',
+    parse: (t) => {
+      if (t !== 'fp' && t !== 'dwarf') throw new UsageError(`--profile-call-graph: unknown "${t}"`, 'valid: fp (frame pointers, default), dwarf');
+      return t;
+    },
+  }),
+  profileInStats: option<boolean>({ flag: 'profile-in-stats', help: 'count the profiled repetitions in the statistics too', backends: ['local'], refusal: NO_VM_PROFILE, default: false }),
   json: option<boolean>({
     flag: 'json',
     help: 'print the results as JSON on stdout instead of the table',
@@ -186,6 +232,14 @@ export const BENCH_FLAGS = {
       if (t !== 'local' && t !== 'vm') throw new UsageError(`--backend: "${t}" is not a backend`, 'use --backend local (default) or --backend vm');
       return t;
     },
+  }),
+  image: option<ImageFlavour>({
+    flag: 'image',
+    arg: 'I',
+    help: "nix (the flake's NixOS VMs, default) | debian (the Debian guest image, built here\nand cached: server-bench vm image --help; KVM when it boots the guest, else TCG; wrk)",
+    backends: ['vm'],
+    default: 'nix',
+    parse: (t) => parseImageFlag(t),
   }),
   allowTcg: option<boolean>({
     flag: 'allow-tcg',
@@ -257,7 +311,7 @@ export function flagValues<F extends AnyTable>(table: F, raw: RawFlags, backend:
     out[key] = fallback;
     if (given === undefined) continue;
     if (o.backends !== undefined && !o.backends.includes(backend)) {
-      problems.push(new UsageError(`--${o.flag} is not taken by --backend ${backend}`, `see server-bench bench --backend ${backend} --help`));
+      problems.push(o.refusal ? new UsageError(`--${o.flag}: ${o.refusal.message}`, o.refusal.hint) : new UsageError(`--${o.flag} is not taken by --backend ${backend}`, `see server-bench bench --backend ${backend} --help`));
       continue;
     }
     if (typeof given === 'boolean' || o.parse === undefined) out[key] = true;

@@ -12,8 +12,10 @@ import { gitRevision, hostInfo } from '../hostinfo.js';
 import { defaultCacheDir, defaultImpls, IMPL_NAMES, IMPLS, repoRoot, resolveImpls } from '../impls.js';
 import { newRunId } from '../layout.js';
 import type { Matrix } from '../matrix.js';
-import { SCHEMA_VERSION, type CellResult, type EngineName, type RunInfo, type SiteInfo, type Size } from '../schema.js';
+import { SCHEMA_VERSION, type CellResult, type EngineName, type ProfileRunSettings, type RunInfo, type SiteInfo, type Size } from '../schema.js';
+import { checkPerf } from '../profile/perf.js';
 import type { RequestLogging } from '../serverlogs.js';
+import type { ImageFlavour } from '../vm/runner-debian.js';
 import { readRunInfo, storedResults } from '../store.js';
 import { CELL_KEYS, CELL_OPTIONS, pickCellValues, storedCellValues, type CellOption, type CellValues } from './cell-options.js';
 import { BENCH_FLAGS, flagValues, type BackendName, type BenchValues, type EngineChoice, type Loadgen, type RawFlags } from './options.js';
@@ -32,6 +34,8 @@ export interface RunSettings {
   reference: string | null;
   /** Every cell option (run/cell-options.ts): what each cell's CellSpec carries. */
   cell: CellValues;
+  /** --profile: one extra, profiled repetition per implementation and size (rep = reps + 1); null: none. */
+  profile: ProfileRunSettings | null;
 }
 
 export interface RunPlan extends RunSettings {
@@ -44,8 +48,8 @@ export interface RunPlan extends RunSettings {
   cacheDir: string;
   /** The run being continued (--resume): its run.json and the results already stored. */
   resume: { run: RunInfo; results: CellResult[] } | null;
-  /** The VM backend's own knobs (not part of the run's configuration). */
-  vm: { allowTcg: boolean; runner: string | null; sshTimeoutSeconds: number | null };
+  /** The VM backend's own knobs (not part of the run's configuration); implsGiven: --impls was given. */
+  vm: { image: ImageFlavour; allowTcg: boolean; runner: string | null; sshTimeoutSeconds: number | null; implsGiven: boolean };
   json: boolean;
 }
 
@@ -71,6 +75,7 @@ export function settingsFromRun(run: RunInfo): RunSettings {
     site: run.site.kind === 'generated' ? { kind: 'generated', seed: run.site.seed, targetBytes: run.site.targetBytes } : { kind: 'user', webroot: run.site.webroot, redirects: run.site.redirects },
     reference: run.config.reference,
     cell: storedCellValues(run.config),
+    profile: run.config.profile ?? null,
   };
 }
 
@@ -129,6 +134,22 @@ function checkCellOptions(cell: CellValues, run: { backend: BackendName; engine:
   }
 }
 
+/** --profile and its settings; the others need it, and perf must be able to record. */
+async function profileOf(v: BenchValues, raw: RawFlags, problems: BenchError[]): Promise<ProfileRunSettings | null> {
+  const detail = ['profile-hz', 'profile-call-graph', 'profile-in-stats'].some((f) => raw.text[f] !== undefined);
+  if (!v.profile) {
+    if (detail && v.backend === 'local') problems.push(new UsageError('--profile-hz, --profile-call-graph and --profile-in-stats need --profile', 'add --profile'));
+    return null;
+  }
+  try {
+    await checkPerf();
+  } catch (err) {
+    if (!(err instanceof BenchError)) throw err;
+    problems.push(err);
+  }
+  return { hz: v.profileHz, callGraph: v.profileCallGraph, inStats: v.profileInStats };
+}
+
 /** The implementations a resumed run stored; one that no longer resolves is a usage error. */
 function resolvePriorImpls(specs: readonly string[]): Impl[] {
   const problems: BenchError[] = [];
@@ -156,16 +177,21 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
   if (v.reference !== null && !impls.some((i) => i.name === v.reference) && !IMPL_NAMES.includes(v.reference)) {
     problems.push(new UsageError(`--reference: "${v.reference}" is not one of the implementations`, `choose one of: ${impls.map((i) => i.name).join(', ')}`));
   }
+  // The Debian guest has wrk, not k6 (Debian does not package it): its default engine is wrk.
+  const engine: EngineChoice = backend === 'vm' && v.image === 'debian' && raw.text.engine === undefined ? 'wrk' : v.engine;
   if (backend === 'vm') {
     // The engine runs in the VM: nothing to check on this host.
-    if (v.engine !== 'k6' && v.engine !== 'wrk') problems.push(new UsageError(`--engine ${v.engine}: the VMs run k6 (wrk for tests)`, 'use --engine k6'));
-    else checkCellOptions(pickCellValues(v), { backend, engine: v.engine }, problems);
+    if (engine !== 'k6' && engine !== 'wrk') problems.push(new UsageError(`--engine ${engine}: the VMs run k6 (wrk for tests)`, 'use --engine k6'));
+    else checkCellOptions(pickCellValues(v), { backend, engine }, problems);
+    if (v.image === 'debian' && engine === 'k6') problems.push(new UsageError('--engine k6: the Debian guest has no k6 (Debian does not package it)', 'use --engine wrk with --image debian, or the NixOS VMs (--image nix) for k6'));
     if (v.runner !== null && v.sizes.length !== 1) problems.push(new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS'));
+    if (v.runner !== null && v.image === 'debian') problems.push(new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners'));
   } else if (opts.checkEngine !== false && !problems.some((p) => p.message.startsWith('--engine'))) {
-    const engine = await checkEngine(v.engine, problems);
-    if (engine !== null) checkCellOptions(pickCellValues(v), { backend, engine }, problems);
+    const chosen = await checkEngine(engine, problems);
+    if (chosen !== null) checkCellOptions(pickCellValues(v), { backend, engine: chosen }, problems);
   }
   if (v.resume !== null && v.out !== null) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));
+  const profile = await profileOf(v, raw, problems);
   throwProblems(problems);
 
   const reportsDir = reportsDirOf();
@@ -173,13 +199,15 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     implSpecs: v.impls !== null ? v.impls.map(absoluteSpec) : impls.map((i) => i.name),
     sizes: v.sizes,
     reps: v.reps,
-    engine: v.engine,
+    engine,
     loadgen: v.loadgen,
     site,
     reference: v.reference,
     cell: pickCellValues(v),
+    profile,
   };
-  const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm: { allowTcg: v.allowTcg, runner: v.runner, sshTimeoutSeconds: v.sshTimeoutSeconds }, json: v.json };
+  const vm = { image: v.image, allowTcg: v.allowTcg, runner: v.runner, sshTimeoutSeconds: v.sshTimeoutSeconds, implsGiven: v.impls !== null };
+  const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm, json: v.json };
   if (v.resume === null) {
     return { ...fromFlags, ...common, impls, runDir: v.out ?? join(reportsDir, newRunId()), resume: null };
   }
@@ -200,11 +228,18 @@ export interface RunFacts {
   targetsHash?: string;
   /** How each implementation logged requests (Impl.logging; --server-logs), for the reports. */
   logging?: Record<string, RequestLogging>;
+  /** The implementations the backend runs, when it decides (the Debian image carries its own set); else the plan's. */
+  impls?: string[];
+}
+
+/** The names of the implementations a run runs: the backend's say, else the plan's. */
+export function implNamesOf(plan: RunPlan, facts: Pick<RunFacts, 'impls'>): string[] {
+  return facts.impls ?? plan.impls.map((i) => i.name);
 }
 
 /** The run.json a new run starts with: the plan's configuration, the backend's facts, the matrix. */
 export async function newRunInfo(plan: RunPlan, facts: RunFacts, matrix: Matrix): Promise<RunInfo> {
-  const names = plan.impls.map((i) => i.name);
+  const names = implNamesOf(plan, facts);
   return {
     schemaVersion: SCHEMA_VERSION,
     runId: basename(plan.runDir),
@@ -219,7 +254,8 @@ export async function newRunInfo(plan: RunPlan, facts: RunFacts, matrix: Matrix)
       ...plan.cell,
       engine: facts.engine,
       reference: plan.reference ?? defaultReference(names),
-      implSpecs: plan.implSpecs,
+      implSpecs: facts.impls ?? plan.implSpecs,
+      ...(plan.profile ? { profile: plan.profile } : {}),
     },
     site: facts.site,
     ...(facts.targetsHash !== undefined ? { targetsHash: facts.targetsHash } : {}),

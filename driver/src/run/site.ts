@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redirect } from '../contracts.js';
 import { InputError } from '../errors.js';
-import { parseRedirectMap } from '../redirectmap.js';
+import { parseRedirectMap } from '../../../shared/redirect-map.js';
 import type { SiteInfo } from '../schema.js';
 import { splitShadowedAliases } from '../shadowing.js';
 import { generateSite, siteStats, SITEGEN_VERSION } from '../sitegen.js';

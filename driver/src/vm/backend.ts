@@ -1,5 +1,5 @@
-// The VM backend: cells run in one NixOS VM per size. prepare checks KVM and finds (or builds) every
-// size's runner; for each size the VM is booted, SSH awaited and `k6test --info` read (the VM's
+// The VM backend: cells run in one VM per size (NixOS, or --image debian). prepare checks KVM and
+// finds (or builds) every size's runner; for each size the VM is booted, SSH awaited and `k6test --info` read (the VM's
 // versions and site go into run.json); each cell is sent as a CellSpec on stdin to `k6test --spec -` over SSH
 // (its output on the progress display), and its folder pulled over SFTP into the same reports
 // layout as the local backend (validated with the zod schemas); then the VM is powered off. Ctrl-C
@@ -21,7 +21,9 @@ import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
 import { readJson, writeCell, writeVerification } from '../store.js';
 import { bootVm, checkKvm, killAllVmsNow, type BootedVm } from './runner.js';
 import { prepareRunner } from './runner-build.js';
+import { debianImpls, prepareDebianVms } from './runner-debian.js';
 import { waitForSsh, type SshSession } from './ssh.js';
+import { guestEmulated, virtNote } from './virt.js';
 import { InfoSchema, OUTCOME_FILE, OutcomeSchema, type Info, type Outcome } from './wire.js';
 
 /** What the first Ctrl-C says it is doing, and what a second one kills at once. */
@@ -82,7 +84,11 @@ async function importCell(staging: string, runDir: string, spec: CellSpec, emula
 
 export function vmBackend(options: VmBackendOptions = {}): Backend {
   let plan: RunPlan | null = null;
+  // The host's guess (/dev/kvm, or the Debian runner's probe), then what each booted guest said.
   let emulated = false;
+  const guestSays: boolean[] = [];
+  let runEmulated = false;
+  let names: string[] = [];
   const runners = new Map<string, string>();
   // The current size's VM: booted in beginSize, powered off in endSize, destroyed in close at the latest.
   let vm: BootedVm | null = null;
@@ -110,22 +116,34 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
 
     async prepare(p: RunPlan, emit: BenchEvents, signal?: AbortSignal): Promise<Prepared> {
       plan = p;
+      names = p.impls.map((i) => i.name);
       // Everything that can be checked before a VM boots is checked now.
-      emulated = checkKvm(p.vm.allowTcg, options.kvmPath).emulated;
-      if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
-      // Only the requested sizes' runners: found, or built now from the flake's derivations.
-      for (const s of p.sizes) {
-        const onBuild = (size: string, drv: string) => emit({ kind: 'info', message: `building the size-${size} VM (${drv})` });
-        runners.set(s.name, await prepareRunner(s.name, p.vm.runner, { onBuild, ...(signal ? { signal } : {}) }));
+      if (p.vm.image === 'debian') {
+        // The image (built or cached), the accelerator (KVM only when it boots) and a runner per size.
+        const d = await prepareDebianVms({ sizes: p.sizes.map((s) => s.name), allowTcg: p.vm.allowTcg, log: (message) => emit({ kind: 'info', message }), ...(signal ? { signal } : {}) });
+        names = debianImpls(d.image.manifest, p.vm.implsGiven ? names : null);
+        for (const s of p.sizes) runners.set(s.name, d.runners[s.name] as string);
+        emulated = d.emulated;
+        if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
+      } else {
+        emulated = checkKvm(p.vm.allowTcg, options.kvmPath).emulated;
+        if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
+        // Only the requested sizes' runners: found, or built now from the flake's derivations.
+        for (const s of p.sizes) {
+          const onBuild = (size: string, drv: string) => emit({ kind: 'info', message: `building the size-${size} VM (${drv})` });
+          runners.set(s.name, await prepareRunner(s.name, p.vm.runner, { onBuild, ...(signal ? { signal } : {}) }));
+        }
       }
+      runEmulated = emulated;
       // The VM's versions and site are known once it answers k6test --info (beginSize).
       return {
+        impls: names,
         vetoes: [],
         engine: p.engine === 'wrk' ? 'wrk' : 'k6',
         emulated,
         site: { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, files: 0, bytes: 0, aliases: 0 },
         versions: { go: null, engine: 'unknown', impls: {} },
-        logging: vmLogging(p.impls.map((i) => i.name)),
+        logging: vmLogging(names),
       };
     },
 
@@ -154,14 +172,18 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
       }
       if (answer.size.name !== size.name) throw new BenchError(`the runner for size ${size.name} booted a size-${answer.size.name} VM`, 'check --runner / SERVER_BENCH_VM_RUNNERS', ExitCode.environment);
       info = answer;
-      const names = p.impls.map((i) => i.name);
       await run.update((r) => {
         r.versions.engine = answer.engineVersion ?? 'unknown';
         r.versions.node = answer.node;
         if (answer.site) r.site = { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, ...answer.site };
         r.versions.impls = Object.fromEntries(answer.impls.filter((i) => names.includes(i)).map((i) => [i, `VM unit bench-${i} (${answer.virt ?? 'virt unknown'})`]));
+        // The guest's systemd-detect-virt, not the host's /dev/kvm, says whether this boot is emulated.
+        guestSays.push(guestEmulated(answer.virt, emulated));
+        runEmulated = guestSays.some(Boolean);
+        r.emulated = runEmulated;
       });
-      if (answer.virt === 'qemu' && !emulated) run.emit({ kind: 'info', message: 'the guest reports TCG (systemd-detect-virt: qemu)' });
+      const note = virtNote(answer.virt, emulated);
+      if (note) run.emit({ kind: 'info', message: `size ${size.name}: ${note}` });
     },
 
     async runCell(spec: CellSpec, hooks: CellHooks): Promise<CellRun> {
@@ -178,7 +200,7 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
       let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
       try {
         await session.pullDir(remoteOut, staging);
-        imported = await importCell(staging, hooks.runDir, spec, emulated);
+        imported = await importCell(staging, hooks.runDir, spec, runEmulated);
       } catch (err) {
         if (err instanceof BenchError) throw err;
         // Nothing to pull (k6test failed before writing): reported below as a failed cell.

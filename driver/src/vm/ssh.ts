@@ -43,9 +43,19 @@ export function connect(t: SshTarget, timeoutMs = 10_000): Promise<SshSession> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let hostKeyRefused = false;
-    client.once('ready', () => resolve(session(client)));
-    client.once('error', (err) => {
+    let settled = false;
+    client.once('ready', () => {
+      settled = true;
+      resolve(session(client));
+    });
+    // `on`, not `once`: one failed attempt can emit two errors (a forward that accepts and then
+    // resets gives "read ECONNRESET", then "Connection lost before handshake"), and an error
+    // emitted with no listener kills the driver, leaving its VM running. Later errors of a live
+    // session end it; its exec calls then see the connection close.
+    client.on('error', (err) => {
       client.end();
+      if (settled) return;
+      settled = true;
       reject(hostKeyRefused ? new HostKeyError(`127.0.0.1:${t.port}`) : err);
     });
     client.connect({

@@ -105,6 +105,6 @@ describe('RunPlan from a stored run (--resume)', () => {
     const facts = { engine: 'wrk' as const, emulated: false, site: { kind: 'generated' as const, seed: 7, targetBytes: 2_000_000, files: 40, bytes: 2_000_000, aliases: 2 }, versions: { go: null, engine: 'wrk 4', impls: {} } };
     const run = RunInfoSchema.parse(await newRunInfo(p, facts, buildMatrix(['tsherve', 'nginx'], p.sizes, p.reps)));
     expect(run.config.implSpecs).toEqual(['tsherve', 'nginx']);
-    expect(settingsFromRun(run)).toEqual({ implSpecs: p.implSpecs, sizes: p.sizes, reps: p.reps, engine: 'wrk', loadgen: p.loadgen, site: p.site, reference: 'nginx', cell: p.cell });
+    expect(settingsFromRun(run)).toEqual({ implSpecs: p.implSpecs, sizes: p.sizes, reps: p.reps, engine: 'wrk', loadgen: p.loadgen, site: p.site, reference: 'nginx', cell: p.cell, profile: null });
   });
 });

@@ -163,6 +163,24 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     await expectNoLeftovers(c);
   }, 90_000);
 
+  // Under a paravirtual /dev/kvm or QEMU's silent fallback, opening /dev/kvm says nothing about the
+  // guest: its own systemd-detect-virt decides run.json's emulated and the cells' warning, both ways.
+  for (const virt of ['qemu', 'kvm'] as const) {
+    it(`takes emulated from the guest's systemd-detect-virt (${virt}), not from /dev/kvm`, async () => {
+      let c = await newCase();
+      const r = await withFreePorts(async () => {
+        c = await newCase();
+        return driver(c, ['--impls', 'tsherve', '--reps', '1', '--sizes', '1', '--duration', '1s', '--warmup', '0s', '--engine', 'wrk', '--allow-tcg'], { FAKE_VM_VIRT: virt });
+      });
+      expect(r.exitCode, r.all).toBe(0);
+      const loaded = await loadRun(await onlyRunDir(c.reports));
+      expect(loaded.run.emulated).toBe(virt === 'qemu');
+      expect(loaded.cells).toHaveLength(1);
+      expect(loaded.cells[0]?.warnings.some((w) => w.code === 'emulated')).toBe(virt === 'qemu');
+      await expectNoLeftovers(c);
+    }, 60_000);
+  }
+
   it('reports a runner that dies during boot with its console tail, leaving nothing behind', async () => {
     const c = await newCase();
     const r = await driver(c, ['--impls', 'tsherve', ...SMALL], { FAKE_RUNNER_MODE: 'die-at-boot' });
@@ -244,6 +262,33 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     expect(await readdir(c.tmp)).toEqual([]);
     await expectNoLeftovers(c);
   }, 60_000);
+
+  // The contract once said "published before sshd listens"; a guest can only know sshd is up after
+  // it starts (ExecStartPost). Either way the forward accepts and resets until sshd listens.
+  // Each case also has the guest answer systemd-detect-virt (qemu = TCG, kvm): that, not the host's
+  // /dev/kvm, is what the state file records.
+  for (const [mode, virt] of [['hostkey-before-sshd', 'qemu'], ['ok', 'kvm']] as const) {
+    it(`vm start connects whether the host key is published before sshd listens or after (${mode}); emulated from the guest (${virt})`, async () => {
+      const c = await newCase();
+      const state = await mkdtemp(join(work, 'xdg-'));
+      const vm = (args: string[]) => driver(c, args, { XDG_RUNTIME_DIR: state, FAKE_RUNNER_MODE: mode, FAKE_VM_VIRT: virt }, VM_ENTRY);
+      try {
+        const started = await vm(['start', '--size', '1', '--allow-tcg', '--ssh-timeout', '20s']);
+        expect(started.all).not.toMatch(/internal error|Connection lost before handshake/);
+        expect(started.exitCode, started.all).toBe(0);
+        const st = JSON.parse(await readFile(join(state, 'server-bench', 'vm', '1.json'), 'utf8')) as { emulated: boolean };
+        expect(st.emulated).toBe(virt === 'qemu');
+        expect(started.stdout.includes('emulated (TCG)')).toBe(virt === 'qemu');
+        const ex = await vm(['exec', '--', 'echo up']);
+        expect(ex.exitCode, ex.all).toBe(0);
+        expect(ex.stdout.trim()).toBe('up');
+      } finally {
+        await vm(['stop', '--size', '1']);
+      }
+      expect(await readdir(c.tmp)).toEqual([]);
+      await expectNoLeftovers(c);
+    }, 60_000);
+  }
 
   it('vm start keeps a VM running for vm exec and vm test, and vm stop ends it and cleans up', async () => {
     const c = await newCase();

@@ -81,7 +81,7 @@ describe('k6test arguments', () => {
     const bad = await k6test('{"impl": "tsherve", "vus": 3}');
     expect(bad.exitCode).toBe(ExitCode.input);
     expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^k6test: the cell spec from stdin is invalid: .* \(the driver and the VM must come from one revision; rebuild the VM\)$/)]);
-    const size2 = cellSpecOf({ loadgen: 'dedicated', cell: defaultCellValues('vm') }, 'k6', { id: 'tsherve-2cpu-r1', impl: 'tsherve', size: DEFAULT_SIZES[1] as Size, rep: 1, order: 0 }, true);
+    const size2 = cellSpecOf({ loadgen: 'dedicated', reps: 3, profile: null, cell: defaultCellValues('vm') }, 'k6', { id: 'tsherve-2cpu-r1', impl: 'tsherve', size: DEFAULT_SIZES[1] as Size, rep: 1, order: 0 }, true);
     const other = await k6test(JSON.stringify(size2));
     expect(other.exitCode).toBe(ExitCode.usage);
     expect(other.stderr).toMatch(/^k6test: the cell is for size 2, this VM is size 1 /m);
@@ -147,7 +147,7 @@ describe('VM backend helpers', () => {
   it('hands a cell to the VM as one CellSpec on stdin: the one the loop makes, and the one k6test makes of the same flags', () => {
     const size = DEFAULT_SIZES.find((s) => s.name === '2') as Size;
     const cell = { id: 'gosherve-old-2cpu-r2', impl: 'gosherve-old', size, rep: 2, order: 7 };
-    const sent = { ...cellSpecOf({ loadgen: 'dedicated', cell: { ...defaultCellValues('vm'), durationSeconds: 30, warmupSeconds: 5, vusOverride: 10 } }, 'k6', cell, false), out: '/var/lib/k6test/out/gosherve-old-2cpu-r2' };
+    const sent = { ...cellSpecOf({ loadgen: 'dedicated', reps: 3, profile: null, cell: { ...defaultCellValues('vm'), durationSeconds: 30, warmupSeconds: 5, vusOverride: 10 } }, 'k6', cell, false), out: '/var/lib/k6test/out/gosherve-old-2cpu-r2' };
     expect(K6TEST_SPEC_COMMAND).toBe('k6test --spec -');
     // What crosses the wire is JSON, validated on the other side by the same schema.
     const wire = JSON.parse(JSON.stringify(sent)) as unknown;
@@ -155,7 +155,7 @@ describe('VM backend helpers', () => {
     expect(wire).toEqual({
       ...defaultCellValues('vm'),
       schemaVersion: 1, impl: 'gosherve-old', size: { name: '2', cpus: 2, memoryMiB: 4096, vus: 10 }, rep: 2, order: 7, verify: false,
-      engine: 'k6', loadgen: 'dedicated', out: '/var/lib/k6test/out/gosherve-old-2cpu-r2', durationSeconds: 30, warmupSeconds: 5, vusOverride: 10,
+      engine: 'k6', loadgen: 'dedicated', out: '/var/lib/k6test/out/gosherve-old-2cpu-r2', profile: null, durationSeconds: 30, warmupSeconds: 5, vusOverride: 10,
     });
     expect(Object.keys(wire as object)).toEqual(expect.arrayContaining(CELL_KEYS)); // every cell option travels
     // `k6test <impl> [flags]` (vm test, people) describes the same cell in the same shape.
@@ -167,7 +167,7 @@ describe('VM backend helpers', () => {
   it('refuses a spec that is not a CellSpec, and flags beside --spec', () => {
     expect(() => parseCellSpec('{"impl":"tsherve"}', 'stdin')).toThrow(/the cell spec from stdin is invalid: .* at /);
     expect(() => parseCellSpec('k6test tsherve --vus 1', 'stdin')).toThrow(/is not JSON/);
-    const good = cellSpecOf({ loadgen: 'shared', cell: { ...defaultCellValues('local'), durationSeconds: 1, warmupSeconds: 0 } }, 'wrk', { id: 'tsherve-1cpu-r1', impl: 'tsherve', size: DEFAULT_SIZES[0] as Size, rep: 1, order: 0 }, true);
+    const good = cellSpecOf({ loadgen: 'shared', reps: 3, profile: null, cell: { ...defaultCellValues('local'), durationSeconds: 1, warmupSeconds: 0 } }, 'wrk', { id: 'tsherve-1cpu-r1', impl: 'tsherve', size: DEFAULT_SIZES[0] as Size, rep: 1, order: 0 }, true);
     // A key the guest does not know (a newer driver) is refused, not ignored.
     expect(() => parseCellSpec(JSON.stringify({ ...good, fromANewerDriver: 60 }), 'stdin')).toThrow(/invalid/);
     expect(() => parseK6TestArgs(['tsherve', '--spec', '-'], VALID, {})).toThrow(/--spec carries the whole cell/);

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-// tsherve's command line: parses the configuration (one line + exit 2 when invalid), then runs one
-// worker in this process, or several: node:cluster processes or worker threads (TSHERVE_WORKER_MODE).
-// Start-up failures exit 3 or 4.
+// tsherve's command line: parses the configuration (one line + exit 2 when invalid), starts it
+// again under the runtime it names when another one runs this script (relaunch.ts), then runs one
+// worker in this process, or several: node:cluster processes or worker threads (TSHERVE_WORKER_MODE),
+// serving through the runtime's adapter (runtime.ts). Start-up failures exit 3 or 4.
 //
 // The shebang caps V8's young generation at 8 MB semi-spaces (its starting size): under load V8
 // would otherwise double them, adding ~11 MB of resident memory for no measured gain (60 s wrk runs,
@@ -9,11 +10,13 @@
 // the harness reads them from this line (driver/src/impls.ts), nix/packages.nix repeats them
 // (checked by driver/test/nix.test.ts).
 import cluster from 'node:cluster';
-import { errorExitCode, errorLine } from '../../../driver/src/errors.js';
 import { runPrimary, runWorker } from './cluster.js';
 import { helpText, parseConfig, type Config } from './config.js';
+import { errorExitCode, errorLine } from './errors.js';
 import { createLogger } from './log.js';
-import { DRAIN_MS, startServing } from './server.js';
+import { relaunch } from './relaunch.js';
+import { currentRuntime, DRAIN_MS, loadRuntime } from './runtime.js';
+import { startServing } from './server.js';
 import { runThreads } from './threads.js';
 
 function die(err: unknown): never {
@@ -33,13 +36,14 @@ async function main(): Promise<void> {
   } catch (err) {
     die(err);
   }
+  if (config.runtime !== currentRuntime()) return relaunch(config.runtime, process.argv[1] ?? '', argv, die);
   const log = createLogger(config.logLevel, cluster.isWorker ? { worker: cluster.worker?.id } : {});
-  if (cluster.isWorker) return runWorker(config, log);
-  if (config.workers > 1) return config.workerMode === 'threads' ? runThreads(config, log) : runPrimary(config, log);
+  const runtime = await loadRuntime(config.runtime);
+  if (cluster.isWorker) return runWorker(runtime, config, log);
+  if (config.workers > 1) return config.workerMode === 'threads' ? runThreads(config, log) : runPrimary(runtime, config, log);
 
   // One worker: everything in this process, no cluster and no IPC.
-  const running = await startServing(config, log, { metrics: true }).catch(die);
-  log.always('listening', { host: config.host, port: running.port, metricsPort: running.metricsPort, workers: 1, pid: process.pid, files: running.site.files, bytes: running.site.bytes });
+  const running = await startServing(runtime, config, log, { metrics: true }).catch(die);
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) return;
@@ -52,6 +56,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Announced once the signals are handled: a tool that stops tsherve right after this line must
+  // get a drain and exit 0, not the default action of a signal that came first.
+  log.always('listening', { host: config.host, port: running.port, metricsPort: running.metricsPort, workers: 1, runtime: config.runtime, pid: process.pid, files: running.site.files, bytes: running.site.bytes });
 }
 
 main().catch(die);

@@ -6,8 +6,9 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { UsageError } from '../../../driver/src/errors.js';
+import { UsageError } from './errors.js';
 import { LEVELS, type Level } from './log.js';
+import { currentRuntime, RUNTIMES, type RuntimeName } from './runtime.js';
 
 export const WORKER_MODES = ['processes', 'threads'] as const;
 export type WorkerMode = (typeof WORKER_MODES)[number];
@@ -30,6 +31,8 @@ export interface Config {
   /** 0 = off. */
   periodicRefreshMs: number;
   confineSymlinks: boolean;
+  /** The JavaScript runtime that serves (runtime.ts); default: the one running this process. */
+  runtime: RuntimeName;
 }
 
 /** A bad setting: `TSHERVE_PORT: "abc" is not a port (0-65535)`; exit code 2. */
@@ -101,6 +104,11 @@ const workerMode: ValueParser<WorkerMode> = (text: string) => {
   return text as WorkerMode;
 };
 
+const runtime: ValueParser<RuntimeName> = (text: string) => {
+  if (!(RUNTIMES as readonly string[]).includes(text)) return fail(`"${text}" is not one of ${RUNTIMES.join(', ')}`);
+  return text as RuntimeName;
+};
+
 const host: ValueParser<string> = (text: string) => {
   if (text.trim() === '' || /\s/.test(text)) return fail(`"${text}" is not a host name or address`);
   return text;
@@ -153,13 +161,14 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'metricsPort', env: 'TSHERVE_METRICS_PORT', flag: 'metrics-port', def: '8081', help: 'Prometheus metrics port (0 = any free port)', parse: port },
   { key: 'logLevel', env: 'TSHERVE_LOG_LEVEL', flag: 'log-level', def: 'info', help: 'debug | info | warn | error (requests are logged at debug only)', parse: level },
   { key: 'workers', env: 'TSHERVE_WORKERS', flag: 'workers', def: null, help: 'worker processes (default: the CPUs this process may run on; 1 = no cluster)', parse: workers },
-  { key: 'workerMode', env: 'TSHERVE_WORKER_MODE', flag: 'worker-mode', def: 'processes', help: 'processes (isolated, a site copy each) | threads (one shared site copy)', parse: workerMode },
+  { key: 'workerMode', env: 'TSHERVE_WORKER_MODE', flag: 'worker-mode', def: 'processes', help: 'processes (isolated, a site copy each) | threads (one shared site copy; Node only)', parse: workerMode },
   { key: 'maxSiteBytes', env: 'TSHERVE_MAX_SITE_BYTES', flag: 'max-site-bytes', def: '1GiB', help: 'refuse to start with a site larger than this', parse: bytes },
   { key: 'mapTimeoutMs', env: 'TSHERVE_MAP_TIMEOUT', flag: 'map-timeout', def: '3s', help: 'timeout of one redirect map fetch', parse: duration(false) },
   { key: 'mapMaxBytes', env: 'TSHERVE_MAP_MAX_BYTES', flag: 'map-max-bytes', def: '1MiB', help: 'largest redirect map accepted', parse: bytes },
   { key: 'refreshIntervalMs', env: 'TSHERVE_REFRESH_INTERVAL', flag: 'refresh-interval', def: '1s', help: 'at most one map refresh on a miss per interval (0 = no limit)', parse: duration(true) },
   { key: 'periodicRefreshMs', env: 'TSHERVE_PERIODIC_REFRESH', flag: 'periodic-refresh', def: '0', help: 'also refresh the map this often (0 = off)', parse: duration(true) },
   { key: 'confineSymlinks', env: 'TSHERVE_CONFINE_SYMLINKS', flag: 'confine-symlinks', def: 'false', help: 'skip symlinks whose target is outside the webroot', parse: bool },
+  { key: 'runtime', env: 'TSHERVE_RUNTIME', flag: 'runtime', def: null, help: 'node | bun (default: the runtime running tsherve: node for tsherve, bun for tsherve-bun)', parse: runtime },
 ];
 
 export function helpText(): string {
@@ -209,7 +218,7 @@ export function rawSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): Ma
 /** Environment + flags → Config, or ConfigError naming the first bad setting (in SETTINGS order). */
 export function parseConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Config {
   const raw = rawSettings(env, argv);
-  const out: Record<string, unknown> = { webroot: null, workers: availableParallelism() };
+  const out: Record<string, unknown> = { webroot: null, workers: availableParallelism(), runtime: currentRuntime() };
   for (const s of SETTINGS) {
     const text = raw.get(s.env) ?? s.def;
     if (text === null) {
@@ -223,5 +232,11 @@ export function parseConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Co
       throw err;
     }
   }
-  return out as unknown as Config;
+  const config = out as unknown as Config;
+  // Bun copies a Blob sent to a worker thread (measured: +100 MB per thread for a 100 MB site), so
+  // threads there would cost what processes cost, with less isolation.
+  if (config.runtime === 'bun' && config.workerMode === 'threads') {
+    throw new ConfigError('TSHERVE_WORKER_MODE', '"threads" is not available with TSHERVE_RUNTIME=bun', "Bun's threads cannot share the site's bytes; use processes (the default)");
+  }
+  return config;
 }

@@ -2,14 +2,13 @@
 // worker threads): start them, announce "listening" once all are ready, own the metrics port and
 // merge the workers' snapshots at each scrape, replace a worker that dies after start-up, abort
 // with the first worker's start-up failure, and drain everything on SIGTERM/SIGINT.
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
-import { errorExitCode, errorLine, ExitCode } from '../../../driver/src/errors.js';
+import { errorExitCode, errorLine, ExitCode } from './errors.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
-import { CONTENT_TYPE, ProcessMonitor, renderSnapshot } from './metrics.js';
+import { ProcessMonitor, renderSnapshot } from './metrics.js';
 import { parseWorkerMessage, Scraper, type CoordinatorMessage } from './scrape.js';
-import { createMetricsServer, drain, DRAIN_MS, listen, trackSockets } from './server.js';
+import { DRAIN_MS, type HttpRuntime, type Listener } from './runtime.js';
+import { metricsApp } from './server.js';
 
 /** Retry interval of a replacement worker that fails to start: doubles from the first to the second. */
 export const RESTART_MIN_MS = 100;
@@ -36,8 +35,15 @@ export interface WorkerEvents {
 export interface CoordinatorOptions {
   config: Config;
   log: Logger;
-  /** Start one worker. */
-  spawn(events: WorkerEvents): WorkerHandle;
+  /** Serves the metrics port. */
+  runtime: HttpRuntime<unknown>;
+  /**
+   * Start one worker. `port`: the site port it must bind when the workers bind it each
+   * (SO_REUSEPORT) and TSHERVE_PORT was 0: the first worker's; undefined = the configured one.
+   */
+  spawn(events: WorkerEvents, port: number | undefined): WorkerHandle;
+  /** The workers bind the site port each: with port 0 the first one starts alone and its port goes to the rest. */
+  portFromFirstWorker?: boolean;
   /** Fields added to the "listening" line. */
   announce?: Record<string, unknown>;
   /** Runs first at shutdown (the threads' spare socket descriptor is closed here). */
@@ -52,10 +58,12 @@ export function runCoordinator(opts: CoordinatorOptions): void {
   let started = false;
   let shuttingDown = false;
   let sitePort = 0;
+  // With the workers binding the port each and TSHERVE_PORT=0, the others wait for the first one's port.
+  const staggered = (opts.portFromFirstWorker ?? false) && config.port === 0;
+  let sharedPort: number | undefined;
   let restartDelayMs = 0;
   const restarts = new Set<NodeJS.Timeout>();
-  let metricsServer: Server | null = null;
-  let metricsSockets = new Set<Socket>();
+  let metricsListener: Listener | null = null;
 
   const abort = (line: string, exitCode: number): never => {
     process.stderr.write(`tsherve: ${line}\n`);
@@ -67,12 +75,12 @@ export function runCoordinator(opts: CoordinatorOptions): void {
   const onAllReady = async (): Promise<void> => {
     started = true;
     const targets = () => [...live.values()].filter(({ handle }) => ready.has(handle.id)).map(({ handle }) => ({ id: handle.id, send: (m: CoordinatorMessage) => handle.send(m) }));
-    metricsServer = createMetricsServer(async () => renderSnapshot(await scraper.scrape(targets())), CONTENT_TYPE);
-    metricsSockets = trackSockets(metricsServer);
-    const metricsPort = await listen(metricsServer, { port: config.metricsPort, host: config.host, setting: 'TSHERVE_METRICS_PORT' }).catch((err: unknown) =>
+    const render = async (): Promise<string> => renderSnapshot(await scraper.scrape(targets()));
+    metricsListener = await opts.runtime.listen(metricsApp(render), { port: config.metricsPort, host: config.host, setting: 'TSHERVE_METRICS_PORT' }).catch((err: unknown) =>
       abort(errorLine(err), errorExitCode(err)),
     );
-    log.always('listening', { host: config.host, port: sitePort, metricsPort, workers: config.workers, workerMode: config.workerMode, pid: process.pid, ...opts.announce });
+    const metricsPort = metricsListener.port;
+    log.always('listening', { host: config.host, port: sitePort, metricsPort, workers: config.workers, workerMode: config.workerMode, runtime: config.runtime, pid: process.pid, ...opts.announce });
   };
 
   const start = (): void => {
@@ -91,6 +99,10 @@ export function runCoordinator(opts: CoordinatorOptions): void {
         else if (m.type === 'tsherve:ready') {
           sitePort = m.port;
           ready.add(handle.id);
+          if (staggered && sharedPort === undefined && !shuttingDown) {
+            sharedPort = m.port;
+            for (let i = 1; i < config.workers; i++) start();
+          }
           if (started) log.info('worker ready', handle.label);
           else if (ready.size === config.workers && !shuttingDown) void onAllReady();
         } else if (!started) abort(m.line, m.exitCode); // every worker would fail the same way
@@ -115,7 +127,7 @@ export function runCoordinator(opts: CoordinatorOptions): void {
         }, restartDelayMs);
         restarts.add(timer);
       },
-    });
+    }, sharedPort);
     live.set(handle.id, { handle, exited });
   };
 
@@ -128,7 +140,7 @@ export function runCoordinator(opts: CoordinatorOptions): void {
     const workers = [...live.values()];
     for (const { handle } of workers) handle.stop();
     const kill = setTimeout(() => workers.forEach(({ handle }) => handle.kill()), DRAIN_MS + 1_000);
-    void Promise.all([...workers.map((w) => w.exited), metricsServer ? drain(metricsServer, metricsSockets) : Promise.resolve()]).then(() => {
+    void Promise.all([...workers.map((w) => w.exited), metricsListener ? metricsListener.close() : Promise.resolve()]).then(() => {
       clearTimeout(kill);
       log.info('stopped');
       process.exit(0);
@@ -136,5 +148,5 @@ export function runCoordinator(opts: CoordinatorOptions): void {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  for (let i = 0; i < config.workers; i++) start();
+  for (let i = 0; i < (staggered ? 1 : config.workers); i++) start();
 }

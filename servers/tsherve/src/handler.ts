@@ -1,22 +1,26 @@
-// The site port's request handler: file, then redirect, then not-found; conditional and range
-// requests; everything for a known file precomputed, so the hot path is a lookup and one write.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// The site port's request handling, the same on every runtime: file, then redirect, then not
+// found; conditional and range requests. Every answer for a known file is made once, when the
+// handler is created, so the hot path is a lookup that returns a ready Answer for the runtime's
+// adapter to write.
 import { performance } from 'node:perf_hooks';
+import { textAnswer, type Answer, type App, type FileHeaders, type HeaderReader, type Route } from './answer.js';
 import type { Logger } from './log.js';
 import type { HotCounters } from './metrics.js';
 import { aliasKey, decodePath } from './paths.js';
 import type { RedirectStore } from './redirects.js';
 import type { Entry, Site } from './site.js';
 
-const ALLOW = ['Allow', 'GET, HEAD', 'Content-Type', 'text/plain; charset=utf-8', 'Content-Length', '18'];
-const NOT_FOUND_PLAIN = Buffer.from('Not found');
-const NOT_FOUND_HEADERS = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(NOT_FOUND_PLAIN.length)];
+const METHOD_NOT_ALLOWED = textAnswer(405, 'Method not allowed', undefined, true, ['Allow', 'GET, HEAD']);
+const NOT_FOUND_PLAIN = textAnswer(404, 'Not found', undefined, true);
+const NOT_FOUND_PLAIN_HEAD: Answer<never> = { ...NOT_FOUND_PLAIN, body: null };
 
-export interface HandlerDeps {
-  site: Site;
+export interface HandlerDeps<B> {
+  site: Site<B>;
   redirects: RedirectStore;
   hot: HotCounters;
   log: Logger;
+  /** A part of a body, for 206 answers: Buffer.subarray on Node, Blob.slice on Bun (neither copies). */
+  slice(body: B, start: number, endExclusive: number): B;
 }
 
 function etagMatches(header: string, etag: string): boolean {
@@ -29,40 +33,7 @@ function etagMatches(header: string, etag: string): boolean {
   return false;
 }
 
-/** The request headers a file answer depends on; undefined = absent. */
-export interface FileHeaders {
-  ifNoneMatch: string | undefined;
-  ifModifiedSince: string | undefined;
-  range: string | undefined;
-  ifRange: string | undefined;
-}
-
-/** Case-insensitive equality of a header name with a lower-case constant, without allocating. */
-function nameIs(name: string, lower: string): boolean {
-  if (name.length !== lower.length) return false;
-  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
-  return true;
-}
-
-/**
- * Read the four headers from rawHeaders into `out`. req.headers would build an object per request
- * (Node fills it lazily on first access); a typical request has none of the four.
- */
-export function readFileHeaders(raw: readonly string[], out: FileHeaders): FileHeaders {
-  out.ifNoneMatch = out.ifModifiedSince = out.range = out.ifRange = undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const c = name.charCodeAt(0) | 0x20;
-    if (c === 0x69 /* i */) {
-      if (nameIs(name, 'if-none-match')) out.ifNoneMatch = out.ifNoneMatch === undefined ? raw[i + 1] : `${out.ifNoneMatch}, ${raw[i + 1]}`;
-      else if (nameIs(name, 'if-modified-since')) out.ifModifiedSince ??= raw[i + 1];
-      else if (nameIs(name, 'if-range')) out.ifRange ??= raw[i + 1];
-    } else if (c === 0x72 /* r */ && nameIs(name, 'range')) out.range ??= raw[i + 1];
-  }
-  return out;
-}
-
-function notModified(h: FileHeaders, entry: Entry): boolean {
+function notModified<B>(h: FileHeaders, entry: Entry<B>): boolean {
   if (h.ifNoneMatch !== undefined) return etagMatches(h.ifNoneMatch, entry.etag);
   if (h.ifModifiedSince !== undefined) {
     const t = Date.parse(h.ifModifiedSince);
@@ -93,133 +64,111 @@ export function parseRange(header: string, size: number): { start: number; end: 
   return { start, end };
 }
 
-export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { site, redirects, hot, log } = deps;
-  const raw = site.raw;
-  const decodedEntries = site.decoded;
-  const debug = log.enabled('debug');
+/** A file with its answers made once; as a Route, it answers a request for one of its paths. */
+interface Served<B> extends Route<B> {
+  entry: Entry<B>;
+  ok: Answer<B>;
+  okHead: Answer<B>;
+  notModified: Answer<B>;
+}
 
-  const finish = (status: number, t0: number): void => {
-    hot.countStatus(status);
-    hot.observe((performance.now() - t0) / 1000);
+function serveTable<B>(site: Site<B>, answerFile: <N>(s: Served<B>, req: N, method: string, read: HeaderReader<N>) => Answer<B>): { raw: Map<string, Served<B>>; decoded: Map<string, Served<B>> } {
+  const made = new Map<Entry<B>, Served<B>>();
+  const served = (entry: Entry<B>): Served<B> => {
+    let s = made.get(entry);
+    if (s === undefined) {
+      const self: Served<B> = {
+        entry,
+        ok: { status: 200, headers: entry.headers200, body: entry.body, fixed: true },
+        okHead: { status: 200, headers: entry.headers200, body: null, fixed: true },
+        notModified: { status: 304, headers: entry.headers304, body: null, fixed: true },
+        answer: (req, method, read) => answerFile(self, req, method, read),
+      };
+      s = self;
+      made.set(entry, s);
+    }
+    return s;
   };
+  const table = (from: Map<string, Entry<B>>): Map<string, Served<B>> => new Map([...from].map(([k, e]) => [k, served(e)]));
+  return { raw: table(site.raw), decoded: table(site.decoded) };
+}
 
-  // One scratch record: serveEntry reads it synchronously, so requests never share it across a tick.
+export function createHandler<B>(deps: HandlerDeps<B>): App<B> {
+  const { site, redirects, hot, log, slice } = deps;
+  const debug = log.enabled('debug');
+  const page = site.notFound;
+  const notFoundGet: Answer<B> = page && site.notFoundHeaders ? { status: 404, headers: site.notFoundHeaders, body: page.body, fixed: true } : NOT_FOUND_PLAIN;
+  const notFoundHead: Answer<B> = page && site.notFoundHeaders ? { ...notFoundGet, body: null } : NOT_FOUND_PLAIN_HEAD;
+
+  // One scratch record: a file answer reads it synchronously, so requests never share it across a tick.
   const scratch: FileHeaders = { ifNoneMatch: undefined, ifModifiedSince: undefined, range: undefined, ifRange: undefined };
 
-  const serveEntry = (req: IncomingMessage, res: ServerResponse, entry: Entry, head: boolean, t0: number): void => {
-    const h = readFileHeaders(req.rawHeaders, scratch);
-    if (h.ifNoneMatch !== undefined || h.ifModifiedSince !== undefined) {
-      if (notModified(h, entry)) {
-        res.writeHead(304, entry.headers304);
-        res.end();
-        finish(304, t0);
-        return;
-      }
-    }
-    const rangeHeader = h.range;
-    if (rangeHeader !== undefined) {
+  const fileAnswer = <N>(s: Served<B>, head: boolean, req: N, read: HeaderReader<N>): Answer<B> => {
+    const h = read(req, scratch);
+    const entry = s.entry;
+    if ((h.ifNoneMatch !== undefined || h.ifModifiedSince !== undefined) && notModified(h, entry)) return s.notModified;
+    if (h.range !== undefined) {
       const ifRange = h.ifRange;
-      const range = ifRange !== undefined && ifRange !== entry.etag && ifRange !== entry.lastModified ? null : parseRange(rangeHeader, entry.body.length);
-      if (range === 'unsatisfiable') {
-        res.writeHead(416, ['Content-Range', `bytes */${entry.body.length}`, 'Content-Length', '0']);
-        res.end();
-        finish(416, t0);
-        return;
-      }
+      const range = ifRange !== undefined && ifRange !== entry.etag && ifRange !== entry.lastModified ? null : parseRange(h.range, entry.size);
+      if (range === 'unsatisfiable') return { status: 416, headers: ['Content-Range', `bytes */${entry.size}`, 'Content-Length', '0'], body: null, fixed: false };
       if (range !== null) {
-        const len = range.end - range.start + 1;
-        res.writeHead(206, [
+        const headers = [
           'Content-Type', entry.contentType,
-          'Content-Length', String(len),
-          'Content-Range', `bytes ${range.start}-${range.end}/${entry.body.length}`,
+          'Content-Length', String(range.end - range.start + 1),
+          'Content-Range', `bytes ${range.start}-${range.end}/${entry.size}`,
           ...entry.headers304,
-        ]);
-        if (head) res.end();
-        else res.end(entry.body.subarray(range.start, range.end + 1));
-        finish(206, t0);
-        return;
+        ];
+        return { status: 206, headers, body: head ? null : slice(entry.body, range.start, range.end + 1), fixed: false };
       }
     }
-    res.writeHead(200, entry.headers200);
-    if (head) res.end();
-    else res.end(entry.body);
-    finish(200, t0);
+    return head ? s.okHead : s.ok;
   };
 
-  const notFound = (res: ServerResponse, head: boolean, t0: number): void => {
-    const page = site.notFound;
-    if (page && site.notFoundHeaders) {
-      res.writeHead(404, site.notFoundHeaders);
-      if (head) res.end();
-      else res.end(page.body);
-    } else {
-      res.writeHead(404, NOT_FOUND_HEADERS);
-      if (head) res.end();
-      else res.end(NOT_FOUND_PLAIN);
-    }
-    finish(404, t0);
-  };
-
-  const redirect = (res: ServerResponse, alias: string, target: string, t0: number): void => {
-    res.writeHead(301, ['Location', target, 'Access-Control-Allow-Origin', '*', 'Content-Length', '0']);
-    res.end();
-    hot.countRedirect(alias);
-    finish(301, t0);
-  };
-
-  const badRequest = (res: ServerResponse, status: number, reason: string, t0: number): void => {
-    const body = `${reason}\n`;
-    res.writeHead(status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))]);
-    res.end(body);
-    finish(status, t0);
-  };
-
-  return function handle(req, res): void {
-    const t0 = performance.now();
+  // A request for a file's path, whatever the method (routed natively by an adapter, or found by answer()).
+  const answerFile = <N>(s: Served<B>, req: N, method: string, read: HeaderReader<N>): Answer<B> => {
     hot.requests++;
-    if (debug) res.on('finish', () => log.debug('request', { method: req.method, url: req.url, status: res.statusCode }));
-    const method = req.method;
-    const head = method === 'HEAD';
-    if (method !== 'GET' && !head) {
-      res.writeHead(405, ALLOW);
-      res.end('Method not allowed');
-      finish(405, t0);
-      return;
-    }
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const hit = raw.get(path);
-    if (hit !== undefined) {
-      serveEntry(req, res, hit, head, t0);
-      return;
-    }
-    const decoded = decodePath(path);
-    if (!decoded.ok) {
-      badRequest(res, decoded.status, decoded.reason, t0);
-      return;
-    }
-    const entry = decodedEntries.get(decoded.path);
-    if (entry !== undefined) {
-      serveEntry(req, res, entry, head, t0);
-      return;
-    }
-    const alias = aliasKey(decoded.path);
-    const target = redirects.lookup(alias);
-    if (target !== undefined) {
-      redirect(res, alias, target, t0);
-      return;
-    }
-    // A miss: refresh the map (shared, rate-limited, bounded by the fetch timeout), then look again.
-    redirects.refreshOnMiss().then(
-      () => {
-        if (res.destroyed) return;
-        const again = redirects.lookup(alias);
-        if (again !== undefined) redirect(res, alias, again, t0);
-        else notFound(res, head, t0);
-      },
-      () => notFound(res, head, t0),
-    );
+    if (method === 'GET') return fileAnswer(s, false, req, read);
+    if (method === 'HEAD') return fileAnswer(s, true, req, read);
+    return METHOD_NOT_ALLOWED;
+  };
+  const { raw, decoded } = serveTable(site, answerFile);
+
+  const redirect = (alias: string, target: string): Answer<B> => {
+    hot.countRedirect(alias);
+    return { status: 301, headers: ['Location', target, 'Access-Control-Allow-Origin', '*', 'Content-Length', '0'], body: null, fixed: false };
+  };
+
+  return {
+    routes: raw,
+    logsRequests: debug,
+    answer<N>(req: N, method: string, url: string, read: HeaderReader<N>): Answer<B> | Promise<Answer<B>> {
+      const q = url.indexOf('?');
+      const hit = raw.get(q === -1 ? url : url.slice(0, q));
+      if (hit !== undefined) return answerFile(hit, req, method, read);
+      hot.requests++;
+      const head = method === 'HEAD';
+      if (method !== 'GET' && !head) return METHOD_NOT_ALLOWED;
+      const path = q === -1 ? url : url.slice(0, q);
+      const d = decodePath(path);
+      if (!d.ok) return textAnswer(d.status, `${d.reason}\n`);
+      const s = decoded.get(d.path);
+      if (s !== undefined) return fileAnswer(s, head, req, read);
+      const alias = aliasKey(d.path);
+      const target = redirects.lookup(alias);
+      if (target !== undefined) return redirect(alias, target);
+      // A miss: refresh the map (shared, rate-limited, bounded by the fetch timeout), then look again.
+      return redirects.refreshOnMiss().then(
+        () => {
+          const again = redirects.lookup(alias);
+          return again !== undefined ? redirect(alias, again) : head ? notFoundHead : notFoundGet;
+        },
+        () => (head ? notFoundHead : notFoundGet),
+      );
+    },
+    done(method: string, url: string, status: number, t0: number): void {
+      hot.countStatus(status);
+      hot.observe((performance.now() - t0) / 1000);
+      if (debug) log.debug('request', { method, url, status });
+    },
   };
 }

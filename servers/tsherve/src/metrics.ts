@@ -368,6 +368,8 @@ export function renderSnapshot(s: Snapshot): string {
   t.family('nodejs_gc_duration_seconds_total', 'counter', `Time spent in garbage collection by kind, seconds${isolates}`);
   for (const kind of Object.keys(p.gc).sort()) t.sample('nodejs_gc_duration_seconds_total', p.gc[kind]!.seconds, { kind });
   const [major, minor, patch] = process.versions.node.split('.');
-  t.family('nodejs_version_info', 'gauge', 'Node.js version').sample('nodejs_version_info', 1, { version: process.version, major: major ?? '', minor: minor ?? '', patch: patch ?? '' });
+  t.family('nodejs_version_info', 'gauge', 'Node.js version (under Bun: the Node.js version Bun implements)').sample('nodejs_version_info', 1, { version: process.version, major: major ?? '', minor: minor ?? '', patch: patch ?? '' });
+  const bun = process.versions.bun;
+  t.family('runtime_info', 'gauge', 'The JavaScript runtime serving (TSHERVE_RUNTIME) and its version').sample('runtime_info', 1, { runtime: bun === undefined ? 'node' : 'bun', version: bun ?? process.versions.node });
   return t.toString();
 }

@@ -1,59 +1,19 @@
-// The short-link map: parsing gosherve's format, fetching it with a timeout and a size cap, and
-// refreshing on a miss without letting a flood of unknown paths hammer the map's host.
+// The short-link map: read by the repository's one grammar (shared/redirect-map.ts, gosherve's),
+// fetched with a timeout and a size cap, and refreshed on a miss without letting a flood of unknown
+// paths hammer the map's host.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { parseRedirectMap, type SkippedLine } from '../../../shared/redirect-map.js';
 import type { Logger } from './log.js';
 
-export interface ParsedMap {
-  map: Map<string, string>;
-  skipped: { line: number; reason: string }[];
-}
-
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** `alias target` per line; blank lines and `#` comments skipped; targets must be absolute http(s) URLs. */
-export function parseMap(text: string): ParsedMap {
-  const map = new Map<string, string>();
-  const skipped: ParsedMap['skipped'] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).replace(/\r$/, '');
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    const parts = trimmed.split(/\s+/);
-    if (parts.length !== 2) {
-      skipped.push({ line: i + 1, reason: `expected "alias target", got ${parts.length} field(s)` });
-      continue;
-    }
-    const alias = (parts[0] as string).replace(/^\/+|\/+$/g, '');
-    const target = parts[1] as string;
-    if (alias === '') {
-      skipped.push({ line: i + 1, reason: 'empty alias' });
-      continue;
-    }
-    if (CONTROL.test(target)) {
-      skipped.push({ line: i + 1, reason: 'target contains control characters' });
-      continue;
-    }
-    let url: URL;
-    try {
-      url = new URL(target);
-    } catch {
-      skipped.push({ line: i + 1, reason: `target "${target}" is not an absolute URL` });
-      continue;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      skipped.push({ line: i + 1, reason: `target "${target}" is not http(s)` });
-      continue;
-    }
-    map.set(alias, target);
-  }
-  return { map, skipped };
+/** The map as tsherve serves it: alias → target, by the repository's one grammar (gosherve's). */
+export function parseMap(text: string): { map: Map<string, string>; skipped: SkippedLine[] } {
+  const parsed = parseRedirectMap(text);
+  return { map: new Map(parsed.redirects.map((r) => [r.alias, r.target])), skipped: parsed.skipped };
 }
 
 export class MapFetchError extends Error {}
 
-/** GET the map with `cachebust`, a timeout and a size cap enforced while reading. */
 /** The URL with `cachebust=<unix seconds>` appended, keeping its query as written (gosherve does the same). */
 export function withCachebust(url: string, nowMs: number): string {
   const hash = url.indexOf('#');

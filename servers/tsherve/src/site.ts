@@ -3,14 +3,17 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { InputError } from '../../../driver/src/errors.js';
+import { InputError } from './errors.js';
 import { contentTypeFor } from './mime.js';
 import type { Logger } from './log.js';
 
 export const CACHE_CONTROL = 'public, max-age=31536000, must-revalidate';
 
-export interface Entry {
-  body: Buffer;
+/** `B`: how the runtime holds the bytes (runtime.ts): a Buffer on Node, a Blob on Bun. */
+export interface Entry<B = Buffer> {
+  body: B;
+  /** Bytes in body. */
+  size: number;
   etag: string;
   lastModified: string;
   /** Modification time in whole seconds, for If-Modified-Since. */
@@ -22,29 +25,31 @@ export interface Entry {
   headers304: string[];
 }
 
-export interface Site {
+export interface Site<B = Buffer> {
   /**
    * Request path exactly as a client sends it (percent-encoded forms of each file path, and the
    * path itself when it needs no encoding) → entry: the common request is this one lookup.
    */
-  raw: Map<string, Entry>;
+  raw: Map<string, Entry<B>>;
   /** Decoded, normalised site path → entry, for requests that missed `raw`. */
-  decoded: Map<string, Entry>;
+  decoded: Map<string, Entry<B>>;
   /** 404.html, answered with status 404; null = plain "Not found". */
-  notFound: Entry | null;
+  notFound: Entry<B> | null;
   /** Headers for the 404 page (precomputed like every other answer). */
   notFoundHeaders: string[] | null;
   files: number;
   bytes: number;
 }
 
-export function emptySite(): Site {
+export function emptySite<B>(): Site<B> {
   return { raw: new Map(), decoded: new Map(), notFound: null, notFoundHeaders: null, files: 0, bytes: 0 };
 }
 
 
-export interface LoadOptions {
+export interface LoadOptions<B> {
   maxBytes: number;
+  /** The runtime's form of a file's bytes, made once at load (runtime.ts). */
+  toBody: (bytes: Buffer) => B;
   confineSymlinks: boolean;
   log: Logger;
   /**
@@ -88,19 +93,20 @@ function readInto(path: string, into: Buffer): void {
   }
 }
 
-function makeEntry(file: string, body: Buffer, st: Stats): Entry {
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+function makeEntry<B>(file: string, bytes: Buffer, st: Stats, toBody: (bytes: Buffer) => B): Entry<B> {
+  const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
   const lastModified = st.mtime.toUTCString();
   const contentType = contentTypeFor(file);
   return {
-    body,
+    body: toBody(bytes),
+    size: bytes.length,
     etag,
     lastModified,
     mtimeSeconds: Math.floor(st.mtimeMs / 1000),
     contentType,
     headers200: [
       'Content-Type', contentType,
-      'Content-Length', String(body.length),
+      'Content-Length', String(bytes.length),
       'ETag', etag,
       'Last-Modified', lastModified,
       'Cache-Control', CACHE_CONTROL,
@@ -134,9 +140,9 @@ export function requestForms(path: string): string[] {
   return [...forms].filter((f) => /^[\x21-\x7e]*$/.test(f) && !/[?#]/.test(f) && safeDecode(f) === path);
 }
 
-export function loadSite(root: string, opts: LoadOptions): Site {
-  const raw = new Map<string, Entry>();
-  const decoded = new Map<string, Entry>();
+export function loadSite<B>(root: string, opts: LoadOptions<B>): Site<B> {
+  const raw = new Map<string, Entry<B>>();
+  const decoded = new Map<string, Entry<B>>();
   const realRoot = realpathSync(root);
   let bytes = 0;
   let files = 0;
@@ -144,7 +150,7 @@ export function loadSite(root: string, opts: LoadOptions): Site {
   const visiting = new Set<string>();
   const arena = opts.shared ? new SharedArena() : null;
 
-  const add = (urlPath: string, entry: Entry): void => {
+  const add = (urlPath: string, entry: Entry<B>): void => {
     decoded.set(urlPath, entry);
     for (const form of requestForms(urlPath)) raw.set(form, entry);
   };
@@ -201,7 +207,7 @@ export function loadSite(root: string, opts: LoadOptions): Site {
         }
         files++;
         const rel = '/' + relative(root, full).split(sep).join('/');
-        const entry = makeEntry(rel, body, st);
+        const entry = makeEntry(rel, body, st, opts.toBody);
         add(rel, entry);
         if (name === 'index.html') {
           const dirPath = rel.slice(0, -'index.html'.length); // "/", "/posts/a/"
@@ -214,7 +220,7 @@ export function loadSite(root: string, opts: LoadOptions): Site {
   };
   walk(root, realRoot);
   const notFound = decoded.get('/404.html') ?? null;
-  const notFoundHeaders = notFound ? ['Content-Type', notFound.contentType, 'Content-Length', String(notFound.body.length), 'Cache-Control', 'no-cache'] : null;
+  const notFoundHeaders = notFound ? ['Content-Type', notFound.contentType, 'Content-Length', String(notFound.size), 'Cache-Control', 'no-cache'] : null;
   return { raw, decoded, notFound, notFoundHeaders, files, bytes };
 }
 
@@ -230,8 +236,8 @@ export function adoptSite(cloned: Site): Site {
   return cloned;
 }
 
-function uniqueEntries(site: Site): Entry[] {
-  const seen = new Set<Entry>(site.decoded.values());
+function uniqueEntries<B>(site: Site<B>): Entry<B>[] {
+  const seen = new Set<Entry<B>>(site.decoded.values());
   if (site.notFound) seen.add(site.notFound);
   return [...seen];
 }

@@ -3,6 +3,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { dupListener } from './listen-dup.js';
 import { createLogger } from './log.js';
+import { nodeRuntime } from './runtime-node.js';
 import { startServing } from './server.js';
 import { adoptSite } from './site.js';
 import type { ThreadData } from './threads.js';
@@ -14,6 +15,6 @@ const data = workerData as ThreadData;
 const log = createLogger(data.config.logLevel, { worker: threadId });
 serveAsWorker(
   { send: (m) => port.postMessage(m), onMessage: (listener) => port.on('message', listener) },
-  async () => startServing(data.config, log, { metrics: false, site: adoptSite(data.site), listenHandle: await dupListener(data.listenFd), processWide: false }),
+  async () => startServing(nodeRuntime, data.config, log, { metrics: false, site: adoptSite(data.site), listenHandle: await dupListener(data.listenFd), processWide: false }),
   { signals: false }, // signals reach the main thread only
 );

@@ -1,4 +1,4 @@
-// Several workers as threads of one process (TSHERVE_WORKER_MODE=threads): the site is loaded
+// Several workers as threads of one process (TSHERVE_WORKER_MODE=threads, on Node only): the site is loaded
 // once into SharedArrayBuffers that every thread serves from, so an extra worker costs its V8
 // isolate, not another copy of the site. The main thread binds the port, keeps one spare
 // descriptor of the socket, and each thread listens on a descriptor of its own obtained from it
@@ -14,8 +14,10 @@ import type { Config } from './config.js';
 import { runCoordinator, type WorkerHandle } from './coordinator.js';
 import { dupListener } from './listen-dup.js';
 import type { Logger } from './log.js';
+import type { HttpRuntime } from './runtime.js';
 import type { CoordinatorMessage } from './scrape.js';
-import { listen, loadConfiguredSite } from './server.js';
+import { listenNet, nodeRuntime } from './runtime-node.js';
+import { loadConfiguredSite } from './server.js';
 import type { Site } from './site.js';
 
 /** What each worker thread starts from (structured-cloned; the site's bodies stay shared). */
@@ -31,19 +33,20 @@ const THREAD_ENTRY = new URL('./thread.js', import.meta.url);
 export async function runThreads(config: Config, log: Logger): Promise<void> {
   // Must be set before this process's first listen: libuv reads it once.
   process.env.UV_TCP_SINGLE_ACCEPT ??= '1';
-  const site = loadConfiguredSite(config, log, true);
+  const site = loadConfiguredSite(config, log, nodeRuntime.toBody, true);
 
   // Bind, keep a spare descriptor nobody polls, drop the first one. Until the threads listen, a
   // connection is queued by the kernel; the few that this bootstrap listener could take before it
   // closes (nothing has announced the port yet) are reset rather than left hanging.
   const bootstrap = createNetServer((s) => s.destroy());
-  await listen(bootstrap, { port: config.port, host: config.host, setting: 'TSHERVE_PORT' });
+  await listenNet(bootstrap, { port: config.port, host: config.host, setting: 'TSHERVE_PORT' });
   const spare = await dupListener((bootstrap as unknown as { _handle: { fd: number } })._handle.fd);
   await new Promise<void>((r) => NetServer.prototype.close.call(bootstrap, () => r()));
 
   runCoordinator({
     config,
     log,
+    runtime: nodeRuntime as HttpRuntime<unknown>,
     announce: { files: site.files, bytes: site.bytes },
     // The spare goes first: a descriptor outliving the threads' would keep the kernel accepting
     // connections that nobody serves.

@@ -1,7 +1,7 @@
 // One worker, whichever kind (a cluster process or a worker thread): answers the coordinator's
 // scrapes from the start (with no snapshot until it serves, so a scrape while a replacement loads
 // does not wait for the timeout), reports ready or its start-up failure, drains on shutdown.
-import { errorExitCode, errorLine } from '../../../driver/src/errors.js';
+import { errorExitCode, errorLine } from './errors.js';
 import { parseCoordinatorMessage, type WorkerMessage } from './scrape.js';
 import type { Running } from './server.js';
 
@@ -18,8 +18,8 @@ export interface WorkerChannel {
  * Shutdown while the site still loads exits at once: nothing is in flight. (process.exit in a
  * worker thread ends only the thread.)
  */
-export function serveAsWorker(channel: WorkerChannel, start: () => Promise<Running>, opts: { signals: boolean }): void {
-  let running: Running | null = null;
+export function serveAsWorker<B>(channel: WorkerChannel, start: () => Promise<Running<B>>, opts: { signals: boolean }): void {
+  let running: Running<B> | null = null;
   let closing = false;
   const shutdown = (): void => {
     if (closing) return;

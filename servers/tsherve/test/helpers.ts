@@ -1,22 +1,50 @@
 // Test helpers: a real map server, a real tsherve process on ephemeral ports, raw HTTP requests.
 // Tests run the built CLI; `npm test` builds first (pretest), and ensureBuilt() rebuilds when a
 // source is newer than dist, so `npx vitest run servers/tsherve` alone also tests current code.
+//
+// One suite, both runtimes: tsherve runs under RUNTIME, which is TSHERVE_TEST_RUNTIME or else the
+// runtime running the tests, so `npm run test:tsherve:bun` (vitest itself under Bun) runs every
+// test, in-process ones included, against Bun. Requests go over raw sockets (net), so the request
+// target is sent byte for byte and no HTTP client of either runtime normalises it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
-import { readProcStat } from '../../../driver/src/resources.js';
+import { runtimeExecutable } from '../src/relaunch.js';
+import { currentRuntime, RUNTIMES, type RuntimeName } from '../src/runtime.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = join(REPO, 'dist/servers/tsherve/src/cli.js');
+export const CLI_BUN = join(REPO, 'dist/servers/tsherve/src/cli-bun.js');
 
+function testRuntime(): RuntimeName {
+  const given = process.env.TSHERVE_TEST_RUNTIME;
+  if (given === undefined || given === '') return currentRuntime();
+  if (!(RUNTIMES as readonly string[]).includes(given)) throw new Error(`TSHERVE_TEST_RUNTIME=${given}: expected one of ${RUNTIMES.join(', ')}`);
+  return given as RuntimeName;
+}
+
+/** The runtime the tsherve processes of this suite run on. */
+export const RUNTIME: RuntimeName = testRuntime();
+
+/** The executable of a runtime: this process's own when it is that runtime. */
+export function executableOf(runtime: RuntimeName): string {
+  return runtime === currentRuntime() ? process.execPath : runtimeExecutable(runtime);
+}
+
+/** tsherve's command line under RUNTIME (env TSHERVE_RUNTIME is left to the caller). */
+function command(args: string[]): [string, string[]] {
+  return [executableOf(RUNTIME), [CLI, ...args]];
+}
+
+/** tsherve's sources: its own folder and the shared grammar module, the one file it imports from outside. */
 function newestSource(): number {
   const dir = join(REPO, 'servers/tsherve/src');
-  return Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs), statSync(join(REPO, 'driver/src/errors.ts')).mtimeMs);
+  return Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs), statSync(join(REPO, 'shared/redirect-map.ts')).mtimeMs);
 }
 
 function builtAt(): number {
@@ -93,13 +121,24 @@ export interface Tsherve {
   port: number;
   metricsPort: number;
   base: string;
+  /** The pid in the "listening" line: proc's own, or its child's when it relaunched under another runtime. */
+  servingPid: number;
   stdout: () => string;
   stderr: () => string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startTsherve(env: Record<string, string>, args: string[] = []): Promise<Tsherve> {
-  const proc = spawn(process.execPath, [CLI, ...args], {
+export interface StartOptions {
+  /** Executable and arguments; default: the CLI under RUNTIME with `args`. */
+  cmdline?: [string, string[]];
+  /** The runtime the "listening" line must name; default RUNTIME. */
+  runtime?: RuntimeName;
+}
+
+export async function startTsherve(env: Record<string, string>, args: string[] = [], opts: StartOptions = {}): Promise<Tsherve> {
+  const [cmd, cmdArgs] = opts.cmdline ?? command(args);
+  const expected = opts.runtime ?? RUNTIME;
+  const proc = spawn(cmd, cmdArgs, {
     env: { PATH: process.env.PATH ?? '', TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -108,15 +147,17 @@ export async function startTsherve(env: Record<string, string>, args: string[] =
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const ports = await new Promise<{ port: number; metricsPort: number }>((resolveP, reject) => {
+  const ports = await new Promise<{ port: number; metricsPort: number; pid: number }>((resolveP, reject) => {
     const timer = setTimeout(() => reject(new Error(`tsherve did not start: ${err}${out}`)), 15_000);
     const onData = (): void => {
       for (const line of out.split('\n')) {
         if (!line.includes('"listening"')) continue;
-        const j = JSON.parse(line) as { port: number; metricsPort: number };
+        const j = JSON.parse(line) as { port: number; metricsPort: number; pid: number; runtime: string };
         clearTimeout(timer);
         proc.stdout!.off('data', onData);
-        resolveP(j);
+        // Every test checks it ran against the runtime it means to.
+        if (j.runtime !== expected) reject(new Error(`tsherve runs on ${j.runtime}, expected ${expected}: ${line}`));
+        else resolveP(j);
         return;
       }
     };
@@ -128,7 +169,9 @@ export async function startTsherve(env: Record<string, string>, args: string[] =
   });
   return {
     proc,
-    ...ports,
+    port: ports.port,
+    metricsPort: ports.metricsPort,
+    servingPid: ports.pid,
     base: `http://127.0.0.1:${ports.port}`,
     stdout: () => out,
     stderr: () => err,
@@ -143,9 +186,9 @@ export async function startTsherve(env: Record<string, string>, args: string[] =
 }
 
 /** Run the CLI expecting it to exit; returns code and output. */
-export function runTsherve(env: Record<string, string>, args: string[] = [], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runTsherve(env: Record<string, string>, args: string[] = [], timeoutMs = 20_000, cmdline: [string, string[]] = command(args)): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveP) => {
-    const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(cmdline[0], cmdline[1], { env: { PATH: process.env.PATH ?? '', TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -164,18 +207,60 @@ export interface RawResponse {
   body: Buffer;
 }
 
-/** A raw request: the path is sent exactly as given (no URL normalisation by a client library). */
+/** The response bytes of one request on a fresh connection, parsed: status line, headers, body. */
+function parseResponse(raw: Buffer, head: boolean): RawResponse {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end === -1) throw new Error(`no complete response head: ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`);
+  const [statusLine, ...lines] = raw.subarray(0, end).toString('latin1').split('\r\n');
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1] ?? NaN);
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  }
+  let body = raw.subarray(end + 4);
+  if (head) return { status, headers, body };
+  if (headers['transfer-encoding'] === 'chunked') {
+    const parts: Buffer[] = [];
+    for (let at = 0; ; ) {
+      const eol = body.indexOf('\r\n', at);
+      const size = parseInt(body.subarray(at, eol).toString('latin1'), 16);
+      if (!(size > 0)) break;
+      parts.push(body.subarray(eol + 2, eol + 2 + size));
+      at = eol + 2 + size + 2;
+    }
+    body = Buffer.concat(parts);
+  } else if (headers['content-length'] !== undefined) body = body.subarray(0, Number(headers['content-length']));
+  return { status, headers, body };
+}
+
+/**
+ * One request on its own connection (Connection: close), over a raw socket: the request target is
+ * sent exactly as given, which no client library of Node or Bun guarantees.
+ */
 export function get(base: string, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
   const u = new URL(base);
+  const method = opts.method ?? 'GET';
+  const head = [`${method} ${path} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
   return new Promise((resolveP, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolveP({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    const chunks: Buffer[] = [];
+    const sock = connect(Number(u.port), u.hostname, () => sock.write(`${head}\r\n\r\n`));
+    const timer = setTimeout(() => sock.destroy(new Error(`no answer to ${method} ${path} within 15 s`)), 15_000);
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
     });
-    req.on('error', reject);
-    req.setTimeout(15_000, () => req.destroy(new Error('timeout')));
-    req.end();
+    sock.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolveP(parseResponse(Buffer.concat(chunks), method === 'HEAD'));
+      } catch (err) {
+        reject(err);
+      }
+    });
   });
 }
 
@@ -215,6 +300,7 @@ export function makeSite(): { root: string; parent: string } {
   writeFileSync(join(root, 'assets', '100%.txt'), 'percent');
   writeFileSync(join(root, 'assets', 'a%20b.txt'), 'literal');
   writeFileSync(join(root, 'assets', 'a&b+c.txt'), 'delims');
+  writeFileSync(join(root, 'assets', 'a:b*c.txt'), 'pattern'); // ":" and "*" are route patterns to Bun's router
   writeFileSync(join(root, 'assets', '.hidden'), 'dotfile');
   writeFileSync(join(root, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 7));
   writeFileSync(join(root, '404.html'), '<h1>custom 404</h1>');
@@ -222,14 +308,39 @@ export function makeSite(): { root: string; parent: string } {
   return { root, parent };
 }
 
+/** State and parent of a process from /proc/<pid>/stat; null when it is gone. */
+function procState(pid: number): { state: string; ppid: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name may hold spaces and parentheses: the fields start after the last ")".
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: f[0] ?? '?', ppid: Number(f[1]) };
+}
+
 /** Live children of a process, from /proc (no procps needed). */
 export function childPids(parent: number): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
-    .map((name) => readProcStat(Number(name)))
-    .filter((st) => st !== null && st.ppid === parent && st.state !== 'Z')
-    .map((st) => st!.pid)
+    .map(Number)
+    .filter((pid) => {
+      const st = procState(pid);
+      return st !== null && st.ppid === parent && st.state !== 'Z';
+    })
     .sort((a, b) => a - b);
+}
+
+/** Resident bytes of one process (VmRSS in /proc/<pid>/status); null when it is gone. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The worker ids named by the request lines of a debug log. */
@@ -243,25 +354,27 @@ export function workersInLog(stdout: string): Set<number> {
 }
 
 /**
- * Start downloading /big.bin (8 MiB), send tsherve SIGTERM 300 ms in, then read the rest slowly
- * a second later; resolves with the bytes received.
+ * Start downloading /big.bin (8 MiB) over a raw socket, send tsherve SIGTERM 300 ms in, then read
+ * the rest a second later (the socket paused until then, so most of the file waits in tsherve);
+ * resolves with the body bytes received.
  */
 export function downloadAcrossSigterm(ts: Tsherve): Promise<number> {
   return new Promise<number>((resolveP, reject) => {
-    const req = request({ host: '127.0.0.1', port: ts.port, path: '/big.bin', agent: false }, (res) => {
-      let n = 0;
-      res.pause();
+    const chunks: Buffer[] = [];
+    const sock = connect(ts.port, '127.0.0.1', () => sock.write('GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    sock.once('data', () => {
+      sock.pause();
       setTimeout(() => {
         ts.proc.kill('SIGTERM');
-        setTimeout(() => {
-          res.on('data', (c: Buffer) => (n += c.length));
-          res.on('end', () => resolveP(n));
-          res.on('error', reject);
-          res.resume();
-        }, 1_000);
+        setTimeout(() => sock.resume(), 1_000);
       }, 300);
     });
-    req.on('error', reject);
-    req.end();
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('close', () => {
+      const raw = Buffer.concat(chunks);
+      const end = raw.indexOf('\r\n\r\n');
+      resolveP(end === -1 ? 0 : raw.length - end - 4);
+    });
   });
 }

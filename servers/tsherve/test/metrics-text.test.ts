@@ -68,6 +68,8 @@ describe('metrics text', () => {
     expect(m.get('tsherve_process_open_fds')).toBeGreaterThan(2);
     expect(m.has('tsherve_nodejs_eventloop_lag_seconds')).toBe(true);
     expect(m.get(`tsherve_nodejs_version_info{version="${process.version}",major="${process.versions.node.split('.')[0]}",minor="${process.versions.node.split('.')[1]}",patch="${process.versions.node.split('.')[2]}"}`)).toBe(1);
+    const bun = process.versions.bun;
+    expect(m.get(`tsherve_runtime_info{runtime="${bun === undefined ? 'node' : 'bun'}",version="${bun ?? process.versions.node}"}`)).toBe(1);
   });
 
   it('escapes label values from the map (quotes, backslashes, newlines)', () => {

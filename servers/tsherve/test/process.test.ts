@@ -1,12 +1,13 @@
 // Process behaviour: invalid configuration, start-up failures, --help, the site cap, worker
 // replacement and graceful drain on SIGTERM.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.js';
-import { childPids, downloadAcrossSigterm, makeSite, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
+import { childPids, CLI, CLI_BUN, downloadAcrossSigterm, executableOf, makeSite, RUNTIME, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
 
 let map: MapSource;
 let site: { root: string; parent: string };
@@ -77,7 +78,7 @@ describe('invalid configuration: one line naming the setting, exit 2, before lis
       expect(r.stdout).toContain(s.env);
       expect(r.stdout).toContain(`--${s.flag}`);
     }
-    expect(SETTINGS.map((s) => s.env)).toEqual(expect.arrayContaining(['TSHERVE_WEBROOT', 'TSHERVE_REDIRECT_MAP_URL', 'TSHERVE_HOST', 'TSHERVE_PORT', 'TSHERVE_METRICS_PORT', 'TSHERVE_LOG_LEVEL', 'TSHERVE_WORKERS', 'TSHERVE_MAX_SITE_BYTES', 'TSHERVE_MAP_TIMEOUT', 'TSHERVE_MAP_MAX_BYTES', 'TSHERVE_REFRESH_INTERVAL', 'TSHERVE_PERIODIC_REFRESH', 'TSHERVE_CONFINE_SYMLINKS']));
+    expect(SETTINGS.map((s) => s.env)).toEqual(expect.arrayContaining(['TSHERVE_WEBROOT', 'TSHERVE_REDIRECT_MAP_URL', 'TSHERVE_HOST', 'TSHERVE_PORT', 'TSHERVE_METRICS_PORT', 'TSHERVE_LOG_LEVEL', 'TSHERVE_WORKERS', 'TSHERVE_MAX_SITE_BYTES', 'TSHERVE_MAP_TIMEOUT', 'TSHERVE_MAP_MAX_BYTES', 'TSHERVE_REFRESH_INTERVAL', 'TSHERVE_PERIODIC_REFRESH', 'TSHERVE_CONFINE_SYMLINKS', 'TSHERVE_RUNTIME']));
   });
 });
 
@@ -170,4 +171,57 @@ describe('processes', () => {
       expect(await ts.stop()).toBe(0);
     });
   }
+});
+
+describe('runtimes', () => {
+  const other = RUNTIME === 'node' ? 'bun' : 'node';
+
+  it(`--runtime ${other} starts tsherve again under ${other}, which serves, drains and exits with it`, async () => {
+    const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WEBROOT: site.root }, ['--runtime', other], { runtime: other });
+    try {
+      expect(ts.servingPid).not.toBe(ts.proc.pid);
+      expect(childPids(ts.proc.pid!)).toEqual([ts.servingPid]);
+      expect((await get(ts.base, '/')).status).toBe(200);
+    } finally {
+      expect(await ts.stop()).toBe(0);
+    }
+    expect(existsSync(`/proc/${ts.servingPid}`)).toBe(false);
+  });
+
+  it('TSHERVE_RUNTIME names the runtime too; an unknown one is refused', async () => {
+    const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_RUNTIME: RUNTIME }, [], { runtime: RUNTIME });
+    expect(ts.servingPid).toBe(ts.proc.pid); // already the right runtime: no second process
+    expect(await ts.stop()).toBe(0);
+    const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_RUNTIME: 'deno' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('tsherve: TSHERVE_RUNTIME: "deno" is not one of node, bun');
+  });
+
+  it('tsherve-bun defaults to Bun from either runtime, and --runtime still wins', async () => {
+    const fromRuntime = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url }, [], { cmdline: [executableOf(RUNTIME), [CLI_BUN]], runtime: 'bun' });
+    expect(await fromRuntime.stop()).toBe(0);
+    const toNode = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url }, [], { cmdline: [executableOf(RUNTIME), [CLI_BUN, '--runtime', 'node']], runtime: 'node' });
+    expect(await toNode.stop()).toBe(0);
+  });
+
+  it('a runtime executable that is not the runtime named is refused, not started again and again', async () => {
+    // A `node` on PATH that runs Bun: the relaunched process notices instead of relaunching again.
+    const fakeBin = mkdtempSync(join(tmpdir(), 'tsherve-fake-node-'));
+    writeFileSync(join(fakeBin, 'node'), `#!/bin/sh\nshift\nexec ${executableOf('bun')} "$@"\n`, { mode: 0o755 }); // drops the Node flag
+    try {
+      const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, PATH: `${fakeBin}:${process.env.PATH ?? ''}` }, [], 20_000, [executableOf('bun'), [CLI, '--runtime', 'node']]);
+      expect(r.code).toBe(4);
+      expect(r.stderr.trim()).toMatch(/^tsherve: .* was started as node but is bun \(put the real node first on PATH\)$/);
+    } finally {
+      rmSync(fakeBin, { recursive: true, force: true });
+    }
+  });
+
+  it('the same --help under both runtimes', async () => {
+    const here = await runTsherve({}, ['--help']);
+    const there = await runTsherve({}, ['--help'], 20_000, [executableOf(other), [CLI, '--help']]);
+    expect(here.code).toBe(0);
+    expect(there.stdout).toBe(here.stdout);
+    expect(here.stdout).toContain('TSHERVE_RUNTIME');
+  });
 });

@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { fetchMapText, parseMap } from '../src/redirects.js';
 import { get, makeSite, metrics, metricValue, startMapSource, startTsherve, type MapSource, type Tsherve } from './helpers.js';
 
-const MAP = ['# comment', '', 'gh https://github.com/jnsgruk', 'blog/ http://example.org/blog?x=1', 'two words here', 'bad not-a-url', 'ftp ftp://example.org/x', 'ctl https://example.org/a\u0007b', ''].join('\n');
+// gosherve's grammar (shared/redirect-map.ts): lines 5-10 are skipped (three fields, not a URL, not
+// http(s), a control character, a tab instead of the one space, an alias ending in "/").
+const MAP = ['# comment', '', 'gh https://github.com/jnsgruk', 'blog http://example.org/blog?x=1', 'two words here', 'bad not-a-url', 'ftp ftp://example.org/x', 'ctl https://example.org/a\u0007b', 'tab\thttps://example.org/t', 'docs/ https://example.org/docs', ''].join('\n');
+const SKIPPED = [5, 6, 7, 8, 9, 10];
 
 let map: MapSource | undefined;
 let ts: Tsherve | undefined;
@@ -24,7 +27,7 @@ describe('parseMap', () => {
       ['gh', 'https://github.com/jnsgruk'],
       ['blog', 'http://example.org/blog?x=1'],
     ]);
-    expect(p.skipped.map((s) => s.line)).toEqual([5, 6, 7, 8]);
+    expect(p.skipped.map((s) => s.line)).toEqual(SKIPPED);
   });
 });
 
@@ -38,9 +41,9 @@ describe('redirects', () => {
       expect(r.headers.location).toBe('https://github.com/jnsgruk');
     }
     expect((await get(ts.base, '/blog')).headers.location).toBe('http://example.org/blog?x=1');
-    expect((await get(ts.base, '/bad')).status).toBe(404);
+    for (const skipped of ['/bad', '/tab', '/docs', '/docs/']) expect((await get(ts.base, skipped)).status, skipped).toBe(404);
     const out = ts.stdout();
-    for (const line of [5, 6, 7, 8]) expect(out).toContain(`"line":${line}`);
+    for (const line of SKIPPED) expect(out).toContain(`"line":${line}`);
   });
 
   it('files win over redirects', async () => {

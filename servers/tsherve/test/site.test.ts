@@ -62,8 +62,17 @@ describe('files', () => {
     expect((await get(ts.base, '/assets/a%20b.txt')).status).toBe(404);
     expect((await get(ts.base, '/assets/a&b+c.txt')).body.toString()).toBe('delims');
     expect((await get(ts.base, '/assets/a%26b%2Bc.txt')).body.toString()).toBe('delims');
+    expect((await get(ts.base, '/assets/a:b*c.txt')).body.toString()).toBe('pattern');
+    expect((await get(ts.base, '/assets/a%3Ab%2Ac.txt')).body.toString()).toBe('pattern');
     expect((await get(ts.base, '/assets//site.css')).body.toString()).toBe('body{}');
     expect((await get(ts.base, '/assets/./site.css?v=3')).body.toString()).toBe('body{}');
+  });
+
+  it('finds a file by its exact path only: another case or a slash after a file name is not that file', async () => {
+    expect((await get(ts.base, '/Assets/site.css')).status).toBe(404);
+    expect((await get(ts.base, '/assets/SITE.CSS')).status).toBe(404);
+    expect((await get(ts.base, '/assets/site.css/')).status).toBe(404);
+    expect((await get(ts.base, '/assets/site.css?x=1#y')).body.toString()).toBe('body{}');
   });
 
   it('refuses oversized request headers with 431 and keeps serving', async () => {

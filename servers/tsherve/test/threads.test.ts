@@ -4,10 +4,9 @@ import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 
 import { connect } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRssBytes } from '../../../driver/src/resources.js';
 import { createLogger } from '../src/log.js';
 import { adoptSite, loadSite } from '../src/site.js';
-import { childPids, downloadAcrossSigterm, get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
+import { childPids, downloadAcrossSigterm, rssBytes, runTsherve, RUNTIME, get, makeSite, metrics, metricValue, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
 
 let map: MapSource;
 beforeAll(async () => {
@@ -35,7 +34,7 @@ function startThreads(env: Record<string, string>): Promise<Tsherve> {
 describe('shared site', () => {
   it('loads every body into SharedArrayBuffers, byte for byte, and survives a structured clone as Buffers', () => {
     const { root } = makeSite();
-    const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('error'), shared: true });
+    const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('error'), shared: true, toBody: (b: Buffer) => b });
     const files = filesUnder(root);
     expect(site.files).toBe(files.length);
     for (const file of files) {
@@ -61,7 +60,7 @@ describe('unreadable files', () => {
       const { root } = makeSite();
       symlinkSync(WRITE_ONLY, join(root, 'rescan'));
       const lines: string[] = [];
-      const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('warn', {}, (l) => lines.push(l)), shared });
+      const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('warn', {}, (l) => lines.push(l)), shared, toBody: (b: Buffer) => b });
       expect(site.decoded.has('/rescan')).toBe(false);
       expect(site.files).toBe(filesUnder(root).length - 1);
       expect(site.bytes).toBe(filesUnder(root).filter((f) => !f.endsWith('rescan')).reduce((n, f) => n + statSync(f).size, 0));
@@ -70,7 +69,17 @@ describe('unreadable files', () => {
   }
 });
 
-describe('worker threads', () => {
+// Threads are Node's (config.ts refuses them under Bun, whose threads cannot share the site's bytes).
+describe.runIf(RUNTIME === 'bun')('worker threads under Bun', () => {
+  it('are refused with the reason, exit 2, before listening', async () => {
+    const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_WORKER_MODE: 'threads', TSHERVE_WORKERS: '2' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('tsherve: TSHERVE_WORKER_MODE: "threads" is not available with TSHERVE_RUNTIME=bun (Bun\'s threads cannot share the site\'s bytes; use processes (the default))');
+    expect(r.stdout).not.toContain('listening');
+  });
+});
+
+describe.runIf(RUNTIME === 'node')('worker threads', () => {
   it('serve every file byte for byte on one port, both threads taking part, with no child process left', async () => {
     const { root } = makeSite();
     const ts = await startThreads({ TSHERVE_WEBROOT: root, TSHERVE_WORKERS: '2', TSHERVE_LOG_LEVEL: 'debug' });
@@ -109,7 +118,7 @@ describe('worker threads', () => {
       expect(metricValue(m, 'tsherve_request_duration_seconds_count')).toBe(6);
       // One process: its resident memory once (not once per thread); heaps summed over 3 isolates.
       expect(m).toContain('# HELP tsherve_process_resident_memory_bytes Resident memory, bytes\n');
-      expect(metricValue(m, 'tsherve_process_resident_memory_bytes')).toBeLessThan((readRssBytes(ts.proc.pid!) ?? 0) * 1.5);
+      expect(metricValue(m, 'tsherve_process_resident_memory_bytes')).toBeLessThan((rssBytes(ts.proc.pid!) ?? 0) * 1.5);
       expect(m).toContain('V8 heap used, bytes (summed over 3 V8 isolates');
     } finally {
       expect(await ts.stop()).toBe(0);
@@ -139,7 +148,7 @@ describe('worker threads', () => {
     const settle = async (ts: Tsherve): Promise<number> => {
       for (let i = 0; i < 8; i++) expect((await get(ts.base, '/large.bin', { method: 'HEAD' })).status).toBe(200);
       await new Promise((r) => setTimeout(r, 500));
-      return readRssBytes(ts.proc.pid!) ?? 0;
+      return rssBytes(ts.proc.pid!) ?? 0;
     };
     const two = await startThreads({ TSHERVE_WEBROOT: root, TSHERVE_WORKERS: '2' });
     const rssTwo = await settle(two);

@@ -2,7 +2,9 @@
 // ranges, the map parser, cachebust, and the configuration's parsing rules.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { parseRange, readFileHeaders, type FileHeaders } from '../src/handler.js';
+import type { FileHeaders } from '../src/answer.js';
+import { parseRange } from '../src/handler.js';
+import { readFileHeaders } from '../src/runtime-node.js';
 import { aliasKey, decodePath } from '../src/paths.js';
 import { withCachebust } from '../src/redirects.js';
 import { requestForms } from '../src/site.js';
@@ -91,5 +93,29 @@ describe('parseConfig', () => {
       expect((err as { exitCode: number }).exitCode).toBe(2);
       expect((err as { oneLine(): string }).oneLine()).toBe('TSHERVE_WORKERS: "0" is not a worker count (1-1024)');
     }
+  });
+});
+
+describe('tsherve stands alone', () => {
+  it('imports nothing from the harness (driver/): only its own modules, node: built-ins and shared/', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { dirname, join } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const here = dirname(fileURLToPath(import.meta.url));
+    for (const dir of [join(here, '..', 'src'), here]) {
+      for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+        const specifiers = [...readFileSync(join(dir, file), 'utf8').matchAll(/(?:from|import\()\s*'([^']+)'/g)].map((m) => m[1]!);
+        for (const s of specifiers) expect(s.startsWith('node:') || s === 'vitest' || /^\.\.?\/[^.]/.test(s) || s.startsWith('../src/') || s === '../../../shared/redirect-map.js', `${file}: ${s}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('relaunch', () => {
+  it("starts Node with the flags of cli.ts's shebang", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { NODE_FLAGS } = await import('../src/relaunch.js');
+    const shebang = readFileSync(new URL('../src/cli.ts', import.meta.url), 'utf8').split('\n', 1)[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
   });
 });

@@ -1,7 +1,14 @@
-// Reading a redirect map by gosherve's rules (one line = "alias target", split on single spaces,
-// exactly two parts), with blank lines and # comments skipped. Pure; shared by target building,
-// the harness's map checks and the VM side, so every backend verifies the same aliases.
-import type { Redirect } from './contracts.js';
+// The redirect map's grammar, gosherve's: one line = "alias target", split on single spaces into
+// exactly two parts; blank lines and # comments skipped. The one parser of the repository: tsherve
+// serves what it reads, and the harness verifies every server against the same aliases. Pure, and
+// it imports nothing, so the server and the harness can both depend on it without depending on
+// each other.
+
+/** One short link: the alias has no leading or trailing "/", the target is an absolute http(s) URL. */
+export interface Redirect {
+  alias: string;
+  target: string;
+}
 
 export interface SkippedLine {
   line: number; // 1-based

