@@ -249,6 +249,11 @@ async function imageInputs(o: BuildOptions, baseKey: string, cacheDir: string): 
   const missing: { impl: string; reason: string }[] = [];
   const binaries = new Map<string, string>();
   for (const spec of IMPL_SPECS) {
+    // servy (one cargo build per site) and Bun are not in the Debian guest yet: said once, not carried.
+    if (spec.unit.package === 'servy' || spec.unit.package === 'tsherve-bun') {
+      missing.push({ impl: spec.name, reason: `${spec.name} is not in the Debian guest image yet (the NixOS VMs carry it)` });
+      continue;
+    }
     if (spec.unit.package.startsWith('gosherve')) {
       const g = await findGosherve(spec, cacheDir);
       if (!g.bin) {
