@@ -1,5 +1,5 @@
-// One cell (implementation × size × repetition), run the same way on the host and inside a VM:
-// start server → build targets → verify (first repetition) → warm-up (discarded) → reset
+// One cell (implementation × size × repetition, a CellSpec), run the same way on the host and
+// inside a VM: start server → build targets → verify (first repetition) → warm-up (discarded) → reset
 // monitors and the map-fetch counter → measured run → collect → warnings → stop server.
 // The result, raw summary and text summary are written atomically through store.ts.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Impl, ImplContext, LoadEngine, LoadOptions, ServerPlacement, Supervisor, Targets } from './contracts.js';
 import { buildTargets } from './crawl.js';
 import { BenchError, errorLine, ExitCode } from './errors.js';
-import { cellId, CELL_SCHEMA_VERSION, type CellResult, type Size, type Verification, type Warning } from './schema.js';
+import { specId, specVus, type CellSpec } from './run/cellspec.js';
+import { CELL_SCHEMA_VERSION, type CellResult, type Verification, type Warning } from './schema.js';
 import { writeCell, writeVerification } from './store.js';
 import { verify } from './verify.js';
 import { cellDir } from './layout.js';
@@ -16,19 +17,18 @@ import type { CellProfiler } from './profile/recorder.js';
 
 export type CellPhase = 'start' | 'targets' | 'verify' | 'warmup' | 'measure' | 'collect' | 'stop';
 
-/** What counts map fetches: the local map server, or in a VM whatever serves the map there. */
 /** The map server's fetch counter: the local MapServer answers at once, the VM's over HTTP. */
 export interface MapCounter {
   fetches(): number | Promise<number>;
   resetFetches(): void | Promise<void>;
 }
 
-export interface CellOptions {
+/**
+ * What a cell runs with, beyond its CellSpec (what to run): the implementation's record, the
+ * supervisor and engine, where the server and the load generator go, the site, and the hooks.
+ */
+export interface CellEnv {
   impl: Impl;
-  size: Size;
-  rep: number;
-  /** Position in the run's execution order. */
-  order: number;
   supervisor: Supervisor;
   engine: LoadEngine;
   placement: ServerPlacement;
@@ -43,13 +43,7 @@ export interface CellOptions {
   targets?: Targets;
   /** Its hash, stored on the result. */
   targetsHash?: string;
-  /** Run the verification gate (the first repetition of each impl × size does). */
-  verify: boolean;
-  warmupSeconds: number;
-  durationSeconds: number;
-  vus: number;
-  /** wrk's connection count (--connections); default vus × 6. */
-  connections?: number | null;
+  /** The folder the cell's files go to, in the reports layout. */
   runDir: string;
   signal?: AbortSignal;
   onPhase?: (phase: CellPhase, detail?: string) => void;
@@ -94,7 +88,9 @@ function firstFailure(v: Verification): string {
   return f ? `${f.url}: ${f.reason}` : 'no detail';
 }
 
-export async function runCell(o: CellOptions): Promise<CellOutcome> {
+export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> {
+  if (spec.impl !== o.impl.name) throw new BenchError(`cell ${specId(spec)} was handed the implementation ${o.impl.name}`, 'a bug in the caller', ExitCode.failure);
+  const vus = specVus(spec);
   const phase = (p: CellPhase, d?: string): void => o.onPhase?.(p, d);
   const aborted = () => {
     if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('interrupted');
@@ -113,11 +109,11 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
         return buildTargets(server.baseUrl, o.mapText, { webroot: o.ctx.webroot });
       })());
     let verification: Verification | null = null;
-    if (o.verify) {
+    if (spec.verify) {
       phase('verify', `${targets.paths.length} paths, ${targets.redirects.length} aliases`);
       const v: Verification = await verify({
         impl: o.impl.name,
-        size: o.size.name,
+        size: spec.size.name,
         baseUrl: server.baseUrl,
         metricsUrl: server.metricsUrl,
         metricPrefix: o.impl.metricPrefix,
@@ -131,15 +127,15 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
       }
     }
     aborted();
-    const connections = o.connections ?? o.vus * 6; // default: k6's per-host batch parallelism
-    const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = { baseUrl: server.baseUrl, targets, vus: o.vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
-    if (o.warmupSeconds > 0) {
-      phase('warmup', `${o.warmupSeconds} s, discarded`);
+    const connections = spec.connectionsOverride ?? vus * 6; // default: k6's per-host batch parallelism
+    const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = { baseUrl: server.baseUrl, targets, vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
+    if (spec.warmupSeconds > 0) {
+      phase('warmup', `${spec.warmupSeconds} s, discarded`);
       await o.engine.run({
         ...load,
-        durationSeconds: o.warmupSeconds,
+        durationSeconds: spec.warmupSeconds,
         outDir: join(scratch, 'warmup'),
-        onProgress: (p) => o.onProgress?.({ phase: 'warmup', elapsedSeconds: p.elapsedSeconds, totalSeconds: o.warmupSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
+        onProgress: (p) => o.onProgress?.({ phase: 'warmup', elapsedSeconds: p.elapsedSeconds, totalSeconds: spec.warmupSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
       });
       aborted();
     }
@@ -148,41 +144,41 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
     const recording = o.profiler ? await o.profiler.start(server, scratch) : null;
     const cpuBefore = await server.monitor.cpuSeconds();
     const startedAt = new Date().toISOString();
-    phase('measure', `${o.durationSeconds} s, ${o.vus} VUs, ${connections} connections`);
+    phase('measure', `${spec.durationSeconds} s, ${vus} VUs, ${connections} connections`);
     const r = await o.engine.run({
       ...load,
-      durationSeconds: o.durationSeconds,
+      durationSeconds: spec.durationSeconds,
       outDir: join(scratch, 'measure'),
-      onProgress: (p) => o.onProgress?.({ phase: 'measure', elapsedSeconds: p.elapsedSeconds, totalSeconds: o.durationSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
+      onProgress: (p) => o.onProgress?.({ phase: 'measure', elapsedSeconds: p.elapsedSeconds, totalSeconds: spec.durationSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
     }).finally(() => recording?.stop());
     // Ctrl-C in a terminal reaches the generator (same process group) as well as us; let our
     // handler run first, and never store a run the generator cut short as a finished cell.
     await new Promise((r) => setTimeout(r, 20));
     aborted();
-    if (r.durationSeconds < o.durationSeconds * 0.9) {
-      throw new BenchError(`${r.engine} stopped after ${r.durationSeconds.toFixed(1)} s of ${o.durationSeconds} s in ${cellId(o.impl.name, o.size.name, o.rep)}`, 'the cell was not stored; run again (or --resume) to measure it', ExitCode.failure);
+    if (r.durationSeconds < spec.durationSeconds * 0.9) {
+      throw new BenchError(`${r.engine} stopped after ${r.durationSeconds.toFixed(1)} s of ${spec.durationSeconds} s in ${specId(spec)}`, 'the cell was not stored; run again (or --resume) to measure it', ExitCode.failure);
     }
     phase('collect');
     const cpuAfter = await server.monitor.cpuSeconds();
     const peak = await server.monitor.peakRssBytes();
     const fetches = o.mapServer ? await o.mapServer.fetches() : null;
     const finishedAt = new Date().toISOString();
-    const duration = r.durationSeconds > 0 ? r.durationSeconds : o.durationSeconds;
+    const duration = r.durationSeconds > 0 ? r.durationSeconds : spec.durationSeconds;
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
     if (recording) phase('collect', 'folding the profile');
-    const profiled = recording ? await recording.finish(cellDir(o.runDir, o.size.name, o.impl.name, o.rep), { startedAt: new Date(startedAt), durationSeconds: duration }) : null;
+    const profiled = recording ? await recording.finish(cellDir(o.runDir, spec.size.name, spec.impl, spec.rep), { startedAt: new Date(startedAt), durationSeconds: duration }) : null;
     const result: CellResult = {
       schemaVersion: CELL_SCHEMA_VERSION,
-      id: cellId(o.impl.name, o.size.name, o.rep),
-      impl: o.impl.name,
-      size: o.size,
-      rep: o.rep,
-      order: o.order,
+      id: specId(spec),
+      impl: spec.impl,
+      size: spec.size,
+      rep: spec.rep,
+      order: spec.order,
       engine: { name: r.engine, version: r.engineVersion },
-      vus: o.vus,
+      vus,
       connections,
-      warmupSeconds: o.warmupSeconds,
+      warmupSeconds: spec.warmupSeconds,
       durationSeconds: duration,
       requests: r.requests,
       reqPerSec: r.requests / duration,
@@ -209,7 +205,7 @@ export async function runCell(o: CellOptions): Promise<CellOutcome> {
         loadgenCpus: o.loadgenCpus,
         serverCpus: placement.cpus,
         memoryEnforced: placement.memoryEnforced,
-        memoryMiB: o.size.memoryMiB,
+        memoryMiB: spec.size.memoryMiB,
         failedChecks: r.failedChecks,
         errors: r.errors,
       }).concat(r.warnings ?? [], profiled?.warnings ?? []),

@@ -1,47 +1,15 @@
 #!/usr/bin/env node
-// server-bench's command line: parses flags (node:util parseArgs, strict) and hands them to the
-// library (bench.ts, reports). Results go to stdout, progress to stderr; every error is one line
-// `server-bench: <message> (<hint>)` with a distinct exit code (errors.ts ExitCode).
-import { basename } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { z } from 'zod';
-import { ProblemsError, runBench, runVerifyGate, validateBenchInput, type BenchInput } from './bench.js';
-import { BenchError, ExitCode, UsageError, reportError } from './errors.js';
+// server-bench's command line: dispatches to the commands (bench: commands/bench.ts) and runs
+// verify and prepare, whose flags are a part of bench's table (run/options.ts). Results go to
+// stdout, progress to stderr; every error is one line `server-bench: <message> (<hint>)` with a
+// distinct exit code (errors.ts ExitCode).
+import { BenchError, ExitCode, reportError, throwProblems, UsageError } from './errors.js';
 import { assertFreshBuild } from './freshness.js';
-import { defaultCacheDir, defaultImpls, IMPL_NAMES, repoRoot, resolveImpls } from './impls.js';
+import { defaultCacheDir, repoRoot } from './impls.js';
 import { progressWriter } from './progress.js';
-import { killAllServersNow } from './supervisor-local.js';
-import { finishRun, interruptible } from './runend.js';
-
-const SITE_FLAGS = {
-  webroot: { type: 'string' },
-  redirects: { type: 'string' },
-  'site-size': { type: 'string' },
-  seed: { type: 'string' },
-} as const;
-
-const BENCH_FLAGS = {
-  impls: { type: 'string' },
-  sizes: { type: 'string' },
-  duration: { type: 'string' },
-  warmup: { type: 'string' },
-  reps: { type: 'string' },
-  vus: { type: 'string' },
-  connections: { type: 'string' },
-  engine: { type: 'string' },
-  ...SITE_FLAGS,
-  out: { type: 'string' },
-  resume: { type: 'string' },
-  json: { type: 'boolean' },
-  loadgen: { type: 'string' },
-  reference: { type: 'string' },
-  'server-logs': { type: 'string' }, // serverlogs.ts
-  profile: { type: 'boolean' },
-  'profile-hz': { type: 'string' },
-  'profile-call-graph': { type: 'string' },
-  'profile-in-stats': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
+import { flagValues, pickFlags, readFlags, type FlagValues, type OptionSpec } from './run/options.js';
+import { implsOf, siteOf } from './run/plan.js';
+import { runVerifyGate } from './run/verify-gate.js';
 
 const HELP: Record<string, string> = {
   main: `usage: server-bench <command> [flags]
@@ -57,47 +25,6 @@ commands:
 bench --backend vm runs the matrix in NixOS VMs (nix run .#bench; see nix/README.md).
 
 server-bench <command> --help shows the command's flags.
-`,
-  bench: `usage: server-bench bench [flags]
-
-  --impls LIST        implementations, comma-separated (${IMPL_NAMES.join(', ')}),
-                      gosherve@<tag> (any tag go install can get, e.g. gosherve@v0.3.7),
-                      gosherve@./path (built from your checkout, named after its folder) or
-                      servy@./path (a servy checkout, built with cargo for each site);
-                      default: all but nginx, plus the nginx reference when nginx is installed
-  --sizes LIST        sizes by vCPU count: 1,2,16 (default all; sizes that do not fit are skipped)
-  --duration D        measured time per cell (default 30s; 2m, 1m30s, 500ms)
-  --warmup D          discarded warm-up before each measured run (default 5s)
-  --reps N            repetitions per implementation and size (default 3)
-  --vus N             virtual users (default: the size's, 1 or 10)
-  --connections N     wrk's connection count (default VUs × 6; lower it when wrk saturates its core)
-  --engine E          auto | wrk | k6 (default auto: k6 when installed, else wrk)
-  --loadgen P         dedicated (the load generator gets cores of its own, default) | shared
-  --webroot DIR       benchmark your own site instead of the generated one
-  --redirects FILE    its redirect map (one "alias https://target" per line)
-  --site-size SIZE    size of the generated site (default 40MB)
-  --seed N            seed of the generated site (default 1)
-  --out DIR           this run's folder (default reports/<run-id>)
-  --resume RUN_ID     run only the cells missing from reports/<RUN_ID> (its configuration wins)
-  --reference IMPL    implementation the reports compare against (default gosherve)
-  --server-logs MODE  quiet (default: per-request logging off in every server, so all do the same
-                      work) | shipped (each server's own defaults: gosherve, servy and nginx log
-                      every request, tsherve does not); recorded in run.json and every report
-  --json              print the results as JSON on stdout instead of the table
-  --profile           add one profiled repetition per implementation and size: perf samples the
-                      server on CPU during its measured run; profile.proto (pprof) and
-                      profile.folded per cell, flame graphs in report.html, top functions in
-                      report.md; profiled repetitions stay out of the statistics
-  --profile-hz N      sampling rate (default 99); --profile-call-graph fp|dwarf (default fp)
-  --profile-in-stats  count the profiled repetitions in the statistics too
-  --backend vm        run the cells in NixOS VMs instead (see server-bench bench --backend vm --help)
-
-Needs wrk (apt-get install -y wrk) or k6. gosherve comes from SERVER_BENCH_GOSHERVE_BIN (v0.3.5),
-SERVER_BENCH_GOSHERVE_OLD_BIN (v0.3.3) or SERVER_BENCH_GOSHERVE_BIN_<TAG>, else the cache
-$SERVER_BENCH_CACHE (default ~/.cache/server-bench), else go install; see server-bench prepare.
-servy comes from SERVER_BENCH_SERVY_BIN (a binary built for the site under test), else the checkout
-SERVER_BENCH_SERVY_CHECKOUT, built with cargo for each site (or give servy@./checkout).
---profile needs Linux perf (apt-get install -y linux-perf) and root, or kernel.perf_event_paranoid <= 1.
 `,
   verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--server-logs MODE] [--json]
 
@@ -118,82 +45,28 @@ unavailable.
 `,
 };
 
-const ArgValues = z.record(z.string(), z.union([z.string(), z.boolean(), z.undefined()]));
+const VERIFY_FLAGS = pickFlags(['impls', 'webroot', 'redirects', 'siteSize', 'seed', 'serverLogs', 'json']);
+const PREPARE_FLAGS = pickFlags(['impls']);
 
-function parse(command: string, argv: string[], options: ParseArgsConfig['options']): Record<string, string | boolean | undefined> {
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    if (positionals.length > 0) throw new UsageError(`${command}: unexpected argument "${positionals[0]}"`, `see server-bench ${command} --help`);
-    return ArgValues.parse(values);
-  } catch (err) {
-    if (err instanceof BenchError) throw err;
-    const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s+/g, ' ').trim();
-    throw new UsageError(`${command}: ${msg}`, `see server-bench ${command} --help`);
-  }
-}
-
-function str(v: string | boolean | undefined): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-
-function benchInput(v: Record<string, string | boolean | undefined>): BenchInput {
-  const input: BenchInput = {};
-  const map: [Exclude<keyof BenchInput, 'profile' | 'profileInStats'>, string][] = [
-    ['impls', 'impls'], ['sizes', 'sizes'], ['reps', 'reps'], ['duration', 'duration'], ['warmup', 'warmup'], ['vus', 'vus'],
-    ['connections', 'connections'], ['engine', 'engine'], ['webroot', 'webroot'], ['redirects', 'redirects'], ['siteSize', 'site-size'], ['seed', 'seed'],
-    ['out', 'out'], ['resume', 'resume'], ['loadgen', 'loadgen'], ['reference', 'reference'],
-    ['serverLogs', 'server-logs'],
-    ['profileHz', 'profile-hz'], ['profileCallGraph', 'profile-call-graph'],
-  ];
-  for (const [key, flag] of map) {
-    const s = str(v[flag]);
-    if (s !== undefined) input[key] = s;
-  }
-  if (v.profile === true) input.profile = true;
-  if (v['profile-in-stats'] === true) input.profileInStats = true;
-  if (process.env.SERVER_BENCH_REPORTS) input.reportsDir = process.env.SERVER_BENCH_REPORTS;
-  return input;
-}
-
-/** `--backend vm` hands the whole command to the VM backend; `--backend local` is the default. */
-function backendOf(argv: string[]): { backend: string; rest: string[] } {
-  const i = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
-  if (i === -1) return { backend: 'local', rest: argv };
-  const a = argv[i] as string;
-  const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
-  if (value !== 'local' && value !== 'vm') throw new UsageError(`--backend: "${value ?? ''}" is not a backend`, 'use --backend local (default) or --backend vm');
-  const rest = a.includes('=') ? [...argv.slice(0, i), ...argv.slice(i + 1)] : [...argv.slice(0, i), ...argv.slice(i + 2)];
-  return { backend: value, rest };
-}
-
-async function benchCommand(argvIn: string[]): Promise<number> {
-  const { backend, rest: argv } = backendOf(argvIn);
-  if (backend === 'vm') return delegate('bench-vm', argvIn);
-  const v = parse('bench', argv, BENCH_FLAGS);
-  if (v.help) {
-    process.stdout.write(HELP.bench as string);
-    return ExitCode.ok;
-  }
-  assertFreshBuild(repoRoot());
-  const opts = await validateBenchInput(benchInput(v));
-  const stop = interruptible('stopping the current cell', killAllServersNow);
-  try {
-    const outcome = await runBench(opts, progressWriter(), stop.signal);
-    return await finishRun(outcome, { reportsDir: opts.reportsDir, json: v.json === true, retryHint: `server-bench bench --resume ${basename(outcome.runDir)} runs them again` });
-  } finally {
-    stop.dispose();
-  }
+/** A command's flags (a part of bench's table) → their values for the local backend; all problems at once. */
+function readCommandFlags<F extends Record<string, OptionSpec<unknown>>>(command: string, argv: string[], table: F): { values: FlagValues<F>; help: boolean; problems: BenchError[] } {
+  const raw = readFlags(command, argv, table);
+  const problems: BenchError[] = [];
+  return { values: flagValues(table, raw, 'local', problems), help: raw.help, problems };
 }
 
 async function verifyCommand(argv: string[]): Promise<number> {
-  const v = parse('verify', argv, { impls: { type: 'string' }, ...SITE_FLAGS, 'server-logs': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-  if (v.help) {
+  const { values: v, help, problems } = readCommandFlags('verify', argv, VERIFY_FLAGS);
+  if (help) {
     process.stdout.write(HELP.verify as string);
     return ExitCode.ok;
   }
   assertFreshBuild(repoRoot());
-  const opts = await validateBenchInput(benchInput(v), { engine: false }); // the gate sends no load
-  const outcomes = await runVerifyGate(opts, progressWriter());
+  // The gate sends no load: no engine to check.
+  const impls = await implsOf(v.impls, 'local', problems);
+  const site = siteOf(v, problems);
+  throwProblems(problems);
+  const outcomes = await runVerifyGate({ impls, site, cacheDir: defaultCacheDir(), serverLogs: v.serverLogs }, progressWriter());
   if (v.json) {
     process.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
   } else {
@@ -212,16 +85,13 @@ async function verifyCommand(argv: string[]): Promise<number> {
 }
 
 async function prepareCommand(argv: string[]): Promise<number> {
-  const v = parse('prepare', argv, { impls: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
-  if (v.help) {
+  const { values: v, help, problems } = readCommandFlags('prepare', argv, PREPARE_FLAGS);
+  if (help) {
     process.stdout.write(HELP.prepare as string);
     return ExitCode.ok;
   }
-  const names = str(v.impls);
-  const problems: BenchError[] = [];
-  const impls = names !== undefined ? resolveImpls(names.split(',').map((n) => n.trim()).filter((n) => n !== ''), problems) : await defaultImpls();
-  if (problems.length === 1) throw problems[0];
-  if (problems.length > 1) throw new ProblemsError(problems);
+  const impls = await implsOf(v.impls, 'local', problems);
+  throwProblems(problems);
   const cacheDir = defaultCacheDir();
   let missing = 0;
   for (const impl of impls) {
@@ -238,8 +108,8 @@ async function prepareCommand(argv: string[]): Promise<number> {
   return missing > 0 ? ExitCode.environment : ExitCode.ok;
 }
 
-/** report and compare live in their own modules; a missing one is a clear error, not a crash. */
-async function delegate(name: 'report' | 'compare' | 'vm' | 'bench-vm', argv: string[]): Promise<number> {
+/** bench, report, compare and vm live in their own modules; a missing one is a clear error, not a crash. */
+async function delegate(name: 'bench' | 'report' | 'compare' | 'vm', argv: string[]): Promise<number> {
   let mod: { main?: (argv: string[]) => Promise<number> };
   try {
     mod = (await import(`./commands/${name}.js`)) as typeof mod;
@@ -257,7 +127,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'bench':
-        return await benchCommand(rest);
+        return await delegate('bench', rest);
       case 'verify':
         return await verifyCommand(rest);
       case 'prepare':

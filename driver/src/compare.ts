@@ -8,7 +8,11 @@ import { table } from 'table';
 import { int, ms, num } from './report/format.js';
 import { cellOf, type CellAggregate, type Results } from './report/results.js';
 import { IMPLS } from './impls.js';
+import { CELL_KEYS, CELL_OPTIONS, storedCellValues, type CellKey } from './run/cell-options.js';
 import { mean, median, stddev, tCritical, welchTest, type Summary } from './stats.js';
+
+/** Cell options configDifferences names in its own words; the others go by their flag. */
+const SHOWN_ABOVE: readonly CellKey[] = ['durationSeconds', 'warmupSeconds', 'vusOverride', 'connectionsOverride', 'serverLogs'];
 
 /** Every configuration difference that makes two runs incomparable, one line each. */
 export function configDifferences(a: Results, b: Results): string[] {
@@ -36,6 +40,9 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('sizes', ra.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','), rb.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','));
   d('vus', ra.config.sizes.map((s) => ra.config.vusOverride ?? s.vus).join(','), rb.config.sizes.map((s) => rb.config.vusOverride ?? s.vus).join(','));
   d('connections', ra.config.connectionsOverride ?? 'VUs × 6', rb.config.connectionsOverride ?? 'VUs × 6');
+  // Every other cell option (run/cell-options.ts) by its flag: an option added there is compared too.
+  const [ca, cb] = [storedCellValues(ra.config), storedCellValues(rb.config)];
+  for (const k of CELL_KEYS) if (!SHOWN_ABOVE.includes(k)) d(`--${CELL_OPTIONS[k].flag}`, ca[k], cb[k]);
   d('backend', ra.backend, rb.backend);
   // Runs loaded with different request mixes are not comparable, whatever else agrees.
   if (ra.targetsHash !== undefined && rb.targetsHash !== undefined) d('target list (targets.json hash)', ra.targetsHash, rb.targetsHash);

@@ -50,6 +50,36 @@ export class EnvironmentError extends BenchError {
   }
 }
 
+/** Several problems found at once: one line, the exit code of the first. */
+export class ProblemsError extends BenchError {
+  override readonly name = 'ProblemsError';
+  constructor(readonly problems: BenchError[]) {
+    super(
+      problems.map((p) => p.message).join('; '),
+      problems.map((p) => p.hint).filter((h, i, a) => h && a.indexOf(h) === i).join('; '),
+      (problems[0]?.exitCode ?? ExitCode.usage) as ExitCodeValue,
+    );
+  }
+}
+
+/** Throw what was collected: nothing, the one problem as it is, or several as one ProblemsError. */
+export function throwProblems(problems: readonly BenchError[]): void {
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new ProblemsError([...problems]);
+}
+
+/** Run `fn`; a BenchError it throws (several, for a ProblemsError) joins `problems` and `fallback` is returned. */
+export function collect<T>(problems: BenchError[], fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ProblemsError) problems.push(...err.problems);
+    else if (err instanceof BenchError) problems.push(err);
+    else throw err;
+    return fallback;
+  }
+}
+
 /** An external command failed: carries the command, exit code with a meaning, and a stderr tail. */
 export class CommandError extends BenchError {
   override readonly name = 'CommandError';

@@ -1,85 +1,28 @@
-// k6test, the test runner inside a VM: one implementation, one repetition. Stops every server unit,
-// starts the chosen one through a Supervisor, then the engine's own runCell (crawl, verify, warm-up,
+// k6test, the test runner inside a VM: one cell (a CellSpec: from the driver as JSON, or from flags).
+// Stops every server unit, starts the chosen one through a Supervisor, then the engine's own runCell (crawl, verify, warm-up,
 // measure, collect) writes the cell into its out folder in the reports layout (layout.ts), so the
 // driver pulls it over SFTP unchanged. The VM's facts come from /etc/server-bench/*.json (vm.nix).
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { runCell, type CellOutcome, type MapCounter } from './cell.js';
+import { runCell, type CellEnv, type CellOutcome, type MapCounter } from './cell.js';
 import type { Impl, ImplContext, Supervisor } from './contracts.js';
-import { parseDuration } from './duration.js';
 import { selectEngine } from './engines/index.js';
 import { k6ScriptPath } from './engines/k6.js';
 import { wrkLuaPath } from './engines/wrk.js';
 import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from './errors.js';
 import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from './impls.js';
 import { parseRedirectMap } from '../../shared/redirect-map.js';
-import { cellId, SCHEMA_VERSION, type Size } from './schema.js';
+import { CELL_KEYS, CELL_OPTIONS, defaultCellValues, pickCellValues, type CellValues, type OptionSpec } from './run/cell-options.js';
+import { CellSpecSchema, specId, type CellSpec } from './run/cellspec.js';
+import { SCHEMA_VERSION, type EngineName, type Loadgen, type Size } from './schema.js';
 import { jsonOrUndefined, writeJsonAtomic } from './store.js';
+import { OUTCOME_FILE, VmImplSchema, VmPathsSchema, VmSizeSchema, type Info, type K6TestConfig, type Outcome, type VmImpl } from './vm/wire.js';
 
 export const DEFAULT_ETC = '/etc/server-bench';
-export const OUTCOME_FILE = 'outcome.json';
-
-export const VmSizeSchema = z.object({
-  name: z.string().regex(/^[0-9]+$/),
-  cpus: z.number().int().positive(),
-  memoryMiB: z.number().int().positive(),
-  vus: z.number().int().positive(),
-  serverCpuList: z.array(z.number().int().nonnegative()),
-  loadgenCpuList: z.array(z.number().int().nonnegative()),
-  loadgen: z.enum(['dedicated', 'shared']).default('dedicated'),
-});
-export const VmImplSchema = z.object({
-  name: z.string(),
-  unit: z.string(),
-  description: z.string().default(''),
-  reference: z.boolean().default(false),
-  sitePort: z.number().int().positive(),
-  metricsPort: z.number().int().positive().nullable(),
-  metricPrefix: z.string().nullable(),
-});
-export const VmPathsSchema = z.object({
-  webroot: z.string(),
-  mapUrl: z.string(),
-  mapFetchesUrl: z.string(),
-  mapFetchesResetUrl: z.string(),
-  outDir: z.string(),
-});
-export type VmSize = z.infer<typeof VmSizeSchema>;
-export type VmImpl = z.infer<typeof VmImplSchema>;
-export type VmPaths = z.infer<typeof VmPathsSchema>;
-
-export interface K6TestConfig {
-  size: VmSize;
-  impls: VmImpl[];
-  paths: VmPaths;
-}
-
-/** What a k6test run leaves beside the cell files: the driver reads it after the SFTP pull. */
-export const OutcomeSchema = z.object({
-  schemaVersion: z.literal(SCHEMA_VERSION),
-  cellId: z.string(),
-  kind: z.enum(['done', 'skipped', 'failed']),
-  reason: z.string().nullable(),
-});
-export type Outcome = z.infer<typeof OutcomeSchema>;
-
-/** `k6test --info`: what the driver needs to know about the VM before running cells. */
-export const InfoSchema = z.object({
-  size: VmSizeSchema,
-  impls: z.array(z.string()),
-  outDir: z.string(),
-  node: z.string(),
-  engineVersion: z.string().nullable(),
-  virt: z.string().nullable(),
-  /** The site the VM serves (/etc/server-bench/site.json), when present. */
-  site: z.object({ files: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), aliases: z.number().int().nonnegative() }).nullable().default(null),
-});
-export type Info = z.infer<typeof InfoSchema>;
-
 async function readConfigFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
   let text: string;
   try {
@@ -100,25 +43,39 @@ export async function loadConfig(etc: string = process.env.SERVER_BENCH_ETC || D
   };
 }
 
-export interface K6TestOptions {
+/**
+ * k6test's command line. A cell comes either from flags (`k6test <impl> [flags]`, for people and
+ * `server-bench vm test`) or whole from a CellSpec (`--spec FILE`, `--spec -` for stdin: what the
+ * driver sends); both end as one CellSpec (cellSpecFromArgs, parseCellSpec). `--info` describes the VM.
+ */
+export interface K6TestArgs extends CellValues {
   impl: string;
-  vus: number | null;
-  durationSeconds: number;
-  warmupSeconds: number;
   out: string | null;
-  engine: 'k6' | 'wrk';
+  engine: EngineName;
   rep: number;
   order: number;
   verify: boolean;
-  loadgen: 'dedicated' | 'shared' | null;
+  /** Null: the VM's default placement (size.json). */
+  loadgen: Loadgen | null;
   supervisor: 'systemd' | 'local';
   info: boolean;
+  /** --spec: the file holding the whole cell as JSON, or "-" for stdin; null: the cell is in the flags. */
+  spec: string | null;
+}
+
+/** The cell options as k6test flags: the same table as bench's (run/cell-options.ts). */
+function cellFlagsUsage(): string {
+  return CELL_KEYS.map((k) => {
+    const o = CELL_OPTIONS[k] as OptionSpec<unknown>;
+    return `[--${o.flag}${o.arg !== undefined ? ` ${o.arg}` : ''}]`;
+  }).join(' ');
 }
 
 export function usage(valid: readonly string[]): string {
-  return `usage: k6test <impl> [--vus N] [--duration D] [--warmup D] [--out DIR] [--engine k6|wrk]
+  return `usage: k6test <impl> ${cellFlagsUsage()} [--out DIR] [--engine k6|wrk]
               [--rep N] [--order N] [--no-verify] [--loadgen dedicated|shared] [--supervisor systemd|local]
-       k6test --info
+       k6test --spec FILE|- [--supervisor systemd|local]    (the whole cell as JSON: run/cellspec.ts)
+       k6test --info [--engine k6|wrk]
 implementations: ${valid.join(', ')}
 `;
 }
@@ -129,60 +86,93 @@ function posInt(text: string, flag: string, min = 1): number {
 }
 
 /** Parse k6test's command line against the VM's implementations; every problem is a UsageError (exit 2). */
-export function parseK6TestArgs(argv: string[], valid: readonly string[], env: NodeJS.ProcessEnv = process.env): K6TestOptions {
+export function parseK6TestArgs(argv: string[], valid: readonly string[], env: NodeJS.ProcessEnv = process.env): K6TestArgs {
+  const cellFlags: ParseArgsConfig['options'] = {};
+  for (const k of CELL_KEYS) {
+    const o = CELL_OPTIONS[k] as OptionSpec<unknown>;
+    cellFlags[o.flag] = { type: o.arg === undefined ? 'boolean' : 'string' };
+  }
+  const own = {
+    out: { type: 'string' },
+    engine: { type: 'string' },
+    rep: { type: 'string' },
+    order: { type: 'string' },
+    'no-verify': { type: 'boolean' },
+    loadgen: { type: 'string' },
+  } as const;
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: {
-        vus: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        out: { type: 'string' },
-        engine: { type: 'string' },
-        rep: { type: 'string' },
-        order: { type: 'string' },
-        'no-verify': { type: 'boolean' },
-        loadgen: { type: 'string' },
-        supervisor: { type: 'string' },
-        info: { type: 'boolean' },
-      },
+      options: { ...cellFlags, ...own, supervisor: { type: 'string' }, info: { type: 'boolean' }, spec: { type: 'string' } },
     });
   } catch (err) {
     throw new UsageError(`k6test: ${(err as Error).message.split('\n')[0]}`, `valid implementations: ${valid.join(', ')}`);
   }
-  const v = parsed.values;
-  const supervisor = v.supervisor ?? env.K6TEST_SUPERVISOR ?? 'systemd';
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const text = (flag: string): string | undefined => (typeof v[flag] === 'string' ? (v[flag] as string) : undefined);
+  const supervisor = text('supervisor') ?? env.K6TEST_SUPERVISOR ?? 'systemd';
   if (supervisor !== 'systemd' && supervisor !== 'local') throw new UsageError(`k6test: --supervisor "${supervisor}"`, 'valid: systemd, local');
   const info = v.info === true;
+  const spec = text('spec') ?? null;
   const impl = parsed.positionals[0];
-  if (!info) {
+  if (spec !== null) {
+    const extra = [...Object.keys(cellFlags), ...Object.keys(own)].filter((f) => v[f] !== undefined);
+    if (impl !== undefined || extra.length > 0 || info) {
+      throw new UsageError(`k6test: --spec carries the whole cell; ${impl !== undefined ? `"${impl}"` : `--${extra[0] ?? 'info'}`} cannot be given with it`, 'give either --spec FILE or <impl> with flags');
+    }
+  } else if (!info) {
     if (impl === undefined) throw new UsageError('k6test: no implementation given', `valid implementations: ${valid.join(', ')}`);
     if (!valid.includes(impl)) throw new UsageError(`k6test: unknown implementation "${impl}"`, `valid implementations: ${valid.join(', ')}`);
     if (parsed.positionals.length > 1) throw new UsageError(`k6test: unexpected argument "${parsed.positionals[1]}"`, 'one implementation per run');
   }
-  const engine = v.engine ?? 'k6';
+  const engine = text('engine') ?? 'k6';
   if (engine !== 'k6' && engine !== 'wrk') throw new UsageError(`k6test: --engine "${engine}"`, 'valid: k6, wrk');
-  const loadgen = v.loadgen ?? null;
+  const loadgen = text('loadgen') ?? null;
   if (loadgen !== null && loadgen !== 'dedicated' && loadgen !== 'shared') throw new UsageError(`k6test: --loadgen "${loadgen}"`, 'valid: dedicated, shared');
-  const durationSeconds = parseDuration(v.duration ?? '30s', '--duration');
-  if (durationSeconds <= 0) throw new UsageError('k6test: --duration must be longer than 0', 'for example --duration 30s');
+  const cell = defaultCellValues('vm') as unknown as Record<string, unknown>;
+  for (const k of CELL_KEYS) {
+    const o = CELL_OPTIONS[k] as OptionSpec<unknown>;
+    const given = v[o.flag];
+    if (given === undefined) continue;
+    cell[k] = typeof given === 'boolean' || o.parse === undefined ? true : o.parse(given);
+  }
   return {
+    ...(cell as unknown as CellValues),
     impl: impl ?? '',
-    vus: v.vus !== undefined ? posInt(v.vus, '--vus') : null,
-    durationSeconds,
-    warmupSeconds: parseDuration(v.warmup ?? '5s', '--warmup'),
-    out: v.out ?? null,
+    out: text('out') ?? null,
     engine,
-    rep: v.rep !== undefined ? posInt(v.rep, '--rep') : 1,
-    order: v.order !== undefined ? posInt(v.order, '--order', 0) : 0,
+    rep: text('rep') !== undefined ? posInt(text('rep') as string, '--rep') : 1,
+    order: text('order') !== undefined ? posInt(text('order') as string, '--order', 0) : 0,
     verify: v['no-verify'] !== true,
     loadgen,
     supervisor,
     info,
+    spec,
   };
+}
+
+/** The cell a flag command line describes, on this VM (its size, its default placement), as a CellSpec. */
+export function cellSpecFromArgs(args: K6TestArgs, cfg: K6TestConfig): CellSpec {
+  return CellSpecSchema.parse({
+    schemaVersion: SCHEMA_VERSION,
+    impl: args.impl,
+    size: vmSizeOf(cfg),
+    rep: args.rep,
+    order: args.order,
+    verify: args.verify,
+    engine: args.engine,
+    loadgen: args.loadgen ?? cfg.size.loadgen,
+    out: args.out,
+    profile: null, // the VMs do not profile
+    ...pickCellValues(args),
+  } satisfies CellSpec);
+}
+
+function vmSizeOf(cfg: K6TestConfig): Size {
+  return { name: cfg.size.name, cpus: cfg.size.cpus, memoryMiB: cfg.size.memoryMiB, vus: cfg.size.vus };
 }
 
 /** The map server's fetch counter over HTTP (bench-redirect-map's /fetches); read outside the measured window. */
@@ -259,35 +249,42 @@ export async function k6testInfo(cfg: K6TestConfig, engine: 'k6' | 'wrk'): Promi
 
 export interface K6TestDeps {
   log: (line: string) => void;
+  /** systemd: the VM's units (the default); local: the registry's launchers, for tests on a host. */
+  supervisor: 'systemd' | 'local';
   signal?: AbortSignal;
-  renderTextSummary?: Parameters<typeof runCell>[0]['renderTextSummary'];
+  renderTextSummary?: CellEnv['renderTextSummary'];
 }
 
 /** One cell in the VM. Returns the outcome; writes the cell, verification and outcome.json into the out folder. */
-export async function runK6Test(opts: K6TestOptions, cfg: K6TestConfig, deps: K6TestDeps): Promise<CellOutcome> {
-  const vmImpl = cfg.impls.find((i) => i.name === opts.impl);
-  if (!vmImpl) throw new UsageError(`k6test: unknown implementation "${opts.impl}"`, `valid implementations: ${cfg.impls.map((i) => i.name).join(', ')}`);
-  const size: Size = { name: cfg.size.name, cpus: cfg.size.cpus, memoryMiB: cfg.size.memoryMiB, vus: cfg.size.vus };
-  const id = cellId(opts.impl, size.name, opts.rep);
-  const outDir = resolve(opts.out ?? join(cfg.paths.outDir, id));
+export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestDeps): Promise<CellOutcome> {
+  const vmImpl = cfg.impls.find((i) => i.name === spec.impl);
+  if (!vmImpl) throw new UsageError(`k6test: unknown implementation "${spec.impl}"`, `valid implementations: ${cfg.impls.map((i) => i.name).join(', ')}`);
+  if (spec.size.name !== cfg.size.name) throw new UsageError(`k6test: the cell is for size ${spec.size.name}, this VM is size ${cfg.size.name}`, "send each size's cells to that size's VM");
+  if (spec.profile !== null) throw new UsageError('k6test: the VM does not profile yet', 'profile with the local backend (bench --profile)');
+  if (deps.supervisor === 'systemd' && spec.serverLogs !== 'shipped') {
+    throw new UsageError(`k6test: --server-logs ${spec.serverLogs} is not available in the VM`, 'the VM units run every server as the flake defines it (shipped)');
+  }
+  // The VM's own facts (size.json) win over the host's copy of the size.
+  const cell: CellSpec = { ...spec, size: vmSizeOf(cfg) };
+  const id = specId(cell);
+  const outDir = resolve(cell.out ?? join(cfg.paths.outDir, id));
   await mkdir(outDir, { recursive: true });
   const outcomeFile = join(outDir, OUTCOME_FILE);
   const supervisor: Supervisor =
-    opts.supervisor === 'systemd'
+    deps.supervisor === 'systemd'
       ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}` })
       : (await import('./supervisor-local.js')).localSupervisor();
   // Local (tests): the registry knows how to launch it; in the VM the unit does.
-  const impl = opts.supervisor === 'local' ? implByName(opts.impl) : unitImpl(vmImpl);
+  const impl = deps.supervisor === 'local' ? implByName(cell.impl) : unitImpl(vmImpl);
   const workDir = await mkdtemp(join(tmpdir(), 'k6test-'));
   try {
     deps.log(`k6test: stopping every server unit`);
     await supervisor.stopAll();
-    const engine = await selectEngine(opts.engine);
+    const engine = await selectEngine(cell.engine);
     const mapResp = await fetch(cfg.paths.mapUrl, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
       throw new EnvironmentError(`k6test: the redirect map at ${cfg.paths.mapUrl} does not answer (${String(err)})`, 'systemctl status bench-redirect-map');
     });
     const mapText = await mapResp.text();
-    const loadgen = opts.loadgen ?? cfg.size.loadgen;
     const ctx: LocalImplContext & ImplContext = {
       webroot: cfg.paths.webroot,
       mapUrl: cfg.paths.mapUrl,
@@ -296,23 +293,17 @@ export async function runK6Test(opts: K6TestOptions, cfg: K6TestConfig, deps: K6
       host: '127.0.0.1',
       redirects: parseRedirectMap(mapText).redirects,
       workDir,
+      serverLogs: cell.serverLogs,
     };
-    const outcome = await runCell({
+    const outcome = await runCell(cell, {
       impl,
-      size,
-      rep: opts.rep,
-      order: opts.order,
       supervisor,
       engine,
       placement: { cpus: cfg.size.serverCpuList, memoryLimitBytes: cfg.size.memoryMiB * 1024 * 1024, memoryEnforced: false },
-      loadgenCpus: loadgen === 'shared' ? cfg.size.serverCpuList : cfg.size.loadgenCpuList,
+      loadgenCpus: cell.loadgen === 'shared' ? cfg.size.serverCpuList : cfg.size.loadgenCpuList,
       ctx,
       mapText,
       mapServer: httpMapCounter(cfg.paths.mapFetchesUrl, cfg.paths.mapFetchesResetUrl),
-      verify: opts.verify,
-      warmupSeconds: opts.warmupSeconds,
-      durationSeconds: opts.durationSeconds,
-      vus: opts.vus ?? cfg.size.vus,
       runDir: outDir,
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(deps.renderTextSummary ? { renderTextSummary: deps.renderTextSummary } : {}),

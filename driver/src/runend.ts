@@ -1,7 +1,8 @@
 // How a bench command starts listening for Ctrl-C and how it ends, whichever backend ran the
 // cells: reports derived from the stored results, the statistics table on stdout, failed cells
 // named. One place, so the local and the VM backend write the same reports.
-import { InterruptedError, type BenchOutcome } from './bench.js';
+import { InterruptedError } from './run/events.js';
+import type { BenchOutcome } from './run/loop.js';
 import { ExitCode, type ExitCodeValue } from './errors.js';
 import { renderTable } from './table.js';
 

@@ -2,7 +2,8 @@
 // per-cell results, verification findings. Every file on disk goes through these schemas, so
 // the local backend, the VM backend and the reports agree on one contract.
 import { z } from 'zod';
-import { RequestLoggingSchema, ServerLogsSchema } from './serverlogs.js';
+import { storedCellOptionsShape } from './run/cell-options.js';
+import { RequestLoggingSchema } from './serverlogs.js';
 
 export const SCHEMA_VERSION = 1 as const;
 /**
@@ -22,6 +23,10 @@ export type Size = z.infer<typeof SizeSchema>;
 
 export const EngineNameSchema = z.enum(['wrk', 'k6']);
 export type EngineName = z.infer<typeof EngineNameSchema>;
+
+/** Where the load generator runs: on cores of its own (dedicated) or on the server's (shared). */
+export const LoadgenSchema = z.enum(['dedicated', 'shared']);
+export type Loadgen = z.infer<typeof LoadgenSchema>;
 
 /** A measured statistic, or null when the engine's output did not hold it (never a stand-in). */
 const measured = z.number().nonnegative().nullable();
@@ -73,6 +78,10 @@ export const ResourcesSchema = z.object({
 export type Resources = z.infer<typeof ResourcesSchema>;
 
 /** bench --profile: how a repetition's on-CPU profile was taken and where it is (files relative to the cell folder). */
+/** bench --profile's settings, as run.json records them and a CellSpec carries them. */
+export const ProfileSettingsSchema = z.object({ hz: z.number().int().positive(), callGraph: z.enum(['fp', 'dwarf']), inStats: z.boolean() });
+export type ProfileRunSettings = z.infer<typeof ProfileSettingsSchema>;
+
 export const ProfileInfoSchema = z.object({
   tool: z.literal('perf'),
   event: z.string(), // cpu-clock
@@ -185,25 +194,22 @@ export const RunInfoSchema = z.object({
   createdAt: z.string(),
   backend: z.enum(['local', 'vm']),
   /** dedicated: the load generator has cores of its own; shared: it runs on the server's cores. */
-  loadgen: z.enum(['dedicated', 'shared']),
+  loadgen: LoadgenSchema,
   emulated: z.boolean(), // VM backend under TCG
   config: z.object({
     impls: z.array(z.string()),
     sizes: z.array(SizeSchema),
     reps: z.number().int().positive(),
-    durationSeconds: z.number().positive(),
-    warmupSeconds: z.number().nonnegative(),
-    vusOverride: z.number().int().positive().nullable(),
-    /** --connections (wrk): null or absent = VUs × 6. */
-    connectionsOverride: z.number().int().positive().nullable().optional(),
+    // durationSeconds, warmupSeconds, vusOverride and the options added later, which older runs lack:
+    // connectionsOverride (--connections, wrk: null or absent = VUs × 6), serverLogs (--server-logs,
+    // serverlogs.ts: absent = they ran as shipped), and every further cell option (run/cell-options.ts).
+    ...storedCellOptionsShape(),
     engine: EngineNameSchema,
     reference: z.string(), // implementation the reports compare against (default gosherve)
     /** The --impls entries as given (gosherve@v0.3.7, gosherve@/abs/checkout), for --resume; absent = the names. */
     implSpecs: z.array(z.string()).optional(),
-    /** --server-logs (serverlogs.ts); absent in runs made before it existed, which ran as shipped. */
-    serverLogs: ServerLogsSchema.optional(),
     /** bench --profile: one extra, profiled repetition per implementation and size (rep = reps + 1). */
-    profile: z.object({ hz: z.number().int().positive(), callGraph: z.enum(['fp', 'dwarf']), inStats: z.boolean() }).optional(),
+    profile: ProfileSettingsSchema.optional(),
   }),
   site: SiteInfoSchema,
   /** Hash of the run's one target list (targets.json) that every cell is loaded and verified with. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, InputError, UsageError } from '../src/errors.js';
 import { cellDir, RESULT_FILE } from '../src/layout.js';
+import { defaultCellValues } from '../src/run/cell-options.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo } from '../src/schema.js';
 import { createRunDir, finishedCellIds, loadRun, writeCell, writeFileAtomic, writeRunInfo } from '../src/store.js';
 
@@ -19,7 +20,7 @@ const size = { name: '1', cpus: 1, memoryMiB: 256, vus: 1 };
 function runInfo(runId: string): RunInfo {
   return {
     schemaVersion: SCHEMA_VERSION, runId, createdAt: new Date().toISOString(), backend: 'local', loadgen: 'dedicated', emulated: false,
-    config: { impls: ['tsherve'], sizes: [size], reps: 2, durationSeconds: 2, warmupSeconds: 1, vusOverride: null, engine: 'wrk', reference: 'tsherve' },
+    config: { impls: ['tsherve'], sizes: [size], reps: 2, ...defaultCellValues('local'), durationSeconds: 2, warmupSeconds: 1, vusOverride: null, engine: 'wrk', reference: 'tsherve' },
     site: { kind: 'generated', seed: 1, targetBytes: 2_000_000, files: 10, bytes: 2_000_000, aliases: 3 },
     order: ['tsherve-1cpu-r1', 'tsherve-1cpu-r2'], skipped: [],
     host: { hostname: 'h', cpuModel: 'cpu', cores: 2, memoryBytes: 1, kernel: 'k', os: 'os', cgroupV2Writable: false, kvm: false },

@@ -1,56 +1,56 @@
-// The VM backend: for each size, boot the runner, wait for SSH, run k6test for every
-// implementation × repetition over SSH (output on the progress display), pull each cell's folder
-// over SFTP into the same reports layout as the local backend (validated with the zod schemas),
-// then power off and wait for QEMU. Ctrl-C or any error leaves no runner and no temp disk behind
-// and keeps finished cells.
-import type { RequestLogging } from '../serverlogs.js';
+// The VM backend: cells run in one VM per size (NixOS, or --image debian). prepare checks KVM and
+// finds (or builds) every size's runner; for each size the VM is booted, SSH awaited and `k6test --info` read (the VM's
+// versions and site go into run.json); each cell is sent as a CellSpec on stdin to `k6test --spec -` over SSH
+// (its output on the progress display), and its folder pulled over SFTP into the same reports
+// layout as the local backend (validated with the zod schemas); then the VM is powered off. Ctrl-C
+// or any error leaves no runner and no temp disk behind and keeps finished cells.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { defaultReference, InterruptedError, type BenchEvents, type BenchOutcome } from '../bench.js';
-import { BenchError, ExitCode, UsageError } from '../errors.js';
-import { gitRevision, hostInfo } from '../hostinfo.js';
-import { IMPL_NAMES, repoRoot } from '../impls.js';
-import { InfoSchema, OUTCOME_FILE, OutcomeSchema, type Info } from '../k6test.js';
-import { cellDir, newRunId, RESULT_FILE, TEXT_SUMMARY_FILE, verificationFile } from '../layout.js';
-import { buildMatrix, type Cell } from '../matrix.js';
-import { CellResultSchema, SCHEMA_VERSION, VerificationSchema, type CellResult, type RunInfo, type Size } from '../schema.js';
+import { BenchError, ExitCode } from '../errors.js';
+import { implByName, IMPL_NAMES } from '../impls.js';
+import { cellDir, RESULT_FILE, TEXT_SUMMARY_FILE, verificationFile } from '../layout.js';
+import type { CellSpec } from '../run/cellspec.js';
+import { specId } from '../run/cellspec.js';
+import type { BenchEvents } from '../run/events.js';
+import type { Backend, CellHooks, CellRun, Prepared, RunRecord } from '../run/loop.js';
+import type { RunPlan } from '../run/plan.js';
+import { CellResultSchema, VerificationSchema, type CellResult, type Size } from '../schema.js';
+import type { RequestLogging } from '../serverlogs.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
-import { createRunDir, readJson, writeCell, writeRunInfo, writeVerification } from '../store.js';
-import { bootVm, checkKvm, type BootedVm } from './runner.js';
+import { readJson, writeCell, writeVerification } from '../store.js';
+import { bootVm, checkKvm, killAllVmsNow, type BootedVm } from './runner.js';
 import { prepareRunner } from './runner-build.js';
-import { shellQuote, waitForSsh, type SshSession } from './ssh.js';
+import { debianImpls, prepareDebianVms } from './runner-debian.js';
+import { waitForSsh, type SshSession } from './ssh.js';
 import { guestEmulated, virtNote } from './virt.js';
+import { InfoSchema, OUTCOME_FILE, OutcomeSchema, type Info, type Outcome } from './wire.js';
 
-export interface VmBenchOptions {
-  impls: string[];
-  sizes: Size[];
-  reps: number;
-  durationSeconds: number;
-  warmupSeconds: number;
-  vus: number | null;
-  engine: 'k6' | 'wrk';
-  loadgen: 'dedicated' | 'shared';
-  allowTcg: boolean;
-  /** Runner per size from --runner; otherwise located from the environment. */
-  runners?: Record<string, string>;
-  /** This run's folder; default reportsDir/<run-id>. */
-  out: string | null;
-  reportsDir: string;
-  reference: string | null;
-  sshTimeoutMs?: number;
+/** What the first Ctrl-C says it is doing, and what a second one kills at once. */
+export const VM_STOPPING = 'stopping the VM';
+export { killAllVmsNow as killVmsNow };
+
+/** The command each cell runs in the VM: the CellSpec comes on stdin. */
+export const K6TEST_SPEC_COMMAND = 'k6test --spec -';
+
+/** Test knobs; the command line sets the rest through the plan (plan.vm). */
+export interface VmBackendOptions {
   poweroffTimeoutMs?: number;
   kvmPath?: string;
-  /** How each unit logs requests (the VMs run every server as shipped; bench-vm.ts). */
-  logging?: Record<string, RequestLogging>;
-  /** Emulated or not, when the runners' maker knows (the Debian runner probes KVM); else from /dev/kvm. */
-  emulated?: boolean;
 }
 
-/** The k6test command line for one cell (run by root's shell in the VM). */
-export function k6testCommand(c: { impl: string; vus: number; durationSeconds: number; warmupSeconds: number; rep: number; order: number; engine: string; loadgen: string; out: string; verify: boolean }): string {
-  return ['k6test', c.impl, '--vus', String(c.vus), '--duration', `${c.durationSeconds}s`, '--warmup', `${c.warmupSeconds}s`, '--rep', String(c.rep), '--order', String(c.order), '--engine', c.engine, '--loadgen', c.loadgen, '--out', c.out, ...(c.verify ? [] : ['--no-verify'])].map(shellQuote).join(' ');
+/**
+ * How the VM units log (nix/impls.nix, vm.nix): as shipped, except nginx, whose generated
+ * nginx.conf keeps its access log off (a log per request would fill the guest's tmpfs).
+ */
+export function vmLogging(impls: readonly string[]): Record<string, RequestLogging> {
+  const out: Record<string, RequestLogging> = {};
+  for (const name of impls) {
+    const impl = IMPL_NAMES.includes(name) ? implByName(name) : null;
+    const l = name === 'nginx' ? { perRequest: false, setting: "access_log off (the VM's nginx.conf)" } : impl?.logging?.('shipped');
+    if (l) out[name] = l;
+  }
+  return out;
 }
 
 function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
@@ -64,16 +64,16 @@ function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
 }
 
 /** Move one pulled cell folder into the run: validated, the emulated mark added when under TCG. */
-async function importCell(staging: string, runDir: string, cell: Cell, emulated: boolean): Promise<{ outcome: z.infer<typeof OutcomeSchema> | null; result: CellResult | null }> {
+async function importCell(staging: string, runDir: string, spec: CellSpec, emulated: boolean): Promise<{ outcome: Outcome | null; result: CellResult | null }> {
   const outcomeFile = join(staging, OUTCOME_FILE);
   const outcome = existsSync(outcomeFile) ? await readJson(outcomeFile, OutcomeSchema, 'k6test outcome') : null;
-  const vfile = verificationFile(staging, cell.size.name, cell.impl);
+  const vfile = verificationFile(staging, spec.size.name, spec.impl);
   if (existsSync(vfile)) await writeVerification(runDir, await readJson(vfile, VerificationSchema, 'verification'));
-  const dir = cellDir(staging, cell.size.name, cell.impl, cell.rep);
+  const dir = cellDir(staging, spec.size.name, spec.impl, spec.rep);
   const rfile = join(dir, RESULT_FILE);
   if (!existsSync(rfile)) return { outcome, result: null };
   const result = await readJson(rfile, CellResultSchema, 'cell result');
-  if (result.id !== cell.id) throw new BenchError(`the VM returned cell ${result.id} for ${cell.id}`, 'the VM and the driver disagree; rebuild both from one revision', ExitCode.failure);
+  if (result.id !== specId(spec)) throw new BenchError(`the VM returned cell ${result.id} for ${specId(spec)}`, 'the VM and the driver disagree; rebuild both from one revision', ExitCode.failure);
   if (emulated && !result.warnings.some((w) => w.code === 'emulated')) {
     result.warnings.push({ code: 'emulated', message: 'the VM ran under TCG emulation (no KVM): numbers are not comparable to a real machine' });
   }
@@ -82,157 +82,150 @@ async function importCell(staging: string, runDir: string, cell: Cell, emulated:
   return { outcome, result };
 }
 
-export async function runVmBackend(opts: VmBenchOptions, emit: BenchEvents, signal?: AbortSignal): Promise<BenchOutcome> {
-  // Everything that can be checked before a VM boots is checked now.
-  for (const i of opts.impls) if (!IMPL_NAMES.includes(i)) throw new UsageError(`unknown implementation "${i}"`, `valid: ${IMPL_NAMES.join(', ')}`);
-  const { emulated } = opts.emulated !== undefined ? { emulated: opts.emulated } : checkKvm(opts.allowTcg, opts.kvmPath);
-  if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
-  // Only the requested sizes' runners: found, or built now from the flake's derivations.
+export function vmBackend(options: VmBackendOptions = {}): Backend {
+  let plan: RunPlan | null = null;
+  // The host's guess (/dev/kvm, or the Debian runner's probe), then what each booted guest said.
+  let emulated = false;
+  const guestSays: boolean[] = [];
+  let runEmulated = false;
+  let names: string[] = [];
   const runners = new Map<string, string>();
-  for (const s of opts.sizes) {
-    const onBuild = (size: string, drv: string) => emit({ kind: 'info', message: `building the size-${size} VM (${drv})` });
-    runners.set(s.name, await prepareRunner(s.name, opts.runners?.[s.name] ?? null, { onBuild, ...(signal ? { signal } : {}) }));
-  }
-  const runDir = opts.out ?? join(opts.reportsDir, newRunId());
-  const matrix = buildMatrix(opts.impls, opts.sizes, opts.reps);
-  await createRunDir(runDir);
-  const run: RunInfo = {
-    schemaVersion: SCHEMA_VERSION,
-    runId: runDir.split('/').pop() ?? runDir,
-    createdAt: new Date().toISOString(),
-    backend: 'vm',
-    loadgen: opts.loadgen,
-    emulated,
-    config: {
-      impls: opts.impls,
-      sizes: opts.sizes,
-      reps: opts.reps,
-      durationSeconds: opts.durationSeconds,
-      warmupSeconds: opts.warmupSeconds,
-      vusOverride: opts.vus,
-      engine: opts.engine,
-      reference: opts.reference ?? defaultReference(opts.impls),
-      serverLogs: 'shipped',
-    },
-    site: { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, files: 0, bytes: 0, aliases: 0 },
-    order: matrix.cells.map((c) => c.id),
-    skipped: [],
-    host: await hostInfo(),
-    versions: { node: process.version, go: null, engine: 'unknown', impls: {} },
-    ...(opts.logging ? { logging: opts.logging } : {}),
-    git: await gitRevision(repoRoot()),
+  // The current size's VM: booted in beginSize, powered off in endSize, destroyed in close at the latest.
+  let vm: BootedVm | null = null;
+  let ssh: SshSession | null = null;
+  let info: Info | null = null;
+  let consoleLog = '';
+  let signal: AbortSignal | undefined;
+  const onAbort = () => {
+    ssh?.close();
+    void vm?.destroy(2_000);
   };
-  await writeRunInfo(runDir, run);
-  emit({ kind: 'run', runDir, cells: matrix.cells.length, resumed: 0 });
-  const results: CellResult[] = [];
-  const failed: string[] = [];
-  const started = Date.now();
-  const perCell = opts.warmupSeconds + opts.durationSeconds + 5;
-  let index = 0;
-  const total = matrix.cells.length;
-  const guestSays: boolean[] = []; // per booted size: emulated?
-  for (const size of opts.sizes) {
-    const cells = matrix.cells.filter((c) => c.size.name === size.name);
-    if (cells.length === 0) continue;
-    if (signal?.aborted) throw new InterruptedError(runDir, false);
-    await mkdir(join(runDir, 'vm'), { recursive: true });
-    const consoleLog = join(runDir, 'vm', `${size.name}cpu-console.log`);
-    emit({ kind: 'info', message: `size ${size.name}: booting ${runners.get(size.name)} (console: ${consoleLog})` });
-    let vm: BootedVm | null = null;
-    let ssh: SshSession | null = null;
-    const onAbort = () => {
-      ssh?.close();
-      void vm?.destroy(2_000);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      vm = await bootVm({ size: size.name, runner: runners.get(size.name) as string, consoleLog });
-      if (signal?.aborted) throw new InterruptedError(runDir, false);
-      const booted = vm;
+
+  const teardown = async () => {
+    signal?.removeEventListener('abort', onAbort);
+    ssh?.close();
+    ssh = null;
+    await vm?.destroy(5_000);
+    vm = null;
+    info = null;
+  };
+
+  return {
+    resumable: false,
+    cellOverheadSeconds: 5, // start, crawl, stop, SSH and SFTP
+
+    async prepare(p: RunPlan, emit: BenchEvents, signal?: AbortSignal): Promise<Prepared> {
+      plan = p;
+      names = p.impls.map((i) => i.name);
+      // Everything that can be checked before a VM boots is checked now.
+      if (p.vm.image === 'debian') {
+        // The image (built or cached), the accelerator (KVM only when it boots) and a runner per size.
+        const d = await prepareDebianVms({ sizes: p.sizes.map((s) => s.name), allowTcg: p.vm.allowTcg, log: (message) => emit({ kind: 'info', message }), ...(signal ? { signal } : {}) });
+        names = debianImpls(d.image.manifest, p.vm.implsGiven ? names : null);
+        for (const s of p.sizes) runners.set(s.name, d.runners[s.name] as string);
+        emulated = d.emulated;
+        if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
+      } else {
+        emulated = checkKvm(p.vm.allowTcg, options.kvmPath).emulated;
+        if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
+        // Only the requested sizes' runners: found, or built now from the flake's derivations.
+        for (const s of p.sizes) {
+          const onBuild = (size: string, drv: string) => emit({ kind: 'info', message: `building the size-${size} VM (${drv})` });
+          runners.set(s.name, await prepareRunner(s.name, p.vm.runner, { onBuild, ...(signal ? { signal } : {}) }));
+        }
+      }
+      runEmulated = emulated;
+      // The VM's versions and site are known once it answers k6test --info (beginSize).
+      return {
+        impls: names,
+        vetoes: [],
+        engine: p.engine === 'wrk' ? 'wrk' : 'k6',
+        emulated,
+        site: { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, files: 0, bytes: 0, aliases: 0 },
+        versions: { go: null, engine: 'unknown', impls: {} },
+        logging: vmLogging(names),
+      };
+    },
+
+    async beginSize(size: Size, run: RunRecord): Promise<void> {
+      const p = plan as RunPlan;
+      signal = run.signal;
+      await mkdir(join(run.runDir, 'vm'), { recursive: true });
+      consoleLog = join(run.runDir, 'vm', `${size.name}cpu-console.log`);
+      run.emit({ kind: 'info', message: `size ${size.name}: booting ${runners.get(size.name)} (console: ${consoleLog})` });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const booted = await bootVm({ size: size.name, runner: runners.get(size.name) as string, consoleLog });
+      vm = booted;
+      if (signal?.aborted) throw signal.reason;
       ssh = await waitForSsh(() => {
         const hostKey = booted.hostKey();
         return hostKey ? { host: '127.0.0.1', port: booted.port, privateKey: booted.keys.privateKey, hostKey } : null;
-      }, { timeoutMs: opts.sshTimeoutMs ?? (emulated ? 600_000 : 180_000), stillAlive: () => booted.exited(), consoleTail: () => booted.consoleTail(), ...(signal ? { signal } : {}) });
-      emit({ kind: 'info', message: `size ${size.name}: SSH up on 127.0.0.1:${vm.port}` });
-      const infoRun = await ssh.exec(`k6test --info --engine ${opts.engine}`);
-      let info: Info;
+      }, { timeoutMs: p.vm.sshTimeoutSeconds !== null ? p.vm.sshTimeoutSeconds * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => booted.exited(), consoleTail: () => booted.consoleTail(), ...(signal ? { signal } : {}) });
+      run.emit({ kind: 'info', message: `size ${size.name}: SSH up on 127.0.0.1:${booted.port}` });
+      const engine = p.engine === 'wrk' ? 'wrk' : 'k6';
+      const infoRun = await ssh.exec(`k6test --info --engine ${engine}`);
+      let answer: Info;
       try {
-        info = InfoSchema.parse(JSON.parse(infoRun.stdout));
+        answer = InfoSchema.parse(JSON.parse(infoRun.stdout));
       } catch {
         throw new BenchError(`k6test --info in the VM failed (exit ${infoRun.code}): ${infoRun.stderr.trim().split('\n').slice(-2).join(' | ') || infoRun.stdout.slice(0, 200)}`, 'rebuild the VM from the same revision as the driver', ExitCode.failure);
       }
-      if (info.size.name !== size.name) throw new BenchError(`the runner for size ${size.name} booted a size-${info.size.name} VM`, 'check --runner / SERVER_BENCH_VM_RUNNERS', ExitCode.environment);
-      run.versions.engine = info.engineVersion ?? 'unknown';
-      run.versions.node = info.node;
-      if (info.site) run.site = { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, ...info.site };
-      run.versions.impls = Object.fromEntries(info.impls.filter((i) => opts.impls.includes(i)).map((i) => [i, `VM unit bench-${i} (${info.virt ?? 'virt unknown'})`]));
-      // The guest's systemd-detect-virt, not the host's /dev/kvm, says whether this boot is emulated.
-      const note = virtNote(info.virt, emulated);
-      if (note) emit({ kind: 'info', message: `size ${size.name}: ${note}` });
-      guestSays.push(guestEmulated(info.virt, emulated));
-      run.emulated = guestSays.some(Boolean);
-      await writeRunInfo(runDir, run);
-      const verified = new Set<string>();
-      const skippedImpl = new Map<string, string>();
-      for (const cell of cells) {
-        const i = index++;
-        if (signal?.aborted) throw new InterruptedError(runDir, false);
-        const skip = skippedImpl.get(cell.impl);
-        if (skip) {
-          emit({ kind: 'cell-skipped', index: i, total, cellId: cell.id, reason: skip });
-          continue;
-        }
-        const remoteOut = `${info.outDir.replace(/\/+$/, '')}/${cell.id}`;
-        const cmd = k6testCommand({ impl: cell.impl, vus: opts.vus ?? size.vus, durationSeconds: opts.durationSeconds, warmupSeconds: opts.warmupSeconds, rep: cell.rep, order: cell.order, engine: opts.engine, loadgen: opts.loadgen, out: remoteOut, verify: !verified.has(cell.impl) });
-        emit({ kind: 'phase', index: i, total, cellId: cell.id, phase: 'start', detail: 'k6test over SSH', elapsedSeconds: (Date.now() - started) / 1000, remainingSeconds: (total - i) * perCell });
-        const show = lineSplitter((l) => emit({ kind: 'info', message: `  vm ${size.name}: ${l}` }));
-        const r = await ssh.exec(cmd, { onStderr: show, ...(signal ? { signal } : {}) });
-        if (signal?.aborted) throw new InterruptedError(runDir, false);
-        if (r.code === 255 || vm.exited()) throw new BenchError(`the VM dropped the connection during ${cell.id}: ${vm.consoleTail()}`, `see ${consoleLog}`, ExitCode.failure);
-        const staging = join(vm.tmpDir, 'pull', cell.id);
-        let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
-        try {
-          await ssh.pullDir(remoteOut, staging);
-          imported = await importCell(staging, runDir, cell, run.emulated);
-        } catch (err) {
-          if (err instanceof BenchError) throw err;
-          // Nothing to pull (k6test failed before writing): reported below as a failed cell.
-        } finally {
-          await rm(staging, { recursive: true, force: true });
-        }
-        verified.add(cell.impl);
-        if (imported.result && r.code === 0) {
-          results.push(imported.result);
-          emit({ kind: 'cell-done', index: i, total, result: imported.result });
-        } else if (imported.outcome?.kind === 'skipped') {
-          const reason = imported.outcome.reason ?? 'skipped';
-          skippedImpl.set(cell.impl, reason);
-          run.skipped.push({ impl: cell.impl, size: size.name, reason });
-          await writeRunInfo(runDir, run);
-          emit({ kind: 'cell-skipped', index: i, total, cellId: cell.id, reason });
-        } else {
-          failed.push(cell.id);
-          const why = imported.outcome?.reason ?? (r.stderr.trim().split('\n').slice(-1)[0] || `k6test exited with code ${r.code}`);
-          emit({ kind: 'cell-skipped', index: i, total, cellId: cell.id, reason: `failed: ${why}` });
-        }
+      if (answer.size.name !== size.name) throw new BenchError(`the runner for size ${size.name} booted a size-${answer.size.name} VM`, 'check --runner / SERVER_BENCH_VM_RUNNERS', ExitCode.environment);
+      info = answer;
+      await run.update((r) => {
+        r.versions.engine = answer.engineVersion ?? 'unknown';
+        r.versions.node = answer.node;
+        if (answer.site) r.site = { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, ...answer.site };
+        r.versions.impls = Object.fromEntries(answer.impls.filter((i) => names.includes(i)).map((i) => [i, `VM unit bench-${i} (${answer.virt ?? 'virt unknown'})`]));
+        // The guest's systemd-detect-virt, not the host's /dev/kvm, says whether this boot is emulated.
+        guestSays.push(guestEmulated(answer.virt, emulated));
+        runEmulated = guestSays.some(Boolean);
+        r.emulated = runEmulated;
+      });
+      const note = virtNote(answer.virt, emulated);
+      if (note) run.emit({ kind: 'info', message: `size ${size.name}: ${note}` });
+    },
+
+    async runCell(spec: CellSpec, hooks: CellHooks): Promise<CellRun> {
+      const machine = vm as BootedVm;
+      const session = ssh as SshSession;
+      const id = specId(spec);
+      const remoteOut = `${(info as Info).outDir.replace(/\/+$/, '')}/${id}`;
+      hooks.onPhase('start', 'k6test over SSH');
+      const show = lineSplitter((l) => hooks.info(`  vm ${spec.size.name}: ${l}`));
+      const r = await session.exec(K6TEST_SPEC_COMMAND, { stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`, onStderr: show, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+      if (hooks.signal?.aborted) throw hooks.signal.reason;
+      if (r.code === 255 || machine.exited()) throw new BenchError(`the VM dropped the connection during ${id}: ${machine.consoleTail()}`, `see ${consoleLog}`, ExitCode.failure);
+      const staging = join(machine.tmpDir, 'pull', id);
+      let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
+      try {
+        await session.pullDir(remoteOut, staging);
+        imported = await importCell(staging, hooks.runDir, spec, runEmulated);
+      } catch (err) {
+        if (err instanceof BenchError) throw err;
+        // Nothing to pull (k6test failed before writing): reported below as a failed cell.
+      } finally {
+        await rm(staging, { recursive: true, force: true });
       }
+      if (imported.result && r.code === 0) return { kind: 'done', result: imported.result };
+      if (imported.outcome?.kind === 'skipped') return { kind: 'skipped', reason: imported.outcome.reason ?? 'skipped' };
+      return { kind: 'failed', reason: imported.outcome?.reason ?? (r.stderr.trim().split('\n').slice(-1)[0] || `k6test exited with code ${r.code}`) };
+    },
+
+    async endSize(size: Size, run: RunRecord): Promise<void> {
+      const machine = vm as BootedVm;
       // Power off: the connection drops (exit 255 or none); then QEMU exits on its own.
-      emit({ kind: 'info', message: `size ${size.name}: powering off` });
-      await Promise.race([ssh.exec('poweroff').catch(() => undefined), new Promise((r) => setTimeout(r, 5_000))]);
-      ssh.close();
-      ssh = null;
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.poweroffTimeoutMs ?? 60_000).unref());
-      if ((await Promise.race([vm.exitPromise.then(() => 'exited' as const), timeout])) === 'timeout') {
-        emit({ kind: 'info', message: `size ${size.name}: the VM did not power off in time; killing it` });
-      }
-    } catch (err) {
-      if (signal?.aborted) throw new InterruptedError(runDir, false);
-      throw err;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
+      run.emit({ kind: 'info', message: `size ${size.name}: powering off` });
+      await Promise.race([ssh?.exec('poweroff').catch(() => undefined), new Promise((r) => setTimeout(r, 5_000))]);
       ssh?.close();
-      await vm?.destroy(5_000);
-    }
-  }
-  return { runDir, run, results, skipped: run.skipped, failed };
+      ssh = null;
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), options.poweroffTimeoutMs ?? 60_000).unref());
+      if ((await Promise.race([machine.exitPromise.then(() => 'exited' as const), timeout])) === 'timeout') {
+        run.emit({ kind: 'info', message: `size ${size.name}: the VM did not power off in time; killing it` });
+      }
+      await teardown();
+    },
+
+    close: teardown,
+  };
 }

@@ -1,6 +1,7 @@
 // SSH to a benchmark VM with ssh2: connect with the per-run key, pin the host key the guest
 // published (any other key is refused), wait for SSH with exponential backoff and an overall
-// timeout, run commands with streamed output, pull folders over SFTP, and always close.
+// timeout, run commands with streamed output (and input on stdin), pull folders over SFTP, and
+// always close.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2, { type SFTPWrapper } from 'ssh2';
@@ -30,7 +31,8 @@ export interface SshTarget {
 }
 
 export interface SshSession {
-  exec(command: string, opts?: { onStdout?: (chunk: string) => void; onStderr?: (chunk: string) => void; signal?: AbortSignal }): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
+  /** Run a command; `stdin`, when given, is written to it and closed (else its stdin stays open). */
+  exec(command: string, opts?: { stdin?: string; onStdout?: (chunk: string) => void; onStderr?: (chunk: string) => void; signal?: AbortSignal }): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
   /** Download a remote folder recursively into `localDir`; returns the files written. */
   pullDir(remoteDir: string, localDir: string): Promise<string[]>;
   close(): void;
@@ -109,6 +111,7 @@ function session(client: InstanceType<typeof Client>): SshSession {
             stderr += s;
             opts.onStderr?.(s);
           });
+          if (opts.stdin !== undefined) stream.end(opts.stdin);
           stream.on('close', (code: number | null | undefined, signal: string | null | undefined) => {
             opts.signal?.removeEventListener('abort', abort);
             client.removeListener('close', onConnClose);

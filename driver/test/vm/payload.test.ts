@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { InfoSchema } from '../../src/k6test.js';
+import { InfoSchema } from '../../src/vm/wire.js';
 import { copyPayload, GUEST_PAYLOAD } from '../../src/vm/image/payload.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
