@@ -76,7 +76,17 @@ export const InfoSchema = z.object({
   engineVersion: z.string().nullable(),
   virt: z.string().nullable(),
   /** The site the VM serves (/etc/server-bench/site.json), when present. */
-  site: z.object({ files: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), aliases: z.number().int().nonnegative() }).nullable().default(null),
+  site: z
+    .object({
+      files: z.number().int().nonnegative(),
+      bytes: z.number().int().nonnegative(),
+      aliases: z.number().int().nonnegative(),
+      // What the generator was asked for (site.json from nix/gen-site.mjs); older images lack them.
+      seed: z.number().int().optional(),
+      targetBytes: z.number().int().positive().optional(),
+    })
+    .nullable()
+    .default(null),
 });
 export type Info = z.infer<typeof InfoSchema>;
 
@@ -249,8 +259,8 @@ export async function k6testInfo(cfg: K6TestConfig, engine: 'k6' | 'wrk'): Promi
   let site: Info['site'] = null;
   try {
     const etc = process.env.SERVER_BENCH_ETC || DEFAULT_ETC;
-    const j = z.object({ files: z.number(), bytes: z.number(), redirects: z.array(z.unknown()) }).parse(JSON.parse(await readFile(join(etc, 'site.json'), 'utf8')));
-    site = { files: j.files, bytes: j.bytes, aliases: j.redirects.length };
+    const j = z.object({ files: z.number(), bytes: z.number(), redirects: z.array(z.unknown()), seed: z.number().int().optional(), targetBytes: z.number().int().positive().optional() }).parse(JSON.parse(await readFile(join(etc, 'site.json'), 'utf8')));
+    site = { files: j.files, bytes: j.bytes, aliases: j.redirects.length, ...(j.seed !== undefined ? { seed: j.seed } : {}), ...(j.targetBytes !== undefined ? { targetBytes: j.targetBytes } : {}) };
   } catch {
     site = null; // optional: the run records zeros
   }
@@ -272,9 +282,11 @@ export async function runK6Test(opts: K6TestOptions, cfg: K6TestConfig, deps: K6
   const outDir = resolve(opts.out ?? join(cfg.paths.outDir, id));
   await mkdir(outDir, { recursive: true });
   const outcomeFile = join(outDir, OUTCOME_FILE);
+  // Under TCG (systemd-detect-virt: qemu) a Node server loading the site takes minutes, not seconds.
+  const readyTimeoutMs = opts.supervisor === 'systemd' && (await detectVirt()) === 'qemu' ? 300_000 : 30_000;
   const supervisor: Supervisor =
     opts.supervisor === 'systemd'
-      ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}` })
+      ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}`, readyTimeoutMs })
       : (await import('./supervisor-local.js')).localSupervisor();
   // Local (tests): the registry knows how to launch it; in the VM the unit does.
   const impl = opts.supervisor === 'local' ? implByName(opts.impl) : unitImpl(vmImpl);
@@ -325,6 +337,12 @@ export async function runK6Test(opts: K6TestOptions, cfg: K6TestConfig, deps: K6
     return outcome;
   } catch (err) {
     const reason = err instanceof BenchError ? err.oneLine() : String(err);
+    // The server's own last words (a crash, a reset) beside the failure, on the driver's progress lines.
+    if (opts.supervisor === 'systemd') {
+      const { journalTail } = await import('./supervisor-systemd.js');
+      const journal = await journalTail(vmImpl.unit, 12).catch(() => '');
+      for (const line of journal.split('\n').filter(Boolean)) deps.log(`k6test: ${vmImpl.unit}: ${line}`);
+    }
     await writeJsonAtomic(outcomeFile, { schemaVersion: SCHEMA_VERSION, cellId: id, kind: 'failed', reason } satisfies Outcome).catch(() => undefined);
     throw err;
   } finally {

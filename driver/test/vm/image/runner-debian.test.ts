@@ -22,6 +22,7 @@ const manifest: DebianImage['manifest'] = {
   impls: ['tsherve', 'nginx'],
   missing: [{ impl: 'gosherve', reason: 'no binary at /x' }, { impl: 'gosherve-old', reason: 'no binary at /y' }],
   sizes: ['1', '2', '16'],
+  siteTargetBytes: 40_000_000,
   diskBytes: 3 * 2 ** 30,
   buildSeconds: { base: null, image: 1 },
 };
