@@ -239,8 +239,8 @@ export async function k6testInfo(cfg: K6TestConfig, engine: 'k6' | 'wrk'): Promi
   let site: Info['site'] = null;
   try {
     const etc = process.env.SERVER_BENCH_ETC || DEFAULT_ETC;
-    const j = z.object({ files: z.number(), bytes: z.number(), redirects: z.array(z.unknown()) }).parse(JSON.parse(await readFile(join(etc, 'site.json'), 'utf8')));
-    site = { files: j.files, bytes: j.bytes, aliases: j.redirects.length };
+    const j = z.object({ files: z.number(), bytes: z.number(), redirects: z.array(z.unknown()), seed: z.number().int().optional(), targetBytes: z.number().int().positive().optional() }).parse(JSON.parse(await readFile(join(etc, 'site.json'), 'utf8')));
+    site = { files: j.files, bytes: j.bytes, aliases: j.redirects.length, ...(j.seed !== undefined ? { seed: j.seed } : {}), ...(j.targetBytes !== undefined ? { targetBytes: j.targetBytes } : {}) };
   } catch {
     site = null; // optional: the run records zeros
   }
@@ -270,6 +270,8 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const outDir = resolve(cell.out ?? join(cfg.paths.outDir, id));
   await mkdir(outDir, { recursive: true });
   const outcomeFile = join(outDir, OUTCOME_FILE);
+  // Under TCG (systemd-detect-virt: qemu) a Node server loading the site takes minutes, not seconds.
+  const readyTimeoutMs = deps.supervisor === 'systemd' && (await detectVirt()) === 'qemu' ? 300_000 : 30_000;
   const supervisor: Supervisor =
     deps.supervisor === 'systemd'
       ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}` })
@@ -316,6 +318,12 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
     return outcome;
   } catch (err) {
     const reason = err instanceof BenchError ? err.oneLine() : String(err);
+    // The server's own last words (a crash, a reset) beside the failure, on the driver's progress lines.
+    if (deps.supervisor === 'systemd') {
+      const { journalTail } = await import('./supervisor-systemd.js');
+      const journal = await journalTail(vmImpl.unit, 12).catch(() => '');
+      for (const line of journal.split('\n').filter(Boolean)) deps.log(`k6test: ${vmImpl.unit}: ${line}`);
+    }
     await writeJsonAtomic(outcomeFile, { schemaVersion: SCHEMA_VERSION, cellId: id, kind: 'failed', reason } satisfies Outcome).catch(() => undefined);
     throw err;
   } finally {

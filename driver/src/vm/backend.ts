@@ -124,10 +124,10 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
         names = debianImpls(d.image.manifest, p.vm.implsGiven ? names : null);
         for (const s of p.sizes) runners.set(s.name, d.runners[s.name] as string);
         emulated = d.emulated;
-        if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
+        if (emulated) emit({ kind: 'info', message: 'running under TCG emulation (--allow-tcg): every number is marked emulated' });
       } else {
         emulated = checkKvm(p.vm.allowTcg, options.kvmPath).emulated;
-        if (emulated) emit({ kind: 'info', message: 'no usable /dev/kvm: running under TCG emulation (--allow-tcg); every number is marked emulated' });
+        if (emulated) emit({ kind: 'info', message: 'running under TCG emulation (--allow-tcg): every number is marked emulated' });
         // Only the requested sizes' runners: found, or built now from the flake's derivations.
         for (const s of p.sizes) {
           const onBuild = (size: string, drv: string) => emit({ kind: 'info', message: `building the size-${size} VM (${drv})` });

@@ -11,9 +11,19 @@ export interface KeyPair {
   authorizedKey: string;
 }
 
+/**
+ * A fresh ed25519 pair that ssh2 itself can read back. ssh2's generator strips leading zero bytes
+ * of the public key, so about 1 pair in 256 is malformed (mscdex/ssh2#1390, #1513); ssh2 then
+ * cannot use the private key ("Malformed OpenSSH private key") and a VM run waits for SSH until it
+ * times out. Such a pair is drawn again (bounded).
+ */
 export function generateKeyPair(comment = 'server-bench'): KeyPair {
-  const kp = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: kp.private, authorizedKey: `${kp.public.trim()}\n` };
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const kp = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (ssh2.utils.parseKey(kp.private) instanceof Error || ssh2.utils.parseKey(kp.public) instanceof Error) continue;
+    return { privateKey: kp.private, authorizedKey: `${kp.public.trim()}\n` };
+  }
+  throw new Error('ssh2 generated 16 malformed ed25519 key pairs in a row');
 }
 
 /** The key blob of an OpenSSH public key line ("ssh-ed25519 AAAA… comment"); what ssh2's hostVerifier receives. */

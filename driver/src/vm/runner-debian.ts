@@ -29,7 +29,7 @@ export function renderDebianRunner(o: { image: DebianImage; size: string; accel:
   const s = vmSizeOf(o.size);
   const q = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
   const cpu = o.accel.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
-  const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'quiet', `${DEBIAN_LAYOUT.sizeArg}=${s.name}`, `systemd.hostname=bench-${s.name}`, 'panic=-1'].join(' ');
+  const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'quiet', 'net.ifnames=0', `${DEBIAN_LAYOUT.sizeArg}=${s.name}`, `systemd.hostname=bench-${s.name}`, 'panic=-1'].join(' ');
   return `#!/bin/bash
 # server-bench: Debian guest, size ${s.name} (${s.vmCores} vCPUs, ${s.vmMemoryMiB} MiB), QEMU with ${o.accel.accel.toUpperCase()}.
 # The NixOS runner's interface (nix/README.md): NIX_DISK_IMAGE (created as an overlay of the image

@@ -60,6 +60,16 @@ export const InfoSchema = z.object({
   engineVersion: z.string().nullable(),
   virt: z.string().nullable(),
   /** The site the VM serves (/etc/server-bench/site.json), when present. */
-  site: z.object({ files: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), aliases: z.number().int().nonnegative() }).nullable().default(null),
+  site: z
+    .object({
+      files: z.number().int().nonnegative(),
+      bytes: z.number().int().nonnegative(),
+      aliases: z.number().int().nonnegative(),
+      // What the generator was asked for (site.json from nix/gen-site.mjs); older images lack them.
+      seed: z.number().int().optional(),
+      targetBytes: z.number().int().positive().optional(),
+    })
+    .nullable()
+    .default(null),
 });
 export type Info = z.infer<typeof InfoSchema>;

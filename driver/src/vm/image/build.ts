@@ -12,7 +12,9 @@ import { chmod, copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink
 import { dirname, join, relative } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
+import { parseBytes } from '../../run/options.js';
 import { CommandError, EnvironmentError, tail } from '../../errors.js';
+import { DEFAULT_SITE_BYTES } from '../../sitegen.js';
 import { defaultCacheDir, implByName, shebangNodeFlags } from '../../impls.js';
 import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../matrix-files.js';
 import { writeJsonAtomic } from '../../store.js';
@@ -38,6 +40,8 @@ export const ImageManifestSchema = z.object({
   /** What was left out and why (e.g. no gosherve binary). */
   missing: z.array(z.object({ impl: z.string(), reason: z.string() })),
   sizes: z.array(z.string()),
+  /** The generated site's target size: the engine's default, or SERVER_BENCH_VM_SITE_SIZE. */
+  siteTargetBytes: z.number().int().positive(),
   diskBytes: z.number().int().positive(),
   buildSeconds: z.object({ base: z.number().nullable(), image: z.number() }),
 });
@@ -236,6 +240,7 @@ async function findGosherve(spec: ImplSpec, cacheDir: string): Promise<Gosherve>
 
 interface ImageInputs {
   key: string;
+  siteBytes: number;
   impls: ImplSpec[];
   missing: { impl: string; reason: string }[];
   binaries: Map<string, string>;
@@ -272,8 +277,11 @@ async function imageInputs(o: BuildOptions, baseKey: string, cacheDir: string): 
     parts[rel] = await hashTree(join(o.root, rel));
   }
   for (const [pkg, bin] of binaries) parts[`bin:${pkg}`] = sha256(await readFile(bin));
-  const key = sha256(JSON.stringify({ IMAGE_FORMAT, baseKey, parts, files }));
-  return { key, impls, missing, binaries, files };
+  // A smaller site for quick runs and CI (crawling and verifying ~700 paths under TCG takes minutes).
+  const sizeVar = process.env.SERVER_BENCH_VM_SITE_SIZE;
+  const siteBytes = sizeVar ? parseBytes(sizeVar, 'SERVER_BENCH_VM_SITE_SIZE') : DEFAULT_SITE_BYTES;
+  const key = sha256(JSON.stringify({ IMAGE_FORMAT, baseKey, parts, files, siteBytes }));
+  return { key, siteBytes, impls, missing, binaries, files };
 }
 
 async function buildImage(inputs: ImageInputs, base: string, dir: string, o: BuildOptions, baseSeconds: number | null): Promise<ImageManifest> {
@@ -289,8 +297,8 @@ async function buildImage(inputs: ImageInputs, base: string, dir: string, o: Bui
     await copyFile(join(o.root, 'package-lock.json'), join(install, 'package-lock.json'));
     o.log('vm image: production node_modules (npm ci --omit=dev)…');
     await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: install, log, hint: 'npm must reach its registry (npm config get registry)', ...sig });
-    o.log('vm image: the default site (nix/gen-site.mjs, the engine\'s generator)…');
-    await run(process.execPath, [join(o.root, 'nix', 'gen-site.mjs'), install, join(rootfs, DEBIAN_LAYOUT.site), GUEST.paths.webroot, GUEST.paths.nginxPrefix], { log, hint: `see ${log}`, ...sig });
+    o.log(`vm image: the ${inputs.siteBytes === DEFAULT_SITE_BYTES ? 'default ' : ''}site of ${(inputs.siteBytes / 1e6).toFixed(0)} MB (nix/gen-site.mjs, the engine's generator)…`);
+    await run(process.execPath, [join(o.root, 'nix', 'gen-site.mjs'), install, join(rootfs, DEBIAN_LAYOUT.site), GUEST.paths.webroot, GUEST.paths.nginxPrefix, String(inputs.siteBytes)], { log, hint: `see ${log}`, ...sig });
     for (const [pkg, bin] of inputs.binaries) {
       const spec = inputs.impls.find((i) => i.unit.package === pkg) as ImplSpec;
       const dest = join(rootfs, packageDir(pkg), spec.unit.executable);
@@ -321,6 +329,7 @@ async function buildImage(inputs: ImageInputs, base: string, dir: string, o: Bui
       impls: inputs.impls.map((i) => i.name),
       missing: inputs.missing,
       sizes: MATRIX_SIZES.map((s) => s.name),
+      siteTargetBytes: inputs.siteBytes,
       diskBytes: mib * 2 ** 20,
       buildSeconds: { base: baseSeconds, image: (Date.now() - started) / 1000 },
     };

@@ -2,11 +2,13 @@
 // the script passes shellcheck and carries the size's shape, the accelerator and the loopback-only,
 // restricted network; chooseAccel's order (forced, no /dev/kvm, kvm_pvm) on real files.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../../src/errors.js';
+import { ExitCode, UsageError } from '../../../src/errors.js';
 import { vmSizeOf } from '../../../src/matrix-files.js';
 import { chooseAccel } from '../../../src/vm/image/accel.js';
 import type { DebianImage } from '../../../src/vm/image/build.js';
@@ -22,6 +24,7 @@ const manifest: DebianImage['manifest'] = {
   impls: ['tsherve', 'nginx'],
   missing: [{ impl: 'gosherve', reason: 'no binary at /x' }, { impl: 'gosherve-old', reason: 'no binary at /y' }],
   sizes: ['1', '2', '16'],
+  siteTargetBytes: 40_000_000,
   diskBytes: 3 * 2 ** 30,
   buildSeconds: { base: null, image: 1 },
 };
@@ -84,5 +87,26 @@ describe('chooseAccel', () => {
     const c = await chooseAccel({ ...base(), kvmPath: kvm, sysModule: sys });
     expect(c.accel).toBe('tcg');
     expect(c.reason).toMatch(/kvm_pvm/);
+  });
+});
+
+describe('bench --backend vm --image debian: flags checked before anything is built', () => {
+  const ENTRY = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'dist', 'driver', 'src', 'commands', 'bench-vm.js');
+  const bench = (args: string[]) => {
+    const code = `import(${JSON.stringify(ENTRY)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
+    return execa(process.execPath, ['-e', code, '--', '--backend', 'vm', ...args], { reject: false, all: true, timeout: 30_000, env: { SERVER_BENCH_CACHE: join(work, 'no-cache') } });
+  };
+
+  it('refuses k6 (Debian does not package it), --runner beside --image, and an unknown image', async () => {
+    for (const [args, want] of [
+      [['--image', 'debian', '--engine', 'k6'], /the Debian guest has no k6/],
+      [['--image', 'debian', '--runner', '/bin/true', '--sizes', '1'], /--runner and --image debian both name the VM/],
+      [['--image', 'arch'], /--image arch: not a guest image/],
+    ] as const) {
+      const r = await bench([...args]);
+      expect(r.exitCode, r.all).toBe(ExitCode.usage);
+      expect(r.all).toMatch(want);
+      expect(existsSync(join(work, 'no-cache'))).toBe(false); // nothing was built
+    }
   });
 });
