@@ -378,3 +378,17 @@ export function downloadAcrossSigterm(ts: Tsherve): Promise<number> {
     });
   });
 }
+
+/** Every file under root, full paths (statSync: symlinks are followed). */
+export function filesUnder(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out.push(full);
+    }
+  };
+  walk(root);
+  return out;
+}
