@@ -150,7 +150,8 @@ export const nginx: Impl = {
     mkdirSync(prefix, { recursive: true });
     // As root, nginx's worker would drop to "nobody", who cannot read a webroot under /root.
     const accessLog = nginxLogging(ctx.serverLogs ?? DEFAULT_SERVER_LOGS).perRequest;
-    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: nginxSpec.sitePort, host: ctx.host, prefixDir: prefix, runAsRoot: process.getuid?.() === 0, accessLog });
+    // One worker per core of the cell, as tsherve and tsherve-bun get (one worker left nginx on one core at sizes 2 and 16).
+    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: nginxSpec.sitePort, host: ctx.host, prefixDir: prefix, workers: Math.max(1, ctx.cpus), runAsRoot: process.getuid?.() === 0, accessLog });
     const confPath = join(prefix, 'nginx.conf');
     writeFileSync(confPath, conf);
     return { command: 'nginx', args: ['-p', prefix, '-c', confPath, '-e', 'stderr'], env: {} };

@@ -1,4 +1,4 @@
-// The nginx reference: the best a server can do on these cores (one worker, sendfile), serving the
+// The nginx reference: the best a server can do on these cores (a worker per core, sendfile), serving the
 // same site and the same redirects, run unprivileged from a scratch prefix. Its access log follows
 // --server-logs: off when quiet; as shipped, one line per request to <prefix>/access.log in nginx's
 // default combined format, as Debian's /etc/nginx/nginx.conf has it (access_log /var/log/nginx/access.log).
@@ -13,7 +13,7 @@ export interface NginxConfigOptions {
   /** Default 127.0.0.1. */
   host?: string;
   prefixDir: string;
-  /** The reference runs one worker (default 1), so it is compared with one-process servers on equal cores. */
+  /** Worker processes (default 1); the local harness gives one per core of the cell (impls.ts). */
   workers?: number;
   /** nginx started as root switches its worker to "nobody"; keep root so it reads what we wrote. */
   runAsRoot?: boolean;
