@@ -3,6 +3,7 @@
 // verify and prepare, whose flags are a part of bench's table (run/options.ts). Results go to
 // stdout, progress to stderr; every error is one line `server-bench: <message> (<hint>)` with a
 // distinct exit code (errors.ts ExitCode).
+import { versionLine } from './args.js';
 import { BenchError, ExitCode, reportError, throwProblems, UsageError } from './errors.js';
 import { assertFreshBuild } from './freshness.js';
 import { defaultCacheDir, repoRoot } from './impls.js';
@@ -24,7 +25,7 @@ commands:
 
 bench --backend vm runs the matrix in NixOS VMs (nix run .#bench; see nix/README.md).
 
-server-bench <command> --help shows the command's flags.
+server-bench <command> --help shows the command's flags; server-bench --version its version.
 `,
   verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--server-logs MODE] [--json]
 
@@ -136,6 +137,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'compare':
       case 'vm':
         return await delegate(command, rest);
+      case '--version':
+      case '-V':
+      case 'version':
+        process.stdout.write(versionLine(repoRoot()));
+        return ExitCode.ok;
       case undefined:
       case 'help':
       case '--help':

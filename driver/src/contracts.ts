@@ -26,6 +26,8 @@ export interface SiteOptions {
   seed: number;
   /** Approximate total bytes; default 40 MB. */
   targetBytes: number;
+  /** Ctrl-C: generation stops between files and throws the signal's reason. */
+  signal?: AbortSignal;
 }
 
 // ---------------------------------------------------------------- map server (mapserver.ts)

@@ -285,7 +285,7 @@ describe('server-bench bench, end to end', () => {
     it('unknown implementation', async () => {
       const r = await cli(['bench', '--impls', 'tsherve,nosuch']);
       expect(r.exitCode).toBe(ExitCode.usage);
-      expect(oneLine(r.stderr)).toMatch(/^server-bench: unknown implementation "nosuch" \(valid: .*gosherve-old/);
+      expect(oneLine(r.stderr)).toMatch(/^server-bench: --impls: unknown implementation "nosuch" \(valid: .*gosherve-old/);
     });
 
     it('unknown size', async () => {

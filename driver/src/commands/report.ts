@@ -3,6 +3,7 @@
 // terminal table. writeReports is also what `bench` calls at the end of a run.
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { argsError } from '../args.js';
 import { BenchError, ExitCode, reportError, UsageError } from '../errors.js';
 import { cellDir, RESULTS_FILE, TEXT_SUMMARY_FILE } from '../layout.js';
 import { renderHtml } from '../report/html.js';
@@ -58,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       parsed = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
     } catch (err) {
-      throw new UsageError((err as Error).message, USAGE);
+      throw argsError(err, 'report');
     }
     if (parsed.values.help) {
       process.stdout.write(`${USAGE}\nRe-renders results.json, report.md, report.html, every summary.txt and reports/index.html from the stored cells.\n`);

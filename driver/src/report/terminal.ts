@@ -5,6 +5,7 @@
 // reference, `†` generator-bound. Under the table: which ratio to trust for generator-bound cells,
 // then one line per warning. Pure: results in, string out.
 import { table } from 'table';
+import { formatDuration } from '../duration.js';
 import { int, interval, NOT_MEASURED, num, ratioWithCi, relativeText } from './format.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type Results } from './results.js';
 import { trustLines } from './trust.js';
@@ -50,7 +51,7 @@ export function renderTerminal(results: Results): string {
     rows.push(row);
   }
   const out: string[] = [];
-  out.push(`run ${results.run.runId} · ${results.run.config.engine} · ${results.run.config.durationSeconds} s × ${results.run.config.reps} rep(s) · medians [95 % CI]`);
+  out.push(`run ${results.run.runId} · ${results.run.config.engine} · ${formatDuration(results.run.config.durationSeconds)} × ${results.run.config.reps} rep(s) · medians [95 % CI]`);
   out.push(describeServerLogs(results.run.config.serverLogs, results.run.logging, impls));
   out.push(table(rows, { drawHorizontalLine: (i, n) => i === 0 || i === 1 || i === n }).trimEnd());
   out.push('req/CPU-s = requests per second of server CPU; ratios to the reference: req/s = mean ratio ± σ, CPU-s = ratio of req/CPU-s [95 % CI]');

@@ -66,7 +66,7 @@ export function localBackend(): Backend {
     resumable: true,
     cellOverheadSeconds: 3, // start, crawl, stop
 
-    async prepare(p: RunPlan, emit: BenchEvents): Promise<Prepared> {
+    async prepare(p: RunPlan, emit: BenchEvents, signal?: AbortSignal): Promise<Prepared> {
       plan = p;
       // Engine and CPU plans: problems here are reported before anything starts.
       engine = await selectEngine(p.engine);
@@ -80,7 +80,7 @@ export function localBackend(): Backend {
       }
       // Site, then implementations (gosherve may need building).
       if (p.site.kind === 'generated') emit({ kind: 'info', message: `site: generating or reusing the seed-${p.site.seed} site (${(p.site.targetBytes / 1e6).toFixed(0)} MB) in ${p.cacheDir}/sites` });
-      site = await prepareSite(p.site, p.cacheDir);
+      site = await prepareSite(p.site, p.cacheDir, signal);
       for (const note of site.notes) emit({ kind: 'info', message: note });
       // One target list for the whole run (targets.ts): a resumed run loads what it loaded before.
       const stored = p.resume !== null && existsSync(join(p.runDir, TARGETS_FILE)) ? await readTargets(p.runDir) : null;

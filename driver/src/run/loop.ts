@@ -105,7 +105,12 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
     }
   };
   try {
-    const prepared = await backend.prepare(plan, emit, signal);
+    // Ctrl-C while preparing (a large site generating, a build): no run folder exists yet.
+    const prepared = await backend.prepare(plan, emit, signal).catch(async (err: unknown) => {
+      await ctrlCGrace();
+      if (signal?.aborted) throw new InterruptedError(null);
+      throw err;
+    });
     const names = implNamesOf(plan, prepared);
     // --profile adds one repetition per implementation and size, profiled (cellSpecOf).
     const matrix = buildMatrix(names, plan.sizes, plan.reps + (plan.profile ? 1 : 0), prepared.vetoes);
