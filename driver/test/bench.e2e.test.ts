@@ -178,7 +178,9 @@ describe('server-bench bench, end to end', () => {
     const noIndex = await writeGoServer(join(goServers, 'no-dir-index'), { refreshEveryRequest: false, dirIndex: false });
     await waitPortsFree([8080, 8081], 30_000);
     const r = await cli(['bench', '--impls', `tsherve,gosherve@${noIndex}`, '--reps', '1', ...SMALL, '--json'], {}, 600_000);
-    expect(r.exitCode, r.stderr).toBe(0);
+    // A failed verification is a failed cell: exit 5 (README), said once at the end.
+    expect(r.exitCode, r.stderr).toBe(ExitCode.failure);
+    expect(r.stderr.split('\n').filter((l) => /^server-bench: no-dir-index at size 1 was not measured: verification failed/.test(l)), r.stderr).toHaveLength(1);
     const dir = (JSON.parse(r.stdout) as { runDir: string }).runDir;
     const stored = JSON.parse(await readFile(join(dir, 'targets.json'), 'utf8')) as { hash: string; paths: string[]; redirects: unknown[] };
     const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
@@ -205,7 +207,11 @@ describe('server-bench bench, end to end', () => {
     try {
       // GOPROXY=off: go install fails at once, as it does wherever the module proxy refuses gosherve.
       const r = await cli(['bench', '--impls', 'gosherve,servy,tsherve', '--reps', '1', ...SMALL, '--json'], { SERVER_BENCH_CACHE: cache, SERVER_BENCH_GOSHERVE_BIN: '', SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '', GOPROXY: 'off', GOFLAGS: '-mod=mod', SERVER_BENCH_SERVY_BIN: '', SERVER_BENCH_SERVY_CHECKOUT: '' });
-      expect(r.exitCode, r.stderr).toBe(0);
+      // Asked for by name and unavailable: exit 4 (README), each said once, the rest still measured.
+      expect(r.exitCode, r.stderr).toBe(ExitCode.environment);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('server-bench: asked for but unavailable'))).toEqual([
+        'server-bench: asked for but unavailable: gosherve, servy (see the skip lines above; server-bench prepare says how to get each)',
+      ]);
       const skips = r.stderr.split('\n').filter((l) => /gosherve v0\.3\.5: no binary/.test(l));
       expect(skips, r.stderr).toHaveLength(1);
       expect(skips[0]).toContain('SERVER_BENCH_GOSHERVE_BIN');

@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { argsError, joinDashValues } from '../args.js';
 import { parseDuration } from '../duration.js';
 import { BenchError, collect, throwProblems, UsageError } from '../errors.js';
+import { parsePortFlag, type PortRequest } from '../impl-ports.js';
 import { IMPL_NAMES } from '../impls.js';
 import { LoadgenSchema, type Loadgen, type Size } from '../schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
@@ -173,6 +174,14 @@ export const BENCH_FLAGS = {
     backends: ['local'],
     default: null,
     parse: (t) => t,
+  }),
+  port: option<PortRequest>({
+    flag: 'port',
+    arg: 'N|auto',
+    help: 'site port N, metrics on N+1 (default 8080); auto: the first free pair from 8080,\nheld for the run so two runs do not collide. gosherve listens on 8080 only',
+    backends: ['local'],
+    default: null,
+    parse: parsePortFlag,
   }),
   reference: option<string | null>({
     flag: 'reference',

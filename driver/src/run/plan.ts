@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Impl } from '../contracts.js';
+import { cannotMove, type PortRequest } from '../impl-ports.js';
 import { selectEngine } from '../engines/index.js';
 import { BenchError, InputError, throwProblems, UsageError } from '../errors.js';
 import { gitRevision, hostInfo } from '../hostinfo.js';
@@ -52,6 +53,8 @@ export interface RunPlan extends RunSettings {
   /** The VM backend's own knobs (not part of the run's configuration); implsGiven: --impls was given. */
   vm: { image: ImageFlavour; allowTcg: boolean; runner: string | null; sshTimeoutSeconds: number | null; implsGiven: boolean };
   json: boolean;
+  /** --port: where the servers listen (not a setting: a resumed run may take other ports). */
+  port: PortRequest;
 }
 
 /** What the reports compare against when --reference is not given: gosherve when it ran, else the first. */
@@ -194,6 +197,12 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     const chosen = await checkEngine(engine, problems);
     if (chosen !== null) checkCellOptions(pickCellValues(v), { backend, engine: chosen }, problems);
   }
+  if (typeof v.port === 'number' && v.impls !== null) {
+    for (const impl of impls) {
+      const fixed = cannotMove(impl, v.port);
+      if (fixed !== null) problems.push(new UsageError(`--port ${v.port}: ${fixed}`, `leave ${impl.name} out of --impls, or run it without --port`));
+    }
+  }
   if (v.resume !== null && v.out !== null) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));
   const profile = await profileOf(v, raw, problems);
   throwProblems(problems);
@@ -211,7 +220,7 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     profile,
   };
   const vm = { image: v.image, allowTcg: v.allowTcg, runner: v.runner, sshTimeoutSeconds: v.sshTimeoutSeconds, implsGiven: v.impls !== null };
-  const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm, json: v.json };
+  const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm, json: v.json, port: v.port };
   if (v.resume === null) {
     // (--resume: the stored run's settings; flags that would change them are refused below.)
     return { ...fromFlags, ...common, impls, runDir: v.out ?? join(reportsDir, newRunId()), resume: null };
