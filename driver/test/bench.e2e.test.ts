@@ -245,8 +245,8 @@ describe('server-bench bench, end to end', () => {
     expect(c.vus).toBe(1); // the default would have been 1 × 6
     expect(r.stdout).toMatch(/\d[\d,]* req\/CPU-s/);
     const md = await readFile(join(out, 'report.md'), 'utf8');
-    const row = md.split('\n').find((l) => l.startsWith('| 1 vCPU / 256 MB / 1 VU | tsherve'));
-    expect(row).toMatch(/^\| 1 vCPU \/ 256 MB \/ 1 VU \| tsherve \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| \d+ % of 1 core \|$/);
+    const row = md.split('\n').find((l) => l.startsWith('| 1 vCPU / 256 MB / 3 connections | tsherve'));
+    expect(row).toMatch(/^\| 1 vCPU \/ 256 MB \/ 3 connections \| tsherve \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| \d+ % of 1 core \|$/);
     expect(await readFile(join(cellDir(out, '1', 'tsherve', 1), 'summary.txt'), 'utf8')).toMatch(/^tsherve-1cpu-r1 · .* 1 VUs, 3 connections\nserver CPU [\d.]+ s \([\d,]+ requests per CPU-second\)/);
   }, 60_000);
 

@@ -135,6 +135,19 @@ describe('bad input: one line naming the cause and the fix', () => {
   });
 });
 
+describe('the terminal summary', () => {
+  it('fits the terminal ($COLUMNS when stdout is not one) and ends with a hyperfine-style verdict', async () => {
+    await cp(join(RUNS, 'normal'), join(reports, 'width'), { recursive: true });
+    for (const columns of ['80', '120']) {
+      const r = await cli(['report', join(reports, 'width')], { COLUMNS: columns });
+      expect(r.exitCode, r.stderr).toBe(0);
+      // Before: 99 columns whatever the terminal (152 for a run of six implementations).
+      expect(Math.max(...r.stdout.split('\n').map((l) => [...l].length)), r.stdout).toBeLessThanOrEqual(Number(columns));
+      expect(r.stdout).toContain("size 2: tsherve: 1.34 ± 0.19× gosherve's req/s (p = 0.016)");
+    }
+  });
+});
+
 describe('--resume', () => {
   it('refuses flags that would change the stored run, naming each difference in one line; nothing runs', async () => {
     await cp(join(RUNS, 'normal'), join(reports, 'normal'), { recursive: true });

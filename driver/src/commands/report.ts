@@ -10,7 +10,7 @@ import { renderHtml } from '../report/html.js';
 import { buildIndex } from '../report/index.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { buildResultsFromDir, type Results } from '../report/results.js';
-import { renderTerminal } from '../report/terminal.js';
+import { renderTerminal, terminalWidth } from '../report/terminal.js';
 import { renderTextSummary } from '../report/textsummary.js';
 import { writeFileAtomic, writeJsonAtomic } from '../store.js';
 
@@ -25,7 +25,7 @@ export interface WrittenReports {
 }
 
 /** Build results.json from a run folder and write every derived report; `reportsDir` defaults to the run's parent. */
-export async function writeReports(runDir: string, opts: { reportsDir?: string; now?: Date } = {}): Promise<WrittenReports> {
+export async function writeReports(runDir: string, opts: { reportsDir?: string; now?: Date; width?: number } = {}): Promise<WrittenReports> {
   const dir = resolve(runDir);
   const { results, loaded } = await buildResultsFromDir(dir, opts.now);
   const files: string[] = [];
@@ -48,7 +48,7 @@ export async function writeReports(runDir: string, opts: { reportsDir?: string; 
   const reportsDir = resolve(opts.reportsDir ?? dirname(dir));
   const index = await buildIndex(reportsDir);
   await put(join(reportsDir, 'index.html'), index.html);
-  return { results, terminal: renderTerminal(results), files, textSummaryErrors };
+  return { results, terminal: renderTerminal(results, opts.width ?? terminalWidth()), files, textSummaryErrors };
 }
 
 const USAGE = 'usage: server-bench report <run-dir>';
