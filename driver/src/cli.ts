@@ -30,7 +30,8 @@ server-bench <command> --help shows the command's flags; server-bench --version 
   verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--server-logs MODE] [--json]
 
 Starts each implementation on the site, crawls it and checks every path, alias, the 404 and the
-metrics endpoint; prints every failure and warning. Exit code 5 when an implementation fails.
+metrics endpoint; prints every failure and warning. Exit code 5 when an implementation fails, 4 when
+one named in --impls is unavailable.
 `,
   prepare: `usage: server-bench prepare [--impls LIST]
 
@@ -82,7 +83,9 @@ async function verifyCommand(argv: string[]): Promise<number> {
       for (const f of ver.findings) if (f.status !== 'pass') process.stdout.write(`  ${f.status} ${f.url}: ${f.reason}\n`);
     }
   }
-  return outcomes.some((o) => o.verification && !o.verification.passed) ? ExitCode.failure : ExitCode.ok;
+  if (outcomes.some((o) => o.verification && !o.verification.passed)) return ExitCode.failure;
+  // Named in --impls and not there: as bench, exit 4 (the default set skips what is missing).
+  return v.impls !== null && outcomes.some((o) => o.unavailable) ? ExitCode.environment : ExitCode.ok;
 }
 
 async function prepareCommand(argv: string[]): Promise<number> {

@@ -154,7 +154,7 @@ describe('server-bench bench, end to end', () => {
     expect(run.logging?.tsherve?.perRequest).toBe(false);
     // The terminal table (stdout), report.md and report.html all say so, and warn.
     expect(r.stdout).toContain("server logs: shipped (each server's own defaults)");
-    expect(r.stdout).toMatch(/warning: the servers compared log differently: tiny-fileserver, nginx wrote a line per request, tsherve did not/);
+    expect(r.stdout.replace(/\n  /g, ' ')).toMatch(/warning: the servers compared log differently: tiny-fileserver, nginx wrote a line per request, tsherve did not/);
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     expect(md).toContain("Server logs: shipped (each server's own defaults)");
     expect(md).toContain('**logs-differ**');
