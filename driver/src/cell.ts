@@ -2,6 +2,7 @@
 // inside a VM: start server → build targets → verify (first repetition) → warm-up (discarded) → reset
 // monitors and the map-fetch counter → measured run → collect → warnings → stop server.
 // The result, raw summary and text summary are written atomically through store.ts.
+import { formatDuration } from './duration.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,7 +131,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     const connections = spec.connectionsOverride ?? vus * 6; // default: k6's per-host batch parallelism
     const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = { baseUrl: server.baseUrl, targets, vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
     if (spec.warmupSeconds > 0) {
-      phase('warmup', `${spec.warmupSeconds} s, discarded`);
+      phase('warmup', `${formatDuration(spec.warmupSeconds)}, discarded`);
       await o.engine.run({
         ...load,
         durationSeconds: spec.warmupSeconds,
@@ -144,7 +145,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     const recording = o.profiler ? await o.profiler.start(server, scratch) : null;
     const cpuBefore = await server.monitor.cpuSeconds();
     const startedAt = new Date().toISOString();
-    phase('measure', `${spec.durationSeconds} s, ${vus} VUs, ${connections} connections`);
+    phase('measure', `${formatDuration(spec.durationSeconds)}, ${vus} VUs, ${connections} connections`);
     const r = await o.engine.run({
       ...load,
       durationSeconds: spec.durationSeconds,

@@ -3,6 +3,7 @@
 // verify and prepare, whose flags are a part of bench's table (run/options.ts). Results go to
 // stdout, progress to stderr; every error is one line `server-bench: <message> (<hint>)` with a
 // distinct exit code (errors.ts ExitCode).
+import { versionLine } from './args.js';
 import { BenchError, ExitCode, reportError, throwProblems, UsageError } from './errors.js';
 import { assertFreshBuild } from './freshness.js';
 import { defaultCacheDir, repoRoot } from './impls.js';
@@ -24,12 +25,13 @@ commands:
 
 bench --backend vm runs the matrix in NixOS VMs (nix run .#bench; see nix/README.md).
 
-server-bench <command> --help shows the command's flags.
+server-bench <command> --help shows the command's flags; server-bench --version its version.
 `,
   verify: `usage: server-bench verify [--impls LIST] [--webroot DIR --redirects FILE] [--site-size SIZE] [--seed N] [--server-logs MODE] [--json]
 
 Starts each implementation on the site, crawls it and checks every path, alias, the 404 and the
-metrics endpoint; prints every failure and warning. Exit code 5 when an implementation fails.
+metrics endpoint; prints every failure and warning. Exit code 5 when an implementation fails, 4 when
+one named in --impls is unavailable.
 `,
   prepare: `usage: server-bench prepare [--impls LIST]
 
@@ -81,7 +83,9 @@ async function verifyCommand(argv: string[]): Promise<number> {
       for (const f of ver.findings) if (f.status !== 'pass') process.stdout.write(`  ${f.status} ${f.url}: ${f.reason}\n`);
     }
   }
-  return outcomes.some((o) => o.verification && !o.verification.passed) ? ExitCode.failure : ExitCode.ok;
+  if (outcomes.some((o) => o.verification && !o.verification.passed)) return ExitCode.failure;
+  // Named in --impls and not there: as bench, exit 4 (the default set skips what is missing).
+  return v.impls !== null && outcomes.some((o) => o.unavailable) ? ExitCode.environment : ExitCode.ok;
 }
 
 async function prepareCommand(argv: string[]): Promise<number> {
@@ -136,6 +140,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'compare':
       case 'vm':
         return await delegate(command, rest);
+      case '--version':
+      case '-V':
+      case 'version':
+        process.stdout.write(versionLine(repoRoot()));
+        return ExitCode.ok;
       case undefined:
       case 'help':
       case '--help':

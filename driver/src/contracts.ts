@@ -26,6 +26,8 @@ export interface SiteOptions {
   seed: number;
   /** Approximate total bytes; default 40 MB. */
   targetBytes: number;
+  /** Ctrl-C: generation stops between files and throws the signal's reason. */
+  signal?: AbortSignal;
 }
 
 // ---------------------------------------------------------------- map server (mapserver.ts)
@@ -60,6 +62,8 @@ export interface ImplContext {
   serverLogs?: ServerLogs;
   /** bench --profile: start the server so a sampling profiler can name its frames (Node: V8's perf map). */
   profile?: boolean;
+  /** bench --port: listen here instead of sitePort/metricsPort (impl-ports.ts; only where movablePorts). */
+  ports?: { site: number; metrics: number };
 }
 
 export interface LaunchSpec {
@@ -84,6 +88,8 @@ export interface Impl {
    */
   prepare(ctx: ImplContext): Promise<{ version: string; steps?: string[] } | { unavailable: string; steps?: string[] }>;
   launch(ctx: ImplContext): LaunchSpec;
+  /** Its launch honours ImplContext.ports (bench --port); gosherve's ports are fixed. */
+  movablePorts?: boolean;
   /** How it logs requests in each --server-logs mode, for run.json and the reports (serverlogs.ts). */
   logging?(mode: ServerLogs): RequestLogging;
 }

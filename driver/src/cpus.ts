@@ -57,7 +57,8 @@ export function planCpus(hostCpus: readonly number[], serverCpus: number, loadge
     return { server: cpus, loadgen: [...cpus], shared: true };
   }
   if (serverCpus + 1 > host.length) {
-    return { skip: `size ${serverCpus} needs ${serverCpus} server CPUs + 1 for the load generator; ${allows}` };
+    const fits = serverCpus <= host.length ? '; --loadgen shared fits (the load generator then shares the server\'s cores)' : '';
+    return { skip: `size ${serverCpus} needs ${serverCpus} server CPUs + 1 for the load generator; ${allows}${fits}` };
   }
   return { server: host.slice(0, serverCpus), loadgen: host.slice(serverCpus), shared: false };
 }

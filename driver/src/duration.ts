@@ -10,8 +10,13 @@ export function parseDuration(text: string, flag = '--duration'): number {
   const s = text.trim();
   const hint = `${flag} takes a duration like 30s, 2m, 1m30s or 500ms`;
   if (s === '') throw new UsageError(`${flag}: empty duration`, hint);
-  // A bare number means seconds, as wrk and k6 users expect.
-  if (/^[0-9]+(\.[0-9]+)?$/.test(s)) return Number(s);
+  if (s.startsWith('-')) throw new UsageError(`${flag}: "${text}" is negative`, hint);
+  // A bare number has no unit, and units differ (tsherve's settings count milliseconds, wrk's and
+  // k6's seconds): only 0 needs none. Say which was meant.
+  if (/^[0-9]+(\.[0-9]+)?$/.test(s)) {
+    if (Number(s) === 0) return 0;
+    throw new UsageError(`${flag}: "${text}" has no unit`, `write ${s}s for seconds or ${s}ms for milliseconds`);
+  }
   let total = 0;
   let pos = 0;
   while (pos < s.length) {
@@ -24,9 +29,12 @@ export function parseDuration(text: string, flag = '--duration'): number {
   return Math.round(total * 1000) / 1000;
 }
 
-/** "1m30s" style, for progress lines. */
+/** "1m30s", "1m", "5s": the form the flags take, for progress lines and headers. */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  if (h > 0) return `${h}h${m > 0 ? `${m}m` : ''}${rest > 0 ? `${rest}s` : ''}`;
+  return m > 0 ? `${m}m${rest > 0 ? `${rest}s` : ''}` : `${s}s`;
 }

@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import type { Impl, ImplContext, LaunchSpec, Redirect } from './contracts.js';
 import { BenchError, UsageError } from './errors.js';
 import { gosherveSpecImpl, gosherveTagImpl, parseGosherveSpec, tagEnvVar } from './gosherve.js';
+import { portValues } from './impl-ports.js';
 import { implEnvironment, implSpec, type ImplSpec } from './matrix-files.js';
 import { nginxVersion, renderNginxConfig } from './nginx.js';
 import { DEFAULT_SERVER_LOGS, type RequestLogging, type ServerLogs } from './serverlogs.js';
@@ -81,6 +82,7 @@ export const NODE_PROFILE_FLAGS: readonly string[] = ['--perf-basic-prof', '--in
 
 export const tsherve: Impl = {
   ...specFields(tsherveSpec),
+  movablePorts: true,
   async prepare() {
     const cli = tsherveCli();
     if (!existsSync(cli)) return { unavailable: `tsherve: ${cli} is missing; build it with npm run build` };
@@ -96,7 +98,7 @@ export const tsherve: Impl = {
       command: process.execPath,
       args: [...tsherveNodeFlags(tsherveCli()), ...(ctx.profile ? NODE_PROFILE_FLAGS : []), tsherveCli()],
       // One worker per server CPU; log level info (requests are logged at debug: the hot path stays quiet).
-      env: implEnvironment(tsherveSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }),
+      env: implEnvironment(tsherveSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus), ...portValues(ctx) }),
     };
   },
   // Its own default is info, and requests are logged at debug only: quiet in both modes.
@@ -113,6 +115,7 @@ function bunExecutable(): string {
 const tsherveBunSpec = implSpec('tsherve-bun');
 export const tsherveBun: Impl = {
   ...specFields(tsherveBunSpec),
+  movablePorts: true,
   async prepare() {
     const cli = tsherveCli();
     if (!existsSync(cli)) return { unavailable: `tsherve-bun: ${cli} is missing; build it with npm run build` };
@@ -126,7 +129,7 @@ export const tsherveBun: Impl = {
   },
   logging: () => ({ perRequest: false, setting: 'TSHERVE_LOG_LEVEL=info (requests only at debug)' }),
   launch(ctx: ImplContext): LaunchSpec {
-    return { command: bunExecutable(), args: [tsherveCli()], env: implEnvironment(tsherveBunSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }) };
+    return { command: bunExecutable(), args: [tsherveCli()], env: implEnvironment(tsherveBunSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus), ...portValues(ctx) }) };
   },
 };
 
@@ -141,6 +144,7 @@ const nginxSpec = implSpec('nginx');
 
 export const nginx: Impl = {
   ...specFields(nginxSpec),
+  movablePorts: true,
   async prepare() {
     const v = await nginxVersion();
     return v === null ? { unavailable: 'nginx: not installed (apt-get install -y nginx-light, or leave it out of --impls)' } : { version: v };
@@ -151,7 +155,7 @@ export const nginx: Impl = {
     // As root, nginx's worker would drop to "nobody", who cannot read a webroot under /root.
     const accessLog = nginxLogging(ctx.serverLogs ?? DEFAULT_SERVER_LOGS).perRequest;
     // One worker per core of the cell, as tsherve and tsherve-bun get (one worker left nginx on one core at sizes 2 and 16).
-    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: nginxSpec.sitePort, host: ctx.host, prefixDir: prefix, workers: Math.max(1, ctx.cpus), runAsRoot: process.getuid?.() === 0, accessLog });
+    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: ctx.ports?.site ?? nginxSpec.sitePort, host: ctx.host, prefixDir: prefix, workers: Math.max(1, ctx.cpus), runAsRoot: process.getuid?.() === 0, accessLog });
     const confPath = join(prefix, 'nginx.conf');
     writeFileSync(confPath, conf);
     return { command: 'nginx', args: ['-p', prefix, '-c', confPath, '-e', 'stderr'], env: {} };

@@ -96,7 +96,7 @@ export async function assertPortsFree(ports: readonly number[]): Promise<void> {
     }
   }
   if (problems.length > 0) {
-    const hint = firstPid !== null ? `stop it (kill ${firstPid}) or free the port, then run again` : 'free the port, then run again';
+    const hint = `${firstPid !== null ? `stop it (kill ${firstPid}) or free the port, then run again` : 'free the port, then run again'}; or pass --port auto (servers other than gosherve move to a free pair)`;
     throw new EnvironmentError(problems.join('; '), hint);
   }
 }

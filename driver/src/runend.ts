@@ -4,6 +4,7 @@
 import { InterruptedError } from './run/events.js';
 import type { BenchOutcome } from './run/loop.js';
 import { ExitCode, type ExitCodeValue } from './errors.js';
+import { outcomeCode } from './run/outcome-code.js';
 import { renderTable } from './table.js';
 
 /**
@@ -34,7 +35,7 @@ export function interruptible(stopping: string, killNow: () => void): { signal: 
 }
 
 /** Write every report of the run and print the outcome; a renderer failure loses no result. */
-export async function finishRun(outcome: BenchOutcome, opts: { reportsDir: string; json: boolean; retryHint: string }): Promise<ExitCodeValue> {
+export async function finishRun(outcome: BenchOutcome, opts: { reportsDir: string; json: boolean; retryHint: string; requested?: readonly string[] | null }): Promise<ExitCodeValue> {
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ runDir: outcome.runDir, run: outcome.run, results: outcome.results }, null, 2)}\n`);
   }
@@ -53,9 +54,7 @@ export async function finishRun(outcome: BenchOutcome, opts: { reportsDir: strin
     }
     process.stderr.write(`server-bench: the reports could not be rendered: ${(err as Error).message} (the results are stored; run server-bench report ${outcome.runDir})\n`);
   }
-  if (outcome.failed.length > 0) {
-    process.stderr.write(`server-bench: ${outcome.failed.length} cell(s) failed: ${outcome.failed.join(', ')} (see the lines above; ${opts.retryHint})\n`);
-    return ExitCode.failure;
-  }
-  return ExitCode.ok;
+  const end = outcomeCode(outcome, opts.requested ?? null, opts.retryHint);
+  for (const line of end.lines) process.stderr.write(`${line}\n`);
+  return end.code;
 }

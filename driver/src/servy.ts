@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Impl, ImplContext } from './contracts.js';
 import { buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
 import { InputError, tail } from './errors.js';
+import { portValues } from './impl-ports.js';
 import { implEnvironment, implSpec } from './matrix-files.js';
 import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
@@ -259,6 +260,7 @@ function servyRecord(name: string, description: string | null, obtain: (ctx: Imp
     sitePort: SPEC.sitePort,
     metricsPort: SPEC.metricsPort,
     metricPrefix: SPEC.metricPrefix,
+    movablePorts: true,
     async prepare(ctx) {
       const r = await obtain(ctx);
       if ('unavailable' in r) return { unavailable: r.unavailable, steps: r.steps };
@@ -272,7 +274,7 @@ function servyRecord(name: string, description: string | null, obtain: (ctx: Imp
       return {
         command: bin ?? 'servy',
         args: [],
-        env: { ...implEnvironment(SPEC, { mapUrl: ctx.mapUrl, host: ctx.host }), ...levelLogging('SERVY_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env },
+        env: { ...implEnvironment(SPEC, { mapUrl: ctx.mapUrl, host: ctx.host, ...portValues(ctx) }), ...levelLogging('SERVY_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env },
       };
     },
   };

@@ -138,7 +138,13 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
   const filler = (n: number): string => Array.from({ length: Math.max(1, Math.round(n * textScale)) }, () => `<p>${words(rand, 40)}</p>`).join('');
 
   const postTags = posts.map(() => [tagNames[Math.floor(rand() * tagNames.length)] as string]);
-  posts.forEach((page, i) => {
+  const breathe = async (): Promise<void> => {
+    await new Promise((r) => setImmediate(r));
+    opts.signal?.throwIfAborted();
+  };
+  for (let i = 0; i < posts.length; i++) {
+    const page = posts[i] as Page;
+    if (i % 20 === 19) await breathe();
     // Every other post refers to its images relative to the page ("../../images/...").
     const up = i % 2 === 1 ? '../..' : '';
     const imgs = page.images
@@ -155,7 +161,7 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
     const tags = postTags[i]!.map((t) => `<a href="/tags/${t}/">${t}</a>`).join(' ');
     files.set(page.file, Buffer.from(`${head(page.title)}<article><h1>${page.title}</h1>${tags}${imgs}${filler(40 + Math.floor(rand() * 110))}</article>${outside}${prev} ${next}${foot}`));
     expected.add(page.urlPath);
-  });
+  }
   const list = (ps: Page[]): string => `<ul>${ps.map((p) => `<li><a href="${p.urlPath}">${p.title}</a></li>`).join('')}</ul>`;
   const addPage = (urlPath: string, title: string, body: string): void => {
     files.set(`${urlPath.slice(1)}index.html`, Buffer.from(`${head(title)}<h1>${title}</h1>${body}${foot}`));
@@ -165,6 +171,7 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
   addPage('/archive/', 'archive', list(posts));
   addPage('/about/', 'about', `${filler(10)}<a href="/404.html">the not-found page</a>`);
   addPage('/tags/', 'tags', `<ul>${tagNames.map((t) => `<li><a href="/tags/${t}/">${t}</a></li>`).join('')}</ul>`);
+  await breathe();
   for (const t of tagNames) addPage(`/tags/${t}/`, `tag ${t}`, list(posts.filter((_, i) => postTags[i]!.includes(t))));
   files.set('404.html', Buffer.from(`${head('not found')}<h1>Not found</h1>${foot}`));
   expected.add('/404.html');
@@ -202,9 +209,16 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
     const biggest = imageSpecs.filter((s) => s.kind !== 'svg').sort((a, b) => b.size - a.size)[0];
     if (biggest) biggest.size = MAX_FILE;
   }
+  // Generating a large site takes long: yield now and then, so a Ctrl-C is heard and stops it.
+  let made = 0;
   for (const s of imageSpecs) {
     files.set(s.path.slice(1), imageBytes(s.kind, s.size, rand));
     expected.add(s.path);
+    made += s.size;
+    if (made >= 4_000_000) {
+      made = 0;
+      await breathe();
+    }
   }
 
   await mkdir(opts.dir, { recursive: true });
@@ -212,6 +226,7 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
   for (const d of dirs) await mkdir(d, { recursive: true });
   let bytes = 0;
   for (const [f, b] of files) {
+    opts.signal?.throwIfAborted();
     await writeFile(join(opts.dir, f), b);
     bytes += b.length;
   }

@@ -72,7 +72,7 @@ export function jsonOrUndefined(text: string): unknown {
 }
 
 /** Read and validate one JSON file; any problem is an InputError naming the file. */
-export async function readJson<S extends z.ZodType>(path: string, schema: S, what: string): Promise<z.infer<S>> {
+export async function readJson<S extends z.ZodType>(path: string, schema: S, what: string, corruptHint = 'delete the file to re-run that cell with --resume, or restore it'): Promise<z.infer<S>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -84,19 +84,20 @@ export async function readJson<S extends z.ZodType>(path: string, schema: S, wha
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`corrupt ${what} ${path}: not valid JSON (${(err as Error).message.replace(/\s+/g, ' ').slice(0, 120)})`, 'delete the file to re-run that cell with --resume, or restore it', { cause: err });
+    throw new InputError(`corrupt ${what} ${path}: not valid JSON (${(err as Error).message.replace(/\s+/g, ' ').slice(0, 120)})`, corruptHint, { cause: err });
   }
   const r = schema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-    throw new InputError(`corrupt ${what} ${path}: ${issue?.message ?? 'invalid'}${where}`, 'delete the file to re-run that cell with --resume, or restore it');
+    throw new InputError(`corrupt ${what} ${path}: ${issue?.message ?? 'invalid'}${where}`, corruptHint);
   }
   return r.data;
 }
 
 export async function readRunInfo(runDir: string): Promise<RunInfo> {
-  return readJson(runFile(runDir), RunInfoSchema, 'run file');
+  // run.json describes the whole run: --resume cannot run without it, nor re-make it.
+  return readJson(runFile(runDir), RunInfoSchema, 'run file', 'restore it from a copy or version control (the cells beside it are intact), or start a new run without --resume');
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -154,7 +154,7 @@ describe('server-bench bench, end to end', () => {
     expect(run.logging?.tsherve?.perRequest).toBe(false);
     // The terminal table (stdout), report.md and report.html all say so, and warn.
     expect(r.stdout).toContain("server logs: shipped (each server's own defaults)");
-    expect(r.stdout).toMatch(/warning: the servers compared log differently: tiny-fileserver, nginx wrote a line per request, tsherve did not/);
+    expect(r.stdout.replace(/\n  /g, ' ')).toMatch(/warning: the servers compared log differently: tiny-fileserver, nginx wrote a line per request, tsherve did not/);
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     expect(md).toContain("Server logs: shipped (each server's own defaults)");
     expect(md).toContain('**logs-differ**');
@@ -178,7 +178,9 @@ describe('server-bench bench, end to end', () => {
     const noIndex = await writeGoServer(join(goServers, 'no-dir-index'), { refreshEveryRequest: false, dirIndex: false });
     await waitPortsFree([8080, 8081], 30_000);
     const r = await cli(['bench', '--impls', `tsherve,gosherve@${noIndex}`, '--reps', '1', ...SMALL, '--json'], {}, 600_000);
-    expect(r.exitCode, r.stderr).toBe(0);
+    // A failed verification is a failed cell: exit 5 (README), said once at the end.
+    expect(r.exitCode, r.stderr).toBe(ExitCode.failure);
+    expect(r.stderr.split('\n').filter((l) => /^server-bench: no-dir-index at size 1 was not measured: verification failed/.test(l)), r.stderr).toHaveLength(1);
     const dir = (JSON.parse(r.stdout) as { runDir: string }).runDir;
     const stored = JSON.parse(await readFile(join(dir, 'targets.json'), 'utf8')) as { hash: string; paths: string[]; redirects: unknown[] };
     const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
@@ -205,7 +207,11 @@ describe('server-bench bench, end to end', () => {
     try {
       // GOPROXY=off: go install fails at once, as it does wherever the module proxy refuses gosherve.
       const r = await cli(['bench', '--impls', 'gosherve,servy,tsherve', '--reps', '1', ...SMALL, '--json'], { SERVER_BENCH_CACHE: cache, SERVER_BENCH_GOSHERVE_BIN: '', SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '', GOPROXY: 'off', GOFLAGS: '-mod=mod', SERVER_BENCH_SERVY_BIN: '', SERVER_BENCH_SERVY_CHECKOUT: '' });
-      expect(r.exitCode, r.stderr).toBe(0);
+      // Asked for by name and unavailable: exit 4 (README), each said once, the rest still measured.
+      expect(r.exitCode, r.stderr).toBe(ExitCode.environment);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('server-bench: asked for but unavailable'))).toEqual([
+        'server-bench: asked for but unavailable: gosherve, servy (see the skip lines above; server-bench prepare says how to get each)',
+      ]);
       const skips = r.stderr.split('\n').filter((l) => /gosherve v0\.3\.5: no binary/.test(l));
       expect(skips, r.stderr).toHaveLength(1);
       expect(skips[0]).toContain('SERVER_BENCH_GOSHERVE_BIN');
@@ -239,8 +245,8 @@ describe('server-bench bench, end to end', () => {
     expect(c.vus).toBe(1); // the default would have been 1 × 6
     expect(r.stdout).toMatch(/\d[\d,]* req\/CPU-s/);
     const md = await readFile(join(out, 'report.md'), 'utf8');
-    const row = md.split('\n').find((l) => l.startsWith('| 1 vCPU / 256 MB / 1 VU | tsherve'));
-    expect(row).toMatch(/^\| 1 vCPU \/ 256 MB \/ 1 VU \| tsherve \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| \d+ % of 1 core \|$/);
+    const row = md.split('\n').find((l) => l.startsWith('| 1 vCPU / 256 MB / 3 connections | tsherve'));
+    expect(row).toMatch(/^\| 1 vCPU \/ 256 MB \/ 3 connections \| tsherve \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| \d+ % of 1 core \|$/);
     expect(await readFile(join(cellDir(out, '1', 'tsherve', 1), 'summary.txt'), 'utf8')).toMatch(/^tsherve-1cpu-r1 · .* 1 VUs, 3 connections\nserver CPU [\d.]+ s \([\d,]+ requests per CPU-second\)/);
   }, 60_000);
 
@@ -285,7 +291,7 @@ describe('server-bench bench, end to end', () => {
     it('unknown implementation', async () => {
       const r = await cli(['bench', '--impls', 'tsherve,nosuch']);
       expect(r.exitCode).toBe(ExitCode.usage);
-      expect(oneLine(r.stderr)).toMatch(/^server-bench: unknown implementation "nosuch" \(valid: .*gosherve-old/);
+      expect(oneLine(r.stderr)).toMatch(/^server-bench: --impls: unknown implementation "nosuch" \(valid: .*gosherve-old/);
     });
 
     it('unknown size', async () => {

@@ -26,7 +26,7 @@ describe('planCpus', () => {
     expect(planCpus([4, 2, 6], 1, 'dedicated')).toEqual({ server: [2], loadgen: [4, 6], shared: false });
   });
   it('dedicated: a size that leaves no core for the generator is skipped with the reason', () => {
-    expect(planCpus([0, 1], 2, 'dedicated')).toEqual({ skip: 'size 2 needs 2 server CPUs + 1 for the load generator; this host allows 2 (CPUs 0-1)' });
+    expect(planCpus([0, 1], 2, 'dedicated')).toEqual({ skip: "size 2 needs 2 server CPUs + 1 for the load generator; this host allows 2 (CPUs 0-1); --loadgen shared fits (the load generator then shares the server's cores)" });
     expect(planCpus([0, 1], 16, 'dedicated')).toEqual({ skip: 'size 16 needs 16 server CPUs + 1 for the load generator; this host allows 2 (CPUs 0-1)' });
   });
   it('shared: both on the server cores', () => {

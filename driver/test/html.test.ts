@@ -1,7 +1,7 @@
 // report.html and reports/index.html in a real headless Chromium (Debian's /usr/bin/chromium via
 // playwright-core): no console errors, no network requests beyond the file itself, every chart an
 // SVG of non-zero size with the expected bars, the tables' cells, and screenshots as artefacts.
-import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,6 +53,42 @@ async function bars(page: Page, id: string): Promise<{ count: number; width: num
 }
 
 describe('report.html in Chromium', () => {
+  it('six implementations at 1280 px: no table is wider than the page (none scrolls sideways)', async () => {
+    // The normal run with three more implementations (copies of tsherve's cells under other names).
+    const dir = join(await mkdtemp(join(tmpdir(), 'sb-html-wide-')), 'wide'); // its own reports folder: not in the index test's
+    await cp(join(RUNS, 'normal'), dir, { recursive: true });
+    const run = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { config: { impls: string[] }; versions: { impls: Record<string, string> }; order: string[] };
+    for (const name of ['servy', 'tsherve-bun', 'nginx']) {
+      for (const size of await readdir(join(dir, 'cells'))) {
+        for (const rep of await readdir(join(dir, 'cells', size, 'tsherve'))) {
+          await mkdir(join(dir, 'cells', size, name, rep), { recursive: true });
+          const r = JSON.parse(await readFile(join(dir, 'cells', size, 'tsherve', rep, 'result.json'), 'utf8')) as { id: string; impl: string };
+          await writeFile(join(dir, 'cells', size, name, rep, 'result.json'), JSON.stringify({ ...r, id: r.id.replace('tsherve', name), impl: name }));
+        }
+        const v = JSON.parse(await readFile(join(dir, 'verify', size, 'tsherve.json'), 'utf8')) as object;
+        await writeFile(join(dir, 'verify', size, `${name}.json`), JSON.stringify({ ...v, impl: name }));
+      }
+      run.config.impls.push(name);
+      run.versions.impls[name] = `${name} 0.1.0`;
+      run.order.push(...run.order.filter((id) => id.startsWith('tsherve-')).map((id) => id.replace('tsherve', name)));
+    }
+    await writeFile(join(dir, 'run.json'), JSON.stringify(run));
+    await writeReports(dir, { now: new Date('2026-11-27T01:00:00Z') });
+    const { page, errors } = await open(join(dir, 'report.html'), { width: 1280 });
+    try {
+      expect(errors).toEqual([]);
+      // Each table against the box that holds it: wider means a sideways scroll bar (before: 9 of 13 tables).
+      const wider = (await page.evaluate("[...document.querySelectorAll('table')].map((t, i) => [i, Math.round(t.getBoundingClientRect().width), t.parentElement.clientWidth]).filter(([, w, box]) => w > box + 1)")) as number[][];
+      expect(wider).toEqual([]);
+      expect(await page.$$eval('table', (t) => t.length)).toBeGreaterThan(10);
+      expect((await page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(1280);
+      await page.screenshot({ path: join(ARTIFACTS, 'report-1280-six.png'), fullPage: true });
+    } finally {
+      await page.close();
+      await rm(join(dir, '..'), { recursive: true, force: true });
+    }
+  });
+
   it('normal run: offline, charts with the expected bars, tables with the expected cells', async () => {
     const file = join(reportsDir, 'normal', 'report.html');
     const { page, errors, requests } = await open(file);
@@ -77,12 +113,12 @@ describe('report.html in Chromium', () => {
       expect(await page.$eval('figure:has(svg#chart-memory) figcaption', (c) => c.textContent ?? '')).toMatch(/^Bars: the largest resident memory .* no interval\)\.$/);
       const tables = (await page.$$eval('table', (ts) => ts.map((t) => [...t.querySelectorAll('tr')].map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim()))))) as string[][][];
       // First the headline: req/s and requests per server CPU-second side by side, with ratios.
-      expect(tables[0]![0]).toEqual(['machine / VUs', 'implementation', 'req/s', 'req/s ÷ reference', 'req per server CPU-s', 'req/CPU-s ÷ reference', 'load generator CPU']);
-      expect(tables[0]![3]).toEqual(['1 vCPU / 256 MB / 1 VU', 'tsherve', '15,500 [14,708–16,172] ≈', '1.00 ± 0.02× (n.s.)', '33,333 [31,685–34,999]', '2.13× [2.04–2.23]', '50 % of 1 core']);
-      // Then the original post's table shape.
-      expect(tables[1]![0]).toEqual(['machine / VUs', 'gosherve-old', 'gosherve', 'tsherve']);
-      expect(tables[1]![1]).toEqual(['1 vCPU / 256 MB / 1 VU', '172 MB/s', '896 MB/s', '899 MB/s']);
-      expect(tables[1]![2]).toEqual(['2 vCPU / 4 GB / 10 VUs', '223 MB/s', '1.2 GB/s', '1.7 GB/s *']);
+      expect(tables[0]![0]).toEqual(['machine / load', 'implementation', 'req/s', 'req/s ÷ reference', 'req per server CPU-s', 'req/CPU-s ÷ reference', 'load generator CPU']);
+      expect(tables[0]![3]).toEqual(['1 vCPU / 256 MB / 6 connections', 'tsherve', '15,500 [14,708–16,172] ≈', '1.00 ± 0.02× (n.s.)', '33,333 [31,685–34,999]', '2.13× [2.04–2.23]', '50 % of 1 core']);
+      // Then the throughput table laid out as in the blog post this project grew from.
+      expect(tables[1]![0]).toEqual(['machine / load', 'gosherve-old', 'gosherve', 'tsherve']);
+      expect(tables[1]![1]).toEqual(['1 vCPU / 256 MB / 6 connections', '172 MB/s', '896 MB/s', '899 MB/s']);
+      expect(tables[1]![2]).toEqual(['2 vCPU / 4 GB / 60 connections', '223 MB/s', '1.2 GB/s', '1.7 GB/s *']);
       expect(await page.$$eval('svg#chart-cpu-rps g.whisker', (g) => g.length)).toBe(6);
       // Nothing is generator-bound here: no † anywhere, and no "which ratio to trust" box.
       expect(await page.$$eval('svg text.mark', (t) => t.length)).toBe(0);
@@ -140,7 +176,7 @@ describe('report.html in Chromium', () => {
       expect(await page.$$eval('svg#chart-cpu-rps text.mark', (t) => t.length)).toBe(0);
       expect(await page.$$eval('svg#chart-rps rect.bar title', (t) => t.map((x) => x.textContent ?? '').filter((x) => x.includes('generator-bound')))).toEqual([expect.stringMatching(/^nginx at 1 vCPU: 49,800 req\/s/)]);
       const headline = (await page.$$eval('table.headline tr.bound', (rs) => rs.map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim())))) as string[][];
-      expect(headline).toEqual([['1 vCPU / 256 MB / 1 VU', 'nginx †', '49,800 [46,700–53,012]', '1× (reference)', '52,632 [50,030–55,262]', '1× (reference)', '96 % of 1 core']]);
+      expect(headline).toEqual([['1 vCPU / 256 MB / 6 connections', 'nginx †', '49,800 [46,700–53,012]', '1× (reference)', '52,632 [50,030–55,262]', '1× (reference)', '96 % of 1 core']]);
       const trust = await page.textContent('div.trust');
       expect(trust).toMatch(/the reference nginx is generator-bound .* trust the ratios of requests per server CPU-second \(gosherve 0\.34× \[0\.32–0\.35\], tsherve 0\.92× \[0\.88–0\.96\]\)/);
       expect(await page.evaluate("document.querySelector('div.trust').compareDocumentPosition(document.querySelectorAll('table')[1]) & Node.DOCUMENT_POSITION_FOLLOWING")).toBeTruthy();

@@ -98,21 +98,63 @@ describe('golden renderers', () => {
 
   it('markdown opens with the headline table, then the original table shape; marks non-significance and n = 1', async () => {
     const md = renderMarkdown(await results('normal'));
-    expect(md.indexOf('## Results')).toBeLessThan(md.indexOf('## Throughput (MB/s, median)'));
-    expect(md).toContain('| machine / VUs | implementation | req/s | req/s ÷ reference | req per server CPU-s | req/CPU-s ÷ reference | load generator CPU |');
-    expect(md).toMatch(/## Throughput \(MB\/s, median\)\n\n\| machine \/ VUs \| gosherve-old \| gosherve \| tsherve \|/);
-    expect(md).toContain('| 1 vCPU / 256 MB / 1 VU |');
+    expect(md.indexOf('## Results')).toBeLessThan(md.indexOf('## Throughput (median, MB/s or GB/s)'));
+    expect(md).toContain('| machine / load | implementation | req/s | req/s ÷ reference | req per server CPU-s | req/CPU-s ÷ reference | load generator CPU |');
+    expect(md).toMatch(/## Throughput \(median, MB\/s or GB\/s\)\n\n\| machine \/ load \| gosherve-old \| gosherve \| tsherve \|/);
+    // wrk opens connections (VUs × 6), so the label says connections, not VUs.
+    expect(md).toContain('| 1 vCPU / 256 MB / 6 connections |');
+    expect(md).not.toMatch(/\d VUs? \|/);
     expect(md).toMatch(/n\.s\., p = /);
     expect(renderMarkdown(await results('n1'))).toContain('[n = 1]');
   });
 
-  it('terminal marks the fastest and the non-significant, and prints each warning', async () => {
+  it('terminal marks the fastest and the non-significant, prints each warning, and each skip reason once', async () => {
     const r = await results('mixed');
-    const t = renderTerminal(r);
+    const t = renderTerminal(r, 1000);
     expect(t).toMatch(/46,000 req\/s \*/);
-    expect(t.split('\n').filter((l) => l.startsWith('warning: '))).toHaveLength(r.warnings.length);
+    // Two of the warnings are skips (a failed verification, size 16): footnoted once, not repeated as warnings.
+    expect(t.split('\n').filter((l) => l.startsWith('warning: '))).toHaveLength(r.warnings.length - 2);
+    expect(t.split('\n').filter((l) => l.includes('size 16 needs 16 CPUs'))).toEqual(['(b) skipped: size 16 needs 16 CPUs plus one for the load generator; this host has 2']);
+    expect(t.split('\n').filter((l) => l.includes('verification failed'))).toHaveLength(1);
+    expect(t.match(/skipped \(b\)/g)).toHaveLength(3);
     expect(renderTerminal(await results('normal'))).toMatch(/15,500 req\/s ≈/);
     expect(renderTerminal(await results('normal'))).not.toMatch(/15,500 req\/s \*/);
+  });
+
+  it('terminal fits the width it is given, and ends with a hyperfine-style verdict per implementation', async () => {
+    const r = await results('normal');
+    for (const width of [60, 80, 100]) {
+      const t = renderTerminal(r, width);
+      expect(Math.max(...t.split('\n').map((l) => [...l].length)), t).toBeLessThanOrEqual(width);
+      for (const impl of r.impls) expect(t).toContain(impl);
+    }
+    // Wide enough: one table (one top border), the implementations side by side.
+    expect(renderTerminal(r, 200).match(/╔/g)).toHaveLength(1);
+    expect(renderTerminal(r, 80).match(/╔/g)!.length).toBeGreaterThan(1);
+    const lines = renderTerminal(r, 200).trimEnd().split('\n');
+    expect(lines.slice(-4)).toEqual([
+      "size 1: gosherve-old: 0.19 ± 0.00× gosherve's req/s (p < 0.001)",
+      "size 1: tsherve: 1.00 ± 0.02× gosherve's req/s (not significantly different, p = 0.932)",
+      "size 2: gosherve-old: 0.18 ± 0.00× gosherve's req/s (p < 0.001)",
+      "size 2: tsherve: 1.34 ± 0.19× gosherve's req/s (p = 0.016)",
+    ]);
+    expect(renderTerminal(await results('n1'), 200)).toMatch(/\(untested: n = 1\)\n$/);
+  });
+
+  it('ratio cells hold the ratio alone (the reference is named once, in the heading); no "MB/s" heading over GB/s; no unexplained "original post"', async () => {
+    const r = await results('normal');
+    const md = renderMarkdown(r);
+    const html = renderHtml(r);
+    expect(md).toContain('## Relative to the reference, gosherve (req/s, mean ± σ, Welch p)');
+    // Before: "0.19 ± 0.00× (p < 0.001) gosherve" in every cell.
+    expect(md).not.toMatch(/\) gosherve \|/);
+    expect(md).not.toMatch(/\] gosherve \|/);
+    expect(html).not.toMatch(/\) gosherve<\/td>|\] gosherve<\/td>/);
+    expect(html).toContain('relative to the reference (gosherve)');
+    // The throughput table shows GB/s where it is that large, so its heading does not say MB/s alone.
+    expect(md).toContain('1.7 GB/s');
+    expect(md).not.toContain('## Throughput (MB/s, median)');
+    expect(html).not.toContain("the original post's table");
   });
 
   it('text summary of a wrk cell (synthesised k6 layout)', async () => {
@@ -174,21 +216,21 @@ describe('requests per server CPU-second and generator-bound cells', () => {
   it('a generator-bound reference: every report says to trust the per-CPU-second ratios', async () => {
     const r = await results('bound');
     const line = /size 1: the reference nginx is generator-bound \(load generator at 96 % of its core\(s\)\), so every req\/s ratio at this size is measured against the generator's limit; trust the ratios of requests per server CPU-second \(gosherve 0\.\d\d× \[[0-9.]+–[0-9.]+\], tsherve 0\.\d\d× \[[0-9.]+–[0-9.]+\]\)\./;
-    expect(renderTerminal(r)).toMatch(new RegExp(`\ntrust: ${line.source}`));
+    expect(renderTerminal(r, 1000)).toMatch(new RegExp(`\ntrust: ${line.source}`));
     expect(renderMarkdown(r)).toMatch(new RegExp(`\n- ${line.source}`));
     expect(renderHtml(r)).toMatch(line);
     // The † sits on the nginx cell in every table.
-    expect(renderMarkdown(r)).toContain('| 1 vCPU / 256 MB / 1 VU | nginx † |');
+    expect(renderMarkdown(r)).toContain('| 1 vCPU / 256 MB / 6 connections | nginx † |');
     expect(renderTerminal(r)).toMatch(/49,800 req\/s †/);
   });
 
   it('a generator-bound cell that is not the reference: its per-CPU ratio is the one to trust', async () => {
-    expect(renderTerminal(await results('mixed'))).toMatch(/trust: size 1: tsherve is generator-bound \(load generator at 97 % of its core\(s\)\): its req\/s ratio \(15\.45 ± 0\.23× gosherve-old\) is a lower bound set by the generator; trust its ratio of requests per server CPU-second, 14\.71× \[[0-9.]+–[0-9.]+\] gosherve-old\./);
+    expect(renderTerminal(await results('mixed'), 1000)).toMatch(/trust: size 1: tsherve is generator-bound \(load generator at 97 % of its core\(s\)\): its req\/s ratio \(15\.45 ± 0\.23× gosherve-old\) is a lower bound set by the generator; trust its ratio of requests per server CPU-second, 14\.71× \[[0-9.]+–[0-9.]+\] gosherve-old\./);
   });
 
   it('report.md records the load generator\'s CPU share per cell', async () => {
     const md = renderMarkdown(await results('bound'));
-    expect(md).toMatch(/Load generator CPU share per cell[^\n]*\n\n\| machine \/ VUs \| gosherve \| tsherve \| nginx \|\n\|---\|---:\|---:\|---:\|\n\| 1 vCPU \/ 256 MB \/ 1 VU \| 31 % \[30 %–31 %\] of 1 \| 82 % \[81 %–84 %\] of 1 \| 96 % \[95 %–97 %\] of 1 † \|/);
+    expect(md).toMatch(/Load generator CPU share per cell[^\n]*\n\n\| machine \/ load \| gosherve \| tsherve \| nginx \|\n\|---\|---:\|---:\|---:\|\n\| 1 vCPU \/ 256 MB \/ 6 connections \| 31 % \[30 %–31 %\] of 1 \| 82 % \[81 %–84 %\] of 1 \| 96 % \[95 %–97 %\] of 1 † \|/);
   });
 });
 

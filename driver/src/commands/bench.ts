@@ -55,7 +55,8 @@ export async function main(argv: string[]): Promise<number> {
     const stop = interruptible(how.stopping, how.killNow);
     try {
       const outcome = await runPlan(plan, how.backend, progressWriter(), stop.signal);
-      return await finishRun(outcome, { reportsDir: plan.reportsDir, json: plan.json, retryHint: how.retryHint });
+      const requested = plan.vm.implsGiven ? plan.impls.map((i) => i.name) : null;
+      return await finishRun(outcome, { reportsDir: plan.reportsDir, json: plan.json, retryHint: how.retryHint, requested });
     } finally {
       stop.dispose();
     }

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { compareResults, MIN_REPS_FOR_VERDICT, renderCompareMarkdown, renderCompareTerminal, summaryLine } from '../compare.js';
+import { argsError } from '../args.js';
 import { ExitCode, reportError, UsageError } from '../errors.js';
 import { resultsForRun } from '../report/results.js';
 import { writeFileAtomic } from '../store.js';
@@ -48,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
         },
       });
     } catch (err) {
-      throw new UsageError((err as Error).message, USAGE);
+      throw argsError(err, 'compare', { threshold: 'PCT', 'relative-to': 'IMPL', unchanged: 'LIST', out: 'FILE.md' });
     }
     if (parsed.values.help) {
       process.stdout.write(HELP);

@@ -3,13 +3,14 @@
 // terminal table. writeReports is also what `bench` calls at the end of a run.
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { argsError } from '../args.js';
 import { BenchError, ExitCode, reportError, UsageError } from '../errors.js';
 import { cellDir, RESULTS_FILE, TEXT_SUMMARY_FILE } from '../layout.js';
 import { renderHtml } from '../report/html.js';
 import { buildIndex } from '../report/index.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { buildResultsFromDir, type Results } from '../report/results.js';
-import { renderTerminal } from '../report/terminal.js';
+import { renderTerminal, terminalWidth } from '../report/terminal.js';
 import { renderTextSummary } from '../report/textsummary.js';
 import { writeFileAtomic, writeJsonAtomic } from '../store.js';
 
@@ -24,7 +25,7 @@ export interface WrittenReports {
 }
 
 /** Build results.json from a run folder and write every derived report; `reportsDir` defaults to the run's parent. */
-export async function writeReports(runDir: string, opts: { reportsDir?: string; now?: Date } = {}): Promise<WrittenReports> {
+export async function writeReports(runDir: string, opts: { reportsDir?: string; now?: Date; width?: number } = {}): Promise<WrittenReports> {
   const dir = resolve(runDir);
   const { results, loaded } = await buildResultsFromDir(dir, opts.now);
   const files: string[] = [];
@@ -47,7 +48,7 @@ export async function writeReports(runDir: string, opts: { reportsDir?: string; 
   const reportsDir = resolve(opts.reportsDir ?? dirname(dir));
   const index = await buildIndex(reportsDir);
   await put(join(reportsDir, 'index.html'), index.html);
-  return { results, terminal: renderTerminal(results), files, textSummaryErrors };
+  return { results, terminal: renderTerminal(results, opts.width ?? terminalWidth()), files, textSummaryErrors };
 }
 
 const USAGE = 'usage: server-bench report <run-dir>';
@@ -58,10 +59,10 @@ export async function main(argv: string[]): Promise<number> {
     try {
       parsed = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
     } catch (err) {
-      throw new UsageError((err as Error).message, USAGE);
+      throw argsError(err, 'report');
     }
     if (parsed.values.help) {
-      process.stdout.write(`${USAGE}\nRe-renders results.json, report.md, report.html, every summary.txt and reports/index.html from the stored cells.\n`);
+      process.stdout.write(`${USAGE}\n\nRe-renders results.json, report.md, report.html, every summary.txt and reports/index.html\nfrom the cells stored in <run-dir> (a folder under reports/, e.g. reports/20261201-120000),\nand prints the terminal table. Nothing is measured.\n`);
       return ExitCode.ok;
     }
     if (parsed.positionals.length !== 1) throw new UsageError(`report takes one run folder, got ${parsed.positionals.length}`, USAGE);

@@ -1,6 +1,7 @@
 // `server-bench vm image build|show`: the Debian guest image (vm/image/build.ts) for
 // `--image debian`, built once and cached under $SERVER_BENCH_CACHE/vm/debian.
 import { parseArgs } from 'node:util';
+import { argsError } from '../args.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { repoRoot } from '../impls.js';
 import { interruptible } from '../runend.js';
@@ -24,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     values = parseArgs({ args: rest, options: { force: { type: 'boolean' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw new UsageError(`vm image build: ${(err as Error).message.split('\n')[0]}`, 'see server-bench vm image --help');
+    throw argsError(err, 'vm image build');
   }
   const stop = interruptible('stopping the image build', () => undefined);
   try {

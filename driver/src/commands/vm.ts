@@ -5,7 +5,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../duration.js';
+import { argsError } from '../args.js';
 import { interruptible } from '../runend.js';
+import { VM_HELP, vmHelpFor } from './vm-help.js';
 import { ExitCode, UsageError, reportError } from '../errors.js';
 import { bootVm, checkKvm, type BootedVm } from '../vm/runner.js';
 import { prepareRunner } from '../vm/runner-build.js';
@@ -15,24 +17,17 @@ import { parseImageFlag, prepareDebianVms } from '../vm/runner-debian.js';
 import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
 import { join } from 'node:path';
 
-const HELP = `usage: server-bench vm start --size N [--image nix|debian] [--runner PATH] [--allow-tcg] [--ssh-timeout D]
-       server-bench vm stop [--size N]
-       server-bench vm exec [--size N] -- <command>
-       server-bench vm test [--size N] <impl> [k6test flags]
-       server-bench vm image build [--force]
-`;
-
-function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined> } {
+function parse(command: string, argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined> } {
   try {
     const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
     return { values: values as Record<string, string | boolean | undefined> };
   } catch (err) {
-    throw new UsageError(`vm: ${(err as Error).message.split('\n')[0]}`, 'see server-bench vm --help');
+    throw argsError(err, command, { size: 'N', runner: 'PATH', 'ssh-timeout': 'D', image: 'I' });
   }
 }
 
 async function start(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { size: { type: 'string' }, runner: { type: 'string' }, 'allow-tcg': { type: 'boolean' }, 'ssh-timeout': { type: 'string' }, image: { type: 'string' } });
+  const { values: v } = parse('vm start', argv, { size: { type: 'string' }, runner: { type: 'string' }, 'allow-tcg': { type: 'boolean' }, 'ssh-timeout': { type: 'string' }, image: { type: 'string' } });
   const size = typeof v.size === 'string' ? v.size : '1';
   const existing = await readState(size).catch(() => null);
   if (existing) throw new UsageError(`a VM of size ${size} is already running (pid ${existing.pid}, SSH on 127.0.0.1:${existing.port})`, `stop it first: server-bench vm stop --size ${size}`);
@@ -101,7 +96,7 @@ async function start(argv: string[]): Promise<number> {
 
 /** Power off (over SSH), wait, kill what is left, remove the temp disk and the state file. */
 async function stop(argv: string[]): Promise<number> {
-  const { values: v } = parse(argv, { size: { type: 'string' } });
+  const { values: v } = parse('vm stop', argv, { size: { type: 'string' } });
   const { pickSize } = await import('../vm/state.js');
   const size = pickSize(typeof v.size === 'string' ? v.size : undefined);
   const s = await readState(size);
@@ -139,6 +134,11 @@ async function stop(argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   try {
+    const help = sub !== undefined ? vmHelpFor(sub, rest) : null;
+    if (help !== null) {
+      process.stdout.write(help);
+      return ExitCode.ok;
+    }
     switch (sub) {
       case 'start':
         return await start(rest);
@@ -153,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       case undefined:
       case '--help':
       case '-h':
-        process.stdout.write(HELP);
+        process.stdout.write(VM_HELP);
         return sub === undefined ? ExitCode.usage : ExitCode.ok;
       default:
         throw new UsageError(`vm: unknown subcommand "${sub}"`, 'use start, stop, exec, test or image');

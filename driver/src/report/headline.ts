@@ -7,7 +7,7 @@ import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, ty
 import { formatRatio } from '../stats.js';
 
 export const HEADLINE_COLUMNS = [
-  'machine / VUs',
+  'machine / load',
   'implementation',
   'req/s',
   'req/s ÷ reference',

@@ -5,6 +5,7 @@
 // non-significant differences and "†" on generator-bound cells, the detailed tables ("–" = not
 // measured), verification, and the environment. Readable at 390 px and in dark mode
 // (prefers-color-scheme). Pure: results in, string out.
+import { referencesOf } from './wording.js';
 import { bytesMB, int, interval, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
@@ -30,7 +31,7 @@ h1{font-size:1.5rem;margin:.2em 0}h2{font-size:1.2rem;margin-top:1.6em;border-bo
 table{border-collapse:collapse;margin:.5em 0;font-variant-numeric:tabular-nums;min-width:100%}
 th,td{border:1px solid var(--line);padding:4px 8px;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
-table.headline td:nth-child(2){text-align:left}table.headline th,table.headline td{white-space:normal}.nw{white-space:nowrap}table.headline thead th{vertical-align:bottom}
+table.grid td,table.grid th{white-space:normal}table.grid th[scope=col]{overflow-wrap:anywhere}table.headline td:nth-child(2){text-align:left}table.headline th,table.headline td{white-space:normal}.nw{white-space:nowrap}table.headline thead th{vertical-align:bottom}
 tr.fastest td:nth-child(2){font-weight:700}
 .trust{border-left:4px solid var(--warn-line);padding:2px 12px;margin:10px 0}.trust ul{margin:.3em 0;padding-left:1.2em}
 thead th{background:var(--card)}
@@ -55,7 +56,7 @@ a{color:var(--s0)}
 `;
 
 function grid(results: Results, cell: (c: CellAggregate, impl: string, size: string) => string, caption: string): string {
-  const head = `<thead><tr><th scope="col">machine / VUs</th>${results.impls.map((i) => `<th scope="col">${esc(i)}</th>`).join('')}</tr></thead>`;
+  const head = `<thead><tr><th scope="col">machine / load</th>${results.impls.map((i) => `<th scope="col">${esc(i)}</th>`).join('')}</tr></thead>`;
   const rows = results.sizes.map((s) => {
     const tds = results.impls.map((impl) => {
       const c = cellOf(results, impl, s.name);
@@ -67,7 +68,7 @@ function grid(results: Results, cell: (c: CellAggregate, impl: string, size: str
     });
     return `<tr><th scope="row">${esc(sizeLabel(results, s.name))}</th>${tds.join('')}</tr>`;
   });
-  return `<p class="caption">${esc(caption)}</p><div class="scroll"><table>${head}<tbody>${rows.join('')}</tbody></table></div>`;
+  return `<p class="caption">${esc(caption)}</p><div class="scroll"><table class="grid">${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function perSizeChart(results: Results, id: string, title: string, yLabel: string, pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null, format: (v: number) => string, significance: 'reqPerSec' | 'mbPerSec' | 'reqPerCpuSecond' | null, caption?: string, markBound = false): string {
@@ -156,7 +157,7 @@ export function renderHtml(results: Results): string {
     warnings,
     headlineSection(results),
     '<section><h2>Throughput</h2>',
-    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median MB/s per implementation and machine size (the original post's table); * fastest at that size, significantly ahead of the next (Welch p < 0.05).${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
+    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median throughput per implementation and machine size (MB/s or GB/s; MB = 10⁶ bytes, GB = 10⁹), laid out as in the blog post this project grew from; * fastest at that size, significantly ahead of the next (Welch p < 0.05).${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
     '</section>',
     '<section><h2>Charts</h2><div class="charts">',
     perSizeChart(results, 'chart-rps', 'Requests per second', 'req/s', (c) => medianCi(c.reqPerSec), (v) => int(v), 'reqPerSec', undefined, true),
@@ -175,16 +176,16 @@ export function renderHtml(results: Results): string {
       const cmp = comparisonOf(results, size);
       const e = cmp?.entries.find((x) => x.impl === impl);
       if (!cmp || !e) return '—';
-      const text = relativeText(e.reqPerSec, cmp.reference === impl) + (cmp.reference === impl ? '' : ` ${cmp.reference}`);
+      const text = relativeText(e.reqPerSec, cmp.reference === impl);
       return e.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
-    }, 'req/s relative to the reference: mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.'),
+    }, `req/s relative to the reference (${referencesOf(results)}): mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.`),
     grid(results, (c, impl, size) => {
       const cmp = comparisonOf(results, size);
       const e = cmp?.entries.find((x) => x.impl === impl);
       if (!cmp || !e) return '—';
       if (cmp.reference === impl) return '1× (reference)';
-      return esc(e.reqPerCpuSecond ? `${ratioWithCi(e.reqPerCpuSecond)} ${cmp.reference}` : NOT_MEASURED);
-    }, 'Requests per server CPU-second relative to the reference: ratio of means [95 % interval].'),
+      return esc(e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED);
+    }, `Requests per server CPU-second relative to the reference (${referencesOf(results)}): ratio of means [95 % interval].`),
     grid(results, (c) => esc(`${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`), `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`),
     grid(results, (c) => esc(c.cpuSecondsPerGB ? medianWithCi(c.cpuSecondsPerGB, num) : 'not measured'), 'Server CPU seconds per GB served.'),
     grid(results, (c) => esc(c.cpuMicrosPerRequest ? medianWithCi(c.cpuMicrosPerRequest, num) : 'not measured'), 'Server CPU µs per request.'),

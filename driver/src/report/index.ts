@@ -19,7 +19,7 @@ export function renderIndex(entries: IndexEntry[]): string {
   const sorted = [...entries].sort((a, b) => b.results.run.createdAt.localeCompare(a.results.run.createdAt) || b.folder.localeCompare(a.folder));
   const sections = sorted.map(({ folder, results }) => {
     const r = results.run;
-    const head = `<tr><th scope="col">machine / VUs</th>${results.impls.map((i) => `<th scope="col">${esc(i)}</th>`).join('')}</tr>`;
+    const head = `<tr><th scope="col">machine / load</th>${results.impls.map((i) => `<th scope="col">${esc(i)}</th>`).join('')}</tr>`;
     const rows = results.sizes.map((s) => {
       const cmp = comparisonOf(results, s.name);
       const tds = results.impls.map((impl) => {

@@ -4,6 +4,7 @@
 // table shape (throughput per server × machine size), req/s, latency, CPU and memory efficiency,
 // map fetches, verification findings and warnings. "–" marks a statistic that was not measured.
 // Pure.
+import { referencesOf } from './wording.js';
 import { bytesMB, int, interval, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { renderProfilesMarkdown } from './profiles.js';
@@ -15,7 +16,7 @@ function esc(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function grid(results: Results, cell: (c: CellAggregate, impl: string, size: string) => string, firstColumn = 'machine / VUs'): string {
+function grid(results: Results, cell: (c: CellAggregate, impl: string, size: string) => string, firstColumn = 'machine / load'): string {
   const impls = results.impls;
   const lines = [`| ${firstColumn} | ${impls.map(esc).join(' | ')} |`, `|---|${impls.map(() => '---:').join('|')}|`];
   for (const size of results.sizes) {
@@ -63,11 +64,11 @@ export function renderMarkdown(results: Results): string {
     for (const line of trust) out.push(`- ${line}`);
     out.push('');
   }
-  out.push('## Throughput (MB/s, median)');
+  out.push('## Throughput (median, MB/s or GB/s)');
   out.push('');
   out.push(grid(results, (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}${isGeneratorBound(c) ? ' †' : ''}`));
   out.push('');
-  out.push(`\\* fastest at that size by median req/s, and significantly ahead of the next (Welch p < 0.05). MB = 10⁶ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`);
+  out.push(`\\* fastest at that size by median req/s, and significantly ahead of the next (Welch p < 0.05). MB = 10⁶ bytes, GB = 10⁹ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`);
   out.push('');
   out.push('## Requests per second (median [95 % CI])');
   out.push('');
@@ -87,26 +88,26 @@ export function renderMarkdown(results: Results): string {
     out.push('Cells with a single repetition show `[n = 1]`: no confidence interval can be given.');
     out.push('');
   }
-  out.push('## Relative to the reference (req/s, mean ± σ, Welch p)');
+  out.push(`## Relative to the reference, ${referencesOf(results)} (req/s, mean ± σ, Welch p)`);
   out.push('');
   out.push(grid(results, (c, impl, size) => {
     const cmp = comparisonOf(results, size);
     const e = cmp?.entries.find((x) => x.impl === impl);
     if (!cmp || !e) return '—';
-    return relativeText(e.reqPerSec, cmp.reference === impl) + (cmp.reference === impl || cmp.reference === null ? '' : ` ${cmp.reference}`);
+    return relativeText(e.reqPerSec, cmp.reference === impl);
   }));
   out.push('');
   out.push('n.s. = not significantly different from the reference at 5 %.');
   for (const c of results.comparisons) if (c.note) out.push(`Size ${c.size}: ${c.note}.`);
   out.push('');
-  out.push('## Relative to the reference (requests per server CPU-second, ratio of means [95 % CI])');
+  out.push(`## Relative to the reference, ${referencesOf(results)} (requests per server CPU-second, ratio of means [95 % CI])`);
   out.push('');
   out.push(grid(results, (c, impl, size) => {
     const cmp = comparisonOf(results, size);
     const e = cmp?.entries.find((x) => x.impl === impl);
     if (!cmp || !e) return '—';
     if (cmp.reference === impl) return '1× (reference)';
-    return e.reqPerCpuSecond ? `${ratioWithCi(e.reqPerCpuSecond)} ${cmp.reference}` : NOT_MEASURED;
+    return e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED;
   }));
   out.push('');
   out.push('## Latency (median of repetitions: p50 / p95 / p99)');

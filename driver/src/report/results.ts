@@ -3,6 +3,7 @@
 // this one object, never from the raw files, so they cannot disagree. Version 2 adds requests per
 // server CPU-second and ratio intervals, and keeps unmeasured statistics null; a version-1 file is
 // read by rebuilding it from the repetitions it stores.
+import { loadLabel } from './wording.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -437,7 +438,7 @@ export function sizeLabel(results: Results, size: string): string {
   if (!s) return `${size} vCPU`;
   const mem = s.memoryMiB >= 1024 && s.memoryMiB % 1024 === 0 ? `${s.memoryMiB / 1024} GB` : `${s.memoryMiB} MB`;
   const vus = results.run.config.vusOverride ?? s.vus;
-  return `${s.cpus} vCPU / ${mem} / ${vus} VU${vus === 1 ? '' : 's'}`;
+  return `${s.cpus} vCPU / ${mem} / ${loadLabel(results, vus)}`;
 }
 
 export type { RunInfo, Verification };

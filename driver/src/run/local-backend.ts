@@ -14,6 +14,7 @@ import { allowedCpus, planCpus } from '../cpus.js';
 import { selectEngine } from '../engines/index.js';
 import { BenchError, ExitCode } from '../errors.js';
 import { goVersion } from '../hostinfo.js';
+import { cannotMove, holdPorts, onPorts, type HeldPorts } from '../impl-ports.js';
 import type { LocalImplContext } from '../impls.js';
 import { startMapServer } from '../mapserver.js';
 import type { Veto } from '../matrix.js';
@@ -49,6 +50,9 @@ export function localBackend(): Backend {
   let runTargets: Targets | null = null;
   let runTargetsHash = '';
   let targetsStored = false;
+  /** The implementations on this run's ports (--port), by name; the port pair held for the run. */
+  const onRunPorts = new Map<string, Impl>();
+  let held: HeldPorts | null = null;
 
   const ctxOf = (cpus: number, mapUrl: string, profile = false): LocalImplContext => ({
     webroot: (site as PreparedSite).webroot,
@@ -66,7 +70,7 @@ export function localBackend(): Backend {
     resumable: true,
     cellOverheadSeconds: 3, // start, crawl, stop
 
-    async prepare(p: RunPlan, emit: BenchEvents): Promise<Prepared> {
+    async prepare(p: RunPlan, emit: BenchEvents, signal?: AbortSignal): Promise<Prepared> {
       plan = p;
       // Engine and CPU plans: problems here are reported before anything starts.
       engine = await selectEngine(p.engine);
@@ -80,7 +84,7 @@ export function localBackend(): Backend {
       }
       // Site, then implementations (gosherve may need building).
       if (p.site.kind === 'generated') emit({ kind: 'info', message: `site: generating or reusing the seed-${p.site.seed} site (${(p.site.targetBytes / 1e6).toFixed(0)} MB) in ${p.cacheDir}/sites` });
-      site = await prepareSite(p.site, p.cacheDir);
+      site = await prepareSite(p.site, p.cacheDir, signal);
       for (const note of site.notes) emit({ kind: 'info', message: note });
       // One target list for the whole run (targets.ts): a resumed run loads what it loaded before.
       const stored = p.resume !== null && existsSync(join(p.runDir, TARGETS_FILE)) ? await readTargets(p.runDir) : null;
@@ -90,7 +94,15 @@ export function localBackend(): Backend {
       workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
       const versions: Record<string, string> = {};
       const available: Impl[] = [];
-      for (const impl of p.impls) {
+      held = await holdPorts(p.port);
+      for (const original of p.impls) {
+        const fixed = cannotMove(original, held.site);
+        if (fixed !== null) {
+          vetoes.push({ impl: original.name, size: '*', reason: fixed });
+          continue;
+        }
+        const impl = onPorts(original, held.site);
+        onRunPorts.set(impl.name, impl);
         emit({ kind: 'info', message: `prepare ${impl.name}` });
         const r = await impl.prepare(ctxOf(1, ''));
         if ('version' in r && r.steps?.some((st) => /^(go install|go build|cargo build)|another site/.test(st))) emit({ kind: 'info', message: `${impl.name}: ${r.steps.at(-1) ?? ''}` });
@@ -115,7 +127,7 @@ export function localBackend(): Backend {
       const p = plan as RunPlan;
       const maps = (mapServer ??= await startMapServer({ text: (site as PreparedSite).mapText }));
       const cpus = cpuPlans.get(spec.size.name) as CpuPlan;
-      const impl = p.impls.find((x) => x.name === spec.impl) as Impl;
+      const impl = onRunPorts.get(spec.impl) ?? (p.impls.find((x) => x.name === spec.impl) as Impl);
       try {
         const outcome = await runCell(spec, {
           impl,
@@ -148,6 +160,7 @@ export function localBackend(): Backend {
       await supervisor.stopAll().catch(() => killAllServersNow());
       await mapServer?.close().catch(() => undefined);
       if (workDir !== null) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      held?.release();
     },
   };
 }

@@ -9,6 +9,7 @@ import { SCHEMA_VERSION, type CellResult, type RunInfo, type Size } from '../sch
 import { createRunDir, writeRunInfo } from '../store.js';
 import type { CellSpec } from './cellspec.js';
 import { InterruptedError, type BenchEvents } from './events.js';
+import { nothingToRun } from './outcome-code.js';
 import { implNamesOf, newRunInfo, type RunFacts, type RunPlan } from './plan.js';
 
 /** What a backend hands back from prepare: the facts for run.json and the cells that cannot run. */
@@ -67,6 +68,10 @@ export interface BenchOutcome {
   skipped: { impl: string; size: string; reason: string }[];
   /** Cells that failed while running (not stored; --resume runs them again). */
   failed: string[];
+  /** Implementations whose verification failed in this invocation (their cells at that size were skipped). */
+  rejected: { impl: string; size: string; reason: string }[];
+  /** Implementations the backend could not provide (unavailable at every size). */
+  unavailable: { impl: string; reason: string }[];
 }
 
 /** One line per reason: a size that does not fit names every implementation once, an unavailable implementation every size once. */
@@ -105,11 +110,18 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
     }
   };
   try {
-    const prepared = await backend.prepare(plan, emit, signal);
+    // Ctrl-C while preparing (a large site generating, a build): no run folder exists yet.
+    const prepared = await backend.prepare(plan, emit, signal).catch(async (err: unknown) => {
+      await ctrlCGrace();
+      if (signal?.aborted) throw new InterruptedError(null);
+      throw err;
+    });
     const names = implNamesOf(plan, prepared);
     // --profile adds one repetition per implementation and size, profiled (cellSpecOf).
     const matrix = buildMatrix(names, plan.sizes, plan.reps + (plan.profile ? 1 : 0), prepared.vetoes);
     emitSkips(matrix, names, plan.sizes, emit);
+    // Nothing can run (no size fits, nothing available): say why before a run folder exists.
+    if (plan.resume === null && matrix.cells.length === 0) throw nothingToRun(matrix.skipped);
     if (plan.resume === null) await createRunDir(plan.runDir);
     await backend.openRun?.(plan.runDir);
     const run: RunInfo = plan.resume ? { ...plan.resume.run, skipped: matrix.skipped } : await newRunInfo(plan, prepared, matrix);
@@ -118,7 +130,8 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
     const finished = new Set(results.map((r) => r.id));
     const todo = matrix.cells.filter((c) => !finished.has(c.id));
     emit({ kind: 'run', runDir: plan.runDir, cells: todo.length, resumed: finished.size });
-    if (todo.length === 0) return { runDir: plan.runDir, run, results, skipped: matrix.skipped, failed: [] };
+    const unavailable = prepared.vetoes.filter((v) => v.size === '*' && v.impl !== '*').map((v) => ({ impl: v.impl, reason: v.reason }));
+    if (todo.length === 0) return { runDir: plan.runDir, run, results, skipped: matrix.skipped, failed: [], rejected: [], unavailable };
 
     const record: RunRecord = {
       runDir: plan.runDir,
@@ -184,7 +197,8 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
     }
     const last = size;
     if (last !== null) await step(async () => backend.endSize?.(last, record));
-    return { runDir: plan.runDir, run, results, skipped: run.skipped, failed };
+    const rejected = [...skippedImplSize].map(([key, reason]) => ({ impl: key.slice(0, key.lastIndexOf('@')), size: key.slice(key.lastIndexOf('@') + 1), reason }));
+    return { runDir: plan.runDir, run, results, skipped: run.skipped, failed, rejected, unavailable };
   } finally {
     await backend.close();
   }

@@ -4,8 +4,10 @@
 // where it goes, and the VM backend's own knobs. verify and prepare take a subset.
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { argsError, joinDashValues } from '../args.js';
 import { parseDuration } from '../duration.js';
 import { BenchError, collect, throwProblems, UsageError } from '../errors.js';
+import { parsePortFlag, type PortRequest } from '../impl-ports.js';
 import { IMPL_NAMES } from '../impls.js';
 import { LoadgenSchema, type Loadgen, type Size } from '../schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
@@ -173,6 +175,14 @@ export const BENCH_FLAGS = {
     default: null,
     parse: (t) => t,
   }),
+  port: option<PortRequest>({
+    flag: 'port',
+    arg: 'N|auto',
+    help: 'site port N, metrics on N+1 (default 8080); auto: the first free pair from 8080,\nheld for the run so two runs do not collide. gosherve listens on 8080 only',
+    backends: ['local'],
+    default: null,
+    parse: parsePortFlag,
+  }),
   reference: option<string | null>({
     flag: 'reference',
     arg: 'IMPL',
@@ -286,12 +296,12 @@ export interface RawFlags {
 export function readFlags(command: string, argv: readonly string[], table: AnyTable): RawFlags {
   const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
   for (const o of Object.values(table)) options[o.flag] = { type: o.arg === undefined ? 'boolean' : 'string' };
+  const valueArgs = Object.fromEntries(Object.values(table).flatMap((o) => (o.arg !== undefined ? [[o.flag, o.arg]] : [])));
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: joinDashValues(argv, new Set(Object.keys(valueArgs))), options, strict: true, allowPositionals: true });
   } catch (err) {
-    const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s+/g, ' ').trim();
-    throw new UsageError(`${command}: ${msg}`, `see server-bench ${command} --help`);
+    throw argsError(err, command, valueArgs);
   }
   if (parsed.positionals.length > 0) throw new UsageError(`${command}: unexpected argument "${parsed.positionals[0]}"`, `see server-bench ${command} --help`);
   // Every option is a single string or a switch (none is `multiple`).

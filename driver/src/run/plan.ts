@@ -4,8 +4,9 @@
 // (settingsFromRun). Also the run.json a new run starts with (newRunInfo). Nothing here starts a
 // process; the loop (loop.ts) and the backends read the plan.
 import { existsSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Impl } from '../contracts.js';
+import { cannotMove, type PortRequest } from '../impl-ports.js';
 import { selectEngine } from '../engines/index.js';
 import { BenchError, InputError, throwProblems, UsageError } from '../errors.js';
 import { gitRevision, hostInfo } from '../hostinfo.js';
@@ -19,6 +20,7 @@ import type { ImageFlavour } from '../vm/runner-debian.js';
 import { readRunInfo, storedResults } from '../store.js';
 import { CELL_KEYS, CELL_OPTIONS, pickCellValues, storedCellValues, type CellOption, type CellValues } from './cell-options.js';
 import { BENCH_FLAGS, flagValues, type BackendName, type BenchValues, type EngineChoice, type Loadgen, type RawFlags } from './options.js';
+import { resumeConflicts } from './resume-flags.js';
 import type { SiteRequest } from './site.js';
 
 /** A run's configuration: what run.json records and --resume restores. */
@@ -51,6 +53,8 @@ export interface RunPlan extends RunSettings {
   /** The VM backend's own knobs (not part of the run's configuration); implsGiven: --impls was given. */
   vm: { image: ImageFlavour; allowTcg: boolean; runner: string | null; sshTimeoutSeconds: number | null; implsGiven: boolean };
   json: boolean;
+  /** --port: where the servers listen (not a setting: a resumed run may take other ports). */
+  port: PortRequest;
 }
 
 /** What the reports compare against when --reference is not given: gosherve when it ran, else the first. */
@@ -94,19 +98,21 @@ export async function implsOf(specs: string[] | null, backend: BackendName, prob
       specs = specs.filter((x) => !x.includes('@'));
     }
   }
-  return resolveImpls(specs, problems);
+  // Each problem names the flag it came from.
+  const found: BenchError[] = [];
+  const impls = resolveImpls(specs, found);
+  for (const p of found) problems.push(new BenchError(p.message.startsWith('--impls') ? p.message : `--impls: ${p.message}`, p.hint, p.exitCode));
+  return impls;
 }
 
 /** --webroot and --redirects → the site, checking both exist; the generated site otherwise. */
 export function siteOf(v: Pick<BenchValues, 'webroot' | 'redirects' | 'seed' | 'siteSize'>, problems: BenchError[]): SiteRequest {
   const webroot = v.webroot !== null ? resolve(v.webroot) : null;
-  if (webroot !== null && !(existsSync(webroot) && statSync(webroot).isDirectory())) {
-    problems.push(new InputError(`--webroot ${v.webroot}: no such directory`, "pass the folder that holds your site's index.html"));
-  }
+  if (webroot !== null && !existsSync(webroot)) problems.push(new InputError(`--webroot ${v.webroot}: no such directory`, "pass the folder that holds your site's index.html"));
+  else if (webroot !== null && !statSync(webroot).isDirectory()) problems.push(new InputError(`--webroot ${v.webroot} is a file, not a folder`, `pass the folder that holds your site's index.html (perhaps ${dirname(webroot)})`));
   const redirects = v.redirects !== null ? resolve(v.redirects) : null;
-  if (redirects !== null && !(existsSync(redirects) && statSync(redirects).isFile())) {
-    problems.push(new InputError(`--redirects ${v.redirects}: no such file`, 'pass a redirect map file, one "alias https://target" per line'));
-  }
+  if (redirects !== null && !existsSync(redirects)) problems.push(new InputError(`--redirects ${v.redirects}: no such file`, 'pass a redirect map file, one "alias https://target" per line'));
+  else if (redirects !== null && !statSync(redirects).isFile()) problems.push(new InputError(`--redirects ${v.redirects} is a folder, not a file`, 'pass a redirect map file, one "alias https://target" per line'));
   if (redirects !== null && webroot === null) problems.push(new UsageError('--redirects needs --webroot', 'give both to benchmark your own site'));
   return webroot !== null ? { kind: 'user', webroot, redirects } : { kind: 'generated', seed: v.seed, targetBytes: v.siteSize };
 }
@@ -166,7 +172,7 @@ export function reportsDirOf(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * The command line → a RunPlan. Every flag and file is checked before anything starts and ALL
  * problems are thrown together (ProblemsError), so a user fixes a command line once, not once per
- * flag. With --resume the plan is the stored run's, whatever the other flags say.
+ * flag. With --resume the plan is the stored run's; a flag that would change it is refused (resume-flags.ts).
  */
 export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean } = {}): Promise<RunPlan> {
   const problems: BenchError[] = [];
@@ -174,8 +180,9 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
   const v = flagValues(BENCH_FLAGS, raw, backend, problems);
   const impls = await implsOf(v.impls, backend, problems);
   const site = siteOf(v, problems);
-  if (v.reference !== null && !impls.some((i) => i.name === v.reference) && !IMPL_NAMES.includes(v.reference)) {
-    problems.push(new UsageError(`--reference: "${v.reference}" is not one of the implementations`, `choose one of: ${impls.map((i) => i.name).join(', ')}`));
+  // The reference must be one this run runs (the VMs may carry more than --impls resolves here).
+  if (v.reference !== null && !impls.some((i) => i.name === v.reference) && !(backend === 'vm' && IMPL_NAMES.includes(v.reference))) {
+    problems.push(new UsageError(`--reference ${v.reference}: not one of the implementations this run runs`, impls.length > 0 ? `choose one of: ${impls.map((i) => i.name).join(', ')} (or add it to --impls)` : 'add it to --impls'));
   }
   // The Debian guest has wrk, not k6 (Debian does not package it): its default engine is wrk.
   const engine: EngineChoice = backend === 'vm' && v.image === 'debian' && raw.text.engine === undefined ? 'wrk' : v.engine;
@@ -189,6 +196,12 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
   } else if (opts.checkEngine !== false && !problems.some((p) => p.message.startsWith('--engine'))) {
     const chosen = await checkEngine(engine, problems);
     if (chosen !== null) checkCellOptions(pickCellValues(v), { backend, engine: chosen }, problems);
+  }
+  if (typeof v.port === 'number' && v.impls !== null) {
+    for (const impl of impls) {
+      const fixed = cannotMove(impl, v.port);
+      if (fixed !== null) problems.push(new UsageError(`--port ${v.port}: ${fixed}`, `leave ${impl.name} out of --impls, or run it without --port`));
+    }
   }
   if (v.resume !== null && v.out !== null) problems.push(new UsageError('--resume and --out cannot be combined', '--resume continues the run folder it names'));
   const profile = await profileOf(v, raw, problems);
@@ -207,14 +220,17 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     profile,
   };
   const vm = { image: v.image, allowTcg: v.allowTcg, runner: v.runner, sshTimeoutSeconds: v.sshTimeoutSeconds, implsGiven: v.impls !== null };
-  const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm, json: v.json };
+  const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm, json: v.json, port: v.port };
   if (v.resume === null) {
+    // (--resume: the stored run's settings; flags that would change them are refused below.)
     return { ...fromFlags, ...common, impls, runDir: v.out ?? join(reportsDir, newRunId()), resume: null };
   }
   const runDir = v.resume.includes('/') ? resolve(v.resume) : join(reportsDir, v.resume);
   if (!existsSync(join(runDir, 'run.json'))) throw new UsageError(`--resume ${v.resume}: no run folder ${runDir}`, `run ids are folder names under ${reportsDir}`);
   const run = await readRunInfo(runDir);
   const stored = settingsFromRun(run);
+  const conflict = resumeConflicts(v.resume, raw, fromFlags, stored);
+  if (conflict !== null) throw conflict;
   return { ...stored, ...common, impls: resolvePriorImpls(stored.implSpecs), runDir, resume: { run, results: await storedResults(runDir) } };
 }
 

@@ -26,7 +26,7 @@ export interface PreparedSite {
  * The generated site, cached by seed and size under the cache folder (generated once into a
  * temporary folder, then renamed into place, so an interrupted generation is never reused).
  */
-export async function prepareGeneratedSite(cacheDir: string, seed: number, targetBytes: number): Promise<PreparedSite> {
+export async function prepareGeneratedSite(cacheDir: string, seed: number, targetBytes: number, signal?: AbortSignal): Promise<PreparedSite> {
   // The generator's version is in the name: a site made by older generator code is never reused.
   const dir = join(cacheDir, 'sites', `v${SITEGEN_VERSION}-seed${seed}-${targetBytes}`);
   const meta = join(dir, '.server-bench-site.json');
@@ -34,7 +34,7 @@ export async function prepareGeneratedSite(cacheDir: string, seed: number, targe
     await mkdir(join(cacheDir, 'sites'), { recursive: true });
     const tmp = await mkdtemp(join(cacheDir, 'sites', `.tmp-seed${seed}-`));
     try {
-      const site = await generateSite({ dir: join(tmp, 'site'), seed, targetBytes });
+      const site = await generateSite({ dir: join(tmp, 'site'), seed, targetBytes, ...(signal ? { signal } : {}) });
       await writeJsonAtomic(join(tmp, 'site', '.server-bench-site.json'), { files: site.files, bytes: site.bytes, redirectsText: site.redirectsText });
       // A folder without the marker is a leftover of an older layout; one with it may be in use.
       if (existsSync(dir) && !existsSync(meta)) await rm(dir, { recursive: true, force: true });
@@ -77,6 +77,6 @@ export async function prepareUserSite(webroot: string, redirectsFile: string | n
 /** Which site a run serves: the generated one (seed, size) or the user's folder and map. */
 export type SiteRequest = { kind: 'generated'; seed: number; targetBytes: number } | { kind: 'user'; webroot: string; redirects: string | null };
 
-export function prepareSite(site: SiteRequest, cacheDir: string): Promise<PreparedSite> {
-  return site.kind === 'user' ? prepareUserSite(site.webroot, site.redirects) : prepareGeneratedSite(cacheDir, site.seed, site.targetBytes);
+export function prepareSite(site: SiteRequest, cacheDir: string, signal?: AbortSignal): Promise<PreparedSite> {
+  return site.kind === 'user' ? prepareUserSite(site.webroot, site.redirects) : prepareGeneratedSite(cacheDir, site.seed, site.targetBytes, signal);
 }

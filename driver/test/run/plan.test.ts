@@ -69,7 +69,7 @@ describe('RunPlan from the command line', () => {
     expect(await problemsOf(['--redirects', '/nonexistent/map.txt', '--reference', 'apache', '--resume', 'normal', '--out', '/tmp/x'])).toEqual([
       '--redirects /nonexistent/map.txt: no such file (pass a redirect map file, one "alias https://target" per line)',
       '--redirects needs --webroot (give both to benchmark your own site)',
-      expect.stringMatching(/^--reference: "apache" is not one of the implementations/),
+      expect.stringMatching(/^--reference apache: not one of the implementations this run runs/),
       '--resume and --out cannot be combined (--resume continues the run folder it names)',
     ]);
     const missing = await plan(['--resume', 'nosuch']).catch((e: unknown) => e);
@@ -80,9 +80,18 @@ describe('RunPlan from the command line', () => {
 });
 
 describe('RunPlan from a stored run (--resume)', () => {
-  it('takes the stored configuration whatever the other flags say, with the results already there', async () => {
+  it('refuses flags that would change the stored settings, naming each difference in one line', async () => {
+    const err = await plan(['--resume', 'normal', '--impls', 'nginx', '--sizes', '16', '--reps', '5', '--duration', '1s', '--vus', '7', '--loadgen', 'shared', '--site-size', '2MB', '--json']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    const line = (err as UsageError).oneLine();
+    expect(line).toMatch(/^--resume normal: --impls nginx \(the run has [^)]+\), --sizes 16 \(the run has 1,2\), --reps 5 \(the run has \d+\), --duration 1s \(the run has \d+s\), --vus 7 \(the run has default\), --loadgen shared \(the run has dedicated\), --site-size 2MB \(the run has 40000000 bytes\): a resumed run keeps the settings it started with \(leave those flags out/);
+    expect(line).not.toContain('--json');
+  });
+
+  it('takes the stored configuration, with the results already there; flags that repeat it are fine', async () => {
     const stored = await readRunInfo(join(reports, 'normal'));
-    const p = await plan(['--resume', 'normal', '--impls', 'nginx', '--sizes', '16', '--reps', '1', '--duration', '99s', '--vus', '7', '--loadgen', 'shared', '--site-size', '2MB']);
+    const p = await plan(['--resume', 'normal', '--reps', String(stored.config.reps), '--sizes', stored.config.sizes.map((z) => z.name).join(','), '--engine', 'auto', '--json']);
+    expect(p.json).toBe(true);
     expect(p.runDir).toBe(join(reports, 'normal'));
     expect(p.resume?.run).toEqual(stored);
     expect(p.resume?.results.length).toBeGreaterThan(0);
