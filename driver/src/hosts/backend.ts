@@ -23,7 +23,7 @@ import { guestEmulated } from '../vm/virt.js';
 import type { Info } from '../vm/wire.js';
 import { hostOf, targetName, type HostsFile, type HostSpec } from './file.js';
 import type { HostFacts } from './facts.js';
-import { blockers, hostInfo, probe } from './provision.js';
+import { hostInfo, probe, readiness } from './provision.js';
 import { openHost, type HostSession } from './remote.js';
 
 /** Where k6test's pid is kept on the machine while a cell runs: Ctrl-C and a reconnect signal it by that pid. */
@@ -112,18 +112,12 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
         }
         try {
           const pr = await probe(s);
-          const missing = blockers(pr, h);
-          if (!pr.tools.has(engine)) missing.push(`no ${engine} (install it, or bench --engine ${engine === 'wrk' ? 'k6' : 'wrk'})`);
-          const prov = pr.provisioned;
-          if (!prov || !pr.bundleKey) missing.push('not provisioned');
-          else if (prov.size !== h.size || prov.serverCpus.join() !== h.serverCpus.join() || prov.generatorCpus.join() !== h.generatorCpus.join()) missing.push(`provisioned as size ${prov.size} with cores ${prov.serverCpus.join(',')}/${prov.generatorCpus.join(',')}`);
-          if (missing.length === 0) {
-            const i = await hostInfo(s, engine);
-            if (i.size.name !== h.size) missing.push(`k6test says size ${i.size.name}`);
+          const { missing, info: i } = await readiness(s, pr, h, engine, file.path);
+          if (i) {
             carried.push(i.impls);
             site ??= i.site;
           }
-          if (missing.length > 0) problems.push(new EnvironmentError(`${who}: ${missing.join('; ')}`, `server-bench hosts check --hosts ${file.path}; server-bench hosts provision --hosts ${file.path}`));
+          if (missing.length > 0) problems.push(new EnvironmentError(`${who}: ${missing.join('; ')}`, `server-bench hosts check --hosts ${file.path}`));
           facts.set(h.size, pr.facts);
           emit({ kind: 'info', message: `${who}: ${pr.facts.hostname}, ${pr.facts.cpuModel}, ${pr.facts.cores} cores, virt ${pr.facts.virt ?? 'unknown'}` });
         } finally {

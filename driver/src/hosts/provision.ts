@@ -63,20 +63,57 @@ export async function probe(h: HostSession): Promise<Probe> {
   return { facts, root: val('root') !== '', tools: new Set(lines.filter((l) => l.startsWith('tool=')).map((l) => l.slice(5))), provisioned, bundleKey: val('bundle') || null };
 }
 
-/** What stops provisioning this machine at all (not fixed by provision): one line each. */
-export function blockers(p: Probe, h: HostSpec): string[] {
+/**
+ * What stops this machine from running cells, or (forProvision) from being provisioned by us:
+ * one line each. NixOS machines are provisioned by their own configuration (nixosModules.server-bench).
+ */
+export function blockers(p: Probe, h: HostSpec, forProvision = false): string[] {
   const out: string[] = [];
   if (!p.root) out.push(`${h.ssh.user} is not root and has no passwordless sudo (log in as root, or allow sudo -n)`);
   if (p.facts.init !== 'systemd') out.push(`not run by systemd (PID 1 is ${p.facts.init || 'unknown'}); the servers run as systemd units`);
-  if (p.facts.os.id === 'nixos') out.push('NixOS: import the flake\'s nixosModules.server-bench instead (docs/hosts.md)');
-  else if (!['debian', 'ubuntu'].includes(p.facts.os.id)) out.push(`${p.facts.os.name} is not Debian or Ubuntu`);
-  if (p.facts.arch !== 'x86_64') out.push(`${p.facts.arch}: the bundle's Node is x86_64`);
+  if (forProvision) {
+    if (p.facts.os.id === 'nixos') out.push("NixOS: import the flake's nixosModules.server-bench and nixos-rebuild instead (docs/hosts.md)");
+    else if (!['debian', 'ubuntu'].includes(p.facts.os.id)) out.push(`${p.facts.os.name} is not Debian or Ubuntu`);
+    if (p.facts.arch !== 'x86_64') out.push(`${p.facts.arch}: the bundle's Node is x86_64`);
+  }
   const beyond = [...h.serverCpus, ...h.generatorCpus].filter((c) => c >= p.facts.cores);
   if (beyond.length > 0) out.push(`core(s) ${beyond.join(', ')} do not exist (${p.facts.cores} online): fix serverCpus/generatorCpus`);
   const base = ['systemctl', 'journalctl', 'taskset', 'tar'].filter((t) => !p.tools.has(t));
   if (!p.tools.has('wrk') && !p.tools.has('k6')) base.push('wrk');
   if (base.length > 0) out.push(`missing ${base.join(', ')} (apt-get install -y ${[...new Set(base.map((t) => (t === 'taskset' ? 'util-linux' : t === 'journalctl' || t === 'systemctl' ? 'systemd' : t)))].join(' ')})`);
   return out;
+}
+
+/**
+ * Whether a cell can run on the machine now: the blockers, the engine, what provisioning left
+ * (Debian/Ubuntu: provisioned.json for this size and cores, the bundle, the units; NixOS: the
+ * module's files), and k6test answering for this size with the file's cores. The answer when it does.
+ */
+export async function readiness(s: HostSession, p: Probe, h: HostSpec, engine: 'wrk' | 'k6' | null, file = 'FILE'): Promise<{ missing: string[]; info: Info | null }> {
+  const missing = blockers(p, h);
+  if (engine && !p.tools.has(engine)) missing.push(`no ${engine} (install it, or bench --engine ${engine === 'wrk' ? 'k6' : 'wrk'})`);
+  if (p.facts.os.id !== 'nixos') {
+    const prov = p.provisioned;
+    if (!prov || !p.bundleKey) missing.push(`not provisioned (server-bench hosts provision --hosts ${file})`);
+    else {
+      if (prov.size !== h.size || prov.serverCpus.join() !== h.serverCpus.join() || prov.generatorCpus.join() !== h.generatorCpus.join()) {
+        missing.push(`provisioned as size ${prov.size} with cores ${prov.serverCpus.join(',')}/${prov.generatorCpus.join(',')}, the file says size ${h.size} with ${h.serverCpus.join(',')}/${h.generatorCpus.join(',')} (hosts provision again)`);
+      }
+      if (prov.bundleKey !== p.bundleKey) missing.push('the bundle is not the one provisioned (hosts provision again)');
+      const units = await s.exec(`for u in ${prov.impls.map((i) => `bench-${i}.service`).join(' ')} bench-site.service bench-redirect-map.service; do [ -f /etc/systemd/system/$u ] || echo "$u"; done`);
+      const absent = units.stdout.split('\n').filter(Boolean);
+      if (absent.length > 0) missing.push(`unit(s) ${absent.join(', ')} missing (hosts provision again)`);
+    }
+  }
+  if (missing.length > 0) return { missing, info: null };
+  const nixHint = p.facts.os.id === 'nixos' ? 'set serverBench.host in the machine\'s configuration (nixosModules.server-bench) and nixos-rebuild switch' : 'hosts provision again';
+  const info = await hostInfo(s, engine ?? (p.tools.has('wrk') ? 'wrk' : 'k6')).catch((err: unknown) => (err instanceof BenchError ? err.message : String(err)));
+  if (typeof info === 'string') return { missing: [p.facts.os.id === 'nixos' ? `${info} (${nixHint})` : info], info: null };
+  if (info.size.name !== h.size) missing.push(`k6test says size ${info.size.name} (${nixHint})`);
+  else if (info.size.serverCpuList.join() !== h.serverCpus.join() || info.size.loadgenCpuList.join() !== h.generatorCpus.join()) {
+    missing.push(`k6test says cores ${info.size.serverCpuList.join(',')}/${info.size.loadgenCpuList.join(',')}, the file ${h.serverCpus.join(',')}/${h.generatorCpus.join(',')} (${nixHint})`);
+  }
+  return { missing, info: missing.length === 0 ? info : null };
 }
 
 export interface HostStatus {
@@ -112,24 +149,7 @@ export async function checkHost(h: HostSpec, engine: 'wrk' | 'k6' | null): Promi
   }
   try {
     const p = await probe(s);
-    const missing = blockers(p, h);
-    if (engine && !p.tools.has(engine)) missing.push(`no ${engine} (apt-get install -y ${engine}, or bench --engine ${engine === 'wrk' ? 'k6' : 'wrk'})`);
-    const prov = p.provisioned;
-    if (!prov || !p.bundleKey) missing.push(`not provisioned (server-bench hosts provision --hosts FILE)`);
-    else {
-      if (prov.size !== h.size || prov.serverCpus.join() !== h.serverCpus.join() || prov.generatorCpus.join() !== h.generatorCpus.join()) {
-        missing.push(`provisioned as size ${prov.size} with cores ${prov.serverCpus.join(',')}/${prov.generatorCpus.join(',')}, the file says size ${h.size} with ${h.serverCpus.join(',')}/${h.generatorCpus.join(',')} (hosts provision again)`);
-      }
-      if (prov.bundleKey !== p.bundleKey) missing.push('the bundle is not the one provisioned (hosts provision again)');
-      const units = await s.exec(`for u in ${prov.impls.map((i) => `bench-${i}.service`).join(' ')} bench-site.service bench-redirect-map.service; do [ -f /etc/systemd/system/$u ] || echo "$u"; done`);
-      const absent = units.stdout.split('\n').filter(Boolean);
-      if (absent.length > 0) missing.push(`unit(s) ${absent.join(', ')} missing (hosts provision again)`);
-      if (missing.length === 0) {
-        const info = await hostInfo(s, p.tools.has('wrk') ? 'wrk' : 'k6').catch((err: unknown) => (err instanceof BenchError ? err.oneLine() : String(err)));
-        if (typeof info === 'string') missing.push(info);
-        else if (info.size.name !== h.size) missing.push(`k6test says size ${info.size.name}`);
-      }
-    }
+    const { missing } = await readiness(s, p, h, engine);
     return { host: h, facts: p.facts, missing };
   } catch (err) {
     return { host: h, facts: null, missing: [err instanceof BenchError ? err.oneLine() : String(err)] };
@@ -173,7 +193,7 @@ export async function provisionHost(h: HostSpec, bundle: HostBundle, log: (line:
   const who = `size ${h.size} ${targetName(h.ssh)}`;
   try {
     const p = await probe(s);
-    const blocked = blockers(p, h);
+    const blocked = blockers(p, h, true);
     if (blocked.length > 0) throw new EnvironmentError(`${who}: cannot provision: ${blocked.join('; ')}`, 'fix the machine, then run hosts provision again');
     const impls = bundle.impls.filter((i) => i.name !== 'nginx' || p.tools.has('nginx'));
     const files = renderHostFiles({ impls, host: h, ...(await guestScripts()) });
