@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BenchError, EnvironmentError, ExitCode, throwProblems } from '../errors.js';
+import { BenchError, EnvironmentError, ExitCode, throwProblems, UsageError } from '../errors.js';
 import type { CellSpec } from '../run/cellspec.js';
 import { specId } from '../run/cellspec.js';
 import type { BenchEvents } from '../run/events.js';
@@ -33,9 +33,9 @@ export const K6TEST_PID_FILE = '/run/server-bench-k6test.pid';
 export const HOST_CELL_COMMAND = `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec -`;
 
 /** Signal the machine's k6test (if one runs) and wait up to `waitMs` for it to end: nothing of ours is left running there. */
-export function stopRemoteK6test(waitMs: number): string {
+export function stopRemoteK6test(waitMs: number, pidFile: string = K6TEST_PID_FILE): string {
   const tries = Math.max(1, Math.round(waitMs / 200));
-  return `p=$(cat ${K6TEST_PID_FILE} 2>/dev/null) || exit 0; [ -n "$p" ] || exit 0; kill -INT "$p" 2>/dev/null || { rm -f ${K6TEST_PID_FILE}; exit 0; }; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt ${tries} ]; do sleep 0.2; i=$((i+1)); done; if kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; echo killed; fi; rm -f ${K6TEST_PID_FILE}`;
+  return `p=$(cat ${pidFile} 2>/dev/null) || exit 0; [ -n "$p" ] || exit 0; kill -INT "$p" 2>/dev/null || { rm -f ${pidFile}; echo gone; exit 0; }; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt ${tries} ]; do sleep 0.2; i=$((i+1)); done; if kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; echo killed; else echo stopped; fi; rm -f ${pidFile}`;
 }
 
 function machineOf(h: HostSpec, f: HostFacts): Machine {
@@ -103,6 +103,10 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
           continue;
         }
         const who = `size ${h.size} ${targetName(h.ssh)}`;
+        if (h.generator) {
+          problems.push(new UsageError(`${file.path}: hosts.${h.size}.generator: a separate generator machine is not run yet`, `remove it; the load is generated on generatorCpus of ${h.ssh.host} (docs/hosts.md, "Not yet")`));
+          continue;
+        }
         let s: HostSession;
         try {
           s = await openHost(h.ssh);

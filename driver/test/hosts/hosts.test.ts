@@ -13,6 +13,7 @@ import { hostKeyBlob, parseHostsFile, type SshTargetSpec } from '../../src/hosts
 import { describeFacts, measureFacts, parseFacts } from '../../src/hosts/facts.js';
 import { cpuSpec, renderHostFiles } from '../../src/hosts/hostfiles.js';
 import { openHost } from '../../src/hosts/remote.js';
+import { stopRemoteK6test } from '../../src/hosts/backend.js';
 import { IMPL_SPECS } from '../../src/matrix-files.js';
 import { sshdMissing, startSshd, type TestSshd } from '../support/sshd.js';
 
@@ -160,6 +161,44 @@ describe.skipIf(missing !== null)(`a real sshd${missing ? ` (${missing})` : ''}`
     expect((refused as BenchError).oneLine()).toMatch(/login refused for \S+ with .*other_ed25519 \(add the key's public half/);
     const closed = await openHost({ ...target, port: 1 }, 3_000).then(() => null, (e: unknown) => e);
     expect((closed as BenchError).oneLine()).toMatch(/127\.0\.0\.1:1: unreachable \(ECONNREFUSED\) \(check ssh\.host and ssh\.port/);
+  });
+
+  it('Ctrl-C: the process there is interrupted by its pid from a second session and waited for', async () => {
+    const h = await openHost(target);
+    const pidFile = join(work, 'k6test.pid');
+    try {
+      const ac = new AbortController();
+      let out = '';
+      // As HOST_CELL_COMMAND: the shell records its pid, then exec keeps it; here a shell that ignores nothing.
+      const run = h.exec(`echo $$ > ${pidFile}; echo $$; exec sleep 30`, { onStdout: (c) => (out += c), signal: ac.signal });
+      for (let i = 0; i < 100 && !/\d+\n/.test(out); i++) await new Promise((r) => setTimeout(r, 20));
+      const pid = Number(out.trim());
+      expect(pid).toBeGreaterThan(1);
+      const t0 = Date.now();
+      ac.abort();
+      // As the backend does on Ctrl-C: a second session interrupts the process by its pid (sshd
+      // does not end a command when its channel closes), and then the first channel ends too.
+      const other = await openHost(target);
+      const stop = await other.exec(stopRemoteK6test(3_000, pidFile));
+      other.close();
+      expect(stop.stdout.trim()).toMatch(/^(stopped|killed|gone)$/);
+      await run;
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      let alive = true;
+      for (let i = 0; i < 50 && alive; i++) {
+        try {
+          process.kill(pid, 0);
+          await new Promise((r) => setTimeout(r, 20));
+        } catch {
+          alive = false;
+        }
+      }
+      expect(alive).toBe(false);
+      // Nothing to stop: no pid file.
+      expect((await h.exec(stopRemoteK6test(1_000, pidFile))).code).toBe(0);
+    } finally {
+      h.close();
+    }
   });
 
   it('hosts check: one line per machine with what is missing, exit 4', async () => {
