@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     if (sub === 'check') {
       let bad = 0;
       for (const h of hosts) {
-        const s = await checkHost(h, engine);
+        const s = await checkHost(h, engine, values.hosts);
         if (s.missing.length > 0) bad++;
         process.stdout.write(`${statusLine(s)}\n`);
       }

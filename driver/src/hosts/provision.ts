@@ -140,7 +140,7 @@ export async function hostInfo(h: HostSession, engine: 'wrk' | 'k6'): Promise<In
   }
 }
 
-export async function checkHost(h: HostSpec, engine: 'wrk' | 'k6' | null): Promise<HostStatus> {
+export async function checkHost(h: HostSpec, engine: 'wrk' | 'k6' | null, file = 'FILE'): Promise<HostStatus> {
   let s: HostSession;
   try {
     s = await openHost(h.ssh);
@@ -149,7 +149,7 @@ export async function checkHost(h: HostSpec, engine: 'wrk' | 'k6' | null): Promi
   }
   try {
     const p = await probe(s);
-    const { missing } = await readiness(s, p, h, engine);
+    const { missing } = await readiness(s, p, h, engine, file);
     return { host: h, facts: p.facts, missing };
   } catch (err) {
     return { host: h, facts: null, missing: [err instanceof BenchError ? err.oneLine() : String(err)] };
