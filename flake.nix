@@ -134,6 +134,17 @@
         };
     in
     {
+      # A real NixOS machine as a `bench --backend hosts` machine (nix/host-module.nix, docs/hosts.md):
+      # import it, set serverBench.host = { size; serverCpus; generatorCpus; }, and apply with
+      # nixos-rebuild switch --target-host. The packages are this flake's, for the machine's system.
+      nixosModules.server-bench =
+        { pkgs, lib, ... }:
+        {
+          imports = [ ./nix/host-module.nix ];
+          serverBench.packages = lib.mkDefault (vmPackages pkgs.stdenv.hostPlatform.system);
+        };
+      nixosModules.default = self.nixosModules.server-bench;
+
       nixosConfigurations = lib.mapAttrs' (
         name: vm: lib.nameValuePair "bench-${name}" vm
       ) (vmsFor "x86_64-linux");

@@ -1,8 +1,8 @@
 # One NixOS benchmark VM, parameterised by a size from nix/sizes.nix (data: matrix/sizes.json;
 # flake.nix builds one per size): qemu-vm imported, headless, no network beyond the SSH forward the
-# driver asks for at boot; one hardened systemd unit per implementation (matrix/impls.json, started
-# by k6test, not at boot), the site copied to guest-local disk, the redirect map on loopback.
-# The driver <-> VM contract is nix/README.md.
+# driver asks for at boot, the per-run SSH key; the benchmark itself (one hardened systemd unit per
+# implementation, the site, the redirect map, k6test) is nix/bench-units.nix, which real NixOS
+# machines import too (nix/host-module.nix). The driver <-> VM contract is nix/README.md.
 {
   config,
   lib,
@@ -14,27 +14,9 @@ let
   cfg = config.serverBench;
   size = cfg.size;
 
-  guestPaths = import ./nix/guest-paths.nix; # shared with packages.site's nginx.conf
-  # The guest's fixed facts (paths, the map server, the server units' settings and hardening), the
-  # same file the Debian guest image is built from (driver/src/vm/image).
+  # The guest's fixed facts (matrix/guest.json; nix/bench-units.nix uses the rest of it).
   guest = lib.importJSON ./matrix/guest.json;
-  siteDir = guestPaths.webroot;
-  mapDir = guest.paths.mapDir;
-  mapBase = "http://${guest.mapServer.host}:${toString guest.mapServer.port}";
-  mapUrl = "${mapBase}/redirects.txt";
-  nginxPrefix = guestPaths.nginxPrefix;
   shared = guest.paths.shared;
-
-  # systemd CPU lists: "0", "0-15", "16-19".
-  cpuRange =
-    list:
-    let
-      first = toString (builtins.head list);
-      last = toString (lib.last list);
-    in
-    if builtins.length list == 1 then first else "${first}-${last}";
-  serverCpus = cpuRange size.serverCpuList;
-  loadgenCpus = cpuRange size.loadgenCpuList;
 
   # Parca's agent (nix/parca.nix via serverBench.parcaAgent): null unless a server is set.
   parca = import ./nix/parca-agent.nix {
@@ -42,113 +24,25 @@ let
     exe = lib.getExe pkgs.parca-agent;
   };
 
-  impls = import ./nix/impls.nix {
-    packages = {
-      inherit (cfg.packages) tsherve tsherve-bun gosherve gosherve-old servy;
-      nginx = pkgs.nginx;
-    };
-    inherit size mapUrl;
-    webroot = siteDir;
-    nginxConf = "${cfg.packages.site}/nginx.conf";
-  };
-
-  # Hardening that leaves the measured path alone (matrix/guest.json): no SystemCallFilter; its
-  # seccomp filters (address families, W^X, namespaces, personality) match only socket/mmap/clone/personality, and
-  # the kernel's seccomp cache lets read/write/sendfile/epoll through without running a filter.
-  hardening = guest.hardening;
-
   shellApp =
     name: runtimeInputs: file:
     pkgs.writeShellApplication {
       inherit name runtimeInputs;
       text = builtins.readFile file;
     };
-  siteScript = shellApp "bench-site" [
-    pkgs.coreutils
-    pkgs.findutils
-  ] ./nix/guest/bench-site.sh;
   sshSetupScript = shellApp "bench-ssh-setup" [
     pkgs.coreutils
     pkgs.openssh
   ] ./nix/guest/bench-ssh-setup.sh;
 
-  serverUnit = impl: {
-    name = impl.unit;
-    value = {
-      description = "server-bench: ${impl.description}";
-      # Started and stopped by k6test only, one at a time (they share ports 8080/8081).
-      requires = [
-        "bench-site.service"
-        "bench-redirect-map.service"
-      ];
-      after = [
-        "bench-site.service"
-        "bench-redirect-map.service"
-      ];
-      environment = impl.environment;
-      # guest.serverUnit: Type, Restart = "no" (a crash is a finding, not something to paper over
-      # mid-measurement), stop timeout, file limit, no swap, CPU/memory/IO accounting.
-      serviceConfig =
-        hardening
-        // guest.serverUnit
-        // {
-          ExecStart = lib.escapeShellArgs impl.command;
-          MemoryDenyWriteExecute = impl.memoryDenyWriteExecute;
-          # The size: the server's cores and memory. k6 runs on the vCPUs after them.
-          AllowedCPUs = serverCpus;
-          MemoryMax = "${toString size.memoryMiB}M";
-        }
-      // lib.optionalAttrs (impl.name == "nginx") {
-        # The engine's nginx.conf keeps pid, error log and temp paths under this prefix.
-        RuntimeDirectory = baseNameOf nginxPrefix;
-      };
-    };
-  };
-
-  # What k6test reads at run time (the same data the units were made from).
-  sizeJson = {
-    inherit (size)
-      name
-      cpus
-      memoryMiB
-      vus
-      loadgenCpus
-      serverCpuList
-      loadgenCpuList
-      vmCores
-      vmMemoryMiB
-      ;
-    # Default placement; `k6test --loadgen shared` puts k6 on serverCpuList instead.
-    loadgen = "dedicated";
-  };
-  implsJson = map (
-    impl:
-    removeAttrs impl [
-      "command"
-      "environment"
-      "memoryDenyWriteExecute"
-    ]
-  ) (builtins.attrValues impls);
-  vmJson = {
-    webroot = siteDir;
-    inherit mapUrl;
-    mapFetchesUrl = "${mapBase}/fetches";
-    mapFetchesResetUrl = "${mapBase}/fetches/reset";
-    inherit (guest.paths) outDir;
-  };
 in
 {
-  imports = [ "${modulesPath}/virtualisation/qemu-vm.nix" ];
+  imports = [
+    "${modulesPath}/virtualisation/qemu-vm.nix"
+    ./nix/bench-units.nix
+  ];
 
   options.serverBench = {
-    size = lib.mkOption {
-      type = lib.types.attrs;
-      description = "One size record from nix/sizes.nix (cpus, memoryMiB, vus, loadgenCpus, …).";
-    };
-    packages = lib.mkOption {
-      type = lib.types.attrsOf lib.types.package;
-      description = "tsherve, tsherve-bun, gosherve, gosherve-old, servy (built for site), k6test and site, built for this VM's system.";
-    };
     parcaAgent = lib.mkOption {
       type = lib.types.attrs;
       default = import ./nix/parca.nix;
@@ -302,52 +196,6 @@ in
           ExecStart = lib.getExe sshSetupScript;
         };
       };
-
-      bench-site = {
-        description = "server-bench: copy the site from the store to guest-local disk";
-        wantedBy = [ "multi-user.target" ];
-        environment = {
-          SITE = "${cfg.packages.site}";
-          SITE_DIR = siteDir;
-          MAP_DIR = mapDir;
-        };
-        serviceConfig = {
-          Type = "oneshot";
-          RemainAfterExit = true;
-          ExecStart = lib.getExe siteScript;
-        };
-      };
-
-      bench-redirect-map = {
-        description = "server-bench: the redirect map on ${mapUrl}";
-        wantedBy = [ "multi-user.target" ];
-        requires = [ "bench-site.service" ];
-        after = [ "bench-site.service" ];
-        environment = {
-          MAP_FILE = "${mapDir}/redirects.txt";
-          MAP_HOST = guest.mapServer.host;
-          MAP_PORT = toString guest.mapServer.port;
-        };
-        # guest.mapUnit: Type, Restart = "on-failure", CPU and memory accounting.
-        serviceConfig =
-          hardening
-          // guest.mapUnit
-          // {
-            ExecStart = "${lib.getExe pkgs.nodejs_20} ${./nix/guest/redirect-map-server.mjs}";
-            # Stands in for a remote host: its work must not land on the server's cores.
-            AllowedCPUs = loadgenCpus;
-          };
-      };
-    }
-    // builtins.listToAttrs (map serverUnit (builtins.attrValues impls));
-
-    systemd.tmpfiles.rules = [ "d ${dirOf guest.paths.outDir} 0755 root root -" ];
-
-    environment.etc = {
-      "server-bench/size.json".text = builtins.toJSON sizeJson;
-      "server-bench/impls.json".text = builtins.toJSON implsJson;
-      "server-bench/vm.json".text = builtins.toJSON vmJson;
-      "server-bench/site.json".source = "${cfg.packages.site}/site.json";
     };
 
     environment.systemPackages = [

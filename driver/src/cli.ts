@@ -22,6 +22,7 @@ commands:
   report    render reports of a run (see server-bench report --help)
   compare   compare two runs (see server-bench compare --help)
   vm        start|stop|exec|test a NixOS VM of one size (see server-bench vm --help)
+  hosts     check|provision the machines of a hosts file (bench --backend hosts; see server-bench hosts --help)
 
 bench --backend vm runs the matrix in NixOS VMs (nix run .#bench; see nix/README.md).
 
@@ -113,7 +114,7 @@ async function prepareCommand(argv: string[]): Promise<number> {
 }
 
 /** bench, report, compare and vm live in their own modules; a missing one is a clear error, not a crash. */
-async function delegate(name: 'bench' | 'report' | 'compare' | 'vm', argv: string[]): Promise<number> {
+async function delegate(name: 'bench' | 'report' | 'compare' | 'vm' | 'hosts', argv: string[]): Promise<number> {
   let mod: { main?: (argv: string[]) => Promise<number> };
   try {
     mod = (await import(`./commands/${name}.js`)) as typeof mod;
@@ -139,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'report':
       case 'compare':
       case 'vm':
+      case 'hosts':
         return await delegate(command, rest);
       case '--version':
       case '-V':
@@ -152,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(HELP.main as string);
         return command === undefined ? ExitCode.usage : ExitCode.ok;
       default:
-        throw new UsageError(`unknown command "${command}"`, 'commands: bench, verify, prepare, report, compare, vm');
+        throw new UsageError(`unknown command "${command}"`, 'commands: bench, verify, prepare, report, compare, vm, hosts');
     }
   } catch (err) {
     return reportError(err);

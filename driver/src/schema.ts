@@ -187,12 +187,44 @@ export const HostInfoSchema = z.object({
 });
 export type HostInfo = z.infer<typeof HostInfoSchema>;
 
+/** One machine of --backend hosts as run.json keeps it: where (the file's target and cores) and what (measured on it). */
+export const MachineSchema = z.object({
+  target: z.string(),
+  hostname: z.string(),
+  cpuModel: z.string(),
+  cores: z.number().int().positive(),
+  memoryBytes: z.number().int().positive(),
+  kernel: z.string(),
+  arch: z.string(),
+  virt: z.string().nullable(),
+  os: z.string(),
+  serverCpus: z.array(z.number().int().nonnegative()),
+  generatorCpus: z.array(z.number().int().nonnegative()),
+  /** A separate generator machine: its target and facts, and the network path measured before the cells. */
+  generator: z
+    .object({
+      target: z.string(),
+      hostname: z.string(),
+      cpuModel: z.string(),
+      cores: z.number().int().positive(),
+      kernel: z.string(),
+      serverAddress: z.string(),
+      /** Round trip from the generator machine to the server's address (ping, median of the replies), ms. */
+      rttMs: z.number().nonnegative().nullable(),
+      /** Bytes/s one TCP stream carried from the server machine to the generator machine before the run. */
+      linkBytesPerSecond: z.number().nonnegative().nullable(),
+    })
+    .nullable()
+    .default(null),
+});
+export type Machine = z.infer<typeof MachineSchema>;
+
 /** run.json: everything needed to understand, resume, re-render or compare a run. */
 export const RunInfoSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   runId: z.string(),
   createdAt: z.string(),
-  backend: z.enum(['local', 'vm']),
+  backend: z.enum(['local', 'vm', 'hosts']),
   /** dedicated: the load generator has cores of its own; shared: it runs on the server's cores. */
   loadgen: LoadgenSchema,
   emulated: z.boolean(), // VM backend under TCG
@@ -228,6 +260,8 @@ export const RunInfoSchema = z.object({
   git: z.object({ revision: z.string().nullable(), dirty: z.boolean() }),
   /** How each implementation logged requests in this run (Impl.logging), for the reports' header and warning. */
   logging: z.record(z.string(), RequestLoggingSchema).optional(),
+  /** --backend hosts: per size name, the machine its cells ran on, measured there (hosts/facts.ts). */
+  machines: z.record(z.string(), MachineSchema).optional(),
 });
 export type RunInfo = z.infer<typeof RunInfoSchema>;
 

@@ -12,6 +12,8 @@ import { BENCH_FLAGS, readFlags, renderFlagHelp, type BackendName } from '../run
 import { makeRunPlan } from '../run/plan.js';
 import { finishRun, interruptible } from '../runend.js';
 import { killVmsNow, VM_STOPPING, vmBackend } from '../vm/backend.js';
+import { benchOnHosts, hostsBenchHelp } from './bench-hosts.js';
+import { hostsArgs } from '../hosts/flags.js';
 
 export function benchHelp(backend: BackendName): string {
   if (backend === 'vm') {
@@ -40,6 +42,13 @@ SERVER_BENCH_SERVY_CHECKOUT, built with cargo for each site (or give servy@./che
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    // --backend hosts: planned as the VM backend's, run on the machines of the hosts file.
+    const hosts = hostsArgs(argv);
+    if (hosts && (argv.includes('--help') || argv.includes('-h'))) {
+      process.stdout.write(hostsBenchHelp(benchHelp('vm')));
+      return ExitCode.ok;
+    }
+    if (hosts) return await benchOnHosts(hosts);
     const raw = readFlags('bench', argv, BENCH_FLAGS);
     if (raw.help) {
       process.stdout.write(benchHelp(raw.text.backend === 'vm' ? 'vm' : 'local'));

@@ -6,6 +6,7 @@
 // measured), verification, and the environment. Readable at 390 px and in dark mode
 // (prefers-color-scheme). Pure: results in, string out.
 import { referencesOf } from './wording.js';
+import { describeMachines } from './machines.js';
 import { bytesMB, int, interval, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
@@ -140,7 +141,7 @@ export function renderHtml(results: Results): string {
   const env: Array<[string, string]> = [
     ['host', `${r.host.hostname}: ${r.host.cpuModel}, ${r.host.cores} cores, ${bytesMB(r.host.memoryBytes)} RAM`],
     ['OS / kernel', `${r.host.os} / ${r.host.kernel}`],
-    ['backend', r.backend === 'vm' ? `VMs${r.emulated ? ' (emulated, no KVM)' : ' (KVM)'}` : 'local: pinned processes on this host'],
+    ['backend', r.backend === 'vm' ? `VMs${r.emulated ? ' (emulated, no KVM)' : ' (KVM)'}` : r.backend === 'hosts' ? `machines of a hosts file: ${describeMachines(r).join(' · ')}` : 'local: pinned processes on this host'],
     ['load generator', `${r.config.engine} ${r.versions.engine}, ${r.loadgen === 'dedicated' ? 'on dedicated cores' : 'sharing the server\'s cores'}`],
     ['load', `${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved, VUs ${r.config.vusOverride ?? 'per size'}`],
     ['memory limits enforced', memEnforced],

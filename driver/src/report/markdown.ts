@@ -5,6 +5,7 @@
 // map fetches, verification findings and warnings. "–" marks a statistic that was not measured.
 // Pure.
 import { referencesOf } from './wording.js';
+import { describeMachines } from './machines.js';
 import { bytesMB, int, interval, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { renderProfilesMarkdown } from './profiles.js';
@@ -39,6 +40,8 @@ export function renderMarkdown(results: Results): string {
   const site = r.site.kind === 'generated' ? `generated site (seed ${r.site.seed}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)` : `${r.site.webroot} (${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)`;
   out.push(`${r.config.engine} ${r.versions.engine}, ${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved; ${site}; backend ${r.backend}, load generator ${r.loadgen}; host ${r.host.cpuModel} (${r.host.cores} cores), ${r.host.kernel}; git ${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (dirty)' : ''}.`);
   out.push('');
+  for (const line of describeMachines(r)) out.push(`- Machine ${line}`);
+  if (r.machines) out.push('');
   const versions = results.impls.filter((i) => r.versions.impls[i] !== undefined).map((i) => `**${esc(i)}** ${esc(r.versions.impls[i] as string)}`);
   if (versions.length > 0) {
     out.push(`Implementations: ${versions.join('; ')}.`);

@@ -41,7 +41,8 @@ export interface RunSettings {
 }
 
 export interface RunPlan extends RunSettings {
-  backend: BackendName;
+  /** hosts: a plan made as the VM backend's (commands/bench.ts), run on the machines of a hosts file. */
+  backend: BackendName | 'hosts';
   /** The implementations the specs name, resolved in the registry (tags and checkouts included). */
   impls: Impl[];
   /** This run's folder: a new one, or the one --resume continues. */

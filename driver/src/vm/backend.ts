@@ -64,7 +64,7 @@ function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
 }
 
 /** Move one pulled cell folder into the run: validated, the emulated mark added when under TCG. */
-async function importCell(staging: string, runDir: string, spec: CellSpec, emulated: boolean): Promise<{ outcome: Outcome | null; result: CellResult | null }> {
+export async function importCell(staging: string, runDir: string, spec: CellSpec, emulated: boolean): Promise<{ outcome: Outcome | null; result: CellResult | null }> {
   const outcomeFile = join(staging, OUTCOME_FILE);
   const outcome = existsSync(outcomeFile) ? await readJson(outcomeFile, OutcomeSchema, 'k6test outcome') : null;
   const vfile = verificationFile(staging, spec.size.name, spec.impl);

@@ -28,6 +28,8 @@ export interface SshTarget {
   privateKey: string;
   /** The pinned host key blob (publicKeyBlob of host_ed25519_key.pub). */
   hostKey: Buffer;
+  /** Default root (the VMs); the hosts backend logs in as the hosts file says. */
+  username?: string;
 }
 
 export interface SshSession {
@@ -35,6 +37,8 @@ export interface SshSession {
   exec(command: string, opts?: { stdin?: string; onStdout?: (chunk: string) => void; onStderr?: (chunk: string) => void; signal?: AbortSignal }): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
   /** Download a remote folder recursively into `localDir`; returns the files written. */
   pullDir(remoteDir: string, localDir: string): Promise<string[]>;
+  /** Upload one file over SFTP (the hosts backend's provisioning). */
+  pushFile(localFile: string, remoteFile: string): Promise<void>;
   close(): void;
 }
 
@@ -56,12 +60,12 @@ export function connect(t: SshTarget, timeoutMs = 10_000): Promise<SshSession> {
       client.end();
       if (settled) return;
       settled = true;
-      reject(hostKeyRefused ? new HostKeyError(`127.0.0.1:${t.port}`) : err);
+      reject(hostKeyRefused ? new HostKeyError(`${t.host}:${t.port}`) : err);
     });
     client.connect({
       host: t.host,
       port: t.port,
-      username: 'root',
+      username: t.username ?? 'root',
       privateKey: t.privateKey,
       readyTimeout: timeoutMs,
       hostVerifier: (key: Buffer) => {
@@ -140,6 +144,10 @@ function session(client: InstanceType<typeof Client>): SshSession {
       };
       await walk(remoteDir.replace(/\/+$/, ''), localDir, 0);
       return files;
+    },
+    async pushFile(localFile, remoteFile) {
+      const s = await getSftp();
+      await new Promise<void>((res, rej) => s.fastPut(localFile, remoteFile, (err) => (err ? rej(err) : res())));
     },
     close() {
       client.end();

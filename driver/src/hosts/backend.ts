@@ -1,0 +1,243 @@
+// --backend hosts: the plan's cells run on the machines of a hosts file, one machine per size, the
+// way the VM backend runs them in a VM: each cell is the same CellSpec sent as JSON to
+// `k6test --spec -` over SSH, its folder pulled back over SFTP into the same reports. prepare checks
+// every machine first (reachable with the pinned key, provisioned for its size and cores, k6test
+// answering) and names everything missing at once; nothing is installed here (hosts provision does).
+// Each machine's facts are measured on it and kept in run.json (machines). Ctrl-C interrupts
+// k6test on the machine by its pid (it stops its server unit and generator itself) and waits for it
+// to end; a machine that drops mid-cell fails that cell in one line and the run goes on.
+import { rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BenchError, EnvironmentError, ExitCode, throwProblems, UsageError } from '../errors.js';
+import type { CellSpec } from '../run/cellspec.js';
+import { specId } from '../run/cellspec.js';
+import type { BenchEvents } from '../run/events.js';
+import type { Backend, CellHooks, CellRun, Prepared, RunRecord } from '../run/loop.js';
+import type { RunPlan } from '../run/plan.js';
+import type { Machine, Size } from '../schema.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
+import { importCell, vmLogging } from '../vm/backend.js';
+import { guestEmulated } from '../vm/virt.js';
+import type { Info } from '../vm/wire.js';
+import { hostOf, targetName, type HostsFile, type HostSpec } from './file.js';
+import type { HostFacts } from './facts.js';
+import { hostInfo, probe, readiness } from './provision.js';
+import { openHost, type HostSession } from './remote.js';
+
+/** Where k6test's pid is kept on the machine while a cell runs: Ctrl-C and a reconnect signal it by that pid. */
+export const K6TEST_PID_FILE = '/run/server-bench-k6test.pid';
+
+/** The cell's command: k6test records its own pid (exec keeps it), then reads the CellSpec on stdin. */
+export const HOST_CELL_COMMAND = `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec -`;
+
+/** Signal the machine's k6test (if one runs) and wait up to `waitMs` for it to end: nothing of ours is left running there. */
+export function stopRemoteK6test(waitMs: number, pidFile: string = K6TEST_PID_FILE): string {
+  const tries = Math.max(1, Math.round(waitMs / 200));
+  return `p=$(cat ${pidFile} 2>/dev/null) || exit 0; [ -n "$p" ] || exit 0; kill -INT "$p" 2>/dev/null || { rm -f ${pidFile}; echo gone; exit 0; }; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt ${tries} ]; do sleep 0.2; i=$((i+1)); done; if kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; echo killed; else echo stopped; fi; rm -f ${pidFile}`;
+}
+
+function machineOf(h: HostSpec, f: HostFacts): Machine {
+  return { target: targetName(h.ssh), hostname: f.hostname, cpuModel: f.cpuModel, cores: f.cores, memoryBytes: f.memoryBytes, kernel: f.kernel, arch: f.arch, virt: f.virt, os: f.os.name, serverCpus: h.serverCpus, generatorCpus: h.generatorCpus, generator: null };
+}
+
+function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
+  let buf = '';
+  return (chunk) => {
+    buf += chunk;
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) emit(l.trimEnd());
+  };
+}
+
+export interface HostsBackendOptions {
+  /** Seconds to wait for k6test on the machine to stop after Ctrl-C before killing it. */
+  stopWaitMs?: number;
+}
+
+export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {}): Backend {
+  let plan: RunPlan | null = null;
+  let engine: 'wrk' | 'k6' = 'wrk';
+  let names: string[] = [];
+  const facts = new Map<string, HostFacts>();
+  // The current size's machine.
+  let host: HostSpec | null = null;
+  let session: HostSession | null = null;
+  let info: Info | null = null;
+  let emulated = false;
+  const stopWaitMs = options.stopWaitMs ?? 20_000;
+
+  const closeSession = () => {
+    session?.close();
+    session = null;
+  };
+
+  /** A fresh session to the current machine, a stale k6test there stopped first. */
+  const reconnect = async (): Promise<HostSession> => {
+    closeSession();
+    const h = host as HostSpec;
+    const s = await openHost(h.ssh);
+    session = s;
+    await s.exec(s.asRoot(stopRemoteK6test(stopWaitMs)));
+    return s;
+  };
+
+  return {
+    resumable: false,
+    cellOverheadSeconds: 5,
+
+    async prepare(p: RunPlan, emit: BenchEvents): Promise<Prepared> {
+      plan = p;
+      engine = p.engine === 'k6' ? 'k6' : 'wrk';
+      const problems: BenchError[] = [];
+      const carried: string[][] = [];
+      let site: Info['site'] = null;
+      for (const size of p.sizes) {
+        let h: HostSpec;
+        try {
+          h = hostOf(file, size.name);
+        } catch (err) {
+          problems.push(err as BenchError);
+          continue;
+        }
+        const who = `size ${h.size} ${targetName(h.ssh)}`;
+        if (h.generator) {
+          problems.push(new UsageError(`${file.path}: hosts.${h.size}.generator: a separate generator machine is not run yet`, `remove it; the load is generated on generatorCpus of ${h.ssh.host} (docs/hosts.md, "Not yet")`));
+          continue;
+        }
+        let s: HostSession;
+        try {
+          s = await openHost(h.ssh);
+        } catch (err) {
+          problems.push(err as BenchError);
+          continue;
+        }
+        try {
+          const pr = await probe(s);
+          const { missing, info: i } = await readiness(s, pr, h, engine, file.path);
+          if (i) {
+            carried.push(i.impls);
+            site ??= i.site;
+          }
+          if (missing.length > 0) problems.push(new EnvironmentError(`${who}: ${missing.join('; ')}`, `server-bench hosts check --hosts ${file.path}`));
+          facts.set(h.size, pr.facts);
+          emit({ kind: 'info', message: `${who}: ${pr.facts.hostname}, ${pr.facts.cpuModel}, ${pr.facts.cores} cores, virt ${pr.facts.virt ?? 'unknown'}` });
+        } finally {
+          s.close();
+        }
+      }
+      throwProblems(problems);
+      // The implementations: those asked for (each must be on every machine), else those every machine carries.
+      const common = (carried[0] ?? []).filter((i) => carried.every((c) => c.includes(i)));
+      if (p.vm.implsGiven) {
+        const absent = p.impls.map((i) => i.name).filter((n) => !common.includes(n));
+        if (absent.length > 0) throw new EnvironmentError(`the machines do not all carry ${absent.join(', ')} (they have ${common.join(', ')})`, 'leave them out of --impls, or give the binary, rebuild the image (server-bench vm image build) and hosts provision again');
+        names = p.impls.map((i) => i.name);
+      } else names = common;
+      emulated = [...facts.values()].some((f) => guestEmulated(f.virt, false));
+      return {
+        impls: names,
+        vetoes: [],
+        engine,
+        emulated,
+        site: { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, files: 0, bytes: 0, aliases: 0, ...(site ?? {}) },
+        versions: { go: null, engine: 'unknown', impls: {} },
+        logging: vmLogging(names),
+      };
+    },
+
+    async beginSize(size: Size, run: RunRecord): Promise<void> {
+      host = hostOf(file, size.name);
+      const s = await reconnect();
+      const i = await hostInfo(s, engine);
+      if (i.size.name !== size.name) throw new BenchError(`size ${size.name} ${targetName(host.ssh)}: k6test says size ${i.size.name}`, `server-bench hosts provision --hosts ${file.path}`, ExitCode.environment);
+      info = i;
+      const f = facts.get(size.name) as HostFacts;
+      const h = host;
+      await run.update((r) => {
+        r.versions.engine = i.engineVersion ?? 'unknown';
+        r.versions.node = i.node;
+        r.versions.impls = { ...r.versions.impls, ...Object.fromEntries(i.impls.filter((n) => names.includes(n)).map((n) => [n, `unit bench-${n} on ${f.hostname}`])) };
+        r.machines = { ...(r.machines ?? {}), [size.name]: machineOf(h, f) };
+        r.emulated = emulated;
+      });
+      run.emit({ kind: 'info', message: `size ${size.name}: ${targetName(h.ssh)} (${f.hostname}) ready; server cores ${h.serverCpus.join(',')}, generator cores ${h.generatorCpus.join(',')}` });
+    },
+
+    async runCell(spec: CellSpec, hooks: CellHooks): Promise<CellRun> {
+      const h = host as HostSpec;
+      const who = `size ${h.size} ${targetName(h.ssh)}`;
+      const id = specId(spec);
+      let s = session;
+      if (s === null) {
+        // The machine dropped during an earlier cell: one more try to reach it.
+        try {
+          s = await reconnect();
+        } catch (err) {
+          return { kind: 'failed', reason: err instanceof BenchError ? err.message : String(err) };
+        }
+      }
+      const remoteOut = `${(info as Info).outDir.replace(/\/+$/, '')}/${id}`;
+      hooks.onPhase('start', `k6test over SSH on ${h.ssh.host}`);
+      const show = lineSplitter((l) => hooks.info(`  ${h.ssh.host}: ${l}`));
+      const abort = () => {
+        // The SSH channel closes at once (vm/ssh.ts); k6test there is stopped by its pid.
+        void openHost(h.ssh).then(async (x) => {
+          await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
+          x.close();
+        }, () => undefined);
+      };
+      hooks.signal?.addEventListener('abort', abort, { once: true });
+      let r: Awaited<ReturnType<HostSession['exec']>>;
+      try {
+        r = await s.exec(s.asRoot(HOST_CELL_COMMAND), { stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`, onStderr: show, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+      } catch (err) {
+        closeSession();
+        return { kind: 'failed', reason: `${who}: ${(err as Error).message}` };
+      } finally {
+        hooks.signal?.removeEventListener('abort', abort);
+      }
+      if (hooks.signal?.aborted) {
+        // Wait until k6test there has stopped its server and generator, on a fresh connection.
+        await openHost(h.ssh, 5_000).then(async (x) => {
+          await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
+          x.close();
+        }, () => undefined);
+        throw hooks.signal.reason;
+      }
+      if (r.code === 255 || r.code === null) {
+        closeSession();
+        return { kind: 'failed', reason: `${who}: the connection dropped during ${id}` };
+      }
+      const staging = await mkdtemp(join(tmpdir(), 'server-bench-pull-'));
+      let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
+      try {
+        await s.pullDir(remoteOut, staging);
+        imported = await importCell(staging, hooks.runDir, spec, emulated);
+      } catch (err) {
+        if (err instanceof BenchError) throw err;
+        // Nothing to pull (k6test failed before writing): reported below as a failed cell.
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+        // The machine keeps nothing of the cell once it is here.
+        await s.exec(s.asRoot(`rm -rf '${remoteOut.replace(/'/g, '')}'`)).catch(() => undefined);
+      }
+      if (imported.result && r.code === 0) return { kind: 'done', result: imported.result };
+      if (imported.outcome?.kind === 'skipped') return { kind: 'skipped', reason: imported.outcome.reason ?? 'skipped' };
+      return { kind: 'failed', reason: imported.outcome?.reason ?? (r.stderr.trim().split('\n').slice(-1)[0] || `k6test exited with code ${r.code}`) };
+    },
+
+    async endSize(): Promise<void> {
+      closeSession();
+      host = null;
+      info = null;
+    },
+
+    async close(): Promise<void> {
+      closeSession();
+    },
+  };
+}
+

@@ -1,0 +1,85 @@
+// The files a Debian/Ubuntu machine of the hosts file gets beside the bundle (hosts/bundle.ts):
+// the Debian guest's own files (vm/image/units.ts renderGuestFiles) for ONE size whose server and
+// generator cores are the hosts file's, made permanent instead of chosen at boot — the size's units
+// go straight into /etc/systemd/system and its size.json into /etc/server-bench (the guest's boot
+// generator, which reads the size from the kernel command line, is left out), and the guest's
+// per-boot SSH key setup is left out (the machine keeps its own sshd and keys). Pure.
+import { createHash } from 'node:crypto';
+import type { ImplSpec } from '../matrix-files.js';
+import { vmSizeOf, type VmSize } from '../matrix-files.js';
+import { DEBIAN_LAYOUT, renderGuestFiles, type GuestFile, type GuestFilesInput } from '../vm/image/units.js';
+import type { HostSpec } from './file.js';
+
+/** What `hosts provision` leaves on a machine, read back by `hosts check` and the backend. */
+export const PROVISIONED_FILE = `${DEBIAN_LAYOUT.etc}/provisioned.json`;
+/** The bundle's key (the Debian image's), beside the bundle. */
+export const BUNDLE_KEY_FILE = `${DEBIAN_LAYOUT.install}/.bundle-key`;
+
+/** The size as the machine runs it: the size table's memory and VUs, the hosts file's cores. */
+export function hostSize(h: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'>): VmSize {
+  const s = vmSizeOf(h.size);
+  return { ...s, serverCpuList: [...h.serverCpus], loadgenCpuList: [...h.generatorCpus], loadgenCpus: h.generatorCpus.length };
+}
+
+/**
+ * systemd's AllowedCPUs= for any list ("0", "2-3", "0,2,5-7"); units.ts cpuRange only knows the
+ * VMs' contiguous lists, a machine's may have gaps.
+ */
+export function cpuSpec(list: readonly number[]): string {
+  const sorted = [...new Set(list)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+export type HostFilesInput = Omit<GuestFilesInput, 'sizes'> & { host: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'> };
+
+export function renderHostFiles(input: HostFilesInput): GuestFile[] {
+  const size = hostSize(input.host);
+  // renderGuestFiles wants contiguous lists (cpuRange); render with the VM's and put the machine's in after.
+  const vm = vmSizeOf(size.name);
+  const rendered = renderGuestFiles({ ...input, sizes: [{ ...vm, loadgenCpus: size.loadgenCpus, loadgenCpuList: vm.loadgenCpuList.slice(0, 1) }] });
+  const L = DEBIAN_LAYOUT;
+  const sizeDir = `${L.etc}/sizes/${size.name}`;
+  const out: GuestFile[] = [];
+  const allowed = (text: string, list: readonly number[]) => text.replace(/^AllowedCPUs=.*$/m, `AllowedCPUs=${cpuSpec(list)}`);
+  for (const f of rendered) {
+    if (f.path === '/etc/systemd/system-generators/server-bench-size') continue;
+    if (f.path.includes('bench-ssh-setup')) continue;
+    if (f.path === `${L.etc}/size.json`) continue;
+    if (f.path.startsWith(`${sizeDir}/units/`) && f.kind === 'file') {
+      const unit = f.path.slice(`${sizeDir}/units/`.length);
+      const cpus = unit === 'bench-redirect-map.service' ? size.loadgenCpuList : size.serverCpuList;
+      out.push({ ...f, path: `/etc/systemd/system/${unit}`, content: allowed(f.content, cpus) });
+      continue;
+    }
+    if (f.path === `${sizeDir}/size.json`) {
+      const { name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList } = size;
+      out.push({ kind: 'file', path: `${L.etc}/size.json`, content: `${JSON.stringify({ name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList, loadgen: 'dedicated' })}\n`, mode: 0o644 });
+      continue;
+    }
+    out.push(f);
+  }
+  out.push({ kind: 'symlink', path: '/etc/systemd/system/multi-user.target.wants/bench-redirect-map.service', target: '/etc/systemd/system/bench-redirect-map.service' });
+  out.push({ kind: 'symlink', path: L.node, target: '/opt/node/bin/node' });
+  return out;
+}
+
+/** A stable hash of the files (paths, kinds, modes, contents): equal on the machine = nothing to do. */
+export function filesKey(files: readonly GuestFile[]): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+    h.update(`${f.kind} ${f.path} ${f.kind === 'symlink' ? f.target : f.kind === 'file' ? `${f.mode.toString(8)} ${f.content}` : f.mode.toString(8)}\n`);
+  }
+  return h.digest('hex');
+}
+
+/** The unit names of the implementations the files carry (server units only). */
+export function serverUnits(impls: readonly ImplSpec[]): string[] {
+  return impls.map((i) => `${i.unit.name}.service`);
+}
