@@ -20,7 +20,7 @@ import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../matrix-
 import { writeJsonAtomic } from '../../store.js';
 import { GUEST } from './guest-spec.js';
 import { copyPayload, GUEST_PAYLOAD } from './payload.js';
-import { aptAcquireOptions, BASE_REMOVE, baseFiles, earlyFiles, GUEST_NODE_PACKAGE, guestDistro, guestPackages, type GuestDistro } from './recipe.js';
+import { aptAcquireOptions, BASE_REMOVE, baseFiles, DPKG_OPTIONS, earlyFiles, GUEST_NODE_PACKAGE, guestDistro, guestPackages, type GuestDistro } from './recipe.js';
 import { machineSources } from './sources.js';
 import { DEBIAN_LAYOUT, GUEST_BUN, packageDir, renderGuestFiles, type GuestFile } from './units.js';
 
@@ -150,7 +150,7 @@ async function baseInputs(): Promise<BaseInputs> {
   const sources = machineSources(distro.suite).text;
   const dump = await execa('apt-config', ['dump'], { reject: false, stdin: 'ignore' });
   const aptOptions = aptAcquireOptions(String(dump.stdout ?? ''));
-  const key = sha256(JSON.stringify({ BASE_FORMAT, distro, packages, sources, aptOptions, node: GUEST_NODE_PACKAGE, early: earlyFiles(), base: baseFiles(), remove: BASE_REMOVE }));
+  const key = sha256(JSON.stringify({ BASE_FORMAT, distro, packages, sources, aptOptions, node: GUEST_NODE_PACKAGE, early: earlyFiles(), base: baseFiles(), remove: BASE_REMOVE, dpkg: DPKG_OPTIONS }));
   return { distro, packages, sources, aptOptions, key };
 }
 
@@ -177,6 +177,7 @@ async function buildBase(inputs: BaseInputs, dir: string, o: BuildOptions): Prom
       // Documentation and translations are dead weight in a benchmark guest.
       ...['/usr/share/doc/*', '/usr/share/man/*', '/usr/share/info/*', '/usr/share/locale/*'].map((p) => `--dpkgopt=path-exclude=${p}`),
       '--dpkgopt=path-include=/usr/share/doc/*/copyright',
+      ...DPKG_OPTIONS.map((opt) => `--dpkgopt=${opt}`),
       `--essential-hook=sync-in ${early} /`,
       // Packages downloaded once are kept beside the layers (mmdebstrap's sync-in/sync-out recipe),
       // so a base rebuilt for a recipe change installs without downloading again.
