@@ -9,13 +9,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { parseBytes } from '../../run/options.js';
 import { CommandError, EnvironmentError, tail } from '../../errors.js';
 import { DEFAULT_SITE_BYTES } from '../../sitegen.js';
-import { defaultCacheDir, implByName, shebangNodeFlags } from '../../impls.js';
+import { defaultCacheDir, GOSHERVE_TAGS, implByName, shebangNodeFlags } from '../../impls.js';
+import { cachedTagBinary } from '../../gosherve.js';
 import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../matrix-files.js';
 import { writeJsonAtomic } from '../../store.js';
 import { GUEST } from './guest-spec.js';
@@ -226,17 +227,23 @@ interface Gosherve {
   reason: string;
 }
 
-/** gosherve binaries the local backend would run (SERVER_BENCH_GOSHERVE_BIN, …, or the cache): never built here. */
-async function findGosherve(spec: ImplSpec, cacheDir: string): Promise<Gosherve> {
-  const impl = implByName(spec.name);
-  const bin = impl.launch({ webroot: '/', mapUrl: 'http://127.0.0.1/', cacheDir, cpus: 1, host: '127.0.0.1' }).command;
+/**
+ * The gosherve binary the local backend would run, without building one: the first of its variables
+ * that is set (SERVER_BENCH_GOSHERVE_BIN, ...), else the cache's `gosherve/<tag>/bin/gosherve`.
+ */
+export async function findGosherve(spec: Pick<ImplSpec, 'name'>, cacheDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Gosherve> {
+  const known = GOSHERVE_TAGS[spec.name as keyof typeof GOSHERVE_TAGS];
+  if (!known) return { impl: spec.name, bin: null, reason: `${spec.name} is not a gosherve release server-bench knows` };
+  const set = known.envVars.find((v) => (env[v] ?? '') !== '');
+  const bin = set ? resolve(env[set] as string) : cachedTagBinary(cacheDir, known.tag);
   try {
     const s = await stat(bin);
     if (s.isFile() && s.mode & 0o111) return { impl: spec.name, bin, reason: '' };
   } catch {
     // not there
   }
-  return { impl: spec.name, bin: null, reason: `no binary at ${bin} (server-bench prepare builds it; or set the ${spec.name === 'gosherve-old' ? 'SERVER_BENCH_GOSHERVE_OLD_BIN' : 'SERVER_BENCH_GOSHERVE_BIN'} variable), then rebuild the image` };
+  const where = set ? `${set}=${env[set] ?? ''} is not an executable file` : `no binary at ${bin} and none of ${known.envVars.join(', ')} is set`;
+  return { impl: spec.name, bin: null, reason: `${where} (server-bench prepare --impls ${spec.name} builds it into the cache), then rebuild the image` };
 }
 
 /** Bun as the local backend runs tsherve-bun: the repository's pinned `bun` package (npm ci), else `bun` on PATH. A glibc x86-64 Linux binary, copied in as is. */
