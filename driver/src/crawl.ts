@@ -6,6 +6,7 @@ import type { Targets } from './contracts.js';
 import { BenchError, ExitCode, InputError } from './errors.js';
 import { parseRedirectMap } from '../../shared/redirect-map.js';
 import { splitShadowedAliases } from './shadowing.js';
+import { fetchIdempotent } from './idempotent-fetch.js';
 
 export interface CrawlOptions {
   /** Pages parsed at most (HTML and CSS); further pages are still listed, not followed. Default 10,000. */
@@ -160,7 +161,7 @@ export async function crawl(baseUrl: string, opts: CrawlOptions = {}): Promise<s
     try {
       // identity, as the load generators ask: fetch's default gzip/deflate would make servers that
       // compress (servy) spend seconds per large page here, on work no measured request does.
-      res = await fetch(url, { redirect: 'manual', headers: { 'accept-encoding': 'identity' }, signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetchIdempotent(url, { redirect: 'manual', headers: { 'accept-encoding': 'identity' }, signal: AbortSignal.timeout(timeoutMs) });
       if (res.status !== 200) {
         await res.body?.cancel();
         return;

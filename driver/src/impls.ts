@@ -135,8 +135,13 @@ export const tsherveBun: Impl = {
 
 // ---------------------------------------------------------------- gosherve (gosherve.ts)
 
-export const gosherveOld = gosherveTagImpl('gosherve-old', 'v0.3.3', ['SERVER_BENCH_GOSHERVE_OLD_BIN', tagEnvVar('v0.3.3')]);
-export const gosherve = gosherveTagImpl('gosherve', 'v0.3.5', ['SERVER_BENCH_GOSHERVE_BIN', tagEnvVar('v0.3.5')]);
+/** The built-in gosherve releases: their tag and the variables that name a binary, in the order tried. */
+export const GOSHERVE_TAGS = {
+  'gosherve-old': { tag: 'v0.3.3', envVars: ['SERVER_BENCH_GOSHERVE_OLD_BIN', tagEnvVar('v0.3.3')] },
+  gosherve: { tag: 'v0.3.5', envVars: ['SERVER_BENCH_GOSHERVE_BIN', tagEnvVar('v0.3.5')] },
+} as const;
+export const gosherveOld = gosherveTagImpl('gosherve-old', GOSHERVE_TAGS['gosherve-old'].tag, GOSHERVE_TAGS['gosherve-old'].envVars);
+export const gosherve = gosherveTagImpl('gosherve', GOSHERVE_TAGS.gosherve.tag, GOSHERVE_TAGS.gosherve.envVars);
 
 // ---------------------------------------------------------------- nginx (reference)
 

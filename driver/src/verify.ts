@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Finding, VerifyFn, VerifyOptions } from './contracts.js';
 import { SCHEMA_VERSION, type Verification } from './schema.js';
+import { fetchIdempotent } from './idempotent-fetch.js';
 
 /**
  * Media types by extension: the ones sitegen writes plus the usual companions of a static site.
@@ -76,7 +77,7 @@ type Answer = { status: number; headers: Headers; length: number; body: string |
 async function request(url: string, timeoutMs: number, keepBody = false): Promise<Answer> {
   try {
     // identity, as wrk and k6 ask: the gate checks the bytes the measurement gets (servy compresses when asked).
-    const res = await fetch(url, { redirect: 'manual', headers: { 'accept-encoding': 'identity' }, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetchIdempotent(url, { redirect: 'manual', headers: { 'accept-encoding': 'identity' }, signal: AbortSignal.timeout(timeoutMs) });
     const buf = Buffer.from(await res.arrayBuffer());
     return { status: res.status, headers: res.headers, length: buf.length, body: keepBody ? buf.toString('utf8') : null };
   } catch (err) {

@@ -3,26 +3,27 @@
 //   base-<key>   mmdebstrap rootfs (packages, kernel, Node), keyed by the distribution, this machine's
 //                apt sources, the package list and recipe.ts: rebuilt rarely (minutes).
 //   image-<key>  base + this repository (GUEST_PAYLOAD, production node_modules, the generated site,
-//                units.ts' files, gosherve when a binary is given) as one ext4 disk, keyed by all of
+//                units.ts' files, gosherve when a binary is given, Bun from npm) as one ext4 disk, keyed by all of
 //                it: rebuilt on every change of the code (tens of seconds).
 // The kernel and initramfs sit beside the disk for -kernel/-initrd. Needs root (mmdebstrap, owners).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { chmod, copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { parseBytes } from '../../run/options.js';
 import { CommandError, EnvironmentError, tail } from '../../errors.js';
 import { DEFAULT_SITE_BYTES } from '../../sitegen.js';
-import { defaultCacheDir, implByName, shebangNodeFlags } from '../../impls.js';
+import { defaultCacheDir, GOSHERVE_TAGS, implByName, shebangNodeFlags } from '../../impls.js';
+import { cachedTagBinary } from '../../gosherve.js';
 import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../matrix-files.js';
 import { writeJsonAtomic } from '../../store.js';
 import { GUEST } from './guest-spec.js';
 import { copyPayload, GUEST_PAYLOAD } from './payload.js';
-import { aptAcquireOptions, BASE_REMOVE, baseFiles, earlyFiles, GUEST_NODE_PACKAGE, guestDistro, guestPackages, type GuestDistro } from './recipe.js';
+import { aptAcquireOptions, BASE_REMOVE, baseFiles, DPKG_OPTIONS, earlyFiles, GUEST_NODE_PACKAGE, guestDistro, guestPackages, type GuestDistro } from './recipe.js';
 import { machineSources } from './sources.js';
-import { DEBIAN_LAYOUT, packageDir, renderGuestFiles, type GuestFile } from './units.js';
+import { DEBIAN_LAYOUT, GUEST_BUN, packageDir, renderGuestFiles, type GuestFile } from './units.js';
 
 /** Bump when the build steps change in a way the hashed inputs do not show. */
 const BASE_FORMAT = 1;
@@ -150,7 +151,7 @@ async function baseInputs(): Promise<BaseInputs> {
   const sources = machineSources(distro.suite).text;
   const dump = await execa('apt-config', ['dump'], { reject: false, stdin: 'ignore' });
   const aptOptions = aptAcquireOptions(String(dump.stdout ?? ''));
-  const key = sha256(JSON.stringify({ BASE_FORMAT, distro, packages, sources, aptOptions, node: GUEST_NODE_PACKAGE, early: earlyFiles(), base: baseFiles(), remove: BASE_REMOVE }));
+  const key = sha256(JSON.stringify({ BASE_FORMAT, distro, packages, sources, aptOptions, node: GUEST_NODE_PACKAGE, early: earlyFiles(), base: baseFiles(), remove: BASE_REMOVE, dpkg: DPKG_OPTIONS }));
   return { distro, packages, sources, aptOptions, key };
 }
 
@@ -177,6 +178,7 @@ async function buildBase(inputs: BaseInputs, dir: string, o: BuildOptions): Prom
       // Documentation and translations are dead weight in a benchmark guest.
       ...['/usr/share/doc/*', '/usr/share/man/*', '/usr/share/info/*', '/usr/share/locale/*'].map((p) => `--dpkgopt=path-exclude=${p}`),
       '--dpkgopt=path-include=/usr/share/doc/*/copyright',
+      ...DPKG_OPTIONS.map((opt) => `--dpkgopt=${opt}`),
       `--essential-hook=sync-in ${early} /`,
       // Packages downloaded once are kept beside the layers (mmdebstrap's sync-in/sync-out recipe),
       // so a base rebuilt for a recipe change installs without downloading again.
@@ -225,17 +227,37 @@ interface Gosherve {
   reason: string;
 }
 
-/** gosherve binaries the local backend would run (SERVER_BENCH_GOSHERVE_BIN, …, or the cache): never built here. */
-async function findGosherve(spec: ImplSpec, cacheDir: string): Promise<Gosherve> {
-  const impl = implByName(spec.name);
-  const bin = impl.launch({ webroot: '/', mapUrl: 'http://127.0.0.1/', cacheDir, cpus: 1, host: '127.0.0.1' }).command;
+/**
+ * The gosherve binary the local backend would run, without building one: the first of its variables
+ * that is set (SERVER_BENCH_GOSHERVE_BIN, ...), else the cache's `gosherve/<tag>/bin/gosherve`.
+ */
+export async function findGosherve(spec: Pick<ImplSpec, 'name'>, cacheDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Gosherve> {
+  const known = GOSHERVE_TAGS[spec.name as keyof typeof GOSHERVE_TAGS];
+  if (!known) return { impl: spec.name, bin: null, reason: `${spec.name} is not a gosherve release server-bench knows` };
+  const set = known.envVars.find((v) => (env[v] ?? '') !== '');
+  const bin = set ? resolve(env[set] as string) : cachedTagBinary(cacheDir, known.tag);
   try {
     const s = await stat(bin);
     if (s.isFile() && s.mode & 0o111) return { impl: spec.name, bin, reason: '' };
   } catch {
     // not there
   }
-  return { impl: spec.name, bin: null, reason: `no binary at ${bin} (server-bench prepare builds it; or set the ${spec.name === 'gosherve-old' ? 'SERVER_BENCH_GOSHERVE_OLD_BIN' : 'SERVER_BENCH_GOSHERVE_BIN'} variable), then rebuild the image` };
+  const where = set ? `${set}=${env[set] ?? ''} is not an executable file` : `no binary at ${bin} and none of ${known.envVars.join(', ')} is set`;
+  return { impl: spec.name, bin: null, reason: `${where} (server-bench prepare --impls ${spec.name} builds it into the cache), then rebuild the image` };
+}
+
+/** Bun as the local backend runs tsherve-bun: the repository's pinned `bun` package (npm ci), else `bun` on PATH. A glibc x86-64 Linux binary, copied in as is. */
+async function findBun(): Promise<Gosherve> {
+  const command = implByName('tsherve-bun').launch({ webroot: '/', mapUrl: 'http://127.0.0.1/', cacheDir: '', cpus: 1, host: '127.0.0.1' }).command;
+  const found = command.includes('/') ? command : (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).stdout.trim();
+  try {
+    const bin = await realpath(found);
+    const s = await stat(bin);
+    if (s.isFile() && s.mode & 0o111) return { impl: 'tsherve-bun', bin, reason: '' };
+  } catch {
+    // not there
+  }
+  return { impl: 'tsherve-bun', bin: null, reason: 'no Bun: npm ci installs the pinned bun package (node_modules/.bin/bun), or put bun on PATH; then rebuild the image' };
 }
 
 interface ImageInputs {
@@ -243,6 +265,7 @@ interface ImageInputs {
   siteBytes: number;
   impls: ImplSpec[];
   missing: { impl: string; reason: string }[];
+  /** Binaries copied in as they are: guest path -> host path (gosherve, Bun). */
   binaries: Map<string, string>;
   files: GuestFile[];
 }
@@ -254,8 +277,8 @@ async function imageInputs(o: BuildOptions, baseKey: string, cacheDir: string): 
   const missing: { impl: string; reason: string }[] = [];
   const binaries = new Map<string, string>();
   for (const spec of IMPL_SPECS) {
-    // servy (one cargo build per site) and Bun are not in the Debian guest yet: said once, not carried.
-    if (spec.unit.package === 'servy' || spec.unit.package === 'tsherve-bun') {
+    // servy (one cargo build per site) is not in the Debian guest yet: said once, not carried.
+    if (spec.unit.package === 'servy') {
       missing.push({ impl: spec.name, reason: `${spec.name} is not in the Debian guest image yet (the NixOS VMs carry it)` });
       continue;
     }
@@ -265,7 +288,15 @@ async function imageInputs(o: BuildOptions, baseKey: string, cacheDir: string): 
         missing.push({ impl: spec.name, reason: g.reason });
         continue;
       }
-      binaries.set(spec.unit.package, g.bin);
+      binaries.set(join(packageDir(spec.unit.package), spec.unit.executable), g.bin);
+    }
+    if (spec.unit.package === 'tsherve-bun') {
+      const bun = await findBun();
+      if (!bun.bin) {
+        missing.push({ impl: spec.name, reason: bun.reason });
+        continue;
+      }
+      binaries.set(GUEST_BUN, bun.bin);
     }
     impls.push(spec);
   }
@@ -276,7 +307,7 @@ async function imageInputs(o: BuildOptions, baseKey: string, cacheDir: string): 
     if (!existsSync(join(o.root, rel))) throw new EnvironmentError(`${rel} is missing in ${o.root}`, rel === 'dist' ? 'run npm run build first' : 'restore it from git');
     parts[rel] = await hashTree(join(o.root, rel));
   }
-  for (const [pkg, bin] of binaries) parts[`bin:${pkg}`] = sha256(await readFile(bin));
+  for (const [dest, bin] of binaries) parts[`bin:${dest}`] = sha256(await readFile(bin));
   // A smaller site for quick runs and CI (crawling and verifying ~700 paths under TCG takes minutes).
   const sizeVar = process.env.SERVER_BENCH_VM_SITE_SIZE;
   const siteBytes = sizeVar ? parseBytes(sizeVar, 'SERVER_BENCH_VM_SITE_SIZE') : DEFAULT_SITE_BYTES;
@@ -299,9 +330,8 @@ async function buildImage(inputs: ImageInputs, base: string, dir: string, o: Bui
     await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: install, log, hint: 'npm must reach its registry (npm config get registry)', ...sig });
     o.log(`vm image: the ${inputs.siteBytes === DEFAULT_SITE_BYTES ? 'default ' : ''}site of ${(inputs.siteBytes / 1e6).toFixed(0)} MB (nix/gen-site.mjs, the engine's generator)…`);
     await run(process.execPath, [join(o.root, 'nix', 'gen-site.mjs'), install, join(rootfs, DEBIAN_LAYOUT.site), GUEST.paths.webroot, GUEST.paths.nginxPrefix, String(inputs.siteBytes)], { log, hint: `see ${log}`, ...sig });
-    for (const [pkg, bin] of inputs.binaries) {
-      const spec = inputs.impls.find((i) => i.unit.package === pkg) as ImplSpec;
-      const dest = join(rootfs, packageDir(pkg), spec.unit.executable);
+    for (const [guestPath, bin] of inputs.binaries) {
+      const dest = join(rootfs, guestPath);
       await mkdir(dirname(dest), { recursive: true });
       await copyFile(bin, dest);
       await chmod(dest, 0o755);

@@ -79,6 +79,9 @@ export function packageDir(pkg: string): string {
   return `${DEBIAN_LAYOUT.pkgs}/${pkg}`;
 }
 
+/** Where the Debian guest keeps Bun (build.ts copies in the binary of the repository's pinned `bun` package). */
+export const GUEST_BUN = `${DEBIAN_LAYOUT.pkgs}/tsherve-bun/bin/bun`;
+
 /** writeShellApplication's prelude, so the scripts run under the same shell options as in NixOS. */
 function shellScript(body: string): string {
   return `#!/bin/bash\nset -o errexit -o nounset -o pipefail\n\n${body.trimEnd()}\n`;
@@ -215,10 +218,13 @@ export function renderGuestFiles(input: GuestFilesInput): GuestFile[] {
   for (const impl of input.impls) {
     if (impl.unit.package === 'tsherve') {
       file(`${packageDir('tsherve')}/${impl.unit.executable}`, `#!/bin/sh\nexec ${[L.node, ...input.tsherveNodeFlags, `${L.install}/dist/servers/tsherve/src/cli.js`].join(' ')} "$@"\n`, 0o755);
+    } else if (impl.unit.package === 'tsherve-bun') {
+      // As the local backend starts it: Bun running the compiled tree (no Node flags; Bun is the runtime).
+      file(`${packageDir('tsherve-bun')}/${impl.unit.executable}`, `#!/bin/sh\nexec ${GUEST_BUN} ${L.install}/dist/servers/tsherve/src/cli.js "$@"\n`, 0o755);
     } else if (impl.unit.package === 'nginx') {
       link(`${packageDir('nginx')}/${impl.unit.executable}`, '/usr/sbin/nginx');
     }
-    // Other packages (gosherve) are binaries build.ts copies in.
+    // Other packages (gosherve, Bun) are binaries build.ts copies in.
   }
   return files;
 }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { VmImplSchema, VmPathsSchema, VmSizeSchema } from '../../../src/vm/wire.js';
 import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf } from '../../../src/matrix-files.js';
 import { GUEST } from '../../../src/vm/image/guest-spec.js';
-import { cpuRange, renderGuestFiles, renderUnit, type GuestFile } from '../../../src/vm/image/units.js';
+import { cpuRange, GUEST_BUN, renderGuestFiles, renderUnit, type GuestFile } from '../../../src/vm/image/units.js';
 
 const sizes = MATRIX_SIZES.map((s) => vmSizeOf(s.name));
 const files = renderGuestFiles({ impls: IMPL_SPECS, sizes, scripts: { benchSite: 'echo site', sshSetup: 'echo ssh', mapServer: '// map' }, tsherveNodeFlags: ['--max-semi-space-size=8'] });
@@ -99,5 +99,8 @@ describe('Debian guest units from matrix/*.json', () => {
     }
     expect(text('/usr/local/bin/k6test')).toContain('/opt/server-bench/dist/driver/src/k6test-cli.js "$@"');
     expect(text('/opt/server-bench/pkgs/tsherve/bin/tsherve')).toContain('node --max-semi-space-size=8 /opt/server-bench/dist/servers/tsherve/src/cli.js');
+    // tsherve-bun: the same tree under the Bun binary build.ts copies to GUEST_BUN, without Node's flags.
+    expect(text('/opt/server-bench/pkgs/tsherve-bun/bin/tsherve-bun')).toBe(`#!/bin/sh\nexec ${GUEST_BUN} /opt/server-bench/dist/servers/tsherve/src/cli.js "$@"\n`);
+    expect(GUEST_BUN).toBe('/opt/server-bench/pkgs/tsherve-bun/bin/bun');
   });
 });
