@@ -230,6 +230,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
       await rm(scratch, { recursive: true, force: true });
     } catch (err) {
       // A cell already stored stays done (reports and --resume count it): say what went wrong instead.
+      // eslint-disable-next-line no-unsafe-finally -- a cell not yet stored fails with the stop's error, on purpose
       if (!stored) throw err;
       phase('stop', `stopping failed after the cell was stored: ${errorLine(err)}`);
     }

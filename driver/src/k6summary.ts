@@ -501,7 +501,7 @@ export function normaliseK6(summary: K6Summary, ctx: K6NormaliseContext): K6Load
   }
 
   const statusCounts: Record<string, number> = {};
-  let errors: number | null = null;
+  let errors: number | null;
   const ours = Object.keys(m).filter((n) => STATUS_COUNTER.test(n) && m[n]?.type === 'counter');
   if (ours.length > 0) {
     for (const name of ours) {

@@ -230,13 +230,13 @@ export async function k6testInfo(cfg: K6TestConfig, engine: 'k6' | 'wrk'): Promi
   // The engine's own file must be here before any cell runs: the driver stops on --info's error.
   if (engine === 'wrk') wrkLuaPath();
   else k6ScriptPath();
-  let engineVersion: string | null = null;
+  let engineVersion: string | null;
   try {
     engineVersion = await (await selectEngine(engine)).version();
   } catch {
     engineVersion = null;
   }
-  let site: Info['site'] = null;
+  let site: Info['site'];
   try {
     const etc = process.env.SERVER_BENCH_ETC || DEFAULT_ETC;
     const j = z.object({ files: z.number(), bytes: z.number(), redirects: z.array(z.unknown()), seed: z.number().int().optional(), targetBytes: z.number().int().positive().optional() }).parse(JSON.parse(await readFile(join(etc, 'site.json'), 'utf8')));
@@ -274,7 +274,7 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const readyTimeoutMs = deps.supervisor === 'systemd' && (await detectVirt()) === 'qemu' ? 300_000 : 30_000;
   const supervisor: Supervisor =
     deps.supervisor === 'systemd'
-      ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}` })
+      ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}`, readyTimeoutMs })
       : (await import('./supervisor-local.js')).localSupervisor();
   // Local (tests): the registry knows how to launch it; in the VM the unit does.
   const impl = deps.supervisor === 'local' ? implByName(cell.impl) : unitImpl(vmImpl);

@@ -204,7 +204,7 @@ describe('malformed input: one message naming what is wrong', () => {
   it('pasted console output before the JSON: the true position and what it looks like', () => {
     const pasted = `\n          /\\      Grafana   /‾‾/\n     execution: local\n\nrunning (0m24.4s), 00/20 VUs, 439 complete and 0 interrupted iterations\n${simple}`;
     const e = inputError(() => parseK6Summary(pasted));
-    expect(e.message).toMatch(/^k6 summary: not JSON at position 11 \(line 2, column 11\): found "\/", expected a JSON value .*; the text starts with "\/\\\\      Grafana   \/‾‾\/", which looks like pasted console output/);
+    expect(e.message).toMatch(/^k6 summary: not JSON at position 11 \(line 2, column 11\): found "\/", expected a JSON value .*; the text starts with "\/\\\\ {6}Grafana {3}\/‾‾\/", which looks like pasted console output/);
     expect(e.hint).toMatch(/not what k6 printed/);
   });
   it('console text after the JSON: the position where the JSON ends', () => {

@@ -30,11 +30,11 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function copyRun(name: string, edit?: (runJson: Record<string, any>) => void): Promise<string> {
+async function copyRun(name: string, edit?: (runJson: { config: { profile: { inStats: boolean } } }) => void): Promise<string> {
   const dir = join(scratch, name);
   await cp(RUN, dir, { recursive: true });
   if (edit) {
-    const run = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8'));
+    const run = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { config: { profile: { inStats: boolean } } };
     edit(run);
     await writeFile(join(dir, 'run.json'), JSON.stringify(run));
   }

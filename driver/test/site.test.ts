@@ -19,7 +19,6 @@ import type { GeneratedSite, MapServer } from '../src/contracts.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sb-site-test-'));
 let site: GeneratedSite;
-let nginx: ChildProcess;
 let nginxPort: number;
 let map: MapServer;
 
@@ -71,7 +70,6 @@ beforeAll(async () => {
   site = await generateSite({ dir: join(tmp, 'site'), seed: 7, targetBytes: 2_000_000 });
   map = await startMapServer({ text: site.redirectsText });
   const n = await startNginx('nginx', site.dir, site.redirects);
-  nginx = n.proc;
   nginxPort = n.port;
 });
 

@@ -55,7 +55,7 @@ export async function freePort(): Promise<number> {
 
 /** The last lines of the console log (the runner writes it directly, so it survives us). */
 export function consoleTailOf(file: string, lines = 8): string {
-  let text = '';
+  let text: string;
   try {
     const fd = openSync(file, 'r');
     try {

@@ -72,7 +72,7 @@ describe('bench flags', () => {
       expect(line.test(vm), `--${o.flag} in vm help`).toBe(takes('vm'));
     }
     expect(local).toMatch(new RegExp(`^  --impls LIST        implementations, comma-separated \\(${IMPL_NAMES.join(', ')}\\),\\n {22}gosherve@<tag>`, 'm'));
-    expect(vm).toMatch(/^  --engine E          k6 \(default\) \| wrk, inside the VM$/m);
+    expect(vm).toMatch(/^ {2}--engine E {10}k6 \(default\) \| wrk, inside the VM$/m);
   });
 });
 
