@@ -5,7 +5,7 @@
 // each other.
 
 /** One short link: the alias has no leading or trailing "/", the target is an absolute http(s) URL. */
-export interface Redirect {
+interface Redirect {
   alias: string;
   target: string;
 }

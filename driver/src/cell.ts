@@ -59,7 +59,7 @@ export type CellOutcome =
   | { kind: 'skipped'; reason: string; targets: Targets; verification: Verification };
 
 /** Warn when the generator used at least this share of its cores: it, not the server, set the number. */
-export const SATURATION = 0.9;
+const SATURATION = 0.9;
 
 export function cellWarnings(a: {
   utilisation: number | null;

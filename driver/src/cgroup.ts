@@ -12,7 +12,7 @@ export type CgroupSupport =
   | { writable: false; reason: string };
 
 /** The folder under the cgroup v2 root that holds server-bench's leaves. */
-export const PARENT_NAME = 'server-bench';
+const PARENT_NAME = 'server-bench';
 
 export interface LeafOptions {
   /** memory.max in bytes; null = no limit. */

@@ -51,7 +51,7 @@ export function configDifferences(a: Results, b: Results): string[] {
   return diffs;
 }
 
-export type Verdict = 'improvement' | 'regression' | 'within noise' | 'below threshold' | 'inconclusive' | 'no noise estimate' | 'no data' | 'not measured' | 'substituted';
+type Verdict = 'improvement' | 'regression' | 'within noise' | 'below threshold' | 'inconclusive' | 'no noise estimate' | 'no data' | 'not measured' | 'substituted';
 
 /** A cell with a number taken from elsewhere (warning "substituted"): none of its rows is judged. */
 function hasSubstitute(c: CellAggregate): boolean {
@@ -62,7 +62,7 @@ function hasSubstitute(c: CellAggregate): boolean {
 export const MIN_REPS_FOR_VERDICT = 3;
 const ALPHA = 0.05;
 
-export interface ChangeRow {
+interface ChangeRow {
   impl: string;
   size: string;
   metric: 'req/s' | 'MB/s' | 'req/CPU-s' | 'p99 latency';
@@ -109,7 +109,7 @@ export interface Comparison {
  * "below threshold"; no significant change is "within noise" only when the 95 % interval of the change
  * excludes changes as large as the threshold, and "inconclusive" otherwise (more repetitions needed).
  */
-export function judge(b: readonly number[], c: readonly number[], higherIsBetter: boolean, threshold: number): Pick<ChangeRow, 'changePct' | 'changeCi' | 'p' | 'verdict' | 'note'> {
+function judge(b: readonly number[], c: readonly number[], higherIsBetter: boolean, threshold: number): Pick<ChangeRow, 'changePct' | 'changeCi' | 'p' | 'verdict' | 'note'> {
   const mb = median(b);
   const mc = median(c);
   const changePct = mb === 0 ? (mc === 0 ? 0 : Infinity) : ((mc - mb) / mb) * 100;

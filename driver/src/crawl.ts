@@ -115,7 +115,7 @@ export function samePath(link: string, page: URL): string | null {
   return canonicalPath(u.pathname);
 }
 
-export function canonicalPath(pathname: string): string {
+function canonicalPath(pathname: string): string {
   return pathname.replace(/%[0-9a-fA-F]{2}/g, (m) => {
     const c = String.fromCharCode(parseInt(m.slice(1), 16));
     return UNRESERVED.test(c) ? c : m.toUpperCase();

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { EnvironmentError } from './errors.js';
 
 /** Folders whose .ts files are compiled into dist/<same path>/*.js. */
-export const SOURCE_DIRS = ['driver/src', 'servers/tsherve/src', 'shared'] as const;
+const SOURCE_DIRS = ['driver/src', 'servers/tsherve/src', 'shared'] as const;
 
 function tsFiles(dir: string): string[] {
   let entries;

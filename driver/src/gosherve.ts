@@ -12,7 +12,7 @@ import { InputError, tail, UsageError } from './errors.js';
 import { implEnvironment, implSpec } from './matrix-files.js';
 import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
-export const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';
+const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';
 
 /** gosherve's own default log level (matrix/impls.json; one log line per request): what --server-logs shipped gives it. */
 export const GOSHERVE_LOG_LEVEL: string = implSpec('gosherve').environment.GOSHERVE_LOG_LEVEL ?? 'info';

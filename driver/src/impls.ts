@@ -111,7 +111,7 @@ function bunExecutable(): string {
 
 /** tsherve on Bun (servers/tsherve/src/runtime-bun.ts): the same tree and settings, started by Bun directly. */
 const tsherveBunSpec = implSpec('tsherve-bun');
-export const tsherveBun: Impl = {
+const tsherveBun: Impl = {
   ...specFields(tsherveBunSpec),
   async prepare() {
     const cli = tsherveCli();
@@ -132,7 +132,7 @@ export const tsherveBun: Impl = {
 
 // ---------------------------------------------------------------- gosherve (gosherve.ts)
 
-export const gosherveOld = gosherveTagImpl('gosherve-old', 'v0.3.3', ['SERVER_BENCH_GOSHERVE_OLD_BIN', tagEnvVar('v0.3.3')]);
+const gosherveOld = gosherveTagImpl('gosherve-old', 'v0.3.3', ['SERVER_BENCH_GOSHERVE_OLD_BIN', tagEnvVar('v0.3.3')]);
 export const gosherve = gosherveTagImpl('gosherve', 'v0.3.5', ['SERVER_BENCH_GOSHERVE_BIN', tagEnvVar('v0.3.5')]);
 
 // ---------------------------------------------------------------- nginx (reference)

@@ -9,9 +9,9 @@ import { InputError } from './errors.js';
 import { findJsonSyntaxError } from './jsonerror.js';
 import type { Latency, Warning } from './schema.js';
 
-export type K6Dialect = 'handleSummary' | 'summary-export' | 'machine-readable-v1';
-export type K6MetricType = 'counter' | 'gauge' | 'rate' | 'trend';
-export type K6Contains = 'default' | 'time' | 'data';
+type K6Dialect = 'handleSummary' | 'summary-export' | 'machine-readable-v1';
+type K6MetricType = 'counter' | 'gauge' | 'rate' | 'trend';
+type K6Contains = 'default' | 'time' | 'data';
 
 export interface K6Metric {
   type: K6MetricType;
@@ -286,7 +286,7 @@ function durationFromCounters(metrics: Record<string, K6Metric>): number | null 
 }
 
 // ------------------------------------------------------------------ the parser
-export function detectDialect(obj: Record<string, unknown>): K6Dialect {
+function detectDialect(obj: Record<string, unknown>): K6Dialect {
   if (typeof obj.version === 'string' && typeof obj.results === 'object' && obj.results !== null) return 'machine-readable-v1';
   if (!('metrics' in obj)) fail('neither a handleSummary nor a --summary-export object: missing "metrics"');
   const metrics = obj.metrics;

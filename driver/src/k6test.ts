@@ -22,7 +22,7 @@ import { SCHEMA_VERSION, type EngineName, type Loadgen, type Size } from './sche
 import { jsonOrUndefined, writeJsonAtomic } from './store.js';
 import { OUTCOME_FILE, VmImplSchema, VmPathsSchema, VmSizeSchema, type Info, type K6TestConfig, type Outcome, type VmImpl } from './vm/wire.js';
 
-export const DEFAULT_ETC = '/etc/server-bench';
+const DEFAULT_ETC = '/etc/server-bench';
 async function readConfigFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
   let text: string;
   try {
@@ -176,7 +176,7 @@ function vmSizeOf(cfg: K6TestConfig): Size {
 }
 
 /** The map server's fetch counter over HTTP (bench-redirect-map's /fetches); read outside the measured window. */
-export function httpMapCounter(fetchesUrl: string, resetUrl: string): MapCounter {
+function httpMapCounter(fetchesUrl: string, resetUrl: string): MapCounter {
   const call = async (url: string, method: string): Promise<number> => {
     const text = await fetch(url, { method, signal: AbortSignal.timeout(5_000) }).then(
       (r) => r.text(),

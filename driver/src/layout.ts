@@ -11,7 +11,7 @@
 // reports/index.html                                          every run, newest first
 import { join } from 'node:path';
 
-export const RUN_FILE = 'run.json';
+const RUN_FILE = 'run.json';
 export const RESULTS_FILE = 'results.json';
 export const RESULT_FILE = 'result.json';
 export const RAW_SUMMARY_FILE = 'summary.json';

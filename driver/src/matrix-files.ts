@@ -73,7 +73,7 @@ export function vmSizeOf(name: string): VmSize {
  * Placeholders an implementation's environment and unit arguments may hold, filled by whoever starts
  * it: the local backend (impls.ts), the flake (nix/impls.nix) and a guest image builder.
  */
-export const PLACEHOLDERS = ['webroot', 'mapUrl', 'host', 'cpus', 'sitePort', 'metricsPort', 'nginxConf'] as const;
+const PLACEHOLDERS = ['webroot', 'mapUrl', 'host', 'cpus', 'sitePort', 'metricsPort', 'nginxConf'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 const Template = z.string().refine((s) => [...s.matchAll(/@([A-Za-z]+)@/g)].every((m) => (PLACEHOLDERS as readonly string[]).includes(m[1] ?? '')), {

@@ -16,7 +16,7 @@ export interface PortHolder {
 const LISTEN = '0A';
 
 /** Socket inodes listening on `port` (any address), from /proc/net/tcp and tcp6. */
-export async function listeningInodes(port: number): Promise<string[]> {
+async function listeningInodes(port: number): Promise<string[]> {
   const inodes: string[] = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
@@ -74,7 +74,7 @@ export function canBind(port: number, host: string): Promise<boolean> {
   });
 }
 
-export function describeHolder(h: PortHolder): string {
+function describeHolder(h: PortHolder): string {
   if (h.pid === null) return `port ${h.port} is in use by a process we cannot see`;
   const cmd = h.cmdline && h.cmdline.length > 80 ? `${h.cmdline.slice(0, 77)}...` : h.cmdline;
   return `port ${h.port} is in use by ${h.comm ?? '?'} (pid ${h.pid}${cmd ? `: ${cmd}` : ''})`;

@@ -32,7 +32,7 @@ export function formatEvent(e: BenchEvent): string | null {
   }
 }
 
-export function formatLive(e: Extract<BenchEvent, { kind: 'live' }>): string {
+function formatLive(e: Extract<BenchEvent, { kind: 'live' }>): string {
   const reqs = e.requests !== undefined ? `, ${e.requests} requests` : '';
   return `[${e.index + 1}/${e.total}] ${e.cellId} ${e.phase} ${Math.min(e.elapsedSeconds, e.totalSeconds).toFixed(0)}/${e.totalSeconds.toFixed(0)} s${reqs}`;
 }

@@ -88,7 +88,7 @@ function allPids(): number[] {
  * reparented worker is still followed. Memory is the sum of resident bytes over live members;
  * shared pages count once per process (what "summed over workers" means).
  */
-export class ProcTree {
+class ProcTree {
   private readonly members = new Map<string, ProcStat>(); // key pid:starttime
   private exitedCpu = 0;
   private baseline: number | null = null;

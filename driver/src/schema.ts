@@ -55,12 +55,10 @@ export const WarningCodeSchema = z.enum([
   'profile', // bench --profile: symbols missing, stacks cut short, too few samples
   'other',
 ]);
-export type WarningCode = z.infer<typeof WarningCodeSchema>;
-
-export const WarningSchema = z.object({ code: WarningCodeSchema, message: z.string() });
+const WarningSchema = z.object({ code: WarningCodeSchema, message: z.string() });
 export type Warning = z.infer<typeof WarningSchema>;
 
-export const ResourcesSchema = z.object({
+const ResourcesSchema = z.object({
   /** Server CPU seconds (user + system, all its processes) during the measured window. */
   serverCpuSeconds: z.number().nonnegative().nullable(),
   /** Peak resident memory of the server, summed over its processes, in bytes. */
@@ -75,14 +73,13 @@ export const ResourcesSchema = z.object({
   /** loadgenCpuSeconds / (duration × loadgen cores), 0..1. */
   loadgenUtilisation: z.number().nonnegative().nullable(),
 });
-export type Resources = z.infer<typeof ResourcesSchema>;
 
 /** bench --profile: how a repetition's on-CPU profile was taken and where it is (files relative to the cell folder). */
 /** bench --profile's settings, as run.json records them and a CellSpec carries them. */
 export const ProfileSettingsSchema = z.object({ hz: z.number().int().positive(), callGraph: z.enum(['fp', 'dwarf']), inStats: z.boolean() });
 export type ProfileRunSettings = z.infer<typeof ProfileSettingsSchema>;
 
-export const ProfileInfoSchema = z.object({
+const ProfileInfoSchema = z.object({
   tool: z.literal('perf'),
   event: z.string(), // cpu-clock
   hz: z.number().int().positive(),
@@ -135,7 +132,7 @@ export const CellResultSchema = z.object({
 });
 export type CellResult = z.infer<typeof CellResultSchema>;
 
-export const FindingSchema = z.object({
+const FindingSchema = z.object({
   status: z.enum(['pass', 'warn', 'fail']),
   url: z.string(),
   reason: z.string(),
@@ -155,7 +152,7 @@ export const VerificationSchema = z.object({
 });
 export type Verification = z.infer<typeof VerificationSchema>;
 
-export const SiteInfoSchema = z.discriminatedUnion('kind', [
+const SiteInfoSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('generated'),
     seed: z.number().int(),
@@ -175,7 +172,7 @@ export const SiteInfoSchema = z.discriminatedUnion('kind', [
 ]);
 export type SiteInfo = z.infer<typeof SiteInfoSchema>;
 
-export const HostInfoSchema = z.object({
+const HostInfoSchema = z.object({
   hostname: z.string(),
   cpuModel: z.string(),
   cores: z.number().int().positive(),

@@ -11,7 +11,7 @@ import { UsageError } from './errors.js';
  * info; nginx logs each request to an access log, as Debian's nginx.conf does; tsherve logs
  * requests only at debug). quiet: per-request logging off wherever a server has it.
  */
-export const SERVER_LOGS = ['shipped', 'quiet'] as const;
+const SERVER_LOGS = ['shipped', 'quiet'] as const;
 export const ServerLogsSchema = z.enum(SERVER_LOGS);
 export type ServerLogs = z.infer<typeof ServerLogsSchema>;
 

@@ -16,8 +16,8 @@ import { InputError, tail } from './errors.js';
 import { implEnvironment, implSpec } from './matrix-files.js';
 import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
-export const SERVY_BIN_ENV = 'SERVER_BENCH_SERVY_BIN';
-export const SERVY_CHECKOUT_ENV = 'SERVER_BENCH_SERVY_CHECKOUT';
+const SERVY_BIN_ENV = 'SERVER_BENCH_SERVY_BIN';
+const SERVY_CHECKOUT_ENV = 'SERVER_BENCH_SERVY_CHECKOUT';
 /** Ports, prefix and the environment's shape come from matrix/impls.json, as every implementation's do. */
 const SPEC = implSpec('servy');
 /** A cold build took 2 min 08 s on 2 idle cores; a busy machine needs more. */

@@ -12,7 +12,7 @@ export const SITEGEN_VERSION = 2;
 const MAX_FILE = 2_000_000;
 
 /** mulberry32: small, fast, good enough for test data. */
-export function prng(seed: number): () => number {
+function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -86,7 +86,7 @@ interface Page {
 }
 
 /** How many of each kind of file a site of `targetBytes` gets (scaled from the 40 MB default). */
-export function siteShape(targetBytes: number): { posts: number; tags: number; imagesPerPost: number } {
+function siteShape(targetBytes: number): { posts: number; tags: number; imagesPerPost: number } {
   const scale = targetBytes / DEFAULT_SITE_BYTES;
   return { posts: Math.max(4, Math.round(140 * scale)), tags: Math.max(2, Math.round(12 * scale)), imagesPerPost: 2 };
 }
@@ -237,7 +237,7 @@ function generateRedirects(rand: () => number, postPaths: string[]): Redirect[] 
   return out;
 }
 
-export function renderRedirectMap(redirects: Redirect[]): string {
+function renderRedirectMap(redirects: Redirect[]): string {
   return `# short links (gosherve format: alias target)\n\n${redirects.map((r) => `${r.alias} ${r.target}`).join('\n')}\n`;
 }
 

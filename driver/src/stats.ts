@@ -32,7 +32,7 @@ const LANCZOS = [
 ];
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7; ~15 significant digits). */
-export function logGamma(x: number): number {
+function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
   const z = x - 1;
   let a = LANCZOS[0]!;
@@ -230,7 +230,7 @@ export interface Outlier {
   z: number;
 }
 
-export const OUTLIER_Z = 3.5;
+const OUTLIER_Z = 3.5;
 
 /**
  * Modified z-scores (Iglewicz & Hoaglin): 0.6745 · (x − median) / MAD. When MAD is 0 (more than half
@@ -252,7 +252,7 @@ export function modifiedZScores(xs: readonly number[]): number[] {
  * and the MAD is the smaller of two gaps, so the tightest cell gets the largest z (issue 13: 27.1k /
  * 29.9k / 30.3k req/s flagged 27.1k at z = −5.0).
  */
-export const MIN_OUTLIER_N = 5;
+const MIN_OUTLIER_N = 5;
 
 /** Values whose |modified z| exceeds 3.5; needs at least MIN_OUTLIER_N values to say anything. */
 export function findOutliers(xs: readonly number[], threshold = OUTLIER_Z): Outlier[] {
@@ -260,11 +260,6 @@ export function findOutliers(xs: readonly number[], threshold = OUTLIER_Z): Outl
   return modifiedZScores(xs)
     .map((z, index) => ({ index, value: xs[index]!, z }))
     .filter((o) => Math.abs(o.z) > threshold);
-}
-
-/** Do two intervals overlap? */
-export function intervalsOverlap(a: Interval, b: Interval): boolean {
-  return a.lo <= b.hi && b.lo <= a.hi;
 }
 
 /** Repetitions that vary by more than this (σ / mean) get a warning: the host was noisy or the server unstable. */

@@ -159,13 +159,9 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
   return { dir: runDir, run, cells, verifications };
 }
 
-/** Ids of cells whose result.json exists and validates (for --resume). A corrupt one is an error, not a silent re-run. */
+/** Results of the cells whose result.json exists and validates (for --resume). A corrupt one is an error, not a silent re-run. */
 export async function storedResults(runDir: string): Promise<CellResult[]> {
   const out: CellResult[] = [];
   for (const f of await resultFiles(runDir)) out.push(await readJson(f, CellResultSchema, 'cell result'));
   return out;
-}
-
-export async function finishedCellIds(runDir: string): Promise<Set<string>> {
-  return new Set((await storedResults(runDir)).map((r) => r.id));
 }

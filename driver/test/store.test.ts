@@ -6,7 +6,7 @@ import { ExitCode, InputError, UsageError } from '../src/errors.js';
 import { cellDir, RESULT_FILE } from '../src/layout.js';
 import { defaultCellValues } from '../src/run/cell-options.js';
 import { SCHEMA_VERSION, type CellResult, type RunInfo } from '../src/schema.js';
-import { createRunDir, finishedCellIds, loadRun, writeCell, writeFileAtomic, writeRunInfo } from '../src/store.js';
+import { createRunDir, loadRun, storedResults, writeCell, writeFileAtomic, writeRunInfo } from '../src/store.js';
 
 let base: string;
 beforeAll(async () => {
@@ -80,7 +80,7 @@ describe('store', () => {
     await createRunDir(dir);
     await writeRunInfo(dir, runInfo('run-b'));
     await writeCell(dir, cell(1), 'text summary\n');
-    expect([...(await finishedCellIds(dir))]).toEqual(['tsherve-1cpu-r1']);
+    expect((await storedResults(dir)).map((r) => r.id)).toEqual(['tsherve-1cpu-r1']);
     const loaded = await loadRun(dir);
     expect(loaded.run.runId).toBe('run-b');
     expect(loaded.cells.map((c) => c.id)).toEqual(['tsherve-1cpu-r1']);
@@ -100,7 +100,7 @@ describe('store', () => {
     expect((err as InputError).exitCode).toBe(ExitCode.input);
     expect((err as InputError).message).toContain(file);
     await writeFile(file, JSON.stringify({ ...cell(1), requests: -5 }));
-    const err2 = await finishedCellIds(dir).catch((e: unknown) => e);
+    const err2 = await storedResults(dir).catch((e: unknown) => e);
     expect((err2 as InputError).message).toMatch(new RegExp(`corrupt cell result ${file}: .* at requests`));
   });
 });

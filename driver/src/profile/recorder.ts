@@ -26,7 +26,7 @@ export interface ProfileSettings {
  */
 export const DEFAULT_PROFILE_HZ = 99;
 
-export interface CellRecording {
+interface CellRecording {
   /** Stop sampling (idempotent; also right after a failed measured run). */
   stop(): Promise<void>;
   /** Fold, write the cell's profile files into `dir` and describe them for result.json. */

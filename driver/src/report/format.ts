@@ -54,7 +54,7 @@ export function relativeText(r: Relative, isReference: boolean): string {
 }
 
 /** "p = 0.016", "p < 0.001". */
-export function pValue(p: number): string {
+function pValue(p: number): string {
   return p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`;
 }
 

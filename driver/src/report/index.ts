@@ -15,7 +15,7 @@ export interface IndexEntry {
   results: Results;
 }
 
-export function renderIndex(entries: IndexEntry[]): string {
+function renderIndex(entries: IndexEntry[]): string {
   const sorted = [...entries].sort((a, b) => b.results.run.createdAt.localeCompare(a.results.run.createdAt) || b.folder.localeCompare(a.folder));
   const sections = sorted.map(({ folder, results }) => {
     const r = results.run;

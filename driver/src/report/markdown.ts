@@ -4,7 +4,7 @@
 // table shape (throughput per server × machine size), req/s, latency, CPU and memory efficiency,
 // map fetches, verification findings and warnings. "–" marks a statistic that was not measured.
 // Pure.
-import { bytesMB, int, interval, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { bytesMB, int, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { renderProfilesMarkdown } from './profiles.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
@@ -166,4 +166,4 @@ export function renderMarkdown(results: Results): string {
   return `${out.join('\n')}\n`;
 }
 
-export { interval };
+;

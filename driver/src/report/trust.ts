@@ -7,7 +7,7 @@ import { cellOf, comparisonOf, isGeneratorBound, type CellAggregate, type Result
 import { formatRatio } from '../stats.js';
 
 /** Generator-bound cells at one size, in the run's implementation order. */
-export function generatorBoundAt(results: Results, size: string): CellAggregate[] {
+function generatorBoundAt(results: Results, size: string): CellAggregate[] {
   return results.impls.map((i) => cellOf(results, i, size)).filter((c): c is CellAggregate => c !== undefined && isGeneratorBound(c));
 }
 

@@ -16,9 +16,9 @@ import { CELL_OPTIONS, optionDefault, positiveInt, type BackendName, type Option
 
 export type { BackendName, OptionSpec };
 
-export const ENGINE_CHOICES = ['auto', 'wrk', 'k6'] as const;
+const ENGINE_CHOICES = ['auto', 'wrk', 'k6'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
-export const LOADGEN_CHOICES = LoadgenSchema.options;
+const LOADGEN_CHOICES = LoadgenSchema.options;
 export type { Loadgen };
 
 function option<T>(o: OptionSpec<T>): OptionSpec<T> {

@@ -54,7 +54,7 @@ export interface RunPlan extends RunSettings {
 }
 
 /** What the reports compare against when --reference is not given: gosherve when it ran, else the first. */
-export function defaultReference(impls: readonly string[]): string {
+function defaultReference(impls: readonly string[]): string {
   return impls.includes('gosherve') ? 'gosherve' : (impls[0] ?? 'gosherve');
 }
 
@@ -159,7 +159,7 @@ function resolvePriorImpls(specs: readonly string[]): Impl[] {
 }
 
 /** Where runs go: $SERVER_BENCH_REPORTS, else ./reports. */
-export function reportsDirOf(env: NodeJS.ProcessEnv = process.env): string {
+function reportsDirOf(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.SERVER_BENCH_REPORTS ? env.SERVER_BENCH_REPORTS : join(process.cwd(), 'reports'));
 }
 

@@ -15,7 +15,7 @@ import { ensureDebianImage, type DebianImage, type ImageManifest } from './image
 import { SHARED_TAG } from './image/recipe.js';
 import { DEBIAN_LAYOUT } from './image/units.js';
 
-export const IMAGE_FLAVOURS = ['nix', 'debian'] as const;
+const IMAGE_FLAVOURS = ['nix', 'debian'] as const;
 export type ImageFlavour = (typeof IMAGE_FLAVOURS)[number];
 
 export function parseImageFlag(v: string | undefined): ImageFlavour {

@@ -41,7 +41,7 @@ export function checkKvm(allowTcg: boolean, kvmPath = '/dev/kvm'): { emulated: b
   }
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -54,7 +54,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The last lines of the console log (the runner writes it directly, so it survives us). */
-export function consoleTailOf(file: string, lines = 8): string {
+function consoleTailOf(file: string, lines = 8): string {
   let text: string;
   try {
     const fd = openSync(file, 'r');

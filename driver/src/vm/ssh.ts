@@ -15,7 +15,7 @@ export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=,@-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-export class HostKeyError extends BenchError {
+class HostKeyError extends BenchError {
   override readonly name = 'HostKeyError';
   constructor(where: string) {
     super(`the VM's host key changed: ${where} presented a key other than the one it published`, 'refusing to connect; a stale or foreign machine may be listening on that port (stop it, then start the VM again)', ExitCode.failure);

@@ -32,9 +32,9 @@ export const VmPathsSchema = z.object({
   mapFetchesResetUrl: z.string(),
   outDir: z.string(),
 });
-export type VmSize = z.infer<typeof VmSizeSchema>;
+type VmSize = z.infer<typeof VmSizeSchema>;
 export type VmImpl = z.infer<typeof VmImplSchema>;
-export type VmPaths = z.infer<typeof VmPathsSchema>;
+type VmPaths = z.infer<typeof VmPathsSchema>;
 
 export interface K6TestConfig {
   size: VmSize;

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { UsageError } from '../../errors.js';
 import { writeJsonAtomic } from '../../store.js';
 
-export const AccelChoiceSchema = z.object({ accel: z.enum(['kvm', 'tcg']), reason: z.string() });
+const AccelChoiceSchema = z.object({ accel: z.enum(['kvm', 'tcg']), reason: z.string() });
 export type AccelChoice = z.infer<typeof AccelChoiceSchema>;
 
 export interface AccelOptions {

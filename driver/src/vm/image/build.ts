@@ -66,7 +66,7 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-export function imagesDir(cacheDir = defaultCacheDir()): string {
+function imagesDir(cacheDir = defaultCacheDir()): string {
   return join(cacheDir, 'vm', 'debian');
 }
 
@@ -77,7 +77,7 @@ function sha256(data: string | Buffer): string {
 }
 
 /** Hash of a file tree: every path, its kind, mode bits that matter and content (sorted, so stable). */
-export async function hashTree(dir: string): Promise<string> {
+async function hashTree(dir: string): Promise<string> {
   const h = createHash('sha256');
   const walk = async (d: string): Promise<void> => {
     for (const name of (await readdir(d)).sort()) {
