@@ -128,7 +128,7 @@ let
       [ -d k6 ] && cp -R k6 "$lib/"
       [ -d driver/assets ] && mkdir -p "$lib/driver" && cp -R driver/assets "$lib/driver/"
       ln -s ${npmDeps} "$lib/node_modules"
-      makeWrapper ${lib.getExe nodejs} "$out/bin/server-bench" --add-flags "$lib/dist/driver/src/cli.js"
+      makeWrapper ${lib.getExe nodejs} "$out/bin/server-bench" --add-flags "$lib/dist/driver/src/cli/main.js"
       makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" --add-flags "${tsherveNodeFlags} $lib/dist/servers/tsherve/src/cli.js"
       runHook postInstall
     '';

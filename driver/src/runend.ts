@@ -39,7 +39,7 @@ export async function finishRun(outcome: BenchOutcome, opts: { reportsDir: strin
     process.stdout.write(`${JSON.stringify({ runDir: outcome.runDir, run: outcome.run, results: outcome.results }, null, 2)}\n`);
   }
   try {
-    const { writeReports } = await import('./commands/report.js');
+    const { writeReports } = await import('./cli/commands/report.js');
     const written = await writeReports(outcome.runDir, { reportsDir: opts.reportsDir });
     if (!opts.json) {
       process.stdout.write(written.terminal.endsWith('\n') ? written.terminal : `${written.terminal}\n`);

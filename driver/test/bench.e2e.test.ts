@@ -20,7 +20,7 @@ import { writeGoServer } from './fixtures/go-servers.js';
 import { REAL_GOSHERVE_TAG, realGosherve } from './support/real-servers.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const SMALL = ['--sizes', '1', '--duration', '2s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
 
 let reports: string;

@@ -7,8 +7,8 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main as compareMain } from '../src/commands/compare.js';
-import { main as reportMain } from '../src/commands/report.js';
+import { main as compareMain } from '../src/cli/commands/compare.js';
+import { main as reportMain } from '../src/cli/commands/report.js';
 import { compareResults, configDifferences, renderCompareTerminal } from '../src/compare.js';
 import { buildResultsFromDir } from '../src/report/results.js';
 import { loadRun } from '../src/store.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../src/duration.js';
+import { formatDuration, parseDuration } from '../src/cli/duration.js';
 import { ExitCode, UsageError } from '../src/errors.js';
 
 describe('parseDuration', () => {

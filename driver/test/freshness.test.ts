@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvironmentError } from '../src/errors.js';
-import { assertFreshBuild, staleSources } from '../src/freshness.js';
+import { assertFreshBuild, staleSources } from '../src/cli/freshness.js';
 
 let root: string;
 

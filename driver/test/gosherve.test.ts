@@ -15,7 +15,7 @@ import { resolveImpls } from '../src/impls.js';
 import { writeGoServer } from './fixtures/go-servers.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 
 let work: string;
 let cache: string;

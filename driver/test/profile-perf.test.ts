@@ -151,7 +151,7 @@ setInterval(() => parentSpin(40), 50);
 
 describe('bench --backend vm --profile', () => {
   it('is refused with one line naming the local backend and the Parca option', async () => {
-    const { main } = await import('../src/commands/bench-vm.js');
+    const { main } = await import('../src/cli/commands/bench-vm.js');
     const lines: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((chunk: string | Uint8Array) => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReports } from '../src/commands/report.js';
+import { writeReports } from '../src/cli/commands/report.js';
 import { buildFlameTree } from '../src/profile/tree.js';
 import { fitLabel, renderFlameGraph } from '../src/report/flamegraph.js';
 import { renderMarkdown } from '../src/report/markdown.js';

@@ -22,7 +22,7 @@ import { CellResultSchema, RunInfoSchema } from '../src/schema.js';
 import { REAL_GOSHERVE_TAG, realGosherve } from './support/real-servers.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const SMALL = ['--sizes', '1', '--duration', '3s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
 const runFile = promisify(execFile);
 const IMPLS = ['gosherve-old', 'gosherve', 'tsherve', 'nginx'];

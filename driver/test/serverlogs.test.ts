@@ -109,7 +109,7 @@ describe('--server-logs', () => {
 
 describe('--server-logs with --backend vm', () => {
   it('records how the VM units log (as shipped; nginx without an access log) and refuses quiet with one line', async () => {
-    const { main, vmLogging } = await import('../src/commands/bench-vm.js');
+    const { main, vmLogging } = await import('../src/cli/commands/bench-vm.js');
     expect(vmLogging(['gosherve', 'servy', 'tsherve', 'nginx'])).toEqual({
       gosherve: { perRequest: true, setting: 'GOSHERVE_LOG_LEVEL=info' },
       servy: { perRequest: true, setting: 'SERVY_LOG_LEVEL=info' },

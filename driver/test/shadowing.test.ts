@@ -11,7 +11,7 @@ import { waitPortsFree } from '../src/ports.js';
 import { splitShadowedAliases } from '../src/shadowing.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 let work: string;
 let site: string;
 

@@ -4,7 +4,7 @@
 // where it goes, and the VM backend's own knobs. verify and prepare take a subset.
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../cli/duration.js';
 import { BenchError, collect, throwProblems, UsageError } from '../errors.js';
 import { IMPL_NAMES } from '../impls.js';
 import { LoadgenSchema, type Loadgen, type Size } from '../schema.js';

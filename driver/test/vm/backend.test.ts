@@ -18,8 +18,8 @@ import { loadRun } from '../../src/store.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const RUNNER = join(ROOT, 'driver', 'test', 'fixtures', 'fake-runner.mjs');
-const ENTRY = join(ROOT, 'dist', 'driver', 'src', 'commands', 'bench.js');
-const VM_ENTRY = join(ROOT, 'dist', 'driver', 'src', 'commands', 'vm.js');
+const ENTRY = join(ROOT, 'dist', 'driver', 'src', 'cli', 'commands', 'bench.js');
+const VM_ENTRY = join(ROOT, 'dist', 'driver', 'src', 'cli', 'commands', 'vm.js');
 const SMALL = ['--sizes', '1', '--duration', '2s', '--warmup', '1s', '--engine', 'wrk'];
 
 let work: string;

@@ -19,7 +19,7 @@ import { chooseAccel, probeKvm, type AccelChoice } from '../../src/vm/image/acce
 import { ImageManifestSchema, type ImageManifest } from '../../src/vm/image/build.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const MINUTE = 60_000;
 const SITE_SIZE = process.env.SERVER_BENCH_VM_SITE_SIZE ?? '2MB';
 

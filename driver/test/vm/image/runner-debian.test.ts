@@ -91,7 +91,7 @@ describe('chooseAccel', () => {
 });
 
 describe('bench --backend vm --image debian: flags checked before anything is built', () => {
-  const ENTRY = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'dist', 'driver', 'src', 'commands', 'bench-vm.js');
+  const ENTRY = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'dist', 'driver', 'src', 'cli', 'commands', 'bench-vm.js');
   const bench = (args: string[]) => {
     const code = `import(${JSON.stringify(ENTRY)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
     return execa(process.execPath, ['-e', code, '--', '--backend', 'vm', ...args], { reject: false, all: true, timeout: 30_000, env: { SERVER_BENCH_CACHE: join(work, 'no-cache') } });

@@ -2,10 +2,10 @@
 // k6test for one implementation in a VM started with `vm start`, then copy its out folder back
 // into reports/benchvm-test/<timestamp>-<impl>/ (k6test's out folder: the cells layout).
 import { join, resolve } from 'node:path';
-import { ExitCode, UsageError, reportError } from '../errors.js';
-import { newRunId } from '../layout.js';
-import { shellQuote } from '../vm/ssh.js';
-import { connectState, pickSize, readState } from '../vm/state.js';
+import { ExitCode, UsageError, reportError } from '../../errors.js';
+import { newRunId } from '../../layout.js';
+import { shellQuote } from '../../vm/ssh.js';
+import { connectState, pickSize, readState } from '../../vm/state.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -1,7 +1,7 @@
 // Progress on stderr: one line per phase ("[2/12] gosherve-1cpu-r1 measure 30 s ..."), and while
 // loading a live line rewritten with \r when stderr is a TTY (plain, sparse lines otherwise, so
 // CI logs stay readable). Pure formatting in formatEvent; the writer only adds the TTY handling.
-import type { BenchEvent } from './run/events.js';
+import type { BenchEvent } from '../run/events.js';
 import { formatDuration } from './duration.js';
 
 function fmtRate(n: number): string {

@@ -4,7 +4,7 @@
 // package has no .ts sources next to its build).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { EnvironmentError } from './errors.js';
+import { EnvironmentError } from '../errors.js';
 
 /** Folders whose .ts files are compiled into dist/<same path>/*.js. */
 const SOURCE_DIRS = ['driver/src', 'servers/tsherve/src', 'shared'] as const;

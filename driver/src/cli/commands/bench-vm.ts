@@ -3,7 +3,7 @@
 // --backend vm unless the arguments say otherwise. No flags or help of its own.
 import { main as benchMain } from './bench.js';
 
-export { vmLogging } from '../vm/backend.js';
+export { vmLogging } from '../../vm/backend.js';
 
 export function main(argv: string[]): Promise<number> {
   const named = argv.some((a) => a === '--backend' || a.startsWith('--backend='));

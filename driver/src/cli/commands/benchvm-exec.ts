@@ -1,9 +1,9 @@
 // `server-bench vm exec [--size N] -- <command>` (the original's benchvm-exec): run a command as
 // root in a VM started with `vm start`, over SSH with the run's key and the pinned host key;
 // its output streams to ours and its exit code is ours.
-import { ExitCode, UsageError, reportError } from '../errors.js';
-import { shellQuote } from '../vm/ssh.js';
-import { connectState, pickSize, readState } from '../vm/state.js';
+import { ExitCode, UsageError, reportError } from '../../errors.js';
+import { shellQuote } from '../../vm/ssh.js';
+import { connectState, pickSize, readState } from '../../vm/state.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -2,16 +2,16 @@
 // → a RunPlan (run/plan.ts) → the one loop (run/loop.ts) driving the local backend or the VM
 // backend → the reports (runend.ts). --help is rendered from the flag table for the backend asked.
 import { basename } from 'node:path';
-import { ExitCode, reportError } from '../errors.js';
+import { ExitCode, reportError } from '../../errors.js';
 import { assertFreshBuild } from '../freshness.js';
-import { repoRoot } from '../impls.js';
+import { repoRoot } from '../../impls.js';
 import { progressWriter } from '../progress.js';
-import { killLocalNow, LOCAL_STOPPING, localBackend } from '../run/local-backend.js';
-import { runPlan, type Backend } from '../run/loop.js';
-import { BENCH_FLAGS, readFlags, renderFlagHelp, type BackendName } from '../run/options.js';
-import { makeRunPlan } from '../run/plan.js';
-import { finishRun, interruptible } from '../runend.js';
-import { killVmsNow, VM_STOPPING, vmBackend } from '../vm/backend.js';
+import { killLocalNow, LOCAL_STOPPING, localBackend } from '../../run/local-backend.js';
+import { runPlan, type Backend } from '../../run/loop.js';
+import { BENCH_FLAGS, readFlags, renderFlagHelp, type BackendName } from '../../run/options.js';
+import { makeRunPlan } from '../../run/plan.js';
+import { finishRun, interruptible } from '../../runend.js';
+import { killVmsNow, VM_STOPPING, vmBackend } from '../../vm/backend.js';
 
 export function benchHelp(backend: BackendName): string {
   if (backend === 'vm') {

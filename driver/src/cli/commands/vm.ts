@@ -5,14 +5,14 @@ import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../duration.js';
-import { interruptible } from '../runend.js';
-import { ExitCode, UsageError, reportError } from '../errors.js';
-import { bootVm, checkKvm, type BootedVm } from '../vm/runner.js';
-import { prepareRunner } from '../vm/runner-build.js';
-import { waitForSsh } from '../vm/ssh.js';
-import { guestEmulated } from '../vm/virt.js';
-import { parseImageFlag, prepareDebianVms } from '../vm/runner-debian.js';
-import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../vm/state.js';
+import { interruptible } from '../../runend.js';
+import { ExitCode, UsageError, reportError } from '../../errors.js';
+import { bootVm, checkKvm, type BootedVm } from '../../vm/runner.js';
+import { prepareRunner } from '../../vm/runner-build.js';
+import { waitForSsh } from '../../vm/ssh.js';
+import { guestEmulated } from '../../vm/virt.js';
+import { parseImageFlag, prepareDebianVms } from '../../vm/runner-debian.js';
+import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../../vm/state.js';
 import { join } from 'node:path';
 
 const HELP = `usage: server-bench vm start --size N [--image nix|debian] [--runner PATH] [--allow-tcg] [--ssh-timeout D]
@@ -102,7 +102,7 @@ async function start(argv: string[]): Promise<number> {
 /** Power off (over SSH), wait, kill what is left, remove the temp disk and the state file. */
 async function stop(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, { size: { type: 'string' } });
-  const { pickSize } = await import('../vm/state.js');
+  const { pickSize } = await import('../../vm/state.js');
   const size = pickSize(typeof v.size === 'string' ? v.size : undefined);
   const s = await readState(size);
   try {

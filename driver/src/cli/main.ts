@@ -3,13 +3,13 @@
 // verify and prepare, whose flags are a part of bench's table (run/options.ts). Results go to
 // stdout, progress to stderr; every error is one line `server-bench: <message> (<hint>)` with a
 // distinct exit code (errors.ts ExitCode).
-import { BenchError, ExitCode, reportError, throwProblems, UsageError } from './errors.js';
+import { BenchError, ExitCode, reportError, throwProblems, UsageError } from '../errors.js';
 import { assertFreshBuild } from './freshness.js';
-import { defaultCacheDir, repoRoot } from './impls.js';
+import { defaultCacheDir, repoRoot } from '../impls.js';
 import { progressWriter } from './progress.js';
-import { flagValues, pickFlags, readFlags, type FlagValues, type OptionSpec } from './run/options.js';
-import { implsOf, siteOf } from './run/plan.js';
-import { runVerifyGate } from './run/verify-gate.js';
+import { flagValues, pickFlags, readFlags, type FlagValues, type OptionSpec } from '../run/options.js';
+import { implsOf, siteOf } from '../run/plan.js';
+import { runVerifyGate } from '../run/verify-gate.js';
 
 const HELP: Record<string, string> = {
   main: `usage: server-bench <command> [flags]
@@ -150,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Run when executed (bin or `node dist/driver/src/cli.js`), not when imported by tests.
+// Run when executed (bin or `node dist/driver/src/cli/main.js`), not when imported by tests.
 const invoked = process.argv[1] ?? '';
 if (/cli\.(js|ts)$/.test(invoked) || invoked.endsWith('server-bench')) {
   main(process.argv.slice(2)).then(

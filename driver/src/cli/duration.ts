@@ -1,6 +1,6 @@
 // Durations as the CLI accepts them ("30s", "2m", "1m30s", "500ms", "1h") → seconds.
 // One parser so `--duration`, `--warmup` and k6test agree on what a duration is.
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
 const PART = /([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)/y;

@@ -1,10 +1,10 @@
 // `server-bench vm image build|show`: the Debian guest image (vm/image/build.ts) for
 // `--image debian`, built once and cached under $SERVER_BENCH_CACHE/vm/debian.
 import { parseArgs } from 'node:util';
-import { ExitCode, UsageError } from '../errors.js';
-import { repoRoot } from '../impls.js';
-import { interruptible } from '../runend.js';
-import { ensureDebianImage } from '../vm/image/build.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { repoRoot } from '../../impls.js';
+import { interruptible } from '../../runend.js';
+import { ensureDebianImage } from '../../vm/image/build.js';
 
 export const VM_IMAGE_HELP = `usage: server-bench vm image build [--force] [--json]
 
