@@ -172,7 +172,7 @@ let
   ];
   k6test = wrapped "k6test" ''
     makeWrapper ${lib.getExe nodejs} "$out/bin/k6test" \
-      --add-flags ${server-bench}/lib/server-bench/dist/driver/src/k6test-cli.js \
+      --add-flags ${server-bench}/lib/server-bench/dist/driver/src/guest/k6test-cli.js \
       --prefix PATH : ${k6testPath} \
       --set SERVER_BENCH_K6_SCRIPT ${server-bench}/lib/server-bench/k6/script.js
   '';

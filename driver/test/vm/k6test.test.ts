@@ -7,19 +7,19 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvironmentError, ExitCode, UsageError } from '../../src/errors.js';
-import { cellSpecFromArgs, parseK6TestArgs } from '../../src/k6test.js';
+import { cellSpecFromArgs, parseK6TestArgs } from '../../src/guest/k6test.js';
 import { CELL_KEYS, defaultCellValues } from '../../src/run/cell-options.js';
 import { parseCellSpec } from '../../src/run/cellspec.js';
 import { cellSpecOf } from '../../src/run/loop.js';
 import type { Size } from '../../src/schema.js';
 import { DEFAULT_SIZES } from '../../src/sizes.js';
-import { parseCpuStat, parseMemoryValue, unitCgroupMonitor } from '../../src/supervisor-systemd.js';
+import { parseCpuStat, parseMemoryValue, unitCgroupMonitor } from '../../src/guest/supervisor-systemd.js';
 import { K6TEST_SPEC_COMMAND } from '../../src/vm/backend.js';
 import { generateKeyPair, publicKeyBlob } from '../../src/vm/keys.js';
 import { checkKvm, locateRunner } from '../../src/vm/runner.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const K6TEST = join(ROOT, 'dist', 'driver', 'src', 'k6test-cli.js');
+const K6TEST = join(ROOT, 'dist', 'driver', 'src', 'guest', 'k6test-cli.js');
 const VALID = ['gosherve-old', 'gosherve', 'tsherve', 'nginx'];
 
 let dir: string;

@@ -211,7 +211,7 @@ export function renderGuestFiles(input: GuestFilesInput): GuestFile[] {
   file(`${L.libexec}/redirect-map-server.mjs`, input.scripts.mapServer);
 
   // k6test on PATH; tsherve as its Nix package runs it (the shebang's Node flags).
-  file('/usr/local/bin/k6test', `#!/bin/sh\nexec ${L.node} ${L.install}/dist/driver/src/k6test-cli.js "$@"\n`, 0o755);
+  file('/usr/local/bin/k6test', `#!/bin/sh\nexec ${L.node} ${L.install}/dist/driver/src/guest/k6test-cli.js "$@"\n`, 0o755);
   for (const impl of input.impls) {
     if (impl.unit.package === 'tsherve') {
       file(`${packageDir('tsherve')}/${impl.unit.executable}`, `#!/bin/sh\nexec ${[L.node, ...input.tsherveNodeFlags, `${L.install}/dist/servers/tsherve/src/cli.js`].join(' ')} "$@"\n`, 0o755);

@@ -97,7 +97,7 @@ describe('Debian guest units from matrix/*.json', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    expect(text('/usr/local/bin/k6test')).toContain('/opt/server-bench/dist/driver/src/k6test-cli.js "$@"');
+    expect(text('/usr/local/bin/k6test')).toContain('/opt/server-bench/dist/driver/src/guest/k6test-cli.js "$@"');
     expect(text('/opt/server-bench/pkgs/tsherve/bin/tsherve')).toContain('node --max-semi-space-size=8 /opt/server-bench/dist/servers/tsherve/src/cli.js');
   });
 });

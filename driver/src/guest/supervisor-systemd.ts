@@ -4,9 +4,9 @@
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { Impl, ImplContext, ResourceMonitor, ServerHandle, ServerPlacement, Supervisor } from './contracts.js';
-import { BenchError, CommandError, ExitCode, tail } from './errors.js';
-import { waitAnswering } from './supervisor-local.js';
+import type { Impl, ImplContext, ResourceMonitor, ServerHandle, ServerPlacement, Supervisor } from '../contracts.js';
+import { BenchError, CommandError, ExitCode, tail } from '../errors.js';
+import { waitAnswering } from '../supervisor-local.js';
 
 export const SYSTEMD_CGROUP_ROOT = '/sys/fs/cgroup/system.slice';
 

@@ -4,10 +4,10 @@
 // runs the cell (k6test.ts); progress on stderr, the text summary on stdout; one error line and a
 // distinct exit code otherwise (errors.ts).
 import { readFile } from 'node:fs/promises';
-import { BenchError, ExitCode, InputError } from './errors.js';
+import { BenchError, ExitCode, InputError } from '../errors.js';
 import { cellSpecFromArgs, k6testInfo, loadConfig, parseK6TestArgs, runK6Test, usage, validImpls, type K6TestArgs } from './k6test.js';
-import { parseCellSpec, type CellSpec } from './run/cellspec.js';
-import type { K6TestConfig } from './vm/wire.js';
+import { parseCellSpec, type CellSpec } from '../run/cellspec.js';
+import type { K6TestConfig } from '../vm/wire.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -51,9 +51,9 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.ok;
     }
     const spec = await cellOf(args, cfg);
-    let render: ((r: import('./schema.js').CellResult) => string) | undefined;
+    let render: ((r: import('../schema.js').CellResult) => string) | undefined;
     try {
-      render = (await import('./report/textsummary.js')).renderTextSummary;
+      render = (await import('../report/textsummary.js')).renderTextSummary;
     } catch {
       render = undefined;
     }

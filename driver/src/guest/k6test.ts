@@ -8,19 +8,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { runCell, type CellEnv, type CellOutcome, type MapCounter } from './cell.js';
-import type { Impl, ImplContext, Supervisor } from './contracts.js';
-import { selectEngine } from './engines/index.js';
-import { k6ScriptPath } from './engines/k6.js';
-import { wrkLuaPath } from './engines/wrk.js';
-import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from './errors.js';
-import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from './impls.js';
-import { parseRedirectMap } from '../../shared/redirect-map.js';
-import { CELL_KEYS, CELL_OPTIONS, defaultCellValues, pickCellValues, type CellValues, type OptionSpec } from './run/cell-options.js';
-import { CellSpecSchema, specId, type CellSpec } from './run/cellspec.js';
-import { SCHEMA_VERSION, type EngineName, type Loadgen, type Size } from './schema.js';
-import { jsonOrUndefined, writeJsonAtomic } from './store.js';
-import { OUTCOME_FILE, VmImplSchema, VmPathsSchema, VmSizeSchema, type Info, type K6TestConfig, type Outcome, type VmImpl } from './vm/wire.js';
+import { runCell, type CellEnv, type CellOutcome, type MapCounter } from '../cell.js';
+import type { Impl, ImplContext, Supervisor } from '../contracts.js';
+import { selectEngine } from '../engines/index.js';
+import { k6ScriptPath } from '../engines/k6.js';
+import { wrkLuaPath } from '../engines/wrk.js';
+import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from '../errors.js';
+import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from '../impls.js';
+import { parseRedirectMap } from '../../../shared/redirect-map.js';
+import { CELL_KEYS, CELL_OPTIONS, defaultCellValues, pickCellValues, type CellValues, type OptionSpec } from '../run/cell-options.js';
+import { CellSpecSchema, specId, type CellSpec } from '../run/cellspec.js';
+import { SCHEMA_VERSION, type EngineName, type Loadgen, type Size } from '../schema.js';
+import { jsonOrUndefined, writeJsonAtomic } from '../store.js';
+import { OUTCOME_FILE, VmImplSchema, VmPathsSchema, VmSizeSchema, type Info, type K6TestConfig, type Outcome, type VmImpl } from '../vm/wire.js';
 
 const DEFAULT_ETC = '/etc/server-bench';
 async function readConfigFile<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
@@ -275,7 +275,7 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const supervisor: Supervisor =
     deps.supervisor === 'systemd'
       ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}`, readyTimeoutMs })
-      : (await import('./supervisor-local.js')).localSupervisor();
+      : (await import('../supervisor-local.js')).localSupervisor();
   // Local (tests): the registry knows how to launch it; in the VM the unit does.
   const impl = deps.supervisor === 'local' ? implByName(cell.impl) : unitImpl(vmImpl);
   const workDir = await mkdtemp(join(tmpdir(), 'k6test-'));
