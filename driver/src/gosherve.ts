@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import type { Impl, ImplContext } from './contracts.js';
 import { answersHelp, buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
 import { InputError, tail, UsageError } from './errors.js';
-import { implEnvironment, implSpec } from './matrix-files.js';
+import { implEnvironment, implSpec } from './run/matrix-files.js';
 import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
 const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';

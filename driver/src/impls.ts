@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import type { Impl, ImplContext, LaunchSpec, Redirect } from './contracts.js';
 import { BenchError, UsageError } from './errors.js';
 import { gosherveSpecImpl, gosherveTagImpl, parseGosherveSpec, tagEnvVar } from './gosherve.js';
-import { implEnvironment, implSpec, type ImplSpec } from './matrix-files.js';
+import { implEnvironment, implSpec, type ImplSpec } from './run/matrix-files.js';
 import { nginxVersion, renderNginxConfig } from './nginx.js';
 import { DEFAULT_SERVER_LOGS, type RequestLogging, type ServerLogs } from './serverlogs.js';
 import { parseServySpec, servy, servyCheckoutImpl } from './servy.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { IMPL_NAMES, IMPLS, tsherve } from '../src/impls.js';
-import { fillTemplate, IMPL_SPECS, implEnvironment, implSpec, ImplsFileSchema, MATRIX_SIZES, SizesFileSchema, vmSizeOf } from '../src/matrix-files.js';
-import { DEFAULT_SIZES } from '../src/sizes.js';
+import { fillTemplate, IMPL_SPECS, implEnvironment, implSpec, ImplsFileSchema, MATRIX_SIZES, SizesFileSchema, vmSizeOf } from '../src/run/matrix-files.js';
+import { DEFAULT_SIZES } from '../src/run/sizes.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const readJson = async (rel: string): Promise<unknown> => JSON.parse(await readFile(join(repo, rel), 'utf8')) as unknown;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cellWarnings } from '../src/cell.js';
+import { cellWarnings } from '../src/run/cell.js';
 import { formatEvent } from '../src/cli/progress.js';
 import { SCHEMA_VERSION, type CellResult } from '../src/schema.js';
 import { median, renderTable } from '../src/table.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { runCell, type CellEnv, type CellOutcome, type MapCounter } from '../cell.js';
+import { runCell, type CellEnv, type CellOutcome, type MapCounter } from '../run/cell.js';
 import type { Impl, ImplContext, Supervisor } from '../contracts.js';
 import { selectEngine } from '../engines/index.js';
 import { k6ScriptPath } from '../engines/k6.js';

@@ -2,7 +2,7 @@
 // emits for progress (progress.ts renders them; nothing here prints) and the error an interrupted
 // run ends with.
 import { basename } from 'node:path';
-import type { CellPhase } from '../cell.js';
+import type { CellPhase } from './cell.js';
 import { BenchError, ExitCode } from '../errors.js';
 import type { CellResult } from '../schema.js';
 

@@ -9,7 +9,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { defaultCacheDir, repoRoot } from '../impls.js';
-import { vmSizeOf } from '../matrix-files.js';
+import { vmSizeOf } from '../run/matrix-files.js';
 import { chooseAccel, type AccelChoice } from './image/accel.js';
 import { ensureDebianImage, type DebianImage, type ImageManifest } from './image/build.js';
 import { SHARED_TAG } from './image/recipe.js';

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, ProblemsError, UsageError } from '../../src/errors.js';
 import { IMPL_NAMES } from '../../src/impls.js';
-import { buildMatrix } from '../../src/matrix.js';
+import { buildMatrix } from '../../src/run/matrix.js';
 import { defaultCellValues } from '../../src/run/cell-options.js';
 import { BENCH_FLAGS, readFlags } from '../../src/run/options.js';
 import { makeRunPlan, newRunInfo, settingsFromRun, type RunPlan } from '../../src/run/plan.js';

@@ -13,7 +13,7 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { defaultCacheDir } from '../../src/impls.js';
-import { vmSizeOf } from '../../src/matrix-files.js';
+import { vmSizeOf } from '../../src/run/matrix-files.js';
 import { loadRun } from '../../src/store.js';
 import { chooseAccel, probeKvm, type AccelChoice } from '../../src/vm/image/accel.js';
 import { ImageManifestSchema, type ImageManifest } from '../../src/vm/image/build.js';

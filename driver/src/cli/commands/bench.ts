@@ -1,6 +1,6 @@
 // `server-bench bench [--backend local|vm]`, the one front door for both backends: the command line
 // → a RunPlan (run/plan.ts) → the one loop (run/loop.ts) driving the local backend or the VM
-// backend → the reports (runend.ts). --help is rendered from the flag table for the backend asked.
+// backend → the reports (run/finish.ts). --help is rendered from the flag table for the backend asked.
 import { basename } from 'node:path';
 import { ExitCode, reportError } from '../../errors.js';
 import { assertFreshBuild } from '../freshness.js';
@@ -10,7 +10,7 @@ import { killLocalNow, LOCAL_STOPPING, localBackend } from '../../run/local-back
 import { runPlan, type Backend } from '../../run/loop.js';
 import { BENCH_FLAGS, readFlags, renderFlagHelp, type BackendName } from '../../run/options.js';
 import { makeRunPlan } from '../../run/plan.js';
-import { finishRun, interruptible } from '../../runend.js';
+import { finishRun, interruptible } from '../../run/finish.js';
 import { killVmsNow, VM_STOPPING, vmBackend } from '../../vm/backend.js';
 
 export function benchHelp(backend: BackendName): string {

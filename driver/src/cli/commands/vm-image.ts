@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ExitCode, UsageError } from '../../errors.js';
 import { repoRoot } from '../../impls.js';
-import { interruptible } from '../../runend.js';
+import { interruptible } from '../../run/finish.js';
 import { ensureDebianImage } from '../../vm/image/build.js';
 
 export const VM_IMAGE_HELP = `usage: server-bench vm image build [--force] [--json]

@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../duration.js';
-import { interruptible } from '../../runend.js';
+import { interruptible } from '../../run/finish.js';
 import { ExitCode, UsageError, reportError } from '../../errors.js';
 import { bootVm, checkKvm, type BootedVm } from '../../vm/runner.js';
 import { prepareRunner } from '../../vm/runner-build.js';

@@ -16,7 +16,7 @@ import { parseBytes } from '../../run/options.js';
 import { CommandError, EnvironmentError, tail } from '../../errors.js';
 import { DEFAULT_SITE_BYTES } from '../../sitegen.js';
 import { defaultCacheDir, implByName, shebangNodeFlags } from '../../impls.js';
-import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../matrix-files.js';
+import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../run/matrix-files.js';
 import { writeJsonAtomic } from '../../store.js';
 import { GUEST } from './guest-spec.js';
 import { copyPayload, GUEST_PAYLOAD } from './payload.js';

@@ -2,8 +2,8 @@
 // every implementation and size (matrix/impls.json, matrix/sizes.json, matrix/guest.json), the
 // /etc/server-bench/*.json files k6test reads, the boot-time size generator, k6test on PATH and the
 // guest scripts of nix/guest/. Pure: data in, a list of files out (build.ts writes them).
-import type { ImplSpec, VmSize } from '../../matrix-files.js';
-import { fillTemplate } from '../../matrix-files.js';
+import type { ImplSpec, VmSize } from '../../run/matrix-files.js';
+import { fillTemplate } from '../../run/matrix-files.js';
 import { GUEST, mapUrls, type GuestSpec, type UnitValue } from './guest-spec.js';
 
 /** Where the Debian guest keeps what the NixOS guest has in /nix/store. */

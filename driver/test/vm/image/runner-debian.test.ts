@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, UsageError } from '../../../src/errors.js';
-import { vmSizeOf } from '../../../src/matrix-files.js';
+import { vmSizeOf } from '../../../src/run/matrix-files.js';
 import { chooseAccel } from '../../../src/vm/image/accel.js';
 import type { DebianImage } from '../../../src/vm/image/build.js';
 import { debianImpls, parseImageFlag, renderDebianRunner } from '../../../src/vm/runner-debian.js';

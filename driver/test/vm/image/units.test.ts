@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { VmImplSchema, VmPathsSchema, VmSizeSchema } from '../../../src/vm/wire.js';
-import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf } from '../../../src/matrix-files.js';
+import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf } from '../../../src/run/matrix-files.js';
 import { GUEST } from '../../../src/vm/image/guest-spec.js';
 import { cpuRange, renderGuestFiles, renderUnit, type GuestFile } from '../../../src/vm/image/units.js';
 

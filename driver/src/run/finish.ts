@@ -1,10 +1,10 @@
 // How a bench command starts listening for Ctrl-C and how it ends, whichever backend ran the
 // cells: reports derived from the stored results, the statistics table on stdout, failed cells
 // named. One place, so the local and the VM backend write the same reports.
-import { InterruptedError } from './run/events.js';
-import type { BenchOutcome } from './run/loop.js';
-import { ExitCode, type ExitCodeValue } from './errors.js';
-import { renderTable } from './table.js';
+import { InterruptedError } from './events.js';
+import type { BenchOutcome } from './loop.js';
+import { ExitCode, type ExitCodeValue } from '../errors.js';
+import { renderTable } from '../table.js';
 
 /**
  * The first SIGINT/SIGTERM aborts the returned signal (the backend stops the current cell and keeps
@@ -39,7 +39,7 @@ export async function finishRun(outcome: BenchOutcome, opts: { reportsDir: strin
     process.stdout.write(`${JSON.stringify({ runDir: outcome.runDir, run: outcome.run, results: outcome.results }, null, 2)}\n`);
   }
   try {
-    const { writeReports } = await import('./cli/commands/report.js');
+    const { writeReports } = await import('../cli/commands/report.js');
     const written = await writeReports(outcome.runDir, { reportsDir: opts.reportsDir });
     if (!opts.json) {
       process.stdout.write(written.terminal.endsWith('\n') ? written.terminal : `${written.terminal}\n`);

@@ -3,10 +3,10 @@
 // flake reads the same files (nix/sizes.nix, nix/impls.nix: builtins.fromJSON); driver/test/nix.test.ts
 // evaluates both sides and compares. Validated here, where the files enter TypeScript.
 import { z } from 'zod';
-import implsFile from '../../matrix/impls.json' with { type: 'json' };
-import sizesFile from '../../matrix/sizes.json' with { type: 'json' };
-import { InputError } from './errors.js';
-import { SizeSchema, type Size } from './schema.js';
+import implsFile from '../../../matrix/impls.json' with { type: 'json' };
+import sizesFile from '../../../matrix/sizes.json' with { type: 'json' };
+import { InputError } from '../errors.js';
+import { SizeSchema, type Size } from '../schema.js';
 
 function parseMatrixFile<T extends z.ZodType>(file: string, schema: T, data: unknown): z.infer<T> {
   const r = schema.safeParse(data);
