@@ -13,7 +13,7 @@ if (!lib || !out || !guestWebroot || !guestPrefix || (bytesArg !== undefined && 
   process.exit(2);
 }
 const load = (rel) => import(pathToFileURL(join(lib, 'dist', 'driver', 'src', rel)).href);
-const sitegen = await load('sitegen.js');
+const sitegen = await load('site/generate.js');
 const nginx = await load('nginx.js');
 for (const [mod, name] of [[sitegen, 'generateSite'], [sitegen, 'renderRedirectMap'], [nginx, 'renderNginxConfig']]) {
   if (typeof mod[name] !== 'function') {

@@ -4,7 +4,7 @@
 import type { EngineName, Finding, Latency, Verification, Warning } from './schema.js';
 import type { RequestLogging, ServerLogs } from './serverlogs.js';
 
-// ---------------------------------------------------------------- site (sitegen.ts)
+// ---------------------------------------------------------------- site (site/generate.ts)
 export interface Redirect {
   alias: string; // no leading or trailing "/"
   target: string; // absolute http(s) URL
@@ -28,7 +28,7 @@ export interface SiteOptions {
   targetBytes: number;
 }
 
-// ---------------------------------------------------------------- map server (mapserver.ts)
+// ---------------------------------------------------------------- map server (site/map-server.ts)
 export interface MapServer {
   /** URL to give the server under test, e.g. http://127.0.0.1:PORT/redirects.txt */
   url: string;

@@ -4,7 +4,7 @@
 // default combined format, as Debian's /etc/nginx/nginx.conf has it (access_log /var/log/nginx/access.log).
 import { execFile } from 'node:child_process';
 import type { Redirect } from './contracts.js';
-import { MEDIA_TYPES } from './verify.js';
+import { MEDIA_TYPES } from './site/verify.js';
 
 export interface NginxConfigOptions {
   webroot: string;

@@ -10,7 +10,7 @@ import type { Impl } from '../src/contracts.js';
 import { UsageError } from '../src/errors.js';
 import { gosherveCheckoutImpl } from '../src/gosherve.js';
 import { gosherve, nginx, tsherve, type LocalImplContext } from '../src/impls.js';
-import { startMapServer } from '../src/mapserver.js';
+import { startMapServer } from '../src/site/map-server.js';
 import { nginxVersion, renderNginxConfig } from '../src/nginx.js';
 import { waitPortsFree } from '../src/ports.js';
 import { buildResults } from '../src/report/results.js';
@@ -20,7 +20,7 @@ import { renderHtml } from '../src/report/html.js';
 import { SCHEMA_VERSION, type RunInfo } from '../src/schema.js';
 import { DEFAULT_SERVER_LOGS, describeServerLogs, loggingDiffers, parseServerLogs, type ServerLogs } from '../src/serverlogs.js';
 import { servy } from '../src/servy.js';
-import { generateSite } from '../src/sitegen.js';
+import { generateSite } from '../src/site/generate.js';
 import { localSupervisor } from '../src/supervisor-local.js';
 import { writeGoServer } from './fixtures/go-servers.js';
 

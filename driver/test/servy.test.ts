@@ -9,17 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Impl } from '../src/contracts.js';
-import { buildTargets } from '../src/crawl.js';
+import { buildTargets } from '../src/site/crawl.js';
 import { InputError } from '../src/errors.js';
 import { defaultCacheDir, resolveImpls, type LocalImplContext } from '../src/impls.js';
-import { startMapServer } from '../src/mapserver.js';
+import { startMapServer } from '../src/site/map-server.js';
 import { waitPortsFree } from '../src/ports.js';
 import {
   answersAsServy, embedsSite, obtainServy, obtainServyBinary, obtainServyCheckout, parseServySpec, rebuildCost, rustSource, servy, servyCheckoutImpl, siteFingerprint, siteSample,
 } from '../src/servy.js';
-import { generateSite } from '../src/sitegen.js';
+import { generateSite } from '../src/site/generate.js';
 import { localSupervisor } from '../src/supervisor-local.js';
-import { verify } from '../src/verify.js';
+import { verify } from '../src/site/verify.js';
 import { REAL_SERVY_TAG, realServy } from './support/real-servers.js';
 
 let work: string;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitPortsFree } from '../src/ports.js';
-import { splitShadowedAliases } from '../src/shadowing.js';
+import { splitShadowedAliases } from '../src/site/shadowing.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');

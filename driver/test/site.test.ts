@@ -8,12 +8,12 @@ import { createServer as netServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTargets, crawl, extractCssLinks, extractLinks, samePath, srcsetUrls } from '../src/crawl.js';
-import { startMapServer } from '../src/mapserver.js';
+import { buildTargets, crawl, extractCssLinks, extractLinks, samePath, srcsetUrls } from '../src/site/crawl.js';
+import { startMapServer } from '../src/site/map-server.js';
 import { nginxVersion, renderNginxConfig } from '../src/nginx.js';
 import { parseRedirectMap } from '../../shared/redirect-map.js';
-import { generateSite, siteStats } from '../src/sitegen.js';
-import { checkContentType, expectedType, fileForPath, verify } from '../src/verify.js';
+import { generateSite, siteStats } from '../src/site/generate.js';
+import { checkContentType, expectedType, fileForPath, verify } from '../src/site/verify.js';
 import type { Redirect } from '../src/contracts.js';
 import type { GeneratedSite, MapServer } from '../src/contracts.js';
 

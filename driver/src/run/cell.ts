@@ -6,12 +6,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Impl, ImplContext, LoadEngine, LoadOptions, ServerPlacement, Supervisor, Targets } from '../contracts.js';
-import { buildTargets } from '../crawl.js';
+import { buildTargets } from '../site/crawl.js';
 import { BenchError, errorLine, ExitCode } from '../errors.js';
 import { specId, specVus, type CellSpec } from './cellspec.js';
 import { CELL_SCHEMA_VERSION, type CellResult, type Verification, type Warning } from '../schema.js';
 import { writeCell, writeVerification } from '../store.js';
-import { verify } from '../verify.js';
+import { verify } from '../site/verify.js';
 import { cellDir } from '../layout.js';
 import type { CellProfiler } from '../profile/recorder.js';
 

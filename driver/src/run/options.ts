@@ -8,7 +8,7 @@ import { parseDuration } from '../cli/duration.js';
 import { BenchError, collect, throwProblems, UsageError } from '../errors.js';
 import { IMPL_NAMES } from '../impls.js';
 import { LoadgenSchema, type Loadgen, type Size } from '../schema.js';
-import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { DEFAULT_SIZES } from './sizes.js';
 import { DEFAULT_PROFILE_HZ } from '../profile/recorder.js';
 import { parseImageFlag, type ImageFlavour } from '../vm/runner-debian.js';

@@ -8,8 +8,8 @@ import type { Redirect } from '../contracts.js';
 import { InputError } from '../errors.js';
 import { parseRedirectMap } from '../../../shared/redirect-map.js';
 import type { SiteInfo } from '../schema.js';
-import { splitShadowedAliases } from '../shadowing.js';
-import { generateSite, siteStats, SITEGEN_VERSION } from '../sitegen.js';
+import { splitShadowedAliases } from '../site/shadowing.js';
+import { generateSite, siteStats, SITEGEN_VERSION } from '../site/generate.js';
 import { writeJsonAtomic } from '../store.js';
 
 export interface PreparedSite {

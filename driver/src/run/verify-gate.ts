@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Impl } from '../contracts.js';
 import type { LocalImplContext } from '../impls.js';
-import { startMapServer } from '../mapserver.js';
+import { startMapServer } from '../site/map-server.js';
 import type { Verification } from '../schema.js';
 import type { ServerLogs } from '../serverlogs.js';
 import { killAllServersNow, localSupervisor } from '../supervisor-local.js';
-import { siteTargets } from '../targets.js';
-import { verify } from '../verify.js';
+import { siteTargets } from '../site/targets.js';
+import { verify } from '../site/verify.js';
 import type { BenchEvents } from './events.js';
 import { prepareSite, type SiteRequest } from './site.js';
 

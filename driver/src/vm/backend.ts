@@ -17,7 +17,7 @@ import type { Backend, CellHooks, CellRun, Prepared, RunRecord } from '../run/lo
 import type { RunPlan } from '../run/plan.js';
 import { CellResultSchema, VerificationSchema, type CellResult, type Size } from '../schema.js';
 import type { RequestLogging } from '../serverlogs.js';
-import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { readJson, writeCell, writeVerification } from '../store.js';
 import { bootVm, checkKvm, killAllVmsNow, type BootedVm } from './runner.js';
 import { prepareRunner } from './runner-build.js';

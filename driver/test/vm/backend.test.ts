@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { cellDir, RESULT_FILE } from '../../src/layout.js';
 import { waitPortsFree } from '../../src/ports.js';
-import { generateSite } from '../../src/sitegen.js';
+import { generateSite } from '../../src/site/generate.js';
 import { loadRun } from '../../src/store.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');

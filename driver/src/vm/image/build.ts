@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { z } from 'zod';
 import { parseBytes } from '../../run/options.js';
 import { CommandError, EnvironmentError, tail } from '../../errors.js';
-import { DEFAULT_SITE_BYTES } from '../../sitegen.js';
+import { DEFAULT_SITE_BYTES } from '../../site/generate.js';
 import { defaultCacheDir, implByName, shebangNodeFlags } from '../../impls.js';
 import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../run/matrix-files.js';
 import { writeJsonAtomic } from '../../store.js';

@@ -2,9 +2,9 @@
 // srcset candidate, inline styles) and read stylesheets' url(...)/@import, same origin only, then
 // add every alias of the redirect map. Each URL is fetched once, with bounded concurrency.
 import { Parser } from 'htmlparser2';
-import type { Targets } from './contracts.js';
-import { BenchError, ExitCode, InputError } from './errors.js';
-import { parseRedirectMap } from '../../shared/redirect-map.js';
+import type { Targets } from '../contracts.js';
+import { BenchError, ExitCode, InputError } from '../errors.js';
+import { parseRedirectMap } from '../../../shared/redirect-map.js';
 import { splitShadowedAliases } from './shadowing.js';
 
 export interface CrawlOptions {
@@ -99,7 +99,7 @@ const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
 /**
  * The same-origin path a link on `page` points to, or null (other origin, mailto:, data:,
- * fragment only). "./" and "../" are resolved, the fragment and query dropped, and
+ * fragment only). "../" and "../../" are resolved, the fragment and query dropped, and
  * percent-encoding made canonical (upper-case hex, unreserved characters decoded), so "/a%7e"
  * and "/a~" or "/caf%c3%a9" and "/café" are one target.
  */

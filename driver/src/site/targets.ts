@@ -12,9 +12,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Redirect, Targets } from './contracts.js';
-import { InputError } from './errors.js';
-import { writeJsonAtomic } from './store.js';
+import type { Redirect, Targets } from '../contracts.js';
+import { InputError } from '../errors.js';
+import { writeJsonAtomic } from '../store.js';
 
 export const TARGETS_FILE = 'targets.json';
 

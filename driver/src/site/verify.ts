@@ -3,8 +3,8 @@
 // Each request has a timeout, so a hung server yields fail findings, never a hung harness.
 import { stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
-import type { Finding, VerifyFn, VerifyOptions } from './contracts.js';
-import { SCHEMA_VERSION, type Verification } from './schema.js';
+import type { Finding, VerifyFn, VerifyOptions } from '../contracts.js';
+import { SCHEMA_VERSION, type Verification } from '../schema.js';
 
 /**
  * Media types by extension: the ones sitegen writes plus the usual companions of a static site.

@@ -2,8 +2,8 @@
 // listen backlog that counts the fetches it receives, so per-request map refreshes show up.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { MapServer } from './contracts.js';
-import { EnvironmentError } from './errors.js';
+import type { MapServer } from '../contracts.js';
+import { EnvironmentError } from '../errors.js';
 
 export async function startMapServer(opts: { text: string; host?: string; port?: number }): Promise<MapServer> {
   let text = opts.text;

@@ -3,7 +3,7 @@
 // file: the gate checks it as a file, nginx's config leaves it out, and the load requests the file.
 // (gosherve v0.3.3 looks up redirects first and answers it with a redirect: a finding on it.)
 import { stat } from 'node:fs/promises';
-import type { Redirect } from './contracts.js';
+import type { Redirect } from '../contracts.js';
 import { fileForPath } from './verify.js';
 
 /** Split `redirects` into the ones the site does not shadow and the URL paths of those it does. */

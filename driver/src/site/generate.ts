@@ -3,7 +3,7 @@
 // plus a redirect map. Same seed and size → byte-identical tree.
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { GeneratedSite, Redirect, SiteOptions } from './contracts.js';
+import type { GeneratedSite, Redirect, SiteOptions } from '../contracts.js';
 
 export const DEFAULT_SITE_BYTES = 40_000_000;
 export const DEFAULT_SEED = 1;
@@ -140,14 +140,14 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
   const postTags = posts.map(() => [tagNames[Math.floor(rand() * tagNames.length)] as string]);
   posts.forEach((page, i) => {
     // Every other post refers to its images relative to the page ("../../images/...").
-    const up = i % 2 === 1 ? '../..' : '';
+    const up = i % 2 === 1 ? '../../..' : '';
     const imgs = page.images
       .map((im) => {
         const [a, b] = im.srcs.map((s) => `${up}${s}`);
         return b ? `<img src="${a}" srcset="${a} 800w, ${b} 1600w" sizes="100vw" alt="">` : `<img src="${a}" alt="">`;
       })
       .join('');
-    // Neighbours by relative URL ("../post-002/", "./" for itself), as generators like Hugo write them.
+    // Neighbours by relative URL ("../post-002/", "../" for itself), as generators like Hugo write them.
     const rel = (p: Page): string => `../${p.urlPath.split('/')[2]}/`;
     const prev = i > 0 ? `<a href="${rel(posts[i - 1]!)}">previous</a>` : '';
     const next = i < posts.length - 1 ? `<a href="${rel(posts[i + 1]!)}">next</a>` : '';
@@ -237,7 +237,8 @@ function generateRedirects(rand: () => number, postPaths: string[]): Redirect[] 
   return out;
 }
 
-function renderRedirectMap(redirects: Redirect[]): string {
+/** @public nix/gen-site.mjs calls it through a computed import (the Nix build of the site). */
+export function renderRedirectMap(redirects: Redirect[]): string {
   return `# short links (gosherve format: alias target)\n\n${redirects.map((r) => `${r.alias} ${r.target}`).join('\n')}\n`;
 }
 
