@@ -7,7 +7,7 @@
 import { table } from 'table';
 import { int, ms, num } from './report/format.js';
 import { cellOf, type CellAggregate, type Results } from './report/results.js';
-import { IMPLS } from './impls.js';
+import { IMPLS } from './servers/registry.js';
 import { CELL_KEYS, CELL_OPTIONS, storedCellValues, type CellKey } from './run/cell-options.js';
 import { mean, median, stddev, tCritical, welchTest, type Summary } from './stats.js';
 

@@ -2,7 +2,7 @@
 // shapes; the orchestrator (cell.ts, bench.ts), k6test and the VM backend only talk through them,
 // so a cell runs the same way on the host or inside a VM.
 import type { EngineName, Finding, Latency, Verification, Warning } from './schema.js';
-import type { RequestLogging, ServerLogs } from './serverlogs.js';
+import type { RequestLogging, ServerLogs } from './servers/serverlogs.js';
 
 // ---------------------------------------------------------------- site (site/generate.ts)
 export interface Redirect {
@@ -47,7 +47,7 @@ export interface Targets {
   redirects: Redirect[];
 }
 
-// ---------------------------------------------------------------- implementations (impls.ts)
+// ---------------------------------------------------------------- implementations (servers/registry.ts)
 export interface ImplContext {
   webroot: string;
   mapUrl: string;
@@ -148,7 +148,7 @@ export interface LoadEngine {
   run(opts: LoadOptions): Promise<LoadResult>;
 }
 
-// ---------------------------------------------------------------- resources (resources.ts)
+// ---------------------------------------------------------------- resources (servers/resources.ts)
 /** Where a server runs: confines and measures it. Local: cgroup v2 or /proc sampling; VM: the systemd unit's cgroup. */
 export interface ServerPlacement {
   cpus: number[];

@@ -3,7 +3,7 @@
 // the local backend, the VM backend and the reports agree on one contract.
 import { z } from 'zod';
 import { storedCellOptionsShape } from './run/cell-options.js';
-import { RequestLoggingSchema } from './serverlogs.js';
+import { RequestLoggingSchema } from './servers/serverlogs.js';
 
 export const SCHEMA_VERSION = 1 as const;
 /**

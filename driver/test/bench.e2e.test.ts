@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
 import { cellDir, RESULT_FILE } from '../src/layout.js';
-import { findListener, waitPortsFree } from '../src/ports.js';
+import { findListener, waitPortsFree } from '../src/servers/ports.js';
 import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../src/schema.js';
 import { loadRun } from '../src/store.js';
 import { writeGoServer } from './fixtures/go-servers.js';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
-import { IMPL_NAMES, IMPLS, tsherve } from '../src/impls.js';
+import { IMPL_NAMES, IMPLS, tsherve } from '../src/servers/registry.js';
 import { fillTemplate, IMPL_SPECS, implEnvironment, implSpec, ImplsFileSchema, MATRIX_SIZES, SizesFileSchema, vmSizeOf } from '../src/run/matrix-files.js';
 import { DEFAULT_SIZES } from '../src/run/sizes.js';
 

@@ -92,7 +92,7 @@ describe('the single source (matrix/*.json)', () => {
     for (const n of ['16384', '4096', '384', '2048']) expect(sizesNix).not.toContain(n);
     const implsNix = await readFile(join(repo, 'nix/impls.nix'), 'utf8');
     for (const v of ['GOSHERVE_', 'TSHERVE_', '8080', 'gosherve_']) expect(implsNix).not.toContain(v);
-    for (const f of ['driver/src/run/sizes.ts', 'driver/src/impls.ts']) {
+    for (const f of ['driver/src/run/sizes.ts', 'driver/src/servers/registry.ts']) {
       const text = await readFile(join(repo, f), 'utf8');
       expect(text, f).not.toMatch(/memoryMiB: \d|(TSHERVE|GOSHERVE)_[A-Z_]+: (['"`]|String\()|metricPrefix: '/);
     }
@@ -205,7 +205,7 @@ const implsExpr = (size: string) => `import ./nix/impls.nix {
 
 describe('nix/impls.nix', () => {
   it('describes the same implementations, ports and metric prefixes as the engine', async () => {
-    const { IMPLS } = await import('../src/impls.js');
+    const { IMPLS } = await import('../src/servers/registry.js');
     const impls = (await nixEval(implsExpr('2'))) as Record<string, NixImpl>;
     const pick = (i: Omit<NixImpl, 'unit' | 'command' | 'environment' | 'memoryDenyWriteExecute'>) => ({
       name: i.name,
@@ -222,8 +222,8 @@ describe('nix/impls.nix', () => {
   });
 
   it('configures each unit as the local backend does, sized by the VM', async () => {
-    const { GOSHERVE_LOG_LEVEL } = await import('../src/gosherve.js');
-    const { IMPLS } = await import('../src/impls.js');
+    const { GOSHERVE_LOG_LEVEL } = await import('../src/servers/gosherve.js');
+    const { IMPLS } = await import('../src/servers/registry.js');
     const two = (await nixEval(implsExpr('2'))) as Record<string, NixImpl>;
     const sixteen = (await nixEval(implsExpr('16'))) as Record<string, NixImpl>;
     expect(two.tsherve?.environment.TSHERVE_WORKERS).toBe('2');
@@ -596,7 +596,7 @@ describe('nix/guest-paths.nix', () => {
 
 describe("tsherve's Node flags", () => {
   it('are the same in its shebang, the harness launch and the Nix executables', async () => {
-    const { shebangNodeFlags, tsherve } = await import('../src/impls.js');
+    const { shebangNodeFlags, tsherve } = await import('../src/servers/registry.js');
     const shebang = (await readFile(join(repo, 'servers', 'tsherve', 'src', 'cli.ts'), 'utf8')).split('\n', 1)[0] ?? '';
     const flags = shebangNodeFlags(shebang);
     expect(flags).toEqual(['--max-semi-space-size=8']);
@@ -610,7 +610,7 @@ describe("tsherve's Node flags", () => {
   });
 
   it('are read from a shebang only when it is env -S node with flags', async () => {
-    const { shebangNodeFlags } = await import('../src/impls.js');
+    const { shebangNodeFlags } = await import('../src/servers/registry.js');
     expect(shebangNodeFlags('#!/usr/bin/env -S node --a=1 --b')).toEqual(['--a=1', '--b']);
     expect(shebangNodeFlags('#!/usr/bin/env node')).toEqual([]);
     expect(shebangNodeFlags('#!/usr/bin/env -S node')).toEqual([]);

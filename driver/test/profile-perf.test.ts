@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchError, ExitCode } from '../src/errors.js';
-import { NODE_PROFILE_FLAGS } from '../src/impls.js';
+import { NODE_PROFILE_FLAGS } from '../src/servers/registry.js';
 import { checkPerf, classifyPerfFailure, foldPerfData, PERF_INSTALL_HINT, perfBinary, permissionProblem, removePerfMaps, startPerfRecord } from '../src/profile/perf.js';
-import { processGroupPids } from '../src/resources.js';
+import { processGroupPids } from '../src/servers/resources.js';
 
 const run = promisify(execFile);
 let dir: string;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellDir } from '../src/layout.js';
-import { waitPortsFree } from '../src/ports.js';
+import { waitPortsFree } from '../src/servers/ports.js';
 import { parseFolded } from '../src/profile/folded.js';
 import { shareMatching } from '../src/profile/top.js';
 import { ResultsSchema } from '../src/report/results.js';

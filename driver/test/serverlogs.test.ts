@@ -8,20 +8,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Impl } from '../src/contracts.js';
 import { UsageError } from '../src/errors.js';
-import { gosherveCheckoutImpl } from '../src/gosherve.js';
-import { gosherve, nginx, tsherve, type LocalImplContext } from '../src/impls.js';
+import { gosherveCheckoutImpl } from '../src/servers/gosherve.js';
+import { gosherve, nginx, tsherve, type LocalImplContext } from '../src/servers/registry.js';
 import { startMapServer } from '../src/site/map-server.js';
-import { nginxVersion, renderNginxConfig } from '../src/nginx.js';
-import { waitPortsFree } from '../src/ports.js';
+import { nginxVersion, renderNginxConfig } from '../src/servers/nginx.js';
+import { waitPortsFree } from '../src/servers/ports.js';
 import { buildResults } from '../src/report/results.js';
 import { renderMarkdown } from '../src/report/markdown.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { renderHtml } from '../src/report/html.js';
 import { SCHEMA_VERSION, type RunInfo } from '../src/schema.js';
-import { DEFAULT_SERVER_LOGS, describeServerLogs, loggingDiffers, parseServerLogs, type ServerLogs } from '../src/serverlogs.js';
-import { servy } from '../src/servy.js';
+import { DEFAULT_SERVER_LOGS, describeServerLogs, loggingDiffers, parseServerLogs, type ServerLogs } from '../src/servers/serverlogs.js';
+import { servy } from '../src/servers/servy.js';
 import { generateSite } from '../src/site/generate.js';
-import { localSupervisor } from '../src/supervisor-local.js';
+import { localSupervisor } from '../src/servers/supervisor-local.js';
 import { writeGoServer } from './fixtures/go-servers.js';
 
 describe('--server-logs', () => {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTargets, crawl, extractCssLinks, extractLinks, samePath, srcsetUrls } from '../src/site/crawl.js';
 import { startMapServer } from '../src/site/map-server.js';
-import { nginxVersion, renderNginxConfig } from '../src/nginx.js';
+import { nginxVersion, renderNginxConfig } from '../src/servers/nginx.js';
 import { parseRedirectMap } from '../../shared/redirect-map.js';
 import { generateSite, siteStats } from '../src/site/generate.js';
 import { checkContentType, expectedType, fileForPath, verify } from '../src/site/verify.js';

@@ -5,8 +5,8 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Impl, ImplContext } from '../src/contracts.js';
 import { BenchError } from '../src/errors.js';
-import { findListener } from '../src/ports.js';
-import { localSupervisor, startupTail } from '../src/supervisor-local.js';
+import { findListener } from '../src/servers/ports.js';
+import { localSupervisor, startupTail } from '../src/servers/supervisor-local.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

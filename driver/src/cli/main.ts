@@ -5,7 +5,7 @@
 // distinct exit code (errors.ts ExitCode).
 import { BenchError, ExitCode, reportError, throwProblems, UsageError } from '../errors.js';
 import { assertFreshBuild } from './freshness.js';
-import { defaultCacheDir, repoRoot } from '../impls.js';
+import { defaultCacheDir, repoRoot } from '../servers/registry.js';
 import { progressWriter } from './progress.js';
 import { flagValues, pickFlags, readFlags, type FlagValues, type OptionSpec } from '../run/options.js';
 import { implsOf, siteOf } from '../run/plan.js';

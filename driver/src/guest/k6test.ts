@@ -14,7 +14,7 @@ import { selectEngine } from '../engines/index.js';
 import { k6ScriptPath } from '../engines/k6.js';
 import { wrkLuaPath } from '../engines/wrk.js';
 import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from '../errors.js';
-import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from '../impls.js';
+import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from '../servers/registry.js';
 import { parseRedirectMap } from '../../../shared/redirect-map.js';
 import { CELL_KEYS, CELL_OPTIONS, defaultCellValues, pickCellValues, type CellValues, type OptionSpec } from '../run/cell-options.js';
 import { CellSpecSchema, specId, type CellSpec } from '../run/cellspec.js';
@@ -275,7 +275,7 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const supervisor: Supervisor =
     deps.supervisor === 'systemd'
       ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}`, readyTimeoutMs })
-      : (await import('../supervisor-local.js')).localSupervisor();
+      : (await import('../servers/supervisor-local.js')).localSupervisor();
   // Local (tests): the registry knows how to launch it; in the VM the unit does.
   const impl = deps.supervisor === 'local' ? implByName(cell.impl) : unitImpl(vmImpl);
   const workDir = await mkdtemp(join(tmpdir(), 'k6test-'));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Impl, ImplContext, ResourceMonitor, ServerHandle, ServerPlacement, Supervisor } from '../contracts.js';
 import { BenchError, CommandError, ExitCode, tail } from '../errors.js';
-import { waitAnswering } from '../supervisor-local.js';
+import { waitAnswering } from '../servers/supervisor-local.js';
 
 export const SYSTEMD_CGROUP_ROOT = '/sys/fs/cgroup/system.slice';
 

@@ -10,7 +10,7 @@ import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { trustLines } from './trust.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
-import { describeServerLogs } from '../serverlogs.js';
+import { describeServerLogs } from '../servers/serverlogs.js';
 import { PROFILE_CSS, profilesScript, renderProfilesHtml } from './profiles.js';
 
 export const CSS = `

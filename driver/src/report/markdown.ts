@@ -9,7 +9,7 @@ import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { renderProfilesMarkdown } from './profiles.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { trustLines } from './trust.js';
-import { describeServerLogs } from '../serverlogs.js';
+import { describeServerLogs } from '../servers/serverlogs.js';
 
 function esc(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');

@@ -14,7 +14,7 @@ import {
   type CellResult,
 } from '../schema.js';
 import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
-import { loggingDiffers } from '../serverlogs.js';
+import { loggingDiffers } from '../servers/serverlogs.js';
 import { loadRun, type LoadedRun } from '../store.js';
 import { loadProfiles, ProfileSummarySchema, type ProfileSummary } from '../profile/summary.js';
 

@@ -8,7 +8,7 @@ import { table } from 'table';
 import { int, interval, NOT_MEASURED, num, ratioWithCi, relativeText } from './format.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type Results } from './results.js';
 import { trustLines } from './trust.js';
-import { describeServerLogs } from '../serverlogs.js';
+import { describeServerLogs } from '../servers/serverlogs.js';
 
 export function renderTerminal(results: Results): string {
   const impls = results.impls;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../cli/duration.js';
 import { UsageError, type BenchError } from '../errors.js';
-import { DEFAULT_SERVER_LOGS, parseServerLogs, ServerLogsSchema, type ServerLogs } from '../serverlogs.js';
+import { DEFAULT_SERVER_LOGS, parseServerLogs, ServerLogsSchema, type ServerLogs } from '../servers/serverlogs.js';
 
 export type BackendName = 'local' | 'vm';
 

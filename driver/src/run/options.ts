@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../cli/duration.js';
 import { BenchError, collect, throwProblems, UsageError } from '../errors.js';
-import { IMPL_NAMES } from '../impls.js';
+import { IMPL_NAMES } from '../servers/registry.js';
 import { LoadgenSchema, type Loadgen, type Size } from '../schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { DEFAULT_SIZES } from './sizes.js';

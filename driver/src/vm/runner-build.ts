@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { EnvironmentError, tail, UsageError } from '../errors.js';
-import { defaultCacheDir } from '../impls.js';
+import { defaultCacheDir } from '../servers/registry.js';
 import { jsonOrUndefined } from '../store.js';
 import { locateRunner } from './runner.js';
 

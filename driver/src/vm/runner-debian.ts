@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { defaultCacheDir, repoRoot } from '../impls.js';
+import { defaultCacheDir, repoRoot } from '../servers/registry.js';
 import { vmSizeOf } from '../run/matrix-files.js';
 import { chooseAccel, type AccelChoice } from './image/accel.js';
 import { ensureDebianImage, type DebianImage, type ImageManifest } from './image/build.js';

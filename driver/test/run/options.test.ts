@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchError, ExitCode, UsageError } from '../../src/errors.js';
-import { IMPL_NAMES } from '../../src/impls.js';
+import { IMPL_NAMES } from '../../src/servers/registry.js';
 import { usage } from '../../src/guest/k6test.js';
 import { CELL_KEYS, CELL_OPTIONS, storedCellValues, type CellOption } from '../../src/run/cell-options.js';
 import { BENCH_FLAGS, flagValues, readFlags, renderFlagHelp, type BackendName } from '../../src/run/options.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, ProblemsError, UsageError } from '../../src/errors.js';
-import { IMPL_NAMES } from '../../src/impls.js';
+import { IMPL_NAMES } from '../../src/servers/registry.js';
 import { buildMatrix } from '../../src/run/matrix.js';
 import { defaultCellValues } from '../../src/run/cell-options.js';
 import { BENCH_FLAGS, readFlags } from '../../src/run/options.js';

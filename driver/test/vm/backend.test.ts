@@ -12,7 +12,7 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { cellDir, RESULT_FILE } from '../../src/layout.js';
-import { waitPortsFree } from '../../src/ports.js';
+import { waitPortsFree } from '../../src/servers/ports.js';
 import { generateSite } from '../../src/site/generate.js';
 import { loadRun } from '../../src/store.js';
 

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { defaultCacheDir } from '../../src/impls.js';
+import { defaultCacheDir } from '../../src/servers/registry.js';
 import { vmSizeOf } from '../../src/run/matrix-files.js';
 import { loadRun } from '../../src/store.js';
 import { chooseAccel, probeKvm, type AccelChoice } from '../../src/vm/image/accel.js';

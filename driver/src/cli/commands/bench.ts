@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { ExitCode, reportError } from '../../errors.js';
 import { assertFreshBuild } from '../freshness.js';
-import { repoRoot } from '../../impls.js';
+import { repoRoot } from '../../servers/registry.js';
 import { progressWriter } from '../progress.js';
 import { killLocalNow, LOCAL_STOPPING, localBackend } from '../../run/local-backend.js';
 import { runPlan, type Backend } from '../../run/loop.js';

@@ -2,7 +2,7 @@
 // `--image debian`, built once and cached under $SERVER_BENCH_CACHE/vm/debian.
 import { parseArgs } from 'node:util';
 import { ExitCode, UsageError } from '../../errors.js';
-import { repoRoot } from '../../impls.js';
+import { repoRoot } from '../../servers/registry.js';
 import { interruptible } from '../../run/finish.js';
 import { ensureDebianImage } from '../../vm/image/build.js';
 

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { parseBytes } from '../../run/options.js';
 import { CommandError, EnvironmentError, tail } from '../../errors.js';
 import { DEFAULT_SITE_BYTES } from '../../site/generate.js';
-import { defaultCacheDir, implByName, shebangNodeFlags } from '../../impls.js';
+import { defaultCacheDir, implByName, shebangNodeFlags } from '../../servers/registry.js';
 import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../run/matrix-files.js';
 import { writeJsonAtomic } from '../../store.js';
 import { GUEST } from './guest-spec.js';

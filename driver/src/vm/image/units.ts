@@ -69,7 +69,7 @@ export interface GuestFilesInput {
   sizes: readonly VmSize[];
   /** nix/guest/bench-site.sh, bench-ssh-setup.sh (bodies, as writeShellApplication takes them) and redirect-map-server.mjs. */
   scripts: { benchSite: string; sshSetup: string; mapServer: string };
-  /** Node flags from tsherve's shebang (impls.ts shebangNodeFlags). */
+  /** Node flags from tsherve's shebang (servers/registry.ts shebangNodeFlags). */
   tsherveNodeFlags: readonly string[];
   guest?: GuestSpec;
 }

@@ -3,7 +3,7 @@
 // process tree under a pid in /proc (procTreeMonitor), plus a single-pid CPU tracker for engines.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import type { ResourceMonitor } from './contracts.js';
+import type { ResourceMonitor } from '../contracts.js';
 import type { Leaf } from './cgroup.js';
 
 let clockTicks: number | null = null;

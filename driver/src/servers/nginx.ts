@@ -3,8 +3,8 @@
 // --server-logs: off when quiet; as shipped, one line per request to <prefix>/access.log in nginx's
 // default combined format, as Debian's /etc/nginx/nginx.conf has it (access_log /var/log/nginx/access.log).
 import { execFile } from 'node:child_process';
-import type { Redirect } from './contracts.js';
-import { MEDIA_TYPES } from './site/verify.js';
+import type { Redirect } from '../contracts.js';
+import { MEDIA_TYPES } from '../site/verify.js';
 
 export interface NginxConfigOptions {
   webroot: string;

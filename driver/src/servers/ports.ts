@@ -3,7 +3,7 @@
 // (socket inode from /proc/net/tcp{,6} → pid via /proc/*/fd → comm and cmdline).
 import { createServer } from 'node:net';
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { EnvironmentError } from './errors.js';
+import { EnvironmentError } from '../errors.js';
 
 export interface PortHolder {
   port: number;

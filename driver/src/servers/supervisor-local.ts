@@ -3,10 +3,10 @@
 // writable and otherwise measured by sampling its process tree; waits until the site port answers;
 // stops the whole group (SIGTERM, then SIGKILL). No server outlives the harness, even on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Impl, ImplContext, ResourceMonitor, ServerHandle, ServerPlacement, Supervisor } from './contracts.js';
+import type { Impl, ImplContext, ResourceMonitor, ServerHandle, ServerPlacement, Supervisor } from '../contracts.js';
 import { createLeaf, type Leaf } from './cgroup.js';
 import { pinnedCommand } from './cpus.js';
-import { BenchError, ExitCode, tail } from './errors.js';
+import { BenchError, ExitCode, tail } from '../errors.js';
 import { assertPortsFree, waitPortsFree } from './ports.js';
 import { cgroupMonitor, processGroupPids, procTreeMonitor } from './resources.js';
 

@@ -4,7 +4,7 @@
 // third of its throughput (issue 16), so a table where some servers log and others do not compares
 // logging, not serving. Each implementation says how it logs in each mode (Impl.logging).
 import { z } from 'zod';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 /**
  * shipped: every server with its own packaged defaults (gosherve and servy log each request at

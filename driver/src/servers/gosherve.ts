@@ -6,10 +6,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
-import type { Impl, ImplContext } from './contracts.js';
+import type { Impl, ImplContext } from '../contracts.js';
 import { answersHelp, buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
-import { InputError, tail, UsageError } from './errors.js';
-import { implEnvironment, implSpec } from './run/matrix-files.js';
+import { InputError, tail, UsageError } from '../errors.js';
+import { implEnvironment, implSpec } from '../run/matrix-files.js';
 import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
 const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';

@@ -10,10 +10,10 @@ import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node
 import { basename, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
-import type { Impl, ImplContext } from './contracts.js';
+import type { Impl, ImplContext } from '../contracts.js';
 import { buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
-import { InputError, tail } from './errors.js';
-import { implEnvironment, implSpec } from './run/matrix-files.js';
+import { InputError, tail } from '../errors.js';
+import { implEnvironment, implSpec } from '../run/matrix-files.js';
 import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
 const SERVY_BIN_ENV = 'SERVER_BENCH_SERVY_BIN';
