@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, InputError } from '../src/errors.js';
-import { normaliseK6, parseK6Summary, type K6LoadResult } from '../src/k6summary.js';
+import { normaliseK6, parseK6Summary, type K6LoadResult } from '../src/engines/k6summary.js';
 import { LatencySchema } from '../src/schema.js';
 
 const PUBLIC = '/work/shared/fixtures/k6-summaries';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
-import { parseK6Summary } from '../src/k6summary.js';
+import { parseK6Summary } from '../src/engines/k6summary.js';
 import { renderMarkdown } from '../src/report/markdown.js';
 import { buildResultsFromDir, readResults, resultsForRun, RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../src/report/results.js';
 import { renderHtml } from '../src/report/html.js';

@@ -4,10 +4,10 @@
 // names the exact field (or the line and column) and what was found there. Normalising never
 // invents a number: a statistic the summary does not hold is null and said so in a warning.
 import { z } from 'zod';
-import type { LoadResult } from './contracts.js';
-import { InputError } from './errors.js';
+import type { LoadResult } from '../contracts.js';
+import { InputError } from '../errors.js';
 import { findJsonSyntaxError } from './jsonerror.js';
-import type { Latency, Warning } from './schema.js';
+import type { Latency, Warning } from '../schema.js';
 
 type K6Dialect = 'handleSummary' | 'summary-export' | 'machine-readable-v1';
 type K6MetricType = 'counter' | 'gauge' | 'rate' | 'trend';
