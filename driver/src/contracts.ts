@@ -1,7 +1,7 @@
 // The contracts between the engine's modules. Each module named below implements one of these
 // shapes; the orchestrator (cell.ts, bench.ts), k6test and the VM backend only talk through them,
 // so a cell runs the same way on the host or inside a VM.
-import type { EngineName, Finding, Latency, Verification, Warning } from './schema.js';
+import type { EngineName, Finding, Latency, Verification, Warning } from './results/schema.js';
 import type { RequestLogging, ServerLogs } from './servers/serverlogs.js';
 
 // ---------------------------------------------------------------- site (site/generate.ts)

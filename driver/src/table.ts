@@ -4,8 +4,8 @@
 // `†` generator-bound. Pure (results in, string out); the rich reports live elsewhere.
 import { table } from 'table';
 import { int as fmtInt } from './report/format.js';
-import type { CellResult } from './schema.js';
-import { median } from './stats.js';
+import type { CellResult } from './results/schema.js';
+import { median } from './results/stats.js';
 
 export { median };
 

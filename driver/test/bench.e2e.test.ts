@@ -12,10 +12,10 @@ import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
-import { cellDir, RESULT_FILE } from '../src/layout.js';
+import { cellDir, RESULT_FILE } from '../src/results/layout.js';
 import { findListener, waitPortsFree } from '../src/servers/ports.js';
-import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../src/schema.js';
-import { loadRun } from '../src/store.js';
+import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../src/results/schema.js';
+import { loadRun } from '../src/results/store.js';
 import { writeGoServer } from './fixtures/go-servers.js';
 import { REAL_GOSHERVE_TAG, realGosherve } from './support/real-servers.js';
 

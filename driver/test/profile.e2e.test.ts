@@ -13,12 +13,12 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cellDir } from '../src/layout.js';
+import { cellDir } from '../src/results/layout.js';
 import { waitPortsFree } from '../src/servers/ports.js';
 import { parseFolded } from '../src/profile/folded.js';
 import { shareMatching } from '../src/profile/top.js';
 import { ResultsSchema } from '../src/report/results.js';
-import { CellResultSchema, RunInfoSchema } from '../src/schema.js';
+import { CellResultSchema, RunInfoSchema } from '../src/results/schema.js';
 import { REAL_GOSHERVE_TAG, realGosherve } from './support/real-servers.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');

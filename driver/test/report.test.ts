@@ -12,7 +12,7 @@ import { buildResultsFromDir, readResults, resultsForRun, RESULTS_SCHEMA_VERSION
 import { renderHtml } from '../src/report/html.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { renderK6Text, renderTextSummary } from '../src/report/textsummary.js';
-import { loadRun } from '../src/store.js';
+import { loadRun } from '../src/results/store.js';
 
 const RUNS = join(import.meta.dirname, 'fixtures', 'runs');
 const GOLDEN = join(import.meta.dirname, 'golden');

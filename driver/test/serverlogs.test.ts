@@ -17,7 +17,7 @@ import { buildResults } from '../src/report/results.js';
 import { renderMarkdown } from '../src/report/markdown.js';
 import { renderTerminal } from '../src/report/terminal.js';
 import { renderHtml } from '../src/report/html.js';
-import { SCHEMA_VERSION, type RunInfo } from '../src/schema.js';
+import { SCHEMA_VERSION, type RunInfo } from '../src/results/schema.js';
 import { DEFAULT_SERVER_LOGS, describeServerLogs, loggingDiffers, parseServerLogs, type ServerLogs } from '../src/servers/serverlogs.js';
 import { servy } from '../src/servers/servy.js';
 import { generateSite } from '../src/site/generate.js';

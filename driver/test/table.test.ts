@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cellWarnings } from '../src/run/cell.js';
 import { formatEvent } from '../src/cli/progress.js';
-import { SCHEMA_VERSION, type CellResult } from '../src/schema.js';
+import { SCHEMA_VERSION, type CellResult } from '../src/results/schema.js';
 import { median, renderTable } from '../src/table.js';
 
 function result(impl: string, size: '1' | '2', rep: number, reqPerSec: number, mbs: number, saturated = false): CellResult {

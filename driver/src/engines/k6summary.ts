@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { LoadResult } from '../contracts.js';
 import { InputError } from '../errors.js';
 import { findJsonSyntaxError } from './jsonerror.js';
-import type { Latency, Warning } from '../schema.js';
+import type { Latency, Warning } from '../results/schema.js';
 
 type K6Dialect = 'handleSummary' | 'summary-export' | 'machine-readable-v1';
 type K6MetricType = 'counter' | 'gauge' | 'rate' | 'trend';

@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       return ExitCode.ok;
     }
     const spec = await cellOf(args, cfg);
-    let render: ((r: import('../schema.js').CellResult) => string) | undefined;
+    let render: ((r: import('../results/schema.js').CellResult) => string) | undefined;
     try {
       render = (await import('../report/textsummary.js')).renderTextSummary;
     } catch {

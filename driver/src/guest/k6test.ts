@@ -1,6 +1,6 @@
 // k6test, the test runner inside a VM: one cell (a CellSpec: from the driver as JSON, or from flags).
 // Stops every server unit, starts the chosen one through a Supervisor, then the engine's own runCell (crawl, verify, warm-up,
-// measure, collect) writes the cell into its out folder in the reports layout (layout.ts), so the
+// measure, collect) writes the cell into its out folder in the reports layout (results/layout.ts), so the
 // driver pulls it over SFTP unchanged. The VM's facts come from /etc/server-bench/*.json (vm.nix).
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -18,8 +18,8 @@ import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from '
 import { parseRedirectMap } from '../../../shared/redirect-map.js';
 import { CELL_KEYS, CELL_OPTIONS, defaultCellValues, pickCellValues, type CellValues, type OptionSpec } from '../run/cell-options.js';
 import { CellSpecSchema, specId, type CellSpec } from '../run/cellspec.js';
-import { SCHEMA_VERSION, type EngineName, type Loadgen, type Size } from '../schema.js';
-import { jsonOrUndefined, writeJsonAtomic } from '../store.js';
+import { SCHEMA_VERSION, type EngineName, type Loadgen, type Size } from '../results/schema.js';
+import { jsonOrUndefined, writeJsonAtomic } from '../results/store.js';
 import { OUTCOME_FILE, VmImplSchema, VmPathsSchema, VmSizeSchema, type Info, type K6TestConfig, type Outcome, type VmImpl } from '../vm/wire.js';
 
 const DEFAULT_ETC = '/etc/server-bench';

@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { cellDir } from '../layout.js';
-import type { CellResult } from '../schema.js';
-import { median } from '../stats.js';
+import { cellDir } from '../results/layout.js';
+import type { CellResult } from '../results/schema.js';
+import { median } from '../results/stats.js';
 import { parseFolded, type FoldedStack } from './folded.js';
 import { topFunctions } from './top.js';
 import { buildFlameTree, FlameNodeSchema } from './tree.js';

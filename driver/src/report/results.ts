@@ -8,14 +8,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { RESULTS_FILE } from '../layout.js';
+import { RESULTS_FILE } from '../results/layout.js';
 import {
   CellResultSchema, RunInfoSchema, SizeSchema, VerificationSchema, WarningCodeSchema,
   type CellResult,
-} from '../schema.js';
-import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
+} from '../results/schema.js';
+import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../results/stats.js';
 import { loggingDiffers } from '../servers/serverlogs.js';
-import { loadRun, type LoadedRun } from '../store.js';
+import { loadRun, type LoadedRun } from '../results/store.js';
 import { loadProfiles, ProfileSummarySchema, type ProfileSummary } from '../profile/summary.js';
 
 export const RESULTS_SCHEMA_VERSION = 2 as const;

@@ -9,10 +9,10 @@ import type { Impl, ImplContext, LoadEngine, LoadOptions, ServerPlacement, Super
 import { buildTargets } from '../site/crawl.js';
 import { BenchError, errorLine, ExitCode } from '../errors.js';
 import { specId, specVus, type CellSpec } from './cellspec.js';
-import { CELL_SCHEMA_VERSION, type CellResult, type Verification, type Warning } from '../schema.js';
-import { writeCell, writeVerification } from '../store.js';
+import { CELL_SCHEMA_VERSION, type CellResult, type Verification, type Warning } from '../results/schema.js';
+import { writeCell, writeVerification } from '../results/store.js';
 import { verify } from '../site/verify.js';
-import { cellDir } from '../layout.js';
+import { cellDir } from '../results/layout.js';
 import type { CellProfiler } from '../profile/recorder.js';
 
 export type CellPhase = 'start' | 'targets' | 'verify' | 'warmup' | 'measure' | 'collect' | 'stop';

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import type { CellPhase } from './cell.js';
 import { BenchError, ExitCode } from '../errors.js';
-import type { CellResult } from '../schema.js';
+import type { CellResult } from '../results/schema.js';
 
 export type BenchEvent =
   | { kind: 'info'; message: string }

@@ -5,7 +5,7 @@ import { access, constants, readFile } from 'node:fs/promises';
 import { availableParallelism, hostname, release, totalmem } from 'node:os';
 import { execa } from 'execa';
 import { detectCgroup } from '../servers/cgroup.js';
-import type { HostInfo } from '../schema.js';
+import type { HostInfo } from '../results/schema.js';
 
 async function readText(path: string): Promise<string | null> {
   try {

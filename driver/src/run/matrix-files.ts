@@ -6,7 +6,7 @@ import { z } from 'zod';
 import implsFile from '../../../matrix/impls.json' with { type: 'json' };
 import sizesFile from '../../../matrix/sizes.json' with { type: 'json' };
 import { InputError } from '../errors.js';
-import { SizeSchema, type Size } from '../schema.js';
+import { SizeSchema, type Size } from '../results/schema.js';
 
 function parseMatrixFile<T extends z.ZodType>(file: string, schema: T, data: unknown): z.infer<T> {
   const r = schema.safeParse(data);

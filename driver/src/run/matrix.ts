@@ -1,7 +1,7 @@
 // The run matrix as data: axes (sizes × repetitions × implementations) → product → cell ids,
 // in interleaved order (A B C A B C within a size and repetition), with an explicit veto list of
 // cells that cannot run and why. Pure: bench.ts and the VM backend schedule from its output.
-import { cellId, type Size } from '../schema.js';
+import { cellId, type Size } from '../results/schema.js';
 
 export interface Cell {
   id: string;

@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../cli/duration.js';
 import { BenchError, collect, throwProblems, UsageError } from '../errors.js';
 import { IMPL_NAMES } from '../servers/registry.js';
-import { LoadgenSchema, type Loadgen, type Size } from '../schema.js';
+import { LoadgenSchema, type Loadgen, type Size } from '../results/schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { DEFAULT_SIZES } from './sizes.js';
 import { DEFAULT_PROFILE_HZ } from '../profile/recorder.js';

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import type { Redirect } from '../contracts.js';
 import { InputError } from '../errors.js';
 import { parseRedirectMap } from '../../../shared/redirect-map.js';
-import type { SiteInfo } from '../schema.js';
+import type { SiteInfo } from '../results/schema.js';
 import { splitShadowedAliases } from '../site/shadowing.js';
 import { generateSite, siteStats, SITEGEN_VERSION } from '../site/generate.js';
-import { writeJsonAtomic } from '../store.js';
+import { writeJsonAtomic } from '../results/store.js';
 
 export interface PreparedSite {
   webroot: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Impl } from '../contracts.js';
 import type { LocalImplContext } from '../servers/registry.js';
 import { startMapServer } from '../site/map-server.js';
-import type { Verification } from '../schema.js';
+import type { Verification } from '../results/schema.js';
 import type { ServerLogs } from '../servers/serverlogs.js';
 import { killAllServersNow, localSupervisor } from '../servers/supervisor-local.js';
 import { siteTargets } from '../site/targets.js';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Redirect, Targets } from '../contracts.js';
 import { InputError } from '../errors.js';
-import { writeJsonAtomic } from '../store.js';
+import { writeJsonAtomic } from '../results/store.js';
 
 export const TARGETS_FILE = 'targets.json';
 

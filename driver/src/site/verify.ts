@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Finding, VerifyFn, VerifyOptions } from '../contracts.js';
-import { SCHEMA_VERSION, type Verification } from '../schema.js';
+import { SCHEMA_VERSION, type Verification } from '../results/schema.js';
 
 /**
  * Media types by extension: the ones sitegen writes plus the usual companions of a static site.

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, tail, UsageError } from '../errors.js';
-import { jsonOrUndefined } from '../store.js';
+import { jsonOrUndefined } from '../results/store.js';
 import { generateKeyPair, publicKeyBlob, type KeyPair } from './keys.js';
 
 /** Runner executables by size: --runner (one size), SERVER_BENCH_VM_RUNNER_<size>, SERVER_BENCH_VM_RUNNERS (JSON size → path). The flake's apps set SERVER_BENCH_VM_DRVS instead (runner-build.ts). */

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { jsonOrUndefined, writeJsonAtomic } from '../store.js';
+import { jsonOrUndefined, writeJsonAtomic } from '../results/store.js';
 import { publicKeyBlob } from './keys.js';
 import { connect, type SshSession } from './ssh.js';
 

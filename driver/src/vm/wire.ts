@@ -2,7 +2,7 @@
 // /etc/server-bench (written by vm.nix, read by k6test), what `k6test --info` answers, and the
 // outcome.json k6test leaves beside a cell for the driver to pull. Host and guest import this file.
 import { z } from 'zod';
-import { LoadgenSchema, SCHEMA_VERSION } from '../schema.js';
+import { LoadgenSchema, SCHEMA_VERSION } from '../results/schema.js';
 
 export const OUTCOME_FILE = 'outcome.json';
 

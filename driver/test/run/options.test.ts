@@ -9,7 +9,7 @@ import { IMPL_NAMES } from '../../src/servers/registry.js';
 import { usage } from '../../src/guest/k6test.js';
 import { CELL_KEYS, CELL_OPTIONS, storedCellValues, type CellOption } from '../../src/run/cell-options.js';
 import { BENCH_FLAGS, flagValues, readFlags, renderFlagHelp, type BackendName } from '../../src/run/options.js';
-import { RunInfoSchema } from '../../src/schema.js';
+import { RunInfoSchema } from '../../src/results/schema.js';
 
 const RUNS = join(dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'runs');
 

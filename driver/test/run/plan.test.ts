@@ -11,8 +11,8 @@ import { buildMatrix } from '../../src/run/matrix.js';
 import { defaultCellValues } from '../../src/run/cell-options.js';
 import { BENCH_FLAGS, readFlags } from '../../src/run/options.js';
 import { makeRunPlan, newRunInfo, settingsFromRun, type RunPlan } from '../../src/run/plan.js';
-import { RunInfoSchema } from '../../src/schema.js';
-import { readRunInfo } from '../../src/store.js';
+import { RunInfoSchema } from '../../src/results/schema.js';
+import { readRunInfo } from '../../src/results/store.js';
 
 const RUNS = join(dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'runs');
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { defaultCacheDir } from '../../src/servers/registry.js';
 import { vmSizeOf } from '../../src/run/matrix-files.js';
-import { loadRun } from '../../src/store.js';
+import { loadRun } from '../../src/results/store.js';
 import { chooseAccel, probeKvm, type AccelChoice } from '../../src/vm/image/accel.js';
 import { ImageManifestSchema, type ImageManifest } from '../../src/vm/image/build.js';
 

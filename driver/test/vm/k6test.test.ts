@@ -11,7 +11,7 @@ import { cellSpecFromArgs, parseK6TestArgs } from '../../src/guest/k6test.js';
 import { CELL_KEYS, defaultCellValues } from '../../src/run/cell-options.js';
 import { parseCellSpec } from '../../src/run/cellspec.js';
 import { cellSpecOf } from '../../src/run/loop.js';
-import type { Size } from '../../src/schema.js';
+import type { Size } from '../../src/results/schema.js';
 import { DEFAULT_SIZES } from '../../src/run/sizes.js';
 import { parseCpuStat, parseMemoryValue, unitCgroupMonitor } from '../../src/guest/supervisor-systemd.js';
 import { K6TEST_SPEC_COMMAND } from '../../src/vm/backend.js';

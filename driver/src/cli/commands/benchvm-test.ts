@@ -3,7 +3,7 @@
 // into reports/benchvm-test/<timestamp>-<impl>/ (k6test's out folder: the cells layout).
 import { join, resolve } from 'node:path';
 import { ExitCode, UsageError, reportError } from '../../errors.js';
-import { newRunId } from '../../layout.js';
+import { newRunId } from '../../results/layout.js';
 import { shellQuote } from '../../vm/ssh.js';
 import { connectState, pickSize, readState } from '../../vm/state.js';
 

@@ -4,10 +4,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { compareResults, MIN_REPS_FOR_VERDICT, renderCompareMarkdown, renderCompareTerminal, summaryLine } from '../../compare.js';
+import { compareResults, MIN_REPS_FOR_VERDICT, renderCompareMarkdown, renderCompareTerminal, summaryLine } from '../../results/compare.js';
 import { ExitCode, reportError, UsageError } from '../../errors.js';
 import { resultsForRun } from '../../report/results.js';
-import { writeFileAtomic } from '../../store.js';
+import { writeFileAtomic } from '../../results/store.js';
 
 const USAGE = 'usage: server-bench compare <baseline-run> <candidate-run> [--threshold 5] [--relative-to IMPL] [--unchanged LIST] [--force] [--json] [--out FILE.md]';
 

@@ -4,14 +4,14 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchError, ExitCode, reportError, UsageError } from '../../errors.js';
-import { cellDir, RESULTS_FILE, TEXT_SUMMARY_FILE } from '../../layout.js';
+import { cellDir, RESULTS_FILE, TEXT_SUMMARY_FILE } from '../../results/layout.js';
 import { renderHtml } from '../../report/html.js';
 import { buildIndex } from '../../report/index.js';
 import { renderMarkdown } from '../../report/markdown.js';
 import { buildResultsFromDir, type Results } from '../../report/results.js';
 import { renderTerminal } from '../../report/terminal.js';
 import { renderTextSummary } from '../../report/textsummary.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../store.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../results/store.js';
 
 export interface WrittenReports {
   results: Results;

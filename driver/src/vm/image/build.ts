@@ -17,7 +17,7 @@ import { CommandError, EnvironmentError, tail } from '../../errors.js';
 import { DEFAULT_SITE_BYTES } from '../../site/generate.js';
 import { defaultCacheDir, implByName, shebangNodeFlags } from '../../servers/registry.js';
 import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../run/matrix-files.js';
-import { writeJsonAtomic } from '../../store.js';
+import { writeJsonAtomic } from '../../results/store.js';
 import { GUEST } from './guest-spec.js';
 import { copyPayload, GUEST_PAYLOAD } from './payload.js';
 import { aptAcquireOptions, BASE_REMOVE, baseFiles, earlyFiles, GUEST_NODE_PACKAGE, guestDistro, guestPackages, type GuestDistro } from './recipe.js';

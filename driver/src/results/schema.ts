@@ -2,8 +2,8 @@
 // per-cell results, verification findings. Every file on disk goes through these schemas, so
 // the local backend, the VM backend and the reports agree on one contract.
 import { z } from 'zod';
-import { storedCellOptionsShape } from './run/cell-options.js';
-import { RequestLoggingSchema } from './servers/serverlogs.js';
+import { storedCellOptionsShape } from '../run/cell-options.js';
+import { RequestLoggingSchema } from '../servers/serverlogs.js';
 
 export const SCHEMA_VERSION = 1 as const;
 /**

@@ -5,10 +5,10 @@
 // taken repetition by repetition. A statistic that was not measured, or a cell holding a substituted
 // number, is shown but never judged. Pure: results in, data and strings out.
 import { table } from 'table';
-import { int, ms, num } from './report/format.js';
-import { cellOf, type CellAggregate, type Results } from './report/results.js';
-import { IMPLS } from './servers/registry.js';
-import { CELL_KEYS, CELL_OPTIONS, storedCellValues, type CellKey } from './run/cell-options.js';
+import { int, ms, num } from '../report/format.js';
+import { cellOf, type CellAggregate, type Results } from '../report/results.js';
+import { IMPLS } from '../servers/registry.js';
+import { CELL_KEYS, CELL_OPTIONS, storedCellValues, type CellKey } from '../run/cell-options.js';
 import { mean, median, stddev, tCritical, welchTest, type Summary } from './stats.js';
 
 /** Cell options configDifferences names in its own words; the others go by their flag. */

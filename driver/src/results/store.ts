@@ -5,7 +5,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { z } from 'zod';
-import { InputError, UsageError } from './errors.js';
+import { InputError, UsageError } from '../errors.js';
 import { cellDir, RAW_SUMMARY_FILE, RESULT_FILE, runFile, TEXT_SUMMARY_FILE, verificationFile } from './layout.js';
 import { CellResultSchema, RunInfoSchema, VerificationSchema, type CellResult, type RunInfo, type Verification } from './schema.js';
 
