@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cellWarnings } from '../src/run/cell.js';
 import { formatEvent } from '../src/cli/progress.js';
 import { SCHEMA_VERSION, type CellResult } from '../src/results/schema.js';
-import { median, renderTable } from '../src/table.js';
+import { median, renderTable } from '../src/report/table.js';
 
 function result(impl: string, size: '1' | '2', rep: number, reqPerSec: number, mbs: number, saturated = false): CellResult {
   const sz = size === '1' ? { name: '1', cpus: 1, memoryMiB: 256, vus: 1 } : { name: '2', cpus: 2, memoryMiB: 4096, vus: 10 };

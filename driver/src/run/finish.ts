@@ -4,7 +4,7 @@
 import { InterruptedError } from './events.js';
 import type { BenchOutcome } from './loop.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
-import { renderTable } from '../table.js';
+import { renderTable } from '../report/table.js';
 
 /**
  * The first SIGINT/SIGTERM aborts the returned signal (the backend stops the current cell and keeps

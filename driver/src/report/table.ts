@@ -3,9 +3,9 @@
 // Its marks mean what they mean in every other report: `*` fastest at that size (by median req/s),
 // `†` generator-bound. Pure (results in, string out); the rich reports live elsewhere.
 import { table } from 'table';
-import { int as fmtInt } from './report/format.js';
-import type { CellResult } from './results/schema.js';
-import { median } from './results/stats.js';
+import { int as fmtInt } from './format.js';
+import type { CellResult } from '../results/schema.js';
+import { median } from '../results/stats.js';
 
 export { median };
 
