@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BenchError, ExitCode } from '../src/errors.js';
-import { NODE_PROFILE_FLAGS } from '../src/servers/registry.js';
-import { checkPerf, classifyPerfFailure, foldPerfData, PERF_INSTALL_HINT, perfBinary, permissionProblem, removePerfMaps, startPerfRecord } from '../src/profile/perf.js';
-import { processGroupPids } from '../src/servers/resources.js';
+import { BenchError, ExitCode } from '../../src/errors.js';
+import { NODE_PROFILE_FLAGS } from '../../src/servers/registry.js';
+import { checkPerf, classifyPerfFailure, foldPerfData, PERF_INSTALL_HINT, perfBinary, permissionProblem, removePerfMaps, startPerfRecord } from '../../src/profile/perf.js';
+import { processGroupPids } from '../../src/servers/resources.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -151,7 +151,7 @@ setInterval(() => parentSpin(40), 50);
 
 describe('bench --backend vm --profile', () => {
   it('is refused with one line naming the local backend and the Parca option', async () => {
-    const { main } = await import('../src/cli/commands/bench-vm.js');
+    const { main } = await import('../../src/cli/commands/bench-vm.js');
     const lines: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
     process.stderr.write = ((chunk: string | Uint8Array) => {

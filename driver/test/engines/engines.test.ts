@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Targets } from '../src/contracts.js';
-import { allowedCpus, pinnedCommand, planCpus } from '../src/servers/cpus.js';
-import { BenchError, EnvironmentError, ExitCode, UsageError } from '../src/errors.js';
-import { selectEngine } from '../src/engines/index.js';
-import { K6_INSTALL_HINT, k6Args, k6Engine, k6Env, k6ScriptPath } from '../src/engines/k6.js';
-import { createWrkEngine, normaliseWrk, parseWrkOutput, wrkEngine, wrkLuaPath, wrkThreads } from '../src/engines/wrk.js';
+import type { Targets } from '../../src/contracts.js';
+import { allowedCpus, pinnedCommand, planCpus } from '../../src/servers/cpus.js';
+import { BenchError, EnvironmentError, ExitCode, UsageError } from '../../src/errors.js';
+import { selectEngine } from '../../src/engines/index.js';
+import { K6_INSTALL_HINT, k6Args, k6Engine, k6Env, k6ScriptPath } from '../../src/engines/k6.js';
+import { createWrkEngine, normaliseWrk, parseWrkOutput, wrkEngine, wrkLuaPath, wrkThreads } from '../../src/engines/wrk.js';
 
 let dir = '';
 let port = 0;

@@ -11,15 +11,15 @@ import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode } from '../src/errors.js';
-import { cellDir, RESULT_FILE } from '../src/results/layout.js';
-import { findListener, waitPortsFree } from '../src/servers/ports.js';
-import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../src/results/schema.js';
-import { loadRun } from '../src/results/store.js';
-import { writeGoServer } from './fixtures/go-servers.js';
-import { REAL_GOSHERVE_TAG, realGosherve } from './support/real-servers.js';
+import { ExitCode } from '../../src/errors.js';
+import { cellDir, RESULT_FILE } from '../../src/results/layout.js';
+import { findListener, waitPortsFree } from '../../src/servers/ports.js';
+import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../../src/results/schema.js';
+import { loadRun } from '../../src/results/store.js';
+import { writeGoServer } from '../fixtures/go-servers.js';
+import { REAL_GOSHERVE_TAG, realGosherve } from '../support/real-servers.js';
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const SMALL = ['--sizes', '1', '--duration', '2s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
 

@@ -7,13 +7,13 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main as compareMain } from '../src/cli/commands/compare.js';
-import { main as reportMain } from '../src/cli/commands/report.js';
-import { compareResults, configDifferences, renderCompareTerminal } from '../src/results/compare.js';
-import { buildResultsFromDir } from '../src/report/results.js';
-import { loadRun } from '../src/results/store.js';
+import { main as compareMain } from '../../src/cli/commands/compare.js';
+import { main as reportMain } from '../../src/cli/commands/report.js';
+import { compareResults, configDifferences, renderCompareTerminal } from '../../src/results/compare.js';
+import { buildResultsFromDir } from '../../src/report/results.js';
+import { loadRun } from '../../src/results/store.js';
 
-const RUNS = join(import.meta.dirname, 'fixtures', 'runs');
+const RUNS = join(import.meta.dirname, '..', 'fixtures', 'runs');
 let dir: string;
 
 beforeAll(async () => {

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { k6ScriptPath } from '../src/engines/k6.js';
-import { REQUIRED_TREND_STATS } from '../src/engines/k6summary.js';
+import { k6ScriptPath } from '../../src/engines/k6.js';
+import { REQUIRED_TREND_STATS } from '../../src/engines/k6summary.js';
 
 const script = readFileSync(k6ScriptPath(), 'utf8');
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   confidenceInterval, findOutliers, formatRatio, incompleteBeta, mean, median, modifiedZScores, normalCdf,
   ratioInterval, ratioWithError, stddev, summarize, tCritical, tTwoSidedP, welchTest,
-} from '../src/results/stats.js';
+} from '../../src/results/stats.js';
 
 describe('basic statistics', () => {
   it('mean, sample σ, median', () => {

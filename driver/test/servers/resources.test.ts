@@ -2,8 +2,8 @@
 // child, a process tree whose workers exit before the parent, and the /proc parsers.
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allowedCpus, pinnedCommand } from '../src/servers/cpus.js';
-import { clkTck, pageSize, procTreeMonitor, readProcStat, readRssBytes, trackPidCpu } from '../src/servers/resources.js';
+import { allowedCpus, pinnedCommand } from '../../src/servers/cpus.js';
+import { clkTck, pageSize, procTreeMonitor, readProcStat, readRssBytes, trackPidCpu } from '../../src/servers/resources.js';
 
 const children: ResultPromise[] = [];
 afterEach(() => {

@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../src/errors.js';
-import { readTargets, siteTargets, targetsHash, treePaths, writeTargets } from '../src/site/targets.js';
+import { InputError } from '../../src/errors.js';
+import { readTargets, siteTargets, targetsHash, treePaths, writeTargets } from '../../src/site/targets.js';
 
 let work: string;
 let site: string;

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, InputError, UsageError } from '../src/errors.js';
-import { cachedTagBinary, obtainCheckout, obtainTag, parseGosherveSpec, tagEnvVar } from '../src/servers/gosherve.js';
-import { resolveImpls } from '../src/servers/registry.js';
-import { writeGoServer } from './fixtures/go-servers.js';
+import { ExitCode, InputError, UsageError } from '../../src/errors.js';
+import { cachedTagBinary, obtainCheckout, obtainTag, parseGosherveSpec, tagEnvVar } from '../../src/servers/gosherve.js';
+import { resolveImpls } from '../../src/servers/registry.js';
+import { writeGoServer } from '../fixtures/go-servers.js';
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 
 let work: string;

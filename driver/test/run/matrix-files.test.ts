@@ -3,12 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/errors.js';
-import { IMPL_NAMES, IMPLS, tsherve } from '../src/servers/registry.js';
-import { fillTemplate, IMPL_SPECS, implEnvironment, implSpec, ImplsFileSchema, MATRIX_SIZES, SizesFileSchema, vmSizeOf } from '../src/run/matrix-files.js';
-import { DEFAULT_SIZES } from '../src/run/sizes.js';
+import { InputError } from '../../src/errors.js';
+import { IMPL_NAMES, IMPLS, tsherve } from '../../src/servers/registry.js';
+import { fillTemplate, IMPL_SPECS, implEnvironment, implSpec, ImplsFileSchema, MATRIX_SIZES, SizesFileSchema, vmSizeOf } from '../../src/run/matrix-files.js';
+import { DEFAULT_SIZES } from '../../src/run/sizes.js';
 
-const repo = join(import.meta.dirname, '..', '..');
+const repo = join(import.meta.dirname, '..', '..', '..');
 const readJson = async (rel: string): Promise<unknown> => JSON.parse(await readFile(join(repo, rel), 'utf8')) as unknown;
 
 describe('matrix/sizes.json', () => {

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findJsonSyntaxError } from '../src/engines/jsonerror.js';
+import { findJsonSyntaxError } from '../../src/engines/jsonerror.js';
 
 const PUBLIC = '/work/shared/fixtures/k6-summaries';
 const texts = readdirSync(PUBLIC).filter((f) => f.endsWith('.json')).map((f) => readFileSync(join(PUBLIC, f), 'utf8'));

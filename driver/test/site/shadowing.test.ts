@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitPortsFree } from '../src/servers/ports.js';
-import { splitShadowedAliases } from '../src/site/shadowing.js';
+import { waitPortsFree } from '../../src/servers/ports.js';
+import { splitShadowedAliases } from '../../src/site/shadowing.js';
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 let work: string;
 let site: string;

@@ -5,12 +5,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, InputError } from '../src/errors.js';
-import { normaliseK6, parseK6Summary, type K6LoadResult } from '../src/engines/k6summary.js';
-import { LatencySchema } from '../src/results/schema.js';
+import { ExitCode, InputError } from '../../src/errors.js';
+import { normaliseK6, parseK6Summary, type K6LoadResult } from '../../src/engines/k6summary.js';
+import { LatencySchema } from '../../src/results/schema.js';
 
 const PUBLIC = '/work/shared/fixtures/k6-summaries';
-const OURS = join(import.meta.dirname, 'fixtures', 'k6-ours');
+const OURS = join(import.meta.dirname, '..', 'fixtures', 'k6-ours');
 const read = (dir: string, name: string) => readFileSync(join(dir, name), 'utf8');
 const ctx = { engineVersion: 'test', loadgenCpuSeconds: null };
 

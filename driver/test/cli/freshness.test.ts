@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvironmentError } from '../src/errors.js';
-import { assertFreshBuild, staleSources } from '../src/cli/freshness.js';
+import { EnvironmentError } from '../../src/errors.js';
+import { assertFreshBuild, staleSources } from '../../src/cli/freshness.js';
 
 let root: string;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMatrix } from '../src/run/matrix.js';
-import { DEFAULT_SIZES } from '../src/run/sizes.js';
+import { buildMatrix } from '../../src/run/matrix.js';
+import { DEFAULT_SIZES } from '../../src/run/sizes.js';
 
 const [s1, s2, s16] = DEFAULT_SIZES as [(typeof DEFAULT_SIZES)[0], (typeof DEFAULT_SIZES)[0], (typeof DEFAULT_SIZES)[0]];
 

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReports } from '../src/cli/commands/report.js';
+import { writeReports } from '../../src/cli/commands/report.js';
 
-const RUNS = join(import.meta.dirname, 'fixtures', 'runs');
-const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
+const RUNS = join(import.meta.dirname, '..', 'fixtures', 'runs');
+const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'test-artifacts');
 let browser: Browser;
 let reportsDir: string;
 

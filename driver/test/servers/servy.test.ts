@@ -8,19 +8,19 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Impl } from '../src/contracts.js';
-import { buildTargets } from '../src/site/crawl.js';
-import { InputError } from '../src/errors.js';
-import { defaultCacheDir, resolveImpls, type LocalImplContext } from '../src/servers/registry.js';
-import { startMapServer } from '../src/site/map-server.js';
-import { waitPortsFree } from '../src/servers/ports.js';
+import type { Impl } from '../../src/contracts.js';
+import { buildTargets } from '../../src/site/crawl.js';
+import { InputError } from '../../src/errors.js';
+import { defaultCacheDir, resolveImpls, type LocalImplContext } from '../../src/servers/registry.js';
+import { startMapServer } from '../../src/site/map-server.js';
+import { waitPortsFree } from '../../src/servers/ports.js';
 import {
   answersAsServy, embedsSite, obtainServy, obtainServyBinary, obtainServyCheckout, parseServySpec, rebuildCost, rustSource, servy, servyCheckoutImpl, siteFingerprint, siteSample,
-} from '../src/servers/servy.js';
-import { generateSite } from '../src/site/generate.js';
-import { localSupervisor } from '../src/servers/supervisor-local.js';
-import { verify } from '../src/site/verify.js';
-import { REAL_SERVY_TAG, realServy } from './support/real-servers.js';
+} from '../../src/servers/servy.js';
+import { generateSite } from '../../src/site/generate.js';
+import { localSupervisor } from '../../src/servers/supervisor-local.js';
+import { verify } from '../../src/site/verify.js';
+import { REAL_SERVY_TAG, realServy } from '../support/real-servers.js';
 
 let work: string;
 

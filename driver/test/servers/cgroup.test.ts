@@ -3,8 +3,8 @@
 // its reason and createLeaf must return null: both are assertions, neither is skipped.
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { cgroup2Mount, createLeaf, detectCgroup } from '../src/servers/cgroup.js';
-import { cgroupMonitor } from '../src/servers/resources.js';
+import { cgroup2Mount, createLeaf, detectCgroup } from '../../src/servers/cgroup.js';
+import { cgroupMonitor } from '../../src/servers/resources.js';
 
 const MOUNTINFO = [
   '25 30 0:22 / /sys/fs/cgroup/memory rw,relatime shared:7 - cgroup cgroup rw,memory',

@@ -2,11 +2,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, InputError, UsageError } from '../src/errors.js';
-import { cellDir, RESULT_FILE } from '../src/results/layout.js';
-import { defaultCellValues } from '../src/run/cell-options.js';
-import { SCHEMA_VERSION, type CellResult, type RunInfo } from '../src/results/schema.js';
-import { createRunDir, loadRun, storedResults, writeCell, writeFileAtomic, writeRunInfo } from '../src/results/store.js';
+import { ExitCode, InputError, UsageError } from '../../src/errors.js';
+import { cellDir, RESULT_FILE } from '../../src/results/layout.js';
+import { defaultCellValues } from '../../src/run/cell-options.js';
+import { SCHEMA_VERSION, type CellResult, type RunInfo } from '../../src/results/schema.js';
+import { createRunDir, loadRun, storedResults, writeCell, writeFileAtomic, writeRunInfo } from '../../src/results/store.js';
 
 let base: string;
 beforeAll(async () => {

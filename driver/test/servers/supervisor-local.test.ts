@@ -3,10 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Impl, ImplContext } from '../src/contracts.js';
-import { BenchError } from '../src/errors.js';
-import { findListener } from '../src/servers/ports.js';
-import { localSupervisor, startupTail } from '../src/servers/supervisor-local.js';
+import type { Impl, ImplContext } from '../../src/contracts.js';
+import { BenchError } from '../../src/errors.js';
+import { findListener } from '../../src/servers/ports.js';
+import { localSupervisor, startupTail } from '../../src/servers/supervisor-local.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

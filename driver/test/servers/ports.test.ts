@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EnvironmentError, ExitCode } from '../src/errors.js';
-import { assertPortsFree, canBind, findListener, waitPortsFree } from '../src/servers/ports.js';
+import { EnvironmentError, ExitCode } from '../../src/errors.js';
+import { assertPortsFree, canBind, findListener, waitPortsFree } from '../../src/servers/ports.js';
 
 let servers: Server[] = [];
 afterEach(async () => {

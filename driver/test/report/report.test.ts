@@ -5,17 +5,17 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../src/errors.js';
-import { parseK6Summary } from '../src/engines/k6summary.js';
-import { renderMarkdown } from '../src/report/markdown.js';
-import { buildResultsFromDir, readResults, resultsForRun, RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../src/report/results.js';
-import { renderHtml } from '../src/report/html.js';
-import { renderTerminal } from '../src/report/terminal.js';
-import { renderK6Text, renderTextSummary } from '../src/report/textsummary.js';
-import { loadRun } from '../src/results/store.js';
+import { InputError } from '../../src/errors.js';
+import { parseK6Summary } from '../../src/engines/k6summary.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { buildResultsFromDir, readResults, resultsForRun, RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../../src/report/results.js';
+import { renderHtml } from '../../src/report/html.js';
+import { renderTerminal } from '../../src/report/terminal.js';
+import { renderK6Text, renderTextSummary } from '../../src/report/textsummary.js';
+import { loadRun } from '../../src/results/store.js';
 
-const RUNS = join(import.meta.dirname, 'fixtures', 'runs');
-const GOLDEN = join(import.meta.dirname, 'golden');
+const RUNS = join(import.meta.dirname, '..', 'fixtures', 'runs');
+const GOLDEN = join(import.meta.dirname, '..', 'golden');
 const NOW = new Date('2026-11-27T01:00:00.000Z');
 
 function golden(name: string, actual: string): void {
@@ -240,7 +240,7 @@ describe('results.json versions', () => {
     expect(RESULTS_SCHEMA_VERSION).toBe(2);
   });
   it('reads a version-1 results.json (a real run) by rebuilding it from the repetitions it stores', async () => {
-    const file = join(import.meta.dirname, 'fixtures', 'results-v1', 'results.json');
+    const file = join(import.meta.dirname, '..', 'fixtures', 'results-v1', 'results.json');
     const old = JSON.parse(readFileSync(file, 'utf8'));
     expect(old.schemaVersion).toBe(1);
     const r = await readResults(file);
@@ -250,7 +250,7 @@ describe('results.json versions', () => {
     const nginx = r.cells.find((c) => c.impl === 'nginx')!;
     expect(nginx.reqPerCpuSecond!.median).toBeCloseTo(1e6 / old.cells.find((c: { impl: string }) => c.impl === 'nginx').cpuMicrosPerRequest.median, 6);
     // A folder holding only results.json (as a committed example may) compares and renders too.
-    expect((await resultsForRun(join(import.meta.dirname, 'fixtures', 'results-v1'))).schemaVersion).toBe(2);
+    expect((await resultsForRun(join(import.meta.dirname, '..', 'fixtures', 'results-v1'))).schemaVersion).toBe(2);
   });
 });
 
@@ -275,7 +275,7 @@ describe('text summary on every real k6 summary', () => {
 
 describe('sizes in units that fit', () => {
   it('never shows a tiny site as a fraction of a megabyte', async () => {
-    const { bytesMB } = await import('../src/report/format.js');
+    const { bytesMB } = await import('../../src/report/format.js');
     expect(bytesMB(64)).toBe('64 B');
     expect(bytesMB(64_000)).toBe('64 kB');
     expect(bytesMB(40_500_000)).toBe('40.5 MB');

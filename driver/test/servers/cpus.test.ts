@@ -1,7 +1,7 @@
 // CPU lists, the plan that splits cores between server and load generator, and real pinning.
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { allowedCpus, formatCpuList, parseCpuList, pinnedCommand, planCpus, tasksetArgs } from '../src/servers/cpus.js';
+import { allowedCpus, formatCpuList, parseCpuList, pinnedCommand, planCpus, tasksetArgs } from '../../src/servers/cpus.js';
 
 describe('cpu lists', () => {
   it('parses and formats the kernel syntax', () => {

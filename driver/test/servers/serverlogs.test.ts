@@ -6,23 +6,23 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Impl } from '../src/contracts.js';
-import { UsageError } from '../src/errors.js';
-import { gosherveCheckoutImpl } from '../src/servers/gosherve.js';
-import { gosherve, nginx, tsherve, type LocalImplContext } from '../src/servers/registry.js';
-import { startMapServer } from '../src/site/map-server.js';
-import { nginxVersion, renderNginxConfig } from '../src/servers/nginx.js';
-import { waitPortsFree } from '../src/servers/ports.js';
-import { buildResults } from '../src/report/results.js';
-import { renderMarkdown } from '../src/report/markdown.js';
-import { renderTerminal } from '../src/report/terminal.js';
-import { renderHtml } from '../src/report/html.js';
-import { SCHEMA_VERSION, type RunInfo } from '../src/results/schema.js';
-import { DEFAULT_SERVER_LOGS, describeServerLogs, loggingDiffers, parseServerLogs, type ServerLogs } from '../src/servers/serverlogs.js';
-import { servy } from '../src/servers/servy.js';
-import { generateSite } from '../src/site/generate.js';
-import { localSupervisor } from '../src/servers/supervisor-local.js';
-import { writeGoServer } from './fixtures/go-servers.js';
+import type { Impl } from '../../src/contracts.js';
+import { UsageError } from '../../src/errors.js';
+import { gosherveCheckoutImpl } from '../../src/servers/gosherve.js';
+import { gosherve, nginx, tsherve, type LocalImplContext } from '../../src/servers/registry.js';
+import { startMapServer } from '../../src/site/map-server.js';
+import { nginxVersion, renderNginxConfig } from '../../src/servers/nginx.js';
+import { waitPortsFree } from '../../src/servers/ports.js';
+import { buildResults } from '../../src/report/results.js';
+import { renderMarkdown } from '../../src/report/markdown.js';
+import { renderTerminal } from '../../src/report/terminal.js';
+import { renderHtml } from '../../src/report/html.js';
+import { SCHEMA_VERSION, type RunInfo } from '../../src/results/schema.js';
+import { DEFAULT_SERVER_LOGS, describeServerLogs, loggingDiffers, parseServerLogs, type ServerLogs } from '../../src/servers/serverlogs.js';
+import { servy } from '../../src/servers/servy.js';
+import { generateSite } from '../../src/site/generate.js';
+import { localSupervisor } from '../../src/servers/supervisor-local.js';
+import { writeGoServer } from '../fixtures/go-servers.js';
 
 describe('--server-logs', () => {
   it('defaults to quiet, takes shipped or quiet, and names both for anything else', () => {
@@ -109,7 +109,7 @@ describe('--server-logs', () => {
 
 describe('--server-logs with --backend vm', () => {
   it('records how the VM units log (as shipped; nginx without an access log) and refuses quiet with one line', async () => {
-    const { main, vmLogging } = await import('../src/cli/commands/bench-vm.js');
+    const { main, vmLogging } = await import('../../src/cli/commands/bench-vm.js');
     expect(vmLogging(['gosherve', 'servy', 'tsherve', 'nginx'])).toEqual({
       gosherve: { perRequest: true, setting: 'GOSHERVE_LOG_LEVEL=info' },
       servy: { perRequest: true, setting: 'SERVY_LOG_LEVEL=info' },
