@@ -1,8 +1,7 @@
+// report/table.ts: the plain terminal table (and its median).
 import { describe, expect, it } from 'vitest';
-import { cellWarnings } from '../src/run/cell.js';
-import { formatEvent } from '../src/cli/progress.js';
-import { SCHEMA_VERSION, type CellResult } from '../src/results/schema.js';
-import { median, renderTable } from '../src/report/table.js';
+import { SCHEMA_VERSION, type CellResult } from '../../src/results/schema.js';
+import { median, renderTable } from '../../src/report/table.js';
 
 function result(impl: string, size: '1' | '2', rep: number, reqPerSec: number, mbs: number, saturated = false): CellResult {
   const sz = size === '1' ? { name: '1', cpus: 1, memoryMiB: 256, vus: 1 } : { name: '2', cpus: 2, memoryMiB: 4096, vus: 10 };
@@ -39,26 +38,5 @@ describe('renderTable', () => {
   it('median of even and odd counts', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
-  });
-});
-
-describe('cellWarnings', () => {
-  const base = { utilisation: 0.5, loadgenCpus: [1], serverCpus: [0], memoryEnforced: true, memoryMiB: 256, failedChecks: 0, errors: 0 };
-  it('is empty for a clean dedicated, enforced cell', () => {
-    expect(cellWarnings(base)).toEqual([]);
-  });
-  it('flags a saturated generator at 90 %, shared cores, unenforced memory, failed checks and errors', () => {
-    const codes = cellWarnings({ ...base, utilisation: 0.9, loadgenCpus: [0], memoryEnforced: false, failedChecks: 3, errors: 1 }).map((w) => w.code);
-    expect(codes).toEqual(['loadgen-saturated', 'cores-shared', 'memory-not-enforced', 'failed-checks', 'errors']);
-    expect(cellWarnings({ ...base, utilisation: 0.89 })).toEqual([]);
-  });
-});
-
-describe('progress lines', () => {
-  it('names the cell, its position, the phase and the time left', () => {
-    expect(formatEvent({ kind: 'phase', index: 1, total: 12, cellId: 'tsherve-1cpu-r1', phase: 'measure', detail: '30 s', elapsedSeconds: 75, remainingSeconds: 400 })).toBe(
-      '[2/12] tsherve-1cpu-r1 measure (30 s)  elapsed 1m15s, ~6m40s left',
-    );
-    expect(formatEvent({ kind: 'skip', impl: '*', size: '16', reason: 'size 16 needs 17 CPUs' })).toBe('skip every implementation at size 16: size 16 needs 17 CPUs');
   });
 });
