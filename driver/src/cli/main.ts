@@ -152,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
 
 // Run when executed (bin or `node dist/driver/src/cli/main.js`), not when imported by tests.
 const invoked = process.argv[1] ?? '';
-if (/cli\.(js|ts)$/.test(invoked) || invoked.endsWith('server-bench')) {
+if (/cli[/\\]main\.(js|ts)$/.test(invoked) || invoked.endsWith('server-bench')) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
