@@ -258,7 +258,10 @@ describe('server-bench bench, end to end', () => {
     const deadline = Date.now() + 60_000;
     while (!existsSync(first) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     expect(existsSync(first), stderr).toBe(true);
-    await new Promise((r) => setTimeout(r, 1500)); // into the next cell's server start / load
+    // Into the next cell's server start / load: its first progress line ([2/N] …), bounded.
+    const next = Date.now() + 30_000;
+    while (!/^\[2\/\d+\] /m.test(stderr) && Date.now() < next && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(stderr).toMatch(/^\[2\/\d+\] /m);
     child.kill('SIGINT');
     const code = await exited;
     expect(code, stderr).toBe(ExitCode.interrupted);

@@ -3,7 +3,7 @@
 // flags tsherve gets when profiled — switched on over the control pipe, following a child started
 // after attaching, folded with JavaScript names, and its V8 map files cleaned up.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +107,11 @@ setInterval(() => parentSpin(40), 50);
     const parent = spawn(process.execPath, [...NODE_PROFILE_FLAGS, script], { cwd: dir, detached: true, stdio: 'ignore' });
     children.push(parent);
     const pgid = parent.pid as number;
-    await new Promise((r) => setTimeout(r, 300)); // let it start spinning (JIT map written)
+    // Running, with V8's perf map written (--perf-basic-prof: /tmp/perf-<pid>.map), bounded.
+    const mapFile = `/tmp/perf-${pgid}.map`;
+    const started = Date.now() + 10_000;
+    while (!(existsSync(mapFile) && statSync(mapFile).size > 0) && Date.now() < started) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(mapFile), mapFile).toBe(true);
     const pids = processGroupPids(pgid);
     expect(pids).toEqual([pgid]);
     const dataFile = join(dir, 'perf.data');

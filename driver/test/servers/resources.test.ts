@@ -1,5 +1,6 @@
 // Resource measurement with real processes: CPU of a busy child, peak memory of an allocating
 // child, a process tree whose workers exit before the parent, and the /proc parsers.
+import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { allowedCpus, pinnedCommand } from '../../src/servers/cpus.js';
@@ -24,6 +25,15 @@ describe('/proc readers', () => {
     expect(pageSize()).toBeGreaterThanOrEqual(4096);
   });
 });
+
+/** A process's command name, or null once it is gone. */
+function commOf(pid: string): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
 
 describe('procTreeMonitor', () => {
   it('a pinned busy loop uses about the CPU it reports itself', async () => {
@@ -50,8 +60,13 @@ describe('procTreeMonitor', () => {
     children.push(child);
     const monitor = procTreeMonitor(child.pid as number, { intervalMs: 100 });
     await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
-    await new Promise((r) => setTimeout(r, 200));
-    const peak = await monitor.peakRssBytes();
+    // The monitor samples every 100 ms: poll its peak while the process still holds the buffer (bounded).
+    let peak = await monitor.peakRssBytes();
+    const sampled = Date.now() + 1_000;
+    while (peak < 100 * 1024 * 1024 && Date.now() < sampled) {
+      await new Promise((r) => setTimeout(r, 50));
+      peak = await monitor.peakRssBytes();
+    }
     await child;
     await monitor.stop();
     expect(peak).toBeGreaterThanOrEqual(100 * 1024 * 1024);
@@ -71,7 +86,15 @@ describe('procTreeMonitor', () => {
     child.stdout?.on('data', (d: Buffer) => reports.push(...d.toString().trim().split('\n').map(Number)));
     const deadline = Date.now() + 10_000;
     while (reports.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 300)); // both reaped, parent still sleeping
+    // Both reaped, parent still sleeping: no node worker left among the shell's children (a zombie
+    // stays listed until reaped), bounded.
+    const workersLeft = (): string[] =>
+      readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
+        .split(' ')
+        .filter((p) => p !== '' && commOf(p) === 'node');
+    const reaped = Date.now() + 5_000;
+    while (workersLeft().length > 0 && Date.now() < reaped) await new Promise((r) => setTimeout(r, 20));
+    expect(workersLeft()).toEqual([]);
     const measured = await monitor.cpuSeconds();
     await monitor.stop();
     await child;
