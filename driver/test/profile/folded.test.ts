@@ -1,15 +1,12 @@
 // profile/folded.ts on real `perf script` output (driver/test/fixtures/perf/*.script.txt: 26 samples
 // each of tsherve with V8's perf map, gosherve v0.3.3 and Debian's stripped nginx, recorded with
 // perf record -e cpu-clock -g): folding, frame kinds and names, missing-symbol accounting, the folded file round trip.
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { foldPerfScript, frameLabel, parseFolded, parseFrameLabel, parseJitName, PerfScriptFolder, renderFolded, type FoldedStack, type Frame } from '../../src/profile/folded.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'perf');
-const run = promisify(execFile);
 const script = (name: string) => readFile(join(FIXTURES, `${name}.script.txt`), 'utf8');
 const js = (name: string, file: string | null = null, line: number | null = null): Frame => ({ name, kind: 'js', file, line });
 const nat = (name: string): Frame => ({ name, kind: 'native', file: null, line: null });
