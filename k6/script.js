@@ -101,7 +101,7 @@ export default function () {
 
 export function handleSummary(data) {
   const dir = __ENV.SUMMARY_DIR || '.';
-  let line = 'server-bench: k6 finished';
+  let line;
   // Never throw here: a throwing handleSummary makes k6 skip our file.
   try {
     // Legacy shape: metrics is a map; the opt-in machine-readable one has results.metrics[].

@@ -13,8 +13,8 @@ if (!lib || !out || !guestWebroot || !guestPrefix || (bytesArg !== undefined && 
   process.exit(2);
 }
 const load = (rel) => import(pathToFileURL(join(lib, 'dist', 'driver', 'src', rel)).href);
-const sitegen = await load('sitegen.js');
-const nginx = await load('nginx.js');
+const sitegen = await load('site/generate.js');
+const nginx = await load('servers/nginx.js');
 for (const [mod, name] of [[sitegen, 'generateSite'], [sitegen, 'renderRedirectMap'], [nginx, 'renderNginxConfig']]) {
   if (typeof mod[name] !== 'function') {
     console.error(`gen-site: the engine no longer exports ${name}(); update nix/gen-site.mjs to its new API`);

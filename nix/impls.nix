@@ -1,5 +1,5 @@
 # The implementations inside the VM, read from matrix/impls.json (the single source the driver's
-# registry, driver/src/matrix-files.ts, reads too): one entry per systemd unit (name, command,
+# registry, driver/src/run/matrix-files.ts, reads too): one entry per systemd unit (name, command,
 # environment, ports, metric prefix). vm.nix turns each entry into a unit and writes the same data
 # to /etc/server-bench/impls.json for k6test, so neither side has per-implementation code paths.
 # Pure (builtins only): tests evaluate it with stand-in package paths.

@@ -128,7 +128,7 @@ let
       [ -d k6 ] && cp -R k6 "$lib/"
       [ -d driver/assets ] && mkdir -p "$lib/driver" && cp -R driver/assets "$lib/driver/"
       ln -s ${npmDeps} "$lib/node_modules"
-      makeWrapper ${lib.getExe nodejs} "$out/bin/server-bench" --add-flags "$lib/dist/driver/src/cli.js"
+      makeWrapper ${lib.getExe nodejs} "$out/bin/server-bench" --add-flags "$lib/dist/driver/src/cli/main.js"
       makeWrapper ${lib.getExe nodejs} "$out/bin/tsherve" --add-flags "${tsherveNodeFlags} $lib/dist/servers/tsherve/src/cli.js"
       runHook postInstall
     '';
@@ -172,7 +172,7 @@ let
   ];
   k6test = wrapped "k6test" ''
     makeWrapper ${lib.getExe nodejs} "$out/bin/k6test" \
-      --add-flags ${server-bench}/lib/server-bench/dist/driver/src/k6test-cli.js \
+      --add-flags ${server-bench}/lib/server-bench/dist/driver/src/guest/k6test-cli.js \
       --prefix PATH : ${k6testPath} \
       --set SERVER_BENCH_K6_SCRIPT ${server-bench}/lib/server-bench/k6/script.js
   '';

@@ -1,7 +1,7 @@
 # The machine sizes the flake builds one NixOS VM for, read from matrix/sizes.json (the single
-# source driver/src/matrix-files.ts reads too). Pure (builtins only), so it evaluates anywhere:
+# source driver/src/run/matrix-files.ts reads too). Pure (builtins only), so it evaluates anywhere:
 # `nix-instantiate --eval --strict --json nix/sizes.nix`. The derived fields below are the same
-# arithmetic as vmSizeOf in driver/src/matrix-files.ts (driver/test/nix.test.ts compares them).
+# arithmetic as vmSizeOf in driver/src/run/matrix-files.ts (driver/test/nix.test.ts compares them).
 let
   file = builtins.fromJSON (builtins.readFile ../matrix/sizes.json);
   inherit (file) guest;

@@ -5,7 +5,7 @@
 // each other.
 
 /** One short link: the alias has no leading or trailing "/", the target is an absolute http(s) URL. */
-export interface Redirect {
+interface Redirect {
   alias: string;
   target: string;
 }
@@ -43,6 +43,7 @@ export function parseRedirectMap(text: string): ParsedRedirectMap {
     }
     const [alias, target] = parts as [string, string];
     if (alias.startsWith('/') || alias.endsWith('/')) return skip(`alias "${alias}" starts or ends with "/": gosherve trims those from the request path, so it never matches`);
+    // eslint-disable-next-line no-control-regex -- control characters are what this rejects
     if (/[\s\u0000-\u001f\u007f]/.test(alias + target)) return skip('contains a tab or control character');
     let url: URL;
     try {

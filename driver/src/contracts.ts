@@ -1,10 +1,10 @@
 // The contracts between the engine's modules. Each module named below implements one of these
 // shapes; the orchestrator (cell.ts, bench.ts), k6test and the VM backend only talk through them,
 // so a cell runs the same way on the host or inside a VM.
-import type { EngineName, Finding, Latency, Size, Verification, Warning } from './schema.js';
-import type { RequestLogging, ServerLogs } from './serverlogs.js';
+import type { EngineName, Finding, Latency, Verification, Warning } from './results/schema.js';
+import type { RequestLogging, ServerLogs } from './servers/serverlogs.js';
 
-// ---------------------------------------------------------------- site (sitegen.ts)
+// ---------------------------------------------------------------- site (site/generate.ts)
 export interface Redirect {
   alias: string; // no leading or trailing "/"
   target: string; // absolute http(s) URL
@@ -30,7 +30,7 @@ export interface SiteOptions {
   signal?: AbortSignal;
 }
 
-// ---------------------------------------------------------------- map server (mapserver.ts)
+// ---------------------------------------------------------------- map server (site/map-server.ts)
 export interface MapServer {
   /** URL to give the server under test, e.g. http://127.0.0.1:PORT/redirects.txt */
   url: string;
@@ -49,7 +49,7 @@ export interface Targets {
   redirects: Redirect[];
 }
 
-// ---------------------------------------------------------------- implementations (impls.ts)
+// ---------------------------------------------------------------- implementations (servers/registry.ts)
 export interface ImplContext {
   webroot: string;
   mapUrl: string;
@@ -154,7 +154,7 @@ export interface LoadEngine {
   run(opts: LoadOptions): Promise<LoadResult>;
 }
 
-// ---------------------------------------------------------------- resources (resources.ts)
+// ---------------------------------------------------------------- resources (servers/resources.ts)
 /** Where a server runs: confines and measures it. Local: cgroup v2 or /proc sampling; VM: the systemd unit's cgroup. */
 export interface ServerPlacement {
   cpus: number[];
@@ -172,7 +172,7 @@ export interface ResourceMonitor {
   stop(): Promise<void>;
 }
 
-export type { Size };
+;
 
 // ---------------------------------------------------------------- supervision (supervisor-*.ts)
 /** A running server under test. */

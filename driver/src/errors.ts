@@ -94,7 +94,7 @@ export class CommandError extends BenchError {
   }
 }
 
-export function describeExit(code: number | null, signal: string | null): string {
+function describeExit(code: number | null, signal: string | null): string {
   if (signal) return `was killed by ${signal}`;
   if (code === 127) return 'was not found (exit 127)';
   if (code === 137) return 'was killed (exit 137, out of memory?)';
@@ -115,11 +115,6 @@ export function tail(text: string, lines = 5): string {
 export function errorLine(err: unknown): string {
   if (err instanceof BenchError) return err.oneLine();
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The exit code a thrown value calls for: a BenchError's own, else failure. */
-export function errorExitCode(err: unknown): ExitCodeValue {
-  return err instanceof BenchError ? err.exitCode : ExitCode.failure;
 }
 
 /** How every command ends on an error: one line on stderr, the error's own exit code. */

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { vmSizeOf } from '../src/matrix-files.js';
-import { DEFAULT_SIZES } from '../src/sizes.js';
+import { vmSizeOf } from '../src/run/matrix-files.js';
+import { DEFAULT_SIZES } from '../src/run/sizes.js';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..');
@@ -73,7 +73,7 @@ describe('nix files', () => {
 });
 
 // matrix/sizes.json and matrix/impls.json are the single source: nix/sizes.nix and nix/impls.nix read
-// them with builtins.fromJSON, driver/src/matrix-files.ts imports them. Both sides are evaluated and
+// them with builtins.fromJSON, driver/src/run/matrix-files.ts imports them. Both sides are evaluated and
 // compared, and neither may spell the values itself.
 describe('the single source (matrix/*.json)', () => {
   it('is what both sides read, and neither side writes the values itself', async () => {
@@ -84,15 +84,15 @@ describe('the single source (matrix/*.json)', () => {
       const text = await readFile(join(repo, nix), 'utf8');
       expect(text, nix).toContain(`builtins.fromJSON (builtins.readFile ../${json})`);
     }
-    const ts = await readFile(join(repo, 'driver/src/matrix-files.ts'), 'utf8');
-    expect(ts).toContain("from '../../matrix/sizes.json' with { type: 'json' }");
-    expect(ts).toContain("from '../../matrix/impls.json' with { type: 'json' }");
+    const ts = await readFile(join(repo, 'driver/src/run/matrix-files.ts'), 'utf8');
+    expect(ts).toContain("from '../../../matrix/sizes.json' with { type: 'json' }");
+    expect(ts).toContain("from '../../../matrix/impls.json' with { type: 'json' }");
     // No second copy of a size's numbers or an implementation's environment.
     const sizesNix = await readFile(join(repo, 'nix/sizes.nix'), 'utf8');
     for (const n of ['16384', '4096', '384', '2048']) expect(sizesNix).not.toContain(n);
     const implsNix = await readFile(join(repo, 'nix/impls.nix'), 'utf8');
     for (const v of ['GOSHERVE_', 'TSHERVE_', '8080', 'gosherve_']) expect(implsNix).not.toContain(v);
-    for (const f of ['driver/src/sizes.ts', 'driver/src/impls.ts']) {
+    for (const f of ['driver/src/run/sizes.ts', 'driver/src/servers/registry.ts']) {
       const text = await readFile(join(repo, f), 'utf8');
       expect(text, f).not.toMatch(/memoryMiB: \d|(TSHERVE|GOSHERVE)_[A-Z_]+: (['"`]|String\()|metricPrefix: '/);
     }
@@ -151,7 +151,7 @@ interface NixSize {
 }
 
 describe('nix/sizes.nix', () => {
-  it('evaluates to the original sizes, the same records as vmSizeOf in driver/src/matrix-files.ts', async () => {
+  it('evaluates to the original sizes, the same records as vmSizeOf in driver/src/run/matrix-files.ts', async () => {
     const sizes = (await nixEval('import ./nix/sizes.nix')) as Record<string, NixSize>;
     const table = Object.values(sizes)
       .sort((a, b) => a.cpus - b.cpus)
@@ -205,7 +205,7 @@ const implsExpr = (size: string) => `import ./nix/impls.nix {
 
 describe('nix/impls.nix', () => {
   it('describes the same implementations, ports and metric prefixes as the engine', async () => {
-    const { IMPLS } = await import('../src/impls.js');
+    const { IMPLS } = await import('../src/servers/registry.js');
     const impls = (await nixEval(implsExpr('2'))) as Record<string, NixImpl>;
     const pick = (i: Omit<NixImpl, 'unit' | 'command' | 'environment' | 'memoryDenyWriteExecute'>) => ({
       name: i.name,
@@ -222,8 +222,8 @@ describe('nix/impls.nix', () => {
   });
 
   it('configures each unit as the local backend does, sized by the VM', async () => {
-    const { GOSHERVE_LOG_LEVEL } = await import('../src/gosherve.js');
-    const { IMPLS } = await import('../src/impls.js');
+    const { GOSHERVE_LOG_LEVEL } = await import('../src/servers/gosherve.js');
+    const { IMPLS } = await import('../src/servers/registry.js');
     const two = (await nixEval(implsExpr('2'))) as Record<string, NixImpl>;
     const sixteen = (await nixEval(implsExpr('16'))) as Record<string, NixImpl>;
     expect(two.tsherve?.environment.TSHERVE_WORKERS).toBe('2');
@@ -597,7 +597,7 @@ describe('nix/guest-paths.nix', () => {
 
 describe("tsherve's Node flags", () => {
   it('are the same in its shebang, the harness launch and the Nix executables', async () => {
-    const { shebangNodeFlags, tsherve } = await import('../src/impls.js');
+    const { shebangNodeFlags, tsherve } = await import('../src/servers/registry.js');
     const shebang = (await readFile(join(repo, 'servers', 'tsherve', 'src', 'cli.ts'), 'utf8')).split('\n', 1)[0] ?? '';
     const flags = shebangNodeFlags(shebang);
     expect(flags).toEqual(['--max-semi-space-size=8']);
@@ -611,7 +611,7 @@ describe("tsherve's Node flags", () => {
   });
 
   it('are read from a shebang only when it is env -S node with flags', async () => {
-    const { shebangNodeFlags } = await import('../src/impls.js');
+    const { shebangNodeFlags } = await import('../src/servers/registry.js');
     expect(shebangNodeFlags('#!/usr/bin/env -S node --a=1 --b')).toEqual(['--a=1', '--b']);
     expect(shebangNodeFlags('#!/usr/bin/env node')).toEqual([]);
     expect(shebangNodeFlags('#!/usr/bin/env -S node')).toEqual([]);

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { LoadOptions, Targets } from '../contracts.js';
 import { EnvironmentError } from '../errors.js';
-import { pinnedCommand } from '../cpus.js';
-import { trackPidCpu } from '../resources.js';
+import { pinnedCommand } from '../servers/cpus.js';
+import { trackPidCpu } from '../servers/resources.js';
 
 /** Absolute path of `cmd` on PATH, or null. */
 export function which(cmd: string): string | null {

@@ -5,7 +5,7 @@ import { EnvironmentError, UsageError } from '../errors.js';
 import { K6_INSTALL_HINT, k6Engine } from './k6.js';
 import { WRK_INSTALL_HINT, wrkEngine } from './wrk.js';
 
-export const ENGINES: Readonly<Record<'wrk' | 'k6', LoadEngine>> = { wrk: wrkEngine, k6: k6Engine };
+const ENGINES: Readonly<Record<'wrk' | 'k6', LoadEngine>> = { wrk: wrkEngine, k6: k6Engine };
 export type EngineChoice = 'auto' | 'wrk' | 'k6';
 
 export async function selectEngine(name: EngineChoice | string): Promise<LoadEngine> {

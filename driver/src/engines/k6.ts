@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { LoadEngine, LoadOptions } from '../contracts.js';
 import { BenchError, CommandError, EnvironmentError, ExitCode, InputError, tail } from '../errors.js';
-import { normaliseK6, parseK6Summary, type K6LoadResult } from '../k6summary.js';
+import { normaliseK6, parseK6Summary, type K6LoadResult } from './k6summary.js';
 import { packageFile, runGenerator, which, writeTargetsJson } from './common.js';
 
 export const K6_INSTALL_HINT = 'see https://grafana.com/docs/k6/latest/set-up/install-k6/ or "nix shell nixpkgs#k6"';

@@ -13,7 +13,7 @@ import { BenchError, CommandError, EnvironmentError, ExitCode, tail } from '../e
 import { packageFile, runGenerator, targetPaths, which } from './common.js';
 
 export const WRK_INSTALL_HINT = 'run "apt-get install wrk" (Debian/Ubuntu) or "nix shell nixpkgs#wrk"';
-export const WRK_MARKER = 'WRK_JSON ';
+const WRK_MARKER = 'WRK_JSON ';
 
 /** Statuses the k6 script's check accepts; everything else is a failed check for wrk too. */
 const OK_STATUSES = new Set(['200', '301', '308']);
@@ -21,7 +21,7 @@ const OK_STATUSES = new Set(['200', '301', '308']);
 const count = z.number().int().nonnegative();
 const micros = z.number().nonnegative();
 
-export const WrkReportSchema = z.object({
+const WrkReportSchema = z.object({
   requests: count,
   bytes: count,
   duration_us: z.number().positive(),

@@ -16,8 +16,8 @@ import { specId } from '../run/cellspec.js';
 import type { BenchEvents } from '../run/events.js';
 import type { Backend, CellHooks, CellRun, Prepared, RunRecord } from '../run/loop.js';
 import type { RunPlan } from '../run/plan.js';
-import type { Machine, Size } from '../schema.js';
-import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
+import type { Machine, Size } from '../results/schema.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { importCell, vmLogging } from '../vm/backend.js';
 import { guestEmulated } from '../vm/virt.js';
 import type { Info } from '../vm/wire.js';
@@ -27,10 +27,10 @@ import { hostInfo, probe, readiness } from './provision.js';
 import { openHost, type HostSession } from './remote.js';
 
 /** Where k6test's pid is kept on the machine while a cell runs: Ctrl-C and a reconnect signal it by that pid. */
-export const K6TEST_PID_FILE = '/run/server-bench-k6test.pid';
+const K6TEST_PID_FILE = '/run/server-bench-k6test.pid';
 
 /** The cell's command: k6test records its own pid (exec keeps it), then reads the CellSpec on stdin. */
-export const HOST_CELL_COMMAND = `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec -`;
+const HOST_CELL_COMMAND = `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec -`;
 
 /** Signal the machine's k6test (if one runs) and wait up to `waitMs` for it to end: nothing of ours is left running there. */
 export function stopRemoteK6test(waitMs: number, pidFile: string = K6TEST_PID_FILE): string {
@@ -58,7 +58,6 @@ export interface HostsBackendOptions {
 }
 
 export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {}): Backend {
-  let plan: RunPlan | null = null;
   let engine: 'wrk' | 'k6' = 'wrk';
   let names: string[] = [];
   const facts = new Map<string, HostFacts>();
@@ -89,7 +88,6 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
     cellOverheadSeconds: 5,
 
     async prepare(p: RunPlan, emit: BenchEvents): Promise<Prepared> {
-      plan = p;
       engine = p.engine === 'k6' ? 'k6' : 'wrk';
       const problems: BenchError[] = [];
       const carried: string[][] = [];

@@ -9,13 +9,13 @@ import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CommandError, EnvironmentError, tail } from '../errors.js';
-import { defaultCacheDir, repoRoot, shebangNodeFlags } from '../impls.js';
-import { IMPL_SPECS, type ImplSpec } from '../matrix-files.js';
+import { defaultCacheDir, repoRoot, shebangNodeFlags } from '../servers/registry.js';
+import { IMPL_SPECS, type ImplSpec } from '../run/matrix-files.js';
 import { ensureDebianImage, type DebianImage } from '../vm/image/build.js';
 import type { GuestFilesInput } from '../vm/image/units.js';
 
 /** The image's folders the bundle holds (the rest of the guest's files are rendered per machine: hostfiles.ts). */
-export const BUNDLE_PATHS = ['/opt/server-bench', '/opt/node'] as const;
+const BUNDLE_PATHS = ['/opt/server-bench', '/opt/node'] as const;
 
 export interface HostBundle {
   /** The image key: the same on the machine = the bundle is current. */

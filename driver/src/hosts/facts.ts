@@ -7,7 +7,7 @@ import type { HostSession } from './remote.js';
 import { targetName } from './file.js';
 
 /** Runs as any user; every line is printed even when its tool is missing (then empty). */
-export const FACTS_SCRIPT = [
+const FACTS_SCRIPT = [
   'echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"',
   `echo "cpuModel=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)"`,
   'echo "cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"',
@@ -20,7 +20,7 @@ export const FACTS_SCRIPT = [
   'echo "uid=$(id -u)"',
 ].join('\n');
 
-export const HostFactsSchema = z.object({
+const HostFactsSchema = z.object({
   hostname: z.string(),
   cpuModel: z.string(),
   cores: z.number().int().positive(),

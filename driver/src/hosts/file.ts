@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { MATRIX_SIZES } from '../matrix-files.js';
+import { MATRIX_SIZES } from '../run/matrix-files.js';
 
 /** An OpenSSH key type as it opens a public key or a known_hosts entry's key field. */
 const KEY_TYPE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
@@ -67,15 +67,14 @@ const HostSchema = z
   })
   .strict();
 
-export const HostsFileSchema = z
+const HostsFileSchema = z
   .object({
     $comment: z.string().optional(),
     hosts: z.record(z.string(), HostSchema),
   })
   .strict();
 
-export type SshEntry = z.infer<typeof SshSchema>;
-export type HostEntry = z.infer<typeof HostSchema>;
+type SshEntry = z.infer<typeof SshSchema>;
 
 /** A resolved SSH target: the identity file's path made absolute, the host key as its blob. */
 export interface SshTargetSpec {

@@ -5,8 +5,8 @@
 // generator, which reads the size from the kernel command line, is left out), and the guest's
 // per-boot SSH key setup is left out (the machine keeps its own sshd and keys). Pure.
 import { createHash } from 'node:crypto';
-import type { ImplSpec } from '../matrix-files.js';
-import { vmSizeOf, type VmSize } from '../matrix-files.js';
+import type { ImplSpec } from '../run/matrix-files.js';
+import { vmSizeOf, type VmSize } from '../run/matrix-files.js';
 import { DEBIAN_LAYOUT, renderGuestFiles, type GuestFile, type GuestFilesInput } from '../vm/image/units.js';
 import type { HostSpec } from './file.js';
 
@@ -16,7 +16,7 @@ export const PROVISIONED_FILE = `${DEBIAN_LAYOUT.etc}/provisioned.json`;
 export const BUNDLE_KEY_FILE = `${DEBIAN_LAYOUT.install}/.bundle-key`;
 
 /** The size as the machine runs it: the size table's memory and VUs, the hosts file's cores. */
-export function hostSize(h: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'>): VmSize {
+function hostSize(h: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'>): VmSize {
   const s = vmSizeOf(h.size);
   return { ...s, serverCpuList: [...h.serverCpus], loadgenCpuList: [...h.generatorCpus], loadgenCpus: h.generatorCpus.length };
 }

@@ -20,7 +20,7 @@ import { targetName, type HostSpec } from './file.js';
 import { BUNDLE_KEY_FILE, filesKey, PROVISIONED_FILE, renderHostFiles, serverUnits } from './hostfiles.js';
 import { mustRun, openHost, type HostSession } from './remote.js';
 
-export const ProvisionedSchema = z.object({
+const ProvisionedSchema = z.object({
   size: z.string(),
   serverCpus: z.array(z.number().int()),
   generatorCpus: z.array(z.number().int()),
@@ -29,7 +29,7 @@ export const ProvisionedSchema = z.object({
   impls: z.array(z.string()),
   provisionedAt: z.string(),
 });
-export type Provisioned = z.infer<typeof ProvisionedSchema>;
+type Provisioned = z.infer<typeof ProvisionedSchema>;
 
 const TOOLS = ['systemctl', 'journalctl', 'taskset', 'tar', 'wrk', 'k6', 'nginx', 'sudo'] as const;
 
@@ -54,7 +54,7 @@ export async function probe(h: HostSession): Promise<Probe> {
   const r = await h.exec(PROBE_SCRIPT);
   const lines = r.stdout.split('\n');
   const val = (k: string) => lines.find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1).trim() ?? '';
-  let provisioned: Provisioned | null = null;
+  let provisioned: Provisioned | null;
   try {
     provisioned = ProvisionedSchema.parse(JSON.parse(val('provisioned')));
   } catch {
@@ -67,7 +67,7 @@ export async function probe(h: HostSession): Promise<Probe> {
  * What stops this machine from running cells, or (forProvision) from being provisioned by us:
  * one line each. NixOS machines are provisioned by their own configuration (nixosModules.server-bench).
  */
-export function blockers(p: Probe, h: HostSpec, forProvision = false): string[] {
+function blockers(p: Probe, h: HostSpec, forProvision = false): string[] {
   const out: string[] = [];
   if (!p.root) out.push(`${h.ssh.user} is not root and has no passwordless sudo (log in as root, or allow sudo -n)`);
   if (p.facts.init !== 'systemd') out.push(`not run by systemd (PID 1 is ${p.facts.init || 'unknown'}); the servers run as systemd units`);
@@ -188,7 +188,7 @@ export interface ProvisionResult {
   changed: boolean;
 }
 
-export async function provisionHost(h: HostSpec, bundle: HostBundle, log: (line: string) => void): Promise<ProvisionResult> {
+async function provisionHost(h: HostSpec, bundle: HostBundle, log: (line: string) => void): Promise<ProvisionResult> {
   const s = await openHost(h.ssh);
   const who = `size ${h.size} ${targetName(h.ssh)}`;
   try {

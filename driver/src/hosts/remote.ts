@@ -6,7 +6,7 @@ import { BenchError, EnvironmentError, ExitCode, InputError } from '../errors.js
 import { connect, HostKeyError, shellQuote, type SshSession } from '../vm/ssh.js';
 import { targetName, type SshTargetSpec } from './file.js';
 
-export class HostUnreachableError extends BenchError {
+class HostUnreachableError extends BenchError {
   override readonly name = 'HostUnreachableError';
 }
 
@@ -17,7 +17,7 @@ export interface HostSession extends SshSession {
 }
 
 /** One line for a failed connection: wrong host key, refused login, or no answer. */
-export function connectProblem(t: SshTargetSpec, err: unknown): BenchError {
+function connectProblem(t: SshTargetSpec, err: unknown): BenchError {
   const where = targetName(t);
   if (err instanceof HostKeyError) return new HostUnreachableError(`${where}: the host key is not the pinned one`, 'refusing to connect; if the machine was reinstalled, put its new /etc/ssh/ssh_host_*_key.pub line in the hosts file', ExitCode.failure);
   const e = err as NodeJS.ErrnoException & { level?: string };

@@ -23,7 +23,7 @@ export interface FoldedStack {
 }
 
 /** Where symbols were missing, per module (binary, library, JIT map), in samples. */
-export interface Unresolved {
+interface Unresolved {
   module: string;
   samples: number;
 }
@@ -69,7 +69,7 @@ export function parseJitName(sym: string): Frame {
 }
 
 /** One frame of `perf script` (symbol and module as perf printed them). */
-export function frameOf(sym: string, dso: string): Frame {
+function frameOf(sym: string, dso: string): Frame {
   if (dso.startsWith('[kernel')) {
     return { name: sym === '[unknown]' ? '[kernel]' : clean(sym), kind: 'kernel', file: null, line: null };
   }

@@ -22,7 +22,7 @@ export function perfBinary(env: NodeJS.ProcessEnv = process.env): string {
 export const PERF_INSTALL_HINT = 'install it: apt-get install -y linux-perf on Debian, linux-tools-$(uname -r) on Ubuntu, or set SERVER_BENCH_PERF; or leave out --profile';
 
 /** The one place that says what to change when perf may not sample the servers. */
-export const PERF_PERMISSION_HINT =
+const PERF_PERMISSION_HINT =
   'run server-bench as root, or allow it: sysctl -w kernel.perf_event_paranoid=1, and kernel.kptr_restrict=0 for kernel function names';
 
 export interface PerfAccess {
@@ -78,7 +78,7 @@ function effectiveCapable(): boolean {
   }
 }
 
-export function perfAccess(): PerfAccess {
+function perfAccess(): PerfAccess {
   return { uid: process.getuid?.() ?? -1, paranoid: readParanoid(), capable: effectiveCapable() };
 }
 

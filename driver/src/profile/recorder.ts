@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import type { ServerHandle } from '../contracts.js';
 import { BenchError, ExitCode } from '../errors.js';
-import { FOLDED_FILE, PROFILE_FILE } from '../layout.js';
-import type { ProfileInfo, Warning } from '../schema.js';
-import { writeFileAtomic } from '../store.js';
+import { FOLDED_FILE, PROFILE_FILE } from '../results/layout.js';
+import type { ProfileInfo, Warning } from '../results/schema.js';
+import { writeFileAtomic } from '../results/store.js';
 import { renderFolded } from './folded.js';
 import { foldPerfData, removePerfMaps, startPerfRecord, type CallGraph } from './perf.js';
 import { renderPprof } from './pprof.js';
@@ -26,7 +26,7 @@ export interface ProfileSettings {
  */
 export const DEFAULT_PROFILE_HZ = 99;
 
-export interface CellRecording {
+interface CellRecording {
   /** Stop sampling (idempotent; also right after a failed measured run). */
   stop(): Promise<void>;
   /** Fold, write the cell's profile files into `dir` and describe them for result.json. */

@@ -5,14 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { cellDir } from '../layout.js';
-import type { CellResult } from '../schema.js';
-import { median } from '../stats.js';
+import { cellDir } from '../results/layout.js';
+import type { CellResult } from '../results/schema.js';
+import { median } from '../results/stats.js';
 import { parseFolded, type FoldedStack } from './folded.js';
 import { topFunctions } from './top.js';
 import { buildFlameTree, FlameNodeSchema } from './tree.js';
 
-export const TOP_N = 10;
+const TOP_N = 10;
 
 const TopEntrySchema = z.object({ name: z.string(), kind: z.enum(['kernel', 'js', 'native', 'unknown']), samples: z.number().int().nonnegative(), share: z.number().min(0).max(1) });
 
@@ -44,7 +44,7 @@ function cpuMicros(r: CellResult): number | null {
   return cpu === null || r.requests === 0 ? null : (cpu * 1e6) / r.requests;
 }
 
-export function summarizeProfile(profiled: CellResult, stacks: readonly FoldedStack[], unprofiled: readonly CellResult[], files: ProfileSummary['files']): ProfileSummary {
+function summarizeProfile(profiled: CellResult, stacks: readonly FoldedStack[], unprofiled: readonly CellResult[], files: ProfileSummary['files']): ProfileSummary {
   const info = profiled.profile;
   if (!info) throw new Error(`${profiled.id} was not profiled`);
   const top = topFunctions(stacks, TOP_N);

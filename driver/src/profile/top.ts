@@ -3,7 +3,7 @@
 // callees included), as shares of the samples. Pure.
 import type { FoldedStack, Frame, FrameKind } from './folded.js';
 
-export interface TopEntry {
+interface TopEntry {
   name: string;
   kind: FrameKind;
   samples: number;
@@ -41,7 +41,7 @@ function ranked(counts: Map<string, { frame: Frame; samples: number }>, samples:
 }
 
 /** A caller that hands at least this share of its samples to one callee is shown by that callee. */
-export const PASS_THROUGH = 0.95;
+const PASS_THROUGH = 0.95;
 
 /**
  * Top functions by self and by total samples. The total table leaves out frames perf could not

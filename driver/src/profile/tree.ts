@@ -5,8 +5,8 @@ import { z } from 'zod';
 import type { FoldedStack } from './folded.js';
 import { displayName } from './top.js';
 
-export const FlameKindSchema = z.enum(['root', 'thread', 'kernel', 'js', 'native', 'unknown']);
-export type FlameKind = z.infer<typeof FlameKindSchema>;
+const FlameKindSchema = z.enum(['root', 'thread', 'kernel', 'js', 'native', 'unknown']);
+type FlameKind = z.infer<typeof FlameKindSchema>;
 
 export interface FlameNode {
   name: string;

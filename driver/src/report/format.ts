@@ -2,7 +2,7 @@
 // number the same way: thousands separators, MB/s that turns into GB/s as in the original table,
 // latencies in ms/µs/s, and "median [lo–hi]" intervals (or "n = 1, no interval").
 import type { Relative } from './results.js';
-import { formatRatio, type Summary } from '../stats.js';
+import { formatRatio, type Summary } from '../results/stats.js';
 
 export function int(x: number): string {
   return Math.round(x).toLocaleString('en-US');

@@ -4,7 +4,7 @@
 // still means something. Built once here as plain text cells; each renderer escapes and lays out.
 import { int, medianWithCi, NOT_MEASURED, percent, ratioWithCi } from './format.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type Results } from './results.js';
-import { formatRatio } from '../stats.js';
+import { formatRatio } from '../results/stats.js';
 
 export const HEADLINE_COLUMNS = [
   'machine / load',

@@ -7,12 +7,12 @@
 // (prefers-color-scheme). Pure: results in, string out.
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
-import { bytesMB, int, interval, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { bytesMB, int, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { trustLines } from './trust.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
-import { describeServerLogs } from '../serverlogs.js';
+import { describeServerLogs } from '../servers/serverlogs.js';
 import { PROFILE_CSS, profilesScript, renderProfilesHtml } from './profiles.js';
 
 export const CSS = `
@@ -205,4 +205,4 @@ export function renderHtml(results: Results): string {
   return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${CSS}${results.profiles?.length ? PROFILE_CSS : ''}</style>\n</head>\n<body>\n${body}\n${profilesScript(results)}</body>\n</html>\n`;
 }
 
-export { interval };
+;

@@ -3,7 +3,7 @@
 // CPU-second; fastest `*`, generator-bound `†`) and a link to its report.html. Self-contained like report.html. renderIndex is pure; buildIndex reads.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RESULTS_FILE } from '../layout.js';
+import { RESULTS_FILE } from '../results/layout.js';
 import { int, NOT_MEASURED, throughput } from './format.js';
 import { CSS } from './html.js';
 import { cellOf, comparisonOf, isGeneratorBound, readResults, sizeLabel, type Results } from './results.js';
@@ -15,7 +15,7 @@ export interface IndexEntry {
   results: Results;
 }
 
-export function renderIndex(entries: IndexEntry[]): string {
+function renderIndex(entries: IndexEntry[]): string {
   const sorted = [...entries].sort((a, b) => b.results.run.createdAt.localeCompare(a.results.run.createdAt) || b.folder.localeCompare(a.folder));
   const sections = sorted.map(({ folder, results }) => {
     const r = results.run;

@@ -1,6 +1,6 @@
 // --backend hosts: the machines a run's cells ran on, as run.json records them (measured on each
 // machine, never taken from the hosts file), one line per size, for the Markdown and HTML reports.
-import type { RunInfo } from '../schema.js';
+import type { RunInfo } from '../results/schema.js';
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 

@@ -37,7 +37,7 @@ function about(p: ProfileSummary): string {
   return `${int(p.samples)} samples at ${p.hz} Hz (${p.callGraph === 'fp' ? 'frame-pointer' : 'DWARF'} call graphs), repetition ${p.rep}`;
 }
 
-export function overheadText(p: ProfileSummary): string {
+function overheadText(p: ProfileSummary): string {
   const o = p.overhead;
   if (o.slowdown === null || o.unprofiledReqPerSec === null) return `${int(o.reqPerSec)} req/s profiled; no unprofiled repetition to compare with`;
   const cpu = o.cpuMicrosPerRequest !== null && o.unprofiledCpuMicrosPerRequest !== null ? `; server CPU ${num(o.cpuMicrosPerRequest)} vs ${num(o.unprofiledCpuMicrosPerRequest)} µs per request` : '';

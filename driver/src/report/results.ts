@@ -9,22 +9,22 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { RESULTS_FILE } from '../layout.js';
+import { RESULTS_FILE } from '../results/layout.js';
 import {
   CellResultSchema, RunInfoSchema, SizeSchema, VerificationSchema, WarningCodeSchema,
-  type CellResult, type RunInfo, type Verification,
-} from '../schema.js';
-import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../stats.js';
-import { loggingDiffers } from '../serverlogs.js';
-import { loadRun, type LoadedRun } from '../store.js';
+  type CellResult,
+} from '../results/schema.js';
+import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../results/stats.js';
+import { loggingDiffers } from '../servers/serverlogs.js';
+import { loadRun, type LoadedRun } from '../results/store.js';
 import { loadProfiles, ProfileSummarySchema, type ProfileSummary } from '../profile/summary.js';
 
 export const RESULTS_SCHEMA_VERSION = 2 as const;
-export const SIGNIFICANCE = 0.05;
+const SIGNIFICANCE = 0.05;
 const DEFAULT_REFERENCE = 'gosherve';
 
 const IntervalSchema = z.object({ lo: z.number(), hi: z.number() });
-export const SummarySchema = z.object({
+const SummarySchema = z.object({
   n: z.number().int().positive(),
   mean: z.number(),
   sd: z.number().nullable(),
@@ -35,7 +35,7 @@ export const SummarySchema = z.object({
   values: z.array(z.number()),
 });
 
-export const ResultWarningSchema = z.object({
+const ResultWarningSchema = z.object({
   code: z.union([WarningCodeSchema, z.enum(['skipped', 'verification-failed', 'reference-fallback', 'no-interval', 'no-results', 'logs-differ'])]),
   message: z.string(),
   impl: z.string().nullable(),
@@ -45,9 +45,9 @@ export const ResultWarningSchema = z.object({
 });
 export type ResultWarning = z.infer<typeof ResultWarningSchema>;
 
-export const OutlierSchema = z.object({ metric: z.string(), rep: z.number().int(), value: z.number(), z: z.number() });
+const OutlierSchema = z.object({ metric: z.string(), rep: z.number().int(), value: z.number(), z: z.number() });
 
-export const CellAggregateSchema = z.object({
+const CellAggregateSchema = z.object({
   impl: z.string(),
   size: z.string(),
   n: z.number().int().positive(),
@@ -90,7 +90,7 @@ const RelativeSchema = z.object({
 });
 export type Relative = z.infer<typeof RelativeSchema>;
 
-export const SizeComparisonSchema = z.object({
+const SizeComparisonSchema = z.object({
   size: z.string(),
   reference: z.string().nullable(),
   referenceFallback: z.boolean(),
@@ -254,7 +254,7 @@ function compareSize(size: string, impls: string[], cells: CellAggregate[], requ
  * files carry this instead of the clock, so re-rendering an unchanged run (a committed example, a
  * CI artefact) writes the same bytes.
  */
-export function dataTime(loaded: Pick<LoadedRun, 'run' | 'cells'>): Date {
+function dataTime(loaded: Pick<LoadedRun, 'run' | 'cells'>): Date {
   const times = [loaded.run.createdAt, ...loaded.cells.map((c) => c.finishedAt)].map((t) => Date.parse(t)).filter((t) => Number.isFinite(t));
   return new Date(times.length > 0 ? Math.max(...times) : 0);
 }
@@ -441,7 +441,7 @@ export function sizeLabel(results: Results, size: string): string {
   return `${s.cpus} vCPU / ${mem} / ${loadLabel(results, vus)}`;
 }
 
-export type { RunInfo, Verification };
+;
 
 /** One line per warning, prefixed with where it applies unless the message already says so. */
 export function describeWarning(w: ResultWarning): string {

@@ -2,7 +2,7 @@
 // charts with 95 % interval whiskers, "≈" marks for differences that are not significant, a
 // linear or logarithmic value axis, a title, axis labels with units, and a legend.
 
-export interface Bar {
+interface Bar {
   series: number;
   value: number;
   lo?: number | null;

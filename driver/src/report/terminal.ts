@@ -7,15 +7,15 @@
 // terminal's width (implementations split over several tables when they do not fit; skip reasons
 // footnoted once). Pure: results and a width in, string out.
 import { table } from 'table';
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../cli/duration.js';
 import { int, interval, NOT_MEASURED, num, pValue, ratioWithCi, relativeText } from './format.js';
-import { formatRatio } from '../stats.js';
+import { formatRatio } from '../results/stats.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type Results } from './results.js';
 import { trustLines } from './trust.js';
-import { describeServerLogs } from '../serverlogs.js';
+import { describeServerLogs } from '../servers/serverlogs.js';
 
 /** The width the terminal table is fitted to when none is given (a pipe, a file): 100 columns. */
-export const DEFAULT_TERMINAL_WIDTH = 100;
+const DEFAULT_TERMINAL_WIDTH = 100;
 
 /** The terminal's width: stdout's columns on a terminal, else $COLUMNS, else DEFAULT_TERMINAL_WIDTH. */
 export function terminalWidth(stream: { columns?: number; isTTY?: boolean } = process.stdout, env: NodeJS.ProcessEnv = process.env): number {
@@ -111,7 +111,7 @@ export function renderTerminal(results: Results, width = DEFAULT_TERMINAL_WIDTH)
  * hyperfine's closing summary, per size: "tsherve: 3.84 ± 0.21× gosherve's req/s (p < 0.001)"; a
  * difference the test cannot tell from noise says so, and one repetition says no test was made.
  */
-export function verdictLines(results: Results): string[] {
+function verdictLines(results: Results): string[] {
   const out: string[] = [];
   const many = results.comparisons.filter((c) => c.reference !== null).length > 1;
   for (const cmp of results.comparisons) {

@@ -2,8 +2,8 @@
 // k6 cells render from the raw k6 summary exactly as the jslib would; wrk cells get the same layout
 // synthesised from the normalised numbers, so every cell reads alike whatever the engine. A
 // statistic that was not measured prints as "–" (footnoted), and the cell's warnings close the file.
-import { parseK6Summary, type K6Check, type K6Metric, type K6Summary } from '../k6summary.js';
-import type { CellResult } from '../schema.js';
+import { parseK6Summary, type K6Check, type K6Metric, type K6Summary } from '../engines/k6summary.js';
+import type { CellResult } from '../results/schema.js';
 import { NOT_MEASURED } from './format.js';
 
 const SUCC = '✓';

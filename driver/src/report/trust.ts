@@ -4,10 +4,10 @@
 // sentence per size, the same in every report. Pure.
 import { percent, ratioWithCi } from './format.js';
 import { cellOf, comparisonOf, isGeneratorBound, type CellAggregate, type Results } from './results.js';
-import { formatRatio } from '../stats.js';
+import { formatRatio } from '../results/stats.js';
 
 /** Generator-bound cells at one size, in the run's implementation order. */
-export function generatorBoundAt(results: Results, size: string): CellAggregate[] {
+function generatorBoundAt(results: Results, size: string): CellAggregate[] {
   return results.impls.map((i) => cellOf(results, i, size)).filter((c): c is CellAggregate => c !== undefined && isGeneratorBound(c));
 }
 

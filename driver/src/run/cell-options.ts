@@ -4,9 +4,9 @@
 // here plus the code that acts on it (see ARCHITECTURE.md). Pure: zod and the parsers only, since
 // schema.ts builds run.json's shape from this table.
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../cli/duration.js';
 import { UsageError, type BenchError } from '../errors.js';
-import { DEFAULT_SERVER_LOGS, parseServerLogs, ServerLogsSchema, type ServerLogs } from '../serverlogs.js';
+import { DEFAULT_SERVER_LOGS, parseServerLogs, ServerLogsSchema, type ServerLogs } from '../servers/serverlogs.js';
 
 export type BackendName = 'local' | 'vm';
 

@@ -6,7 +6,7 @@
 // schema (k6test's own flags are a second way to write one). Host and guest both import this file.
 import { z } from 'zod';
 import { InputError } from '../errors.js';
-import { cellId, EngineNameSchema, LoadgenSchema, ProfileSettingsSchema, SCHEMA_VERSION, SizeSchema } from '../schema.js';
+import { cellId, EngineNameSchema, LoadgenSchema, ProfileSettingsSchema, SCHEMA_VERSION, SizeSchema } from '../results/schema.js';
 import { cellOptionsShape } from './cell-options.js';
 
 export const CellSpecSchema = z.strictObject({

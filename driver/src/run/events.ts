@@ -2,9 +2,9 @@
 // emits for progress (progress.ts renders them; nothing here prints) and the error an interrupted
 // run ends with.
 import { basename } from 'node:path';
-import type { CellPhase } from '../cell.js';
+import type { CellPhase } from './cell.js';
 import { BenchError, ExitCode } from '../errors.js';
-import type { CellResult } from '../schema.js';
+import type { CellResult } from '../results/schema.js';
 
 export type BenchEvent =
   | { kind: 'info'; message: string }

@@ -3,10 +3,10 @@
 // run in interleaved order, each handed to the backend as a CellSpec. The loop owns what both
 // backends share: the skip-per-implementation map, the verified and failed sets, the time-left
 // estimate, the events, and Ctrl-C (finished cells are kept; the backend is always closed).
-import type { CellPhase } from '../cell.js';
-import { buildMatrix, type Cell, type Matrix, type Veto } from '../matrix.js';
-import { SCHEMA_VERSION, type CellResult, type RunInfo, type Size } from '../schema.js';
-import { createRunDir, writeRunInfo } from '../store.js';
+import type { CellPhase } from './cell.js';
+import { buildMatrix, type Cell, type Matrix, type Veto } from './matrix.js';
+import { SCHEMA_VERSION, type CellResult, type RunInfo, type Size } from '../results/schema.js';
+import { createRunDir, writeRunInfo } from '../results/store.js';
 import type { CellSpec } from './cellspec.js';
 import { InterruptedError, type BenchEvents } from './events.js';
 import { nothingToRun } from './outcome-code.js';

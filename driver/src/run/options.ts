@@ -4,23 +4,23 @@
 // where it goes, and the VM backend's own knobs. verify and prepare take a subset.
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { argsError, joinDashValues } from '../args.js';
-import { parseDuration } from '../duration.js';
+import { argsError, joinDashValues } from '../cli/args.js';
+import { parseDuration } from '../cli/duration.js';
 import { BenchError, collect, throwProblems, UsageError } from '../errors.js';
-import { parsePortFlag, type PortRequest } from '../impl-ports.js';
-import { IMPL_NAMES } from '../impls.js';
-import { LoadgenSchema, type Loadgen, type Size } from '../schema.js';
-import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
-import { DEFAULT_SIZES } from '../sizes.js';
+import { parsePortFlag, type PortRequest } from '../servers/impl-ports.js';
+import { IMPL_NAMES } from '../servers/registry.js';
+import { LoadgenSchema, type Loadgen, type Size } from '../results/schema.js';
+import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
+import { DEFAULT_SIZES } from './sizes.js';
 import { DEFAULT_PROFILE_HZ } from '../profile/recorder.js';
 import { parseImageFlag, type ImageFlavour } from '../vm/runner-debian.js';
 import { CELL_OPTIONS, optionDefault, positiveInt, type BackendName, type OptionSpec } from './cell-options.js';
 
 export type { BackendName, OptionSpec };
 
-export const ENGINE_CHOICES = ['auto', 'wrk', 'k6'] as const;
+const ENGINE_CHOICES = ['auto', 'wrk', 'k6'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
-export const LOADGEN_CHOICES = LoadgenSchema.options;
+const LOADGEN_CHOICES = LoadgenSchema.options;
 export type { Loadgen };
 
 function option<T>(o: OptionSpec<T>): OptionSpec<T> {

@@ -6,18 +6,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Impl } from '../contracts.js';
-import { cannotMove, type PortRequest } from '../impl-ports.js';
+import { cannotMove, type PortRequest } from '../servers/impl-ports.js';
 import { selectEngine } from '../engines/index.js';
 import { BenchError, InputError, throwProblems, UsageError } from '../errors.js';
-import { gitRevision, hostInfo } from '../hostinfo.js';
-import { defaultCacheDir, defaultImpls, IMPL_NAMES, IMPLS, repoRoot, resolveImpls } from '../impls.js';
-import { newRunId } from '../layout.js';
-import type { Matrix } from '../matrix.js';
-import { SCHEMA_VERSION, type CellResult, type EngineName, type ProfileRunSettings, type RunInfo, type SiteInfo, type Size } from '../schema.js';
+import { gitRevision, hostInfo } from './hostinfo.js';
+import { defaultCacheDir, defaultImpls, IMPL_NAMES, IMPLS, repoRoot, resolveImpls } from '../servers/registry.js';
+import { newRunId } from '../results/layout.js';
+import type { Matrix } from './matrix.js';
+import { SCHEMA_VERSION, type CellResult, type EngineName, type ProfileRunSettings, type RunInfo, type SiteInfo, type Size } from '../results/schema.js';
 import { checkPerf } from '../profile/perf.js';
-import type { RequestLogging } from '../serverlogs.js';
+import type { RequestLogging } from '../servers/serverlogs.js';
 import type { ImageFlavour } from '../vm/runner-debian.js';
-import { readRunInfo, storedResults } from '../store.js';
+import { readRunInfo, storedResults } from '../results/store.js';
 import { CELL_KEYS, CELL_OPTIONS, pickCellValues, storedCellValues, type CellOption, type CellValues } from './cell-options.js';
 import { BENCH_FLAGS, flagValues, type BackendName, type BenchValues, type EngineChoice, type Loadgen, type RawFlags } from './options.js';
 import { resumeConflicts } from './resume-flags.js';
@@ -59,7 +59,7 @@ export interface RunPlan extends RunSettings {
 }
 
 /** What the reports compare against when --reference is not given: gosherve when it ran, else the first. */
-export function defaultReference(impls: readonly string[]): string {
+function defaultReference(impls: readonly string[]): string {
   return impls.includes('gosherve') ? 'gosherve' : (impls[0] ?? 'gosherve');
 }
 
@@ -166,7 +166,7 @@ function resolvePriorImpls(specs: readonly string[]): Impl[] {
 }
 
 /** Where runs go: $SERVER_BENCH_REPORTS, else ./reports. */
-export function reportsDirOf(env: NodeJS.ProcessEnv = process.env): string {
+function reportsDirOf(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.SERVER_BENCH_REPORTS ? env.SERVER_BENCH_REPORTS : join(process.cwd(), 'reports'));
 }
 

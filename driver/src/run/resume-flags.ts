@@ -2,7 +2,7 @@
 // (--reps 5 on a 3-repetition run) is refused, every difference named in one line, instead of being
 // silently ignored. A flag that only repeats the stored value is fine, and so are the flags that do
 // not change what is measured (--json, --port): those apply to the resumed invocation.
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../cli/duration.js';
 import { UsageError } from '../errors.js';
 import { CELL_KEYS, CELL_OPTIONS } from './cell-options.js';
 import type { RawFlags } from './options.js';

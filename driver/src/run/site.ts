@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import type { Redirect } from '../contracts.js';
 import { InputError } from '../errors.js';
 import { parseRedirectMap } from '../../../shared/redirect-map.js';
-import type { SiteInfo } from '../schema.js';
-import { splitShadowedAliases } from '../shadowing.js';
-import { generateSite, siteStats, SITEGEN_VERSION } from '../sitegen.js';
-import { writeJsonAtomic } from '../store.js';
+import type { SiteInfo } from '../results/schema.js';
+import { splitShadowedAliases } from '../site/shadowing.js';
+import { generateSite, siteStats, SITEGEN_VERSION } from '../site/generate.js';
+import { writeJsonAtomic } from '../results/store.js';
 
 export interface PreparedSite {
   webroot: string;
@@ -26,7 +26,7 @@ export interface PreparedSite {
  * The generated site, cached by seed and size under the cache folder (generated once into a
  * temporary folder, then renamed into place, so an interrupted generation is never reused).
  */
-export async function prepareGeneratedSite(cacheDir: string, seed: number, targetBytes: number, signal?: AbortSignal): Promise<PreparedSite> {
+async function prepareGeneratedSite(cacheDir: string, seed: number, targetBytes: number, signal?: AbortSignal): Promise<PreparedSite> {
   // The generator's version is in the name: a site made by older generator code is never reused.
   const dir = join(cacheDir, 'sites', `v${SITEGEN_VERSION}-seed${seed}-${targetBytes}`);
   const meta = join(dir, '.server-bench-site.json');
@@ -57,7 +57,7 @@ export async function prepareGeneratedSite(cacheDir: string, seed: number, targe
   };
 }
 
-export async function prepareUserSite(webroot: string, redirectsFile: string | null): Promise<PreparedSite> {
+async function prepareUserSite(webroot: string, redirectsFile: string | null): Promise<PreparedSite> {
   const mapText = redirectsFile ? await readFile(redirectsFile, 'utf8') : '';
   const parsed = parseRedirectMap(mapText);
   const { files, bytes } = await siteStats(webroot);

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { EnvironmentError, tail, UsageError } from '../errors.js';
-import { defaultCacheDir } from '../impls.js';
-import { jsonOrUndefined } from '../store.js';
+import { defaultCacheDir } from '../servers/registry.js';
+import { jsonOrUndefined } from '../results/store.js';
 import { locateRunner } from './runner.js';
 
 const DrvTableSchema = z.record(

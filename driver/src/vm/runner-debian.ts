@@ -8,14 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { defaultCacheDir, repoRoot } from '../impls.js';
-import { vmSizeOf } from '../matrix-files.js';
+import { defaultCacheDir, repoRoot } from '../servers/registry.js';
+import { vmSizeOf } from '../run/matrix-files.js';
 import { chooseAccel, type AccelChoice } from './image/accel.js';
 import { ensureDebianImage, type DebianImage, type ImageManifest } from './image/build.js';
 import { SHARED_TAG } from './image/recipe.js';
 import { DEBIAN_LAYOUT } from './image/units.js';
 
-export const IMAGE_FLAVOURS = ['nix', 'debian'] as const;
+const IMAGE_FLAVOURS = ['nix', 'debian'] as const;
 export type ImageFlavour = (typeof IMAGE_FLAVOURS)[number];
 
 export function parseImageFlag(v: string | undefined): ImageFlavour {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, tail, UsageError } from '../errors.js';
-import { jsonOrUndefined } from '../store.js';
+import { jsonOrUndefined } from '../results/store.js';
 import { generateKeyPair, publicKeyBlob, type KeyPair } from './keys.js';
 
 /** Runner executables by size: --runner (one size), SERVER_BENCH_VM_RUNNER_<size>, SERVER_BENCH_VM_RUNNERS (JSON size → path). The flake's apps set SERVER_BENCH_VM_DRVS instead (runner-build.ts). */
@@ -41,7 +41,7 @@ export function checkKvm(allowTcg: boolean, kvmPath = '/dev/kvm'): { emulated: b
   }
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -54,8 +54,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** The last lines of the console log (the runner writes it directly, so it survives us). */
-export function consoleTailOf(file: string, lines = 8): string {
-  let text = '';
+function consoleTailOf(file: string, lines = 8): string {
+  let text: string;
   try {
     const fd = openSync(file, 'r');
     try {

@@ -7,11 +7,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError, UsageError } from '../errors.js';
-import { jsonOrUndefined, writeJsonAtomic } from '../store.js';
+import { jsonOrUndefined, writeJsonAtomic } from '../results/store.js';
 import { publicKeyBlob } from './keys.js';
 import { connect, type SshSession } from './ssh.js';
 
-export const VmStateSchema = z.object({
+const VmStateSchema = z.object({
   size: z.string(),
   pid: z.number().int().positive(),
   port: z.number().int().positive(),
@@ -29,7 +29,7 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'server-bench', 'vm') : join(homedir(), '.cache', 'server-bench', 'vm');
 }
 
-export function stateFile(size: string, env: NodeJS.ProcessEnv = process.env): string {
+function stateFile(size: string, env: NodeJS.ProcessEnv = process.env): string {
   return join(stateDir(env), `${size}.json`);
 }
 

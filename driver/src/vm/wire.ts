@@ -2,7 +2,7 @@
 // /etc/server-bench (written by vm.nix, read by k6test), what `k6test --info` answers, and the
 // outcome.json k6test leaves beside a cell for the driver to pull. Host and guest import this file.
 import { z } from 'zod';
-import { LoadgenSchema, SCHEMA_VERSION } from '../schema.js';
+import { LoadgenSchema, SCHEMA_VERSION } from '../results/schema.js';
 
 export const OUTCOME_FILE = 'outcome.json';
 
@@ -32,9 +32,9 @@ export const VmPathsSchema = z.object({
   mapFetchesResetUrl: z.string(),
   outDir: z.string(),
 });
-export type VmSize = z.infer<typeof VmSizeSchema>;
+type VmSize = z.infer<typeof VmSizeSchema>;
 export type VmImpl = z.infer<typeof VmImplSchema>;
-export type VmPaths = z.infer<typeof VmPathsSchema>;
+type VmPaths = z.infer<typeof VmPathsSchema>;
 
 export interface K6TestConfig {
   size: VmSize;

@@ -14,7 +14,7 @@ import { describeFacts, measureFacts, parseFacts } from '../../src/hosts/facts.j
 import { cpuSpec, renderHostFiles } from '../../src/hosts/hostfiles.js';
 import { openHost } from '../../src/hosts/remote.js';
 import { stopRemoteK6test } from '../../src/hosts/backend.js';
-import { IMPL_SPECS } from '../../src/matrix-files.js';
+import { IMPL_SPECS } from '../../src/run/matrix-files.js';
 import { sshdMissing, startSshd, type TestSshd } from '../support/sshd.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');

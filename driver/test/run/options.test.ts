@@ -5,11 +5,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchError, ExitCode, UsageError } from '../../src/errors.js';
-import { IMPL_NAMES } from '../../src/impls.js';
-import { usage } from '../../src/k6test.js';
+import { IMPL_NAMES } from '../../src/servers/registry.js';
+import { usage } from '../../src/guest/k6test.js';
 import { CELL_KEYS, CELL_OPTIONS, storedCellValues, type CellOption } from '../../src/run/cell-options.js';
 import { BENCH_FLAGS, flagValues, readFlags, renderFlagHelp, type BackendName } from '../../src/run/options.js';
-import { RunInfoSchema } from '../../src/schema.js';
+import { RunInfoSchema } from '../../src/results/schema.js';
 
 const RUNS = join(dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'runs');
 
@@ -72,7 +72,7 @@ describe('bench flags', () => {
       expect(line.test(vm), `--${o.flag} in vm help`).toBe(takes('vm'));
     }
     expect(local).toMatch(new RegExp(`^  --impls LIST        implementations, comma-separated \\(${IMPL_NAMES.join(', ')}\\),\\n {22}gosherve@<tag>`, 'm'));
-    expect(vm).toMatch(/^  --engine E          k6 \(default\) \| wrk, inside the VM$/m);
+    expect(vm).toMatch(/^ {2}--engine E {10}k6 \(default\) \| wrk, inside the VM$/m);
   });
 });
 

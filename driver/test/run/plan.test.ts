@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, ProblemsError, UsageError } from '../../src/errors.js';
-import { IMPL_NAMES } from '../../src/impls.js';
-import { buildMatrix } from '../../src/matrix.js';
+import { IMPL_NAMES } from '../../src/servers/registry.js';
+import { buildMatrix } from '../../src/run/matrix.js';
 import { defaultCellValues } from '../../src/run/cell-options.js';
 import { BENCH_FLAGS, readFlags } from '../../src/run/options.js';
 import { makeRunPlan, newRunInfo, settingsFromRun, type RunPlan } from '../../src/run/plan.js';
-import { RunInfoSchema } from '../../src/schema.js';
-import { readRunInfo } from '../../src/store.js';
+import { RunInfoSchema } from '../../src/results/schema.js';
+import { readRunInfo } from '../../src/results/store.js';
 
 const RUNS = join(dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'runs');
 

@@ -8,8 +8,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 
-export const SSHD = '/usr/sbin/sshd';
-export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
+const SSHD = '/usr/sbin/sshd';
+const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
 export interface TestSshd {
   port: number;
@@ -102,7 +102,7 @@ export async function startSshd(): Promise<TestSshd> {
     child.kill('SIGTERM');
     const r = await child;
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`${(err as Error).message}: ${String(r.all ?? '').slice(-400)}`);
+    throw new Error(`${(err as Error).message}: ${String(r.all ?? '').slice(-400)}`, { cause: err });
   }
   return {
     port,

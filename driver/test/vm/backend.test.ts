@@ -11,15 +11,15 @@ import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { cellDir, RESULT_FILE } from '../../src/layout.js';
-import { waitPortsFree } from '../../src/ports.js';
-import { generateSite } from '../../src/sitegen.js';
-import { loadRun } from '../../src/store.js';
+import { cellDir, RESULT_FILE } from '../../src/results/layout.js';
+import { waitPortsFree } from '../../src/servers/ports.js';
+import { generateSite } from '../../src/site/generate.js';
+import { loadRun } from '../../src/results/store.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const RUNNER = join(ROOT, 'driver', 'test', 'fixtures', 'fake-runner.mjs');
-const ENTRY = join(ROOT, 'dist', 'driver', 'src', 'commands', 'bench.js');
-const VM_ENTRY = join(ROOT, 'dist', 'driver', 'src', 'commands', 'vm.js');
+const ENTRY = join(ROOT, 'dist', 'driver', 'src', 'cli', 'commands', 'bench.js');
+const VM_ENTRY = join(ROOT, 'dist', 'driver', 'src', 'cli', 'commands', 'vm.js');
 const SMALL = ['--sizes', '1', '--duration', '2s', '--warmup', '1s', '--engine', 'wrk'];
 
 let work: string;

@@ -12,14 +12,14 @@ import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { defaultCacheDir } from '../../src/impls.js';
-import { vmSizeOf } from '../../src/matrix-files.js';
-import { loadRun } from '../../src/store.js';
+import { defaultCacheDir } from '../../src/servers/registry.js';
+import { vmSizeOf } from '../../src/run/matrix-files.js';
+import { loadRun } from '../../src/results/store.js';
 import { chooseAccel, probeKvm, type AccelChoice } from '../../src/vm/image/accel.js';
 import { ImageManifestSchema, type ImageManifest } from '../../src/vm/image/build.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const MINUTE = 60_000;
 const SITE_SIZE = process.env.SERVER_BENCH_VM_SITE_SIZE ?? '2MB';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRun } from '../../src/store.js';
+import { loadRun } from '../../src/results/store.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');

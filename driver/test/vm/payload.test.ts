@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 const info = (engine: string) =>
-  execa(process.execPath, [join(opt, 'dist', 'driver', 'src', 'k6test-cli.js'), '--info', '--engine', engine], {
+  execa(process.execPath, [join(opt, 'dist', 'driver', 'src', 'guest', 'k6test-cli.js'), '--info', '--engine', engine], {
     reject: false,
     cwd: work,
     env: { SERVER_BENCH_ETC: etc, SERVER_BENCH_WRK_SCRIPT: '', SERVER_BENCH_K6_SCRIPT: '' },

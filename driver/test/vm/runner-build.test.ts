@@ -15,7 +15,7 @@ import { prepareRunner, runnerDrvs } from '../../src/vm/runner-build.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-const BENCH_VM = join(ROOT, 'dist', 'driver', 'src', 'commands', 'bench-vm.js');
+const BENCH_VM = join(ROOT, 'dist', 'driver', 'src', 'cli', 'commands', 'bench-vm.js');
 
 let work: string;
 let env: NodeJS.ProcessEnv;

@@ -7,7 +7,7 @@
 // The shebang caps V8's young generation at 8 MB semi-spaces (its starting size): under load V8
 // would otherwise double them, adding ~11 MB of resident memory for no measured gain (60 s wrk runs,
 // peak RSS 126/125 MB -> 115/116 MB, req/s 1.01-1.06x). Every launcher passes the same flags:
-// the harness reads them from this line (driver/src/impls.ts), nix/packages.nix repeats them
+// the harness reads them from this line (driver/src/servers/registry.ts), nix/packages.nix repeats them
 // (checked by driver/test/nix.test.ts).
 import cluster from 'node:cluster';
 import { runPrimary, runWorker } from './cluster.js';

@@ -10,8 +10,8 @@ import { UsageError } from './errors.js';
 import { LEVELS, type Level } from './log.js';
 import { currentRuntime, RUNTIMES, type RuntimeName } from './runtime.js';
 
-export const WORKER_MODES = ['processes', 'threads'] as const;
-export type WorkerMode = (typeof WORKER_MODES)[number];
+const WORKER_MODES = ['processes', 'threads'] as const;
+type WorkerMode = (typeof WORKER_MODES)[number];
 
 export interface Config {
   /** Absolute path of the site; null = redirects only (as gosherve without GOSHERVE_WEBROOT). */
@@ -36,7 +36,7 @@ export interface Config {
 }
 
 /** A bad setting: `TSHERVE_PORT: "abc" is not a port (0-65535)`; exit code 2. */
-export class ConfigError extends UsageError {
+class ConfigError extends UsageError {
   constructor(
     readonly setting: string,
     problem: string,
@@ -190,7 +190,7 @@ export function helpText(): string {
 }
 
 /** Merge environment and argv into raw strings keyed by env name; flags win. */
-export function rawSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): Map<string, string> {
+function rawSettings(env: NodeJS.ProcessEnv, argv: readonly string[]): Map<string, string> {
   const raw = new Map<string, string>();
   for (const s of SETTINGS) {
     const v = env[s.env];

@@ -11,8 +11,8 @@ import { DRAIN_MS, type HttpRuntime, type Listener } from './runtime.js';
 import { metricsApp } from './server.js';
 
 /** Retry interval of a replacement worker that fails to start: doubles from the first to the second. */
-export const RESTART_MIN_MS = 100;
-export const RESTART_MAX_MS = 10_000;
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 10_000;
 
 /** One started worker, as the coordinator drives it. */
 export interface WorkerHandle {
@@ -27,7 +27,7 @@ export interface WorkerHandle {
 }
 
 /** What a worker reports to the coordinator; the adapter wires its events to these. */
-export interface WorkerEvents {
+interface WorkerEvents {
   message(raw: unknown): void;
   exit(detail: string): void;
 }

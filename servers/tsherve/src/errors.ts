@@ -11,7 +11,7 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-export class TsherveError extends Error {
+class TsherveError extends Error {
   override readonly name: string = 'TsherveError';
   constructor(
     message: string,

@@ -15,7 +15,7 @@ export interface ListenHandle {
 }
 
 const CHILD = fileURLToPath(new URL('./listen-dup-child.js', import.meta.url));
-export const DUP_TIMEOUT_MS = 10_000;
+const DUP_TIMEOUT_MS = 10_000;
 
 function isListenHandle(h: unknown): h is ListenHandle {
   return typeof h === 'object' && h !== null && typeof (h as { fd?: unknown }).fd === 'number' && (h as { fd: number }).fd >= 0 && typeof (h as { close?: unknown }).close === 'function';

@@ -8,7 +8,7 @@ import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } fr
 import { getHeapSpaceStatistics } from 'node:v8';
 import { isCount, isCountRecord, isNumber, isObject } from './checks.js';
 
-export const PREFIX = 'tsherve_';
+const PREFIX = 'tsherve_';
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 
@@ -191,7 +191,7 @@ function addRecords(into: Record<string, number>, from: Record<string, number>):
 }
 
 /** Runtime figures of several processes: amounts summed, lag the worst, start time the earliest. */
-export function mergeProcess(list: readonly ProcessFigures[]): ProcessFigures {
+function mergeProcess(list: readonly ProcessFigures[]): ProcessFigures {
   const sum = (f: (p: ProcessFigures) => number): number => list.reduce((a, p) => a + f(p), 0);
   const max = (f: (p: ProcessFigures) => number): number => list.reduce((a, p) => Math.max(a, f(p)), 0);
   const heapSpaces: Record<string, number> = {};

@@ -6,7 +6,7 @@ import type { Logger } from './log.js';
 import { mergeSnapshots, parseSnapshot, type ProcessMonitor, type Snapshot } from './metrics.js';
 
 /** How long a scrape waits for the workers; a worker that has not answered by then is left out. */
-export const SCRAPE_TIMEOUT_MS = 2_000;
+const SCRAPE_TIMEOUT_MS = 2_000;
 
 /** Worker → coordinator messages. */
 export type WorkerMessage =

@@ -7,7 +7,7 @@ import { InputError } from './errors.js';
 import { contentTypeFor } from './mime.js';
 import type { Logger } from './log.js';
 
-export const CACHE_CONTROL = 'public, max-age=31536000, must-revalidate';
+const CACHE_CONTROL = 'public, max-age=31536000, must-revalidate';
 
 /** `B`: how the runtime holds the bytes (runtime.ts): a Buffer on Node, a Blob on Bun. */
 export interface Entry<B = Buffer> {

@@ -56,7 +56,7 @@ function builtAt(): number {
 }
 
 /** Build with tsc when dist is missing or older than the sources; one test file builds at a time. */
-export function ensureBuilt(): void {
+function ensureBuilt(): void {
   if (builtAt() >= newestSource()) return;
   const lock = join(tmpdir(), 'tsherve-test-build.lock');
   const deadline = Date.now() + 120_000;

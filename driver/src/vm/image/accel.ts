@@ -9,9 +9,9 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../../errors.js';
-import { writeJsonAtomic } from '../../store.js';
+import { writeJsonAtomic } from '../../results/store.js';
 
-export const AccelChoiceSchema = z.object({ accel: z.enum(['kvm', 'tcg']), reason: z.string() });
+const AccelChoiceSchema = z.object({ accel: z.enum(['kvm', 'tcg']), reason: z.string() });
 export type AccelChoice = z.infer<typeof AccelChoiceSchema>;
 
 export interface AccelOptions {

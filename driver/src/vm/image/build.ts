@@ -8,17 +8,17 @@
 // The kernel and initramfs sit beside the disk for -kernel/-initrd. Needs root (mmdebstrap, owners).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { parseBytes } from '../../run/options.js';
 import { CommandError, EnvironmentError, tail } from '../../errors.js';
-import { DEFAULT_SITE_BYTES } from '../../sitegen.js';
-import { defaultCacheDir, GOSHERVE_TAGS, implByName, shebangNodeFlags } from '../../impls.js';
-import { cachedTagBinary } from '../../gosherve.js';
-import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../matrix-files.js';
-import { writeJsonAtomic } from '../../store.js';
+import { DEFAULT_SITE_BYTES } from '../../site/generate.js';
+import { defaultCacheDir, GOSHERVE_TAGS, implByName, shebangNodeFlags } from '../../servers/registry.js';
+import { cachedTagBinary } from '../../servers/gosherve.js';
+import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../run/matrix-files.js';
+import { writeJsonAtomic } from '../../results/store.js';
 import { GUEST } from './guest-spec.js';
 import { copyPayload, GUEST_PAYLOAD } from './payload.js';
 import { aptAcquireOptions, BASE_REMOVE, baseFiles, DPKG_OPTIONS, earlyFiles, GUEST_NODE_PACKAGE, guestDistro, guestPackages, type GuestDistro } from './recipe.js';
@@ -67,7 +67,7 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-export function imagesDir(cacheDir = defaultCacheDir()): string {
+function imagesDir(cacheDir = defaultCacheDir()): string {
   return join(cacheDir, 'vm', 'debian');
 }
 
@@ -78,7 +78,7 @@ function sha256(data: string | Buffer): string {
 }
 
 /** Hash of a file tree: every path, its kind, mode bits that matter and content (sorted, so stable). */
-export async function hashTree(dir: string): Promise<string> {
+async function hashTree(dir: string): Promise<string> {
   const h = createHash('sha256');
   const walk = async (d: string): Promise<void> => {
     for (const name of (await readdir(d)).sort()) {

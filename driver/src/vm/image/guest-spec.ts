@@ -6,13 +6,13 @@ import guestFile from '../../../../matrix/guest.json' with { type: 'json' };
 import { InputError } from '../../errors.js';
 
 /** A systemd setting's value as the JSON holds it: lists are one line per item, as NixOS writes them. */
-export const UnitValueSchema = z.union([z.string(), z.number().int(), z.boolean(), z.array(z.string())]);
+const UnitValueSchema = z.union([z.string(), z.number().int(), z.boolean(), z.array(z.string())]);
 export type UnitValue = z.infer<typeof UnitValueSchema>;
 const Settings = z.record(z.string().regex(/^[A-Z][A-Za-z]+$/), UnitValueSchema);
 
 const AbsPath = z.string().regex(/^\/[^\s]*$/, 'an absolute path without spaces');
 
-export const GuestSpecSchema = z.object({
+const GuestSpecSchema = z.object({
   paths: z
     .object({
       webroot: AbsPath,

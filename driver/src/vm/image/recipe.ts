@@ -21,7 +21,7 @@ export interface GuestDistro {
   kernelPackage: string;
 }
 
-export function parseOsRelease(text: string): Record<string, string> {
+function parseOsRelease(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
@@ -142,7 +142,7 @@ WantedBy=sys-subsystem-net-devices-eth0.device
  * Units that would only cost boot time or run during a measurement in a benchmark guest (logind:
  * sessions need no registration here; systemctl poweroff talks to systemd itself).
  */
-export const MASKED = ['systemd-networkd.service', 'systemd-logind.service', 'getty@tty1.service', 'e2scrub_reap.service', 'e2scrub_all.timer', 'apt-daily.timer', 'apt-daily-upgrade.timer', 'fstrim.timer', 'dpkg-db-backup.timer', 'systemd-tmpfiles-clean.timer', 'modprobe@drm.service', 'modprobe@fuse.service', 'modprobe@efi_pstore.service', 'modprobe@dm_mod.service', 'modprobe@loop.service', 'modprobe@configfs.service'];
+const MASKED = ['systemd-networkd.service', 'systemd-logind.service', 'getty@tty1.service', 'e2scrub_reap.service', 'e2scrub_all.timer', 'apt-daily.timer', 'apt-daily-upgrade.timer', 'fstrim.timer', 'dpkg-db-backup.timer', 'systemd-tmpfiles-clean.timer', 'modprobe@drm.service', 'modprobe@fuse.service', 'modprobe@efi_pstore.service', 'modprobe@dm_mod.service', 'modprobe@loop.service', 'modprobe@configfs.service'];
 
 /** Paths removed from the base after the packages are in: host keys made at install time (each boot makes its own), apt's copy of this machine's sources and options (the guest has no network). */
 export const BASE_REMOVE = ['/etc/ssh/ssh_host_*', '/etc/apt/sources.list', '/etc/apt/sources.list.d/*', '/etc/apt/apt.conf.d/99mmdebstrap', '/var/cache/apt/*.bin', '/var/lib/apt/lists/*'];

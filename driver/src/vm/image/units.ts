@@ -2,8 +2,8 @@
 // every implementation and size (matrix/impls.json, matrix/sizes.json, matrix/guest.json), the
 // /etc/server-bench/*.json files k6test reads, the boot-time size generator, k6test on PATH and the
 // guest scripts of nix/guest/. Pure: data in, a list of files out (build.ts writes them).
-import type { ImplSpec, VmSize } from '../../matrix-files.js';
-import { fillTemplate } from '../../matrix-files.js';
+import type { ImplSpec, VmSize } from '../../run/matrix-files.js';
+import { fillTemplate } from '../../run/matrix-files.js';
 import { GUEST, mapUrls, type GuestSpec, type UnitValue } from './guest-spec.js';
 
 /** Where the Debian guest keeps what the NixOS guest has in /nix/store. */
@@ -69,7 +69,7 @@ export interface GuestFilesInput {
   sizes: readonly VmSize[];
   /** nix/guest/bench-site.sh, bench-ssh-setup.sh (bodies, as writeShellApplication takes them) and redirect-map-server.mjs. */
   scripts: { benchSite: string; sshSetup: string; mapServer: string };
-  /** Node flags from tsherve's shebang (impls.ts shebangNodeFlags). */
+  /** Node flags from tsherve's shebang (servers/registry.ts shebangNodeFlags). */
   tsherveNodeFlags: readonly string[];
   guest?: GuestSpec;
 }
@@ -214,7 +214,7 @@ export function renderGuestFiles(input: GuestFilesInput): GuestFile[] {
   file(`${L.libexec}/redirect-map-server.mjs`, input.scripts.mapServer);
 
   // k6test on PATH; tsherve as its Nix package runs it (the shebang's Node flags).
-  file('/usr/local/bin/k6test', `#!/bin/sh\nexec ${L.node} ${L.install}/dist/driver/src/k6test-cli.js "$@"\n`, 0o755);
+  file('/usr/local/bin/k6test', `#!/bin/sh\nexec ${L.node} ${L.install}/dist/driver/src/guest/k6test-cli.js "$@"\n`, 0o755);
   for (const impl of input.impls) {
     if (impl.unit.package === 'tsherve') {
       file(`${packageDir('tsherve')}/${impl.unit.executable}`, `#!/bin/sh\nexec ${[L.node, ...input.tsherveNodeFlags, `${L.install}/dist/servers/tsherve/src/cli.js`].join(' ')} "$@"\n`, 0o755);

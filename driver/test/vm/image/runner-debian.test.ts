@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, UsageError } from '../../../src/errors.js';
-import { vmSizeOf } from '../../../src/matrix-files.js';
+import { vmSizeOf } from '../../../src/run/matrix-files.js';
 import { chooseAccel } from '../../../src/vm/image/accel.js';
 import type { DebianImage } from '../../../src/vm/image/build.js';
 import { debianImpls, parseImageFlag, renderDebianRunner } from '../../../src/vm/runner-debian.js';
@@ -91,7 +91,7 @@ describe('chooseAccel', () => {
 });
 
 describe('bench --backend vm --image debian: flags checked before anything is built', () => {
-  const ENTRY = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'dist', 'driver', 'src', 'commands', 'bench-vm.js');
+  const ENTRY = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'dist', 'driver', 'src', 'cli', 'commands', 'bench-vm.js');
   const bench = (args: string[]) => {
     const code = `import(${JSON.stringify(ENTRY)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
     return execa(process.execPath, ['-e', code, '--', '--backend', 'vm', ...args], { reject: false, all: true, timeout: 30_000, env: { SERVER_BENCH_CACHE: join(work, 'no-cache') } });

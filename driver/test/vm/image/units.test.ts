@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { VmImplSchema, VmPathsSchema, VmSizeSchema } from '../../../src/vm/wire.js';
-import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf } from '../../../src/matrix-files.js';
+import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf } from '../../../src/run/matrix-files.js';
 import { GUEST } from '../../../src/vm/image/guest-spec.js';
 import { cpuRange, GUEST_BUN, renderGuestFiles, renderUnit, type GuestFile } from '../../../src/vm/image/units.js';
 
@@ -97,7 +97,7 @@ describe('Debian guest units from matrix/*.json', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    expect(text('/usr/local/bin/k6test')).toContain('/opt/server-bench/dist/driver/src/k6test-cli.js "$@"');
+    expect(text('/usr/local/bin/k6test')).toContain('/opt/server-bench/dist/driver/src/guest/k6test-cli.js "$@"');
     expect(text('/opt/server-bench/pkgs/tsherve/bin/tsherve')).toContain('node --max-semi-space-size=8 /opt/server-bench/dist/servers/tsherve/src/cli.js');
     // tsherve-bun: the same tree under the Bun binary build.ts copies to GUEST_BUN, without Node's flags.
     expect(text('/opt/server-bench/pkgs/tsherve-bun/bin/tsherve-bun')).toBe(`#!/bin/sh\nexec ${GUEST_BUN} /opt/server-bench/dist/servers/tsherve/src/cli.js "$@"\n`);
