@@ -235,7 +235,9 @@ export async function startPerfRecord(o: PerfRecordOptions): Promise<PerfRecordi
 
 /**
  * `perf script` over a recording, folded as it streams (a 30 s profile prints tens of megabytes).
- * Symbols resolve now: the binaries, and V8's /tmp/perf-<pid>.map files, must still be there.
+ * Symbols resolve now: the binaries, and V8's /tmp/perf-<pid>.map files, must still be there (perf
+ * reads a map in the process's own mount namespace, e.g. a VM unit's PrivateTmp, while it runs:
+ * tested in profile-vm.test.ts).
  */
 export async function foldPerfData(dataFile: string, perf = perfBinary()): Promise<FoldResult> {
   const child = spawn(perf, ['script', '-i', dataFile, '-F', 'comm,pid,tid,period,event,ip,sym,dso', '--no-inline'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -24,6 +24,7 @@ import { prepareRunner } from './runner-build.js';
 import { debianImpls, prepareDebianVms } from './runner-debian.js';
 import { waitForSsh, type SshSession } from './ssh.js';
 import { guestEmulated, virtNote } from './virt.js';
+import { importProfileFiles } from './profile-pull.js';
 import { InfoSchema, OUTCOME_FILE, OutcomeSchema, type Info, type Outcome } from './wire.js';
 
 /** What the first Ctrl-C says it is doing, and what a second one kills at once. */
@@ -77,6 +78,9 @@ async function importCell(staging: string, runDir: string, spec: CellSpec, emula
   if (emulated && !result.warnings.some((w) => w.code === 'emulated')) {
     result.warnings.push({ code: 'emulated', message: 'the VM ran under TCG emulation (no KVM): numbers are not comparable to a real machine' });
   }
+  // bench --profile: the guest's recorder wrote profile.proto and profile.folded beside result.json.
+  const lost = result.profile ? await importProfileFiles(dir, cellDir(runDir, spec.size.name, spec.impl, spec.rep), result.profile) : [];
+  if (lost.length > 0) result.warnings.push({ code: 'profile', message: `the profile of ${spec.impl} came back from the VM without ${lost.join(' and ')}` });
   const text = existsSync(join(dir, TEXT_SUMMARY_FILE)) ? await readFile(join(dir, TEXT_SUMMARY_FILE), 'utf8') : null;
   await writeCell(runDir, result, text);
   return { outcome, result };
