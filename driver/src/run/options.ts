@@ -12,6 +12,7 @@ import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../sitegen.js';
 import { DEFAULT_SIZES } from '../sizes.js';
 import { DEFAULT_PROFILE_HZ } from '../profile/recorder.js';
 import { parseImageFlag, type ImageFlavour } from '../vm/runner-debian.js';
+import { parseParcaFlag, type ParcaTarget } from '../vm/parca.js';
 import { CELL_OPTIONS, optionDefault, positiveInt, type BackendName, type OptionSpec } from './cell-options.js';
 
 export type { BackendName, OptionSpec };
@@ -243,6 +244,14 @@ export const BENCH_FLAGS = {
     backends: ['vm'],
     default: null,
     parse: (t) => t,
+  }),
+  parca: option<ParcaTarget | null>({
+    flag: 'parca',
+    arg: 'HOST:PORT',
+    help: "run Parca's agent in each NixOS VM, sending its profiles to this Parca server\n(as this machine reaches it); nix/README.md",
+    backends: ['vm'],
+    default: null,
+    parse: (t) => parseParcaFlag(t),
   }),
   sshTimeoutSeconds: option<number | null>({
     flag: 'ssh-timeout',

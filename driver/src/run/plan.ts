@@ -16,6 +16,7 @@ import { SCHEMA_VERSION, type CellResult, type EngineName, type ProfileRunSettin
 import { checkPerf } from '../profile/perf.js';
 import type { RequestLogging } from '../serverlogs.js';
 import type { ImageFlavour } from '../vm/runner-debian.js';
+import type { ParcaTarget } from '../vm/parca.js';
 import { readRunInfo, storedResults } from '../store.js';
 import { CELL_KEYS, CELL_OPTIONS, pickCellValues, storedCellValues, type CellOption, type CellValues } from './cell-options.js';
 import { BENCH_FLAGS, flagValues, type BackendName, type BenchValues, type EngineChoice, type Loadgen, type RawFlags } from './options.js';
@@ -49,7 +50,7 @@ export interface RunPlan extends RunSettings {
   /** The run being continued (--resume): its run.json and the results already stored. */
   resume: { run: RunInfo; results: CellResult[] } | null;
   /** The VM backend's own knobs (not part of the run's configuration); implsGiven: --impls was given. */
-  vm: { image: ImageFlavour; allowTcg: boolean; runner: string | null; sshTimeoutSeconds: number | null; implsGiven: boolean };
+  vm: { image: ImageFlavour; allowTcg: boolean; runner: string | null; sshTimeoutSeconds: number | null; implsGiven: boolean; parca?: ParcaTarget | null };
   json: boolean;
 }
 
@@ -188,6 +189,7 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     else checkCellOptions(pickCellValues(v), { backend, engine }, problems);
     if (v.image === 'debian' && engine === 'k6') problems.push(new UsageError('--engine k6: the Debian guest has no k6 (Debian does not package it)', 'use --engine wrk with --image debian, or the NixOS VMs (--image nix) for k6'));
     if (v.runner !== null && v.sizes.length !== 1) problems.push(new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS'));
+    if (v.parca !== null && v.image === 'debian') problems.push(new UsageError('--parca: the Debian guest has no Parca agent (Debian does not package parca-agent)', 'use the NixOS VMs (--image nix) for --parca'));
     if (v.runner !== null && v.image === 'debian') problems.push(new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners'));
   } else if (opts.checkEngine !== false && !problems.some((p) => p.message.startsWith('--engine'))) {
     const chosen = await checkEngine(engine, problems);
@@ -209,7 +211,7 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     cell: pickCellValues(v),
     profile,
   };
-  const vm = { image: v.image, allowTcg: v.allowTcg, runner: v.runner, sshTimeoutSeconds: v.sshTimeoutSeconds, implsGiven: v.impls !== null };
+  const vm = { image: v.image, allowTcg: v.allowTcg, runner: v.runner, sshTimeoutSeconds: v.sshTimeoutSeconds, implsGiven: v.impls !== null, parca: v.parca };
   const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm, json: v.json };
   if (v.resume === null) {
     return { ...fromFlags, ...common, impls, runDir: v.out ?? join(reportsDir, newRunId()), resume: null };
