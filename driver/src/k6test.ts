@@ -275,7 +275,7 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const readyTimeoutMs = deps.supervisor === 'systemd' && (await detectVirt()) === 'qemu' ? 300_000 : 30_000;
   const supervisor: Supervisor =
     deps.supervisor === 'systemd'
-      ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}` })
+      ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}`, readyTimeoutMs })
       : (await import('./supervisor-local.js')).localSupervisor();
   // Local (tests): the registry knows how to launch it; in the VM the unit does.
   const impl = deps.supervisor === 'local' ? implByName(cell.impl) : unitImpl(vmImpl);
