@@ -122,7 +122,7 @@ export async function checkPerf(perf = perfBinary(), access: PerfAccess = perfAc
   const dir = await mkdtemp(join(tmpdir(), 'server-bench-perf-'));
   const target = spawn('sleep', ['10'], { stdio: 'ignore' });
   try {
-    const probe = await run(perf, ['record', '-q', '-e', 'cpu-clock', '-F', '99', '--call-graph', 'fp', '--no-buildid', '--no-buildid-cache', '-o', join(dir, 'probe.data'), '-p', String(target.pid), '--', 'sleep', '0.1'], 30_000);
+    const probe = await run(perf, ['record', '-e', 'cpu-clock', '-F', '99', '--call-graph', 'fp', '--no-buildid', '--no-buildid-cache', '-o', join(dir, 'probe.data'), '-p', String(target.pid), '--', 'sleep', '0.1'], 30_000);
     if (probe.code !== 0) throw classifyPerfFailure(probe.stderr, probe.code);
   } finally {
     target.kill('SIGKILL');
