@@ -18,7 +18,8 @@ let
   guest = lib.importJSON ./matrix/guest.json;
   shared = guest.paths.shared;
 
-  # Parca's agent (nix/parca.nix via serverBench.parcaAgent): null unless a server is set.
+  # Parca's agent (nix/parca.nix via serverBench.parcaAgent): its unit in every VM, started at boot
+  # only when a server is set there; else by `bench --backend vm --parca HOST:PORT`.
   parca = import ./nix/parca-agent.nix {
     settings = cfg.parcaAgent;
     exe = lib.getExe pkgs.parca-agent;
@@ -111,7 +112,7 @@ in
       # for hand use; the driver always passes a fresh NIX_DISK_IMAGE so no state leaks between runs.
       # No fixed forward: the driver adds hostfwd=tcp:127.0.0.1:<free port>-:22 via QEMU_NET_OPTS.
       # With nix/parca.nix set, one guest-to-host forward reaches the Parca server.
-      forwardPorts = lib.optional (parca != null) parca.forward;
+      forwardPorts = lib.optional (parca.forward != null) parca.forward;
       # The guest reaches neither the host nor the internet (but for that forward); a run needs neither.
       restrictNetwork = true;
     };
@@ -159,12 +160,12 @@ in
       };
     };
 
-    systemd.services = lib.optionalAttrs (parca != null) {
+    systemd.services = {
       # It reads every process's stacks through eBPF: root with CAP_BPF and CAP_SYS_ADMIN (as the
       # NixOS test for Parca in jpds/nixpkgs, nixos/tests/parca.nix, runs it).
       parca-agent = {
-        description = "Parca agent: on-CPU profiles of the whole VM to the Parca server in nix/parca.nix";
-        wantedBy = [ "multi-user.target" ];
+        description = "Parca agent: on-CPU profiles of the whole VM to the Parca server (nix/parca.nix or bench --parca)";
+        wantedBy = lib.optional parca.enable "multi-user.target";
         serviceConfig = {
           ExecStart = lib.escapeShellArgs parca.args;
           User = "root";
@@ -176,8 +177,7 @@ in
           RestartSec = 10;
         };
       };
-    }
-    // {
+
       bench-ssh-setup = {
         description = "server-bench: install the per-run SSH key, publish the host key";
         wantedBy = [ "sshd.service" ];
@@ -197,13 +197,6 @@ in
         };
       };
     };
-
-    environment.systemPackages = [
-      cfg.packages.k6test
-      pkgs.k6
-      pkgs.util-linux
-      pkgs.curl
-    ];
 
     # gosherve and servy log every request at info (as shipped); bound what that costs on disk.
     services.journald.extraConfig = ''

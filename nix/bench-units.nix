@@ -203,6 +203,11 @@ in
       pkgs.k6
       pkgs.util-linux
       pkgs.curl
+      # bench --profile: k6test runs `perf` from PATH against the server unit (driver/src/profile).
+      # The kernel's own package set builds perf from this kernel's source (nixpkgs
+      # pkgs/top-level/linux-kernels.nix, packagesFor: perf = callPackage ../os-specific/linux/kernel/perf;
+      # its default.nix installs $out/bin/perf), so the tool always matches the guest kernel.
+      config.boot.kernelPackages.perf
     ];
   };
 }

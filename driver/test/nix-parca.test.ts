@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { PARCA_GUEST } from '../src/vm/parca.js';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..');
@@ -17,14 +18,20 @@ async function nixEval(expr: string): Promise<unknown> {
 }
 
 describe('Parca agent in the VMs', () => {
-  it('is off by default: nix/parca.nix names no server, so no unit and no forward', async () => {
+  it('is off at boot by default: nix/parca.nix names no server, so no forward and the unit waits for bench --parca', async () => {
     expect(await nixEval('import ./nix/parca.nix')).toEqual({ host: null, port: 7070, insecure: true, extraArgs: [] });
-    expect(await nixEval('import ./nix/parca-agent.nix { settings = import ./nix/parca.nix; exe = throw "not needed when off"; }')).toBeNull();
+    expect(await nixEval('import ./nix/parca-agent.nix { settings = import ./nix/parca.nix; exe = "/nix/store/x-parca-agent/bin/parca-agent"; }')).toEqual({
+      enable: false,
+      forward: null,
+      // The address bench --parca's guestfwd serves (driver/src/vm/parca.ts PARCA_GUEST).
+      args: ['/nix/store/x-parca-agent/bin/parca-agent', `--remote-store-address=${PARCA_GUEST.address}:${PARCA_GUEST.port}`, '--remote-store-insecure'],
+    });
   });
 
   it('with a server: QEMU forwards 10.0.2.100:7070 in the guest to it, and the agent sends there', async () => {
     const on = await nixEval('import ./nix/parca-agent.nix { settings = import ./nix/parca.nix // { host = "127.0.0.1"; port = 7171; extraArgs = [ "--node=bench" ]; }; exe = "/nix/store/x-parca-agent/bin/parca-agent"; }');
     expect(on).toEqual({
+      enable: true,
       forward: { from: 'guest', proto: 'tcp', guest: { address: '10.0.2.100', port: 7070 }, host: { address: '127.0.0.1', port: 7171 } },
       args: ['/nix/store/x-parca-agent/bin/parca-agent', '--remote-store-address=10.0.2.100:7070', '--remote-store-insecure', '--node=bench'],
     });
@@ -32,11 +39,11 @@ describe('Parca agent in the VMs', () => {
     expect(tls).toEqual(['parca-agent', '--remote-store-address=10.0.2.100:7070']);
   });
 
-  it('vm.nix takes the settings from serverBench.parcaAgent and only adds the unit and forward when set', async () => {
+  it('vm.nix takes the settings from serverBench.parcaAgent: the unit always, started at boot and forwarded only when set', async () => {
     const vm = await readFile(join(repo, 'vm.nix'), 'utf8');
     expect(vm).toContain('default = import ./nix/parca.nix;');
-    expect(vm).toContain('forwardPorts = lib.optional (parca != null) parca.forward;');
-    expect(vm).toMatch(/systemd\.services = lib\.optionalAttrs \(parca != null\) \{\n\s+# [^\n]*\n[^\n]*\n\s+parca-agent = \{/);
+    expect(vm).toContain('forwardPorts = lib.optional (parca.forward != null) parca.forward;');
+    expect(vm).toMatch(/systemd\.services = \{\n\s+# [^\n]*\n[^\n]*\n\s+parca-agent = \{\n[^\n]*\n\s+wantedBy = lib\.optional parca\.enable "multi-user\.target";/);
     expect(vm).toContain('ExecStart = lib.escapeShellArgs parca.args;');
   });
 });

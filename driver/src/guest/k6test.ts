@@ -16,6 +16,8 @@ import { wrkLuaPath } from '../engines/wrk.js';
 import { BenchError, EnvironmentError, ExitCode, InputError, UsageError } from '../errors.js';
 import { defaultCacheDir, implByName, IMPL_NAMES, type LocalImplContext } from '../servers/registry.js';
 import { parseRedirectMap } from '../../../shared/redirect-map.js';
+import { checkPerf } from '../profile/perf.js';
+import { perfProfiler } from '../profile/recorder.js';
 import { CELL_KEYS, CELL_OPTIONS, defaultCellValues, pickCellValues, type CellValues, type OptionSpec } from '../run/cell-options.js';
 import { CellSpecSchema, specId, type CellSpec } from '../run/cellspec.js';
 import { SCHEMA_VERSION, type EngineName, type Loadgen, type Size } from '../results/schema.js';
@@ -166,7 +168,7 @@ export function cellSpecFromArgs(args: K6TestArgs, cfg: K6TestConfig): CellSpec 
     engine: args.engine,
     loadgen: args.loadgen ?? cfg.size.loadgen,
     out: args.out,
-    profile: null, // the VMs do not profile
+    profile: null, // bench --profile sends profiled cells as a CellSpec (--spec)
     ...pickCellValues(args),
   } satisfies CellSpec);
 }
@@ -260,7 +262,6 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const vmImpl = cfg.impls.find((i) => i.name === spec.impl);
   if (!vmImpl) throw new UsageError(`k6test: unknown implementation "${spec.impl}"`, `valid implementations: ${cfg.impls.map((i) => i.name).join(', ')}`);
   if (spec.size.name !== cfg.size.name) throw new UsageError(`k6test: the cell is for size ${spec.size.name}, this VM is size ${cfg.size.name}`, "send each size's cells to that size's VM");
-  if (spec.profile !== null) throw new UsageError('k6test: the VM does not profile yet', 'profile with the local backend (bench --profile)');
   if (deps.supervisor === 'systemd' && spec.serverLogs !== 'shipped') {
     throw new UsageError(`k6test: --server-logs ${spec.serverLogs} is not available in the VM`, 'the VM units run every server as the flake defines it (shipped)');
   }
@@ -280,6 +281,8 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const impl = deps.supervisor === 'local' ? implByName(cell.impl) : unitImpl(vmImpl);
   const workDir = await mkdtemp(join(tmpdir(), 'k6test-'));
   try {
+    // bench --profile: perf must be able to sample here, before the server starts (profile/perf.ts).
+    if (cell.profile !== null) await checkPerf();
     deps.log(`k6test: stopping every server unit`);
     await supervisor.stopAll();
     const engine = await selectEngine(cell.engine);
@@ -296,6 +299,7 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
       redirects: parseRedirectMap(mapText).redirects,
       workDir,
       serverLogs: cell.serverLogs,
+      ...(cell.profile !== null ? { profile: true } : {}),
     };
     const outcome = await runCell(cell, {
       impl,
@@ -309,6 +313,8 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
       runDir: outDir,
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(deps.renderTextSummary ? { renderTextSummary: deps.renderTextSummary } : {}),
+      // The same recorder as the local backend: profile.proto and profile.folded land in the cell's folder, pulled with it.
+      ...(cell.profile !== null ? { profiler: perfProfiler(cell.profile) } : {}),
       onPhase: (phase, detail) => deps.log(`k6test: ${id} ${phase}${detail ? ` (${detail})` : ''}`),
       onProgress: (p) => {
         if (Math.round(p.elapsedSeconds) % 5 === 0) deps.log(`k6test: ${id} ${p.phase} ${p.elapsedSeconds.toFixed(0)}/${p.totalSeconds.toFixed(0)} s`);

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import type { Impl, ImplContext, ResourceMonitor, ServerHandle, ServerPlacement, Supervisor } from '../contracts.js';
 import { BenchError, CommandError, ExitCode, tail } from '../errors.js';
 import { waitAnswering } from '../servers/supervisor-local.js';
+import { cgroupPids, withProfileDropIn } from '../profile/unit.js';
 
 export const SYSTEMD_CGROUP_ROOT = '/sys/fs/cgroup/system.slice';
 
@@ -98,7 +99,9 @@ export function systemdSupervisor(opts: SystemdSupervisorOptions): Supervisor {
     async start(impl: Impl, ctx: ImplContext, placement: ServerPlacement): Promise<ServerHandle> {
       const unit = unitOf(impl.name);
       await systemctl(['reset-failed', `${unit}.service`]).catch(() => undefined);
-      await systemctl(['start', `${unit}.service`]);
+      // bench --profile: a Node server's unit gets V8's perf-map flags for this start (profile/unit.ts).
+      const startUnit = () => systemctl(['start', `${unit}.service`]);
+      await (ctx.profile ? withProfileDropIn({ impl: impl.name, unit, reload: () => systemctl(['daemon-reload']) }, startUnit) : startUnit());
       const baseUrl = `http://${ctx.host}:${impl.sitePort}`;
       if (!(await waitAnswering(`${baseUrl}/`, opts.readyTimeoutMs ?? 30_000))) {
         const journal = await journalTail(unit);
@@ -115,6 +118,7 @@ export function systemdSupervisor(opts: SystemdSupervisorOptions): Supervisor {
         placement: { ...placement, memoryEnforced: memMax !== null, memoryLimitBytes: memMax ?? placement.memoryLimitBytes },
         monitor,
         logTail: (lines = 20) => journalTail(unit, lines),
+        pids: () => cgroupPids(unitCgroupDir(unit, opts.cgroupRoot)),
         stop: () => {
           stopped ??= (async () => {
             await monitor.stop();

@@ -122,7 +122,7 @@ export async function checkPerf(perf = perfBinary(), access: PerfAccess = perfAc
   const dir = await mkdtemp(join(tmpdir(), 'server-bench-perf-'));
   const target = spawn('sleep', ['10'], { stdio: 'ignore' });
   try {
-    const probe = await run(perf, ['record', '-q', '-e', 'cpu-clock', '-F', '99', '--call-graph', 'fp', '--no-buildid', '--no-buildid-cache', '-o', join(dir, 'probe.data'), '-p', String(target.pid), '--', 'sleep', '0.1'], 30_000);
+    const probe = await run(perf, ['record', '-e', 'cpu-clock', '-F', '99', '--call-graph', 'fp', '--no-buildid', '--no-buildid-cache', '-o', join(dir, 'probe.data'), '-p', String(target.pid), '--', 'sleep', '0.1'], 30_000);
     if (probe.code !== 0) throw classifyPerfFailure(probe.stderr, probe.code);
   } finally {
     target.kill('SIGKILL');
@@ -235,7 +235,9 @@ export async function startPerfRecord(o: PerfRecordOptions): Promise<PerfRecordi
 
 /**
  * `perf script` over a recording, folded as it streams (a 30 s profile prints tens of megabytes).
- * Symbols resolve now: the binaries, and V8's /tmp/perf-<pid>.map files, must still be there.
+ * Symbols resolve now: the binaries, and V8's /tmp/perf-<pid>.map files, must still be there (perf
+ * reads a map in the process's own mount namespace, e.g. a VM unit's PrivateTmp, while it runs:
+ * tested in profile-vm.test.ts).
  */
 export async function foldPerfData(dataFile: string, perf = perfBinary()): Promise<FoldResult> {
   const child = spawn(perf, ['script', '-i', dataFile, '-F', 'comm,pid,tid,period,event,ip,sym,dso', '--no-inline'], { stdio: ['ignore', 'pipe', 'pipe'] });

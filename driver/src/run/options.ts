@@ -14,6 +14,7 @@ import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { DEFAULT_SIZES } from './sizes.js';
 import { DEFAULT_PROFILE_HZ } from '../profile/recorder.js';
 import { parseImageFlag, type ImageFlavour } from '../vm/runner-debian.js';
+import { parseParcaFlag, type ParcaTarget } from '../vm/parca.js';
 import { CELL_OPTIONS, optionDefault, positiveInt, type BackendName, type OptionSpec } from './cell-options.js';
 
 export type { BackendName, OptionSpec };
@@ -64,12 +65,6 @@ function parseSizes(text: string): Size[] {
   throwProblems(problems);
   return sizes;
 }
-
-/** What the VM backend says to the --profile flags. */
-const NO_VM_PROFILE = {
-  message: 'the VM backend does not profile yet',
-  hint: "run bench --profile with the local backend, or set nix/parca.nix to send the VMs' profiles to a Parca server (nix/README.md)",
-};
 
 /**
  * The bench flags in --help order. The key is the value's name in BenchValues (and, for the cell
@@ -192,22 +187,19 @@ export const BENCH_FLAGS = {
   }),
   profile: option<boolean>({
     flag: 'profile',
-    help: [
-      'add one profiled repetition per implementation and size: perf samples the',
-      'server on CPU during its measured run; profile.proto (pprof) and',
-      'profile.folded per cell, flame graphs in report.html, top functions in',
-      'report.md; profiled repetitions stay out of the statistics',
-    ].join('\n'),
-    backends: ['local'],
-    refusal: NO_VM_PROFILE,
+    help: (b) =>
+      [
+        'add one profiled repetition per implementation and size: perf samples the',
+        `server on CPU during its measured run${b === 'vm' ? ' (perf in the guest)' : ''}; profile.proto (pprof) and`,
+        'profile.folded per cell, flame graphs in report.html, top functions in',
+        'report.md; profiled repetitions stay out of the statistics',
+      ].join('\n'),
     default: false,
   }),
   profileHz: option<number>({
     flag: 'profile-hz',
     arg: 'N',
     help: 'sampling rate (default 99; perf itself limits the rate)',
-    backends: ['local'],
-    refusal: NO_VM_PROFILE,
     default: DEFAULT_PROFILE_HZ,
     parse: (t) => {
       const hz = positiveInt(t, '--profile-hz');
@@ -219,15 +211,13 @@ export const BENCH_FLAGS = {
     flag: 'profile-call-graph',
     arg: 'fp|dwarf',
     help: 'how perf walks stacks: fp (frame pointers, default) | dwarf',
-    backends: ['local'],
-    refusal: NO_VM_PROFILE,
     default: 'fp',
     parse: (t) => {
       if (t !== 'fp' && t !== 'dwarf') throw new UsageError(`--profile-call-graph: unknown "${t}"`, 'valid: fp (frame pointers, default), dwarf');
       return t;
     },
   }),
-  profileInStats: option<boolean>({ flag: 'profile-in-stats', help: 'count the profiled repetitions in the statistics too', backends: ['local'], refusal: NO_VM_PROFILE, default: false }),
+  profileInStats: option<boolean>({ flag: 'profile-in-stats', help: 'count the profiled repetitions in the statistics too', default: false }),
   json: option<boolean>({
     flag: 'json',
     help: 'print the results as JSON on stdout instead of the table',
@@ -264,6 +254,14 @@ export const BENCH_FLAGS = {
     backends: ['vm'],
     default: null,
     parse: (t) => t,
+  }),
+  parca: option<ParcaTarget | null>({
+    flag: 'parca',
+    arg: 'HOST:PORT',
+    help: "run Parca's agent in each NixOS VM, sending its profiles to this Parca server\n(as this machine reaches it); nix/README.md",
+    backends: ['vm'],
+    default: null,
+    parse: (t) => parseParcaFlag(t),
   }),
   sshTimeoutSeconds: option<number | null>({
     flag: 'ssh-timeout',

@@ -17,6 +17,7 @@ import { SCHEMA_VERSION, type CellResult, type EngineName, type ProfileRunSettin
 import { checkPerf } from '../profile/perf.js';
 import type { RequestLogging } from '../servers/serverlogs.js';
 import type { ImageFlavour } from '../vm/runner-debian.js';
+import type { ParcaTarget } from '../vm/parca.js';
 import { readRunInfo, storedResults } from '../results/store.js';
 import { CELL_KEYS, CELL_OPTIONS, pickCellValues, storedCellValues, type CellOption, type CellValues } from './cell-options.js';
 import { BENCH_FLAGS, flagValues, type BackendName, type BenchValues, type EngineChoice, type Loadgen, type RawFlags } from './options.js';
@@ -52,7 +53,7 @@ export interface RunPlan extends RunSettings {
   /** The run being continued (--resume): its run.json and the results already stored. */
   resume: { run: RunInfo; results: CellResult[] } | null;
   /** The VM backend's own knobs (not part of the run's configuration); implsGiven: --impls was given. */
-  vm: { image: ImageFlavour; allowTcg: boolean; runner: string | null; sshTimeoutSeconds: number | null; implsGiven: boolean };
+  vm: { image: ImageFlavour; allowTcg: boolean; runner: string | null; sshTimeoutSeconds: number | null; implsGiven: boolean; parca?: ParcaTarget | null };
   json: boolean;
   /** --port: where the servers listen (not a setting: a resumed run may take other ports). */
   port: PortRequest;
@@ -141,18 +142,21 @@ function checkCellOptions(cell: CellValues, run: { backend: BackendName; engine:
   }
 }
 
-/** --profile and its settings; the others need it, and perf must be able to record. */
+/** --profile and its settings; the others need it, and perf must be able to record (here for the local backend). */
 async function profileOf(v: BenchValues, raw: RawFlags, problems: BenchError[]): Promise<ProfileRunSettings | null> {
   const detail = ['profile-hz', 'profile-call-graph', 'profile-in-stats'].some((f) => raw.text[f] !== undefined);
   if (!v.profile) {
-    if (detail && v.backend === 'local') problems.push(new UsageError('--profile-hz, --profile-call-graph and --profile-in-stats need --profile', 'add --profile'));
+    if (detail) problems.push(new UsageError('--profile-hz, --profile-call-graph and --profile-in-stats need --profile', 'add --profile'));
     return null;
   }
-  try {
-    await checkPerf();
-  } catch (err) {
-    if (!(err instanceof BenchError)) throw err;
-    problems.push(err);
+  // The VM backend's perf runs in the guest, which checks it per profiled cell (k6test).
+  if (v.backend === 'local') {
+    try {
+      await checkPerf();
+    } catch (err) {
+      if (!(err instanceof BenchError)) throw err;
+      problems.push(err);
+    }
   }
   return { hz: v.profileHz, callGraph: v.profileCallGraph, inStats: v.profileInStats };
 }
@@ -193,6 +197,7 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     else checkCellOptions(pickCellValues(v), { backend, engine }, problems);
     if (v.image === 'debian' && engine === 'k6') problems.push(new UsageError('--engine k6: the Debian guest has no k6 (Debian does not package it)', 'use --engine wrk with --image debian, or the NixOS VMs (--image nix) for k6'));
     if (v.runner !== null && v.sizes.length !== 1) problems.push(new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS'));
+    if (v.parca !== null && v.image === 'debian') problems.push(new UsageError('--parca: the Debian guest has no Parca agent (Debian does not package parca-agent)', 'use the NixOS VMs (--image nix) for --parca'));
     if (v.runner !== null && v.image === 'debian') problems.push(new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners'));
   } else if (opts.checkEngine !== false && !problems.some((p) => p.message.startsWith('--engine'))) {
     const chosen = await checkEngine(engine, problems);
@@ -220,7 +225,7 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     cell: pickCellValues(v),
     profile,
   };
-  const vm = { image: v.image, allowTcg: v.allowTcg, runner: v.runner, sshTimeoutSeconds: v.sshTimeoutSeconds, implsGiven: v.impls !== null };
+  const vm = { image: v.image, allowTcg: v.allowTcg, runner: v.runner, sshTimeoutSeconds: v.sshTimeoutSeconds, implsGiven: v.impls !== null, parca: v.parca };
   const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm, json: v.json, port: v.port };
   if (v.resume === null) {
     // (--resume: the stored run's settings; flags that would change them are refused below.)

@@ -6,7 +6,8 @@
 // or any error leaves no runner and no temp disk behind and keeps finished cells.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BenchError, ExitCode } from '../errors.js';
 import { implByName, IMPL_NAMES } from '../servers/registry.js';
 import { cellDir, RESULT_FILE, TEXT_SUMMARY_FILE, verificationFile } from '../results/layout.js';
@@ -24,6 +25,11 @@ import { prepareRunner } from './runner-build.js';
 import { debianImpls, prepareDebianVms } from './runner-debian.js';
 import { waitForSsh, type SshSession } from './ssh.js';
 import { guestEmulated, virtNote } from './virt.js';
+import { importProfileFiles } from './profile-pull.js';
+import { PARCA_UNIT, parcaGuestfwd, parcaStartError } from './parca.js';
+
+/** bench --parca's relay, which QEMU runs per guest connection (vm/parca-relay.ts, compiled beside this file). */
+const PARCA_RELAY = join(dirname(fileURLToPath(import.meta.url)), 'parca-relay.js');
 import { InfoSchema, OUTCOME_FILE, OutcomeSchema, type Info, type Outcome } from './wire.js';
 
 /** What the first Ctrl-C says it is doing, and what a second one kills at once. */
@@ -77,6 +83,9 @@ export async function importCell(staging: string, runDir: string, spec: CellSpec
   if (emulated && !result.warnings.some((w) => w.code === 'emulated')) {
     result.warnings.push({ code: 'emulated', message: 'the VM ran under TCG emulation (no KVM): numbers are not comparable to a real machine' });
   }
+  // bench --profile: the guest's recorder wrote profile.proto and profile.folded beside result.json.
+  const lost = result.profile ? await importProfileFiles(dir, cellDir(runDir, spec.size.name, spec.impl, spec.rep), result.profile) : [];
+  if (lost.length > 0) result.warnings.push({ code: 'profile', message: `the profile of ${spec.impl} came back from the VM without ${lost.join(' and ')}` });
   const text = existsSync(join(dir, TEXT_SUMMARY_FILE)) ? await readFile(join(dir, TEXT_SUMMARY_FILE), 'utf8') : null;
   await writeCell(runDir, result, text);
   return { outcome, result };
@@ -154,7 +163,7 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
       consoleLog = join(run.runDir, 'vm', `${size.name}cpu-console.log`);
       run.emit({ kind: 'info', message: `size ${size.name}: booting ${runners.get(size.name)} (console: ${consoleLog})` });
       signal?.addEventListener('abort', onAbort, { once: true });
-      const booted = await bootVm({ size: size.name, runner: runners.get(size.name) as string, consoleLog });
+      const booted = await bootVm({ size: size.name, runner: runners.get(size.name) as string, consoleLog, ...(p.vm.parca ? { netOpts: [parcaGuestfwd(p.vm.parca, process.execPath, PARCA_RELAY)] } : {}) });
       vm = booted;
       if (signal?.aborted) throw signal.reason;
       ssh = await waitForSsh(() => {
@@ -162,6 +171,12 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
         return hostKey ? { host: '127.0.0.1', port: booted.port, privateKey: booted.keys.privateKey, hostKey } : null;
       }, { timeoutMs: p.vm.sshTimeoutSeconds !== null ? p.vm.sshTimeoutSeconds * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => booted.exited(), consoleTail: () => booted.consoleTail(), ...(signal ? { signal } : {}) });
       run.emit({ kind: 'info', message: `size ${size.name}: SSH up on 127.0.0.1:${booted.port}` });
+      if (p.vm.parca) {
+        // bench --parca: the agent profiles the whole VM from here on (warm-up and load alike).
+        const started = await ssh.exec(`systemctl start ${PARCA_UNIT}`);
+        if (started.code !== 0) throw parcaStartError(started.code, started.stderr);
+        run.emit({ kind: 'info', message: `size ${size.name}: parca-agent sends to ${p.vm.parca.host}:${p.vm.parca.port}` });
+      }
       const engine = p.engine === 'wrk' ? 'wrk' : 'k6';
       const infoRun = await ssh.exec(`k6test --info --engine ${engine}`);
       let answer: Info;

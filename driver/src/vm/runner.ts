@@ -116,7 +116,7 @@ export function killAllVmsNow(): void {
  * Start a runner. `persistent` (server-bench vm start): the VM outlives this process, so it is not
  * killed on our exit and its temp folder stays until `vm stop`.
  */
-export async function bootVm(o: { size: string; runner: string; consoleLog: string; keys?: KeyPair; port?: number; qemuOpts?: string; persistent?: boolean }): Promise<BootedVm> {
+export async function bootVm(o: { size: string; runner: string; consoleLog: string; keys?: KeyPair; port?: number; qemuOpts?: string; persistent?: boolean; netOpts?: string[] }): Promise<BootedVm> {
   const tmpDir = await mkdtemp(join(tmpdir(), `server-bench-vm-${o.size}-`));
   const sharedDir = join(tmpDir, 'shared');
   await mkdir(sharedDir);
@@ -136,7 +136,8 @@ export async function bootVm(o: { size: string; runner: string; consoleLog: stri
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NIX_DISK_IMAGE: diskImage,
-    QEMU_NET_OPTS: `hostfwd=tcp:127.0.0.1:${port}-:22`,
+    // More user-network options (bench --parca's guestfwd) follow the SSH forward.
+    QEMU_NET_OPTS: [`hostfwd=tcp:127.0.0.1:${port}-:22`, ...(o.netOpts ?? [])].join(','),
     SHARED_DIR: sharedDir,
     TMPDIR: runTmp,
     USE_TMPDIR: '1',

@@ -204,4 +204,28 @@ describe('the Debian guest in a real QEMU', () => {
     expect((await loadRun(join(reports, run[0] as string))).cells).toEqual([]);
     await expectNothingLeft();
   }, 25 * MINUTE);
+
+  // bench --profile in the guest (issue 14): one boot and two tsherve cells (its cost is printed).
+  it('bench --backend vm --profile: perf in the guest, tsherve\'s own JavaScript functions named, the profile pulled into the run and reported', async () => {
+    const before = new Set(await readdir(reports));
+    const r = await timed('bench --profile (tsherve, 5 s cells)', () => cli(['bench', '--backend', 'vm', '--image', 'debian', '--impls', 'tsherve', '--sizes', '1', '--reps', '1', '--duration', '5s', '--engine', 'wrk', '--allow-tcg', '--profile'], 25 * MINUTE));
+    expect(r.exitCode, r.all).toBe(0);
+    const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
+    expect(run).toHaveLength(1);
+    const runDir = join(reports, run[0] as string);
+    const loaded = await loadRun(runDir);
+    expect(loaded.cells.map((c) => [c.rep, c.profile !== undefined]).sort()).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    const profiled = loaded.cells.find((c) => c.rep === 2);
+    expect(profiled?.profile?.samples ?? 0).toBeGreaterThan(0);
+    const cell = join(runDir, 'cells', '1cpu', 'tsherve', 'r2');
+    expect(existsSync(join(cell, 'profile.proto'))).toBe(true);
+    const folded = await readFile(join(cell, 'profile.folded'), 'utf8');
+    // JIT frames named from the unit's V8 perf map (its private /tmp), in tsherve's own files.
+    expect(folded).toMatch(/servers\/tsherve\/src\/[^;]*\.js:\d+_\[j\]/);
+    expect(await readFile(join(runDir, 'report.md'), 'utf8')).toContain('## Profiles: where the time goes');
+    await expectNothingLeft();
+  }, 30 * MINUTE);
 });

@@ -44,10 +44,18 @@ export function guestDistro(osRelease: string = readFileSync('/etc/os-release', 
  * virtio modules, a kernel. No k6: Debian does not package it (the Debian guest runs wrk). No
  * firewall: QEMU's restricted user-mode network delivers nothing to the guest but the one SSH
  * forward, so nothing else can come in, and conntrack is never loaded (what the NixOS guest's
- * NOTRACK rules are for).
+ * NOTRACK rules are for). Linux perf for bench --profile (perfPackage).
  */
 export function guestPackages(d: GuestDistro): string[] {
-  return ['systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'openssh-server', 'iproute2', 'procps', 'util-linux', 'curl', 'wrk', 'nginx-light', 'initramfs-tools', d.kernelPackage];
+  return ['systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'openssh-server', 'iproute2', 'procps', 'util-linux', 'curl', 'wrk', 'nginx-light', 'initramfs-tools', d.kernelPackage, perfPackage(d)];
+}
+
+/**
+ * perf for bench --profile in the guest, built from the same kernel source as the guest's kernel
+ * package: Debian's linux-perf (/usr/bin/perf), Ubuntu's linux-tools for its virtual kernel.
+ */
+function perfPackage(d: GuestDistro): string {
+  return d.id === 'debian' ? 'linux-perf' : 'linux-tools-virtual';
 }
 
 /**
