@@ -16,10 +16,7 @@ import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
 
-const KNOWN_STATUSES = [
-  0, 200, 204, 206, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 410, 429, 500, 502, 503,
-  504,
-];
+const KNOWN_STATUSES = [0, 200, 204, 206, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 410, 429, 500, 502, 503, 504];
 
 function fail(message) {
   throw new Error(`server-bench k6 script: ${message}`);

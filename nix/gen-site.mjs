@@ -15,7 +15,11 @@ if (!lib || !out || !guestWebroot || !guestPrefix || (bytesArg !== undefined && 
 const load = (rel) => import(pathToFileURL(join(lib, 'dist', 'driver', 'src', rel)).href);
 const sitegen = await load('site/generate.js');
 const nginx = await load('servers/nginx.js');
-for (const [mod, name] of [[sitegen, 'generateSite'], [sitegen, 'renderRedirectMap'], [nginx, 'renderNginxConfig']]) {
+for (const [mod, name] of [
+  [sitegen, 'generateSite'],
+  [sitegen, 'renderRedirectMap'],
+  [nginx, 'renderNginxConfig'],
+]) {
   if (typeof mod[name] !== 'function') {
     console.error(`gen-site: the engine no longer exports ${name}(); update nix/gen-site.mjs to its new API`);
     process.exit(1);

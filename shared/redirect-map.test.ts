@@ -13,7 +13,9 @@ describe('parseRedirectMap', () => {
   });
 
   it('skips lines gosherve would not read as exactly two single-space-separated parts, with line numbers', () => {
-    const p = parseRedirectMap(['one', 'a  https://e.org/two-spaces', 'b https://e.org/x trailing', 'c https://e.org/ ', 'd\thttps://e.org/tab', 'ok https://e.org/ok'].join('\n'));
+    const p = parseRedirectMap(
+      ['one', 'a  https://e.org/two-spaces', 'b https://e.org/x trailing', 'c https://e.org/ ', 'd\thttps://e.org/tab', 'ok https://e.org/ok'].join('\n'),
+    );
     expect(p.redirects).toEqual([{ alias: 'ok', target: 'https://e.org/ok' }]);
     expect(p.skipped.map((s) => s.line)).toEqual([1, 2, 3, 4, 5]);
     expect(p.skipped[0]!.reason).toMatch(/expected "alias target"/);

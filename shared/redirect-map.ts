@@ -42,7 +42,8 @@ export function parseRedirectMap(text: string): ParsedRedirectMap {
       return skip(`expected "alias target" separated by one space, got ${parts.filter((p) => p !== '').length} field(s) in ${parts.length} part(s)`);
     }
     const [alias, target] = parts as [string, string];
-    if (alias.startsWith('/') || alias.endsWith('/')) return skip(`alias "${alias}" starts or ends with "/": gosherve trims those from the request path, so it never matches`);
+    if (alias.startsWith('/') || alias.endsWith('/'))
+      return skip(`alias "${alias}" starts or ends with "/": gosherve trims those from the request path, so it never matches`);
     // eslint-disable-next-line no-control-regex -- control characters are what this rejects
     if (/[\s\u0000-\u001f\u007f]/.test(alias + target)) return skip('contains a tab or control character');
     let url: URL;

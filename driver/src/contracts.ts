@@ -172,8 +172,6 @@ export interface ResourceMonitor {
   stop(): Promise<void>;
 }
 
-;
-
 // ---------------------------------------------------------------- supervision (supervisor-*.ts)
 /** A running server under test. */
 export interface ServerHandle {

@@ -56,7 +56,10 @@ export class ProblemsError extends BenchError {
   constructor(readonly problems: BenchError[]) {
     super(
       problems.map((p) => p.message).join('; '),
-      problems.map((p) => p.hint).filter((h, i, a) => h && a.indexOf(h) === i).join('; '),
+      problems
+        .map((p) => p.hint)
+        .filter((h, i, a) => h && a.indexOf(h) === i)
+        .join('; '),
       (problems[0]?.exitCode ?? ExitCode.usage) as ExitCodeValue,
     );
   }

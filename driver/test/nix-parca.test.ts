@@ -13,7 +13,11 @@ const repo = join(import.meta.dirname, '..', '..');
 const nixEnv = { ...process.env, http_proxy: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9', all_proxy: 'http://127.0.0.1:9' };
 
 async function nixEval(expr: string): Promise<unknown> {
-  const { stdout } = await run('nix-instantiate', ['--eval', '--strict', '--json', '--option', 'substituters', '', '-E', expr], { cwd: repo, env: nixEnv, timeout: 30_000 });
+  const { stdout } = await run('nix-instantiate', ['--eval', '--strict', '--json', '--option', 'substituters', '', '-E', expr], {
+    cwd: repo,
+    env: nixEnv,
+    timeout: 30_000,
+  });
   return JSON.parse(stdout);
 }
 
@@ -29,13 +33,17 @@ describe('Parca agent in the VMs', () => {
   });
 
   it('with a server: QEMU forwards 10.0.2.100:7070 in the guest to it, and the agent sends there', async () => {
-    const on = await nixEval('import ./nix/parca-agent.nix { settings = import ./nix/parca.nix // { host = "127.0.0.1"; port = 7171; extraArgs = [ "--node=bench" ]; }; exe = "/nix/store/x-parca-agent/bin/parca-agent"; }');
+    const on = await nixEval(
+      'import ./nix/parca-agent.nix { settings = import ./nix/parca.nix // { host = "127.0.0.1"; port = 7171; extraArgs = [ "--node=bench" ]; }; exe = "/nix/store/x-parca-agent/bin/parca-agent"; }',
+    );
     expect(on).toEqual({
       enable: true,
       forward: { from: 'guest', proto: 'tcp', guest: { address: '10.0.2.100', port: 7070 }, host: { address: '127.0.0.1', port: 7171 } },
       args: ['/nix/store/x-parca-agent/bin/parca-agent', '--remote-store-address=10.0.2.100:7070', '--remote-store-insecure', '--node=bench'],
     });
-    const tls = (await nixEval('(import ./nix/parca-agent.nix { settings = import ./nix/parca.nix // { host = "parca.internal"; insecure = false; }; exe = "parca-agent"; }).args')) as string[];
+    const tls = (await nixEval(
+      '(import ./nix/parca-agent.nix { settings = import ./nix/parca.nix // { host = "parca.internal"; insecure = false; }; exe = "parca-agent"; }).args',
+    )) as string[];
     expect(tls).toEqual(['parca-agent', '--remote-store-address=10.0.2.100:7070']);
   });
 
@@ -43,7 +51,9 @@ describe('Parca agent in the VMs', () => {
     const vm = await readFile(join(repo, 'vm.nix'), 'utf8');
     expect(vm).toContain('default = import ./nix/parca.nix;');
     expect(vm).toContain('forwardPorts = lib.optional (parca.forward != null) parca.forward;');
-    expect(vm).toMatch(/systemd\.services = \{\n\s+# [^\n]*\n[^\n]*\n\s+parca-agent = \{\n[^\n]*\n\s+wantedBy = lib\.optional parca\.enable "multi-user\.target";/);
+    expect(vm).toMatch(
+      /systemd\.services = \{\n\s+# [^\n]*\n[^\n]*\n\s+parca-agent = \{\n[^\n]*\n\s+wantedBy = lib\.optional parca\.enable "multi-user\.target";/,
+    );
     expect(vm).toContain('ExecStart = lib.escapeShellArgs parca.args;');
   });
 });

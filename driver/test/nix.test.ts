@@ -215,7 +215,9 @@ describe('nix/impls.nix', () => {
       metricsPort: i.metricsPort,
       metricPrefix: i.metricPrefix,
     });
-    const fromNix = Object.values(impls).map(pick).sort((a, b) => a.name.localeCompare(b.name));
+    const fromNix = Object.values(impls)
+      .map(pick)
+      .sort((a, b) => a.name.localeCompare(b.name));
     const fromEngine = IMPLS.map(pick).sort((a, b) => a.name.localeCompare(b.name));
     expect(fromNix).toEqual(fromEngine);
     for (const i of Object.values(impls)) expect(i.unit).toBe(`bench-${i.name}`);
@@ -252,7 +254,15 @@ describe('nix/impls.nix', () => {
     // (nginx gets none: its configuration file carries everything). The VMs run the servers as
     // shipped (--server-logs shipped), so the local launch is asked for that mode.
     for (const impl of IMPLS) {
-      const local = impl.launch({ webroot: '/var/lib/bench-site', mapUrl: 'http://127.0.0.1:8090/redirects.txt', host: '127.0.0.1', cpus: 2, cacheDir: '/c', workDir: await tempDir(), serverLogs: 'shipped' } as never);
+      const local = impl.launch({
+        webroot: '/var/lib/bench-site',
+        mapUrl: 'http://127.0.0.1:8090/redirects.txt',
+        host: '127.0.0.1',
+        cpus: 2,
+        cacheDir: '/c',
+        workDir: await tempDir(),
+        serverLogs: 'shipped',
+      } as never);
       expect(two[impl.name]?.environment, impl.name).toEqual(local.env);
     }
     // servy embeds the site (flake.nix builds it for the generated one) and runs as shipped, as the VMs' gosherve does.
@@ -390,7 +400,15 @@ describe('flake.lock', () => {
 });
 
 describe('guest scripts', () => {
-  const shellFiles = ['nix/apps/bench.sh', 'nix/apps/benchvm-test.sh', 'nix/apps/benchvm-exec.sh', 'nix/guest/bench-site.sh', 'nix/guest/bench-ssh-setup.sh', 'scripts/npm-deps-hash.sh', 'scripts/check-nix.sh'];
+  const shellFiles = [
+    'nix/apps/bench.sh',
+    'nix/apps/benchvm-test.sh',
+    'nix/apps/benchvm-exec.sh',
+    'nix/guest/bench-site.sh',
+    'nix/guest/bench-ssh-setup.sh',
+    'scripts/npm-deps-hash.sh',
+    'scripts/check-nix.sh',
+  ];
 
   it('are valid bash', async () => {
     for (const f of shellFiles) await run('bash', ['-n', join(repo, f)]);
@@ -524,7 +542,15 @@ describe('npm dependencies for Nix', () => {
       inputs = map (p: p.name) d.nativeBuildInputs;
       inherit (d) outputHash outputHashMode outputHashAlgo impureEnvVars buildPhase dontFixup;
     }`;
-    const fod = (await nixEval(expr)) as { inputs: string[]; outputHash: string; outputHashMode: string; outputHashAlgo: string; impureEnvVars: string[]; buildPhase: string; dontFixup: boolean };
+    const fod = (await nixEval(expr)) as {
+      inputs: string[];
+      outputHash: string;
+      outputHashMode: string;
+      outputHashAlgo: string;
+      impureEnvVars: string[];
+      buildPhase: string;
+      dontFixup: boolean;
+    };
     // stdenv sets NIX_SSL_CERT_FILE=/no-cert-file.crt; cacert's setup hook replaces it (nix/README.md).
     expect(fod.inputs).toEqual(['nodejs', 'cacert']);
     const committed = JSON.parse(await readFile(join(repo, 'nix/npm-deps.json'), 'utf8')) as { hash: string };
@@ -566,7 +592,17 @@ describe('scripts/check-nix.sh (the same offline checks for CI and by hand)', ()
   it('fails on a file that does not parse and on a matrix file a pure file cannot read', async () => {
     const d = await tempDir();
     for (const dir of ['scripts', 'nix', 'matrix']) await mkdir(join(d, dir));
-    for (const f of ['scripts/check-nix.sh', 'flake.nix', 'vm.nix', 'nix/sizes.nix', 'nix/impls.nix', 'nix/guest-paths.nix', 'nix/vm-drvs.nix', 'nix/packages.nix', 'matrix/impls.json']) {
+    for (const f of [
+      'scripts/check-nix.sh',
+      'flake.nix',
+      'vm.nix',
+      'nix/sizes.nix',
+      'nix/impls.nix',
+      'nix/guest-paths.nix',
+      'nix/vm-drvs.nix',
+      'nix/packages.nix',
+      'matrix/impls.json',
+    ]) {
       await writeFile(join(d, f), await readFile(join(repo, f)), { mode: f.endsWith('.sh') ? 0o755 : 0o644 });
     }
     await writeFile(join(d, 'matrix/sizes.json'), '{ "guest": {}, "sizes": [ { "name": "1" } ] }');

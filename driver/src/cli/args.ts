@@ -40,7 +40,8 @@ export function argsError(err: unknown, command: string, flagArgs: Readonly<Reco
       if (flag === null) break;
       const name = flag.replace(/^-+/, '');
       const arg = flagArgs[name];
-      if (/argument missing|ambiguous/.test(msg) && arg !== undefined) return new UsageError(`${command}: ${flag} needs a value`, `give it as ${flag} ${arg}; ${help}`);
+      if (/argument missing|ambiguous/.test(msg) && arg !== undefined)
+        return new UsageError(`${command}: ${flag} needs a value`, `give it as ${flag} ${arg}; ${help}`);
       if (/does not take an argument/.test(msg)) return new UsageError(`${command}: ${flag} is a switch and takes no value`, `write ${flag} alone; ${help}`);
       return new UsageError(`${command}: ${flag} needs a value`, help);
     }

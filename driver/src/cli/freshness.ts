@@ -52,5 +52,8 @@ export function assertFreshBuild(root: string): void {
   const stale = staleSources(root);
   if (stale.length === 0) return;
   const names = stale.slice(0, 3).join(', ') + (stale.length > 3 ? ` and ${stale.length - 3} more` : '');
-  throw new EnvironmentError(`the build in dist/ is older than ${names}: this would measure the old code`, 'run npm run build first (npm run bench builds before it runs)');
+  throw new EnvironmentError(
+    `the build in dist/ is older than ${names}: this would measure the old code`,
+    'run npm run build first (npm run bench builds before it runs)',
+  );
 }

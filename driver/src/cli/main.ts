@@ -52,7 +52,11 @@ const VERIFY_FLAGS = pickFlags(['impls', 'webroot', 'redirects', 'siteSize', 'se
 const PREPARE_FLAGS = pickFlags(['impls']);
 
 /** A command's flags (a part of bench's table) → their values for the local backend; all problems at once. */
-function readCommandFlags<F extends Record<string, OptionSpec<unknown>>>(command: string, argv: string[], table: F): { values: FlagValues<F>; help: boolean; problems: BenchError[] } {
+function readCommandFlags<F extends Record<string, OptionSpec<unknown>>>(
+  command: string,
+  argv: string[],
+  table: F,
+): { values: FlagValues<F>; help: boolean; problems: BenchError[] } {
   const raw = readFlags(command, argv, table);
   const problems: BenchError[] = [];
   return { values: flagValues(table, raw, 'local', problems), help: raw.help, problems };
@@ -80,7 +84,9 @@ async function verifyCommand(argv: string[]): Promise<number> {
       }
       const ver = o.verification;
       if (!ver) continue;
-      process.stdout.write(`${o.impl}: ${ver.passed ? 'PASS' : 'FAIL'} (${ver.counts.pass} pass, ${ver.counts.warn} warn, ${ver.counts.fail} fail; ${ver.targets} targets)\n`);
+      process.stdout.write(
+        `${o.impl}: ${ver.passed ? 'PASS' : 'FAIL'} (${ver.counts.pass} pass, ${ver.counts.warn} warn, ${ver.counts.fail} fail; ${ver.targets} targets)\n`,
+      );
       for (const f of ver.findings) if (f.status !== 'pass') process.stdout.write(`  ${f.status} ${f.url}: ${f.reason}\n`);
     }
   }
@@ -120,7 +126,8 @@ async function delegate(name: 'bench' | 'report' | 'compare' | 'vm' | 'hosts', a
     mod = (await import(`./commands/${name}.js`)) as typeof mod;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND') throw new BenchError(`the ${name} command is not built into this copy`, 'update and rebuild (npm run build)', ExitCode.failure);
+    if (code === 'ERR_MODULE_NOT_FOUND')
+      throw new BenchError(`the ${name} command is not built into this copy`, 'update and rebuild (npm run build)', ExitCode.failure);
     throw err;
   }
   if (typeof mod.main !== 'function') throw new BenchError(`the ${name} module has no main()`, 'update and rebuild (npm run build)', ExitCode.failure);

@@ -41,7 +41,10 @@ export function packageFile(rel: string, envOverride?: string): string {
   }
   // Typed: a tree copied without this file (a hand-made VM guest without driver/assets) is an
   // environment problem with a fix, not an internal error in the middle of a cell.
-  throw new EnvironmentError(`cannot find ${rel} above ${dirname(fileURLToPath(import.meta.url))}`, `install the whole package (${rel} beside dist/, as vm/image/payload.ts lists)${envOverride ? ` or set ${envOverride}` : ''}`);
+  throw new EnvironmentError(
+    `cannot find ${rel} above ${dirname(fileURLToPath(import.meta.url))}`,
+    `install the whole package (${rel} beside dist/, as vm/image/payload.ts lists)${envOverride ? ` or set ${envOverride}` : ''}`,
+  );
 }
 
 /** Every URL path a load run requests, in order: the crawled paths, then "/" + each alias. */

@@ -16,7 +16,10 @@ export interface JsonSyntaxError {
 }
 
 class Stop extends Error {
-  constructor(readonly at: number, readonly expected: string) {
+  constructor(
+    readonly at: number,
+    readonly expected: string,
+  ) {
     super(expected);
   }
 }

@@ -24,10 +24,14 @@ export function k6Args(opts: { targetsFile: string; summaryDir: string; vus: num
     '--no-color',
     // Never phone home: the VMs are offline and the host run should be too.
     '--no-usage-report',
-    '-e', `TARGETS=${opts.targetsFile}`,
-    '-e', `SUMMARY_DIR=${opts.summaryDir}`,
-    '-e', `VUS=${opts.vus}`,
-    '-e', `DURATION=${Math.max(1, Math.round(opts.durationSeconds))}s`,
+    '-e',
+    `TARGETS=${opts.targetsFile}`,
+    '-e',
+    `SUMMARY_DIR=${opts.summaryDir}`,
+    '-e',
+    `VUS=${opts.vus}`,
+    '-e',
+    `DURATION=${Math.max(1, Math.round(opts.durationSeconds))}s`,
     opts.script,
   ];
 }
@@ -52,11 +56,14 @@ export const k6Engine: LoadEngine = {
   },
   version() {
     // Asked once per process: each cell runs k6 twice (warm-up, measure) and the binary does not change.
-    return (k6Version ??= execa('k6', ['version'], { reject: false, stdin: 'ignore' }).then((r) => /k6 v?(\d+\.\d+\.\d+\S*)/.exec(`${r.stdout}`)?.[1] ?? 'unknown'));
+    return (k6Version ??= execa('k6', ['version'], { reject: false, stdin: 'ignore' }).then(
+      (r) => /k6 v?(\d+\.\d+\.\d+\S*)/.exec(`${r.stdout}`)?.[1] ?? 'unknown',
+    ));
   },
   async run(opts: LoadOptions): Promise<K6LoadResult> {
     if (!which('k6')) throw new EnvironmentError('k6 is not installed', K6_INSTALL_HINT);
-    if (opts.targets.paths.length + opts.targets.redirects.length === 0) throw new BenchError('k6: no targets to request', 'crawl the site first (crawl.ts)', ExitCode.input);
+    if (opts.targets.paths.length + opts.targets.redirects.length === 0)
+      throw new BenchError('k6: no targets to request', 'crawl the site first (crawl.ts)', ExitCode.input);
     await mkdir(opts.outDir, { recursive: true });
     const targetsFile = join(opts.outDir, 'targets.json');
     const summaryFile = join(opts.outDir, 'summary.json');
@@ -66,19 +73,41 @@ export const k6Engine: LoadEngine = {
     // Asked before the run, not during it: nothing else should start while we measure.
     const engineVersion = await k6Engine.version();
     // k6 waits up to 30 s (gracefulStop) for iterations in flight, plus start-up and the summary.
-    const run = await runGenerator('k6', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: opts.durationSeconds, graceSeconds: 90, cwd: opts.outDir, env: k6Env() });
+    const run = await runGenerator('k6', args, {
+      cpus: opts.cpus,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      durationSeconds: opts.durationSeconds,
+      graceSeconds: 90,
+      cwd: opts.outDir,
+      env: k6Env(),
+    });
     if (run.canceled) throw new BenchError('k6 was interrupted', 'the run was cancelled', ExitCode.interrupted);
     // 99 = thresholds crossed (our script sets none, but a summary is still written then).
     if (run.exitCode !== 0 && run.exitCode !== 99) {
-      throw new CommandError(run.commandLine, run.exitCode ?? null, run.signal ?? null, tail(`${run.stderr}\n${run.stdout}`), run.timedOut ? 'k6 did not stop on time; is the server hanging?' : 'run the same command by hand to see k6\'s own error');
+      throw new CommandError(
+        run.commandLine,
+        run.exitCode ?? null,
+        run.signal ?? null,
+        tail(`${run.stderr}\n${run.stdout}`),
+        run.timedOut ? 'k6 did not stop on time; is the server hanging?' : "run the same command by hand to see k6's own error",
+      );
     }
     let text: string;
     try {
       text = await readFile(summaryFile, 'utf8');
     } catch {
-      throw new InputError(`k6 wrote no summary at ${summaryFile}`, `check that handleSummary in ${k6ScriptPath()} ran (k6 said: ${tail(`${run.stderr}\n${run.stdout}`, 3) || 'nothing'})`);
+      throw new InputError(
+        `k6 wrote no summary at ${summaryFile}`,
+        `check that handleSummary in ${k6ScriptPath()} ran (k6 said: ${tail(`${run.stderr}\n${run.stdout}`, 3) || 'nothing'})`,
+      );
     }
     const summary = parseK6Summary(text);
-    return normaliseK6(summary, { engineVersion, loadgenCpuSeconds: run.cpuSeconds, raw: JSON.parse(text) as unknown, fallbackDurationSeconds: opts.durationSeconds });
+    return normaliseK6(summary, {
+      engineVersion,
+      loadgenCpuSeconds: run.cpuSeconds,
+      raw: JSON.parse(text) as unknown,
+      fallbackDurationSeconds: opts.durationSeconds,
+    });
   },
 };

@@ -95,17 +95,13 @@ const objectGroup: z.ZodType<ObjectGroup> = z.lazy(() =>
 );
 
 const handleSummarySchema = z.object({
-  options: z
-    .object({ summaryTrendStats: z.array(z.string()).optional() })
-    .optional(),
+  options: z.object({ summaryTrendStats: z.array(z.string()).optional() }).optional(),
   state: z.object({ testRunDurationMs: z.number().nonnegative().optional() }).optional(),
   metrics: z.record(z.string(), handleMetric),
   root_group: arrayGroup.optional(),
 });
 
-const exportMetric = z
-  .object({ thresholds: z.record(z.string(), z.boolean()).optional() })
-  .catchall(z.number());
+const exportMetric = z.object({ thresholds: z.record(z.string(), z.boolean()).optional() }).catchall(z.number());
 
 const exportSchema = z.object({
   metrics: z.record(z.string(), exportMetric),
@@ -202,13 +198,19 @@ function toJson(input: unknown): unknown {
     if (!where) fail(`not JSON (${e instanceof Error ? e.message : String(e)})`);
     const at = `not JSON at position ${where.position} (line ${where.line}, column ${where.column})`;
     if (input[where.position] === '\uFEFF') {
-      fail(`${at}: the text starts with a UTF-8 byte-order mark (U+FEFF), which k6 never writes`, 'save the file as UTF-8 without a byte-order mark, or pass the file k6 wrote');
+      fail(
+        `${at}: the text starts with a UTF-8 byte-order mark (U+FEFF), which k6 never writes`,
+        'save the file as UTF-8 without a byte-order mark, or pass the file k6 wrote',
+      );
     }
     if (where.position >= input.length) fail(`${at}: the text ends where ${where.expected} was expected; was the file truncated?`);
     const lead = input.trimStart();
     if (!lead.startsWith('{') && !lead.startsWith('[')) {
       const first = JSON.stringify(lead.split('\n', 1)[0]!.slice(0, 40));
-      fail(`${at}: found ${where.found}, expected ${where.expected}; the text starts with ${first}, which looks like pasted console output, not k6's JSON summary`, 'pass the file handleSummary or --summary-export wrote, not what k6 printed');
+      fail(
+        `${at}: found ${where.found}, expected ${where.expected}; the text starts with ${first}, which looks like pasted console output, not k6's JSON summary`,
+        'pass the file handleSummary or --summary-export wrote, not what k6 printed',
+      );
     }
     fail(`${at}: found ${where.found}, expected ${where.expected}`);
   }
@@ -218,7 +220,11 @@ function toJson(input: unknown): unknown {
 function inferContains(name: string): K6Contains {
   const base = name.replace(/\{.*$/, '');
   if (/^data_(received|sent)$/.test(base) || /_(bytes|data)$/.test(base)) return 'data';
-  if (/^(http_req_(duration|blocked|connecting|tls_handshaking|sending|waiting|receiving)|iteration_duration|group_duration|grpc_req_duration|ws_session_duration|ws_connecting)$/.test(base)) {
+  if (
+    /^(http_req_(duration|blocked|connecting|tls_handshaking|sending|waiting|receiving)|iteration_duration|group_duration|grpc_req_duration|ws_session_duration|ws_connecting)$/.test(
+      base,
+    )
+  ) {
     return 'time';
   }
   return 'default';
@@ -308,7 +314,10 @@ export function parseK6Summary(input: unknown): K6Summary {
   const dialect = detectDialect(obj);
   const summary = dialect === 'handleSummary' ? fromHandleSummary(obj) : dialect === 'summary-export' ? fromExport(obj) : fromV1(obj);
   if (Object.keys(summary.metrics).length === 0) {
-    fail(`the summary has no metrics (${dialect === 'machine-readable-v1' ? 'results.metrics is an empty list' : '"metrics" is an empty object'}); k6 writes at least vus and iterations for a run that started`, 'pass the summary of a k6 run that made requests');
+    fail(
+      `the summary has no metrics (${dialect === 'machine-readable-v1' ? 'results.metrics is an empty list' : '"metrics" is an empty object'}); k6 writes at least vus and iterations for a run that started`,
+      'pass the summary of a k6 run that made requests',
+    );
   }
   return summary;
 }
@@ -426,7 +435,9 @@ const GENERIC = new Set(['vus', 'vus_max', 'iterations', 'iteration_duration', '
 
 /** "grpc_req_duration, grpc_streams" — what a summary without http_reqs measured instead. */
 function whatItHas(metrics: Record<string, K6Metric>): string {
-  const names = Object.keys(metrics).filter((n) => !n.includes('{')).sort();
+  const names = Object.keys(metrics)
+    .filter((n) => !n.includes('{'))
+    .sort();
   const specific = names.filter((n) => !GENERIC.has(n) && !/^status_/.test(n));
   const shown = specific.length > 0 ? specific : names;
   const list = shown.length > 6 ? `${shown.slice(0, 6).join(', ')} and ${shown.length - 6} more` : shown.join(', ');
@@ -461,7 +472,10 @@ function latencyFrom(metric: K6Metric | undefined, warnings: Warning[]): Latency
   }
   if (missing.length > 0) {
     // Never filled from a neighbouring statistic: max is not p99, and p99 is not p90.
-    warnings.push({ code: 'not-measured', message: `latency ${missing.join(', ')} not in the k6 summary (its trend stats: ${Object.keys(metric.values).join(', ')}); shown as –` });
+    warnings.push({
+      code: 'not-measured',
+      message: `latency ${missing.join(', ')} not in the k6 summary (its trend stats: ${Object.keys(metric.values).join(', ')}); shown as –`,
+    });
   }
   return out;
 }
@@ -484,7 +498,10 @@ export function normaliseK6(summary: K6Summary, ctx: K6NormaliseContext): K6Load
 
   const requests = counter('http_reqs');
   if (requests === null) {
-    fail(`this summary has ${whatItHas(m)}, no http_reqs: it is not from an HTTP load test, and server-bench measures HTTP servers`, 'pass the summary of a k6 run that made HTTP requests (k6/http), such as the one k6/script.js writes');
+    fail(
+      `this summary has ${whatItHas(m)}, no http_reqs: it is not from an HTTP load test, and server-bench measures HTTP servers`,
+      'pass the summary of a k6 run that made HTTP requests (k6/http), such as the one k6/script.js writes',
+    );
   }
   // k6 counts every byte read from the network in data_received; an HTTP test that made requests always has it.
   const bytes = counter('data_received') ?? (requests === 0 ? 0 : null);
@@ -495,7 +512,10 @@ export function normaliseK6(summary: K6Summary, ctx: K6NormaliseContext): K6Load
     durationSeconds = summary.durationMs / 1000;
   } else if (ctx.fallbackDurationSeconds !== undefined && ctx.fallbackDurationSeconds > 0) {
     durationSeconds = ctx.fallbackDurationSeconds;
-    warnings.push({ code: 'substituted', message: `the k6 summary gives no test duration (no state.testRunDurationMs and no counter with a rate); the configured ${ctx.fallbackDurationSeconds} s was used for req/s and MB/s` });
+    warnings.push({
+      code: 'substituted',
+      message: `the k6 summary gives no test duration (no state.testRunDurationMs and no counter with a rate); the configured ${ctx.fallbackDurationSeconds} s was used for req/s and MB/s`,
+    });
   } else {
     fail('cannot tell the test duration: no state.testRunDurationMs and no counter with a rate');
   }

@@ -51,17 +51,30 @@ export function wrkLuaPath(): string {
 /** The WRK_JSON line from wrk's stdout, validated. */
 export function parseWrkOutput(stdout: string): WrkReport {
   const line = stdout.split('\n').find((l) => l.startsWith(WRK_MARKER));
-  if (!line) throw new BenchError(`wrk printed no ${WRK_MARKER.trim()} line (its output: ${tail(stdout, 3) || 'nothing'})`, 'check that wrk runs driver/assets/wrk-targets.lua (wrk -s)', ExitCode.failure);
+  if (!line)
+    throw new BenchError(
+      `wrk printed no ${WRK_MARKER.trim()} line (its output: ${tail(stdout, 3) || 'nothing'})`,
+      'check that wrk runs driver/assets/wrk-targets.lua (wrk -s)',
+      ExitCode.failure,
+    );
   let data: unknown;
   try {
     data = JSON.parse(line.slice(WRK_MARKER.length));
   } catch (e) {
-    throw new BenchError(`wrk's ${WRK_MARKER.trim()} line is not JSON: ${(e as Error).message}`, 'report this: the Lua script wrote a broken line', ExitCode.failure);
+    throw new BenchError(
+      `wrk's ${WRK_MARKER.trim()} line is not JSON: ${(e as Error).message}`,
+      'report this: the Lua script wrote a broken line',
+      ExitCode.failure,
+    );
   }
   const r = WrkReportSchema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new BenchError(`wrk's report: ${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}`, 'report this: the Lua script wrote an unexpected shape', ExitCode.failure);
+    throw new BenchError(
+      `wrk's report: ${issue?.path.join('.') || 'the line'}: ${issue?.message ?? 'invalid'}`,
+      'report this: the Lua script wrote an unexpected shape',
+      ExitCode.failure,
+    );
   }
   return r.data;
 }
@@ -127,7 +140,8 @@ export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
     },
     async run(opts: LoadOptions): Promise<LoadResult> {
       if (!which('wrk')) throw new EnvironmentError('wrk is not installed', WRK_INSTALL_HINT);
-      if (!Number.isInteger(opts.connections) || opts.connections < 1) throw new BenchError(`wrk: connections must be a positive integer, got ${opts.connections}`, 'pass --connections N (default VUs × 6)', ExitCode.usage);
+      if (!Number.isInteger(opts.connections) || opts.connections < 1)
+        throw new BenchError(`wrk: connections must be a positive integer, got ${opts.connections}`, 'pass --connections N (default VUs × 6)', ExitCode.usage);
       const paths = targetPaths(opts.targets);
       if (paths.length === 0) throw new BenchError('wrk: no targets to request', 'crawl the site first (crawl.ts)', ExitCode.input);
       await mkdir(opts.outDir, { recursive: true });
@@ -135,14 +149,42 @@ export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
       await writeFile(targetsFile, `${paths.join('\n')}\n`);
       const threads = wrkThreads(opts.connections, opts.cpus);
       const seconds = Math.max(1, Math.round(opts.durationSeconds));
-      const args = ['-t', String(threads), '-c', String(opts.connections), '-d', `${seconds}s`, '--timeout', '10s', '-s', wrkLuaPath(), `${opts.baseUrl.replace(/\/+$/, '')}/`, '--', targetsFile, String(threads), options.statusCodes ? 'codes' : 'classes'];
+      const args = [
+        '-t',
+        String(threads),
+        '-c',
+        String(opts.connections),
+        '-d',
+        `${seconds}s`,
+        '--timeout',
+        '10s',
+        '-s',
+        wrkLuaPath(),
+        `${opts.baseUrl.replace(/\/+$/, '')}/`,
+        '--',
+        targetsFile,
+        String(threads),
+        options.statusCodes ? 'codes' : 'classes',
+      ];
       // Asked before the run, not during it: nothing else should start while we measure.
       const engineVersion = await engine.version();
-      const run = await runGenerator('wrk', args, { cpus: opts.cpus, signal: opts.signal, onProgress: opts.onProgress, durationSeconds: seconds, graceSeconds: 30 });
+      const run = await runGenerator('wrk', args, {
+        cpus: opts.cpus,
+        signal: opts.signal,
+        onProgress: opts.onProgress,
+        durationSeconds: seconds,
+        graceSeconds: 30,
+      });
       await writeFile(join(opts.outDir, 'wrk-output.txt'), `${run.commandLine}\n\n${run.stdout}${run.stderr ? `\n--- stderr\n${run.stderr}` : ''}`);
       if (run.canceled) throw new BenchError('wrk was interrupted', 'the run was cancelled', ExitCode.interrupted);
       if (run.exitCode !== 0) {
-        throw new CommandError(run.commandLine, run.exitCode ?? null, run.signal ?? null, tail(`${run.stderr}\n${run.stdout}`), run.timedOut ? 'wrk did not stop on time; is the server hanging?' : 'run the same command by hand to see wrk\'s own error');
+        throw new CommandError(
+          run.commandLine,
+          run.exitCode ?? null,
+          run.signal ?? null,
+          tail(`${run.stderr}\n${run.stdout}`),
+          run.timedOut ? 'wrk did not stop on time; is the server hanging?' : "run the same command by hand to see wrk's own error",
+        );
       }
       return normaliseWrk(parseWrkOutput(run.stdout), { engineVersion, loadgenCpuSeconds: run.cpuSeconds });
     },

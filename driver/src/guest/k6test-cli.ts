@@ -57,7 +57,12 @@ export async function main(argv: string[]): Promise<number> {
     } catch {
       render = undefined;
     }
-    const outcome = await runK6Test(spec, cfg, { log: (l) => process.stderr.write(`${l}\n`), supervisor: args.supervisor, signal: ac.signal, ...(render ? { renderTextSummary: render } : {}) });
+    const outcome = await runK6Test(spec, cfg, {
+      log: (l) => process.stderr.write(`${l}\n`),
+      supervisor: args.supervisor,
+      signal: ac.signal,
+      ...(render ? { renderTextSummary: render } : {}),
+    });
     if (outcome.kind === 'skipped') {
       process.stderr.write(`k6test: ${spec.impl} skipped: ${outcome.reason}\n`);
       return ExitCode.failure;

@@ -30,10 +30,17 @@ async function readConfigFile<S extends z.ZodType>(path: string, schema: S): Pro
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new EnvironmentError(`k6test: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'k6test runs inside a server-bench VM; elsewhere set SERVER_BENCH_ETC to a folder with size.json, impls.json and vm.json');
+    throw new EnvironmentError(
+      `k6test: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      'k6test runs inside a server-bench VM; elsewhere set SERVER_BENCH_ETC to a folder with size.json, impls.json and vm.json',
+    );
   }
   const r = schema.safeParse(jsonOrUndefined(text));
-  if (!r.success) throw new InputError(`k6test: ${path} is invalid: ${r.error.issues[0]?.message ?? 'bad shape'} at ${r.error.issues[0]?.path.join('.') ?? ''}`, 'rebuild the VM from the same revision as the driver');
+  if (!r.success)
+    throw new InputError(
+      `k6test: ${path} is invalid: ${r.error.issues[0]?.message ?? 'bad shape'} at ${r.error.issues[0]?.path.join('.') ?? ''}`,
+      'rebuild the VM from the same revision as the driver',
+    );
   return r.data;
 }
 
@@ -83,7 +90,8 @@ implementations: ${valid.join(', ')}
 }
 
 function posInt(text: string, flag: string, min = 1): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < min) throw new UsageError(`k6test: ${flag} "${text}" is not a whole number ≥ ${min}`, `for example ${flag} ${min + 1}`);
+  if (!/^[0-9]+$/.test(text) || Number(text) < min)
+    throw new UsageError(`k6test: ${flag} "${text}" is not a whole number ≥ ${min}`, `for example ${flag} ${min + 1}`);
   return Number(text);
 }
 
@@ -123,7 +131,10 @@ export function parseK6TestArgs(argv: string[], valid: readonly string[], env: N
   if (spec !== null) {
     const extra = [...Object.keys(cellFlags), ...Object.keys(own)].filter((f) => v[f] !== undefined);
     if (impl !== undefined || extra.length > 0 || info) {
-      throw new UsageError(`k6test: --spec carries the whole cell; ${impl !== undefined ? `"${impl}"` : `--${extra[0] ?? 'info'}`} cannot be given with it`, 'give either --spec FILE or <impl> with flags');
+      throw new UsageError(
+        `k6test: --spec carries the whole cell; ${impl !== undefined ? `"${impl}"` : `--${extra[0] ?? 'info'}`} cannot be given with it`,
+        'give either --spec FILE or <impl> with flags',
+      );
     }
   } else if (!info) {
     if (impl === undefined) throw new UsageError('k6test: no implementation given', `valid implementations: ${valid.join(', ')}`);
@@ -192,7 +203,8 @@ function httpMapCounter(fetchesUrl: string, resetUrl: string): MapCounter {
     } catch {
       n = undefined;
     }
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new InputError(`map server at ${url} answered "${text.trim().slice(0, 60)}"`, 'is bench-redirect-map running?');
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+      throw new InputError(`map server at ${url} answered "${text.trim().slice(0, 60)}"`, 'is bench-redirect-map running?');
     return n;
   };
   return {
@@ -241,12 +253,34 @@ export async function k6testInfo(cfg: K6TestConfig, engine: 'k6' | 'wrk'): Promi
   let site: Info['site'];
   try {
     const etc = process.env.SERVER_BENCH_ETC || DEFAULT_ETC;
-    const j = z.object({ files: z.number(), bytes: z.number(), redirects: z.array(z.unknown()), seed: z.number().int().optional(), targetBytes: z.number().int().positive().optional() }).parse(JSON.parse(await readFile(join(etc, 'site.json'), 'utf8')));
-    site = { files: j.files, bytes: j.bytes, aliases: j.redirects.length, ...(j.seed !== undefined ? { seed: j.seed } : {}), ...(j.targetBytes !== undefined ? { targetBytes: j.targetBytes } : {}) };
+    const j = z
+      .object({
+        files: z.number(),
+        bytes: z.number(),
+        redirects: z.array(z.unknown()),
+        seed: z.number().int().optional(),
+        targetBytes: z.number().int().positive().optional(),
+      })
+      .parse(JSON.parse(await readFile(join(etc, 'site.json'), 'utf8')));
+    site = {
+      files: j.files,
+      bytes: j.bytes,
+      aliases: j.redirects.length,
+      ...(j.seed !== undefined ? { seed: j.seed } : {}),
+      ...(j.targetBytes !== undefined ? { targetBytes: j.targetBytes } : {}),
+    };
   } catch {
     site = null; // optional: the run records zeros
   }
-  return { size: cfg.size, impls: cfg.impls.map((i) => i.name), outDir: cfg.paths.outDir, node: process.version, engineVersion, virt: await detectVirt(), site };
+  return {
+    size: cfg.size,
+    impls: cfg.impls.map((i) => i.name),
+    outDir: cfg.paths.outDir,
+    node: process.version,
+    engineVersion,
+    virt: await detectVirt(),
+    site,
+  };
 }
 
 export interface K6TestDeps {
@@ -261,9 +295,13 @@ export interface K6TestDeps {
 export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestDeps): Promise<CellOutcome> {
   const vmImpl = cfg.impls.find((i) => i.name === spec.impl);
   if (!vmImpl) throw new UsageError(`k6test: unknown implementation "${spec.impl}"`, `valid implementations: ${cfg.impls.map((i) => i.name).join(', ')}`);
-  if (spec.size.name !== cfg.size.name) throw new UsageError(`k6test: the cell is for size ${spec.size.name}, this VM is size ${cfg.size.name}`, "send each size's cells to that size's VM");
+  if (spec.size.name !== cfg.size.name)
+    throw new UsageError(`k6test: the cell is for size ${spec.size.name}, this VM is size ${cfg.size.name}`, "send each size's cells to that size's VM");
   if (deps.supervisor === 'systemd' && spec.serverLogs !== 'shipped') {
-    throw new UsageError(`k6test: --server-logs ${spec.serverLogs} is not available in the VM`, 'the VM units run every server as the flake defines it (shipped)');
+    throw new UsageError(
+      `k6test: --server-logs ${spec.serverLogs} is not available in the VM`,
+      'the VM units run every server as the flake defines it (shipped)',
+    );
   }
   // The VM's own facts (size.json) win over the host's copy of the size.
   const cell: CellSpec = { ...spec, size: vmSizeOf(cfg) };
@@ -275,7 +313,11 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
   const readyTimeoutMs = deps.supervisor === 'systemd' && (await detectVirt()) === 'qemu' ? 300_000 : 30_000;
   const supervisor: Supervisor =
     deps.supervisor === 'systemd'
-      ? (await import('./supervisor-systemd.js')).systemdSupervisor({ units: cfg.impls.map((i) => i.unit), unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}`, readyTimeoutMs })
+      ? (await import('./supervisor-systemd.js')).systemdSupervisor({
+          units: cfg.impls.map((i) => i.unit),
+          unitOf: (n) => cfg.impls.find((i) => i.name === n)?.unit ?? `bench-${n}`,
+          readyTimeoutMs,
+        })
       : (await import('../servers/supervisor-local.js')).localSupervisor();
   // Local (tests): the registry knows how to launch it; in the VM the unit does.
   const impl = deps.supervisor === 'local' ? implByName(cell.impl) : unitImpl(vmImpl);
@@ -320,7 +362,12 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
         if (Math.round(p.elapsedSeconds) % 5 === 0) deps.log(`k6test: ${id} ${p.phase} ${p.elapsedSeconds.toFixed(0)}/${p.totalSeconds.toFixed(0)} s`);
       },
     });
-    await writeJsonAtomic(outcomeFile, { schemaVersion: SCHEMA_VERSION, cellId: id, kind: outcome.kind, reason: outcome.kind === 'skipped' ? outcome.reason : null } satisfies Outcome);
+    await writeJsonAtomic(outcomeFile, {
+      schemaVersion: SCHEMA_VERSION,
+      cellId: id,
+      kind: outcome.kind,
+      reason: outcome.kind === 'skipped' ? outcome.reason : null,
+    } satisfies Outcome);
     return outcome;
   } catch (err) {
     const reason = err instanceof BenchError ? err.oneLine() : String(err);

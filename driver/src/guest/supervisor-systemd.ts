@@ -85,7 +85,8 @@ export interface SystemdSupervisorOptions {
 
 async function systemctl(args: string[]): Promise<void> {
   const r = await execa('systemctl', args, { reject: false, stdin: 'ignore', timeout: 60_000 });
-  if (r.exitCode !== 0) throw new CommandError(`systemctl ${args.join(' ')}`, r.exitCode ?? null, r.signal ?? null, tail(String(r.stderr), 2), 'see journalctl -xe in the VM');
+  if (r.exitCode !== 0)
+    throw new CommandError(`systemctl ${args.join(' ')}`, r.exitCode ?? null, r.signal ?? null, tail(String(r.stderr), 2), 'see journalctl -xe in the VM');
 }
 
 export async function journalTail(unit: string, lines = 20): Promise<string> {
@@ -106,7 +107,11 @@ export function systemdSupervisor(opts: SystemdSupervisorOptions): Supervisor {
       if (!(await waitAnswering(`${baseUrl}/`, opts.readyTimeoutMs ?? 30_000))) {
         const journal = await journalTail(unit);
         await systemctl(['stop', `${unit}.service`]).catch(() => undefined);
-        throw new BenchError(`${unit} did not answer on ${baseUrl}/ within ${Math.round((opts.readyTimeoutMs ?? 30_000) / 1000)} s: ${journal || 'no journal lines'}`, `look at journalctl -u ${unit} in the VM (server-bench vm exec -- journalctl -u ${unit})`, ExitCode.failure);
+        throw new BenchError(
+          `${unit} did not answer on ${baseUrl}/ within ${Math.round((opts.readyTimeoutMs ?? 30_000) / 1000)} s: ${journal || 'no journal lines'}`,
+          `look at journalctl -u ${unit} in the VM (server-bench vm exec -- journalctl -u ${unit})`,
+          ExitCode.failure,
+        );
       }
       const monitor = unitCgroupMonitor(unitCgroupDir(unit, opts.cgroupRoot));
       const memMax = parseMemoryValue(readOr(join(unitCgroupDir(unit, opts.cgroupRoot), 'memory.max')));

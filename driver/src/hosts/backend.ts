@@ -39,7 +39,20 @@ export function stopRemoteK6test(waitMs: number, pidFile: string = K6TEST_PID_FI
 }
 
 function machineOf(h: HostSpec, f: HostFacts): Machine {
-  return { target: targetName(h.ssh), hostname: f.hostname, cpuModel: f.cpuModel, cores: f.cores, memoryBytes: f.memoryBytes, kernel: f.kernel, arch: f.arch, virt: f.virt, os: f.os.name, serverCpus: h.serverCpus, generatorCpus: h.generatorCpus, generator: null };
+  return {
+    target: targetName(h.ssh),
+    hostname: f.hostname,
+    cpuModel: f.cpuModel,
+    cores: f.cores,
+    memoryBytes: f.memoryBytes,
+    kernel: f.kernel,
+    arch: f.arch,
+    virt: f.virt,
+    os: f.os.name,
+    serverCpus: h.serverCpus,
+    generatorCpus: h.generatorCpus,
+    generator: null,
+  };
 }
 
 function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
@@ -102,7 +115,12 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
         }
         const who = `size ${h.size} ${targetName(h.ssh)}`;
         if (h.generator) {
-          problems.push(new UsageError(`${file.path}: hosts.${h.size}.generator: a separate generator machine is not run yet`, `remove it; the load is generated on generatorCpus of ${h.ssh.host} (docs/hosts.md, "Not yet")`));
+          problems.push(
+            new UsageError(
+              `${file.path}: hosts.${h.size}.generator: a separate generator machine is not run yet`,
+              `remove it; the load is generated on generatorCpus of ${h.ssh.host} (docs/hosts.md, "Not yet")`,
+            ),
+          );
           continue;
         }
         let s: HostSession;
@@ -131,7 +149,11 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       const common = (carried[0] ?? []).filter((i) => carried.every((c) => c.includes(i)));
       if (p.vm.implsGiven) {
         const absent = p.impls.map((i) => i.name).filter((n) => !common.includes(n));
-        if (absent.length > 0) throw new EnvironmentError(`the machines do not all carry ${absent.join(', ')} (they have ${common.join(', ')})`, 'leave them out of --impls, or give the binary, rebuild the image (server-bench vm image build) and hosts provision again');
+        if (absent.length > 0)
+          throw new EnvironmentError(
+            `the machines do not all carry ${absent.join(', ')} (they have ${common.join(', ')})`,
+            'leave them out of --impls, or give the binary, rebuild the image (server-bench vm image build) and hosts provision again',
+          );
         names = p.impls.map((i) => i.name);
       } else names = common;
       emulated = [...facts.values()].some((f) => guestEmulated(f.virt, false));
@@ -150,18 +172,29 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       host = hostOf(file, size.name);
       const s = await reconnect();
       const i = await hostInfo(s, engine);
-      if (i.size.name !== size.name) throw new BenchError(`size ${size.name} ${targetName(host.ssh)}: k6test says size ${i.size.name}`, `server-bench hosts provision --hosts ${file.path}`, ExitCode.environment);
+      if (i.size.name !== size.name)
+        throw new BenchError(
+          `size ${size.name} ${targetName(host.ssh)}: k6test says size ${i.size.name}`,
+          `server-bench hosts provision --hosts ${file.path}`,
+          ExitCode.environment,
+        );
       info = i;
       const f = facts.get(size.name) as HostFacts;
       const h = host;
       await run.update((r) => {
         r.versions.engine = i.engineVersion ?? 'unknown';
         r.versions.node = i.node;
-        r.versions.impls = { ...r.versions.impls, ...Object.fromEntries(i.impls.filter((n) => names.includes(n)).map((n) => [n, `unit bench-${n} on ${f.hostname}`])) };
+        r.versions.impls = {
+          ...r.versions.impls,
+          ...Object.fromEntries(i.impls.filter((n) => names.includes(n)).map((n) => [n, `unit bench-${n} on ${f.hostname}`])),
+        };
         r.machines = { ...(r.machines ?? {}), [size.name]: machineOf(h, f) };
         r.emulated = emulated;
       });
-      run.emit({ kind: 'info', message: `size ${size.name}: ${targetName(h.ssh)} (${f.hostname}) ready; server cores ${h.serverCpus.join(',')}, generator cores ${h.generatorCpus.join(',')}` });
+      run.emit({
+        kind: 'info',
+        message: `size ${size.name}: ${targetName(h.ssh)} (${f.hostname}) ready; server cores ${h.serverCpus.join(',')}, generator cores ${h.generatorCpus.join(',')}`,
+      });
     },
 
     async runCell(spec: CellSpec, hooks: CellHooks): Promise<CellRun> {
@@ -182,15 +215,22 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       const show = lineSplitter((l) => hooks.info(`  ${h.ssh.host}: ${l}`));
       const abort = () => {
         // The SSH channel closes at once (vm/ssh.ts); k6test there is stopped by its pid.
-        void openHost(h.ssh).then(async (x) => {
-          await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
-          x.close();
-        }, () => undefined);
+        void openHost(h.ssh).then(
+          async (x) => {
+            await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
+            x.close();
+          },
+          () => undefined,
+        );
       };
       hooks.signal?.addEventListener('abort', abort, { once: true });
       let r: Awaited<ReturnType<HostSession['exec']>>;
       try {
-        r = await s.exec(s.asRoot(HOST_CELL_COMMAND), { stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`, onStderr: show, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+        r = await s.exec(s.asRoot(HOST_CELL_COMMAND), {
+          stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`,
+          onStderr: show,
+          ...(hooks.signal ? { signal: hooks.signal } : {}),
+        });
       } catch (err) {
         closeSession();
         return { kind: 'failed', reason: `${who}: ${(err as Error).message}` };
@@ -199,10 +239,13 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       }
       if (hooks.signal?.aborted) {
         // Wait until k6test there has stopped its server and generator, on a fresh connection.
-        await openHost(h.ssh, 5_000).then(async (x) => {
-          await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
-          x.close();
-        }, () => undefined);
+        await openHost(h.ssh, 5_000).then(
+          async (x) => {
+            await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
+            x.close();
+          },
+          () => undefined,
+        );
         throw hooks.signal.reason;
       }
       if (r.code === 255 || r.code === null) {
@@ -238,4 +281,3 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
     },
   };
 }
-

@@ -29,7 +29,8 @@ export interface HostBundle {
 
 async function tool(cmd: string, args: string[], hint: string): Promise<string> {
   const r = await execa(cmd, args, { reject: false, stdin: 'ignore', all: true, timeout: 600_000 });
-  if (r.exitCode !== 0) throw new CommandError(`${cmd} ${args.slice(0, 3).join(' ')}`, r.exitCode ?? null, r.signal ?? null, tail(String(r.all ?? ''), 3), hint);
+  if (r.exitCode !== 0)
+    throw new CommandError(`${cmd} ${args.slice(0, 3).join(' ')}`, r.exitCode ?? null, r.signal ?? null, tail(String(r.all ?? ''), 3), hint);
   return String(r.stdout ?? '');
 }
 
@@ -52,20 +53,28 @@ export async function hostBundle(o: { log: (line: string) => void; cacheDir?: st
         if (!existsSync(join(tree, p))) throw new EnvironmentError(`the Debian image has no ${p}`, 'rebuild it: server-bench vm image build --force');
       }
       const out = join(tmp, 'bundle.tar.gz');
-      await tool('tar', ['-C', tree, '--owner=0', '--group=0', '--numeric-owner', '-czf', out, ...BUNDLE_PATHS.map((p) => p.slice(1))], 'tar failed (disk full?)');
+      await tool(
+        'tar',
+        ['-C', tree, '--owner=0', '--group=0', '--numeric-owner', '-czf', out, ...BUNDLE_PATHS.map((p) => p.slice(1))],
+        'tar failed (disk full?)',
+      );
       await rename(out, tarball);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
   }
   const bytes = (await import('node:fs')).statSync(tarball).size;
-  return { key: image.manifest.key, tarball, bytes, image, impls: IMPL_SPECS.filter((s) => image.manifest.impls.includes(s.name)), };
+  return { key: image.manifest.key, tarball, bytes, image, impls: IMPL_SPECS.filter((s) => image.manifest.impls.includes(s.name)) };
 }
 
 /** The guest scripts and tsherve's Node flags, as the image build reads them (build.ts imageInputs). */
 export async function guestScripts(root = repoRoot()): Promise<Pick<GuestFilesInput, 'scripts' | 'tsherveNodeFlags'>> {
   const read = (rel: string) => readFile(join(root, rel), 'utf8');
-  const scripts = { benchSite: await read('nix/guest/bench-site.sh'), sshSetup: await read('nix/guest/bench-ssh-setup.sh'), mapServer: await read('nix/guest/redirect-map-server.mjs') };
+  const scripts = {
+    benchSite: await read('nix/guest/bench-site.sh'),
+    sshSetup: await read('nix/guest/bench-ssh-setup.sh'),
+    mapServer: await read('nix/guest/redirect-map-server.mjs'),
+  };
   const cli = await readFile(join(root, 'dist', 'servers', 'tsherve', 'src', 'cli.js'), 'utf8').catch(() => '');
   return { scripts, tsherveNodeFlags: shebangNodeFlags(cli.split('\n', 1)[0] ?? '') };
 }

@@ -63,7 +63,11 @@ export function parseFacts(text: string): { facts: HostFacts; uid: number } | { 
 export async function measureFacts(h: HostSession): Promise<{ facts: HostFacts; uid: number }> {
   const r = await h.exec(FACTS_SCRIPT);
   const p = parseFacts(r.stdout);
-  if ('missing' in p) throw new EnvironmentError(`${targetName(h.target)}: cannot read the machine's ${p.missing} (exit ${r.code}: ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''})`, 'the machine needs a POSIX shell, /proc and uname');
+  if ('missing' in p)
+    throw new EnvironmentError(
+      `${targetName(h.target)}: cannot read the machine's ${p.missing} (exit ${r.code}: ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''})`,
+      'the machine needs a POSIX shell, /proc and uname',
+    );
   return p;
 }
 

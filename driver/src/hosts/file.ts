@@ -142,14 +142,20 @@ export function parseHostsFile(text: string, path: string): HostsFile {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`${path}: not JSON (${(err as Error).message.split('\n')[0]})`, 'the hosts file is JSON: {"hosts": {"1": {"ssh": {…}, "serverCpus": [0], "generatorCpus": [1]}}}');
+    throw new InputError(
+      `${path}: not JSON (${(err as Error).message.split('\n')[0]})`,
+      'the hosts file is JSON: {"hosts": {"1": {"ssh": {…}, "serverCpus": [0], "generatorCpus": [1]}}}',
+    );
   }
   const r = HostsFileSchema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0] as z.core.$ZodIssue;
     const key = issue.path.map(String).join('.') || '(top)';
     const msg = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-    const fix = issue.code === 'unrecognized_keys' ? 'keys: ssh {user, host, port, identityFile, hostKey}, serverCpus, generatorCpus, generator {ssh, cpus, serverAddress}' : fixFor(issue.path);
+    const fix =
+      issue.code === 'unrecognized_keys'
+        ? 'keys: ssh {user, host, port, identityFile, hostKey}, serverCpus, generatorCpus, generator {ssh, cpus, serverAddress}'
+        : fixFor(issue.path);
     throw new InputError(`${path}: ${key}: ${msg}`, fix);
   }
   const base = dirname(resolve(path));
@@ -157,19 +163,32 @@ export function parseHostsFile(text: string, path: string): HostsFile {
   for (const [size, h] of Object.entries(r.data.hosts)) {
     const known = MATRIX_SIZES.find((s) => s.name === size);
     if (!known) throw new InputError(`${path}: hosts.${size}: not a size`, `sizes: ${MATRIX_SIZES.map((s) => s.name).join(', ')} (matrix/sizes.json)`);
-    if (h.serverCpus.length !== known.cpus) throw new InputError(`${path}: hosts.${size}.serverCpus: ${h.serverCpus.length} core(s) for size ${size}`, `list exactly ${known.cpus} core number(s): size ${size} means ${known.cpus} server vCPU(s)`);
+    if (h.serverCpus.length !== known.cpus)
+      throw new InputError(
+        `${path}: hosts.${size}.serverCpus: ${h.serverCpus.length} core(s) for size ${size}`,
+        `list exactly ${known.cpus} core number(s): size ${size} means ${known.cpus} server vCPU(s)`,
+      );
     const dup = (l: number[]) => l.find((c, i) => l.indexOf(c) !== i);
-    for (const [k, l] of [['serverCpus', h.serverCpus], ['generatorCpus', h.generatorCpus]] as const) {
+    for (const [k, l] of [
+      ['serverCpus', h.serverCpus],
+      ['generatorCpus', h.generatorCpus],
+    ] as const) {
       if (dup(l) !== undefined) throw new InputError(`${path}: hosts.${size}.${k}: core ${dup(l)} listed twice`, 'list each core once');
     }
     const shared = h.generatorCpus.filter((c) => h.serverCpus.includes(c));
-    if (shared.length > 0) throw new InputError(`${path}: hosts.${size}.generatorCpus: core(s) ${shared.join(', ')} are the server's too`, 'give the load generator cores of its own (the dedicated placement the VMs use)');
+    if (shared.length > 0)
+      throw new InputError(
+        `${path}: hosts.${size}.generatorCpus: core(s) ${shared.join(', ')} are the server's too`,
+        'give the load generator cores of its own (the dedicated placement the VMs use)',
+      );
     hosts.push({
       size,
       ssh: resolveSsh(h.ssh, base),
       serverCpus: [...h.serverCpus].sort((a, b) => a - b),
       generatorCpus: [...h.generatorCpus].sort((a, b) => a - b),
-      generator: h.generator ? { ssh: resolveSsh(h.generator.ssh, base), cpus: h.generator.cpus, serverAddress: h.generator.serverAddress ?? h.ssh.host } : null,
+      generator: h.generator
+        ? { ssh: resolveSsh(h.generator.ssh, base), cpus: h.generator.cpus, serverAddress: h.generator.serverAddress ?? h.ssh.host }
+        : null,
     });
   }
   if (hosts.length === 0) throw new InputError(`${path}: hosts: no host`, FIXES.hosts as string);
@@ -181,7 +200,10 @@ export function readHostsFile(path: string): HostsFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InputError(`--hosts ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'give the path of a hosts file (docs/hosts.md)');
+    throw new InputError(
+      `--hosts ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      'give the path of a hosts file (docs/hosts.md)',
+    );
   }
   return parseHostsFile(text, path);
 }

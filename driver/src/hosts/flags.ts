@@ -36,8 +36,10 @@ export function hostsArgs(argv: readonly string[]): HostsArgs | null {
     return null;
   }
   const vmOnly = argv.map((a) => a.replace(/=.*$/, '').slice(2)).filter((f) => VM_ONLY.includes(f));
-  if (vmOnly.length > 0) throw new UsageError(`--${vmOnly[0]} is a VM flag, not taken by --backend hosts`, 'the machines of the hosts file run the cells; leave it out');
-  if (hostsFile === null || hostsFile === '') throw new UsageError('--backend hosts needs --hosts FILE', 'name the hosts file (docs/hosts.md; server-bench hosts --help)');
+  if (vmOnly.length > 0)
+    throw new UsageError(`--${vmOnly[0]} is a VM flag, not taken by --backend hosts`, 'the machines of the hosts file run the cells; leave it out');
+  if (hostsFile === null || hostsFile === '')
+    throw new UsageError('--backend hosts needs --hosts FILE', 'name the hosts file (docs/hosts.md; server-bench hosts --help)');
   if (!engine) out.push('--engine', 'wrk');
   return { argv: out, hostsFile };
 }

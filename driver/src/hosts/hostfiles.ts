@@ -28,7 +28,7 @@ function hostSize(h: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'>): V
 export function cpuSpec(list: readonly number[]): string {
   const sorted = [...new Set(list)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
     parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
@@ -60,12 +60,21 @@ export function renderHostFiles(input: HostFilesInput): GuestFile[] {
     }
     if (f.path === `${sizeDir}/size.json`) {
       const { name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList } = size;
-      out.push({ kind: 'file', path: `${L.etc}/size.json`, content: `${JSON.stringify({ name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList, loadgen: 'dedicated' })}\n`, mode: 0o644 });
+      out.push({
+        kind: 'file',
+        path: `${L.etc}/size.json`,
+        content: `${JSON.stringify({ name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList, loadgen: 'dedicated' })}\n`,
+        mode: 0o644,
+      });
       continue;
     }
     out.push(f);
   }
-  out.push({ kind: 'symlink', path: '/etc/systemd/system/multi-user.target.wants/bench-redirect-map.service', target: '/etc/systemd/system/bench-redirect-map.service' });
+  out.push({
+    kind: 'symlink',
+    path: '/etc/systemd/system/multi-user.target.wants/bench-redirect-map.service',
+    target: '/etc/systemd/system/bench-redirect-map.service',
+  });
   out.push({ kind: 'symlink', path: L.node, target: '/opt/node/bin/node' });
   return out;
 }

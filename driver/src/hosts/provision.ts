@@ -53,14 +53,24 @@ export async function probe(h: HostSession): Promise<Probe> {
   const { facts } = await measureFacts(h);
   const r = await h.exec(PROBE_SCRIPT);
   const lines = r.stdout.split('\n');
-  const val = (k: string) => lines.find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1).trim() ?? '';
+  const val = (k: string) =>
+    lines
+      .find((l) => l.startsWith(`${k}=`))
+      ?.slice(k.length + 1)
+      .trim() ?? '';
   let provisioned: Provisioned | null;
   try {
     provisioned = ProvisionedSchema.parse(JSON.parse(val('provisioned')));
   } catch {
     provisioned = null;
   }
-  return { facts, root: val('root') !== '', tools: new Set(lines.filter((l) => l.startsWith('tool=')).map((l) => l.slice(5))), provisioned, bundleKey: val('bundle') || null };
+  return {
+    facts,
+    root: val('root') !== '',
+    tools: new Set(lines.filter((l) => l.startsWith('tool=')).map((l) => l.slice(5))),
+    provisioned,
+    bundleKey: val('bundle') || null,
+  };
 }
 
 /**
@@ -80,7 +90,10 @@ function blockers(p: Probe, h: HostSpec, forProvision = false): string[] {
   if (beyond.length > 0) out.push(`core(s) ${beyond.join(', ')} do not exist (${p.facts.cores} online): fix serverCpus/generatorCpus`);
   const base = ['systemctl', 'journalctl', 'taskset', 'tar'].filter((t) => !p.tools.has(t));
   if (!p.tools.has('wrk') && !p.tools.has('k6')) base.push('wrk');
-  if (base.length > 0) out.push(`missing ${base.join(', ')} (apt-get install -y ${[...new Set(base.map((t) => (t === 'taskset' ? 'util-linux' : t === 'journalctl' || t === 'systemctl' ? 'systemd' : t)))].join(' ')})`);
+  if (base.length > 0)
+    out.push(
+      `missing ${base.join(', ')} (apt-get install -y ${[...new Set(base.map((t) => (t === 'taskset' ? 'util-linux' : t === 'journalctl' || t === 'systemctl' ? 'systemd' : t)))].join(' ')})`,
+    );
   return out;
 }
 
@@ -89,7 +102,13 @@ function blockers(p: Probe, h: HostSpec, forProvision = false): string[] {
  * (Debian/Ubuntu: provisioned.json for this size and cores, the bundle, the units; NixOS: the
  * module's files), and k6test answering for this size with the file's cores. The answer when it does.
  */
-export async function readiness(s: HostSession, p: Probe, h: HostSpec, engine: 'wrk' | 'k6' | null, file = 'FILE'): Promise<{ missing: string[]; info: Info | null }> {
+export async function readiness(
+  s: HostSession,
+  p: Probe,
+  h: HostSpec,
+  engine: 'wrk' | 'k6' | null,
+  file = 'FILE',
+): Promise<{ missing: string[]; info: Info | null }> {
   const missing = blockers(p, h);
   if (engine && !p.tools.has(engine)) missing.push(`no ${engine} (install it, or bench --engine ${engine === 'wrk' ? 'k6' : 'wrk'})`);
   if (p.facts.os.id !== 'nixos') {
@@ -97,21 +116,32 @@ export async function readiness(s: HostSession, p: Probe, h: HostSpec, engine: '
     if (!prov || !p.bundleKey) missing.push(`not provisioned (server-bench hosts provision --hosts ${file})`);
     else {
       if (prov.size !== h.size || prov.serverCpus.join() !== h.serverCpus.join() || prov.generatorCpus.join() !== h.generatorCpus.join()) {
-        missing.push(`provisioned as size ${prov.size} with cores ${prov.serverCpus.join(',')}/${prov.generatorCpus.join(',')}, the file says size ${h.size} with ${h.serverCpus.join(',')}/${h.generatorCpus.join(',')} (hosts provision again)`);
+        missing.push(
+          `provisioned as size ${prov.size} with cores ${prov.serverCpus.join(',')}/${prov.generatorCpus.join(',')}, the file says size ${h.size} with ${h.serverCpus.join(',')}/${h.generatorCpus.join(',')} (hosts provision again)`,
+        );
       }
       if (prov.bundleKey !== p.bundleKey) missing.push('the bundle is not the one provisioned (hosts provision again)');
-      const units = await s.exec(`for u in ${prov.impls.map((i) => `bench-${i}.service`).join(' ')} bench-site.service bench-redirect-map.service; do [ -f /etc/systemd/system/$u ] || echo "$u"; done`);
+      const units = await s.exec(
+        `for u in ${prov.impls.map((i) => `bench-${i}.service`).join(' ')} bench-site.service bench-redirect-map.service; do [ -f /etc/systemd/system/$u ] || echo "$u"; done`,
+      );
       const absent = units.stdout.split('\n').filter(Boolean);
       if (absent.length > 0) missing.push(`unit(s) ${absent.join(', ')} missing (hosts provision again)`);
     }
   }
   if (missing.length > 0) return { missing, info: null };
-  const nixHint = p.facts.os.id === 'nixos' ? 'set serverBench.host in the machine\'s configuration (nixosModules.server-bench) and nixos-rebuild switch' : 'hosts provision again';
-  const info = await hostInfo(s, engine ?? (p.tools.has('wrk') ? 'wrk' : 'k6')).catch((err: unknown) => (err instanceof BenchError ? err.message : String(err)));
+  const nixHint =
+    p.facts.os.id === 'nixos'
+      ? "set serverBench.host in the machine's configuration (nixosModules.server-bench) and nixos-rebuild switch"
+      : 'hosts provision again';
+  const info = await hostInfo(s, engine ?? (p.tools.has('wrk') ? 'wrk' : 'k6')).catch((err: unknown) =>
+    err instanceof BenchError ? err.message : String(err),
+  );
   if (typeof info === 'string') return { missing: [p.facts.os.id === 'nixos' ? `${info} (${nixHint})` : info], info: null };
   if (info.size.name !== h.size) missing.push(`k6test says size ${info.size.name} (${nixHint})`);
   else if (info.size.serverCpuList.join() !== h.serverCpus.join() || info.size.loadgenCpuList.join() !== h.generatorCpus.join()) {
-    missing.push(`k6test says cores ${info.size.serverCpuList.join(',')}/${info.size.loadgenCpuList.join(',')}, the file ${h.serverCpus.join(',')}/${h.generatorCpus.join(',')} (${nixHint})`);
+    missing.push(
+      `k6test says cores ${info.size.serverCpuList.join(',')}/${info.size.loadgenCpuList.join(',')}, the file ${h.serverCpus.join(',')}/${h.generatorCpus.join(',')} (${nixHint})`,
+    );
   }
   return { missing, info: missing.length === 0 ? info : null };
 }
@@ -136,7 +166,10 @@ export async function hostInfo(h: HostSession, engine: 'wrk' | 'k6'): Promise<In
   try {
     return InfoSchema.parse(JSON.parse(r.stdout));
   } catch {
-    throw new EnvironmentError(`${targetName(h.target)}: k6test --info failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-1)[0] || r.stdout.slice(0, 120) || 'no output'}`, 'server-bench hosts provision --hosts FILE');
+    throw new EnvironmentError(
+      `${targetName(h.target)}: k6test --info failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-1)[0] || r.stdout.slice(0, 120) || 'no output'}`,
+      'server-bench hosts provision --hosts FILE',
+    );
   }
 }
 
@@ -177,7 +210,10 @@ async function uploadTar(s: HostSession, localTar: string, name: string): Promis
   try {
     await s.pushFile(localTar, remote);
   } catch (err) {
-    throw new EnvironmentError(`${targetName(s.target)}: uploading ${name} over SFTP failed (${(err as Error).message})`, 'the machine needs the sftp subsystem in sshd_config and room in /var/tmp');
+    throw new EnvironmentError(
+      `${targetName(s.target)}: uploading ${name} over SFTP failed (${(err as Error).message})`,
+      'the machine needs the sftp subsystem in sshd_config and room in /var/tmp',
+    );
   }
   return remote;
 }
@@ -228,7 +264,15 @@ async function provisionHost(h: HostSpec, bundle: HostBundle, log: (line: string
         await execa('tar', ['-C', join(tmp, 'tree'), '--owner=0', '--group=0', '--numeric-owner', '-czf', tar, '.'], { stdin: 'ignore' });
         const remote = await uploadTar(s, tar, 'server-bench-files.tar.gz');
         const links = files.filter((f) => f.kind !== 'dir').map((f) => shellQuote(f.path));
-        const record: Provisioned = { size: h.size, serverCpus: h.serverCpus, generatorCpus: h.generatorCpus, bundleKey: bundle.key, filesKey: fkey, impls: impls.map((i) => i.name), provisionedAt: new Date().toISOString() };
+        const record: Provisioned = {
+          size: h.size,
+          serverCpus: h.serverCpus,
+          generatorCpus: h.generatorCpus,
+          bundleKey: bundle.key,
+          filesKey: fkey,
+          impls: impls.map((i) => i.name),
+          provisionedAt: new Date().toISOString(),
+        };
         const script = [
           'set -e',
           // Units of another size or an implementation no longer carried: removed first.
@@ -249,11 +293,24 @@ async function provisionHost(h: HostSpec, bundle: HostBundle, log: (line: string
       }
     }
     // The site on the machine's disk and the redirect map up (the servers start per cell).
-    await mustRun(s, s.asRoot(`systemctl start bench-site.service && systemctl ${done.length > 0 ? 'restart' : 'start'} bench-redirect-map.service`), 'starting bench-site and the redirect map');
+    await mustRun(
+      s,
+      s.asRoot(`systemctl start bench-site.service && systemctl ${done.length > 0 ? 'restart' : 'start'} bench-redirect-map.service`),
+      'starting bench-site and the redirect map',
+    );
     const info = await hostInfo(s, p.tools.has('wrk') ? 'wrk' : 'k6');
-    if (info.size.name !== h.size) throw new BenchError(`${who}: k6test says size ${info.size.name} after provisioning`, 'report this: the rendered size.json did not take', ExitCode.failure);
+    if (info.size.name !== h.size)
+      throw new BenchError(
+        `${who}: k6test says size ${info.size.name} after provisioning`,
+        'report this: the rendered size.json did not take',
+        ExitCode.failure,
+      );
     const changed = done.length > 0;
-    return { host: h, changed, line: `${who}: ${changed ? `provisioned: ${done.join('; ')}` : 'already provisioned (nothing sent)'}; k6test answers (${info.impls.join(', ')})` };
+    return {
+      host: h,
+      changed,
+      line: `${who}: ${changed ? `provisioned: ${done.join('; ')}` : 'already provisioned (nothing sent)'}; k6test answers (${info.impls.join(', ')})`,
+    };
   } finally {
     s.close();
   }

@@ -167,7 +167,9 @@ export class PerfScriptFolder {
       samples: this.samples,
       periodNs: this.periodNs,
       pids: [...this.pids].sort((a, b) => a - b),
-      unresolved: [...this.unresolved].map(([module, samples]) => ({ module, samples })).sort((a, b) => b.samples - a.samples || a.module.localeCompare(b.module)),
+      unresolved: [...this.unresolved]
+        .map(([module, samples]) => ({ module, samples }))
+        .sort((a, b) => b.samples - a.samples || a.module.localeCompare(b.module)),
       truncated: this.truncated,
     };
   }
@@ -182,9 +184,7 @@ export function foldPerfScript(text: string): FoldResult {
 
 /** The folded file: one "comm;root;…;leaf count" line per stack, heaviest first. */
 export function renderFolded(stacks: readonly FoldedStack[]): string {
-  const lines = [...stacks]
-    .sort((a, b) => b.samples - a.samples)
-    .map((s) => `${[s.comm, ...s.frames.map(frameLabel)].join(';')} ${s.samples}`);
+  const lines = [...stacks].sort((a, b) => b.samples - a.samples).map((s) => `${[s.comm, ...s.frames.map(frameLabel)].join(';')} ${s.samples}`);
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 

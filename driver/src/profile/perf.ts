@@ -19,7 +19,8 @@ export function perfBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env.SERVER_BENCH_PERF && env.SERVER_BENCH_PERF !== '' ? env.SERVER_BENCH_PERF : 'perf';
 }
 
-export const PERF_INSTALL_HINT = 'install it: apt-get install -y linux-perf on Debian, linux-tools-$(uname -r) on Ubuntu, or set SERVER_BENCH_PERF; or leave out --profile';
+export const PERF_INSTALL_HINT =
+  'install it: apt-get install -y linux-perf on Debian, linux-tools-$(uname -r) on Ubuntu, or set SERVER_BENCH_PERF; or leave out --profile';
 
 /** The one place that says what to change when perf may not sample the servers. */
 const PERF_PERMISSION_HINT =
@@ -42,19 +43,29 @@ export function permissionProblem(a: PerfAccess): BenchError | null {
   if (a.uid === 0 || a.capable) return null;
   if (a.paranoid !== null && a.paranoid <= 1) return null;
   const setting = a.paranoid === null ? 'cannot be read' : `is ${a.paranoid}`;
-  return new EnvironmentError(`--profile: perf may not sample the servers with kernel frames: server-bench is not root and kernel.perf_event_paranoid ${setting}`, PERF_PERMISSION_HINT);
+  return new EnvironmentError(
+    `--profile: perf may not sample the servers with kernel frames: server-bench is not root and kernel.perf_event_paranoid ${setting}`,
+    PERF_PERMISSION_HINT,
+  );
 }
 
 /** What perf's own failure text means, as one actionable error. */
 export function classifyPerfFailure(stderr: string, code: number | null): BenchError {
   const text = stderr.replace(/\s+/g, ' ');
   if (/perf_event_paranoid|Permission denied|not permitted|Access to performance monitoring/i.test(text)) {
-    return new EnvironmentError('--profile: perf was refused access to the server\'s processes (perf_event_paranoid or ptrace permissions)', PERF_PERMISSION_HINT);
+    return new EnvironmentError(
+      "--profile: perf was refused access to the server's processes (perf_event_paranoid or ptrace permissions)",
+      PERF_PERMISSION_HINT,
+    );
   }
   if (/perf not found for kernel|WARNING: perf not found/i.test(text)) {
     return new EnvironmentError('--profile: perf is installed but not for this kernel', PERF_INSTALL_HINT);
   }
-  return new BenchError(`perf record failed (exit ${code ?? 'signal'}): ${tail(stderr, 3) || 'no output'}`, 'run perf record -e cpu-clock -g -p <pid> by hand to see why', ExitCode.environment);
+  return new BenchError(
+    `perf record failed (exit ${code ?? 'signal'}): ${tail(stderr, 3) || 'no output'}`,
+    'run perf record -e cpu-clock -g -p <pid> by hand to see why',
+    ExitCode.environment,
+  );
 }
 
 function readParanoid(): number | null {
@@ -122,7 +133,28 @@ export async function checkPerf(perf = perfBinary(), access: PerfAccess = perfAc
   const dir = await mkdtemp(join(tmpdir(), 'server-bench-perf-'));
   const target = spawn('sleep', ['10'], { stdio: 'ignore' });
   try {
-    const probe = await run(perf, ['record', '-e', 'cpu-clock', '-F', '99', '--call-graph', 'fp', '--no-buildid', '--no-buildid-cache', '-o', join(dir, 'probe.data'), '-p', String(target.pid), '--', 'sleep', '0.1'], 30_000);
+    const probe = await run(
+      perf,
+      [
+        'record',
+        '-e',
+        'cpu-clock',
+        '-F',
+        '99',
+        '--call-graph',
+        'fp',
+        '--no-buildid',
+        '--no-buildid-cache',
+        '-o',
+        join(dir, 'probe.data'),
+        '-p',
+        String(target.pid),
+        '--',
+        'sleep',
+        '0.1',
+      ],
+      30_000,
+    );
     if (probe.code !== 0) throw classifyPerfFailure(probe.stderr, probe.code);
   } finally {
     target.kill('SIGKILL');
@@ -158,7 +190,25 @@ let exitHooked = false;
 export async function startPerfRecord(o: PerfRecordOptions): Promise<PerfRecording> {
   if (o.pids.length === 0) throw new BenchError('--profile: the server has no processes to sample', 'the server exited; see its log', ExitCode.failure);
   const callGraph = o.callGraph === 'fp' ? 'fp' : 'dwarf,16384';
-  const args = ['record', '-e', 'cpu-clock', '-F', String(o.hz), '--call-graph', callGraph, '--no-buildid', '--no-buildid-cache', '-D', '-1', '--control', 'fd:3,4', '-p', o.pids.join(','), '-o', o.dataFile];
+  const args = [
+    'record',
+    '-e',
+    'cpu-clock',
+    '-F',
+    String(o.hz),
+    '--call-graph',
+    callGraph,
+    '--no-buildid',
+    '--no-buildid-cache',
+    '-D',
+    '-1',
+    '--control',
+    'fd:3,4',
+    '-p',
+    o.pids.join(','),
+    '-o',
+    o.dataFile,
+  ];
   const child = spawn(o.perf ?? perfBinary(), args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
   const pid = child.pid;
   if (pid !== undefined) {
@@ -208,7 +258,12 @@ export async function startPerfRecord(o: PerfRecordOptions): Promise<PerfRecordi
   clearTimeout(timer);
   if (first.kind !== 'ack') {
     child.kill('SIGKILL');
-    if (first.kind === 'timeout') throw new BenchError(`perf record did not start sampling within ${Math.round((o.startTimeoutMs ?? 30_000) / 1000)} s: ${tail(stderr, 2) || 'no output'}`, 'run perf record -p <pid> by hand to see why', ExitCode.failure);
+    if (first.kind === 'timeout')
+      throw new BenchError(
+        `perf record did not start sampling within ${Math.round((o.startTimeoutMs ?? 30_000) / 1000)} s: ${tail(stderr, 2) || 'no output'}`,
+        'run perf record -p <pid> by hand to see why',
+        ExitCode.failure,
+      );
     if (first.kind === 'error') {
       if (first.error.code === 'ENOENT') throw new EnvironmentError('--profile needs Linux perf, which is not installed', PERF_INSTALL_HINT);
       throw new BenchError(`cannot start perf: ${first.error.message}`, PERF_INSTALL_HINT, ExitCode.environment);
@@ -225,7 +280,8 @@ export async function startPerfRecord(o: PerfRecordOptions): Promise<PerfRecordi
           const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
           const done = await closed;
           clearTimeout(killer);
-          if (done.signal === 'SIGKILL') throw new BenchError('perf record did not finish writing within 60 s', 'the profile of this cell is lost; run it again', ExitCode.failure);
+          if (done.signal === 'SIGKILL')
+            throw new BenchError('perf record did not finish writing within 60 s', 'the profile of this cell is lost; run it again', ExitCode.failure);
         }
       })();
       return stopping;
@@ -253,7 +309,12 @@ export async function foldPerfData(dataFile: string, perf = perfBinary()): Promi
   const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
   for await (const line of lines) folder.push(line);
   const end = await closed;
-  if (end.error || end.code !== 0) throw new BenchError(`perf script failed on ${dataFile}: ${end.error?.message ?? tail(stderr, 2)}`, 'run perf script -i on the file by hand to see why', ExitCode.failure);
+  if (end.error || end.code !== 0)
+    throw new BenchError(
+      `perf script failed on ${dataFile}: ${end.error?.message ?? tail(stderr, 2)}`,
+      'run perf script -i on the file by hand to see why',
+      ExitCode.failure,
+    );
   return folder.result();
 }
 

@@ -53,7 +53,10 @@ export function encodePprof(stacks: readonly FoldedStack[], o: PprofOptions): Ui
       }),
   );
   const profile = new Profile({
-    sampleType: [new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }), new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') })],
+    sampleType: [
+      new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }),
+      new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') }),
+    ],
     sample: samples,
     location: [...locations.values()],
     function: [...functions.values()],

@@ -71,10 +71,16 @@ export function profileWarnings(info: Pick<ProfileInfo, 'samples' | 'unresolved'
   }
   const cut = info.truncatedSamples / info.samples;
   if (cut >= 0.05) {
-    out.push({ code: 'profile', message: `${impl}'s call stacks stop early in ${pct(cut)} of samples (code built without frame pointers): callers above that code are missing from its profile` });
+    out.push({
+      code: 'profile',
+      message: `${impl}'s call stacks stop early in ${pct(cut)} of samples (code built without frame pointers): callers above that code are missing from its profile`,
+    });
   }
   if (info.samples < 200) {
-    out.push({ code: 'profile', message: `${impl}'s profile holds only ${info.samples} samples at ${info.hz} Hz: shares below ~5 % are noise (use a longer --duration)` });
+    out.push({
+      code: 'profile',
+      message: `${impl}'s profile holds only ${info.samples} samples at ${info.hz} Hz: shares below ~5 % are noise (use a longer --duration)`,
+    });
   }
   return out;
 }
@@ -83,10 +89,17 @@ export function perfProfiler(settings: ProfileSettings): CellProfiler {
   return {
     settings,
     async start(server, scratchDir) {
-      if (!server.pids) throw new BenchError(`--profile: this backend cannot list ${server.impl}'s processes`, 'profile with the local backend', ExitCode.usage);
+      if (!server.pids)
+        throw new BenchError(`--profile: this backend cannot list ${server.impl}'s processes`, 'profile with the local backend', ExitCode.usage);
       const pids = await server.pids();
       const dataFile = join(scratchDir, 'perf.data');
-      const recording = await startPerfRecord({ pids, hz: settings.hz, callGraph: settings.callGraph, dataFile, ...(settings.perf ? { perf: settings.perf } : {}) });
+      const recording = await startPerfRecord({
+        pids,
+        hz: settings.hz,
+        callGraph: settings.callGraph,
+        dataFile,
+        ...(settings.perf ? { perf: settings.perf } : {}),
+      });
       return {
         stop: () => recording.stop(),
         async finish(dir, window) {

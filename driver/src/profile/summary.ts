@@ -14,7 +14,12 @@ import { buildFlameTree, FlameNodeSchema } from './tree.js';
 
 const TOP_N = 10;
 
-const TopEntrySchema = z.object({ name: z.string(), kind: z.enum(['kernel', 'js', 'native', 'unknown']), samples: z.number().int().nonnegative(), share: z.number().min(0).max(1) });
+const TopEntrySchema = z.object({
+  name: z.string(),
+  kind: z.enum(['kernel', 'js', 'native', 'unknown']),
+  samples: z.number().int().nonnegative(),
+  share: z.number().min(0).max(1),
+});
 
 export const ProfileSummarySchema = z.object({
   impl: z.string(),
@@ -44,7 +49,12 @@ function cpuMicros(r: CellResult): number | null {
   return cpu === null || r.requests === 0 ? null : (cpu * 1e6) / r.requests;
 }
 
-function summarizeProfile(profiled: CellResult, stacks: readonly FoldedStack[], unprofiled: readonly CellResult[], files: ProfileSummary['files']): ProfileSummary {
+function summarizeProfile(
+  profiled: CellResult,
+  stacks: readonly FoldedStack[],
+  unprofiled: readonly CellResult[],
+  files: ProfileSummary['files'],
+): ProfileSummary {
   const info = profiled.profile;
   if (!info) throw new Error(`${profiled.id} was not profiled`);
   const top = topFunctions(stacks, TOP_N);
@@ -74,7 +84,10 @@ function summarizeProfile(profiled: CellResult, stacks: readonly FoldedStack[], 
  * Summaries of every profiled repetition in a run folder, in cell order. A profile whose folded
  * file is missing or unreadable is named in `problems` instead (the run still renders).
  */
-export async function loadProfiles(runDir: string, cells: readonly CellResult[]): Promise<{ profiles: ProfileSummary[]; problems: { impl: string; size: string; rep: number; message: string }[] }> {
+export async function loadProfiles(
+  runDir: string,
+  cells: readonly CellResult[],
+): Promise<{ profiles: ProfileSummary[]; problems: { impl: string; size: string; rep: number; message: string }[] }> {
   const profiles: ProfileSummary[] = [];
   const problems: { impl: string; size: string; rep: number; message: string }[] = [];
   for (const c of cells) {
@@ -85,11 +98,18 @@ export async function loadProfiles(runDir: string, cells: readonly CellResult[])
     try {
       text = await readFile(folded, 'utf8');
     } catch (err) {
-      problems.push({ impl: c.impl, size: c.size.name, rep: c.rep, message: `its profile ${relative(runDir, folded)} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): no flame graph or top functions for it` });
+      problems.push({
+        impl: c.impl,
+        size: c.size.name,
+        rep: c.rep,
+        message: `its profile ${relative(runDir, folded)} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): no flame graph or top functions for it`,
+      });
       continue;
     }
     const unprofiled = cells.filter((x) => !x.profile && x.impl === c.impl && x.size.name === c.size.name);
-    profiles.push(summarizeProfile(c, parseFolded(text), unprofiled, { pprof: relative(runDir, join(dir, c.profile.files.pprof)), folded: relative(runDir, folded) }));
+    profiles.push(
+      summarizeProfile(c, parseFolded(text), unprofiled, { pprof: relative(runDir, join(dir, c.profile.files.pprof)), folded: relative(runDir, folded) }),
+    );
   }
   return { profiles, problems };
 }

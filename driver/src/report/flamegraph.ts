@@ -46,7 +46,9 @@ export function renderFlameGraph(spec: FlameGraphSpec): string {
   const height = TOP + depth * ROW + 4;
   const parts: string[] = [];
   const titleId = `${spec.id}-title`;
-  parts.push(`<svg id="${esc(spec.id)}" class="flame" viewBox="0 0 ${W} ${height}" width="${W}" height="${height}" role="img" aria-labelledby="${titleId}" xmlns="http://www.w3.org/2000/svg" data-total="${total}">`);
+  parts.push(
+    `<svg id="${esc(spec.id)}" class="flame" viewBox="0 0 ${W} ${height}" width="${W}" height="${height}" role="img" aria-labelledby="${titleId}" xmlns="http://www.w3.org/2000/svg" data-total="${total}">`,
+  );
   parts.push(`<title id="${titleId}">${esc(spec.title)}</title>`);
   const draw = (n: FlameNode, x: number, d: number): void => {
     const w = total > 0 ? (n.value / total) * W : 0;

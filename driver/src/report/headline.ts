@@ -60,7 +60,11 @@ export function headlineLegend(results: Results): string[] {
   const lines = [
     'req/s ÷ reference: mean ratio ± σ (n.s. = not significantly different, Welch p ≥ 0.05); req/CPU-s ÷ reference: ratio of mean requests per server CPU-second with its 95 % interval. * fastest at that size by median req/s, significantly ahead of the next (Welch p < 0.05).',
   ];
-  if (results.cells.some(isGeneratorBound)) lines.push('† generator-bound: the load generator used ≥ 90 % of its cores, so it — not the server — set req/s; for these cells trust req/CPU-s and its ratio.');
-  if (results.cells.some((c) => !c.reqPerCpuSecond || !c.loadgenUtilisation)) lines.push(`${NOT_MEASURED} not measured (the server's or the generator's CPU time is unknown for that cell).`);
+  if (results.cells.some(isGeneratorBound))
+    lines.push(
+      '† generator-bound: the load generator used ≥ 90 % of its cores, so it — not the server — set req/s; for these cells trust req/CPU-s and its ratio.',
+    );
+  if (results.cells.some((c) => !c.reqPerCpuSecond || !c.loadgenUtilisation))
+    lines.push(`${NOT_MEASURED} not measured (the server's or the generator's CPU time is unknown for that cell).`);
   return lines;
 }

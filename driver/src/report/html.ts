@@ -72,7 +72,17 @@ function grid(results: Results, cell: (c: CellAggregate, impl: string, size: str
   return `<p class="caption">${esc(caption)}</p><div class="scroll"><table class="grid">${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-function perSizeChart(results: Results, id: string, title: string, yLabel: string, pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null, format: (v: number) => string, significance: 'reqPerSec' | 'mbPerSec' | 'reqPerCpuSecond' | null, caption?: string, markBound = false): string {
+function perSizeChart(
+  results: Results,
+  id: string,
+  title: string,
+  yLabel: string,
+  pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null,
+  format: (v: number) => string,
+  significance: 'reqPerSec' | 'mbPerSec' | 'reqPerCpuSecond' | null,
+  caption?: string,
+  markBound = false,
+): string {
   const groups: BarGroup[] = [];
   for (const s of results.sizes) {
     const cmp = comparisonOf(results, s.name);
@@ -84,12 +94,28 @@ function perSizeChart(results: Results, id: string, title: string, yLabel: strin
       const ns = e !== undefined && significance !== null && cmp?.reference !== impl && e[significance]?.significant === false;
       const bound = markBound && isGeneratorBound(c);
       const ci = v.lo !== null && v.hi !== null ? ` [95 % CI ${format(v.lo)}–${format(v.hi)}]` : ' (n = 1, no interval)';
-      return [{ series, value: v.value, lo: v.lo, hi: v.hi, notSignificant: ns, ...(bound ? { mark: '†' } : {}), label: `${impl} at ${s.name} vCPU: ${format(v.value)} ${yLabel}${ci}${ns ? ', not significantly different from the reference' : ''}${bound ? ', generator-bound (the load generator set this number)' : ''}` }];
+      return [
+        {
+          series,
+          value: v.value,
+          lo: v.lo,
+          hi: v.hi,
+          notSignificant: ns,
+          ...(bound ? { mark: '†' } : {}),
+          label: `${impl} at ${s.name} vCPU: ${format(v.value)} ${yLabel}${ci}${ns ? ', not significantly different from the reference' : ''}${bound ? ', generator-bound (the load generator set this number)' : ''}`,
+        },
+      ];
     });
     if (bars.length > 0) groups.push({ label: `${s.name} vCPU`, bars });
   }
   const boundNote = markBound && results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator set this number.' : '';
-  return figure(renderBarChart({ id, title, yLabel, xLabel: 'machine size', series: results.impls, groups, format }), (caption ?? (significance ? 'Bars: median over repetitions; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference (Welch, p ≥ 0.05).' : 'Bars: median over repetitions; whiskers: 95 % interval of the mean.')) + boundNote);
+  return figure(
+    renderBarChart({ id, title, yLabel, xLabel: 'machine size', series: results.impls, groups, format }),
+    (caption ??
+      (significance
+        ? 'Bars: median over repetitions; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference (Welch, p ≥ 0.05).'
+        : 'Bars: median over repetitions; whiskers: 95 % interval of the mean.')) + boundNote,
+  );
 }
 
 function figure(svg: string, caption: string): string {
@@ -109,8 +135,23 @@ function latencyChart(results: Results): string {
       return v ? [{ series, value: v.median, lo: v.ci95?.lo ?? null, hi: v.ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(v.median)}` }] : [];
     }),
   }));
-  const missing = results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? ' A missing bar is a percentile that was not measured (see the warnings).' : '';
-  return figure(renderBarChart({ id: 'chart-latency', title: 'Latency percentiles', yLabel: 'milliseconds', xLabel: 'implementation · vCPUs', series: ['p50', 'p95', 'p99'], groups, log: true, colorOffset: 3, format: (v) => num(v) }), `Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.${missing}`);
+  const missing = results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99)
+    ? ' A missing bar is a percentile that was not measured (see the warnings).'
+    : '';
+  return figure(
+    renderBarChart({
+      id: 'chart-latency',
+      title: 'Latency percentiles',
+      yLabel: 'milliseconds',
+      xLabel: 'implementation · vCPUs',
+      series: ['p50', 'p95', 'p99'],
+      groups,
+      log: true,
+      colorOffset: 3,
+      format: (v) => num(v),
+    }),
+    `Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.${missing}`,
+  );
 }
 
 /** The headline table, its legend and which ratio to trust for generator-bound cells. */
@@ -135,19 +176,47 @@ export function renderHtml(results: Results): string {
   const r = results.run;
   const title = `server-bench run ${r.runId}`;
   const anyN1 = results.cells.some((c) => c.n === 1);
-  const warnings = results.warnings.length === 0 ? '' : `<section class="warnings" role="alert" aria-label="warnings"><h2>⚠ ${results.warnings.length} warning${results.warnings.length === 1 ? '' : 's'}</h2><ul>${results.warnings.map((w) => `<li><strong>${esc(w.code)}</strong>: ${esc(describeWarning(w))}</li>`).join('')}</ul></section>`;
-  const site = r.site.kind === 'generated' ? `generated (seed ${r.site.seed}), ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases` : `${r.site.webroot}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases`;
-  const memEnforced = results.cells.length === 0 ? 'no cells' : results.cells.every((c) => c.memoryEnforced) ? 'yes (cgroup v2)' : results.cells.some((c) => c.memoryEnforced) ? 'partly' : 'no (recorded only)';
+  const warnings =
+    results.warnings.length === 0
+      ? ''
+      : `<section class="warnings" role="alert" aria-label="warnings"><h2>⚠ ${results.warnings.length} warning${results.warnings.length === 1 ? '' : 's'}</h2><ul>${results.warnings.map((w) => `<li><strong>${esc(w.code)}</strong>: ${esc(describeWarning(w))}</li>`).join('')}</ul></section>`;
+  const site =
+    r.site.kind === 'generated'
+      ? `generated (seed ${r.site.seed}), ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases`
+      : `${r.site.webroot}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases`;
+  const memEnforced =
+    results.cells.length === 0
+      ? 'no cells'
+      : results.cells.every((c) => c.memoryEnforced)
+        ? 'yes (cgroup v2)'
+        : results.cells.some((c) => c.memoryEnforced)
+          ? 'partly'
+          : 'no (recorded only)';
   const env: Array<[string, string]> = [
     ['host', `${r.host.hostname}: ${r.host.cpuModel}, ${r.host.cores} cores, ${bytesMB(r.host.memoryBytes)} RAM`],
     ['OS / kernel', `${r.host.os} / ${r.host.kernel}`],
-    ['backend', r.backend === 'vm' ? `VMs${r.emulated ? ' (emulated, no KVM)' : ' (KVM)'}` : r.backend === 'hosts' ? `machines of a hosts file: ${describeMachines(r).join(' · ')}` : 'local: pinned processes on this host'],
-    ['load generator', `${r.config.engine} ${r.versions.engine}, ${r.loadgen === 'dedicated' ? 'on dedicated cores' : 'sharing the server\'s cores'}`],
-    ['load', `${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved, VUs ${r.config.vusOverride ?? 'per size'}`],
+    [
+      'backend',
+      r.backend === 'vm'
+        ? `VMs${r.emulated ? ' (emulated, no KVM)' : ' (KVM)'}`
+        : r.backend === 'hosts'
+          ? `machines of a hosts file: ${describeMachines(r).join(' · ')}`
+          : 'local: pinned processes on this host',
+    ],
+    ['load generator', `${r.config.engine} ${r.versions.engine}, ${r.loadgen === 'dedicated' ? 'on dedicated cores' : "sharing the server's cores"}`],
+    [
+      'load',
+      `${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved, VUs ${r.config.vusOverride ?? 'per size'}`,
+    ],
     ['memory limits enforced', memEnforced],
     ['server logs', describeServerLogs(r.config.serverLogs, r.logging, results.impls).replace(/^server logs: /, '')],
     ['site', site],
-    ['versions', [`node ${r.versions.node}`, r.versions.go ? `go ${r.versions.go}` : null, ...Object.entries(r.versions.impls).map(([k, v]) => `${k} ${v}`)].filter(Boolean).join(', ')],
+    [
+      'versions',
+      [`node ${r.versions.node}`, r.versions.go ? `go ${r.versions.go}` : null, ...Object.entries(r.versions.impls).map(([k, v]) => `${k} ${v}`)]
+        .filter(Boolean)
+        .join(', '),
+    ],
     ['git revision', `${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (uncommitted changes)' : ''}`],
     ['reference', r.config.reference],
     ['created', r.createdAt],
@@ -158,45 +227,142 @@ export function renderHtml(results: Results): string {
     warnings,
     headlineSection(results),
     '<section><h2>Throughput</h2>',
-    grid(results, (c, impl, size) => (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) + (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''), `Median throughput per implementation and machine size (MB/s or GB/s; MB = 10⁶ bytes, GB = 10⁹), laid out as in the blog post this project grew from; * fastest at that size, significantly ahead of the next (Welch p < 0.05).${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`),
+    grid(
+      results,
+      (c, impl, size) =>
+        (fastestMark(impl, size) ? `<span class="fastest">${esc(throughput(c.mbPerSec.median))} *</span>` : esc(throughput(c.mbPerSec.median))) +
+        (isGeneratorBound(c) ? ' <span title="load generator saturated">†</span>' : ''),
+      `Median throughput per implementation and machine size (MB/s or GB/s; MB = 10⁶ bytes, GB = 10⁹), laid out as in the blog post this project grew from; * fastest at that size, significantly ahead of the next (Welch p < 0.05).${results.cells.some(isGeneratorBound) ? ' † generator-bound: the load generator was saturated.' : ''}`,
+    ),
     '</section>',
     '<section><h2>Charts</h2><div class="charts">',
-    perSizeChart(results, 'chart-rps', 'Requests per second', 'req/s', (c) => medianCi(c.reqPerSec), (v) => int(v), 'reqPerSec', undefined, true),
-    perSizeChart(results, 'chart-cpu-rps', 'Requests per server CPU-second', 'requests per CPU-second', (c) => (c.reqPerCpuSecond ? medianCi(c.reqPerCpuSecond) : null), (v) => int(v), 'reqPerCpuSecond', 'Bars: median over repetitions of requests ÷ server CPU seconds, what the server does with the CPU it used whoever set the pace; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference.'),
-    perSizeChart(results, 'chart-mbps', 'Throughput', 'MB/s', (c) => medianCi(c.mbPerSec), (v) => num(v), 'mbPerSec', undefined, true),
+    perSizeChart(
+      results,
+      'chart-rps',
+      'Requests per second',
+      'req/s',
+      (c) => medianCi(c.reqPerSec),
+      (v) => int(v),
+      'reqPerSec',
+      undefined,
+      true,
+    ),
+    perSizeChart(
+      results,
+      'chart-cpu-rps',
+      'Requests per server CPU-second',
+      'requests per CPU-second',
+      (c) => (c.reqPerCpuSecond ? medianCi(c.reqPerCpuSecond) : null),
+      (v) => int(v),
+      'reqPerCpuSecond',
+      'Bars: median over repetitions of requests ÷ server CPU seconds, what the server does with the CPU it used whoever set the pace; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference.',
+    ),
+    perSizeChart(
+      results,
+      'chart-mbps',
+      'Throughput',
+      'MB/s',
+      (c) => medianCi(c.mbPerSec),
+      (v) => num(v),
+      'mbPerSec',
+      undefined,
+      true,
+    ),
     latencyChart(results),
-    perSizeChart(results, 'chart-cpu', 'Server CPU per request', 'µs of CPU per request', (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null), (v) => num(v), null),
-    perSizeChart(results, 'chart-memory', 'Peak memory', 'MB resident (peak)', (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }), (v) => num(v), null, 'Bars: the largest resident memory of the server\'s process tree over all repetitions (a maximum, so no interval).'),
+    perSizeChart(
+      results,
+      'chart-cpu',
+      'Server CPU per request',
+      'µs of CPU per request',
+      (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null),
+      (v) => num(v),
+      null,
+    ),
+    perSizeChart(
+      results,
+      'chart-memory',
+      'Peak memory',
+      'MB resident (peak)',
+      (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }),
+      (v) => num(v),
+      null,
+      "Bars: the largest resident memory of the server's process tree over all repetitions (a maximum, so no interval).",
+    ),
     '</div></section>',
     renderProfilesHtml(results),
     '<section><h2>Tables</h2>',
-    grid(results, (c, impl, size) => `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}${isGeneratorBound(c) ? ' <span title="generator-bound">†</span>' : ''}`, 'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05); † generator-bound.'),
-    grid(results, (c) => esc(c.reqPerCpuSecond ? medianWithCi(c.reqPerCpuSecond, int) : NOT_MEASURED), `Requests per server CPU-second: median [95 % CI]${results.cells.some((c) => !c.reqPerCpuSecond) ? `; ${NOT_MEASURED} server CPU not measured` : ''}.`),
-    grid(results, (c, impl, size) => `${esc(medianWithCi(c.mbPerSec, num))}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`, 'MB/s: median [95 % CI]; ≈ not significantly different from the reference.'),
-    grid(results, (c, impl, size) => {
-      const cmp = comparisonOf(results, size);
-      const e = cmp?.entries.find((x) => x.impl === impl);
-      if (!cmp || !e) return '—';
-      const text = relativeText(e.reqPerSec, cmp.reference === impl);
-      return e.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
-    }, `req/s relative to the reference (${referencesOf(results)}): mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.`),
-    grid(results, (c, impl, size) => {
-      const cmp = comparisonOf(results, size);
-      const e = cmp?.entries.find((x) => x.impl === impl);
-      if (!cmp || !e) return '—';
-      if (cmp.reference === impl) return '1× (reference)';
-      return esc(e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED);
-    }, `Requests per server CPU-second relative to the reference (${referencesOf(results)}): ratio of means [95 % interval].`),
-    grid(results, (c) => esc(`${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`), `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`),
+    grid(
+      results,
+      (c, impl, size) =>
+        `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}${isGeneratorBound(c) ? ' <span title="generator-bound">†</span>' : ''}`,
+      'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05); † generator-bound.',
+    ),
+    grid(
+      results,
+      (c) => esc(c.reqPerCpuSecond ? medianWithCi(c.reqPerCpuSecond, int) : NOT_MEASURED),
+      `Requests per server CPU-second: median [95 % CI]${results.cells.some((c) => !c.reqPerCpuSecond) ? `; ${NOT_MEASURED} server CPU not measured` : ''}.`,
+    ),
+    grid(
+      results,
+      (c, impl, size) =>
+        `${esc(medianWithCi(c.mbPerSec, num))}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`,
+      'MB/s: median [95 % CI]; ≈ not significantly different from the reference.',
+    ),
+    grid(
+      results,
+      (c, impl, size) => {
+        const cmp = comparisonOf(results, size);
+        const e = cmp?.entries.find((x) => x.impl === impl);
+        if (!cmp || !e) return '—';
+        const text = relativeText(e.reqPerSec, cmp.reference === impl);
+        return e.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
+      },
+      `req/s relative to the reference (${referencesOf(results)}): mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.`,
+    ),
+    grid(
+      results,
+      (c, impl, size) => {
+        const cmp = comparisonOf(results, size);
+        const e = cmp?.entries.find((x) => x.impl === impl);
+        if (!cmp || !e) return '—';
+        if (cmp.reference === impl) return '1× (reference)';
+        return esc(e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED);
+      },
+      `Requests per server CPU-second relative to the reference (${referencesOf(results)}): ratio of means [95 % interval].`,
+    ),
+    grid(
+      results,
+      (c) => esc(`${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`),
+      `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`,
+    ),
     grid(results, (c) => esc(c.cpuSecondsPerGB ? medianWithCi(c.cpuSecondsPerGB, num) : 'not measured'), 'Server CPU seconds per GB served.'),
     grid(results, (c) => esc(c.cpuMicrosPerRequest ? medianWithCi(c.cpuMicrosPerRequest, num) : 'not measured'), 'Server CPU µs per request.'),
     grid(results, (c) => esc(c.peakRssBytes === null ? 'not measured' : bytesMB(c.peakRssBytes)), 'Peak resident memory (largest over repetitions).'),
     grid(results, (c) => esc(c.mapFetches ? int(c.mapFetches.median) : 'not counted'), 'Redirect-map fetches per repetition (median).'),
-    grid(results, (c) => esc(c.loadgenUtilisation ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}` : 'not measured'), 'Load generator CPU share of the cores it was pinned to (median [lowest–highest] over repetitions); † ≥ 90 %: generator-bound.'),
+    grid(
+      results,
+      (c) =>
+        esc(
+          c.loadgenUtilisation
+            ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}`
+            : 'not measured',
+        ),
+      'Load generator CPU share of the cores it was pinned to (median [lowest–highest] over repetitions); † ≥ 90 %: generator-bound.',
+    ),
     anyN1 ? '<p class="sub">[n = 1]: a single repetition, so no confidence interval or significance test can be given.</p>' : '',
     '</section>',
     '<section><h2>Verification</h2><ul>',
-    ...results.verifications.map((v) => `<li><span class="${v.passed ? 'pass' : 'fail'}">${v.passed ? '✓ passed' : '✗ failed'}</span> <strong>${esc(v.impl)}</strong> at ${esc(v.size)} vCPU: ${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets${v.findings.filter((f) => f.status !== 'pass').length > 0 ? `<ul>${v.findings.filter((f) => f.status !== 'pass').map((f) => `<li>${esc(f.status)}: <code>${esc(f.url)}</code> — ${esc(f.reason)}</li>`).join('')}</ul>` : ''}</li>`),
+    ...results.verifications.map(
+      (v) =>
+        `<li><span class="${v.passed ? 'pass' : 'fail'}">${v.passed ? '✓ passed' : '✗ failed'}</span> <strong>${esc(v.impl)}</strong> at ${esc(v.size)} vCPU: ${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets${
+          v.findings.filter((f) => f.status !== 'pass').length > 0
+            ? `<ul>${v.findings
+                .filter((f) => f.status !== 'pass')
+                .map((f) => `<li>${esc(f.status)}: <code>${esc(f.url)}</code> — ${esc(f.reason)}</li>`)
+                .join('')}</ul>`
+            : ''
+        }</li>`,
+    ),
     ...results.skipped.map((s) => `<li class="ns">skipped <strong>${esc(s.impl)}</strong> at ${esc(s.size)} vCPU: ${esc(s.reason)}</li>`),
     '</ul></section>',
     `<section><h2>Environment</h2><dl class="env">${env.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl></section>`,
@@ -204,5 +370,3 @@ export function renderHtml(results: Results): string {
   ].join('\n');
   return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${CSS}${results.profiles?.length ? PROFILE_CSS : ''}</style>\n</head>\n<body>\n${body}\n${profilesScript(results)}</body>\n</html>\n`;
 }
-
-;

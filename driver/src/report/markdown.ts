@@ -37,8 +37,13 @@ export function renderMarkdown(results: Results): string {
   const anyN1 = results.cells.some((c) => c.n === 1);
   out.push(`# server-bench run ${r.runId}`);
   out.push('');
-  const site = r.site.kind === 'generated' ? `generated site (seed ${r.site.seed}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)` : `${r.site.webroot} (${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)`;
-  out.push(`${r.config.engine} ${r.versions.engine}, ${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved; ${site}; backend ${r.backend}, load generator ${r.loadgen}; host ${r.host.cpuModel} (${r.host.cores} cores), ${r.host.kernel}; git ${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (dirty)' : ''}.`);
+  const site =
+    r.site.kind === 'generated'
+      ? `generated site (seed ${r.site.seed}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)`
+      : `${r.site.webroot} (${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)`;
+  out.push(
+    `${r.config.engine} ${r.versions.engine}, ${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved; ${site}; backend ${r.backend}, load generator ${r.loadgen}; host ${r.host.cpuModel} (${r.host.cores} cores), ${r.host.kernel}; git ${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (dirty)' : ''}.`,
+  );
   out.push('');
   for (const line of describeMachines(r)) out.push(`- Machine ${line}`);
   if (r.machines) out.push('');
@@ -56,7 +61,11 @@ export function renderMarkdown(results: Results): string {
   out.push('## Results (median [95 % CI] over repetitions)');
   out.push('');
   out.push(`| ${HEADLINE_COLUMNS.join(' | ')} |`);
-  out.push(`|---|---|${HEADLINE_COLUMNS.slice(2).map(() => '---:').join('|')}|`);
+  out.push(
+    `|---|---|${HEADLINE_COLUMNS.slice(2)
+      .map(() => '---:')
+      .join('|')}|`,
+  );
   for (const row of headlineRows(results)) out.push(`| ${row.cells.map(esc).join(' | ')} |`);
   out.push('');
   for (const line of headlineLegend(results)) out.push(esc(line.replace(/\*/g, '\\*')), '');
@@ -69,13 +78,22 @@ export function renderMarkdown(results: Results): string {
   }
   out.push('## Throughput (median, MB/s or GB/s)');
   out.push('');
-  out.push(grid(results, (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}${isGeneratorBound(c) ? ' †' : ''}`));
+  out.push(
+    grid(
+      results,
+      (c, impl, size) => `${throughput(c.mbPerSec.median)}${comparisonOf(results, size)?.fastest === impl ? ' **\\***' : ''}${isGeneratorBound(c) ? ' †' : ''}`,
+    ),
+  );
   out.push('');
-  out.push(`\\* fastest at that size by median req/s, and significantly ahead of the next (Welch p < 0.05). MB = 10⁶ bytes, GB = 10⁹ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`);
+  out.push(
+    `\\* fastest at that size by median req/s, and significantly ahead of the next (Welch p < 0.05). MB = 10⁶ bytes, GB = 10⁹ bytes.${results.cells.some(isGeneratorBound) ? ' † the load generator was saturated: generator-bound, the server may be faster.' : ''}`,
+  );
   out.push('');
   out.push('## Requests per second (median [95 % CI])');
   out.push('');
-  out.push(grid(results, (c, impl, size) => `${medianWithCi(c.reqPerSec, int)}${isNotSignificant(results, impl, size) ? ' ≈' : ''}${isGeneratorBound(c) ? ' †' : ''}`));
+  out.push(
+    grid(results, (c, impl, size) => `${medianWithCi(c.reqPerSec, int)}${isNotSignificant(results, impl, size) ? ' ≈' : ''}${isGeneratorBound(c) ? ' †' : ''}`),
+  );
   out.push('');
   out.push('## Requests per server CPU-second (median [95 % CI])');
   out.push('');
@@ -85,7 +103,9 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push(grid(results, (c, impl, size) => `${medianWithCi(c.mbPerSec, num)}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' ≈' : ''}`));
   out.push('');
-  out.push(`≈ not significantly different from the reference (Welch, p ≥ 0.05).${results.cells.some(isGeneratorBound) ? ' † generator-bound: req/s is the load generator\'s limit.' : ''}${results.cells.some((c) => !c.reqPerCpuSecond) ? ` ${NOT_MEASURED} server CPU not measured.` : ''}`);
+  out.push(
+    `≈ not significantly different from the reference (Welch, p ≥ 0.05).${results.cells.some(isGeneratorBound) ? " † generator-bound: req/s is the load generator's limit." : ''}${results.cells.some((c) => !c.reqPerCpuSecond) ? ` ${NOT_MEASURED} server CPU not measured.` : ''}`,
+  );
   out.push('');
   if (anyN1) {
     out.push('Cells with a single repetition show `[n = 1]`: no confidence interval can be given.');
@@ -93,32 +113,38 @@ export function renderMarkdown(results: Results): string {
   }
   out.push(`## Relative to the reference, ${referencesOf(results)} (req/s, mean ± σ, Welch p)`);
   out.push('');
-  out.push(grid(results, (c, impl, size) => {
-    const cmp = comparisonOf(results, size);
-    const e = cmp?.entries.find((x) => x.impl === impl);
-    if (!cmp || !e) return '—';
-    return relativeText(e.reqPerSec, cmp.reference === impl);
-  }));
+  out.push(
+    grid(results, (c, impl, size) => {
+      const cmp = comparisonOf(results, size);
+      const e = cmp?.entries.find((x) => x.impl === impl);
+      if (!cmp || !e) return '—';
+      return relativeText(e.reqPerSec, cmp.reference === impl);
+    }),
+  );
   out.push('');
   out.push('n.s. = not significantly different from the reference at 5 %.');
   for (const c of results.comparisons) if (c.note) out.push(`Size ${c.size}: ${c.note}.`);
   out.push('');
   out.push(`## Relative to the reference, ${referencesOf(results)} (requests per server CPU-second, ratio of means [95 % CI])`);
   out.push('');
-  out.push(grid(results, (c, impl, size) => {
-    const cmp = comparisonOf(results, size);
-    const e = cmp?.entries.find((x) => x.impl === impl);
-    if (!cmp || !e) return '—';
-    if (cmp.reference === impl) return '1× (reference)';
-    return e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED;
-  }));
+  out.push(
+    grid(results, (c, impl, size) => {
+      const cmp = comparisonOf(results, size);
+      const e = cmp?.entries.find((x) => x.impl === impl);
+      if (!cmp || !e) return '—';
+      if (cmp.reference === impl) return '1× (reference)';
+      return e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED;
+    }),
+  );
   out.push('');
   out.push('## Latency (median of repetitions: p50 / p95 / p99)');
   out.push('');
   out.push(grid(results, (c) => `${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`));
   out.push('');
   if (results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99)) {
-    out.push(`${NOT_MEASURED} not measured: the load generator's output did not hold that statistic (see the not-measured warning); never filled in from another one.`);
+    out.push(
+      `${NOT_MEASURED} not measured: the load generator's output did not hold that statistic (see the not-measured warning); never filled in from another one.`,
+    );
     out.push('');
   }
   out.push('## Efficiency');
@@ -141,14 +167,22 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push('Load generator CPU share per cell (median of repetitions [lowest–highest], of the cores it was pinned to; † ≥ 90 %: generator-bound):');
   out.push('');
-  out.push(grid(results, (c) => (c.loadgenUtilisation ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}` : 'not measured')));
+  out.push(
+    grid(results, (c) =>
+      c.loadgenUtilisation
+        ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}`
+        : 'not measured',
+    ),
+  );
   out.push('');
   out.push(...renderProfilesMarkdown(results));
   out.push('## Verification');
   out.push('');
   if (results.verifications.length === 0) out.push('No verification records.');
   for (const v of results.verifications) {
-    out.push(`- ${v.passed ? '✅' : '❌'} **${esc(v.impl)}** at size ${v.size}: ${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets`);
+    out.push(
+      `- ${v.passed ? '✅' : '❌'} **${esc(v.impl)}** at size ${v.size}: ${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets`,
+    );
     for (const f of v.findings.filter((x) => x.status !== 'pass')) out.push(`  - ${f.status}: \`${f.url}\` — ${f.reason}`);
   }
   if (results.skipped.length > 0) {
@@ -166,8 +200,8 @@ export function renderMarkdown(results: Results): string {
     out.push(`- **${w.code}**${where ? ` (${where})` : ''}: ${w.message}`);
   }
   out.push('');
-  out.push(`Statistics: medians over repetitions; 95 % intervals of the mean from Student's t; ratios are mean/mean with first-order propagated σ; Welch's t-test at 5 %; outliers by median/MAD (modified z > 3.5) are flagged, never dropped.`);
+  out.push(
+    `Statistics: medians over repetitions; 95 % intervals of the mean from Student's t; ratios are mean/mean with first-order propagated σ; Welch's t-test at 5 %; outliers by median/MAD (modified z > 3.5) are flagged, never dropped.`,
+  );
   return `${out.join('\n')}\n`;
 }
-
-;

@@ -40,7 +40,10 @@ function about(p: ProfileSummary): string {
 function overheadText(p: ProfileSummary): string {
   const o = p.overhead;
   if (o.slowdown === null || o.unprofiledReqPerSec === null) return `${int(o.reqPerSec)} req/s profiled; no unprofiled repetition to compare with`;
-  const cpu = o.cpuMicrosPerRequest !== null && o.unprofiledCpuMicrosPerRequest !== null ? `; server CPU ${num(o.cpuMicrosPerRequest)} vs ${num(o.unprofiledCpuMicrosPerRequest)} µs per request` : '';
+  const cpu =
+    o.cpuMicrosPerRequest !== null && o.unprofiledCpuMicrosPerRequest !== null
+      ? `; server CPU ${num(o.cpuMicrosPerRequest)} vs ${num(o.unprofiledCpuMicrosPerRequest)} µs per request`
+      : '';
   return `${int(o.reqPerSec)} req/s profiled vs ${int(o.unprofiledReqPerSec)} unprofiled (median): ${o.slowdown >= 0 ? 'slowdown' : 'change'} ${signedPercent(o.slowdown)}${cpu}`;
 }
 
@@ -71,11 +74,15 @@ export function renderProfilesMarkdown(results: Results): string[] {
     for (let i = 0; i < rows; i++) {
       const s = p.top.self[i];
       const t = p.top.total[i];
-      out.push(`| ${i + 1} | ${s ? `${mdCode(s.name)}${kindNote(s.kind)}` : ''} | ${s ? share(s.share) : ''} | ${t ? `${mdCode(t.name)}${kindNote(t.kind)}` : ''} | ${t ? share(t.share) : ''} |`);
+      out.push(
+        `| ${i + 1} | ${s ? `${mdCode(s.name)}${kindNote(s.kind)}` : ''} | ${s ? share(s.share) : ''} | ${t ? `${mdCode(t.name)}${kindNote(t.kind)}` : ''} | ${t ? share(t.share) : ''} |`,
+      );
     }
     out.push('');
   }
-  out.push('Cost of profiling (the profiled repetition against the median of the same cell\'s unprofiled ones; one repetition each, so within the run-to-run noise it says little):');
+  out.push(
+    "Cost of profiling (the profiled repetition against the median of the same cell's unprofiled ones; one repetition each, so within the run-to-run noise it says little):",
+  );
   out.push('');
   for (const p of profiles) out.push(`- ${heading(p)}: ${overheadText(p)}`);
   out.push('');
@@ -90,7 +97,9 @@ function topTableHtml(p: ProfileSummary): string {
   for (let i = 0; i < rows; i++) {
     const s = p.top.self[i];
     const t = p.top.total[i];
-    body.push(`<tr><td>${i + 1}</td><td class="fn">${s ? esc(s.name + kindNote(s.kind)) : ''}</td><td>${s ? share(s.share) : ''}</td><td class="fn">${t ? esc(t.name + kindNote(t.kind)) : ''}</td><td>${t ? share(t.share) : ''}</td></tr>`);
+    body.push(
+      `<tr><td>${i + 1}</td><td class="fn">${s ? esc(s.name + kindNote(s.kind)) : ''}</td><td>${s ? share(s.share) : ''}</td><td class="fn">${t ? esc(t.name + kindNote(t.kind)) : ''}</td><td>${t ? share(t.share) : ''}</td></tr>`,
+    );
   }
   return `<div class="scroll"><table class="top"><thead><tr><th scope="col">#</th><th scope="col">by self</th><th scope="col">self</th><th scope="col">by total</th><th scope="col">total</th></tr></thead><tbody>${body.join('')}</tbody></table></div>`;
 }

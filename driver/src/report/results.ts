@@ -10,10 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { RESULTS_FILE } from '../results/layout.js';
-import {
-  CellResultSchema, RunInfoSchema, SizeSchema, VerificationSchema, WarningCodeSchema,
-  type CellResult,
-} from '../results/schema.js';
+import { CellResultSchema, RunInfoSchema, SizeSchema, VerificationSchema, WarningCodeSchema, type CellResult } from '../results/schema.js';
 import { coefficientOfVariation, findOutliers, HIGH_VARIANCE_CV, ratioInterval, ratioWithError, summarize, welchTest, type Summary } from '../results/stats.js';
 import { loggingDiffers } from '../servers/serverlogs.js';
 import { loadRun, type LoadedRun } from '../results/store.js';
@@ -99,13 +96,15 @@ const SizeComparisonSchema = z.object({
   fastest: z.string().nullable(),
   /** Whether the fastest is significantly faster than the runner-up (null: untestable or alone). */
   fastestSignificant: z.boolean().nullable(),
-  entries: z.array(z.object({
-    impl: z.string(),
-    reqPerSec: RelativeSchema,
-    mbPerSec: RelativeSchema,
-    /** Null when the server CPU of either side was not measured. */
-    reqPerCpuSecond: RelativeSchema.nullable(),
-  })),
+  entries: z.array(
+    z.object({
+      impl: z.string(),
+      reqPerSec: RelativeSchema,
+      mbPerSec: RelativeSchema,
+      /** Null when the server CPU of either side was not measured. */
+      reqPerCpuSecond: RelativeSchema.nullable(),
+    }),
+  ),
 });
 export type SizeComparison = z.infer<typeof SizeComparisonSchema>;
 
@@ -173,7 +172,13 @@ function aggregate(impl: string, size: string, reps: CellResult[]): CellAggregat
     });
   }
   for (const o of outliers) {
-    warnings.push({ code: 'outlier', message: `repetition ${o.rep}'s ${o.metric} (${fmtNum(o.value)}) is an outlier (modified z = ${o.z.toFixed(1)}); kept, not dropped`, impl, size, reps: [o.rep] });
+    warnings.push({
+      code: 'outlier',
+      message: `repetition ${o.rep}'s ${o.metric} (${fmtNum(o.value)}) is an outlier (modified z = ${o.z.toFixed(1)}); kept, not dropped`,
+      impl,
+      size,
+      reps: [o.rep],
+    });
   }
   return {
     impl,
@@ -266,7 +271,11 @@ export interface LoadedProfiles {
 }
 
 /** Build results.json's content from a loaded run. Pure; `now` only stamps generatedAt (default: the data's own time). */
-export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>, now: Date = dataTime(loaded), profiled: LoadedProfiles = { profiles: [], problems: [] }): Results {
+export function buildResults(
+  loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifications'>,
+  now: Date = dataTime(loaded),
+  profiled: LoadedProfiles = { profiles: [], problems: [] },
+): Results {
   const { run, cells: allReps, verifications } = loaded;
   // Profiled repetitions ran with perf attached: out of the statistics unless the run asked (--profile-in-stats).
   const inStats = run.config.profile?.inStats === true;
@@ -297,7 +306,13 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
     skipGroups.set(key, g);
   }
   for (const g of skipGroups.values()) {
-    warnings.push({ code: 'skipped', message: `${g.impls.join(', ')} at size ${g.size} ${g.impls.length === 1 ? 'was' : 'were'} skipped: ${g.reason}`, impl: g.impls.length === 1 ? g.impls[0]! : null, size: g.size, reps: [] });
+    warnings.push({
+      code: 'skipped',
+      message: `${g.impls.join(', ')} at size ${g.size} ${g.impls.length === 1 ? 'was' : 'were'} skipped: ${g.reason}`,
+      impl: g.impls.length === 1 ? g.impls[0]! : null,
+      size: g.size,
+      reps: [],
+    });
   }
   for (const v of verifications) {
     if (v.passed) continue;
@@ -320,7 +335,13 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
   }
   for (const c of cells) {
     if (c.n < run.config.reps) {
-      warnings.push({ code: 'no-results', message: `only ${c.n} of ${run.config.reps} repetitions stored — finish them with ${finish}`, impl: c.impl, size: c.size, reps: c.reps });
+      warnings.push({
+        code: 'no-results',
+        message: `only ${c.n} of ${run.config.reps} repetitions stored — finish them with ${finish}`,
+        impl: c.impl,
+        size: c.size,
+        reps: c.reps,
+      });
     }
   }
   for (const r of allReps) {
@@ -328,8 +349,16 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
     for (const w of r.warnings) if (w.code === 'profile') warnings.push({ code: w.code, message: w.message, impl: r.impl, size: r.size.name, reps: [r.rep] });
   }
   for (const p of profiled.problems) warnings.push({ code: 'profile', message: p.message, impl: p.impl, size: p.size, reps: [p.rep] });
-  if (run.loadgen === 'shared') warnings.push({ code: 'cores-shared', message: 'the load generator shared cores with the server in this run: numbers are partly the generator\'s', impl: null, size: null, reps: [] });
-  if (run.emulated) warnings.push({ code: 'emulated', message: 'the VMs ran under emulation (no KVM): absolute numbers are meaningless', impl: null, size: null, reps: [] });
+  if (run.loadgen === 'shared')
+    warnings.push({
+      code: 'cores-shared',
+      message: "the load generator shared cores with the server in this run: numbers are partly the generator's",
+      impl: null,
+      size: null,
+      reps: [],
+    });
+  if (run.emulated)
+    warnings.push({ code: 'emulated', message: 'the VMs ran under emulation (no KVM): absolute numbers are meaningless', impl: null, size: null, reps: [] });
   // Host-wide conditions (memory not enforced, shared cores) read once per message, naming the cells.
   const HOST_WIDE = new Set<string>(['memory-not-enforced', 'cores-shared']);
   const merged = new Map<string, { w: ResultWarning; where: string[] }>();
@@ -345,13 +374,23 @@ export function buildResults(loaded: Pick<LoadedRun, 'run' | 'cells' | 'verifica
       merged.set(key, m);
     }
   }
-  for (const { w, where } of merged.values()) warnings.push({ ...w, message: `${w.message} — ${where.length === cells.length ? 'every cell' : where.join(', ')}` });
+  for (const { w, where } of merged.values())
+    warnings.push({ ...w, message: `${w.message} — ${where.length === cells.length ? 'every cell' : where.join(', ')}` });
   const comparisons = sizes.filter((s) => cells.some((c) => c.size === s.name)).map((s) => compareSize(s.name, impls, cells, requested));
   for (const c of comparisons) if (c.note) warnings.push({ code: 'reference-fallback', message: c.note, impl: c.reference, size: c.size, reps: [] });
-  const logsDiffer = loggingDiffers(run.logging, impls.filter((i) => cells.some((c) => c.impl === i)));
+  const logsDiffer = loggingDiffers(
+    run.logging,
+    impls.filter((i) => cells.some((c) => c.impl === i)),
+  );
   if (logsDiffer !== null) warnings.push({ code: 'logs-differ', message: logsDiffer, impl: null, size: null, reps: [] });
   if (cells.some((c) => c.n === 1)) {
-    warnings.push({ code: 'no-interval', message: 'some cells have a single repetition: no confidence interval or significance test can be given for them (use --reps 3 or more)', impl: null, size: null, reps: [] });
+    warnings.push({
+      code: 'no-interval',
+      message: 'some cells have a single repetition: no confidence interval or significance test can be given for them (use --reps 3 or more)',
+      impl: null,
+      size: null,
+      reps: [],
+    });
   }
 
   return ResultsSchema.parse({
@@ -383,7 +422,10 @@ export async function readResults(path: string): Promise<Results> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new InputError(`cannot read results ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'pass a run folder written by server-bench bench, or run server-bench report <run-dir> first');
+    throw new InputError(
+      `cannot read results ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      'pass a run folder written by server-bench bench, or run server-bench report <run-dir> first',
+    );
   }
   let json: unknown;
   try {
@@ -398,7 +440,10 @@ export async function readResults(path: string): Promise<Results> {
   const r = ResultsSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new InputError(`corrupt results ${path}: ${issue?.message ?? 'invalid'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}`, 'regenerate it with server-bench report <run-dir>');
+    throw new InputError(
+      `corrupt results ${path}: ${issue?.message ?? 'invalid'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}`,
+      'regenerate it with server-bench report <run-dir>',
+    );
   }
   return r.data;
 }
@@ -440,8 +485,6 @@ export function sizeLabel(results: Results, size: string): string {
   const vus = results.run.config.vusOverride ?? s.vus;
   return `${s.cpus} vCPU / ${mem} / ${loadLabel(results, vus)}`;
 }
-
-;
 
 /** One line per warning, prefixed with where it applies unless the message already says so. */
 export function describeWarning(w: ResultWarning): string {

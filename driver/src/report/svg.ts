@@ -78,16 +78,24 @@ export function renderBarChart(spec: ChartSpec): string {
   // Legend.
   let lx = M.left;
   spec.series.forEach((name, i) => {
-    parts.push(`<rect class="legend s${(i + off) % 6}" x="${lx}" y="32" width="12" height="12"/><text class="legend-text" x="${lx + 16}" y="43">${escapeXml(name)}</text>`);
+    parts.push(
+      `<rect class="legend s${(i + off) % 6}" x="${lx}" y="32" width="12" height="12"/><text class="legend-text" x="${lx + 16}" y="43">${escapeXml(name)}</text>`,
+    );
     lx += 30 + name.length * 8.5;
   });
   // Grid and value axis.
   for (const t of ticks) {
     const y = yOf(t).toFixed(1);
-    parts.push(`<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}"/><text class="tick" x="${M.left - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeXml(spec.format(t))}</text>`);
+    parts.push(
+      `<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}"/><text class="tick" x="${M.left - 6}" y="${y}" dy="0.32em" text-anchor="end">${escapeXml(spec.format(t))}</text>`,
+    );
   }
-  parts.push(`<line class="axis" x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + plotH}"/><line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${M.top + plotH}" y2="${M.top + plotH}"/>`);
-  parts.push(`<text class="axis-label" transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}${spec.log ? ' (log scale)' : ''}</text>`);
+  parts.push(
+    `<line class="axis" x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + plotH}"/><line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${M.top + plotH}" y2="${M.top + plotH}"/>`,
+  );
+  parts.push(
+    `<text class="axis-label" transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}${spec.log ? ' (log scale)' : ''}</text>`,
+  );
   parts.push(`<text class="axis-label" x="${M.left + plotW / 2}" y="${H - 8}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
   // Bars.
   const groupW = plotW / Math.max(1, spec.groups.length);
@@ -99,22 +107,34 @@ export function renderBarChart(spec: ChartSpec): string {
     const gxMid = (M.left + gi * groupW + groupW / 2).toFixed(1);
     // Multi-line labels ("impl\nsize") keep narrow groups readable.
     const labelLines = g.label.split('\n');
-    parts.push(`<text class="group-label" x="${gxMid}" y="${base + 20}" text-anchor="middle">${labelLines.map((l, i) => `<tspan x="${gxMid}" dy="${i === 0 ? 0 : '1.1em'}">${escapeXml(l)}</tspan>`).join('')}</text>`);
+    parts.push(
+      `<text class="group-label" x="${gxMid}" y="${base + 20}" text-anchor="middle">${labelLines.map((l, i) => `<tspan x="${gxMid}" dy="${i === 0 ? 0 : '1.1em'}">${escapeXml(l)}</tspan>`).join('')}</text>`,
+    );
     for (const b of g.bars) {
       const x = gx + b.series * barW;
       const y = yOf(b.value);
-      parts.push(`<rect class="bar s${(b.series + off) % 6}" x="${(x + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, barW - 2).toFixed(1)}" height="${Math.max(0, base - y).toFixed(1)}"><title>${escapeXml(b.label)}</title></rect>`);
+      parts.push(
+        `<rect class="bar s${(b.series + off) % 6}" x="${(x + 1).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, barW - 2).toFixed(1)}" height="${Math.max(0, base - y).toFixed(1)}"><title>${escapeXml(b.label)}</title></rect>`,
+      );
       const cx = (x + barW / 2).toFixed(1);
       let markY = y;
       if (b.lo != null && b.hi != null) {
         const y1 = yOf(Math.max(b.lo, spec.log ? 1e-12 : 0));
         const y2 = yOf(b.hi);
         markY = Math.min(y, y2);
-        parts.push(`<g class="whisker"><line x1="${cx}" x2="${cx}" y1="${y1.toFixed(1)}" y2="${y2.toFixed(1)}"/><line x1="${(x + barW / 2 - 5).toFixed(1)}" x2="${(x + barW / 2 + 5).toFixed(1)}" y1="${y2.toFixed(1)}" y2="${y2.toFixed(1)}"/><line x1="${(x + barW / 2 - 5).toFixed(1)}" x2="${(x + barW / 2 + 5).toFixed(1)}" y1="${y1.toFixed(1)}" y2="${y1.toFixed(1)}"/></g>`);
+        parts.push(
+          `<g class="whisker"><line x1="${cx}" x2="${cx}" y1="${y1.toFixed(1)}" y2="${y2.toFixed(1)}"/><line x1="${(x + barW / 2 - 5).toFixed(1)}" x2="${(x + barW / 2 + 5).toFixed(1)}" y1="${y2.toFixed(1)}" y2="${y2.toFixed(1)}"/><line x1="${(x + barW / 2 - 5).toFixed(1)}" x2="${(x + barW / 2 + 5).toFixed(1)}" y1="${y1.toFixed(1)}" y2="${y1.toFixed(1)}"/></g>`,
+        );
       }
-      if (b.notSignificant) parts.push(`<text class="ns" x="${cx}" y="${(markY - 6).toFixed(1)}" text-anchor="middle">≈<title>not significantly different from the reference (p ≥ 0.05)</title></text>`);
+      if (b.notSignificant)
+        parts.push(
+          `<text class="ns" x="${cx}" y="${(markY - 6).toFixed(1)}" text-anchor="middle">≈<title>not significantly different from the reference (p ≥ 0.05)</title></text>`,
+        );
       // Beside a "≈" rather than above it, so it never reaches the legend.
-      if (b.mark) parts.push(`<text class="mark" x="${(x + barW / 2 + (b.notSignificant ? 14 : 0)).toFixed(1)}" y="${(markY - 6).toFixed(1)}" text-anchor="middle">${escapeXml(b.mark)}</text>`);
+      if (b.mark)
+        parts.push(
+          `<text class="mark" x="${(x + barW / 2 + (b.notSignificant ? 14 : 0)).toFixed(1)}" y="${(markY - 6).toFixed(1)}" text-anchor="middle">${escapeXml(b.mark)}</text>`,
+        );
     }
   });
   parts.push('</svg>');

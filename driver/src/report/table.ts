@@ -21,7 +21,9 @@ export function renderTable(results: readonly CellResult[], impls: readonly stri
     });
     const fastest = Math.max(...medians) >= 0 ? impls[medians.indexOf(Math.max(...medians))] : undefined;
     const first = results.find((r) => r.size.name === size);
-    const label = first ? `${size} CPU / ${first.size.memoryMiB >= 1024 ? `${first.size.memoryMiB / 1024} GB` : `${first.size.memoryMiB} MB`} / ${first.vus} VU` : size;
+    const label = first
+      ? `${size} CPU / ${first.size.memoryMiB >= 1024 ? `${first.size.memoryMiB / 1024} GB` : `${first.size.memoryMiB} MB`} / ${first.vus} VU`
+      : size;
     const row = [label];
     for (const impl of impls) {
       const rs = results.filter((r) => r.size.name === size && r.impl === impl);

@@ -71,7 +71,8 @@ export function renderTerminal(results: Results, width = DEFAULT_TERMINAL_WIDTH)
   for (const size of results.sizes) for (const impl of impls) grid.set(`${impl}|${size.name}`, cellText(impl, size.name));
   const render = (group: readonly string[]): string => {
     const rows: string[][] = [['size', ...group]];
-    for (const size of results.sizes) rows.push([sizeLabel(results, size.name).replace(/ \/ /g, '\n'), ...group.map((impl) => grid.get(`${impl}|${size.name}`) ?? '—')]);
+    for (const size of results.sizes)
+      rows.push([sizeLabel(results, size.name).replace(/ \/ /g, '\n'), ...group.map((impl) => grid.get(`${impl}|${size.name}`) ?? '—')]);
     return table(rows, { drawHorizontalLine: (i, n) => i === 0 || i === 1 || i === n }).trimEnd();
   };
   const widest = (text: string): number => Math.max(...text.split('\n').map((l) => [...l].length));
@@ -88,7 +89,9 @@ export function renderTerminal(results: Results, width = DEFAULT_TERMINAL_WIDTH)
   if (group.length > 0 || impls.length === 0) tables.push(render(group));
 
   const out: string[] = [];
-  out.push(`run ${results.run.runId} · ${results.run.config.engine} · ${formatDuration(results.run.config.durationSeconds)} × ${results.run.config.reps} rep(s) · medians [95 % CI]`);
+  out.push(
+    `run ${results.run.runId} · ${results.run.config.engine} · ${formatDuration(results.run.config.durationSeconds)} × ${results.run.config.reps} rep(s) · medians [95 % CI]`,
+  );
   out.push(describeServerLogs(results.run.config.serverLogs, results.run.logging, impls));
   out.push(...tables);
   reasons.forEach((r, i) => out.push(`(${String.fromCharCode(97 + i)}) skipped: ${r}`));

@@ -142,7 +142,8 @@ function summarizeMetrics(indentBase: string, metrics: Record<string, K6Metric>,
     const v = m.values;
     let parts: string[];
     if (m.type === 'counter') parts = [humanizeValue(v.count ?? 0, m, timeUnit), `${humanizeValue(v.rate ?? 0, m, timeUnit)}/s`];
-    else if (m.type === 'gauge') parts = [humanizeValue(v.value ?? 0, m, timeUnit), `min=${humanizeValue(v.min ?? 0, m, timeUnit)}`, `max=${humanizeValue(v.max ?? 0, m, timeUnit)}`];
+    else if (m.type === 'gauge')
+      parts = [humanizeValue(v.value ?? 0, m, timeUnit), `min=${humanizeValue(v.min ?? 0, m, timeUnit)}`, `max=${humanizeValue(v.max ?? 0, m, timeUnit)}`];
     else parts = [humanizeValue(v.rate ?? 0, m, timeUnit), `${SUCC} ${v.passes ?? 0}`, `${FAIL} ${v.fails ?? 0}`];
     nonTrend[name] = parts;
     nonTrendMax = Math.max(nonTrendMax, width(parts[0]!));
@@ -198,8 +199,18 @@ export function synthesiseK6(result: CellResult): K6Summary {
   const metrics: Record<string, K6Metric> = {
     checks: { type: 'rate', contains: 'default', values: { rate: ok + bad > 0 ? ok / (ok + bad) : 0, passes: ok, fails: bad }, thresholds: {} },
     data_received: { type: 'counter', contains: 'data', values: { count: result.bytes, rate: result.bytes / d }, thresholds: {} },
-    http_req_duration: { type: 'trend', contains: 'time', values: measuredOnly({ avg: l.avg, med: l.p50, 'p(90)': l.p90, 'p(95)': l.p95, 'p(99)': l.p99, max: l.max }), thresholds: {} },
-    http_req_failed: { type: 'rate', contains: 'default', values: { rate: result.requests > 0 ? bad / result.requests : 0, passes: bad, fails: ok }, thresholds: {} },
+    http_req_duration: {
+      type: 'trend',
+      contains: 'time',
+      values: measuredOnly({ avg: l.avg, med: l.p50, 'p(90)': l.p90, 'p(95)': l.p95, 'p(99)': l.p99, max: l.max }),
+      thresholds: {},
+    },
+    http_req_failed: {
+      type: 'rate',
+      contains: 'default',
+      values: { rate: result.requests > 0 ? bad / result.requests : 0, passes: bad, fails: ok },
+      thresholds: {},
+    },
     http_reqs: { type: 'counter', contains: 'default', values: { count: result.requests, rate: result.reqPerSec }, thresholds: {} },
     vus: { type: 'gauge', contains: 'default', values: { value: result.vus, min: result.vus, max: result.vus }, thresholds: {} },
   };
@@ -221,12 +232,14 @@ function measuredOnly(values: Record<string, number | null>): Record<string, num
 /** Server CPU, requests per server CPU-second and the generator's share: the cell's efficiency line. */
 function resourcesLine(result: CellResult): string {
   const r = result.resources;
-  const cpu = r.serverCpuSeconds !== null && r.serverCpuSeconds > 0
-    ? `server CPU ${r.serverCpuSeconds.toFixed(2)} s (${Math.round(result.requests / r.serverCpuSeconds).toLocaleString('en-US')} requests per CPU-second)`
-    : `server CPU ${NOT_MEASURED} (not measured)`;
-  const gen = r.loadgenUtilisation !== null
-    ? `load generator ${(r.loadgenUtilisation * 100).toFixed(0)} % of ${r.loadgenCpus.length} core(s)${result.warnings.some((w) => w.code === 'loadgen-saturated') ? ' (generator-bound: it set req/s)' : ''}`
-    : `load generator CPU ${NOT_MEASURED} (not measured)`;
+  const cpu =
+    r.serverCpuSeconds !== null && r.serverCpuSeconds > 0
+      ? `server CPU ${r.serverCpuSeconds.toFixed(2)} s (${Math.round(result.requests / r.serverCpuSeconds).toLocaleString('en-US')} requests per CPU-second)`
+      : `server CPU ${NOT_MEASURED} (not measured)`;
+  const gen =
+    r.loadgenUtilisation !== null
+      ? `load generator ${(r.loadgenUtilisation * 100).toFixed(0)} % of ${r.loadgenCpus.length} core(s)${result.warnings.some((w) => w.code === 'loadgen-saturated') ? ' (generator-bound: it set req/s)' : ''}`
+      : `load generator CPU ${NOT_MEASURED} (not measured)`;
   return `${cpu} · ${gen}`;
 }
 
@@ -242,7 +255,8 @@ export function renderTextSummary(result: CellResult): string {
     body = renderK6Text(parseK6Summary(result.raw), '', unit);
   }
   const footer: string[] = [];
-  if (body.includes(`=${NOT_MEASURED}`)) footer.push(`${NOT_MEASURED} not measured: the load generator's output did not hold that statistic (never filled in from another one).`);
+  if (body.includes(`=${NOT_MEASURED}`))
+    footer.push(`${NOT_MEASURED} not measured: the load generator's output did not hold that statistic (never filled in from another one).`);
   for (const w of result.warnings) footer.push(`warning (${w.code}): ${w.message}`);
   return `${header}\n\n${body}\n${footer.length > 0 ? `\n${footer.join('\n')}\n` : ''}`;
 }

@@ -32,7 +32,9 @@ export function trustLines(results: Results): string[] {
       if (perCpu.length === 0) {
         out.push(`${lead}, and without server CPU measurements${without.length > 0 ? ` (${without.join(', ')})` : ''} no ratio at this size can be trusted.`);
       } else {
-        out.push(`${lead}; trust the ratios of requests per server CPU-second (${perCpu.join(', ')})${without.length > 0 ? `; none can be given for ${without.join(', ')} (server CPU not measured)` : ''}.`);
+        out.push(
+          `${lead}; trust the ratios of requests per server CPU-second (${perCpu.join(', ')})${without.length > 0 ? `; none can be given for ${without.join(', ')} (server CPU not measured)` : ''}.`,
+        );
       }
       continue;
     }

@@ -37,7 +37,11 @@ export function configDifferences(a: Results, b: Results): string[] {
   d('server logs', ra.config.serverLogs ?? 'shipped', rb.config.serverLogs ?? 'shipped');
   d('duration (s)', ra.config.durationSeconds, rb.config.durationSeconds);
   d('warm-up (s)', ra.config.warmupSeconds, rb.config.warmupSeconds);
-  d('sizes', ra.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','), rb.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','));
+  d(
+    'sizes',
+    ra.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','),
+    rb.config.sizes.map((s) => `${s.name}:${s.cpus}cpu/${s.memoryMiB}MiB`).join(','),
+  );
   d('vus', ra.config.sizes.map((s) => ra.config.vusOverride ?? s.vus).join(','), rb.config.sizes.map((s) => rb.config.vusOverride ?? s.vus).join(','));
   d('connections', ra.config.connectionsOverride ?? 'VUs × 6', rb.config.connectionsOverride ?? 'VUs × 6');
   // Every other cell option (run/cell-options.ts) by its flag: an option added there is compared too.
@@ -51,7 +55,8 @@ export function configDifferences(a: Results, b: Results): string[] {
   return diffs;
 }
 
-type Verdict = 'improvement' | 'regression' | 'within noise' | 'below threshold' | 'inconclusive' | 'no noise estimate' | 'no data' | 'not measured' | 'substituted';
+type Verdict =
+  'improvement' | 'regression' | 'within noise' | 'below threshold' | 'inconclusive' | 'no noise estimate' | 'no data' | 'not measured' | 'substituted';
 
 /** A cell with a number taken from elsewhere (warning "substituted"): none of its rows is judged. */
 function hasSubstitute(c: CellAggregate): boolean {
@@ -109,12 +114,23 @@ export interface Comparison {
  * "below threshold"; no significant change is "within noise" only when the 95 % interval of the change
  * excludes changes as large as the threshold, and "inconclusive" otherwise (more repetitions needed).
  */
-function judge(b: readonly number[], c: readonly number[], higherIsBetter: boolean, threshold: number): Pick<ChangeRow, 'changePct' | 'changeCi' | 'p' | 'verdict' | 'note'> {
+function judge(
+  b: readonly number[],
+  c: readonly number[],
+  higherIsBetter: boolean,
+  threshold: number,
+): Pick<ChangeRow, 'changePct' | 'changeCi' | 'p' | 'verdict' | 'note'> {
   const mb = median(b);
   const mc = median(c);
   const changePct = mb === 0 ? (mc === 0 ? 0 : Infinity) : ((mc - mb) / mb) * 100;
   if (b.length < MIN_REPS_FOR_VERDICT || c.length < MIN_REPS_FOR_VERDICT) {
-    return { changePct, changeCi: null, p: null, verdict: 'no noise estimate', note: `n = ${b.length} vs ${c.length}: a verdict needs at least ${MIN_REPS_FOR_VERDICT} repetitions on each side (--reps ${MIN_REPS_FOR_VERDICT})` };
+    return {
+      changePct,
+      changeCi: null,
+      p: null,
+      verdict: 'no noise estimate',
+      note: `n = ${b.length} vs ${c.length}: a verdict needs at least ${MIN_REPS_FOR_VERDICT} repetitions on each side (--reps ${MIN_REPS_FOR_VERDICT})`,
+    };
   }
   const w = welchTest(c, b);
   const meanB = mean(b);
@@ -129,7 +145,13 @@ function judge(b: readonly number[], c: readonly number[], higherIsBetter: boole
     return { changePct, changeCi, p, verdict: better ? 'improvement' : 'regression', note: null };
   }
   if (changeCi && changeCi.lo > -threshold && changeCi.hi < threshold) return { changePct, changeCi, p, verdict: 'within noise', note: null };
-  return { changePct, changeCi, p, verdict: 'inconclusive', note: `no significant change, but the noise (95 % interval ${fmtPct(changeCi?.lo)} … ${fmtPct(changeCi?.hi)}) cannot rule out ±${threshold} %: add repetitions` };
+  return {
+    changePct,
+    changeCi,
+    p,
+    verdict: 'inconclusive',
+    note: `no significant change, but the noise (95 % interval ${fmtPct(changeCi?.lo)} … ${fmtPct(changeCi?.hi)}) cannot rule out ±${threshold} %: add repetitions`,
+  };
 }
 
 function fmtPct(x: number | undefined): string {
@@ -199,21 +221,57 @@ export function compareResults(baseline: Results, candidate: Results, threshold:
         const cb = cellOf(baseline, impl, size);
         const cc = cellOf(candidate, impl, size);
         if (cb && cc && (pick(cb) === null || pick(cc) === null)) {
-          rows.push({ impl, size, metric, baseline: pick(cb)?.median ?? null, candidate: pick(cc)?.median ?? null, changePct: null, changeCi: null, p: null, verdict: 'not measured', note: 'the engine did not measure it' });
+          rows.push({
+            impl,
+            size,
+            metric,
+            baseline: pick(cb)?.median ?? null,
+            candidate: pick(cc)?.median ?? null,
+            changePct: null,
+            changeCi: null,
+            p: null,
+            verdict: 'not measured',
+            note: 'the engine did not measure it',
+          });
           continue;
         }
         if (cb && cc && (hasSubstitute(cb) || hasSubstitute(cc))) {
           const mb = pick(cb)?.median ?? null;
           const mc = pick(cc)?.median ?? null;
           const changePct = mb !== null && mc !== null && mb !== 0 ? ((mc - mb) / mb) * 100 : null;
-          rows.push({ impl, size, metric, baseline: mb, candidate: mc, changePct, changeCi: null, p: null, verdict: 'substituted', note: 'a cell holds a substituted number' });
+          rows.push({
+            impl,
+            size,
+            metric,
+            baseline: mb,
+            candidate: mc,
+            changePct,
+            changeCi: null,
+            p: null,
+            verdict: 'substituted',
+            note: 'a cell holds a substituted number',
+          });
           continue;
         }
         const b = sample(baseline, impl, size, pick);
         const c = sample(candidate, impl, size, pick);
         if (!b || !c) {
-          const why = opts.relativeTo !== null ? `no ${!b ? 'baseline' : 'candidate'} cell of ${impl} and ${opts.relativeTo} in the same repetitions` : `no ${!b ? 'baseline' : 'candidate'} cell`;
-          rows.push({ impl, size, metric, baseline: b ? median(b) : null, candidate: c ? median(c) : null, changePct: null, changeCi: null, p: null, verdict: 'no data', note: why });
+          const why =
+            opts.relativeTo !== null
+              ? `no ${!b ? 'baseline' : 'candidate'} cell of ${impl} and ${opts.relativeTo} in the same repetitions`
+              : `no ${!b ? 'baseline' : 'candidate'} cell`;
+          rows.push({
+            impl,
+            size,
+            metric,
+            baseline: b ? median(b) : null,
+            candidate: c ? median(c) : null,
+            changePct: null,
+            changeCi: null,
+            p: null,
+            verdict: 'no data',
+            note: why,
+          });
           continue;
         }
         rows.push({ impl, size, metric, baseline: median(b), candidate: median(c), ...judge(b, c, higher, opts.threshold) });
@@ -231,7 +289,9 @@ export function compareResults(baseline: Results, candidate: Results, threshold:
       if (!b || !c) continue;
       const j = judge(b.reqPerSec.values, c.reqPerSec.values, true, opts.threshold);
       if (j.verdict === 'improvement' || j.verdict === 'regression') {
-        drift.push(`${impl} did not change, but its req/s at size ${size} moved ${fmtPct(j.changePct ?? undefined)} (p = ${(j.p ?? 1).toPrecision(2)}): the host changed between the runs${opts.relativeTo === null ? `; compare ratios with --relative-to ${impl}` : ''}`);
+        drift.push(
+          `${impl} did not change, but its req/s at size ${size} moved ${fmtPct(j.changePct ?? undefined)} (p = ${(j.p ?? 1).toPrecision(2)}): the host changed between the runs${opts.relativeTo === null ? `; compare ratios with --relative-to ${impl}` : ''}`,
+        );
       }
     }
   }
@@ -287,7 +347,19 @@ function method(cmp: Comparison): string {
 }
 
 export function renderCompareTerminal(cmp: Comparison): string {
-  const rows = [['size', 'implementation', 'metric', 'baseline', 'candidate', 'change [95 % CI]', 'p', 'verdict'], ...cmp.rows.map((r) => [r.size, r.impl, metricName(cmp, r), value(r, r.baseline, cmp.relativeTo), value(r, r.candidate, cmp.relativeTo), change(r), pText(r), MARK[r.verdict]])];
+  const rows = [
+    ['size', 'implementation', 'metric', 'baseline', 'candidate', 'change [95 % CI]', 'p', 'verdict'],
+    ...cmp.rows.map((r) => [
+      r.size,
+      r.impl,
+      metricName(cmp, r),
+      value(r, r.baseline, cmp.relativeTo),
+      value(r, r.candidate, cmp.relativeTo),
+      change(r),
+      pText(r),
+      MARK[r.verdict],
+    ]),
+  ];
   const lines = [`compare ${cmp.baselineId} (baseline) → ${cmp.candidateId} (candidate): ${method(cmp)}`];
   lines.push(table(rows, { drawHorizontalLine: (i, n) => i === 0 || i === 1 || i === n }).trimEnd());
   for (const d of cmp.configDiffs) lines.push(`warning: configurations differ (compared with --force): ${d}`);
@@ -324,6 +396,9 @@ export function renderCompareMarkdown(cmp: Comparison): string {
     out.push('');
   }
   out.push('| size | implementation | metric | baseline | candidate | change [95 % CI] | p | verdict |', '|---|---|---|---:|---:|---:|---:|---|');
-  for (const r of cmp.rows) out.push(`| ${r.size} | ${r.impl} | ${metricName(cmp, r)} | ${value(r, r.baseline, cmp.relativeTo)} | ${value(r, r.candidate, cmp.relativeTo)} | ${change(r)} | ${pText(r)} | ${r.verdict === 'regression' ? '**▼ regression**' : MARK[r.verdict]} |`);
+  for (const r of cmp.rows)
+    out.push(
+      `| ${r.size} | ${r.impl} | ${metricName(cmp, r)} | ${value(r, r.baseline, cmp.relativeTo)} | ${value(r, r.candidate, cmp.relativeTo)} | ${change(r)} | ${pText(r)} | ${r.verdict === 'regression' ? '**▼ regression**' : MARK[r.verdict]} |`,
+    );
   return `${out.join('\n')}\n`;
 }

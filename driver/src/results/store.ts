@@ -72,7 +72,12 @@ export function jsonOrUndefined(text: string): unknown {
 }
 
 /** Read and validate one JSON file; any problem is an InputError naming the file. */
-export async function readJson<S extends z.ZodType>(path: string, schema: S, what: string, corruptHint = 'delete the file to re-run that cell with --resume, or restore it'): Promise<z.infer<S>> {
+export async function readJson<S extends z.ZodType>(
+  path: string,
+  schema: S,
+  what: string,
+  corruptHint = 'delete the file to re-run that cell with --resume, or restore it',
+): Promise<z.infer<S>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -97,7 +102,12 @@ export async function readJson<S extends z.ZodType>(path: string, schema: S, wha
 
 export async function readRunInfo(runDir: string): Promise<RunInfo> {
   // run.json describes the whole run: --resume cannot run without it, nor re-make it.
-  return readJson(runFile(runDir), RunInfoSchema, 'run file', 'restore it from a copy or version control (the cells beside it are intact), or start a new run without --resume');
+  return readJson(
+    runFile(runDir),
+    RunInfoSchema,
+    'run file',
+    'restore it from a copy or version control (the cells beside it are intact), or start a new run without --resume',
+  );
 }
 
 async function exists(path: string): Promise<boolean> {

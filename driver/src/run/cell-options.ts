@@ -98,7 +98,9 @@ export const CELL_OPTIONS = {
     before: null,
     parse: (text) => positiveInt(text, '--connections'),
     check: (value, run) =>
-      value !== null && run.engine === 'k6' ? new UsageError('--connections applies to wrk only: k6 opens up to 6 connections per VU (batchPerHost)', 'drop --connections, or add --engine wrk') : null,
+      value !== null && run.engine === 'k6'
+        ? new UsageError('--connections applies to wrk only: k6 opens up to 6 connections per VU (batchPerHost)', 'drop --connections, or add --engine wrk')
+        : null,
   }),
   serverLogs: laterCellOption<ServerLogs>({
     flag: 'server-logs',
@@ -106,7 +108,7 @@ export const CELL_OPTIONS = {
     help: (b) =>
       b === 'vm'
         ? 'shipped (default, and the only mode: the VM units run every server as the flake\ndefines it; quiet runs locally only)'
-        : 'quiet (default: per-request logging off in every server, so all do the same\nwork) | shipped (each server\'s own defaults: gosherve, servy and nginx log\nevery request, tsherve does not); recorded in run.json and every report',
+        : "quiet (default: per-request logging off in every server, so all do the same\nwork) | shipped (each server's own defaults: gosherve, servy and nginx log\nevery request, tsherve does not); recorded in run.json and every report",
     schema: ServerLogsSchema,
     default: (b) => (b === 'vm' ? 'shipped' : DEFAULT_SERVER_LOGS),
     // Before --server-logs every server ran with its own defaults.
@@ -114,7 +116,10 @@ export const CELL_OPTIONS = {
     parse: (text) => parseServerLogs(text),
     check: (value, run) =>
       run.backend === 'vm' && value !== 'shipped'
-        ? new UsageError(`--backend vm: --server-logs ${value} is not available`, 'the VM units run every server as the flake defines it (shipped); run --server-logs quiet with the local backend')
+        ? new UsageError(
+            `--backend vm: --server-logs ${value} is not available`,
+            'the VM units run every server as the flake defines it (shipped); run --server-logs quiet with the local backend',
+          )
         : null,
   }),
 };
@@ -134,7 +139,9 @@ type StoredShape = { [K in CellKey]: K extends LaterKey ? z.ZodOptional<z.ZodTyp
 
 /** The cell options' part of run.json's config: an option added later is optional there. */
 export function storedCellOptionsShape(): StoredShape {
-  return Object.fromEntries(CELL_KEYS.map((k) => [k, (CELL_OPTIONS[k] as CellOption<unknown>).before !== undefined ? CELL_OPTIONS[k].schema.optional() : CELL_OPTIONS[k].schema])) as StoredShape;
+  return Object.fromEntries(
+    CELL_KEYS.map((k) => [k, (CELL_OPTIONS[k] as CellOption<unknown>).before !== undefined ? CELL_OPTIONS[k].schema.optional() : CELL_OPTIONS[k].schema]),
+  ) as StoredShape;
 }
 
 /** The cell options' part of a CellSpec: every one, always (a spec comes from one revision). */

@@ -73,12 +73,16 @@ export function cellWarnings(a: {
 }): Warning[] {
   const w: Warning[] = [];
   if (a.utilisation !== null && a.utilisation >= SATURATION) {
-    w.push({ code: 'loadgen-saturated', message: `the load generator used ${(a.utilisation * 100).toFixed(0)} % of its ${a.loadgenCpus.length} core(s): it, not the server, may have set this number` });
+    w.push({
+      code: 'loadgen-saturated',
+      message: `the load generator used ${(a.utilisation * 100).toFixed(0)} % of its ${a.loadgenCpus.length} core(s): it, not the server, may have set this number`,
+    });
   }
   if (a.loadgenCpus.length === 0 || a.loadgenCpus.some((c) => a.serverCpus.includes(c))) {
     w.push({ code: 'cores-shared', message: 'the server and the load generator shared cores' });
   }
-  if (!a.memoryEnforced) w.push({ code: 'memory-not-enforced', message: `the ${a.memoryMiB} MiB memory limit was recorded, not enforced (no writable cgroup v2)` });
+  if (!a.memoryEnforced)
+    w.push({ code: 'memory-not-enforced', message: `the ${a.memoryMiB} MiB memory limit was recorded, not enforced (no writable cgroup v2)` });
   if (a.failedChecks > 0) w.push({ code: 'failed-checks', message: `${a.failedChecks} responses had an unexpected status` });
   if (a.errors !== null && a.errors > 0) w.push({ code: 'errors', message: `${a.errors} socket errors or timeouts during load` });
   return w;
@@ -90,7 +94,8 @@ function firstFailure(v: Verification): string {
 }
 
 export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> {
-  if (spec.impl !== o.impl.name) throw new BenchError(`cell ${specId(spec)} was handed the implementation ${o.impl.name}`, 'a bug in the caller', ExitCode.failure);
+  if (spec.impl !== o.impl.name)
+    throw new BenchError(`cell ${specId(spec)} was handed the implementation ${o.impl.name}`, 'a bug in the caller', ExitCode.failure);
   const vus = specVus(spec);
   const phase = (p: CellPhase, d?: string): void => o.onPhase?.(p, d);
   const aborted = () => {
@@ -129,14 +134,27 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     }
     aborted();
     const connections = spec.connectionsOverride ?? vus * 6; // default: k6's per-host batch parallelism
-    const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = { baseUrl: server.baseUrl, targets, vus, connections, cpus: o.loadgenCpus, ...(o.signal ? { signal: o.signal } : {}) };
+    const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = {
+      baseUrl: server.baseUrl,
+      targets,
+      vus,
+      connections,
+      cpus: o.loadgenCpus,
+      ...(o.signal ? { signal: o.signal } : {}),
+    };
     if (spec.warmupSeconds > 0) {
       phase('warmup', `${formatDuration(spec.warmupSeconds)}, discarded`);
       await o.engine.run({
         ...load,
         durationSeconds: spec.warmupSeconds,
         outDir: join(scratch, 'warmup'),
-        onProgress: (p) => o.onProgress?.({ phase: 'warmup', elapsedSeconds: p.elapsedSeconds, totalSeconds: spec.warmupSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
+        onProgress: (p) =>
+          o.onProgress?.({
+            phase: 'warmup',
+            elapsedSeconds: p.elapsedSeconds,
+            totalSeconds: spec.warmupSeconds,
+            ...(p.requests !== undefined ? { requests: p.requests } : {}),
+          }),
       });
       aborted();
     }
@@ -146,18 +164,30 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     const cpuBefore = await server.monitor.cpuSeconds();
     const startedAt = new Date().toISOString();
     phase('measure', `${formatDuration(spec.durationSeconds)}, ${vus} VUs, ${connections} connections`);
-    const r = await o.engine.run({
-      ...load,
-      durationSeconds: spec.durationSeconds,
-      outDir: join(scratch, 'measure'),
-      onProgress: (p) => o.onProgress?.({ phase: 'measure', elapsedSeconds: p.elapsedSeconds, totalSeconds: spec.durationSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) }),
-    }).finally(() => recording?.stop());
+    const r = await o.engine
+      .run({
+        ...load,
+        durationSeconds: spec.durationSeconds,
+        outDir: join(scratch, 'measure'),
+        onProgress: (p) =>
+          o.onProgress?.({
+            phase: 'measure',
+            elapsedSeconds: p.elapsedSeconds,
+            totalSeconds: spec.durationSeconds,
+            ...(p.requests !== undefined ? { requests: p.requests } : {}),
+          }),
+      })
+      .finally(() => recording?.stop());
     // Ctrl-C in a terminal reaches the generator (same process group) as well as us; let our
     // handler run first, and never store a run the generator cut short as a finished cell.
     await new Promise((r) => setTimeout(r, 20));
     aborted();
     if (r.durationSeconds < spec.durationSeconds * 0.9) {
-      throw new BenchError(`${r.engine} stopped after ${r.durationSeconds.toFixed(1)} s of ${spec.durationSeconds} s in ${specId(spec)}`, 'the cell was not stored; run again (or --resume) to measure it', ExitCode.failure);
+      throw new BenchError(
+        `${r.engine} stopped after ${r.durationSeconds.toFixed(1)} s of ${spec.durationSeconds} s in ${specId(spec)}`,
+        'the cell was not stored; run again (or --resume) to measure it',
+        ExitCode.failure,
+      );
     }
     phase('collect');
     const cpuAfter = await server.monitor.cpuSeconds();
@@ -168,7 +198,9 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
     if (recording) phase('collect', 'folding the profile');
-    const profiled = recording ? await recording.finish(cellDir(o.runDir, spec.size.name, spec.impl, spec.rep), { startedAt: new Date(startedAt), durationSeconds: duration }) : null;
+    const profiled = recording
+      ? await recording.finish(cellDir(o.runDir, spec.size.name, spec.impl, spec.rep), { startedAt: new Date(startedAt), durationSeconds: duration })
+      : null;
     const result: CellResult = {
       schemaVersion: CELL_SCHEMA_VERSION,
       id: specId(spec),

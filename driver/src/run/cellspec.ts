@@ -48,7 +48,10 @@ export function parseCellSpec(text: string, where: string): CellSpec {
   const r = CellSpecSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new InputError(`the cell spec from ${where} is invalid: ${issue?.message ?? 'bad shape'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}`, 'the driver and the VM must come from one revision; rebuild the VM');
+    throw new InputError(
+      `the cell spec from ${where} is invalid: ${issue?.message ?? 'bad shape'}${issue?.path.length ? ` at ${issue.path.join('.')}` : ''}`,
+      'the driver and the VM must come from one revision; rebuild the VM',
+    );
   }
   return r.data;
 }

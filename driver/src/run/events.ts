@@ -23,7 +23,11 @@ export class InterruptedError extends BenchError {
   constructor(runDir: string | null, resumable = true) {
     super(
       'interrupted',
-      runDir === null ? '' : resumable ? `finished cells are kept in ${runDir}; continue with --resume ${basename(runDir)}` : `finished cells are kept in ${runDir} (server-bench report ${runDir} renders them); the VM backend has no --resume, so run the missing cells again`,
+      runDir === null
+        ? ''
+        : resumable
+          ? `finished cells are kept in ${runDir}; continue with --resume ${basename(runDir)}`
+          : `finished cells are kept in ${runDir} (server-bench report ${runDir} renders them); the VM backend has no --resume, so run the missing cells again`,
       ExitCode.interrupted,
     );
   }

@@ -35,7 +35,10 @@ export function interruptible(stopping: string, killNow: () => void): { signal: 
 }
 
 /** Write every report of the run and print the outcome; a renderer failure loses no result. */
-export async function finishRun(outcome: BenchOutcome, opts: { reportsDir: string; json: boolean; retryHint: string; requested?: readonly string[] | null }): Promise<ExitCodeValue> {
+export async function finishRun(
+  outcome: BenchOutcome,
+  opts: { reportsDir: string; json: boolean; retryHint: string; requested?: readonly string[] | null },
+): Promise<ExitCodeValue> {
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ runDir: outcome.runDir, run: outcome.run, results: outcome.results }, null, 2)}\n`);
   }
@@ -52,7 +55,9 @@ export async function finishRun(outcome: BenchOutcome, opts: { reportsDir: strin
       process.stdout.write(renderTable(outcome.results, outcome.run.config.impls));
       process.stdout.write(`results: ${outcome.runDir}\n`);
     }
-    process.stderr.write(`server-bench: the reports could not be rendered: ${(err as Error).message} (the results are stored; run server-bench report ${outcome.runDir})\n`);
+    process.stderr.write(
+      `server-bench: the reports could not be rendered: ${(err as Error).message} (the results are stored; run server-bench report ${outcome.runDir})\n`,
+    );
   }
   const end = outcomeCode(outcome, opts.requested ?? null, opts.retryHint);
   for (const line of end.lines) process.stderr.write(`${line}\n`);

@@ -83,7 +83,11 @@ export function localBackend(): Backend {
         else cpuPlans.set(size.name, { server: c.server, loadgen: c.loadgen });
       }
       // Site, then implementations (gosherve may need building).
-      if (p.site.kind === 'generated') emit({ kind: 'info', message: `site: generating or reusing the seed-${p.site.seed} site (${(p.site.targetBytes / 1e6).toFixed(0)} MB) in ${p.cacheDir}/sites` });
+      if (p.site.kind === 'generated')
+        emit({
+          kind: 'info',
+          message: `site: generating or reusing the seed-${p.site.seed} site (${(p.site.targetBytes / 1e6).toFixed(0)} MB) in ${p.cacheDir}/sites`,
+        });
       site = await prepareSite(p.site, p.cacheDir, signal);
       for (const note of site.notes) emit({ kind: 'info', message: note });
       // One target list for the whole run (targets.ts): a resumed run loads what it loaded before.
@@ -105,7 +109,8 @@ export function localBackend(): Backend {
         onRunPorts.set(impl.name, impl);
         emit({ kind: 'info', message: `prepare ${impl.name}` });
         const r = await impl.prepare(ctxOf(1, ''));
-        if ('version' in r && r.steps?.some((st) => /^(go install|go build|cargo build)|another site/.test(st))) emit({ kind: 'info', message: `${impl.name}: ${r.steps.at(-1) ?? ''}` });
+        if ('version' in r && r.steps?.some((st) => /^(go install|go build|cargo build)|another site/.test(st)))
+          emit({ kind: 'info', message: `${impl.name}: ${r.steps.at(-1) ?? ''}` });
         if ('unavailable' in r) {
           vetoes.push({ impl: impl.name, size: '*', reason: r.unavailable });
         } else {
@@ -116,7 +121,15 @@ export function localBackend(): Backend {
       // A busy port fails every cell alike: say so before a run folder exists.
       await assertPortsFree([...new Set(available.flatMap((i) => [i.sitePort, ...(i.metricsPort !== null ? [i.metricsPort] : [])]))]);
       const logging = Object.fromEntries(available.flatMap((i) => (i.logging ? [[i.name, i.logging(p.cell.serverLogs)] as const] : [])));
-      return { vetoes, engine: engine.name, emulated: false, site: site.info, versions: { go: await goVersion(), engine: engineVersion, impls: versions }, targetsHash: runTargetsHash, logging };
+      return {
+        vetoes,
+        engine: engine.name,
+        emulated: false,
+        site: site.info,
+        versions: { go: await goVersion(), engine: engineVersion, impls: versions },
+        targetsHash: runTargetsHash,
+        logging,
+      };
     },
 
     async openRun(runDir: string): Promise<void> {

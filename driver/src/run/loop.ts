@@ -91,7 +91,19 @@ function emitSkips(matrix: Matrix, impls: readonly string[], sizes: readonly Siz
 /** The CellSpec of one cell of the plan: the repetition after the plan's reps is the profiled one (--profile). */
 export function cellSpecOf(plan: Pick<RunPlan, 'loadgen' | 'cell' | 'reps' | 'profile'>, engine: Prepared['engine'], cell: Cell, verify: boolean): CellSpec {
   const profile = plan.profile !== null && cell.rep > plan.reps ? { hz: plan.profile.hz, callGraph: plan.profile.callGraph } : null;
-  return { schemaVersion: SCHEMA_VERSION, impl: cell.impl, size: cell.size, rep: cell.rep, order: cell.order, verify, engine, loadgen: plan.loadgen, out: null, profile, ...plan.cell };
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    impl: cell.impl,
+    size: cell.size,
+    rep: cell.rep,
+    order: cell.order,
+    verify,
+    engine,
+    loadgen: plan.loadgen,
+    out: null,
+    profile,
+    ...plan.cell,
+  };
 }
 
 /** A Ctrl-C in a terminal reaches the load generator and the servers too: give ours a moment to arrive first. */
@@ -172,7 +184,17 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
           runDir: plan.runDir,
           ...(signal ? { signal } : {}),
           info: (message) => emit({ kind: 'info', message }),
-          onPhase: (phase, detail) => emit({ kind: 'phase', index: i, total, cellId: cell.id, phase, ...(detail !== undefined ? { detail } : {}), elapsedSeconds: elapsed(), remainingSeconds: remaining() }),
+          onPhase: (phase, detail) =>
+            emit({
+              kind: 'phase',
+              index: i,
+              total,
+              cellId: cell.id,
+              phase,
+              ...(detail !== undefined ? { detail } : {}),
+              elapsedSeconds: elapsed(),
+              remainingSeconds: remaining(),
+            }),
           onProgress: (p) => emit({ kind: 'live', index: i, total, cellId: cell.id, ...p }),
         }),
       );
@@ -197,7 +219,11 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
     }
     const last = size;
     if (last !== null) await step(async () => backend.endSize?.(last, record));
-    const rejected = [...skippedImplSize].map(([key, reason]) => ({ impl: key.slice(0, key.lastIndexOf('@')), size: key.slice(key.lastIndexOf('@') + 1), reason }));
+    const rejected = [...skippedImplSize].map(([key, reason]) => ({
+      impl: key.slice(0, key.lastIndexOf('@')),
+      size: key.slice(key.lastIndexOf('@') + 1),
+      reason,
+    }));
     return { runDir: plan.runDir, run, results, skipped: run.skipped, failed, rejected, unavailable };
   } finally {
     await backend.close();

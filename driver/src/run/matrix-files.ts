@@ -12,7 +12,10 @@ function parseMatrixFile<T extends z.ZodType>(file: string, schema: T, data: unk
   const r = schema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new InputError(`${file} is invalid: ${issue?.message ?? 'bad shape'} at ${issue?.path.join('.') || '(top)'}`, `fix ${file}; nix/ reads the same file`);
+    throw new InputError(
+      `${file} is invalid: ${issue?.message ?? 'bad shape'} at ${issue?.path.join('.') || '(top)'}`,
+      `fix ${file}; nix/ reads the same file`,
+    );
   }
   return r.data;
 }

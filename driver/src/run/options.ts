@@ -29,7 +29,10 @@ function option<T>(o: OptionSpec<T>): OptionSpec<T> {
 }
 
 function list(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function choice<C extends string>(flag: string, choices: readonly C[], what: string): (text: string) => C {
@@ -319,7 +322,11 @@ export function flagValues<F extends AnyTable>(table: F, raw: RawFlags, backend:
     out[key] = fallback;
     if (given === undefined) continue;
     if (o.backends !== undefined && !o.backends.includes(backend)) {
-      problems.push(o.refusal ? new UsageError(`--${o.flag}: ${o.refusal.message}`, o.refusal.hint) : new UsageError(`--${o.flag} is not taken by --backend ${backend}`, `see server-bench bench --backend ${backend} --help`));
+      problems.push(
+        o.refusal
+          ? new UsageError(`--${o.flag}: ${o.refusal.message}`, o.refusal.hint)
+          : new UsageError(`--${o.flag} is not taken by --backend ${backend}`, `see server-bench bench --backend ${backend} --help`),
+      );
       continue;
     }
     if (typeof given === 'boolean' || o.parse === undefined) out[key] = true;

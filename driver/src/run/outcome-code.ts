@@ -11,12 +11,18 @@ export function nothingToRun(skipped: readonly { impl: string; size: string; rea
   const shared = reasons.some((r) => r.includes('--loadgen shared'));
   return new EnvironmentError(
     `nothing to run: ${reasons.join('; ') || 'no implementation and size'}`,
-    shared ? 'add --loadgen shared, or choose a size this host fits (--sizes 1)' : 'choose sizes this host fits and implementations that are available (server-bench prepare names them)',
+    shared
+      ? 'add --loadgen shared, or choose a size this host fits (--sizes 1)'
+      : 'choose sizes this host fits and implementations that are available (server-bench prepare names them)',
   );
 }
 
 /** The closing lines (stderr) and the exit code; `requested`: the implementations named with --impls (null: the default set). */
-export function outcomeCode(outcome: Pick<BenchOutcome, 'failed' | 'rejected' | 'unavailable'>, requested: readonly string[] | null, retryHint: string): { lines: string[]; code: ExitCodeValue } {
+export function outcomeCode(
+  outcome: Pick<BenchOutcome, 'failed' | 'rejected' | 'unavailable'>,
+  requested: readonly string[] | null,
+  retryHint: string,
+): { lines: string[]; code: ExitCodeValue } {
   const lines: string[] = [];
   let code: ExitCodeValue = ExitCode.ok;
   for (const r of outcome.rejected) {

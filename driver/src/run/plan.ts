@@ -78,7 +78,10 @@ export function settingsFromRun(run: RunInfo): RunSettings {
     reps: run.config.reps,
     engine: run.config.engine,
     loadgen: run.loadgen,
-    site: run.site.kind === 'generated' ? { kind: 'generated', seed: run.site.seed, targetBytes: run.site.targetBytes } : { kind: 'user', webroot: run.site.webroot, redirects: run.site.redirects },
+    site:
+      run.site.kind === 'generated'
+        ? { kind: 'generated', seed: run.site.seed, targetBytes: run.site.targetBytes }
+        : { kind: 'user', webroot: run.site.webroot, redirects: run.site.redirects },
     reference: run.config.reference,
     cell: storedCellValues(run.config),
     profile: run.config.profile ?? null,
@@ -110,11 +113,17 @@ export async function implsOf(specs: string[] | null, backend: BackendName, prob
 /** --webroot and --redirects → the site, checking both exist; the generated site otherwise. */
 export function siteOf(v: Pick<BenchValues, 'webroot' | 'redirects' | 'seed' | 'siteSize'>, problems: BenchError[]): SiteRequest {
   const webroot = v.webroot !== null ? resolve(v.webroot) : null;
-  if (webroot !== null && !existsSync(webroot)) problems.push(new InputError(`--webroot ${v.webroot}: no such directory`, "pass the folder that holds your site's index.html"));
-  else if (webroot !== null && !statSync(webroot).isDirectory()) problems.push(new InputError(`--webroot ${v.webroot} is a file, not a folder`, `pass the folder that holds your site's index.html (perhaps ${dirname(webroot)})`));
+  if (webroot !== null && !existsSync(webroot))
+    problems.push(new InputError(`--webroot ${v.webroot}: no such directory`, "pass the folder that holds your site's index.html"));
+  else if (webroot !== null && !statSync(webroot).isDirectory())
+    problems.push(
+      new InputError(`--webroot ${v.webroot} is a file, not a folder`, `pass the folder that holds your site's index.html (perhaps ${dirname(webroot)})`),
+    );
   const redirects = v.redirects !== null ? resolve(v.redirects) : null;
-  if (redirects !== null && !existsSync(redirects)) problems.push(new InputError(`--redirects ${v.redirects}: no such file`, 'pass a redirect map file, one "alias https://target" per line'));
-  else if (redirects !== null && !statSync(redirects).isFile()) problems.push(new InputError(`--redirects ${v.redirects} is a folder, not a file`, 'pass a redirect map file, one "alias https://target" per line'));
+  if (redirects !== null && !existsSync(redirects))
+    problems.push(new InputError(`--redirects ${v.redirects}: no such file`, 'pass a redirect map file, one "alias https://target" per line'));
+  else if (redirects !== null && !statSync(redirects).isFile())
+    problems.push(new InputError(`--redirects ${v.redirects} is a folder, not a file`, 'pass a redirect map file, one "alias https://target" per line'));
   if (redirects !== null && webroot === null) problems.push(new UsageError('--redirects needs --webroot', 'give both to benchmark your own site'));
   return webroot !== null ? { kind: 'user', webroot, redirects } : { kind: 'generated', seed: v.seed, targetBytes: v.siteSize };
 }
@@ -187,7 +196,12 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
   const site = siteOf(v, problems);
   // The reference must be one this run runs (the VMs may carry more than --impls resolves here).
   if (v.reference !== null && !impls.some((i) => i.name === v.reference) && !(backend === 'vm' && IMPL_NAMES.includes(v.reference))) {
-    problems.push(new UsageError(`--reference ${v.reference}: not one of the implementations this run runs`, impls.length > 0 ? `choose one of: ${impls.map((i) => i.name).join(', ')} (or add it to --impls)` : 'add it to --impls'));
+    problems.push(
+      new UsageError(
+        `--reference ${v.reference}: not one of the implementations this run runs`,
+        impls.length > 0 ? `choose one of: ${impls.map((i) => i.name).join(', ')} (or add it to --impls)` : 'add it to --impls',
+      ),
+    );
   }
   // The Debian guest has wrk, not k6 (Debian does not package it): its default engine is wrk.
   const engine: EngineChoice = backend === 'vm' && v.image === 'debian' && raw.text.engine === undefined ? 'wrk' : v.engine;
@@ -195,10 +209,21 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     // The engine runs in the VM: nothing to check on this host.
     if (engine !== 'k6' && engine !== 'wrk') problems.push(new UsageError(`--engine ${engine}: the VMs run k6 (wrk for tests)`, 'use --engine k6'));
     else checkCellOptions(pickCellValues(v), { backend, engine }, problems);
-    if (v.image === 'debian' && engine === 'k6') problems.push(new UsageError('--engine k6: the Debian guest has no k6 (Debian does not package it)', 'use --engine wrk with --image debian, or the NixOS VMs (--image nix) for k6'));
-    if (v.runner !== null && v.sizes.length !== 1) problems.push(new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS'));
-    if (v.parca !== null && v.image === 'debian') problems.push(new UsageError('--parca: the Debian guest has no Parca agent (Debian does not package parca-agent)', 'use the NixOS VMs (--image nix) for --parca'));
-    if (v.runner !== null && v.image === 'debian') problems.push(new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners'));
+    if (v.image === 'debian' && engine === 'k6')
+      problems.push(
+        new UsageError(
+          '--engine k6: the Debian guest has no k6 (Debian does not package it)',
+          'use --engine wrk with --image debian, or the NixOS VMs (--image nix) for k6',
+        ),
+      );
+    if (v.runner !== null && v.sizes.length !== 1)
+      problems.push(new UsageError('--runner names one runner, for one size', 'add --sizes N, or set SERVER_BENCH_VM_RUNNERS'));
+    if (v.parca !== null && v.image === 'debian')
+      problems.push(
+        new UsageError('--parca: the Debian guest has no Parca agent (Debian does not package parca-agent)', 'use the NixOS VMs (--image nix) for --parca'),
+      );
+    if (v.runner !== null && v.image === 'debian')
+      problems.push(new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners'));
   } else if (opts.checkEngine !== false && !problems.some((p) => p.message.startsWith('--engine'))) {
     const chosen = await checkEngine(engine, problems);
     if (chosen !== null) checkCellOptions(pickCellValues(v), { backend, engine: chosen }, problems);
@@ -232,7 +257,8 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
     return { ...fromFlags, ...common, impls, runDir: v.out ?? join(reportsDir, newRunId()), resume: null };
   }
   const runDir = v.resume.includes('/') ? resolve(v.resume) : join(reportsDir, v.resume);
-  if (!existsSync(join(runDir, 'run.json'))) throw new UsageError(`--resume ${v.resume}: no run folder ${runDir}`, `run ids are folder names under ${reportsDir}`);
+  if (!existsSync(join(runDir, 'run.json')))
+    throw new UsageError(`--resume ${v.resume}: no run folder ${runDir}`, `run ids are folder names under ${reportsDir}`);
   const run = await readRunInfo(runDir);
   const stored = settingsFromRun(run);
   const conflict = resumeConflicts(v.resume, raw, fromFlags, stored);

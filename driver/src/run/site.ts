@@ -61,17 +61,30 @@ async function prepareUserSite(webroot: string, redirectsFile: string | null): P
   const mapText = redirectsFile ? await readFile(redirectsFile, 'utf8') : '';
   const parsed = parseRedirectMap(mapText);
   const { files, bytes } = await siteStats(webroot);
-  if (files === 0) throw new InputError(`--webroot ${webroot} holds no files`, 'pass the folder that holds your site\'s index.html');
+  if (files === 0) throw new InputError(`--webroot ${webroot} holds no files`, "pass the folder that holds your site's index.html");
   const notes: string[] = [];
   if (parsed.skipped.length > 0) {
-    const first = parsed.skipped.slice(0, 3).map((l) => `line ${l.line}: ${l.reason}`).join('; ');
-    notes.push(`warning: --redirects ${redirectsFile}: ${parsed.skipped.length} line(s) skipped, ${parsed.redirects.length} alias(es) read (${first}${parsed.skipped.length > 3 ? '; …' : ''})`);
+    const first = parsed.skipped
+      .slice(0, 3)
+      .map((l) => `line ${l.line}: ${l.reason}`)
+      .join('; ');
+    notes.push(
+      `warning: --redirects ${redirectsFile}: ${parsed.skipped.length} line(s) skipped, ${parsed.redirects.length} alias(es) read (${first}${parsed.skipped.length > 3 ? '; …' : ''})`,
+    );
   }
   const split = await splitShadowedAliases(webroot, parsed.redirects);
   if (split.filePaths.length > 0) {
-    notes.push(`warning: --redirects: ${split.filePaths.length} alias(es) name a file of the site (${split.filePaths.slice(0, 3).join(', ')}${split.filePaths.length > 3 ? ', …' : ''}); servers that serve files first answer them with the file, so they are checked and loaded as files (gosherve v0.3.3, which looks up redirects first, will differ)`);
+    notes.push(
+      `warning: --redirects: ${split.filePaths.length} alias(es) name a file of the site (${split.filePaths.slice(0, 3).join(', ')}${split.filePaths.length > 3 ? ', …' : ''}); servers that serve files first answer them with the file, so they are checked and loaded as files (gosherve v0.3.3, which looks up redirects first, will differ)`,
+    );
   }
-  return { webroot, mapText, redirects: split.redirects, info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length }, notes };
+  return {
+    webroot,
+    mapText,
+    redirects: split.redirects,
+    info: { kind: 'user', webroot, redirects: redirectsFile, files, bytes, aliases: parsed.redirects.length },
+    notes,
+  };
 }
 
 /** Which site a run serves: the generated one (seed, size) or the user's folder and map. */

@@ -22,7 +22,10 @@ export interface VerifyGateOutcome {
 }
 
 /** Start each implementation in turn on the site, crawl, verify, stop: no load. */
-export async function runVerifyGate(opts: { impls: Impl[]; site: SiteRequest; cacheDir: string; serverLogs: ServerLogs }, emit: BenchEvents): Promise<VerifyGateOutcome[]> {
+export async function runVerifyGate(
+  opts: { impls: Impl[]; site: SiteRequest; cacheDir: string; serverLogs: ServerLogs },
+  emit: BenchEvents,
+): Promise<VerifyGateOutcome[]> {
   const site = await prepareSite(opts.site, opts.cacheDir);
   for (const note of site.notes) emit({ kind: 'info', message: note });
   const workDir = await mkdtemp(join(tmpdir(), 'server-bench-'));
@@ -32,7 +35,16 @@ export async function runVerifyGate(opts: { impls: Impl[]; site: SiteRequest; ca
   const runTargets = await siteTargets(site.webroot, site.redirects);
   try {
     for (const impl of opts.impls) {
-      const ctx: LocalImplContext = { webroot: site.webroot, mapUrl: mapServer.url, cacheDir: opts.cacheDir, cpus: 1, host: '127.0.0.1', redirects: site.redirects, workDir, serverLogs: opts.serverLogs };
+      const ctx: LocalImplContext = {
+        webroot: site.webroot,
+        mapUrl: mapServer.url,
+        cacheDir: opts.cacheDir,
+        cpus: 1,
+        host: '127.0.0.1',
+        redirects: site.redirects,
+        workDir,
+        serverLogs: opts.serverLogs,
+      };
       const prep = await impl.prepare(ctx);
       if ('unavailable' in prep) {
         emit({ kind: 'skip', impl: impl.name, size: '*', reason: prep.unavailable });
@@ -43,7 +55,15 @@ export async function runVerifyGate(opts: { impls: Impl[]; site: SiteRequest; ca
       const server = await supervisor.start(impl, ctx, { cpus: [], memoryLimitBytes: null, memoryEnforced: false });
       try {
         const targets = runTargets;
-        const verification = await verify({ impl: impl.name, size: 'host', baseUrl: server.baseUrl, metricsUrl: server.metricsUrl, metricPrefix: impl.metricPrefix, targets, webroot: site.webroot });
+        const verification = await verify({
+          impl: impl.name,
+          size: 'host',
+          baseUrl: server.baseUrl,
+          metricsUrl: server.metricsUrl,
+          metricPrefix: impl.metricPrefix,
+          targets,
+          webroot: site.webroot,
+        });
         out.push({ impl: impl.name, verification });
       } finally {
         await server.stop();

@@ -7,9 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatCpuList } from './cpus.js';
 
-export type CgroupSupport =
-  | { writable: true; mount: string; parent: string; controllers: string[] }
-  | { writable: false; reason: string };
+export type CgroupSupport = { writable: true; mount: string; parent: string; controllers: string[] } | { writable: false; reason: string };
 
 /** The folder under the cgroup v2 root that holds server-bench's leaves. */
 const PARENT_NAME = 'server-bench';

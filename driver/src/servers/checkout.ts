@@ -56,7 +56,10 @@ export function checkoutCacheDir(cacheDir: string, dir: string): string {
 
 /** A name for an implementation built from `dir`: the folder's name, safe for paths and cell ids. */
 export function checkoutName(dir: string, taken: readonly string[]): string {
-  const base = basename(dir).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '') || 'checkout';
+  const base =
+    basename(dir)
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[.-]+/, '') || 'checkout';
   return taken.includes(base) ? `${base}-checkout` : base;
 }
 
@@ -71,7 +74,10 @@ export async function answersHelp(bin: string): Promise<{ ok: true } | { ok: fal
     return { ok: true };
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    return { ok: false, why: e.code === 'EACCES' || e.code === 'ENOENT' ? `${bin} is not an executable file` : `${bin} --help failed: ${e.message ?? String(err)}` };
+    return {
+      ok: false,
+      why: e.code === 'EACCES' || e.code === 'ENOENT' ? `${bin} is not an executable file` : `${bin} --help failed: ${e.message ?? String(err)}`,
+    };
   }
 }
 
@@ -80,7 +86,11 @@ export async function answersHelp(bin: string): Promise<{ ok: true } | { ok: fal
  * the folder into place. `build(tmp)` returns the binary's path relative to its folder. A failed
  * build or check removes the temporary folder and rethrows; the cache keeps only finished builds.
  */
-export async function buildIntoCache(finalDir: string, build: (tmpDir: string) => Promise<string>, check: (bin: string) => Promise<{ ok: true } | { ok: false; why: string }>): Promise<string> {
+export async function buildIntoCache(
+  finalDir: string,
+  build: (tmpDir: string) => Promise<string>,
+  check: (bin: string) => Promise<{ ok: true } | { ok: false; why: string }>,
+): Promise<string> {
   const parent = join(finalDir, '..');
   await mkdir(parent, { recursive: true });
   const tmp = await mkdtemp(join(parent, `.tmp-${basename(finalDir)}-`));

@@ -21,7 +21,7 @@ export function parseCpuList(list: string): number[] {
 export function formatCpuList(cpus: readonly number[]): string {
   const sorted = [...new Set(cpus)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
     parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
@@ -38,9 +38,7 @@ export function allowedCpus(statusText?: string): number[] {
   return parseCpuList(m[1] as string);
 }
 
-export type CpuPlan =
-  | { server: number[]; loadgen: number[]; shared: boolean }
-  | { skip: string };
+export type CpuPlan = { server: number[]; loadgen: number[]; shared: boolean } | { skip: string };
 
 /**
  * dedicated: the server gets the first `serverCpus` allowed cores and the load generator all the
@@ -57,7 +55,7 @@ export function planCpus(hostCpus: readonly number[], serverCpus: number, loadge
     return { server: cpus, loadgen: [...cpus], shared: true };
   }
   if (serverCpus + 1 > host.length) {
-    const fits = serverCpus <= host.length ? '; --loadgen shared fits (the load generator then shares the server\'s cores)' : '';
+    const fits = serverCpus <= host.length ? "; --loadgen shared fits (the load generator then shares the server's cores)" : '';
     return { skip: `size ${serverCpus} needs ${serverCpus} server CPUs + 1 for the load generator; ${allows}${fits}` };
   }
   return { server: host.slice(0, serverCpus), loadgen: host.slice(serverCpus), shared: false };

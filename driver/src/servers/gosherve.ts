@@ -40,11 +40,17 @@ const TAG = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 export function parseGosherveSpec(text: string, flag = '--impls'): GosherveSpec {
   if (/^[./~]/.test(text)) {
     const dir = resolve(text.startsWith('~/') ? join(process.env.HOME ?? '', text.slice(2)) : text);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${flag} gosherve@${text}: no such folder ${dir}`, 'give the folder of a gosherve checkout, e.g. gosherve@./gosherve');
-    if (!existsSync(join(dir, 'go.mod'))) throw new InputError(`${flag} gosherve@${text}: ${dir} has no go.mod`, 'give the root folder of a Go module (a gosherve checkout)');
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new InputError(`${flag} gosherve@${text}: no such folder ${dir}`, 'give the folder of a gosherve checkout, e.g. gosherve@./gosherve');
+    if (!existsSync(join(dir, 'go.mod')))
+      throw new InputError(`${flag} gosherve@${text}: ${dir} has no go.mod`, 'give the root folder of a Go module (a gosherve checkout)');
     return { kind: 'checkout', dir };
   }
-  if (!TAG.test(text)) throw new UsageError(`${flag} gosherve@${text}: "${text}" is neither a version nor a path`, 'use gosherve@v0.3.7 (a tag go install can get) or gosherve@./path/to/checkout');
+  if (!TAG.test(text))
+    throw new UsageError(
+      `${flag} gosherve@${text}: "${text}" is neither a version nor a path`,
+      'use gosherve@v0.3.7 (a tag go install can get) or gosherve@./path/to/checkout',
+    );
   return { kind: 'tag', tag: text };
 }
 
@@ -98,7 +104,8 @@ export async function obtainTag(tag: string, envVars: readonly string[], cacheDi
     const e = err as { code?: string; timedOut?: boolean; stderr?: string; shortMessage?: string; message?: string };
     if (e.code === 'ENOENT') cause = 'go is not installed';
     else if (e.timedOut) cause = `${installCmd} timed out`;
-    else if (/403|not available|Forbidden/i.test(e.stderr ?? '')) cause = `${installCmd}: the module proxy refuses it (${tail(e.stderr ?? '', 1).replace(/^\s+/, '')})`;
+    else if (/403|not available|Forbidden/i.test(e.stderr ?? ''))
+      cause = `${installCmd}: the module proxy refuses it (${tail(e.stderr ?? '', 1).replace(/^\s+/, '')})`;
     else cause = `${installCmd} failed: ${tail(e.stderr ?? e.shortMessage ?? e.message ?? String(err), 1).replace(/^\s+/, '')}`;
     steps.push(`go install: ${cause}`);
   }
@@ -148,7 +155,14 @@ export async function obtainCheckout(dir: string, cacheDir: string): Promise<Obt
     return { bin, version, steps };
   } catch (err) {
     const e = err as { code?: string; timedOut?: boolean; stderr?: string; message?: string };
-    const cause = e.code === 'ENOENT' ? 'go is not installed' : e.timedOut ? 'go build timed out' : `go build ${pkg} failed: ${tail(e.stderr ?? e.message ?? String(err), 2).replace(/\s+/g, ' ').trim()}`;
+    const cause =
+      e.code === 'ENOENT'
+        ? 'go is not installed'
+        : e.timedOut
+          ? 'go build timed out'
+          : `go build ${pkg} failed: ${tail(e.stderr ?? e.message ?? String(err), 2)
+              .replace(/\s+/g, ' ')
+              .trim()}`;
     steps.push(`go build: ${cause}`);
     return { unavailable: `${basename(dir)} (checkout ${dir}): ${cause}; fix the checkout so that go build ${pkg} works there`, steps };
   }
@@ -181,7 +195,10 @@ function gosherveRecord(name: string, description: string | null, specName: stri
     logging: (mode) => levelLogging('GOSHERVE_LOG_LEVEL', mode).logging,
     launch(ctx) {
       // Before prepare (only tests that compare environments do that) the command is gosherve on PATH.
-      const env = { ...implEnvironment(spec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }), ...levelLogging('GOSHERVE_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env };
+      const env = {
+        ...implEnvironment(spec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }),
+        ...levelLogging('GOSHERVE_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env,
+      };
       return { command: bin ?? 'gosherve', args: [], env };
     },
   };

@@ -19,7 +19,8 @@ export type PortRequest = number | 'auto' | null;
 /** `--port` text → a site port (1024–65534: the metrics port is the next one) or 'auto'. */
 export function parsePortFlag(text: string): number | 'auto' {
   if (text === 'auto') return 'auto';
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1024 || Number(text) > 65534) throw new UsageError(`--port: "${text}" is not a port from 1024 to 65534`, 'for example --port 9080 (metrics on 9081), or --port auto');
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1024 || Number(text) > 65534)
+    throw new UsageError(`--port: "${text}" is not a port from 1024 to 65534`, 'for example --port 9080 (metrics on 9081), or --port auto');
   return Number(text);
 }
 
@@ -92,7 +93,11 @@ export async function holdPorts(request: PortRequest): Promise<HeldPorts> {
   const held = (site: number): HeldPorts => ({ site, release: () => rmSync(join(lockDir(), `${site}.pid`), { force: true }) });
   if (request === null) return { site: DEFAULT_SITE_PORT, release: () => undefined };
   if (request !== 'auto') {
-    if (!takeLock(request)) throw new EnvironmentError(`--port ${request}: another server-bench run holds it (${join(lockDir(), `${request}.pid`)})`, 'pass --port auto to take a free pair, or another port');
+    if (!takeLock(request))
+      throw new EnvironmentError(
+        `--port ${request}: another server-bench run holds it (${join(lockDir(), `${request}.pid`)})`,
+        'pass --port auto to take a free pair, or another port',
+      );
     return held(request);
   }
   for (let i = 0; i < AUTO_PAIRS; i++) {
@@ -101,5 +106,8 @@ export async function holdPorts(request: PortRequest): Promise<HeldPorts> {
     if (await pairFree(site)) return held(site);
     rmSync(join(lockDir(), `${site}.pid`), { force: true });
   }
-  throw new EnvironmentError(`--port auto: no free pair of ports from ${DEFAULT_SITE_PORT} to ${DEFAULT_SITE_PORT + 2 * AUTO_PAIRS - 1}`, 'free one, or pass --port N for a port outside that range');
+  throw new EnvironmentError(
+    `--port auto: no free pair of ports from ${DEFAULT_SITE_PORT} to ${DEFAULT_SITE_PORT + 2 * AUTO_PAIRS - 1}`,
+    'free one, or pass --port N for a port outside that range',
+  );
 }

@@ -36,7 +36,10 @@ export function renderNginxConfig(o: NginxConfigOptions): string {
   const p = o.prefixDir;
   // gosherve trims "/" from both ends of the path before the lookup, so "/gh" and "/gh/" redirect.
   const redirects = o.redirects
-    .map((r) => `    location = ${quote(`/${r.alias}`)} { return 301 ${quote(r.target)}; }\n    location = ${quote(`/${r.alias}/`)} { return 301 ${quote(r.target)}; }`)
+    .map(
+      (r) =>
+        `    location = ${quote(`/${r.alias}`)} { return 301 ${quote(r.target)}; }\n    location = ${quote(`/${r.alias}/`)} { return 301 ${quote(r.target)}; }`,
+    )
     .join('\n');
   return `# server-bench nginx reference (generated)
 daemon off;

@@ -59,7 +59,12 @@ function tsherveCli(): string {
  */
 export function shebangNodeFlags(firstLine: string): string[] {
   const m = /^#!\S*env\s+-S\s+node((?:\s+-\S+)*)\s*$/.exec(firstLine);
-  return m ? (m[1] ?? '').trim().split(/\s+/).filter((f) => f !== '') : [];
+  return m
+    ? (m[1] ?? '')
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f !== '')
+    : [];
 }
 
 function tsherveNodeFlags(cli: string): string[] {
@@ -129,7 +134,11 @@ const tsherveBun: Impl = {
   },
   logging: () => ({ perRequest: false, setting: 'TSHERVE_LOG_LEVEL=info (requests only at debug)' }),
   launch(ctx: ImplContext): LaunchSpec {
-    return { command: bunExecutable(), args: [tsherveCli()], env: implEnvironment(tsherveBunSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus), ...portValues(ctx) }) };
+    return {
+      command: bunExecutable(),
+      args: [tsherveCli()],
+      env: implEnvironment(tsherveBunSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus), ...portValues(ctx) }),
+    };
   },
 };
 
@@ -160,7 +169,16 @@ export const nginx: Impl = {
     // As root, nginx's worker would drop to "nobody", who cannot read a webroot under /root.
     const accessLog = nginxLogging(ctx.serverLogs ?? DEFAULT_SERVER_LOGS).perRequest;
     // One worker per core of the cell, as tsherve and tsherve-bun get (one worker left nginx on one core at sizes 2 and 16).
-    const conf = renderNginxConfig({ webroot: ctx.webroot, redirects: ctx.redirects ?? [], port: ctx.ports?.site ?? nginxSpec.sitePort, host: ctx.host, prefixDir: prefix, workers: Math.max(1, ctx.cpus), runAsRoot: process.getuid?.() === 0, accessLog });
+    const conf = renderNginxConfig({
+      webroot: ctx.webroot,
+      redirects: ctx.redirects ?? [],
+      port: ctx.ports?.site ?? nginxSpec.sitePort,
+      host: ctx.host,
+      prefixDir: prefix,
+      workers: Math.max(1, ctx.cpus),
+      runAsRoot: process.getuid?.() === 0,
+      accessLog,
+    });
     const confPath = join(prefix, 'nginx.conf');
     writeFileSync(confPath, conf);
     return { command: 'nginx', args: ['-p', prefix, '-c', confPath, '-e', 'stderr'], env: {} };
@@ -170,7 +188,9 @@ export const nginx: Impl = {
 
 /** shipped: Debian's nginx.conf logs every request (access_log /var/log/nginx/access.log), so ours does too. */
 function nginxLogging(mode: ServerLogs): RequestLogging {
-  return mode === 'quiet' ? { perRequest: false, setting: 'access_log off' } : { perRequest: true, setting: 'access_log <prefix>/access.log (combined, as Debian ships it)' };
+  return mode === 'quiet'
+    ? { perRequest: false, setting: 'access_log off' }
+    : { perRequest: true, setting: 'access_log <prefix>/access.log (combined, as Debian ships it)' };
 }
 
 /** Every built-in implementation; the order is the default interleaving order. */
@@ -180,7 +200,8 @@ export const IMPL_NAMES: readonly string[] = IMPLS.map((i) => i.name);
 
 export function implByName(name: string): Impl {
   const impl = IMPLS.find((i) => i.name === name);
-  if (!impl) throw new UsageError(`unknown implementation "${name}"`, `valid: ${IMPL_NAMES.join(', ')}, or gosherve@<tag> / gosherve@./checkout / servy@./checkout`);
+  if (!impl)
+    throw new UsageError(`unknown implementation "${name}"`, `valid: ${IMPL_NAMES.join(', ')}, or gosherve@<tag> / gosherve@./checkout / servy@./checkout`);
   return impl;
 }
 

@@ -29,7 +29,8 @@ export type RequestLogging = z.infer<typeof RequestLoggingSchema>;
 export function parseServerLogs(text: string | undefined, flag = '--server-logs'): ServerLogs {
   if (text === undefined) return DEFAULT_SERVER_LOGS;
   const r = ServerLogsSchema.safeParse(text);
-  if (!r.success) throw new UsageError(`${flag}: unknown mode "${text}"`, 'valid: shipped (each server\'s own defaults), quiet (per-request logging off in every server)');
+  if (!r.success)
+    throw new UsageError(`${flag}: unknown mode "${text}"`, "valid: shipped (each server's own defaults), quiet (per-request logging off in every server)");
   return r.data;
 }
 
@@ -40,10 +41,14 @@ export function levelLogging(variable: string, mode: ServerLogs): { env: Record<
 }
 
 /** One line for a report header: the mode and, per server, its setting. */
-export function describeServerLogs(mode: ServerLogs | undefined, logging: Readonly<Record<string, RequestLogging>> | undefined, impls: readonly string[]): string {
+export function describeServerLogs(
+  mode: ServerLogs | undefined,
+  logging: Readonly<Record<string, RequestLogging>> | undefined,
+  impls: readonly string[],
+): string {
   const m = mode ?? 'shipped';
   const per = impls.filter((i) => logging?.[i] !== undefined).map((i) => `${i} ${(logging as Record<string, RequestLogging>)[i]!.setting}`);
-  const head = m === 'quiet' ? 'quiet (per-request logging off)' : 'shipped (each server\'s own defaults)';
+  const head = m === 'quiet' ? 'quiet (per-request logging off)' : "shipped (each server's own defaults)";
   return `server logs: ${head}${mode === undefined ? ' [not recorded: runs before --server-logs logged as shipped]' : ''}${per.length > 0 ? `: ${per.join(', ')}` : ''}`;
 }
 

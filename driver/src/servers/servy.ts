@@ -33,9 +33,14 @@ const HOW_TO_GET = `give --impls servy@./path/to/servy-checkout (built per site 
 /** The folder of `servy@<path>`: a cargo project with a servy binary (its Cargo.toml names it). */
 export function parseServySpec(text: string, flag = '--impls'): { dir: string } {
   const dir = resolve(text.startsWith('~/') ? join(process.env.HOME ?? '', text.slice(2)) : text);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`${flag} servy@${text}: no such folder ${dir}`, 'give the folder of a servy checkout, e.g. servy@./servy');
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new InputError(`${flag} servy@${text}: no such folder ${dir}`, 'give the folder of a servy checkout, e.g. servy@./servy');
   const toml = join(dir, 'Cargo.toml');
-  if (!existsSync(toml)) throw new InputError(`${flag} servy@${text}: ${dir} has no Cargo.toml`, 'give the root folder of a servy checkout (git clone https://github.com/jnsgruk/servy)');
+  if (!existsSync(toml))
+    throw new InputError(
+      `${flag} servy@${text}: ${dir} has no Cargo.toml`,
+      'give the root folder of a servy checkout (git clone https://github.com/jnsgruk/servy)',
+    );
   return { dir };
 }
 
@@ -52,10 +57,16 @@ export async function answersAsServy(bin: string): Promise<Answer> {
     const code = (r as { code?: string }).code;
     if (code === 'EACCES' || code === 'ENOENT' || code === 'ENOEXEC') return { ok: false, why: `${bin} is not an executable file` };
     if (r.exitCode !== 0 && /SERVY_REDIRECTS_URL/.test(String(r.stderr))) return { ok: true };
-    return { ok: false, why: `${bin} without SERVY_REDIRECTS_URL exited ${r.exitCode ?? r.signal ?? '?'} without naming it (not servy?): ${tail(String(r.stderr), 1).trim().slice(0, 200)}` };
+    return {
+      ok: false,
+      why: `${bin} without SERVY_REDIRECTS_URL exited ${r.exitCode ?? r.signal ?? '?'} without naming it (not servy?): ${tail(String(r.stderr), 1).trim().slice(0, 200)}`,
+    };
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    return { ok: false, why: e.code === 'EACCES' || e.code === 'ENOENT' ? `${bin} is not an executable file` : `${bin} failed to start: ${e.message ?? String(err)}` };
+    return {
+      ok: false,
+      why: e.code === 'EACCES' || e.code === 'ENOENT' ? `${bin} is not an executable file` : `${bin} failed to start: ${e.message ?? String(err)}`,
+    };
   }
 }
 
@@ -68,7 +79,16 @@ async function siteFiles(dir: string): Promise<string[]> {
   const walk = async (d: string, depth: number): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      const kind = e.isSymbolicLink() ? await stat(p).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : null), () => null) : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : null;
+      const kind = e.isSymbolicLink()
+        ? await stat(p).then(
+            (s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : null),
+            () => null,
+          )
+        : e.isDirectory()
+          ? 'dir'
+          : e.isFile()
+            ? 'file'
+            : null;
       if (kind === 'dir' && depth < 64) await walk(p, depth + 1);
       else if (kind === 'file') out.push(relative(dir, p));
     }
@@ -99,7 +119,8 @@ export async function siteSample(webroot: string, count = 8): Promise<string[]> 
 export async function embedsSite(bin: string, webroot: string): Promise<Answer> {
   const image = await readFile(bin);
   for (const f of await siteSample(webroot)) {
-    if (image.indexOf(await readFile(join(webroot, f))) === -1) return { ok: false, why: `${bin} does not embed ${f} of ${webroot}: it was built for another site (or another version of it)` };
+    if (image.indexOf(await readFile(join(webroot, f))) === -1)
+      return { ok: false, why: `${bin} does not embed ${f} of ${webroot}: it was built for another site (or another version of it)` };
   }
   return { ok: true };
 }
@@ -120,7 +141,14 @@ export async function siteFingerprint(webroot: string): Promise<string> {
 export function rustSource(rel: string): boolean {
   if (rel.endsWith('.rs')) return !/^(tests|benches|examples)\//.test(rel);
   const base = basename(rel);
-  return base === 'Cargo.toml' || base === 'Cargo.lock' || base === 'rust-toolchain' || base === 'rust-toolchain.toml' || rel === '.cargo/config.toml' || rel === '.cargo/config';
+  return (
+    base === 'Cargo.toml' ||
+    base === 'Cargo.lock' ||
+    base === 'rust-toolchain' ||
+    base === 'rust-toolchain.toml' ||
+    rel === '.cargo/config.toml' ||
+    rel === '.cargo/config'
+  );
 }
 
 const BuildRecordSchema = z.object({ seconds: z.number(), cold: z.boolean(), site: z.string(), builtAt: z.string() });
@@ -142,9 +170,12 @@ async function buildRecords(perCheckout: string): Promise<BuildRecord[]> {
 /** What a build for another site costs: the last incremental build of this checkout, or the last cold one. */
 export function rebuildCost(records: readonly BuildRecord[]): string {
   const incremental = records.filter((r) => !r.cold).at(-1);
-  if (incremental) return `a build for another site costs about ${incremental.seconds.toFixed(0)} s (servy alone is recompiled; last measured ${incremental.builtAt.slice(0, 10)})`;
+  if (incremental)
+    return `a build for another site costs about ${incremental.seconds.toFixed(0)} s (servy alone is recompiled; last measured ${incremental.builtAt.slice(0, 10)})`;
   const cold = records.filter((r) => r.cold).at(-1);
-  return cold ? `a build for another site recompiles servy alone, less than the ${cold.seconds.toFixed(0)} s of the first build (which compiled every dependency)` : 'a build for another site recompiles servy alone';
+  return cold
+    ? `a build for another site recompiles servy alone, less than the ${cold.seconds.toFixed(0)} s of the first build (which compiled every dependency)`
+    : 'a build for another site recompiles servy alone';
 }
 
 /** Build servy from `dir` for `webroot` into the cache (or reuse that build): cargo, one target folder per checkout. */
@@ -208,9 +239,15 @@ export async function obtainServyCheckout(dir: string, webroot: string, cacheDir
         ? 'cargo is not installed (install Rust with rustup or apt-get install -y cargo)'
         : e.timedOut
           ? `cargo build timed out after ${BUILD_TIMEOUT_MS / 60_000} min`
-          : `cargo build --release --bin servy failed: ${tail(e.stderr ?? e.message ?? String(err), 3).replace(/\s+/g, ' ').trim().slice(0, 400)}`;
+          : `cargo build --release --bin servy failed: ${tail(e.stderr ?? e.message ?? String(err), 3)
+              .replace(/\s+/g, ' ')
+              .trim()
+              .slice(0, 400)}`;
     steps.push(`cargo build: ${cause}`);
-    return { unavailable: `${basename(dir)} (servy checkout ${dir}): ${cause}; fix the checkout so that SERVY_ASSETS_DIR=<site> cargo build --release --bin servy works there`, steps };
+    return {
+      unavailable: `${basename(dir)} (servy checkout ${dir}): ${cause}; fix the checkout so that SERVY_ASSETS_DIR=<site> cargo build --release --bin servy works there`,
+      steps,
+    };
   }
 }
 
@@ -227,7 +264,10 @@ export async function obtainServyBinary(value: string, webroot: string): Promise
     const s = await embedsSite(bin, webroot);
     if (!s.ok) {
       steps.push(`explicit binary: ${SERVY_BIN_ENV}=${bin}: ${s.why}`);
-      return { unavailable: `servy: ${s.why}; build it with SERVY_ASSETS_DIR=${webroot}, or unset ${SERVY_BIN_ENV} and give --impls servy@./checkout (one build per site)`, steps };
+      return {
+        unavailable: `servy: ${s.why}; build it with SERVY_ASSETS_DIR=${webroot}, or unset ${SERVY_BIN_ENV} and give --impls servy@./checkout (one build per site)`,
+        steps,
+      };
     }
   }
   steps.push(`explicit binary: ${SERVY_BIN_ENV}=${bin}${webroot !== '' ? ' (embeds this site)' : ''}`);
@@ -248,7 +288,10 @@ export async function obtainServy(webroot: string, cacheDir: string, env: NodeJS
       return { unavailable: `servy: ${why}; ${HOW_TO_GET}`, steps: [`checkout: ${why}`] };
     }
   }
-  return { unavailable: `servy: no binary or checkout (${SERVY_BIN_ENV} and ${SERVY_CHECKOUT_ENV} are not set); ${HOW_TO_GET}`, steps: [`explicit binary: ${SERVY_BIN_ENV} is not set`, `checkout: ${SERVY_CHECKOUT_ENV} is not set`] };
+  return {
+    unavailable: `servy: no binary or checkout (${SERVY_BIN_ENV} and ${SERVY_CHECKOUT_ENV} are not set); ${HOW_TO_GET}`,
+    steps: [`explicit binary: ${SERVY_BIN_ENV} is not set`, `checkout: ${SERVY_CHECKOUT_ENV} is not set`],
+  };
 }
 
 function servyRecord(name: string, description: string | null, obtain: (ctx: ImplContext) => Promise<ServyObtained>): Impl {
@@ -274,7 +317,10 @@ function servyRecord(name: string, description: string | null, obtain: (ctx: Imp
       return {
         command: bin ?? 'servy',
         args: [],
-        env: { ...implEnvironment(SPEC, { mapUrl: ctx.mapUrl, host: ctx.host, ...portValues(ctx) }), ...levelLogging('SERVY_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env },
+        env: {
+          ...implEnvironment(SPEC, { mapUrl: ctx.mapUrl, host: ctx.host, ...portValues(ctx) }),
+          ...levelLogging('SERVY_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env,
+        },
       };
     },
   };
@@ -285,5 +331,7 @@ export const servy: Impl = servyRecord('servy', null, (ctx) => obtainServy(ctx.w
 
 /** `servy@./path`: built from the checkout for each site; named after its folder. */
 export function servyCheckoutImpl(dir: string, taken: readonly string[]): Impl {
-  return servyRecord(checkoutName(dir, taken), `servy built from the checkout ${dir}, one binary per site`, (ctx) => obtainServyCheckout(dir, ctx.webroot, ctx.cacheDir));
+  return servyRecord(checkoutName(dir, taken), `servy built from the checkout ${dir}, one binary per site`, (ctx) =>
+    obtainServyCheckout(dir, ctx.webroot, ctx.cacheDir),
+  );
 }

@@ -58,7 +58,10 @@ export interface LocalSupervisorOptions {
  * "SyntaxError: ..." line, Go's "panic:" / slog level=ERROR) rather than the stack frames below them.
  */
 export function startupTail(log: string): string {
-  const lines = log.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const errors = lines.filter((l) => /(\w*Error\b|\berror\b|ERROR|fatal|panic|refused|EADDRINUSE|EACCES|ENOENT)/.test(l) && !/^at /.test(l));
   return (errors.length > 0 ? errors.slice(-2) : lines.slice(-3)).join(' | ').slice(0, 600);
 }
@@ -97,9 +100,18 @@ async function waitReady(impl: string, url: string, child: ChildProcess, log: Ri
   const up = await waitAnswering(url, timeoutMs, () => {
     if (!exited(child)) return;
     const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
-    throw new BenchError(`${impl} ${how} during start-up: ${startupTail(log.text()) || 'no output'}`, 'run the server by hand with the same environment to see why', ExitCode.failure);
+    throw new BenchError(
+      `${impl} ${how} during start-up: ${startupTail(log.text()) || 'no output'}`,
+      'run the server by hand with the same environment to see why',
+      ExitCode.failure,
+    );
   });
-  if (!up) throw new BenchError(`${impl} did not answer on ${url} within ${Math.round(timeoutMs / 1000)} s: ${startupTail(log.text()) || 'no output'}`, 'check that it can read the webroot and reach the map URL', ExitCode.failure);
+  if (!up)
+    throw new BenchError(
+      `${impl} did not answer on ${url} within ${Math.round(timeoutMs / 1000)} s: ${startupTail(log.text()) || 'no output'}`,
+      'check that it can read the webroot and reach the map URL',
+      ExitCode.failure,
+    );
 }
 
 let leafCounter = 0;
@@ -140,7 +152,11 @@ export function localSupervisor(opts: LocalSupervisorOptions = {}): Supervisor {
       if (pid === undefined) {
         const err = await spawnError;
         await leaf?.remove().catch(() => undefined);
-        throw new BenchError(`cannot start ${impl.name} (${spec.command}): ${err.message}`, `run server-bench prepare --impls ${impl.name}`, ExitCode.environment);
+        throw new BenchError(
+          `cannot start ${impl.name} (${spec.command}): ${err.message}`,
+          `run server-bench prepare --impls ${impl.name}`,
+          ExitCode.environment,
+        );
       }
       liveGroups.add(pid);
       hookExit();
@@ -184,7 +200,18 @@ export function localSupervisor(opts: LocalSupervisorOptions = {}): Supervisor {
       };
       handles.add(handle);
       try {
-        await Promise.race([waitReady(impl.name, `${baseUrl}/`, child, log, opts.readyTimeoutMs ?? 30_000), spawnError.then((e) => Promise.reject(new BenchError(`cannot start ${impl.name} (${spec.command}): ${e.message}`, `run server-bench prepare --impls ${impl.name}`, ExitCode.environment)))]);
+        await Promise.race([
+          waitReady(impl.name, `${baseUrl}/`, child, log, opts.readyTimeoutMs ?? 30_000),
+          spawnError.then((e) =>
+            Promise.reject(
+              new BenchError(
+                `cannot start ${impl.name} (${spec.command}): ${e.message}`,
+                `run server-bench prepare --impls ${impl.name}`,
+                ExitCode.environment,
+              ),
+            ),
+          ),
+        ]);
       } catch (err) {
         await stop();
         throw err;

@@ -28,7 +28,10 @@ function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
 }
 
-const WORDS = 'server bench latency throughput memory kernel socket buffer static site redirect metric cache request response worker cluster core image page feed nix flake virtual machine load test go rust typescript node sendfile header index tag archive'.split(' ');
+const WORDS =
+  'server bench latency throughput memory kernel socket buffer static site redirect metric cache request response worker cluster core image page feed nix flake virtual machine load test go rust typescript node sendfile header index tag archive'.split(
+    ' ',
+  );
 
 function words(rand: () => number, n: number): string {
   const out: string[] = [];
@@ -59,7 +62,10 @@ function imageBytes(kind: ImgKind, size: number, rand: () => number): Buffer {
     buf[size - 2] = 0xff;
     buf[size - 1] = 0xd9;
   } else if (kind === 'png') {
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 3, 0x20, 0, 0, 2, 0x58, 8, 6, 0, 0, 0]).copy(buf, 0);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 3, 0x20, 0, 0, 2, 0x58, 8, 6, 0, 0, 0]).copy(
+      buf,
+      0,
+    );
   } else if (kind === 'ico') {
     // ICONDIR (reserved 0, type 1, one image) + one 16×16 entry pointing just past the directory.
     Buffer.from([0, 0, 1, 0, 1, 0, 16, 16, 0, 0, 1, 0, 32, 0]).copy(buf, 0);
@@ -132,7 +138,8 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
     `<link rel="alternate" type="application/rss+xml" href="/index.xml">` +
     `<script src="/js/theme.js" defer></script><script src="/js/search.js" defer></script></head><body>` +
     `<nav><a href="/">home</a> <a href="/about/">about</a> <a href="/archive/">archive</a> <a href="/tags/">tags</a></nav>`;
-  const foot = '<footer><a href="/index.xml">feed</a> <a href="/atom.xml">atom</a> <a href="/robots.txt">robots</a> <a href="https://github.com/example">elsewhere</a></footer></body></html>';
+  const foot =
+    '<footer><a href="/index.xml">feed</a> <a href="/atom.xml">atom</a> <a href="/robots.txt">robots</a> <a href="https://github.com/example">elsewhere</a></footer></body></html>';
   // Small sites (tests) get shorter pages, or the text alone would exceed their byte budget.
   const textScale = Math.min(1, opts.targetBytes / 10_000_000);
   const filler = (n: number): string => Array.from({ length: Math.max(1, Math.round(n * textScale)) }, () => `<p>${words(rand, 40)}</p>`).join('');
@@ -159,7 +166,12 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
     const next = i < posts.length - 1 ? `<a href="${rel(posts[i + 1]!)}">next</a>` : '';
     const outside = `<p><a href="./#top">top</a> <a href="#comments">comments</a> <a href="https://example.com/ref/${i}">a reference</a> <a href="mailto:author@example.org">mail</a></p>`;
     const tags = postTags[i]!.map((t) => `<a href="/tags/${t}/">${t}</a>`).join(' ');
-    files.set(page.file, Buffer.from(`${head(page.title)}<article><h1>${page.title}</h1>${tags}${imgs}${filler(40 + Math.floor(rand() * 110))}</article>${outside}${prev} ${next}${foot}`));
+    files.set(
+      page.file,
+      Buffer.from(
+        `${head(page.title)}<article><h1>${page.title}</h1>${tags}${imgs}${filler(40 + Math.floor(rand() * 110))}</article>${outside}${prev} ${next}${foot}`,
+      ),
+    );
     expected.add(page.urlPath);
   }
   const list = (ps: Page[]): string => `<ul>${ps.map((p) => `<li><a href="${p.urlPath}">${p.title}</a></li>`).join('')}</ul>`;
@@ -180,13 +192,30 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
   files.set('js/search.js', Buffer.from(js2));
   const item = (p: Page): string => `<item><title>${p.title}</title><link>https://example.org${p.urlPath}</link></item>`;
   files.set('index.xml', Buffer.from(`<?xml version="1.0"?><rss version="2.0"><channel><title>blog</title>${posts.map(item).join('')}</channel></rss>`));
-  files.set('atom.xml', Buffer.from(`<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>blog</title>${posts.map((p) => `<entry><title>${p.title}</title></entry>`).join('')}</feed>`));
+  files.set(
+    'atom.xml',
+    Buffer.from(
+      `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>blog</title>${posts.map((p) => `<entry><title>${p.title}</title></entry>`).join('')}</feed>`,
+    ),
+  );
   files.set('favicon.svg', imageBytes('svg', 600, rand));
   files.set('favicon.ico', imageBytes('ico', 1150, rand));
   files.set('robots.txt', Buffer.from('User-agent: *\nAllow: /\n'));
   files.set('fonts/body.woff2', imageBytes('woff2', 24_000, rand));
   files.set('images/paper.png', imageBytes('png', 3_000, rand));
-  for (const p of ['/css/site.css', '/js/theme.js', '/js/search.js', '/index.xml', '/atom.xml', '/favicon.svg', '/favicon.ico', '/robots.txt', '/fonts/body.woff2', '/images/paper.png']) expected.add(p);
+  for (const p of [
+    '/css/site.css',
+    '/js/theme.js',
+    '/js/search.js',
+    '/index.xml',
+    '/atom.xml',
+    '/favicon.svg',
+    '/favicon.ico',
+    '/robots.txt',
+    '/fonts/body.woff2',
+    '/images/paper.png',
+  ])
+    expected.add(p);
 
   // Scale images to the byte budget; one image at the maximum size, as on a real blog.
   const otherBytes = [...files.values()].reduce((n, b) => n + b.length, 0);
@@ -230,7 +259,10 @@ export async function generateSite(opts: SiteOptions): Promise<GeneratedSite> {
     await writeFile(join(opts.dir, f), b);
     bytes += b.length;
   }
-  const redirects = generateRedirects(rand, posts.map((p) => p.urlPath));
+  const redirects = generateRedirects(
+    rand,
+    posts.map((p) => p.urlPath),
+  );
   return {
     dir: opts.dir,
     files: files.size,
@@ -246,7 +278,10 @@ function generateRedirects(rand: () => number, postPaths: string[]): Redirect[] 
   const names = ['gh', 'github', 'linkedin', 'mastodon', 'cv', 'talk', 'slides', 'keys', 'gpg', 'matrix', 'blog', 'rss', 'book', 'meet', 'chat'];
   for (let i = 0; i < 36; i++) {
     const alias = i < names.length ? names[i]! : `go/${i}`;
-    const target = i % 3 === 0 ? `https://example.org${postPaths[Math.floor(rand() * postPaths.length)]}` : `https://example.com/${alias.replace('/', '-')}/${Math.floor(rand() * 1e6)}`;
+    const target =
+      i % 3 === 0
+        ? `https://example.org${postPaths[Math.floor(rand() * postPaths.length)]}`
+        : `https://example.com/${alias.replace('/', '-')}/${Math.floor(rand() * 1e6)}`;
     out.push({ alias, target });
   }
   return out;

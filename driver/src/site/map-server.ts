@@ -24,7 +24,13 @@ export async function startMapServer(opts: { text: string; host?: string; port?:
   // per-request refreshes, and the 1 s retransmits would be measured as the server's latency.
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new EnvironmentError(`the redirect map server cannot listen on ${host}:${opts.port ?? 0}: ${err.code ?? err.message}`, 'free the port or let it pick one (port 0)', { cause: err })),
+      reject(
+        new EnvironmentError(
+          `the redirect map server cannot listen on ${host}:${opts.port ?? 0}: ${err.code ?? err.message}`,
+          'free the port or let it pick one (port 0)',
+          { cause: err },
+        ),
+      ),
     );
     server.listen({ port: opts.port ?? 0, host, backlog: 511 }, () => resolve());
   });

@@ -12,7 +12,12 @@ export async function splitShadowedAliases(webroot: string, redirects: readonly 
   const filePaths: string[] = [];
   for (const r of redirects) {
     const file = await fileForPath(webroot, `/${r.alias}`);
-    const isFile = file !== null && (await stat(file).then((s) => s.isFile(), () => false));
+    const isFile =
+      file !== null &&
+      (await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      ));
     if (isFile) filePaths.push(`/${r.alias}`);
     else kept.push(r);
   }

@@ -76,8 +76,10 @@ export async function readTargets(runDir: string): Promise<{ targets: Targets; h
     throw new InputError(`cannot read the run's target list ${file}: ${(err as Error).message}`, 'the run folder is damaged; start a new run');
   }
   const parsed = TargetsFileSchema.safeParse(data);
-  if (!parsed.success) throw new InputError(`corrupt target list ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'the run folder is damaged; start a new run');
+  if (!parsed.success)
+    throw new InputError(`corrupt target list ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'the run folder is damaged; start a new run');
   const targets = { paths: parsed.data.paths, redirects: parsed.data.redirects };
-  if (targetsHash(targets) !== parsed.data.hash) throw new InputError(`corrupt target list ${file}: its hash does not match its paths`, 'the run folder is damaged; start a new run');
+  if (targetsHash(targets) !== parsed.data.hash)
+    throw new InputError(`corrupt target list ${file}: its hash does not match its paths`, 'the run folder is damaged; start a new run');
   return { targets, hash: parsed.data.hash };
 }

@@ -12,10 +12,25 @@ import { fetchIdempotent } from './idempotent-fetch.js';
  * The gate expects them, and the nginx reference is configured with them (nginx.ts).
  */
 export const MEDIA_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html', '.htm': 'text/html', '.css': 'text/css', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.json': 'application/json', '.xml': 'application/xml', '.svg': 'image/svg+xml', '.png': 'image/png',
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif', '.avif': 'image/avif',
-  '.ico': 'image/x-icon', '.txt': 'text/plain', '.woff2': 'font/woff2', '.woff': 'font/woff', '.pdf': 'application/pdf',
+  '.html': 'text/html',
+  '.htm': 'text/html',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.json': 'application/json',
+  '.xml': 'application/xml',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.avif': 'image/avif',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.pdf': 'application/pdf',
 };
 // Media types a browser treats alike: a server that picks the other one gets a warning, not a fail.
 const EQUIVALENT: Record<string, string[]> = {
@@ -68,7 +83,8 @@ export function checkContentType(header: string | null, want: string): { status:
   }
   // The generated pages are UTF-8; a text type labelled with another charset would be mis-decoded.
   const charset = params.map((p) => /^charset=(.*)$/i.exec(p)?.[1]).find((c) => c !== undefined);
-  if (charset !== undefined && !/^"?utf-8"?$/i.test(charset)) return { status: 'warn', reason: `Content-Type ${header}: charset ${charset}, the files are UTF-8` };
+  if (charset !== undefined && !/^"?utf-8"?$/i.test(charset))
+    return { status: 'warn', reason: `Content-Type ${header}: charset ${charset}, the files are UTF-8` };
   return { status: 'pass', reason: '' };
 }
 
@@ -119,13 +135,23 @@ export async function verify(opts: VerifyOptions & VerifyExtraOptions): Promise<
     const found: { status: 'warn' | 'fail'; reason: string }[] = [];
 
     const declared = r.headers.get('content-length');
-    if (declared === null) found.push({ status: 'warn', reason: `no Content-Length header (${r.headers.get('transfer-encoding') ?? 'no framing header'}); ${r.length} bytes received` });
+    if (declared === null)
+      found.push({
+        status: 'warn',
+        reason: `no Content-Length header (${r.headers.get('transfer-encoding') ?? 'no framing header'}); ${r.length} bytes received`,
+      });
     else if (Number(declared) !== r.length) found.push({ status: 'fail', reason: `Content-Length ${declared}, but ${r.length} bytes received` });
 
     let typeOf = path;
     if (opts.webroot) {
       const file = await fileForPath(opts.webroot, path);
-      const size = file === null ? null : await stat(file).then((s) => (s.isFile() ? s.size : null), () => null);
+      const size =
+        file === null
+          ? null
+          : await stat(file).then(
+              (s) => (s.isFile() ? s.size : null),
+              () => null,
+            );
       if (file === null || size === null) found.push({ status: 'warn', reason: `served, but no file ${file ?? path} in the webroot to compare with` });
       else {
         typeOf = file;
@@ -173,7 +199,11 @@ export async function verify(opts: VerifyOptions & VerifyExtraOptions): Promise<
   const findings: Finding[] = [
     ...problems.filter((f) => f.status === 'fail'),
     ...problems.filter((f) => f.status === 'warn'),
-    { status: 'pass', url: base, reason: `${passes} of ${targets + 1 + (opts.metricsUrl && opts.metricPrefix ? 1 : 0)} checks passed without findings (each path, each alias, an unknown path${opts.metricsUrl && opts.metricPrefix ? ', the metrics counter' : ''})` },
+    {
+      status: 'pass',
+      url: base,
+      reason: `${passes} of ${targets + 1 + (opts.metricsUrl && opts.metricPrefix ? 1 : 0)} checks passed without findings (each path, each alias, an unknown path${opts.metricsUrl && opts.metricPrefix ? ', the metrics counter' : ''})`,
+    },
   ];
   return {
     schemaVersion: SCHEMA_VERSION,

@@ -70,7 +70,12 @@ function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
 }
 
 /** Move one pulled cell folder into the run: validated, the emulated mark added when under TCG. */
-export async function importCell(staging: string, runDir: string, spec: CellSpec, emulated: boolean): Promise<{ outcome: Outcome | null; result: CellResult | null }> {
+export async function importCell(
+  staging: string,
+  runDir: string,
+  spec: CellSpec,
+  emulated: boolean,
+): Promise<{ outcome: Outcome | null; result: CellResult | null }> {
   const outcomeFile = join(staging, OUTCOME_FILE);
   const outcome = existsSync(outcomeFile) ? await readJson(outcomeFile, OutcomeSchema, 'k6test outcome') : null;
   const vfile = verificationFile(staging, spec.size.name, spec.impl);
@@ -79,7 +84,12 @@ export async function importCell(staging: string, runDir: string, spec: CellSpec
   const rfile = join(dir, RESULT_FILE);
   if (!existsSync(rfile)) return { outcome, result: null };
   const result = await readJson(rfile, CellResultSchema, 'cell result');
-  if (result.id !== specId(spec)) throw new BenchError(`the VM returned cell ${result.id} for ${specId(spec)}`, 'the VM and the driver disagree; rebuild both from one revision', ExitCode.failure);
+  if (result.id !== specId(spec))
+    throw new BenchError(
+      `the VM returned cell ${result.id} for ${specId(spec)}`,
+      'the VM and the driver disagree; rebuild both from one revision',
+      ExitCode.failure,
+    );
   if (emulated && !result.warnings.some((w) => w.code === 'emulated')) {
     result.warnings.push({ code: 'emulated', message: 'the VM ran under TCG emulation (no KVM): numbers are not comparable to a real machine' });
   }
@@ -129,7 +139,12 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
       // Everything that can be checked before a VM boots is checked now.
       if (p.vm.image === 'debian') {
         // The image (built or cached), the accelerator (KVM only when it boots) and a runner per size.
-        const d = await prepareDebianVms({ sizes: p.sizes.map((s) => s.name), allowTcg: p.vm.allowTcg, log: (message) => emit({ kind: 'info', message }), ...(signal ? { signal } : {}) });
+        const d = await prepareDebianVms({
+          sizes: p.sizes.map((s) => s.name),
+          allowTcg: p.vm.allowTcg,
+          log: (message) => emit({ kind: 'info', message }),
+          ...(signal ? { signal } : {}),
+        });
         names = debianImpls(d.image.manifest, p.vm.implsGiven ? names : null);
         for (const s of p.sizes) runners.set(s.name, d.runners[s.name] as string);
         emulated = d.emulated;
@@ -163,13 +178,26 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
       consoleLog = join(run.runDir, 'vm', `${size.name}cpu-console.log`);
       run.emit({ kind: 'info', message: `size ${size.name}: booting ${runners.get(size.name)} (console: ${consoleLog})` });
       signal?.addEventListener('abort', onAbort, { once: true });
-      const booted = await bootVm({ size: size.name, runner: runners.get(size.name) as string, consoleLog, ...(p.vm.parca ? { netOpts: [parcaGuestfwd(p.vm.parca, process.execPath, PARCA_RELAY)] } : {}) });
+      const booted = await bootVm({
+        size: size.name,
+        runner: runners.get(size.name) as string,
+        consoleLog,
+        ...(p.vm.parca ? { netOpts: [parcaGuestfwd(p.vm.parca, process.execPath, PARCA_RELAY)] } : {}),
+      });
       vm = booted;
       if (signal?.aborted) throw signal.reason;
-      ssh = await waitForSsh(() => {
-        const hostKey = booted.hostKey();
-        return hostKey ? { host: '127.0.0.1', port: booted.port, privateKey: booted.keys.privateKey, hostKey } : null;
-      }, { timeoutMs: p.vm.sshTimeoutSeconds !== null ? p.vm.sshTimeoutSeconds * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => booted.exited(), consoleTail: () => booted.consoleTail(), ...(signal ? { signal } : {}) });
+      ssh = await waitForSsh(
+        () => {
+          const hostKey = booted.hostKey();
+          return hostKey ? { host: '127.0.0.1', port: booted.port, privateKey: booted.keys.privateKey, hostKey } : null;
+        },
+        {
+          timeoutMs: p.vm.sshTimeoutSeconds !== null ? p.vm.sshTimeoutSeconds * 1000 : emulated ? 600_000 : 180_000,
+          stillAlive: () => booted.exited(),
+          consoleTail: () => booted.consoleTail(),
+          ...(signal ? { signal } : {}),
+        },
+      );
       run.emit({ kind: 'info', message: `size ${size.name}: SSH up on 127.0.0.1:${booted.port}` });
       if (p.vm.parca) {
         // bench --parca: the agent profiles the whole VM from here on (warm-up and load alike).
@@ -183,15 +211,26 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
       try {
         answer = InfoSchema.parse(JSON.parse(infoRun.stdout));
       } catch {
-        throw new BenchError(`k6test --info in the VM failed (exit ${infoRun.code}): ${infoRun.stderr.trim().split('\n').slice(-2).join(' | ') || infoRun.stdout.slice(0, 200)}`, 'rebuild the VM from the same revision as the driver', ExitCode.failure);
+        throw new BenchError(
+          `k6test --info in the VM failed (exit ${infoRun.code}): ${infoRun.stderr.trim().split('\n').slice(-2).join(' | ') || infoRun.stdout.slice(0, 200)}`,
+          'rebuild the VM from the same revision as the driver',
+          ExitCode.failure,
+        );
       }
-      if (answer.size.name !== size.name) throw new BenchError(`the runner for size ${size.name} booted a size-${answer.size.name} VM`, 'check --runner / SERVER_BENCH_VM_RUNNERS', ExitCode.environment);
+      if (answer.size.name !== size.name)
+        throw new BenchError(
+          `the runner for size ${size.name} booted a size-${answer.size.name} VM`,
+          'check --runner / SERVER_BENCH_VM_RUNNERS',
+          ExitCode.environment,
+        );
       info = answer;
       await run.update((r) => {
         r.versions.engine = answer.engineVersion ?? 'unknown';
         r.versions.node = answer.node;
         if (answer.site) r.site = { kind: 'generated', seed: DEFAULT_SEED, targetBytes: DEFAULT_SITE_BYTES, ...answer.site };
-        r.versions.impls = Object.fromEntries(answer.impls.filter((i) => names.includes(i)).map((i) => [i, `VM unit bench-${i} (${answer.virt ?? 'virt unknown'})`]));
+        r.versions.impls = Object.fromEntries(
+          answer.impls.filter((i) => names.includes(i)).map((i) => [i, `VM unit bench-${i} (${answer.virt ?? 'virt unknown'})`]),
+        );
         // The guest's systemd-detect-virt, not the host's /dev/kvm, says whether this boot is emulated.
         guestSays.push(guestEmulated(answer.virt, emulated));
         runEmulated = guestSays.some(Boolean);
@@ -208,9 +247,14 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
       const remoteOut = `${(info as Info).outDir.replace(/\/+$/, '')}/${id}`;
       hooks.onPhase('start', 'k6test over SSH');
       const show = lineSplitter((l) => hooks.info(`  vm ${spec.size.name}: ${l}`));
-      const r = await session.exec(K6TEST_SPEC_COMMAND, { stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`, onStderr: show, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+      const r = await session.exec(K6TEST_SPEC_COMMAND, {
+        stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`,
+        onStderr: show,
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+      });
       if (hooks.signal?.aborted) throw hooks.signal.reason;
-      if (r.code === 255 || machine.exited()) throw new BenchError(`the VM dropped the connection during ${id}: ${machine.consoleTail()}`, `see ${consoleLog}`, ExitCode.failure);
+      if (r.code === 255 || machine.exited())
+        throw new BenchError(`the VM dropped the connection during ${id}: ${machine.consoleTail()}`, `see ${consoleLog}`, ExitCode.failure);
       const staging = join(machine.tmpDir, 'pull', id);
       let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
       try {

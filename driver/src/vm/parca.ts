@@ -19,7 +19,8 @@ export interface ParcaTarget {
 export function parseParcaFlag(text: string): ParcaTarget {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):([0-9]{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 1 && port <= 65535)) throw new UsageError(`--parca: "${text}" is not HOST:PORT`, 'for example --parca 127.0.0.1:7070 (a Parca server as this machine reaches it)');
+  if (!m || !(port >= 1 && port <= 65535))
+    throw new UsageError(`--parca: "${text}" is not HOST:PORT`, 'for example --parca 127.0.0.1:7070 (a Parca server as this machine reaches it)');
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
@@ -31,7 +32,12 @@ export function parseParcaFlag(text: string): ParcaTarget {
 export function parcaGuestfwd(t: ParcaTarget, node: string, relay: string): string {
   const parts = [node, relay, t.host, String(t.port)];
   const bad = parts.find((p) => /[,\s'"]/.test(p));
-  if (bad !== undefined) throw new BenchError(`--parca: QEMU cannot run the relay from "${bad}" (a comma, space or quote in it)`, 'run server-bench from a folder whose path has none', ExitCode.environment);
+  if (bad !== undefined)
+    throw new BenchError(
+      `--parca: QEMU cannot run the relay from "${bad}" (a comma, space or quote in it)`,
+      'run server-bench from a folder whose path has none',
+      ExitCode.environment,
+    );
   return `guestfwd=tcp:${PARCA_GUEST.address}:${PARCA_GUEST.port}-cmd:${parts.join(' ')}`;
 }
 
@@ -39,7 +45,9 @@ export function parcaGuestfwd(t: ParcaTarget, node: string, relay: string): stri
 export function parcaStartError(code: number | null, stderr: string): BenchError {
   const missing = /not (be )?found|No such file|does not exist/i.test(stderr);
   return new BenchError(
-    missing ? `--parca: this VM has no ${PARCA_UNIT}` : `--parca: systemctl start ${PARCA_UNIT} failed in the VM (exit ${code ?? 'none'}): ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`,
+    missing
+      ? `--parca: this VM has no ${PARCA_UNIT}`
+      : `--parca: systemctl start ${PARCA_UNIT} failed in the VM (exit ${code ?? 'none'}): ${stderr.trim().split('\n').slice(-1)[0] ?? ''}`,
     missing ? 'rebuild the NixOS VMs from this revision (nix/README.md, "Parca\'s agent")' : `see server-bench vm exec -- journalctl -u ${PARCA_UNIT}`,
     ExitCode.environment,
   );

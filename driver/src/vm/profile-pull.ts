@@ -13,7 +13,11 @@ export function profileFileNames(info: Pick<ProfileInfo, 'files'>): string[] {
   const names = [info.files.pprof, info.files.folded];
   for (const n of names) {
     if (n !== basename(n) || (n !== PROFILE_FILE && n !== FOLDED_FILE)) {
-      throw new BenchError(`the VM's result names a profile file "${n}"`, `the guest writes ${PROFILE_FILE} and ${FOLDED_FILE}; rebuild the VM from the same revision as the driver`, ExitCode.failure);
+      throw new BenchError(
+        `the VM's result names a profile file "${n}"`,
+        `the guest writes ${PROFILE_FILE} and ${FOLDED_FILE}; rebuild the VM from the same revision as the driver`,
+        ExitCode.failure,
+      );
     }
   }
   return names;

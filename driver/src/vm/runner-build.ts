@@ -71,10 +71,18 @@ export async function prepareRunner(size: string, flag: string | null, o: Runner
   } catch (err) {
     const e = err as { code?: string; stderr?: string; shortMessage?: string; isCanceled?: boolean };
     if (e.isCanceled) throw err;
-    if (e.code === 'ENOENT') throw new EnvironmentError(`cannot build the size-${size} VM: nix-store is not installed`, 'run through nix run .#bench (it needs Nix), or pass --runner PATH');
-    throw new EnvironmentError(`building the size-${size} VM failed: ${tail(e.stderr ?? e.shortMessage ?? String(err), 3)}`, `build it by hand to see the whole log: nix-store --realise ${entry.drv}`);
+    if (e.code === 'ENOENT')
+      throw new EnvironmentError(
+        `cannot build the size-${size} VM: nix-store is not installed`,
+        'run through nix run .#bench (it needs Nix), or pass --runner PATH',
+      );
+    throw new EnvironmentError(
+      `building the size-${size} VM failed: ${tail(e.stderr ?? e.shortMessage ?? String(err), 3)}`,
+      `build it by hand to see the whole log: nix-store --realise ${entry.drv}`,
+    );
   }
-  if (!existsSync(root)) throw new EnvironmentError(`nix-store built the size-${size} VM but left no GC root at ${root}`, `build it by hand: nix-store --realise ${entry.drv}`);
+  if (!existsSync(root))
+    throw new EnvironmentError(`nix-store built the size-${size} VM but left no GC root at ${root}`, `build it by hand: nix-store --realise ${entry.drv}`);
   // The root is a symlink to the store path; the runner is resolved through it once, now.
   return locateRunner(size, join(realpathSync(root), entry.program), env);
 }

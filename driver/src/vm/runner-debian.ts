@@ -21,7 +21,10 @@ export type ImageFlavour = (typeof IMAGE_FLAVOURS)[number];
 export function parseImageFlag(v: string | undefined): ImageFlavour {
   if (v === undefined) return 'nix';
   if ((IMAGE_FLAVOURS as readonly string[]).includes(v)) return v as ImageFlavour;
-  throw new UsageError(`--image ${v}: not a guest image`, 'use --image nix (the flake\'s NixOS VMs, default) or --image debian (built here from Debian packages)');
+  throw new UsageError(
+    `--image ${v}: not a guest image`,
+    "use --image nix (the flake's NixOS VMs, default) or --image debian (built here from Debian packages)",
+  );
 }
 
 /** The runner script for one size (pure: tested, and written beside the image). */
@@ -29,7 +32,16 @@ export function renderDebianRunner(o: { image: DebianImage; size: string; accel:
   const s = vmSizeOf(o.size);
   const q = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
   const cpu = o.accel.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
-  const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'quiet', 'net.ifnames=0', `${DEBIAN_LAYOUT.sizeArg}=${s.name}`, `systemd.hostname=bench-${s.name}`, 'panic=-1'].join(' ');
+  const append = [
+    'root=/dev/vda',
+    'rw',
+    'console=ttyS0',
+    'quiet',
+    'net.ifnames=0',
+    `${DEBIAN_LAYOUT.sizeArg}=${s.name}`,
+    `systemd.hostname=bench-${s.name}`,
+    'panic=-1',
+  ].join(' ');
   return `#!/bin/bash
 # server-bench: Debian guest, size ${s.name} (${s.vmCores} vCPUs, ${s.vmMemoryMiB} MiB), QEMU with ${o.accel.accel.toUpperCase()}.
 # The NixOS runner's interface (nix/README.md): NIX_DISK_IMAGE (created as an overlay of the image
@@ -67,7 +79,10 @@ export function debianImpls(manifest: ImageManifest, asked: string[] | null): st
   const absent = asked.filter((i) => !manifest.impls.includes(i));
   if (absent.length > 0) {
     const why = absent.map((i) => manifest.missing.find((m) => m.impl === i)?.reason ?? 'not in the image').join('; ');
-    throw new UsageError(`the Debian image has no ${absent.join(', ')}: ${why}`, `leave ${absent.join(', ')} out of --impls, or give the binary and run server-bench vm image build`);
+    throw new UsageError(
+      `the Debian image has no ${absent.join(', ')}: ${why}`,
+      `leave ${absent.join(', ')} out of --impls, or give the binary and run server-bench vm image build`,
+    );
   }
   return asked;
 }
@@ -84,11 +99,21 @@ export interface DebianVms {
  * The cached image (built when missing or stale), the accelerator, and a runner per size. Under
  * TCG without --allow-tcg: the environment error the NixOS flavour gives without /dev/kvm.
  */
-export async function prepareDebianVms(o: { sizes: string[]; allowTcg: boolean; log: (line: string) => void; signal?: AbortSignal; cacheDir?: string }): Promise<DebianVms> {
+export async function prepareDebianVms(o: {
+  sizes: string[];
+  allowTcg: boolean;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  cacheDir?: string;
+}): Promise<DebianVms> {
   const cacheDir = o.cacheDir ?? defaultCacheDir();
   const image = await ensureDebianImage({ root: repoRoot(), cacheDir, log: o.log, ...(o.signal ? { signal: o.signal } : {}) });
   const accel = await chooseAccel({ kernel: image.kernel, cacheDir });
-  if (accel.accel === 'tcg' && !o.allowTcg) throw new EnvironmentError(`the Debian guest would run emulated (TCG), 10–50× slower: ${accel.reason}`, 'pass --allow-tcg to run anyway with every number marked emulated, or set SERVER_BENCH_VM_ACCEL=kvm to insist on KVM');
+  if (accel.accel === 'tcg' && !o.allowTcg)
+    throw new EnvironmentError(
+      `the Debian guest would run emulated (TCG), 10–50× slower: ${accel.reason}`,
+      'pass --allow-tcg to run anyway with every number marked emulated, or set SERVER_BENCH_VM_ACCEL=kvm to insist on KVM',
+    );
   o.log(`vm: Debian guest with ${accel.accel.toUpperCase()} (${accel.reason})`);
   const dir = join(image.dir, `runners-${accel.accel}`);
   await mkdir(dir, { recursive: true });

@@ -21,7 +21,11 @@ export function locateRunner(size: string, flag: string | null = null, env: Node
     if (!r.success) throw new UsageError('SERVER_BENCH_VM_RUNNERS is not a JSON object of size → path', 'fix or unset it; or use --runner PATH');
     path = r.data[size] ?? null;
   }
-  if (path === null) throw new EnvironmentError(`no VM runner for size ${size}`, `run through nix run .#bench, or pass --runner PATH / set SERVER_BENCH_VM_RUNNER_${size} (nix build .#vm-${size} → result/bin/run-bench-${size}-vm)`);
+  if (path === null)
+    throw new EnvironmentError(
+      `no VM runner for size ${size}`,
+      `run through nix run .#bench, or pass --runner PATH / set SERVER_BENCH_VM_RUNNER_${size} (nix build .#vm-${size} → result/bin/run-bench-${size}-vm)`,
+    );
   try {
     accessSync(path, constants.X_OK);
   } catch {
@@ -37,7 +41,10 @@ export function checkKvm(allowTcg: boolean, kvmPath = '/dev/kvm'): { emulated: b
     return { emulated: false };
   } catch {
     if (allowTcg) return { emulated: true };
-    throw new EnvironmentError(`${kvmPath} is missing or not accessible: the VM would run emulated (TCG), 10–50× slower`, 'enable KVM (or add yourself to the kvm group), or pass --allow-tcg to run anyway with every number marked emulated');
+    throw new EnvironmentError(
+      `${kvmPath} is missing or not accessible: the VM would run emulated (TCG), 10–50× slower`,
+      'enable KVM (or add yourself to the kvm group), or pass --allow-tcg to run anyway with every number marked emulated',
+    );
   }
 }
 
@@ -116,7 +123,16 @@ export function killAllVmsNow(): void {
  * Start a runner. `persistent` (server-bench vm start): the VM outlives this process, so it is not
  * killed on our exit and its temp folder stays until `vm stop`.
  */
-export async function bootVm(o: { size: string; runner: string; consoleLog: string; keys?: KeyPair; port?: number; qemuOpts?: string; persistent?: boolean; netOpts?: string[] }): Promise<BootedVm> {
+export async function bootVm(o: {
+  size: string;
+  runner: string;
+  consoleLog: string;
+  keys?: KeyPair;
+  port?: number;
+  qemuOpts?: string;
+  persistent?: boolean;
+  netOpts?: string[];
+}): Promise<BootedVm> {
   const tmpDir = await mkdtemp(join(tmpdir(), `server-bench-vm-${o.size}-`));
   const sharedDir = join(tmpDir, 'shared');
   await mkdir(sharedDir);

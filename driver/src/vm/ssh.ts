@@ -9,7 +9,6 @@ import ssh2, { type SFTPWrapper } from 'ssh2';
 const { Client } = ssh2; // CommonJS: named imports do not resolve under Node's ESM loader
 import { BenchError, EnvironmentError, ExitCode } from '../errors.js';
 
-
 /** One argument for a POSIX shell command line: as is when it is plainly safe, else single-quoted. */
 export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=,@-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -18,7 +17,11 @@ export function shellQuote(arg: string): string {
 export class HostKeyError extends BenchError {
   override readonly name = 'HostKeyError';
   constructor(where: string) {
-    super(`the VM's host key changed: ${where} presented a key other than the one it published`, 'refusing to connect; a stale or foreign machine may be listening on that port (stop it, then start the VM again)', ExitCode.failure);
+    super(
+      `the VM's host key changed: ${where} presented a key other than the one it published`,
+      'refusing to connect; a stale or foreign machine may be listening on that port (stop it, then start the VM again)',
+      ExitCode.failure,
+    );
   }
 }
 
@@ -34,7 +37,10 @@ export interface SshTarget {
 
 export interface SshSession {
   /** Run a command; `stdin`, when given, is written to it and closed (else its stdin stays open). */
-  exec(command: string, opts?: { stdin?: string; onStdout?: (chunk: string) => void; onStderr?: (chunk: string) => void; signal?: AbortSignal }): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
+  exec(
+    command: string,
+    opts?: { stdin?: string; onStdout?: (chunk: string) => void; onStderr?: (chunk: string) => void; signal?: AbortSignal },
+  ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
   /** Download a remote folder recursively into `localDir`; returns the files written. */
   pullDir(remoteDir: string, localDir: string): Promise<string[]>;
   /** Upload one file over SFTP (the hosts backend's provisioning). */
@@ -131,7 +137,9 @@ function session(client: InstanceType<typeof Client>): SshSession {
       const walk = async (remote: string, local: string, depth: number): Promise<void> => {
         if (depth > 16) return;
         await mkdir(local, { recursive: true });
-        const list = await new Promise<{ filename: string; attrs: { isDirectory(): boolean; isFile(): boolean } }[]>((res, rej) => s.readdir(remote, (err, l) => (err ? rej(err) : res(l as never))));
+        const list = await new Promise<{ filename: string; attrs: { isDirectory(): boolean; isFile(): boolean } }[]>((res, rej) =>
+          s.readdir(remote, (err, l) => (err ? rej(err) : res(l as never))),
+        );
         for (const e of list) {
           const r = `${remote}/${e.filename}`;
           const l = join(local, e.filename);
@@ -168,7 +176,12 @@ export async function waitForSsh(
   for (let delay = 250, attempt = 0; attempt < 10_000; attempt++, delay = Math.min(delay * 2, 4_000)) {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('interrupted');
     const dead = opts.stillAlive();
-    if (dead) throw new BenchError(`the VM ${dead} during boot: ${opts.consoleTail() || 'no console output'}`, 'see the console log named in the progress lines', ExitCode.failure);
+    if (dead)
+      throw new BenchError(
+        `the VM ${dead} during boot: ${opts.consoleTail() || 'no console output'}`,
+        'see the console log named in the progress lines',
+        ExitCode.failure,
+      );
     const t = target();
     if (t) {
       try {
@@ -181,5 +194,8 @@ export async function waitForSsh(
     if (Date.now() + delay > deadline) break;
     await new Promise((r) => setTimeout(r, delay));
   }
-  throw new EnvironmentError(`SSH to the VM did not come up within ${Math.round(opts.timeoutMs / 1000)} s (last: ${last}); console: ${opts.consoleTail() || 'no output'}`, 'a slow host needs a longer --ssh-timeout; under TCG boots take minutes');
+  throw new EnvironmentError(
+    `SSH to the VM did not come up within ${Math.round(opts.timeoutMs / 1000)} s (last: ${last}); console: ${opts.consoleTail() || 'no output'}`,
+    'a slow host needs a longer --ssh-timeout; under TCG boots take minutes',
+  );
 }

@@ -55,7 +55,11 @@ export function alive(pid: number): boolean {
 export function pickSize(flag: string | undefined): string {
   if (flag !== undefined) return flag;
   const dir = stateDir();
-  const running = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)) : [];
+  const running = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -5))
+    : [];
   if (running.length === 1) return running[0] as string;
   if (running.length === 0) throw new UsageError('no VM is running', 'start one with server-bench vm start --size N');
   throw new UsageError(`several VMs are running (sizes ${running.join(', ')})`, 'say which with --size N');
@@ -69,7 +73,10 @@ export async function readState(size: string): Promise<VmState> {
   if (!alive(r.data.pid)) {
     await rm(r.data.tmpDir, { recursive: true, force: true });
     await removeState(size);
-    throw new EnvironmentError(`the VM of size ${size} (pid ${r.data.pid}) is no longer running`, `start it again with server-bench vm start --size ${size} (its console: ${r.data.consoleLog})`);
+    throw new EnvironmentError(
+      `the VM of size ${size} (pid ${r.data.pid}) is no longer running`,
+      `start it again with server-bench vm start --size ${size} (its console: ${r.data.consoleLog})`,
+    );
   }
   return r.data;
 }

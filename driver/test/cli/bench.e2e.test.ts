@@ -64,7 +64,11 @@ beforeAll(async () => {
   await writeGoServer(join(goServers, 'tiny-fileserver'), { refreshEveryRequest: false });
   // Build both into the cache now: on a machine with an empty Go build cache the first build
   // compiles net/http from scratch, which is not what the bench's timeout is for.
-  const built = await cli(['prepare', '--impls', `gosherve@${join(goServers, 'map-every-request')},gosherve@${join(goServers, 'tiny-fileserver')}`], {}, 600_000);
+  const built = await cli(
+    ['prepare', '--impls', `gosherve@${join(goServers, 'map-every-request')},gosherve@${join(goServers, 'tiny-fileserver')}`],
+    {},
+    600_000,
+  );
   expect(built.exitCode, built.stderr).toBe(0);
 }, 620_000);
 
@@ -124,7 +128,9 @@ describe('server-bench bench, end to end', () => {
     runDir = await runAndCheck(specs, ['map-every-request', 'tiny-fileserver', 'tsherve', 'nginx'], 'map-every-request', 'tiny-fileserver');
     // Each column is labelled with what it ran: a checkout by its folder and content hash (no git here).
     const run = RunInfoSchema.parse(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')));
-    expect(run.versions.impls['tiny-fileserver']).toMatch(new RegExp(`^tiny-fileserver content [0-9a-f]{12} \\(checkout ${join(goServers, 'tiny-fileserver')}\\)$`));
+    expect(run.versions.impls['tiny-fileserver']).toMatch(
+      new RegExp(`^tiny-fileserver content [0-9a-f]{12} \\(checkout ${join(goServers, 'tiny-fileserver')}\\)$`),
+    );
     // The default --server-logs is quiet: recorded, per server, and in every report's header.
     expect(run.config.serverLogs).toBe('quiet');
     expect(run.logging).toEqual({
@@ -154,7 +160,9 @@ describe('server-bench bench, end to end', () => {
     expect(run.logging?.tsherve?.perRequest).toBe(false);
     // The terminal table (stdout), report.md and report.html all say so, and warn.
     expect(r.stdout).toContain("server logs: shipped (each server's own defaults)");
-    expect(r.stdout.replace(/\n {2}/g, ' ')).toMatch(/warning: the servers compared log differently: tiny-fileserver, nginx wrote a line per request, tsherve did not/);
+    expect(r.stdout.replace(/\n {2}/g, ' ')).toMatch(
+      /warning: the servers compared log differently: tiny-fileserver, nginx wrote a line per request, tsherve did not/,
+    );
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     expect(md).toContain("Server logs: shipped (each server's own defaults)");
     expect(md).toContain('**logs-differ**');
@@ -167,12 +175,21 @@ describe('server-bench bench, end to end', () => {
     expect(cmp.stderr).toContain('server logs: quiet (baseline) vs shipped (candidate)');
   }, 300_000);
 
-  it.runIf(real.both)(`runs gosherve v0.3.3 and v0.3.5 beside tsherve and nginx ${REAL_GOSHERVE_TAG}`, async () => {
-    const dir = await runAndCheck(['gosherve-old', 'gosherve', 'tsherve', 'nginx'], ['gosherve-old', 'gosherve', 'tsherve', 'nginx'], 'gosherve-old', 'gosherve');
-    const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
-    expect(run.versions.impls.gosherve).toMatch(/^v0\.3\.5/);
-    expect(run.versions.impls['gosherve-old']).toMatch(/^v0\.3\.3/);
-  }, 240_000);
+  it.runIf(real.both)(
+    `runs gosherve v0.3.3 and v0.3.5 beside tsherve and nginx ${REAL_GOSHERVE_TAG}`,
+    async () => {
+      const dir = await runAndCheck(
+        ['gosherve-old', 'gosherve', 'tsherve', 'nginx'],
+        ['gosherve-old', 'gosherve', 'tsherve', 'nginx'],
+        'gosherve-old',
+        'gosherve',
+      );
+      const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
+      expect(run.versions.impls.gosherve).toMatch(/^v0\.3\.5/);
+      expect(run.versions.impls['gosherve-old']).toMatch(/^v0\.3\.3/);
+    },
+    240_000,
+  );
 
   it('loads and verifies every implementation with the one stored target list; a server that answers less gets findings, not a smaller load', async () => {
     const noIndex = await writeGoServer(join(goServers, 'no-dir-index'), { refreshEveryRequest: false, dirIndex: false });
@@ -180,7 +197,10 @@ describe('server-bench bench, end to end', () => {
     const r = await cli(['bench', '--impls', `tsherve,gosherve@${noIndex}`, '--reps', '1', ...SMALL, '--json'], {}, 600_000);
     // A failed verification is a failed cell: exit 5 (README), said once at the end.
     expect(r.exitCode, r.stderr).toBe(ExitCode.failure);
-    expect(r.stderr.split('\n').filter((l) => /^server-bench: no-dir-index at size 1 was not measured: verification failed/.test(l)), r.stderr).toHaveLength(1);
+    expect(
+      r.stderr.split('\n').filter((l) => /^server-bench: no-dir-index at size 1 was not measured: verification failed/.test(l)),
+      r.stderr,
+    ).toHaveLength(1);
     const dir = (JSON.parse(r.stdout) as { runDir: string }).runDir;
     const stored = JSON.parse(await readFile(join(dir, 'targets.json'), 'utf8')) as { hash: string; paths: string[]; redirects: unknown[] };
     const run = RunInfoSchema.parse(JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')));
@@ -197,7 +217,12 @@ describe('server-bench bench, end to end', () => {
     const bad = VerificationSchema.parse(JSON.parse(await readFile(join(dir, 'verify', '1cpu', 'no-dir-index.json'), 'utf8')));
     expect(bad.passed).toBe(false);
     const dirPaths = stored.paths.filter((p) => p.endsWith('/'));
-    expect(bad.findings.filter((f) => f.status === 'fail').map((f) => new URL(f.url).pathname).sort()).toEqual(dirPaths.sort());
+    expect(
+      bad.findings
+        .filter((f) => f.status === 'fail')
+        .map((f) => new URL(f.url).pathname)
+        .sort(),
+    ).toEqual(dirPaths.sort());
     expect(run.skipped).toEqual([expect.objectContaining({ impl: 'no-dir-index', reason: expect.stringMatching(/^verification failed/) })]);
   }, 620_000);
 
@@ -206,7 +231,15 @@ describe('server-bench bench, end to end', () => {
     const cache = await mkdtemp(join(tmpdir(), 'bench-e2e-cache-'));
     try {
       // GOPROXY=off: go install fails at once, as it does wherever the module proxy refuses gosherve.
-      const r = await cli(['bench', '--impls', 'gosherve,servy,tsherve', '--reps', '1', ...SMALL, '--json'], { SERVER_BENCH_CACHE: cache, SERVER_BENCH_GOSHERVE_BIN: '', SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '', GOPROXY: 'off', GOFLAGS: '-mod=mod', SERVER_BENCH_SERVY_BIN: '', SERVER_BENCH_SERVY_CHECKOUT: '' });
+      const r = await cli(['bench', '--impls', 'gosherve,servy,tsherve', '--reps', '1', ...SMALL, '--json'], {
+        SERVER_BENCH_CACHE: cache,
+        SERVER_BENCH_GOSHERVE_BIN: '',
+        SERVER_BENCH_GOSHERVE_BIN_V0_3_5: '',
+        GOPROXY: 'off',
+        GOFLAGS: '-mod=mod',
+        SERVER_BENCH_SERVY_BIN: '',
+        SERVER_BENCH_SERVY_CHECKOUT: '',
+      });
       // Asked for by name and unavailable: exit 4 (README), each said once, the rest still measured.
       expect(r.exitCode, r.stderr).toBe(ExitCode.environment);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('server-bench: asked for but unavailable'))).toEqual([
@@ -233,7 +266,7 @@ describe('server-bench bench, end to end', () => {
     }
   }, 180_000);
 
-  it('--connections sets wrk\'s connection count; the reports carry requests per server CPU-second', async () => {
+  it("--connections sets wrk's connection count; the reports carry requests per server CPU-second", async () => {
     await waitPortsFree([8080, 8081], 30_000);
     const out = join(reports, 'connections');
     const r = await cli(['bench', '--impls', 'tsherve', '--reps', '1', ...SMALL, '--connections', '3', '--out', out]);
@@ -246,8 +279,12 @@ describe('server-bench bench, end to end', () => {
     expect(r.stdout).toMatch(/\d[\d,]* req\/CPU-s/);
     const md = await readFile(join(out, 'report.md'), 'utf8');
     const row = md.split('\n').find((l) => l.startsWith('| 1 vCPU / 256 MB / 3 connections | tsherve'));
-    expect(row).toMatch(/^\| 1 vCPU \/ 256 MB \/ 3 connections \| tsherve \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| \d+ % of 1 core \|$/);
-    expect(await readFile(join(cellDir(out, '1', 'tsherve', 1), 'summary.txt'), 'utf8')).toMatch(/^tsherve-1cpu-r1 · .* 1 VUs, 3 connections\nserver CPU [\d.]+ s \([\d,]+ requests per CPU-second\)/);
+    expect(row).toMatch(
+      /^\| 1 vCPU \/ 256 MB \/ 3 connections \| tsherve \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| [\d,]+ \[n = 1\] \| 1× \(reference\) \| \d+ % of 1 core \|$/,
+    );
+    expect(await readFile(join(cellDir(out, '1', 'tsherve', 1), 'summary.txt'), 'utf8')).toMatch(
+      /^tsherve-1cpu-r1 · .* 1 VUs, 3 connections\nserver CPU [\d.]+ s \([\d,]+ requests per CPU-second\)/,
+    );
   }, 60_000);
 
   it('keeps finished cells on Ctrl-C, leaves no process behind, and resumes only the missing cells', async () => {

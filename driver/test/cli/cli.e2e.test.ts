@@ -99,7 +99,10 @@ describe('bad input: one line naming the cause and the fix', () => {
     [['bench', '--duration', '45'], /^server-bench: --duration: "45" has no unit \(write 45s for seconds or 45ms for milliseconds\)$/],
     [['bench', '--warmup', 'soon'], /^server-bench: --warmup: bad duration "soon"/],
     [['bench', '--impls', 'tsherve,apache'], /^server-bench: --impls: unknown implementation "apache" \(valid: /],
-    [['bench', '--impls', 'tsherve', '--reference', 'nginx'], /^server-bench: --reference nginx: not one of the implementations this run runs \(choose one of: tsherve \(or add it to --impls\)\)$/],
+    [
+      ['bench', '--impls', 'tsherve', '--reference', 'nginx'],
+      /^server-bench: --reference nginx: not one of the implementations this run runs \(choose one of: tsherve \(or add it to --impls\)\)$/,
+    ],
   ])('%j', async (args, expected) => {
     const r = await cli(args);
     expect(r.exitCode, r.stderr).toBe(ExitCode.usage);
@@ -118,13 +121,18 @@ describe('bad input: one line naming the cause and the fix', () => {
     await writeFile(file, '<p>hi</p>');
     const r = await cli(['bench', '--webroot', file]);
     expect(r.exitCode).toBe(ExitCode.input);
-    expect(oneLine(r.stderr)).toBe(`server-bench: --webroot ${file} is a file, not a folder (pass the folder that holds your site's index.html (perhaps ${home}))`);
+    expect(oneLine(r.stderr)).toBe(
+      `server-bench: --webroot ${file} is a file, not a folder (pass the folder that holds your site's index.html (perhaps ${home}))`,
+    );
   });
 
   it('a corrupt run.json: the hint does not suggest deleting it', async () => {
     await cp(join(RUNS, 'normal'), join(reports, 'corrupt-run'), { recursive: true });
     await writeFile(join(reports, 'corrupt-run', 'run.json'), '{"schemaVersion": ');
-    for (const args of [['bench', '--resume', 'corrupt-run'], ['report', join(reports, 'corrupt-run')]]) {
+    for (const args of [
+      ['bench', '--resume', 'corrupt-run'],
+      ['report', join(reports, 'corrupt-run')],
+    ]) {
       const r = await cli(args);
       expect(r.exitCode).toBe(ExitCode.input);
       const line = oneLine(r.stderr);
@@ -164,7 +172,11 @@ describe('--resume', () => {
 describe('runs that cannot start', () => {
   it('Ctrl-C while a large site is generated stops it promptly: exit 130, no half-written site, no run folder', async () => {
     const runs = await readdir(reports);
-    const child = spawn(process.execPath, [CLI, 'bench', '--impls', 'tsherve', '--engine', 'wrk', '--sizes', '1', '--site-size', '3GB'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    const child = spawn(process.execPath, [CLI, 'bench', '--impls', 'tsherve', '--engine', 'wrk', '--sizes', '1', '--site-size', '3GB'], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+    });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -192,7 +204,11 @@ describe('runs that cannot start', () => {
 
   it('--sizes 2 on a 2-core host: nothing to run, the reason names --loadgen shared, exit 4, no run folder', async () => {
     const runs = await readdir(reports);
-    const r = await execa('taskset', ['-c', '0,1', process.execPath, CLI, 'bench', '--impls', 'tsherve', '--engine', 'wrk', '--sizes', '2', '--site-size', '2MB'], { env: env(), reject: false, timeout: 60_000, cwd: ROOT, extendEnv: false });
+    const r = await execa(
+      'taskset',
+      ['-c', '0,1', process.execPath, CLI, 'bench', '--impls', 'tsherve', '--engine', 'wrk', '--sizes', '2', '--site-size', '2MB'],
+      { env: env(), reject: false, timeout: 60_000, cwd: ROOT, extendEnv: false },
+    );
     expect(r.exitCode, r.stderr).toBe(ExitCode.environment);
     expect(oneLine(r.stderr)).toBe(
       "server-bench: nothing to run: size 2 needs 2 server CPUs + 1 for the load generator; this host allows 2 (CPUs 0-1); --loadgen shared fits (the load generator then shares the server's cores) (add --loadgen shared, or choose a size this host fits (--sizes 1))",
@@ -231,7 +247,9 @@ describe('--port', () => {
       const stuck = await cli(['bench', '--impls', 'tsherve', ...SMALL]);
       expect(stuck.exitCode).toBe(ExitCode.environment);
       expect(oneLine(stuck.stderr)).toMatch(/port 8080 is in use by .*; or pass --port auto/);
-      const [a, b] = await Promise.all(['a', 'b'].map((id) => cli(['bench', '--impls', 'tsherve', '--port', 'auto', ...SMALL, '--out', join(reports, `port-auto-${id}`)])));
+      const [a, b] = await Promise.all(
+        ['a', 'b'].map((id) => cli(['bench', '--impls', 'tsherve', '--port', 'auto', ...SMALL, '--out', join(reports, `port-auto-${id}`)])),
+      );
       if (!a || !b) throw new Error('two runs');
       expect(a.exitCode, a.stderr).toBe(0);
       expect(b.exitCode, b.stderr).toBe(0);
@@ -251,7 +269,9 @@ describe('--port', () => {
     expect(await portOf(r.stdout)).toBe(9080);
     const refused = await cli(['bench', '--impls', 'tsherve,gosherve', '--port', '9080', ...SMALL]);
     expect(refused.exitCode).toBe(ExitCode.usage);
-    expect(oneLine(refused.stderr)).toBe('server-bench: --port 9080: gosherve listens on 8080/8081 only (no flag changes them); --port 9080 moves the others (leave gosherve out of --impls, or run it without --port)');
+    expect(oneLine(refused.stderr)).toBe(
+      'server-bench: --port 9080: gosherve listens on 8080/8081 only (no flag changes them); --port 9080 moves the others (leave gosherve out of --impls, or run it without --port)',
+    );
     const bad = await cli(['bench', '--port', '80']);
     expect(bad.exitCode).toBe(ExitCode.usage);
     expect(oneLine(bad.stderr)).toMatch(/--port: "80" is not a port from 1024 to 65534/);

@@ -40,7 +40,9 @@ describe('a stale build', () => {
     try {
       assertFreshBuild(root);
     } catch (err) {
-      expect((err as EnvironmentError).oneLine()).toBe('the build in dist/ is older than driver/src/new-module.ts, servers/tsherve/src/handler.ts: this would measure the old code (run npm run build first (npm run bench builds before it runs))');
+      expect((err as EnvironmentError).oneLine()).toBe(
+        'the build in dist/ is older than driver/src/new-module.ts, servers/tsherve/src/handler.ts: this would measure the old code (run npm run build first (npm run bench builds before it runs))',
+      );
     }
   });
 });

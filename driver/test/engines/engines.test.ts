@@ -145,8 +145,16 @@ describe('wrk engine (real wrk, real nginx)', () => {
     expect(readFileSync(join(outDir, 'wrk-output.txt'), 'utf8')).toMatch(/WRK_JSON /);
   });
 
-  it('by default counts status classes from wrk\'s own counters (no per-response Lua)', async () => {
-    const r = await wrkEngine.run({ baseUrl: `http://127.0.0.1:${port}`, targets, vus: 1, connections: 6, durationSeconds: 1, cpus: loadgenCpus, outDir: join(dir, 'classes') });
+  it("by default counts status classes from wrk's own counters (no per-response Lua)", async () => {
+    const r = await wrkEngine.run({
+      baseUrl: `http://127.0.0.1:${port}`,
+      targets,
+      vus: 1,
+      connections: 6,
+      durationSeconds: 1,
+      cpus: loadgenCpus,
+      outDir: join(dir, 'classes'),
+    });
     expect(r.raw).toMatchObject({ status_mode: 'classes', statuses: {} });
     expect(Object.keys(r.statusCounts).sort()).toEqual(['2xx-3xx', '4xx-5xx']);
     expect((r.statusCounts['2xx-3xx'] as number) + (r.statusCounts['4xx-5xx'] as number)).toBe(r.requests);
@@ -164,7 +172,10 @@ describe('wrk engine (real wrk, real nginx)', () => {
     setTimeout(() => ac.abort(), 700);
     const err = await wrkEngine
       .run({ baseUrl: `http://127.0.0.1:${port}`, targets, vus: 1, connections: 6, durationSeconds: 30, cpus: loadgenCpus, outDir, signal: ac.signal })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(BenchError);
     expect((err as BenchError).exitCode).toBe(ExitCode.interrupted);
     expect(Date.now() - started).toBeLessThan(8_000);
@@ -217,7 +228,10 @@ describe('engine selection', () => {
     const saved = process.env.PATH;
     process.env.PATH = dir; // a folder with neither wrk nor k6
     try {
-      const err = await selectEngine('auto').then(() => null, (e: unknown) => e);
+      const err = await selectEngine('auto').then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(EnvironmentError);
       expect((err as EnvironmentError).oneLine()).toMatch(/neither k6 nor wrk is installed.*apt-get install wrk/);
       expect(await wrkEngine.check()).toBe('wrk is not installed: run "apt-get install wrk" (Debian/Ubuntu) or "nix shell nixpkgs#wrk"');
@@ -245,8 +259,19 @@ describe('k6 engine without k6', () => {
   });
   it('builds the offline command line', () => {
     expect(k6Args({ targetsFile: '/o/targets.json', summaryDir: '/o', vus: 10, durationSeconds: 30, script: '/s.js' })).toEqual([
-      'run', '--quiet', '--no-color', '--no-usage-report',
-      '-e', 'TARGETS=/o/targets.json', '-e', 'SUMMARY_DIR=/o', '-e', 'VUS=10', '-e', 'DURATION=30s', '/s.js',
+      'run',
+      '--quiet',
+      '--no-color',
+      '--no-usage-report',
+      '-e',
+      'TARGETS=/o/targets.json',
+      '-e',
+      'SUMMARY_DIR=/o',
+      '-e',
+      'VUS=10',
+      '-e',
+      'DURATION=30s',
+      '/s.js',
     ]);
   });
 });

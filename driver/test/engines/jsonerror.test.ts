@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { findJsonSyntaxError } from '../../src/engines/jsonerror.js';
 
 const PUBLIC = '/work/shared/fixtures/k6-summaries';
-const texts = readdirSync(PUBLIC).filter((f) => f.endsWith('.json')).map((f) => readFileSync(join(PUBLIC, f), 'utf8'));
+const texts = readdirSync(PUBLIC)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => readFileSync(join(PUBLIC, f), 'utf8'));
 
 function v8Position(text: string): number | null | 'valid' {
   try {
@@ -45,7 +47,13 @@ describe('findJsonSyntaxError', () => {
   });
 
   it('line and column count from 1; the found character is named', () => {
-    expect(findJsonSyntaxError('{\n  "a": 1,\n  "b": x\n}')).toEqual({ position: 19, line: 3, column: 8, found: '"x"', expected: 'a JSON value (object, array, string, number, true, false or null)' });
+    expect(findJsonSyntaxError('{\n  "a": 1,\n  "b": x\n}')).toEqual({
+      position: 19,
+      line: 3,
+      column: 8,
+      found: '"x"',
+      expected: 'a JSON value (object, array, string, number, true, false or null)',
+    });
     expect(findJsonSyntaxError('\uFEFF{}')).toMatchObject({ position: 0, found: 'a UTF-8 byte-order mark (U+FEFF)' });
     expect(findJsonSyntaxError('{"a": "x\ty"}')).toMatchObject({ position: 8, found: 'a tab' });
     expect(findJsonSyntaxError('[1, 2')).toMatchObject({ position: 5, found: 'the end of the text', expected: '"," or "]"' });

@@ -27,8 +27,12 @@ function inputError(fn: () => unknown): InputError {
 
 describe('every fixture parses and normalises', () => {
   const files = [
-    ...readdirSync(PUBLIC).filter((f) => f.endsWith('.json')).map((f) => [PUBLIC, f] as const),
-    ...readdirSync(OURS).filter((f) => f.endsWith('.json')).map((f) => [OURS, f] as const),
+    ...readdirSync(PUBLIC)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => [PUBLIC, f] as const),
+    ...readdirSync(OURS)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => [OURS, f] as const),
   ];
   it('found the fixtures', () => {
     expect(files.length).toBeGreaterThanOrEqual(7);
@@ -89,7 +93,12 @@ describe('public fixtures: values read from the files', () => {
     // true in the export means FAILED.
     expect(s.metrics.fast_latency?.thresholds).toEqual({ 'p(95)<50': false });
     expect(s.metrics.yarp_latency?.thresholds).toEqual({ 'p(95)<50': true });
-    expect(s.metrics['http_req_failed{gateway:fast}']).toEqual({ type: 'rate', contains: 'default', values: { passes: 0, fails: 202261, rate: 0 }, thresholds: { 'rate<0.01': true } });
+    expect(s.metrics['http_req_failed{gateway:fast}']).toEqual({
+      type: 'rate',
+      contains: 'default',
+      values: { passes: 0, fails: 202261, rate: 0 },
+      thresholds: { 'rate<0.01': true },
+    });
     expect(s.metrics.vus_max).toMatchObject({ type: 'gauge', values: { min: 400, max: 2925, value: 2925 } });
     expect(s.metrics.http_req_duration).toMatchObject({ type: 'trend', contains: 'time' });
     expect(s.metrics.data_received).toMatchObject({ type: 'counter', contains: 'data' });
@@ -101,7 +110,9 @@ describe('public fixtures: values read from the files', () => {
     expect(r.latencyMs.p99).toBeNull();
     expect(r.latencyMs.max).toBe(14239.697849);
     expect(r.latencyMs.p95).toBe(83.93890599999999);
-    expect(r.warnings).toEqual([{ code: 'not-measured', message: expect.stringMatching(/^latency p\(99\) not in the k6 summary \(its trend stats: .*\); shown as –$/) }]);
+    expect(r.warnings).toEqual([
+      { code: 'not-measured', message: expect.stringMatching(/^latency p\(99\) not in the k6 summary \(its trend stats: .*\); shown as –$/) },
+    ]);
     expect(r.failedChecks).toBe(0);
   });
 
@@ -188,23 +199,33 @@ describe('malformed input: one message naming what is wrong', () => {
 
   it('truncated JSON', () => {
     const e = inputError(() => parseK6Summary(simple.slice(0, 200)));
-    expect(e.message).toMatch(/^k6 summary: not JSON at position 200 \(line 9, column 11\): the text ends where a closing quote \("\) was expected; was the file truncated\?$/);
+    expect(e.message).toMatch(
+      /^k6 summary: not JSON at position 200 \(line 9, column 11\): the text ends where a closing quote \("\) was expected; was the file truncated\?$/,
+    );
     expect(inputError(() => parseK6Summary('{"metrics": {')).message).toMatch(/^k6 summary: not JSON at position 13 /);
   });
   it('broken JSON reports the position', () => {
-    expect(inputError(() => parseK6Summary('{"metrics" 1}')).message).toBe('k6 summary: not JSON at position 11 (line 1, column 12): found "1", expected ":" after the property name');
+    expect(inputError(() => parseK6Summary('{"metrics" 1}')).message).toBe(
+      'k6 summary: not JSON at position 11 (line 1, column 12): found "1", expected ":" after the property name',
+    );
     // V8 names no position for this one ("Unexpected token '}', ... is not valid JSON").
-    expect(inputError(() => parseK6Summary('{"metrics": {"vus": tru}}')).message).toBe('k6 summary: not JSON at position 23 (line 1, column 24): found "}", expected "e" (to complete "true")');
+    expect(inputError(() => parseK6Summary('{"metrics": {"vus": tru}}')).message).toBe(
+      'k6 summary: not JSON at position 23 (line 1, column 24): found "}", expected "e" (to complete "true")',
+    );
   });
   it('a UTF-8 byte-order mark: position 0 and what it is', () => {
     const e = inputError(() => parseK6Summary(`\uFEFF${simple}`));
-    expect(e.message).toBe('k6 summary: not JSON at position 0 (line 1, column 1): the text starts with a UTF-8 byte-order mark (U+FEFF), which k6 never writes');
+    expect(e.message).toBe(
+      'k6 summary: not JSON at position 0 (line 1, column 1): the text starts with a UTF-8 byte-order mark (U+FEFF), which k6 never writes',
+    );
     expect(e.hint).toMatch(/without a byte-order mark/);
   });
   it('pasted console output before the JSON: the true position and what it looks like', () => {
     const pasted = `\n          /\\      Grafana   /‾‾/\n     execution: local\n\nrunning (0m24.4s), 00/20 VUs, 439 complete and 0 interrupted iterations\n${simple}`;
     const e = inputError(() => parseK6Summary(pasted));
-    expect(e.message).toMatch(/^k6 summary: not JSON at position 11 \(line 2, column 11\): found "\/", expected a JSON value .*; the text starts with "\/\\\\ {6}Grafana {3}\/‾‾\/", which looks like pasted console output/);
+    expect(e.message).toMatch(
+      /^k6 summary: not JSON at position 11 \(line 2, column 11\): found "\/", expected a JSON value .*; the text starts with "\/\\\\ {6}Grafana {3}\/‾‾\/", which looks like pasted console output/,
+    );
     expect(e.hint).toMatch(/not what k6 printed/);
   });
   it('console text after the JSON: the position where the JSON ends', () => {
@@ -212,10 +233,14 @@ describe('malformed input: one message naming what is wrong', () => {
     const e = inputError(() => parseK6Summary(text));
     const pos = text.indexOf('✓');
     const line = text.slice(0, pos).split('\n').length;
-    expect(e.message).toBe(`k6 summary: not JSON at position ${pos} (line ${line}, column 6): found "✓", expected the end of the text (something follows the JSON value)`);
+    expect(e.message).toBe(
+      `k6 summary: not JSON at position ${pos} (line ${line}, column 6): found "✓", expected the end of the text (something follows the JSON value)`,
+    );
   });
   it('{"metrics":{}} says it has no metrics', () => {
-    expect(inputError(() => parseK6Summary('{"metrics":{}}')).message).toBe('k6 summary: the summary has no metrics ("metrics" is an empty object); k6 writes at least vus and iterations for a run that started');
+    expect(inputError(() => parseK6Summary('{"metrics":{}}')).message).toBe(
+      'k6 summary: the summary has no metrics ("metrics" is an empty object); k6 writes at least vus and iterations for a run that started',
+    );
     const v1 = JSON.parse(read(OURS, 'summary-v1.json'));
     v1.results.metrics = [];
     delete v1.results.checks;
@@ -224,10 +249,14 @@ describe('malformed input: one message naming what is wrong', () => {
   it('negative counts and durations are rejected, naming the field', () => {
     const a = JSON.parse(simple);
     a.metrics.http_reqs.values.count = -878;
-    expect(inputError(() => parseK6Summary(a)).message).toBe('k6 summary: metrics.http_reqs.values.count is -878, but it is a count and cannot be negative (metric "http_reqs")');
+    expect(inputError(() => parseK6Summary(a)).message).toBe(
+      'k6 summary: metrics.http_reqs.values.count is -878, but it is a count and cannot be negative (metric "http_reqs")',
+    );
     const b = JSON.parse(exported);
     b.metrics.http_req_duration['p(95)'] = -0.5;
-    expect(inputError(() => parseK6Summary(b)).message).toBe('k6 summary: metrics.http_req_duration.p(95) is -0.5, but it is a duration and cannot be negative (metric "http_req_duration")');
+    expect(inputError(() => parseK6Summary(b)).message).toBe(
+      'k6 summary: metrics.http_req_duration.p(95) is -0.5, but it is a duration and cannot be negative (metric "http_req_duration")',
+    );
     const c = JSON.parse(simple);
     c.state.testRunDurationMs = -1;
     expect(inputError(() => parseK6Summary(c)).message).toMatch(/^k6 summary: state\.testRunDurationMs is out of range .*got -1/);
@@ -240,7 +269,9 @@ describe('malformed input: one message naming what is wrong', () => {
     expect(parseK6Summary(g).metrics.vus?.values.min).toBe(-1);
   });
   it('non-finite numbers are rejected (1e400 parses as Infinity)', () => {
-    expect(inputError(() => parseK6Summary(simple.replace('"count": 878', '"count": 1e400'))).message).toBe('k6 summary: metrics.http_reqs.values.count must be a finite number, got Infinity (read as handleSummary JSON)');
+    expect(inputError(() => parseK6Summary(simple.replace('"count": 878', '"count": 1e400'))).message).toBe(
+      'k6 summary: metrics.http_reqs.values.count must be a finite number, got Infinity (read as handleSummary JSON)',
+    );
     const o = JSON.parse(exported);
     o.metrics.http_req_duration.avg = Number.NaN;
     expect(inputError(() => parseK6Summary(o)).message).toMatch(/^k6 summary: metrics\.http_req_duration\.avg must be a finite number, got NaN/);
@@ -251,7 +282,9 @@ describe('malformed input: one message naming what is wrong', () => {
   it('a number where a count belongs (handleSummary)', () => {
     const bad = JSON.parse(simple);
     bad.metrics.http_reqs.values.count = 'x';
-    expect(inputError(() => parseK6Summary(bad)).message).toBe('k6 summary: metrics.http_reqs.values.count must be a number, got "x" (read as handleSummary JSON)');
+    expect(inputError(() => parseK6Summary(bad)).message).toBe(
+      'k6 summary: metrics.http_reqs.values.count must be a number, got "x" (read as handleSummary JSON)',
+    );
   });
   it('a number where a count belongs (summary-export)', () => {
     const bad = JSON.parse(exported);
@@ -261,7 +294,9 @@ describe('malformed input: one message naming what is wrong', () => {
   it('an unknown metric type', () => {
     const bad = JSON.parse(simple);
     bad.metrics.vus.type = 'histogram';
-    expect(inputError(() => parseK6Summary(bad)).message).toMatch(/^k6 summary: metrics\.vus\.type must be one of "counter", "gauge", "rate", "trend", got "histogram"/);
+    expect(inputError(() => parseK6Summary(bad)).message).toMatch(
+      /^k6 summary: metrics\.vus\.type must be one of "counter", "gauge", "rate", "trend", got "histogram"/,
+    );
   });
   it('a counter without its count', () => {
     const bad = JSON.parse(simple);
@@ -304,7 +339,7 @@ describe('a summary of a test that made no HTTP requests is an input error namin
   const base = () => JSON.parse(read(PUBLIC, 'unknowntpo__spring-redis-demo__summary.json')) as { metrics: Record<string, unknown> };
   const withoutHttp = () => {
     const d = base();
-    for (const k of Object.keys(d.metrics)) if (k.startsWith('http_') || k.endsWith('_duration') && k !== 'iteration_duration') delete d.metrics[k];
+    for (const k of Object.keys(d.metrics)) if (k.startsWith('http_') || (k.endsWith('_duration') && k !== 'iteration_duration')) delete d.metrics[k];
     return d;
   };
   function normaliseError(data: unknown): InputError {
@@ -316,10 +351,12 @@ describe('a summary of a test that made no HTTP requests is an input error namin
     const d = withoutHttp();
     d.metrics.grpc_req_duration = base().metrics.http_req_duration;
     const e = normaliseError(d);
-    expect(e.message).toBe('k6 summary: this summary has grpc_req_duration, no http_reqs: it is not from an HTTP load test, and server-bench measures HTTP servers');
+    expect(e.message).toBe(
+      'k6 summary: this summary has grpc_req_duration, no http_reqs: it is not from an HTTP load test, and server-bench measures HTTP servers',
+    );
     expect(e.hint).toMatch(/k6\/http/);
   });
-  it('messaging (an extension\'s metrics), summary-export dialect', () => {
+  it("messaging (an extension's metrics), summary-export dialect", () => {
     const d = JSON.parse(read(PUBLIC, 'andreposman__qr-code-generator__summary-export.json')) as { metrics: Record<string, unknown> };
     for (const k of Object.keys(d.metrics)) if (k.startsWith('http_')) delete d.metrics[k];
     d.metrics.kafka_writer_message_count = { count: 1200, rate: 40 };
@@ -327,7 +364,9 @@ describe('a summary of a test that made no HTTP requests is an input error namin
     expect(normaliseError(d).message).toMatch(/^k6 summary: this summary has kafka_writer_message_count, kafka_writer_write_seconds, no http_reqs: /);
   });
   it('only generic metrics: says so', () => {
-    expect(normaliseError(withoutHttp()).message).toMatch(/^k6 summary: this summary has only checks, data_received, data_sent, iteration_duration, iterations, vus and 1 more, no http_reqs: /);
+    expect(normaliseError(withoutHttp()).message).toMatch(
+      /^k6 summary: this summary has only checks, data_received, data_sent, iteration_duration, iterations, vus and 1 more, no http_reqs: /,
+    );
   });
   it('http_reqs without data_received: the bytes are unknown, not 0', () => {
     const d = base();
@@ -340,6 +379,8 @@ describe('a summary of a test that made no HTTP requests is an input error namin
     const r: K6LoadResult = normaliseK6(parseK6Summary(d), ctx);
     expect(r.requests).toBe(600);
     expect(Object.values(r.latencyMs).every((x) => x === null)).toBe(true);
-    expect(r.warnings).toEqual([{ code: 'not-measured', message: 'latency: the k6 summary has no http_req_duration trend; every latency statistic is shown as –' }]);
+    expect(r.warnings).toEqual([
+      { code: 'not-measured', message: 'latency: the k6 summary has no http_req_duration trend; every latency statistic is shown as –' },
+    ]);
   });
 });

@@ -32,12 +32,36 @@ afterAll(async () => {
 
 describe('k6test arguments', () => {
   it('takes the implementation and the load flags', () => {
-    const o = parseK6TestArgs(['tsherve', '--vus', '10', '--duration', '1m', '--warmup', '5s', '--out', '/x', '--rep', '2', '--order', '3', '--no-verify', '--engine', 'wrk'], VALID, {});
-    expect(o).toMatchObject({ impl: 'tsherve', vusOverride: 10, durationSeconds: 60, warmupSeconds: 5, out: '/x', rep: 2, order: 3, verify: false, engine: 'wrk', supervisor: 'systemd' });
+    const o = parseK6TestArgs(
+      ['tsherve', '--vus', '10', '--duration', '1m', '--warmup', '5s', '--out', '/x', '--rep', '2', '--order', '3', '--no-verify', '--engine', 'wrk'],
+      VALID,
+      {},
+    );
+    expect(o).toMatchObject({
+      impl: 'tsherve',
+      vusOverride: 10,
+      durationSeconds: 60,
+      warmupSeconds: 5,
+      out: '/x',
+      rep: 2,
+      order: 3,
+      verify: false,
+      engine: 'wrk',
+      supervisor: 'systemd',
+    });
   });
 
-  it('defaults: 30 s measured, 5 s warm-up, k6, the size\'s VUs, systemd unless told otherwise', () => {
-    expect(parseK6TestArgs(['gosherve'], VALID, {})).toMatchObject({ durationSeconds: 30, warmupSeconds: 5, engine: 'k6', vusOverride: null, rep: 1, order: 0, verify: true, supervisor: 'systemd' });
+  it("defaults: 30 s measured, 5 s warm-up, k6, the size's VUs, systemd unless told otherwise", () => {
+    expect(parseK6TestArgs(['gosherve'], VALID, {})).toMatchObject({
+      durationSeconds: 30,
+      warmupSeconds: 5,
+      engine: 'k6',
+      vusOverride: null,
+      rep: 1,
+      order: 0,
+      verify: true,
+      supervisor: 'systemd',
+    });
     expect(parseK6TestArgs(['gosherve'], VALID, { K6TEST_SUPERVISOR: 'local' }).supervisor).toBe('local');
   });
 
@@ -60,13 +84,28 @@ describe('k6test arguments', () => {
   async function writeEtc(): Promise<string> {
     const etc = join(dir, 'etc');
     await execa('mkdir', ['-p', etc]);
-    await writeFile(join(etc, 'impls.json'), JSON.stringify([{ name: 'gosherve', unit: 'bench-gosherve', sitePort: 8080, metricsPort: 8081, metricPrefix: 'gosherve_' }, { name: 'tsherve', unit: 'bench-tsherve', sitePort: 8080, metricsPort: 8081, metricPrefix: 'tsherve_' }]));
+    await writeFile(
+      join(etc, 'impls.json'),
+      JSON.stringify([
+        { name: 'gosherve', unit: 'bench-gosherve', sitePort: 8080, metricsPort: 8081, metricPrefix: 'gosherve_' },
+        { name: 'tsherve', unit: 'bench-tsherve', sitePort: 8080, metricsPort: 8081, metricPrefix: 'tsherve_' },
+      ]),
+    );
     await writeFile(join(etc, 'size.json'), JSON.stringify({ name: '1', cpus: 1, memoryMiB: 256, vus: 1, serverCpuList: [0], loadgenCpuList: [1] }));
-    await writeFile(join(etc, 'vm.json'), JSON.stringify({ webroot: '/w', mapUrl: 'http://127.0.0.1:9/r', mapFetchesUrl: 'http://127.0.0.1:9/f', mapFetchesResetUrl: 'http://127.0.0.1:9/f/r', outDir: join(dir, 'out') }));
+    await writeFile(
+      join(etc, 'vm.json'),
+      JSON.stringify({
+        webroot: '/w',
+        mapUrl: 'http://127.0.0.1:9/r',
+        mapFetchesUrl: 'http://127.0.0.1:9/f',
+        mapFetchesResetUrl: 'http://127.0.0.1:9/f/r',
+        outDir: join(dir, 'out'),
+      }),
+    );
     return etc;
   }
 
-  it('the built CLI prints the usage with the VM\'s implementations and exits 2', async () => {
+  it("the built CLI prints the usage with the VM's implementations and exits 2", async () => {
     const etc = await writeEtc();
     const r = await execa(process.execPath, [K6TEST, 'apache'], { reject: false, env: { SERVER_BENCH_ETC: etc }, timeout: 20_000 });
     expect(r.exitCode).toBe(ExitCode.usage);
@@ -77,18 +116,26 @@ describe('k6test arguments', () => {
 
   it('the built CLI refuses a cell spec on stdin that is not one, or is for another size, with one line', async () => {
     const etc = await writeEtc();
-    const k6test = (input: string) => execa(process.execPath, [K6TEST, '--spec', '-'], { reject: false, input, env: { SERVER_BENCH_ETC: etc }, timeout: 20_000 });
+    const k6test = (input: string) =>
+      execa(process.execPath, [K6TEST, '--spec', '-'], { reject: false, input, env: { SERVER_BENCH_ETC: etc }, timeout: 20_000 });
     const bad = await k6test('{"impl": "tsherve", "vus": 3}');
     expect(bad.exitCode).toBe(ExitCode.input);
-    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^k6test: the cell spec from stdin is invalid: .* \(the driver and the VM must come from one revision; rebuild the VM\)$/)]);
-    const size2 = cellSpecOf({ loadgen: 'dedicated', reps: 3, profile: null, cell: defaultCellValues('vm') }, 'k6', { id: 'tsherve-2cpu-r1', impl: 'tsherve', size: DEFAULT_SIZES[1] as Size, rep: 1, order: 0 }, true);
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^k6test: the cell spec from stdin is invalid: .* \(the driver and the VM must come from one revision; rebuild the VM\)$/),
+    ]);
+    const size2 = cellSpecOf(
+      { loadgen: 'dedicated', reps: 3, profile: null, cell: defaultCellValues('vm') },
+      'k6',
+      { id: 'tsherve-2cpu-r1', impl: 'tsherve', size: DEFAULT_SIZES[1] as Size, rep: 1, order: 0 },
+      true,
+    );
     const other = await k6test(JSON.stringify(size2));
     expect(other.exitCode).toBe(ExitCode.usage);
     expect(other.stderr).toMatch(/^k6test: the cell is for size 2, this VM is size 1 /m);
   });
 });
 
-describe('systemd supervisor: the unit\'s cgroup files', () => {
+describe("systemd supervisor: the unit's cgroup files", () => {
   it('parses cpu.stat usage_usec and memory values', () => {
     expect(parseCpuStat('usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n')).toBe(2.5);
     expect(parseCpuStat('user_usec 1\n')).toBeNull();
@@ -110,7 +157,7 @@ describe('systemd supervisor: the unit\'s cgroup files', () => {
 });
 
 describe('VM backend helpers', () => {
-  it('finds the runner by flag, per-size variable or the apps\' JSON table, and says how to get one', async () => {
+  it("finds the runner by flag, per-size variable or the apps' JSON table, and says how to get one", async () => {
     const runner = join(dir, 'run-bench-1-vm');
     await writeFile(runner, '#!/bin/sh\n');
     await chmod(runner, 0o755);
@@ -147,27 +194,78 @@ describe('VM backend helpers', () => {
   it('hands a cell to the VM as one CellSpec on stdin: the one the loop makes, and the one k6test makes of the same flags', () => {
     const size = DEFAULT_SIZES.find((s) => s.name === '2') as Size;
     const cell = { id: 'gosherve-old-2cpu-r2', impl: 'gosherve-old', size, rep: 2, order: 7 };
-    const sent = { ...cellSpecOf({ loadgen: 'dedicated', reps: 3, profile: null, cell: { ...defaultCellValues('vm'), durationSeconds: 30, warmupSeconds: 5, vusOverride: 10 } }, 'k6', cell, false), out: '/var/lib/k6test/out/gosherve-old-2cpu-r2' };
+    const sent = {
+      ...cellSpecOf(
+        { loadgen: 'dedicated', reps: 3, profile: null, cell: { ...defaultCellValues('vm'), durationSeconds: 30, warmupSeconds: 5, vusOverride: 10 } },
+        'k6',
+        cell,
+        false,
+      ),
+      out: '/var/lib/k6test/out/gosherve-old-2cpu-r2',
+    };
     expect(K6TEST_SPEC_COMMAND).toBe('k6test --spec -');
     // What crosses the wire is JSON, validated on the other side by the same schema.
     const wire = JSON.parse(JSON.stringify(sent)) as unknown;
     expect(parseCellSpec(JSON.stringify(sent), 'test')).toEqual(wire);
     expect(wire).toEqual({
       ...defaultCellValues('vm'),
-      schemaVersion: 1, impl: 'gosherve-old', size: { name: '2', cpus: 2, memoryMiB: 4096, vus: 10 }, rep: 2, order: 7, verify: false,
-      engine: 'k6', loadgen: 'dedicated', out: '/var/lib/k6test/out/gosherve-old-2cpu-r2', profile: null, durationSeconds: 30, warmupSeconds: 5, vusOverride: 10,
+      schemaVersion: 1,
+      impl: 'gosherve-old',
+      size: { name: '2', cpus: 2, memoryMiB: 4096, vus: 10 },
+      rep: 2,
+      order: 7,
+      verify: false,
+      engine: 'k6',
+      loadgen: 'dedicated',
+      out: '/var/lib/k6test/out/gosherve-old-2cpu-r2',
+      profile: null,
+      durationSeconds: 30,
+      warmupSeconds: 5,
+      vusOverride: 10,
     });
     expect(Object.keys(wire as object)).toEqual(expect.arrayContaining(CELL_KEYS)); // every cell option travels
     // `k6test <impl> [flags]` (vm test, people) describes the same cell in the same shape.
-    const cfg = { size: { ...size, serverCpuList: [0, 1], loadgenCpuList: [2], loadgen: 'dedicated' as const }, impls: [], paths: { webroot: '/w', mapUrl: '', mapFetchesUrl: '', mapFetchesResetUrl: '', outDir: '/var/lib/k6test/out' } };
-    const args = parseK6TestArgs(['gosherve-old', '--vus', '10', '--duration', '30s', '--warmup', '5s', '--rep', '2', '--order', '7', '--engine', 'k6', '--loadgen', 'dedicated', '--out', '/var/lib/k6test/out/gosherve-old-2cpu-r2', '--no-verify'], VALID, {});
+    const cfg = {
+      size: { ...size, serverCpuList: [0, 1], loadgenCpuList: [2], loadgen: 'dedicated' as const },
+      impls: [],
+      paths: { webroot: '/w', mapUrl: '', mapFetchesUrl: '', mapFetchesResetUrl: '', outDir: '/var/lib/k6test/out' },
+    };
+    const args = parseK6TestArgs(
+      [
+        'gosherve-old',
+        '--vus',
+        '10',
+        '--duration',
+        '30s',
+        '--warmup',
+        '5s',
+        '--rep',
+        '2',
+        '--order',
+        '7',
+        '--engine',
+        'k6',
+        '--loadgen',
+        'dedicated',
+        '--out',
+        '/var/lib/k6test/out/gosherve-old-2cpu-r2',
+        '--no-verify',
+      ],
+      VALID,
+      {},
+    );
     expect(cellSpecFromArgs(args, cfg)).toEqual(wire);
   });
 
   it('refuses a spec that is not a CellSpec, and flags beside --spec', () => {
     expect(() => parseCellSpec('{"impl":"tsherve"}', 'stdin')).toThrow(/the cell spec from stdin is invalid: .* at /);
     expect(() => parseCellSpec('k6test tsherve --vus 1', 'stdin')).toThrow(/is not JSON/);
-    const good = cellSpecOf({ loadgen: 'shared', reps: 3, profile: null, cell: { ...defaultCellValues('local'), durationSeconds: 1, warmupSeconds: 0 } }, 'wrk', { id: 'tsherve-1cpu-r1', impl: 'tsherve', size: DEFAULT_SIZES[0] as Size, rep: 1, order: 0 }, true);
+    const good = cellSpecOf(
+      { loadgen: 'shared', reps: 3, profile: null, cell: { ...defaultCellValues('local'), durationSeconds: 1, warmupSeconds: 0 } },
+      'wrk',
+      { id: 'tsherve-1cpu-r1', impl: 'tsherve', size: DEFAULT_SIZES[0] as Size, rep: 1, order: 0 },
+      true,
+    );
     // A key the guest does not know (a newer driver) is refused, not ignored.
     expect(() => parseCellSpec(JSON.stringify({ ...good, fromANewerDriver: 60 }), 'stdin')).toThrow(/invalid/);
     expect(() => parseK6TestArgs(['tsherve', '--spec', '-'], VALID, {})).toThrow(/--spec carries the whole cell/);

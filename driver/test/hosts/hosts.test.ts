@@ -37,7 +37,9 @@ const oneLine = (f: () => unknown): string => {
 
 describe('the hosts file', () => {
   it('reads a size entry: port defaulted, the identity file resolved beside the file, the key as its blob', () => {
-    const f = parse({ '1': entry({ ssh: { user: 'bench', host: 'h', identityFile: 'keys/id', hostKey: `[h]:2222 ${KEY.split(' ').slice(0, 2).join(' ')}` } }) });
+    const f = parse({
+      '1': entry({ ssh: { user: 'bench', host: 'h', identityFile: 'keys/id', hostKey: `[h]:2222 ${KEY.split(' ').slice(0, 2).join(' ')}` } }),
+    });
     const h = f.hosts[0];
     expect(h?.ssh).toMatchObject({ user: 'bench', host: 'h', port: 22, identityFile: '/x/keys/id' });
     expect(h?.ssh.hostKey.subarray(4, 15).toString()).toBe('ssh-ed25519');
@@ -48,7 +50,10 @@ describe('the hosts file', () => {
     [{ '1': entry({ serverCpus: [0, 1] }) }, /hosts\.1\.serverCpus: 2 core\(s\) for size 1 \(list exactly 1 core/],
     [{ '1': entry({ generatorCpus: [0] }) }, /hosts\.1\.generatorCpus: core\(s\) 0 are the server's too/],
     [{ '3': entry() }, /hosts\.3: not a size \(sizes: 1, 2, 16/],
-    [{ '1': entry({ ssh: { user: 'root', host: 'h', identityFile: 'i', hostKey: 'ssh-ed25519 bm90IGEga2V5' } }) }, /hosts\.1\.ssh\.hostKey: .*\(paste the line of \/etc\/ssh\/ssh_host_ed25519_key\.pub/],
+    [
+      { '1': entry({ ssh: { user: 'root', host: 'h', identityFile: 'i', hostKey: 'ssh-ed25519 bm90IGEga2V5' } }) },
+      /hosts\.1\.ssh\.hostKey: .*\(paste the line of \/etc\/ssh\/ssh_host_ed25519_key\.pub/,
+    ],
     [{ '1': entry({ ssh: { user: 'root', host: 'h', port: 70000, identityFile: 'i', hostKey: KEY } }) }, /hosts\.1\.ssh\.port: .*\(sshd's port/],
     [{ '1': entry({ cores: 4 }) }, /hosts\.1: unknown key "cores"/],
     [{}, /hosts: no host/],
@@ -72,7 +77,12 @@ describe('the hosts file', () => {
 
 describe('the machine files rendered from the Debian guest', () => {
   const impls = IMPL_SPECS.filter((i) => i.name === 'tsherve' || i.name === 'nginx');
-  const files = renderHostFiles({ impls, host: { size: '2', serverCpus: [2, 5], generatorCpus: [0, 1] }, scripts: { benchSite: 'true', sshSetup: 'true', mapServer: '' }, tsherveNodeFlags: [] });
+  const files = renderHostFiles({
+    impls,
+    host: { size: '2', serverCpus: [2, 5], generatorCpus: [0, 1] },
+    scripts: { benchSite: 'true', sshSetup: 'true', mapServer: '' },
+    tsherveNodeFlags: [],
+  });
   const byPath = new Map(files.map((f) => [f.path, f]));
 
   it("puts the size's units in /etc/systemd/system with the file's cores, and size.json with them", () => {
@@ -82,7 +92,13 @@ describe('the machine files rendered from the Debian guest', () => {
     const map = byPath.get('/etc/systemd/system/bench-redirect-map.service');
     expect(map?.kind === 'file' && map.content).toMatch(/^AllowedCPUs=0-1$/m);
     const size = byPath.get('/etc/server-bench/size.json');
-    expect(size?.kind === 'file' && JSON.parse(size.content)).toMatchObject({ name: '2', cpus: 2, serverCpuList: [2, 5], loadgenCpuList: [0, 1], loadgenCpus: 2 });
+    expect(size?.kind === 'file' && JSON.parse(size.content)).toMatchObject({
+      name: '2',
+      cpus: 2,
+      serverCpuList: [2, 5],
+      loadgenCpuList: [0, 1],
+      loadgenCpus: 2,
+    });
   });
 
   it("leaves out the guest's boot-time size generator and per-boot SSH key setup", () => {
@@ -98,7 +114,9 @@ describe('the machine files rendered from the Debian guest', () => {
 
 describe('facts', () => {
   it('parses the script output, and names the first field missing', () => {
-    const p = parseFacts('hostname=h\ncpuModel=X\ncores=4\nmemKiB=1024\nkernel=6.1\narch=x86_64\nvirt=none\ninit=systemd\nos=debian|12|Debian GNU/Linux 12\nuid=0\n');
+    const p = parseFacts(
+      'hostname=h\ncpuModel=X\ncores=4\nmemKiB=1024\nkernel=6.1\narch=x86_64\nvirt=none\ninit=systemd\nos=debian|12|Debian GNU/Linux 12\nuid=0\n',
+    );
     expect(p).toMatchObject({ facts: { cores: 4, memoryBytes: 1024 * 1024, virt: 'none', os: { id: 'debian', version: '12' } }, uid: 0 });
     expect(parseFacts('hostname=h\ncores=\n')).toEqual({ missing: 'cores' });
   });
@@ -112,7 +130,14 @@ describe.skipIf(missing !== null)(`a real sshd${missing ? ` (${missing})` : ''}`
   beforeAll(async () => {
     sshd = await startSshd();
     work = await mkdtemp(join(tmpdir(), 'hosts-test-'));
-    target = { user: sshd.user, host: '127.0.0.1', port: sshd.port, identityFile: sshd.identityFile, hostKeyLine: sshd.hostKeyLine, hostKey: (hostKeyBlob(sshd.hostKeyLine) as { blob: Buffer }).blob };
+    target = {
+      user: sshd.user,
+      host: '127.0.0.1',
+      port: sshd.port,
+      identityFile: sshd.identityFile,
+      hostKeyLine: sshd.hostKeyLine,
+      hostKey: (hostKeyBlob(sshd.hostKeyLine) as { blob: Buffer }).blob,
+    };
   });
   afterAll(async () => {
     await sshd?.stop();
@@ -152,14 +177,23 @@ describe.skipIf(missing !== null)(`a real sshd${missing ? ` (${missing})` : ''}`
 
   it('refuses a host key other than the pinned one, in one line', async () => {
     const wrong = { ...target, hostKeyLine: sshd.otherHostKeyLine, hostKey: (hostKeyBlob(sshd.otherHostKeyLine) as { blob: Buffer }).blob };
-    const err = await openHost(wrong).then(() => null, (e: unknown) => e);
+    const err = await openHost(wrong).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((err as BenchError).oneLine()).toMatch(/^\S+@127\.0\.0\.1:\d+: the host key is not the pinned one \(refusing to connect/);
   });
 
   it('says a refused login and an unreachable port in one line each', async () => {
-    const refused = await openHost({ ...target, identityFile: sshd.otherIdentityFile }).then(() => null, (e: unknown) => e);
+    const refused = await openHost({ ...target, identityFile: sshd.otherIdentityFile }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((refused as BenchError).oneLine()).toMatch(/login refused for \S+ with .*other_ed25519 \(add the key's public half/);
-    const closed = await openHost({ ...target, port: 1 }, 3_000).then(() => null, (e: unknown) => e);
+    const closed = await openHost({ ...target, port: 1 }, 3_000).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((closed as BenchError).oneLine()).toMatch(/127\.0\.0\.1:1: unreachable \(ECONNREFUSED\) \(check ssh\.host and ssh\.port/);
   });
 
@@ -204,12 +238,22 @@ describe.skipIf(missing !== null)(`a real sshd${missing ? ` (${missing})` : ''}`
   it('hosts check: one line per machine with what is missing, exit 4', async () => {
     const file = join(work, 'hosts.json');
     const ssh = { user: sshd.user, host: '127.0.0.1', port: sshd.port, identityFile: sshd.identityFile, hostKey: sshd.hostKeyLine };
-    await writeFile(file, JSON.stringify({ hosts: { '1': { ssh, serverCpus: [0], generatorCpus: [1] }, '2': { ssh: { ...ssh, hostKey: sshd.otherHostKeyLine }, serverCpus: [0, 1], generatorCpus: [2] } } }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        hosts: {
+          '1': { ssh, serverCpus: [0], generatorCpus: [1] },
+          '2': { ssh: { ...ssh, hostKey: sshd.otherHostKeyLine }, serverCpus: [0, 1], generatorCpus: [2] },
+        },
+      }),
+    );
     const r = await execa(process.execPath, [CLI, 'hosts', 'check', '--hosts', file], { reject: false, stdin: 'ignore' });
     const lines = r.stdout.split('\n').filter(Boolean);
     expect(r.exitCode, r.stderr).toBe(4);
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(new RegExp(`^size 1 \\S+@127\\.0\\.0\\.1:${sshd.port} \\(.* cores .*\\): missing: .*not provisioned \\(server-bench hosts provision`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^size 1 \\S+@127\\.0\\.0\\.1:${sshd.port} \\(.* cores .*\\): missing: .*not provisioned \\(server-bench hosts provision`),
+    );
     // This machine's PID 1 is not systemd (a container): said, not hidden.
     const pid1 = readFileSync('/proc/1/comm', 'utf8').trim();
     if (pid1 !== 'systemd') expect(lines[0]).toContain(`not run by systemd (PID 1 is ${pid1})`);

@@ -4,7 +4,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { foldPerfScript, frameLabel, parseFolded, parseFrameLabel, parseJitName, PerfScriptFolder, renderFolded, type FoldedStack, type Frame } from '../../src/profile/folded.js';
+import {
+  foldPerfScript,
+  frameLabel,
+  parseFolded,
+  parseFrameLabel,
+  parseJitName,
+  PerfScriptFolder,
+  renderFolded,
+  type FoldedStack,
+  type Frame,
+} from '../../src/profile/folded.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'perf');
 const script = (name: string) => readFile(join(FIXTURES, `${name}.script.txt`), 'utf8');
@@ -59,7 +69,7 @@ describe('folding perf script output', () => {
     expect(r.stacks.some((s) => s.frames[0]?.name === '[unknown]' && s.frames[1]?.name === '[unknown]')).toBe(false);
   });
 
-  it('takes the text in any chunking of lines, and ignores perf\'s notes', async () => {
+  it("takes the text in any chunking of lines, and ignores perf's notes", async () => {
     const text = await script('gosherve-old');
     const f = new PerfScriptFolder();
     f.push('Warning: 3 out of order events recorded.');
@@ -88,8 +98,11 @@ describe('folding perf script output', () => {
     const back = parseFolded(text);
     const key = (s: FoldedStack) => `${s.comm};${s.frames.map(frameLabel).join(';')}`;
     expect(back.map(key).sort()).toEqual(r.stacks.map(key).sort());
-    expect(back.find((s) => s.frames.some((f) => f.name === 'handle'))?.frames.find((f) => f.name === 'handle')).toEqual(js('handle', 'file:///work/wt/profile/dist/servers/tsherve/src/handler.js', 169));
-    for (const f of [ker('tcp_sendmsg'), nat('main.main'), js('x', 'node:events', 3), { name: '[nginx]', kind: 'unknown', file: null, line: null } as Frame]) expect(parseFrameLabel(frameLabel(f))).toEqual(f);
+    expect(back.find((s) => s.frames.some((f) => f.name === 'handle'))?.frames.find((f) => f.name === 'handle')).toEqual(
+      js('handle', 'file:///work/wt/profile/dist/servers/tsherve/src/handler.js', 169),
+    );
+    for (const f of [ker('tcp_sendmsg'), nat('main.main'), js('x', 'node:events', 3), { name: '[nginx]', kind: 'unknown', file: null, line: null } as Frame])
+      expect(parseFrameLabel(frameLabel(f))).toEqual(f);
     expect(parseFolded('garbage without a count\n\nnode;a 3\n')).toEqual([{ comm: 'node', frames: [nat('a')], samples: 3 }]);
   });
 });

@@ -11,7 +11,16 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchError, ExitCode } from '../../src/errors.js';
 import { NODE_PROFILE_FLAGS } from '../../src/servers/registry.js';
-import { checkPerf, classifyPerfFailure, foldPerfData, PERF_INSTALL_HINT, perfBinary, permissionProblem, removePerfMaps, startPerfRecord } from '../../src/profile/perf.js';
+import {
+  checkPerf,
+  classifyPerfFailure,
+  foldPerfData,
+  PERF_INSTALL_HINT,
+  perfBinary,
+  permissionProblem,
+  removePerfMaps,
+  startPerfRecord,
+} from '../../src/profile/perf.js';
 import { processGroupPids } from '../../src/servers/resources.js';
 
 const run = promisify(execFile);
@@ -73,7 +82,26 @@ describe('checkPerf', () => {
     // As nobody, attach to a process of root's: the kernel refuses, perf explains in many lines.
     const target = spawn('sleep', ['20'], { stdio: 'ignore' });
     try {
-      const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'perf', 'record', '-e', 'cpu-clock', '-o', '/dev/null', '-p', String(target.pid), '--', 'sleep', '0.1'], { cwd: '/tmp' }).then(
+      const r = await run(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          'perf',
+          'record',
+          '-e',
+          'cpu-clock',
+          '-o',
+          '/dev/null',
+          '-p',
+          String(target.pid),
+          '--',
+          'sleep',
+          '0.1',
+        ],
+        { cwd: '/tmp' },
+      ).then(
         () => ({ code: 0, stderr: '' }),
         (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
       );
@@ -130,7 +158,10 @@ setInterval(() => parentSpin(40), 50);
     await rec.stop();
     await rec.stop(); // idempotent
     const folded = await foldPerfData(dataFile);
-    const names = (pid: 'parent' | 'child') => folded.stacks.filter((s) => s.frames.some((f) => f.kind === 'js' && f.name === (pid === 'parent' ? 'parentSpin' : 'childSpin'))).reduce((n, s) => n + s.samples, 0);
+    const names = (pid: 'parent' | 'child') =>
+      folded.stacks
+        .filter((s) => s.frames.some((f) => f.kind === 'js' && f.name === (pid === 'parent' ? 'parentSpin' : 'childSpin')))
+        .reduce((n, s) => n + s.samples, 0);
     expect(names('parent')).toBeGreaterThan(10);
     expect(names('child')).toBeGreaterThan(10); // inherited by the child forked after perf attached
     expect(folded.pids.length).toBeGreaterThanOrEqual(2);

@@ -34,7 +34,9 @@ describe('pprof', () => {
     const fnName = new Map(p.function.map((f) => [Number(f.id), str(f.name)]));
     const locFn = new Map(p.location.map((l) => [Number(l.id), fnName.get(Number(l.line[0]!.functionId))]));
     const leafNames = p.sample.map((s) => locFn.get(Number(s.locationId[0])));
-    expect(leafNames.filter((n) => n === 'crypto/sha1.blockSHANI.abi0')).toHaveLength(r.stacks.filter((s) => s.frames.at(-1)?.name === 'crypto/sha1.blockSHANI.abi0').length);
+    expect(leafNames.filter((n) => n === 'crypto/sha1.blockSHANI.abi0')).toHaveLength(
+      r.stacks.filter((s) => s.frames.at(-1)?.name === 'crypto/sha1.blockSHANI.abi0').length,
+    );
     expect(Number(p.durationNanos)).toBe(30e9);
   });
 
@@ -43,7 +45,10 @@ describe('pprof', () => {
     const file = join(dir, 'profile.proto');
     await writeFile(file, renderPprof(r.stacks, { hz: 99, startedAt: new Date(), durationSeconds: 1, periodNs: 1e7 }));
     expect(gunzipSync(await readFile(file)).length).toBeGreaterThan(100); // gzipped on disk
-    const { stdout } = await run('go', ['tool', 'pprof', '-top', '-cum', '-nodecount=200', file], { env: { ...process.env, PPROF_TMPDIR: dir }, timeout: 120_000 });
+    const { stdout } = await run('go', ['tool', 'pprof', '-top', '-cum', '-nodecount=200', file], {
+      env: { ...process.env, PPROF_TMPDIR: dir },
+      timeout: 120_000,
+    });
     expect(stdout).toMatch(/Type: cpu/);
     expect(stdout).toMatch(/Total samples = 260ms/); // 26 samples × 10 ms
     expect(stdout).toMatch(/github\.com\/jnsgruk\/gosherve\/pkg\/server\.\(\*Server\)\.RefreshRedirects/);

@@ -20,15 +20,38 @@ describe('top functions', () => {
   it('self = leaf; total counts a function once per stack and skips pass-through callers', () => {
     const t = topFunctions(stacks, 10);
     expect(t.samples).toBe(12);
-    expect(t.self.map((e) => [e.name, e.samples])).toEqual([['copy', 5], ['read', 3], ['gc', 2], ['handle', 1], ['rec', 1]]);
+    expect(t.self.map((e) => [e.name, e.samples])).toEqual([
+      ['copy', 5],
+      ['read', 3],
+      ['gc', 2],
+      ['handle', 1],
+      ['rec', 1],
+    ]);
     expect(t.self[0]).toMatchObject({ kind: 'kernel', share: 5 / 12 });
     // main (10) splits into serve and rec: listed; serve (9) hands 9/9 to handle: a pass-through, so
     // handle (9) stands for it; write (5) hands everything to copy: copy stands for it; rec once, not thrice.
-    expect(t.total.map((e) => [e.name, e.samples])).toEqual([['main', 10], ['handle', 9], ['copy', 5], ['read', 3], ['gc', 2], ['rec', 1]]);
+    expect(t.total.map((e) => [e.name, e.samples])).toEqual([
+      ['main', 10],
+      ['handle', 9],
+      ['copy', 5],
+      ['read', 3],
+      ['gc', 2],
+      ['rec', 1],
+    ]);
   });
 
   it('leaves unnamed frames out of the total table, keeps them as self, and cuts at n', () => {
-    const t = topFunctions([{ comm: 'x', frames: [{ name: '[unknown]', kind: 'unknown', file: null, line: null }, nat('a'), { name: '[nginx]', kind: 'unknown', file: null, line: null }], samples: 4 }, ...stacks], 3);
+    const t = topFunctions(
+      [
+        {
+          comm: 'x',
+          frames: [{ name: '[unknown]', kind: 'unknown', file: null, line: null }, nat('a'), { name: '[nginx]', kind: 'unknown', file: null, line: null }],
+          samples: 4,
+        },
+        ...stacks,
+      ],
+      3,
+    );
     expect(t.total.map((e) => e.name)).not.toContain('[unknown]');
     expect(t.self.map((e) => e.name)).toEqual(['copy', '[nginx]', 'read']);
     expect(t.total).toHaveLength(3);

@@ -17,7 +17,10 @@ describe('flame tree', () => {
     expect(t.children).toHaveLength(1);
     const main = t.children[0]!.children[0]!;
     expect(main).toMatchObject({ name: 'main', value: 1000 });
-    expect(main.children.map((c) => [c.name, c.value])).toEqual([['a', 600], ['b', 399]]); // tiny: 0.1 % < 0.2 %
+    expect(main.children.map((c) => [c.name, c.value])).toEqual([
+      ['a', 600],
+      ['b', 399],
+    ]); // tiny: 0.1 % < 0.2 %
     expect(buildFlameTree(stacks, { maxNodes: 3 }).children[0]!.children[0]!.children).toEqual([]);
   });
 });

@@ -47,7 +47,9 @@ async function problemsOf(argv: string[]): Promise<string[]> {
 
 describe('bench --backend vm --profile', () => {
   it('is taken: one profiled repetition after the measured ones, its CellSpec carrying the settings', async () => {
-    const plan = await makeRunPlan(readFlags('bench', ['--backend', 'vm', '--sizes', '1', '--reps', '2', '--profile', '--profile-hz', '199'], BENCH_FLAGS), { checkEngine: false });
+    const plan = await makeRunPlan(readFlags('bench', ['--backend', 'vm', '--sizes', '1', '--reps', '2', '--profile', '--profile-hz', '199'], BENCH_FLAGS), {
+      checkEngine: false,
+    });
     expect(plan.profile).toEqual({ hz: 199, callGraph: 'fp', inStats: false });
     const size = plan.sizes[0] as (typeof plan.sizes)[number];
     const cell = (rep: number) => ({ id: `tsherve-r${rep}`, impl: 'tsherve', size, rep, order: rep - 1 });
@@ -56,12 +58,14 @@ describe('bench --backend vm --profile', () => {
   });
 
   it('its detail flags still need --profile, on the VM backend too', async () => {
-    expect(await problemsOf(['--backend', 'vm', '--profile-hz', '999'])).toEqual(['--profile-hz, --profile-call-graph and --profile-in-stats need --profile (add --profile)']);
+    expect(await problemsOf(['--backend', 'vm', '--profile-hz', '999'])).toEqual([
+      '--profile-hz, --profile-call-graph and --profile-in-stats need --profile (add --profile)',
+    ]);
   });
 });
 
 describe('the profiled start of a VM unit (profile/unit.ts)', () => {
-  it('tsherve gets V8\'s perf-map flags through NODE_OPTIONS and a writable working folder; native servers nothing', () => {
+  it("tsherve gets V8's perf-map flags through NODE_OPTIONS and a writable working folder; native servers nothing", () => {
     const text = profileDropIn('tsherve') as string;
     expect(text).toContain('[Service]\nEnvironment="NODE_OPTIONS=--perf-basic-prof --interpreted-frames-native-stack"\nWorkingDirectory=/tmp\n');
     // Node refuses these two in NODE_OPTIONS; they must not be there.
@@ -70,7 +74,11 @@ describe('the profiled start of a VM unit (profile/unit.ts)', () => {
   });
 
   it('Node accepts exactly those flags in NODE_OPTIONS, writing its perf map', async () => {
-    const child = spawn(process.execPath, ['-e', 'console.log(process.pid)'], { cwd: dir, env: { ...process.env, NODE_OPTIONS: NODE_OPTIONS_FOR_PROFILE.join(' ') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-e', 'console.log(process.pid)'], {
+      cwd: dir,
+      env: { ...process.env, NODE_OPTIONS: NODE_OPTIONS_FOR_PROFILE.join(' ') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -93,7 +101,9 @@ describe('the profiled start of a VM unit (profile/unit.ts)', () => {
     expect(seen).toBe(profileDropIn('tsherve'));
     expect(reloads).toEqual([true, false]);
     expect(existsSync(path)).toBe(false);
-    await expect(withProfileDropIn({ impl: 'tsherve', unit: 'bench-tsherve', reload, root }, async () => Promise.reject(new Error('unit failed')))).rejects.toThrow('unit failed');
+    await expect(
+      withProfileDropIn({ impl: 'tsherve', unit: 'bench-tsherve', reload, root }, async () => Promise.reject(new Error('unit failed'))),
+    ).rejects.toThrow('unit failed');
     expect(reloads).toEqual([true, false, true, false]);
     expect(existsSync(path)).toBe(false);
     // A native server: no drop-in, no reload.
@@ -102,7 +112,7 @@ describe('the profiled start of a VM unit (profile/unit.ts)', () => {
     expect(existsSync(dropInPath('bench-gosherve', root))).toBe(false);
   });
 
-  it('reads the unit\'s processes from cgroup.procs (a plain file stands in for cgroupfs; the real one in the Debian guest run)', async () => {
+  it("reads the unit's processes from cgroup.procs (a plain file stands in for cgroupfs; the real one in the Debian guest run)", async () => {
     await mkdir(join(dir, 'fake-cg'), { recursive: true });
     await writeFile(join(dir, 'fake-cg', 'cgroup.procs'), '12\n\n345\n');
     expect(await cgroupPids(join(dir, 'fake-cg'))).toEqual([12, 345]);
@@ -111,7 +121,7 @@ describe('the profiled start of a VM unit (profile/unit.ts)', () => {
 });
 
 describe('a profiled cell pulled from the VM (vm/profile-pull.ts)', () => {
-  it('copies profile.proto and profile.folded into the run\'s cell folder and names what did not come back', async () => {
+  it("copies profile.proto and profile.folded into the run's cell folder and names what did not come back", async () => {
     const from = join(dir, 'pulled');
     await mkdir(from, { recursive: true });
     await writeFile(join(from, PROFILE_FILE), 'proto');
@@ -133,11 +143,25 @@ describe('a profiled cell pulled from the VM (vm/profile-pull.ts)', () => {
 describe('perf against a server started the way a VM unit starts it', () => {
   it('names its JavaScript functions: own user, private /tmp in its own mount namespace, NODE_OPTIONS, working folder /tmp', async () => {
     // The work runs in a named function for ~20 s; perf samples it for 2 s while it runs.
-    const code = 'function burnInPrivateTmp(n){let s=0;for(let i=0;i<n;i++)s+=Math.sqrt(i);return s}const end=Date.now()+20000;let t=0;while(Date.now()<end)t+=burnInPrivateTmp(1e5);';
-    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs tmpfs /tmp && cd /tmp && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$0" -e "$1"', process.execPath, code], {
-      env: { ...process.env, NODE_OPTIONS: NODE_OPTIONS_FOR_PROFILE.join(' ') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const code =
+      'function burnInPrivateTmp(n){let s=0;for(let i=0;i<n;i++)s+=Math.sqrt(i);return s}const end=Date.now()+20000;let t=0;while(Date.now()<end)t+=burnInPrivateTmp(1e5);';
+    const child = spawn(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount -t tmpfs tmpfs /tmp && cd /tmp && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$0" -e "$1"',
+        process.execPath,
+        code,
+      ],
+      {
+        env: { ...process.env, NODE_OPTIONS: NODE_OPTIONS_FOR_PROFILE.join(' ') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.push(child);
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -21,7 +21,15 @@ beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 });
 
@@ -57,7 +65,11 @@ describe('report.html in Chromium', () => {
     // The normal run with three more implementations (copies of tsherve's cells under other names).
     const dir = join(await mkdtemp(join(tmpdir(), 'sb-html-wide-')), 'wide'); // its own reports folder: not in the index test's
     await cp(join(RUNS, 'normal'), dir, { recursive: true });
-    const run = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as { config: { impls: string[] }; versions: { impls: Record<string, string> }; order: string[] };
+    const run = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')) as {
+      config: { impls: string[] };
+      versions: { impls: Record<string, string> };
+      order: string[];
+    };
     for (const name of ['servy', 'tsherve-bun', 'nginx']) {
       for (const size of await readdir(join(dir, 'cells'))) {
         for (const rep of await readdir(join(dir, 'cells', size, 'tsherve'))) {
@@ -78,7 +90,9 @@ describe('report.html in Chromium', () => {
     try {
       expect(errors).toEqual([]);
       // Each table against the box that holds it: wider means a sideways scroll bar (before: 9 of 13 tables).
-      const wider = (await page.evaluate("[...document.querySelectorAll('table')].map((t, i) => [i, Math.round(t.getBoundingClientRect().width), t.parentElement.clientWidth]).filter(([, w, box]) => w > box + 1)")) as number[][];
+      const wider = (await page.evaluate(
+        "[...document.querySelectorAll('table')].map((t, i) => [i, Math.round(t.getBoundingClientRect().width), t.parentElement.clientWidth]).filter(([, w, box]) => w > box + 1)",
+      )) as number[][];
       expect(wider).toEqual([]);
       expect(await page.$$eval('table', (t) => t.length)).toBeGreaterThan(10);
       expect((await page.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(1280);
@@ -110,11 +124,31 @@ describe('report.html in Chromium', () => {
       expect(await page.$$eval('svg#chart-rps text.ns', (t) => t.length)).toBe(1);
       // Peak memory is a maximum: no whiskers drawn, and the caption does not promise any.
       expect(await page.$$eval('svg#chart-memory g.whisker', (g) => g.length)).toBe(0);
-      expect(await page.$eval('figure:has(svg#chart-memory) figcaption', (c) => c.textContent ?? '')).toMatch(/^Bars: the largest resident memory .* no interval\)\.$/);
-      const tables = (await page.$$eval('table', (ts) => ts.map((t) => [...t.querySelectorAll('tr')].map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim()))))) as string[][][];
+      expect(await page.$eval('figure:has(svg#chart-memory) figcaption', (c) => c.textContent ?? '')).toMatch(
+        /^Bars: the largest resident memory .* no interval\)\.$/,
+      );
+      const tables = (await page.$$eval('table', (ts) =>
+        ts.map((t) => [...t.querySelectorAll('tr')].map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim()))),
+      )) as string[][][];
       // First the headline: req/s and requests per server CPU-second side by side, with ratios.
-      expect(tables[0]![0]).toEqual(['machine / load', 'implementation', 'req/s', 'req/s ÷ reference', 'req per server CPU-s', 'req/CPU-s ÷ reference', 'load generator CPU']);
-      expect(tables[0]![3]).toEqual(['1 vCPU / 256 MB / 6 connections', 'tsherve', '15,500 [14,708–16,172] ≈', '1.00 ± 0.02× (n.s.)', '33,333 [31,685–34,999]', '2.13× [2.04–2.23]', '50 % of 1 core']);
+      expect(tables[0]![0]).toEqual([
+        'machine / load',
+        'implementation',
+        'req/s',
+        'req/s ÷ reference',
+        'req per server CPU-s',
+        'req/CPU-s ÷ reference',
+        'load generator CPU',
+      ]);
+      expect(tables[0]![3]).toEqual([
+        '1 vCPU / 256 MB / 6 connections',
+        'tsherve',
+        '15,500 [14,708–16,172] ≈',
+        '1.00 ± 0.02× (n.s.)',
+        '33,333 [31,685–34,999]',
+        '2.13× [2.04–2.23]',
+        '50 % of 1 core',
+      ]);
       // Then the throughput table laid out as in the blog post this project grew from.
       expect(tables[1]![0]).toEqual(['machine / load', 'gosherve-old', 'gosherve', 'tsherve']);
       expect(tables[1]![1]).toEqual(['1 vCPU / 256 MB / 6 connections', '172 MB/s', '896 MB/s', '899 MB/s']);
@@ -126,7 +160,11 @@ describe('report.html in Chromium', () => {
       expect(await page.textContent('body')).toContain('15,500 [14,708–16,172] ≈');
       // Warnings come before the first table.
       // (Browser-side code as strings: this project's tsconfig has no DOM lib.)
-      expect(await page.evaluate("document.querySelector('section.warnings').compareDocumentPosition(document.querySelector('table')) & Node.DOCUMENT_POSITION_FOLLOWING")).toBeTruthy();
+      expect(
+        await page.evaluate(
+          "document.querySelector('section.warnings').compareDocumentPosition(document.querySelector('table')) & Node.DOCUMENT_POSITION_FOLLOWING",
+        ),
+      ).toBeTruthy();
       await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
       await page.locator('div.charts').screenshot({ path: join(ARTIFACTS, 'report-charts.png') });
     } finally {
@@ -138,7 +176,9 @@ describe('report.html in Chromium', () => {
     const { page, errors } = await open(join(reportsDir, 'mixed', 'report.html'), { width: 390, dark: true });
     try {
       expect(errors).toEqual([]);
-      const { scrollWidth, bg } = (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, bg: getComputedStyle(document.body).backgroundColor })')) as { scrollWidth: number; bg: string };
+      const { scrollWidth, bg } = (await page.evaluate(
+        '({ scrollWidth: document.documentElement.scrollWidth, bg: getComputedStyle(document.body).backgroundColor })',
+      )) as { scrollWidth: number; bg: string };
       expect(scrollWidth).toBeLessThanOrEqual(390);
       expect(bg).toBe('rgb(13, 17, 23)');
       // mixed: size 1 has tsherve and gosherve-old only; size 16 is skipped entirely.
@@ -174,12 +214,32 @@ describe('report.html in Chromium', () => {
       expect(await page.$$eval('svg#chart-rps text.mark', (t) => t.map((x) => x.textContent))).toEqual(['†']);
       expect(await page.$$eval('svg#chart-mbps text.mark', (t) => t.length)).toBe(1);
       expect(await page.$$eval('svg#chart-cpu-rps text.mark', (t) => t.length)).toBe(0);
-      expect(await page.$$eval('svg#chart-rps rect.bar title', (t) => t.map((x) => x.textContent ?? '').filter((x) => x.includes('generator-bound')))).toEqual([expect.stringMatching(/^nginx at 1 vCPU: 49,800 req\/s/)]);
-      const headline = (await page.$$eval('table.headline tr.bound', (rs) => rs.map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim())))) as string[][];
-      expect(headline).toEqual([['1 vCPU / 256 MB / 6 connections', 'nginx †', '49,800 [46,700–53,012]', '1× (reference)', '52,632 [50,030–55,262]', '1× (reference)', '96 % of 1 core']]);
+      expect(await page.$$eval('svg#chart-rps rect.bar title', (t) => t.map((x) => x.textContent ?? '').filter((x) => x.includes('generator-bound')))).toEqual([
+        expect.stringMatching(/^nginx at 1 vCPU: 49,800 req\/s/),
+      ]);
+      const headline = (await page.$$eval('table.headline tr.bound', (rs) =>
+        rs.map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent?.trim())),
+      )) as string[][];
+      expect(headline).toEqual([
+        [
+          '1 vCPU / 256 MB / 6 connections',
+          'nginx †',
+          '49,800 [46,700–53,012]',
+          '1× (reference)',
+          '52,632 [50,030–55,262]',
+          '1× (reference)',
+          '96 % of 1 core',
+        ],
+      ]);
       const trust = await page.textContent('div.trust');
-      expect(trust).toMatch(/the reference nginx is generator-bound .* trust the ratios of requests per server CPU-second \(gosherve 0\.34× \[0\.32–0\.35\], tsherve 0\.92× \[0\.88–0\.96\]\)/);
-      expect(await page.evaluate("document.querySelector('div.trust').compareDocumentPosition(document.querySelectorAll('table')[1]) & Node.DOCUMENT_POSITION_FOLLOWING")).toBeTruthy();
+      expect(trust).toMatch(
+        /the reference nginx is generator-bound .* trust the ratios of requests per server CPU-second \(gosherve 0\.34× \[0\.32–0\.35\], tsherve 0\.92× \[0\.88–0\.96\]\)/,
+      );
+      expect(
+        await page.evaluate(
+          "document.querySelector('div.trust').compareDocumentPosition(document.querySelectorAll('table')[1]) & Node.DOCUMENT_POSITION_FOLLOWING",
+        ),
+      ).toBeTruthy();
       await page.screenshot({ path: join(ARTIFACTS, 'report-bound.png'), fullPage: true });
     } finally {
       await page.close();
@@ -192,7 +252,9 @@ describe('report.html in Chromium', () => {
       expect(errors).toEqual([]);
       // 2 cells × 3 percentiles, but p99 was never measured: 4 bars, not 6.
       expect((await bars(page, 'chart-latency')).count).toBe(4);
-      expect(await page.$eval('figure:has(svg#chart-latency) figcaption', (c) => c.textContent ?? '')).toContain('A missing bar is a percentile that was not measured');
+      expect(await page.$eval('figure:has(svg#chart-latency) figcaption', (c) => c.textContent ?? '')).toContain(
+        'A missing bar is a percentile that was not measured',
+      );
       // tsherve's server CPU was not measured: one bar on the per-CPU-second chart.
       expect((await bars(page, 'chart-cpu-rps')).count).toBe(1);
       expect(await page.textContent('body')).toContain('400 µs / 1.2 ms / –');

@@ -44,13 +44,24 @@ async function copyRun(name: string, edit?: (runJson: { config: { profile: { inS
 describe('results of a profiled run', () => {
   it('keeps the profiled repetition out of the statistics and summarises each profile', async () => {
     const { results } = await buildResultsFromDir(RUN, NOW);
-    expect(results.cells.map((c) => [c.impl, c.n, c.reps])).toEqual([['gosherve-old', 2, [1, 2]], ['gosherve', 2, [1, 2]], ['tsherve', 2, [1, 2]]]);
+    expect(results.cells.map((c) => [c.impl, c.n, c.reps])).toEqual([
+      ['gosherve-old', 2, [1, 2]],
+      ['gosherve', 2, [1, 2]],
+      ['tsherve', 2, [1, 2]],
+    ]);
     expect(results.cells[0]!.reqPerSec.median).toBe(2989); // (2968 + 3010) / 2, not 2,700
     expect(results.repetitions).toHaveLength(9);
     expect(results.repetitions.filter((r) => r.profile).map((r) => r.id)).toEqual(['gosherve-old-1cpu-r3', 'gosherve-1cpu-r3', 'tsherve-1cpu-r3']);
     expect(results.warnings.filter((w) => w.code === 'no-results')).toEqual([]);
     const [old, cur, ts] = results.profiles!;
-    expect(old).toMatchObject({ impl: 'gosherve-old', size: '1', rep: 3, hz: 99, samples: 1000, files: { pprof: 'cells/1cpu/gosherve-old/r3/profile.proto', folded: 'cells/1cpu/gosherve-old/r3/profile.folded' } });
+    expect(old).toMatchObject({
+      impl: 'gosherve-old',
+      size: '1',
+      rep: 3,
+      hz: 99,
+      samples: 1000,
+      files: { pprof: 'cells/1cpu/gosherve-old/r3/profile.proto', folded: 'cells/1cpu/gosherve-old/r3/profile.folded' },
+    });
     // The map refresh: 330 of 1,000 samples under fetchRedirects (RefreshRedirects hands it all on).
     expect(old!.top.total.find((e) => e.name === `${G}(*Server).fetchRedirects`)).toMatchObject({ samples: 330, share: 0.33 });
     expect(old!.top.self[0]).toMatchObject({ name: 'crypto/sha1.blockSHANI.abi0', samples: 260 });
@@ -110,7 +121,14 @@ describe('flame graph renderer', () => {
     expect(fitLabel('runtime.goexit', 50)).toBe('runtim…'); // (50 − 6) / 6.1 → 7 characters
     expect(fitLabel('runtime.goexit', 15)).toBe('');
     const tree = buildFlameTree([
-      { comm: 'srv', frames: [{ name: 'main', kind: 'native', file: null, line: null }, { name: 'a<b>&c', kind: 'native', file: null, line: null }], samples: 3 },
+      {
+        comm: 'srv',
+        frames: [
+          { name: 'main', kind: 'native', file: null, line: null },
+          { name: 'a<b>&c', kind: 'native', file: null, line: null },
+        ],
+        samples: 3,
+      },
       { comm: 'srv', frames: [{ name: 'main', kind: 'native', file: null, line: null }], samples: 1 },
     ]);
     const svg = renderFlameGraph({ id: 'f', title: 'T', tree, caption: 'C' });
@@ -128,7 +146,18 @@ describe('report.html flame graphs in Chromium', () => {
     await writeReports(dir, { now: NOW, reportsDir: scratch });
     html = join(dir, 'report.html');
     await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -143,7 +172,11 @@ describe('report.html flame graphs in Chromium', () => {
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
     expect(await page.$$eval('svg.flame', (s) => s.map((x) => x.id))).toEqual(['flame-0', 'flame-1', 'flame-2']);
-    expect(await page.$$eval('section.profile h3', (h) => h.map((x) => x.textContent))).toEqual(['gosherve-old at 1 vCPU', 'gosherve at 1 vCPU', 'tsherve at 1 vCPU']);
+    expect(await page.$$eval('section.profile h3', (h) => h.map((x) => x.textContent))).toEqual([
+      'gosherve-old at 1 vCPU',
+      'gosherve at 1 vCPU',
+      'tsherve at 1 vCPU',
+    ]);
     const box = await page.$eval('svg#flame-0', (s) => s.getBoundingClientRect().toJSON() as { width: number; height: number });
     expect(box.width).toBeGreaterThan(700);
     expect(box.height).toBeGreaterThan(100);
@@ -155,12 +188,16 @@ describe('report.html flame graphs in Chromium', () => {
     expect(await detail.textContent()).toBe(`${G}(*Server).fetchRedirects — 33.0 % of samples (330), self 0.00 %`);
     await fetch.click();
     expect(Number(await fetch.locator('rect').getAttribute('width'))).toBeGreaterThan(990);
-    const hidden = await page.$$eval('svg#flame-0 g.f', (gs) => gs.filter((g) => (g as unknown as { style: { display: string } }).style.display === 'none').map((g) => g.getAttribute('data-n')));
+    const hidden = await page.$$eval('svg#flame-0 g.f', (gs) =>
+      gs.filter((g) => (g as unknown as { style: { display: string } }).style.display === 'none').map((g) => g.getAttribute('data-n')),
+    );
     expect(hidden).toContain('crypto/sha1.blockSHANI.abi0'); // not under fetchRedirects
     expect(hidden).not.toContain('runtime.goexit.abi0'); // its callers stay, full width
     await page.screenshot({ path: join(ARTIFACTS, 'report-flame-zoomed.png'), fullPage: false });
     await page.locator('svg#flame-0 g.f[data-d="0"]').click();
-    expect(await page.$$eval('svg#flame-0 g.f', (gs) => gs.filter((g) => (g as unknown as { style: { display: string } }).style.display === 'none').length)).toBe(0);
+    expect(
+      await page.$$eval('svg#flame-0 g.f', (gs) => gs.filter((g) => (g as unknown as { style: { display: string } }).style.display === 'none').length),
+    ).toBe(0);
     expect(errors).toEqual([]);
     expect(requests).toEqual([pathToFileURL(html).href]);
     await page.close();
@@ -173,7 +210,11 @@ describe('report.html flame graphs in Chromium', () => {
     const w = await page.$eval('svg#flame-2', (s) => s.getBoundingClientRect().width);
     expect(w).toBeGreaterThanOrEqual(760);
     const scroller = await page.$eval('svg#flame-2', (s) => {
-      const d = s.parentElement as unknown as { clientWidth: number; scrollWidth: number; ownerDocument: { defaultView: { getComputedStyle(e: unknown): { overflowX: string } } } };
+      const d = s.parentElement as unknown as {
+        clientWidth: number;
+        scrollWidth: number;
+        ownerDocument: { defaultView: { getComputedStyle(e: unknown): { overflowX: string } } };
+      };
       return { client: d.clientWidth, scroll: d.scrollWidth, overflow: d.ownerDocument.defaultView.getComputedStyle(d).overflowX };
     });
     expect(scroller.overflow).toBe('auto');

@@ -114,7 +114,9 @@ describe('golden renderers', () => {
     expect(t).toMatch(/46,000 req\/s \*/);
     // Two of the warnings are skips (a failed verification, size 16): footnoted once, not repeated as warnings.
     expect(t.split('\n').filter((l) => l.startsWith('warning: '))).toHaveLength(r.warnings.length - 2);
-    expect(t.split('\n').filter((l) => l.includes('size 16 needs 16 CPUs'))).toEqual(['(b) skipped: size 16 needs 16 CPUs plus one for the load generator; this host has 2']);
+    expect(t.split('\n').filter((l) => l.includes('size 16 needs 16 CPUs'))).toEqual([
+      '(b) skipped: size 16 needs 16 CPUs plus one for the load generator; this host has 2',
+    ]);
     expect(t.split('\n').filter((l) => l.includes('verification failed'))).toHaveLength(1);
     expect(t.match(/skipped \(b\)/g)).toHaveLength(3);
     expect(renderTerminal(await results('normal'))).toMatch(/15,500 req\/s ≈/);
@@ -215,7 +217,8 @@ describe('requests per server CPU-second and generator-bound cells', () => {
 
   it('a generator-bound reference: every report says to trust the per-CPU-second ratios', async () => {
     const r = await results('bound');
-    const line = /size 1: the reference nginx is generator-bound \(load generator at 96 % of its core\(s\)\), so every req\/s ratio at this size is measured against the generator's limit; trust the ratios of requests per server CPU-second \(gosherve 0\.\d\d× \[[0-9.]+–[0-9.]+\], tsherve 0\.\d\d× \[[0-9.]+–[0-9.]+\]\)\./;
+    const line =
+      /size 1: the reference nginx is generator-bound \(load generator at 96 % of its core\(s\)\), so every req\/s ratio at this size is measured against the generator's limit; trust the ratios of requests per server CPU-second \(gosherve 0\.\d\d× \[[0-9.]+–[0-9.]+\], tsherve 0\.\d\d× \[[0-9.]+–[0-9.]+\]\)\./;
     expect(renderTerminal(r, 1000)).toMatch(new RegExp(`\ntrust: ${line.source}`));
     expect(renderMarkdown(r)).toMatch(new RegExp(`\n- ${line.source}`));
     expect(renderHtml(r)).toMatch(line);
@@ -225,12 +228,16 @@ describe('requests per server CPU-second and generator-bound cells', () => {
   });
 
   it('a generator-bound cell that is not the reference: its per-CPU ratio is the one to trust', async () => {
-    expect(renderTerminal(await results('mixed'), 1000)).toMatch(/trust: size 1: tsherve is generator-bound \(load generator at 97 % of its core\(s\)\): its req\/s ratio \(15\.45 ± 0\.23× gosherve-old\) is a lower bound set by the generator; trust its ratio of requests per server CPU-second, 14\.71× \[[0-9.]+–[0-9.]+\] gosherve-old\./);
+    expect(renderTerminal(await results('mixed'), 1000)).toMatch(
+      /trust: size 1: tsherve is generator-bound \(load generator at 97 % of its core\(s\)\): its req\/s ratio \(15\.45 ± 0\.23× gosherve-old\) is a lower bound set by the generator; trust its ratio of requests per server CPU-second, 14\.71× \[[0-9.]+–[0-9.]+\] gosherve-old\./,
+    );
   });
 
-  it('report.md records the load generator\'s CPU share per cell', async () => {
+  it("report.md records the load generator's CPU share per cell", async () => {
     const md = renderMarkdown(await results('bound'));
-    expect(md).toMatch(/Load generator CPU share per cell[^\n]*\n\n\| machine \/ load \| gosherve \| tsherve \| nginx \|\n\|---\|---:\|---:\|---:\|\n\| 1 vCPU \/ 256 MB \/ 6 connections \| 31 % \[30 %–31 %\] of 1 \| 82 % \[81 %–84 %\] of 1 \| 96 % \[95 %–97 %\] of 1 † \|/);
+    expect(md).toMatch(
+      /Load generator CPU share per cell[^\n]*\n\n\| machine \/ load \| gosherve \| tsherve \| nginx \|\n\|---\|---:\|---:\|---:\|\n\| 1 vCPU \/ 256 MB \/ 6 connections \| 31 % \[30 %–31 %\] of 1 \| 82 % \[81 %–84 %\] of 1 \| 96 % \[95 %–97 %\] of 1 † \|/,
+    );
   });
 });
 
@@ -243,7 +250,7 @@ describe('statistics that were not measured', () => {
     expect(ResultsSchema.parse(JSON.parse(JSON.stringify(r)))).toBeTruthy();
     const md = renderMarkdown(r);
     expect(md).toMatch(/\| 1 vCPU \/ 256 MB \/ 1 VU \| 400 µs \/ 1\.2 ms \/ – \| 400 µs \/ 1\.2 ms \/ – \|/);
-    expect(md).toContain('– not measured: the load generator\'s output did not hold that statistic');
+    expect(md).toContain("– not measured: the load generator's output did not hold that statistic");
     expect(md).toMatch(/- \*\*not-measured\*\* \(gosherve, size 1, rep 1, 2\): latency p\(99\) not in the k6 summary/);
     const t = renderTerminal(r);
     expect(t).toContain('– req/CPU-s');
@@ -255,13 +262,15 @@ describe('statistics that were not measured', () => {
     expect(html).toContain('A missing bar is a percentile that was not measured');
   });
 
-  it('summary.txt of a k6 cell without p(99) ends with the cell\'s warnings', async () => {
+  it("summary.txt of a k6 cell without p(99) ends with the cell's warnings", async () => {
     const run = await loadRun(join(RUNS, 'gaps'));
     const text = renderTextSummary(run.cells.find((c) => c.id === 'gosherve-1cpu-r2')!);
     expect(text).toMatch(/\nwarning \(not-measured\): latency p\(99\) not in the k6 summary/);
     expect(text).toMatch(/\nwarning \(substituted\): the k6 summary gives no test duration/);
     expect(text).not.toMatch(/p\(99\)=/);
-    expect(text.split('\n')[1]).toMatch(/^server CPU [0-9.]+ s \([0-9,]+ requests per CPU-second\) · load generator 98 % of 1 core\(s\) \(generator-bound: it set req\/s\)$/);
+    expect(text.split('\n')[1]).toMatch(
+      /^server CPU [0-9.]+ s \([0-9,]+ requests per CPU-second\) · load generator 98 % of 1 core\(s\) \(generator-bound: it set req\/s\)$/,
+    );
     const noCpu = renderTextSummary(run.cells.find((c) => c.id === 'tsherve-1cpu-r1')!);
     expect(noCpu.split('\n')[1]).toMatch(/^server CPU – \(not measured\) · /);
   });
@@ -271,7 +280,7 @@ describe('statistics that were not measured', () => {
     const cell = { ...run.cells[0]!, latencyMs: { avg: null, p50: null, p90: null, p95: null, p99: null, max: null } };
     const text = renderTextSummary(cell);
     expect(text).toMatch(/http_req_duration\.+: avg=– +med=– +p\(90\)=– +p\(95\)=– +p\(99\)=– +max=–/);
-    expect(text).toContain('– not measured: the load generator\'s output did not hold that statistic');
+    expect(text).toContain("– not measured: the load generator's output did not hold that statistic");
     expect(text).not.toMatch(/NaN|avg=0s/);
   });
 });
@@ -288,7 +297,9 @@ describe('results.json versions', () => {
     const r = await readResults(file);
     expect(r.schemaVersion).toBe(2);
     expect(r.generatedAt).toBe(old.generatedAt);
-    expect(r.cells.map((c) => [c.impl, c.reqPerSec.median])).toEqual(old.cells.map((c: { impl: string; reqPerSec: { median: number } }) => [c.impl, c.reqPerSec.median]));
+    expect(r.cells.map((c) => [c.impl, c.reqPerSec.median])).toEqual(
+      old.cells.map((c: { impl: string; reqPerSec: { median: number } }) => [c.impl, c.reqPerSec.median]),
+    );
     const nginx = r.cells.find((c) => c.impl === 'nginx')!;
     expect(nginx.reqPerCpuSecond!.median).toBeCloseTo(1e6 / old.cells.find((c: { impl: string }) => c.impl === 'nginx').cpuMicrosPerRequest.median, 6);
     // A folder holding only results.json (as a committed example may) compares and renders too.
@@ -301,7 +312,9 @@ describe('text summary on every real k6 summary', () => {
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
     it(f, () => {
       const s = parseK6Summary(JSON.parse(readFileSync(join(dir, f), 'utf8')));
-      const metricLines = renderK6Text(s).split('\n').filter((l) => /\.{3,}: /.test(l));
+      const metricLines = renderK6Text(s)
+        .split('\n')
+        .filter((l) => /\.{3,}: /.test(l));
       expect(metricLines.length).toBe(Object.keys(s.metrics).length);
       // Colons align: every metric line has its first ": " at the same column.
       expect(new Set(metricLines.map((l) => l.indexOf('.: '))).size).toBe(1);

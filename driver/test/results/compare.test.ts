@@ -18,7 +18,8 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sb-compare-'));
-  for (const id of ['cmp-base', 'cmp-better', 'cmp-worse', 'cmp-other-config', 'k6', 'normal', 'n1']) await cp(join(RUNS, id), join(dir, id), { recursive: true });
+  for (const id of ['cmp-base', 'cmp-better', 'cmp-worse', 'cmp-other-config', 'k6', 'normal', 'n1'])
+    await cp(join(RUNS, id), join(dir, id), { recursive: true });
   await cp(join(RUNS, 'n1'), join(dir, 'n1-again'), { recursive: true });
   // The same code on a host 58 % faster: every implementation's numbers scaled alike.
   await cp(join(RUNS, 'cmp-base'), join(dir, 'cmp-fast-host'), { recursive: true });
@@ -67,7 +68,9 @@ describe('compare (pure)', () => {
     expect(c.regressions).toEqual([]);
     const ts = c.rows.filter((r) => r.impl === 'tsherve');
     // req/s, MB/s up; p99 down; the fixture's CPU grew with the load, so requests per CPU-second did not move.
-    expect(ts.map((r) => `${r.metric} ${r.verdict}`)).toEqual(['1', '2'].flatMap(() => ['req/s improvement', 'MB/s improvement', 'req/CPU-s within noise', 'p99 latency improvement']));
+    expect(ts.map((r) => `${r.metric} ${r.verdict}`)).toEqual(
+      ['1', '2'].flatMap(() => ['req/s improvement', 'MB/s improvement', 'req/CPU-s within noise', 'p99 latency improvement']),
+    );
     expect(ts[0]!.changePct).toBeCloseTo(30, 6);
     expect(c.rows.filter((r) => r.impl === 'gosherve').every((r) => r.verdict === 'within noise')).toBe(true);
   });
@@ -100,7 +103,9 @@ describe('compare never judges a statistic that was not measured or a substitute
     const text = renderCompareTerminal(cmp);
     expect(text).toMatch(/gosherve .*p99 latency .*– .*– .*– not measured \(not judged\)/);
     expect(text).toMatch(/gosherve .*req\/s .*-30\.0 % .*~ holds a substituted number \(not judged\)/);
-    expect(text).toMatch(/0 regression\(s\), 0 improvement\(s\) \(significant and ≥ 5 %\); 6 row\(s\) not judged \(not measured or substituted\); 2 without a noise estimate/);
+    expect(text).toMatch(
+      /0 regression\(s\), 0 improvement\(s\) \(significant and ≥ 5 %\); 6 row\(s\) not judged \(not measured or substituted\); 2 without a noise estimate/,
+    );
   });
 });
 
@@ -131,10 +136,16 @@ describe('server-bench compare', () => {
 
   it('warns when an implementation that did not change moved: the host changed; --relative-to compares ratios instead', async () => {
     const r = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-fast-host'), '--unchanged', 'gosherve-old']);
-    expect(r.out).toMatch(/warning: gosherve-old did not change, but its req\/s at size 1 moved \+58\.0 % .*the host changed between the runs; compare ratios with --relative-to gosherve-old/);
+    expect(r.out).toMatch(
+      /warning: gosherve-old did not change, but its req\/s at size 1 moved \+58\.0 % .*the host changed between the runs; compare ratios with --relative-to gosherve-old/,
+    );
     const rel = await run(compareMain, [join(dir, 'cmp-base'), join(dir, 'cmp-fast-host'), '--relative-to', 'gosherve-old', '--json']);
     expect(rel.code).toBe(0);
-    const cmp = JSON.parse(rel.out) as { rows: { impl: string; metric: string; verdict: string; changePct: number }[]; improvements: unknown[]; regressions: unknown[] };
+    const cmp = JSON.parse(rel.out) as {
+      rows: { impl: string; metric: string; verdict: string; changePct: number }[];
+      improvements: unknown[];
+      regressions: unknown[];
+    };
     // Every ratio to gosherve-old is as before: no improvement or regression is claimed.
     expect(cmp.improvements).toEqual([]);
     expect(cmp.regressions).toEqual([]);

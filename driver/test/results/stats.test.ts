@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
-  confidenceInterval, findOutliers, formatRatio, incompleteBeta, mean, median, modifiedZScores, normalCdf,
-  ratioInterval, ratioWithError, stddev, summarize, tCritical, tTwoSidedP, welchTest,
+  confidenceInterval,
+  findOutliers,
+  formatRatio,
+  incompleteBeta,
+  mean,
+  median,
+  modifiedZScores,
+  normalCdf,
+  ratioInterval,
+  ratioWithError,
+  stddev,
+  summarize,
+  tCritical,
+  tTwoSidedP,
+  welchTest,
 } from '../../src/results/stats.js';
 
 describe('basic statistics', () => {
@@ -33,7 +46,13 @@ describe('t distribution', () => {
     expect(normalCdf(-1)).toBeCloseTo(0.158655, 6);
   });
   it.each([
-    [1, 12.706], [2, 4.303], [3, 3.182], [4, 2.776], [10, 2.228], [30, 2.042], [Infinity, 1.96],
+    [1, 12.706],
+    [2, 4.303],
+    [3, 3.182],
+    [4, 2.776],
+    [10, 2.228],
+    [30, 2.042],
+    [Infinity, 1.96],
   ])('two-sided 95 %% critical value, df = %s → %s', (df, expected) => {
     expect(tCritical(df)).toBeCloseTo(expected, 3);
   });

@@ -23,8 +23,16 @@ describe('matrix/sizes.json', () => {
 
   it('derives each VM: k6 vCPUs after the server cores, memory for the OS and k6 on top', () => {
     expect(vmSizeOf('1')).toEqual({
-      name: '1', cpus: 1, memoryMiB: 256, vus: 1, loadgenCpus: 1, diskSizeMiB: 2048,
-      vmCores: 2, vmMemoryMiB: 896, serverCpuList: [0], loadgenCpuList: [1],
+      name: '1',
+      cpus: 1,
+      memoryMiB: 256,
+      vus: 1,
+      loadgenCpus: 1,
+      diskSizeMiB: 2048,
+      vmCores: 2,
+      vmMemoryMiB: 896,
+      serverCpuList: [0],
+      loadgenCpuList: [1],
     });
     expect(vmSizeOf('2')).toMatchObject({ vmCores: 3, vmMemoryMiB: 4736, serverCpuList: [0, 1], loadgenCpuList: [2] });
     expect(vmSizeOf('16')).toMatchObject({ loadgenCpus: 4, vmCores: 20, vmMemoryMiB: 17792, loadgenCpuList: [16, 17, 18, 19] });
@@ -53,7 +61,11 @@ describe('matrix/impls.json', () => {
     for (const impl of IMPLS) {
       const s = implSpec(impl.name);
       expect({ d: impl.description, r: impl.reference, p: impl.sitePort, m: impl.metricsPort, x: impl.metricPrefix }).toEqual({
-        d: s.description, r: s.reference, p: s.sitePort, m: s.metricsPort, x: s.metricPrefix,
+        d: s.description,
+        r: s.reference,
+        p: s.sitePort,
+        m: s.metricsPort,
+        x: s.metricPrefix,
       });
       expect(s.unit.name).toBe(`bench-${s.name}`);
     }

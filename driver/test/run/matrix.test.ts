@@ -8,8 +8,18 @@ describe('buildMatrix', () => {
   it('is the product of sizes × reps × impls, interleaved A B C A B C within a size', () => {
     const m = buildMatrix(['a', 'b', 'c'], [s1, s2], 2);
     expect(m.cells.map((c) => c.id)).toEqual([
-      'a-1cpu-r1', 'b-1cpu-r1', 'c-1cpu-r1', 'a-1cpu-r2', 'b-1cpu-r2', 'c-1cpu-r2',
-      'a-2cpu-r1', 'b-2cpu-r1', 'c-2cpu-r1', 'a-2cpu-r2', 'b-2cpu-r2', 'c-2cpu-r2',
+      'a-1cpu-r1',
+      'b-1cpu-r1',
+      'c-1cpu-r1',
+      'a-1cpu-r2',
+      'b-1cpu-r2',
+      'c-1cpu-r2',
+      'a-2cpu-r1',
+      'b-2cpu-r1',
+      'c-2cpu-r1',
+      'a-2cpu-r2',
+      'b-2cpu-r2',
+      'c-2cpu-r2',
     ]);
     expect(m.cells.map((c) => c.order)).toEqual([...Array(12).keys()]);
     expect(m.skipped).toEqual([]);

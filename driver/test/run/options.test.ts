@@ -20,10 +20,21 @@ function values(argv: string[], backend: BackendName = 'local') {
 }
 
 describe('bench flags', () => {
-  it('parses what is given and takes each backend\'s default for the rest', () => {
+  it("parses what is given and takes each backend's default for the rest", () => {
     const local = values(['--impls', 'tsherve,nginx', '--sizes', '2,1', '--duration', '1m30s', '--vus', '4', '--json']);
     expect(local.problems).toEqual([]);
-    expect(local.v).toMatchObject({ impls: ['tsherve', 'nginx'], reps: 3, durationSeconds: 90, warmupSeconds: 5, vusOverride: 4, engine: 'auto', loadgen: 'dedicated', json: true, backend: 'local', allowTcg: false });
+    expect(local.v).toMatchObject({
+      impls: ['tsherve', 'nginx'],
+      reps: 3,
+      durationSeconds: 90,
+      warmupSeconds: 5,
+      vusOverride: 4,
+      engine: 'auto',
+      loadgen: 'dedicated',
+      json: true,
+      backend: 'local',
+      allowTcg: false,
+    });
     expect(local.v.sizes.map((s) => s.name)).toEqual(['2', '1']);
     expect(values([], 'vm').v).toMatchObject({ engine: 'k6', impls: null, vusOverride: null, sshTimeoutSeconds: null });
   });
@@ -62,7 +73,7 @@ describe('bench flags', () => {
     }
   });
 
-  it('each backend\'s --help lists exactly the flags it takes, one line each plus continuations', () => {
+  it("each backend's --help lists exactly the flags it takes, one line each plus continuations", () => {
     const local = renderFlagHelp(BENCH_FLAGS, 'local');
     const vm = renderFlagHelp(BENCH_FLAGS, 'vm');
     for (const o of Object.values(BENCH_FLAGS)) {
@@ -77,7 +88,7 @@ describe('bench flags', () => {
 });
 
 describe('cell options', () => {
-  it('are bench flags, k6test flags and keys of run.json\'s config, all from the one table', () => {
+  it("are bench flags, k6test flags and keys of run.json's config, all from the one table", () => {
     const k6test = usage(['tsherve']);
     for (const k of CELL_KEYS) {
       const o = CELL_OPTIONS[k];

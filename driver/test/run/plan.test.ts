@@ -43,9 +43,34 @@ async function problemsOf(argv: string[]): Promise<string[]> {
 }
 
 describe('RunPlan from the command line', () => {
-  it('holds the run\'s settings, its folder under the reports and the cell options every cell gets', async () => {
-    const p = await plan(['--impls', 'tsherve,nginx', '--sizes', '1', '--reps', '2', '--duration', '2s', '--warmup', '0s', '--loadgen', 'shared', '--out', join(reports, 'x')]);
-    expect(p).toMatchObject({ backend: 'local', implSpecs: ['tsherve', 'nginx'], reps: 2, loadgen: 'shared', engine: 'auto', reference: null, runDir: join(reports, 'x'), reportsDir: reports, resume: null });
+  it("holds the run's settings, its folder under the reports and the cell options every cell gets", async () => {
+    const p = await plan([
+      '--impls',
+      'tsherve,nginx',
+      '--sizes',
+      '1',
+      '--reps',
+      '2',
+      '--duration',
+      '2s',
+      '--warmup',
+      '0s',
+      '--loadgen',
+      'shared',
+      '--out',
+      join(reports, 'x'),
+    ]);
+    expect(p).toMatchObject({
+      backend: 'local',
+      implSpecs: ['tsherve', 'nginx'],
+      reps: 2,
+      loadgen: 'shared',
+      engine: 'auto',
+      reference: null,
+      runDir: join(reports, 'x'),
+      reportsDir: reports,
+      resume: null,
+    });
     expect(p.impls.map((i) => i.name)).toEqual(['tsherve', 'nginx']);
     expect(p.cell).toEqual({ ...defaultCellValues('local'), durationSeconds: 2, warmupSeconds: 0 });
     expect(p.site).toMatchObject({ kind: 'generated', seed: 1, targetBytes: 40_000_000 });
@@ -81,16 +106,46 @@ describe('RunPlan from the command line', () => {
 
 describe('RunPlan from a stored run (--resume)', () => {
   it('refuses flags that would change the stored settings, naming each difference in one line', async () => {
-    const err = await plan(['--resume', 'normal', '--impls', 'nginx', '--sizes', '16', '--reps', '5', '--duration', '1s', '--vus', '7', '--loadgen', 'shared', '--site-size', '2MB', '--json']).catch((e: unknown) => e);
+    const err = await plan([
+      '--resume',
+      'normal',
+      '--impls',
+      'nginx',
+      '--sizes',
+      '16',
+      '--reps',
+      '5',
+      '--duration',
+      '1s',
+      '--vus',
+      '7',
+      '--loadgen',
+      'shared',
+      '--site-size',
+      '2MB',
+      '--json',
+    ]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
     const line = (err as UsageError).oneLine();
-    expect(line).toMatch(/^--resume normal: --impls nginx \(the run has [^)]+\), --sizes 16 \(the run has 1,2\), --reps 5 \(the run has \d+\), --duration 1s \(the run has \d+s\), --vus 7 \(the run has default\), --loadgen shared \(the run has dedicated\), --site-size 2MB \(the run has 40000000 bytes\): a resumed run keeps the settings it started with \(leave those flags out/);
+    expect(line).toMatch(
+      /^--resume normal: --impls nginx \(the run has [^)]+\), --sizes 16 \(the run has 1,2\), --reps 5 \(the run has \d+\), --duration 1s \(the run has \d+s\), --vus 7 \(the run has default\), --loadgen shared \(the run has dedicated\), --site-size 2MB \(the run has 40000000 bytes\): a resumed run keeps the settings it started with \(leave those flags out/,
+    );
     expect(line).not.toContain('--json');
   });
 
   it('takes the stored configuration, with the results already there; flags that repeat it are fine', async () => {
     const stored = await readRunInfo(join(reports, 'normal'));
-    const p = await plan(['--resume', 'normal', '--reps', String(stored.config.reps), '--sizes', stored.config.sizes.map((z) => z.name).join(','), '--engine', 'auto', '--json']);
+    const p = await plan([
+      '--resume',
+      'normal',
+      '--reps',
+      String(stored.config.reps),
+      '--sizes',
+      stored.config.sizes.map((z) => z.name).join(','),
+      '--engine',
+      'auto',
+      '--json',
+    ]);
     expect(p.json).toBe(true);
     expect(p.runDir).toBe(join(reports, 'normal'));
     expect(p.resume?.run).toEqual(stored);
@@ -105,15 +160,57 @@ describe('RunPlan from a stored run (--resume)', () => {
     });
     // Options the stored run predates read as what it ran with: shipped logs, not today's quiet default.
     expect(stored.config.serverLogs).toBeUndefined();
-    expect(p.cell).toMatchObject({ durationSeconds: stored.config.durationSeconds, warmupSeconds: stored.config.warmupSeconds, vusOverride: stored.config.vusOverride, connectionsOverride: null, serverLogs: 'shipped' });
+    expect(p.cell).toMatchObject({
+      durationSeconds: stored.config.durationSeconds,
+      warmupSeconds: stored.config.warmupSeconds,
+      vusOverride: stored.config.vusOverride,
+      connectionsOverride: null,
+      serverLogs: 'shipped',
+    });
     expect(p.site).toEqual({ kind: 'generated', seed: 1, targetBytes: 40_000_000 });
   });
 
   it('a new run records exactly the settings --resume restores', async () => {
-    const p: RunPlan = await plan(['--impls', 'tsherve,nginx', '--sizes', '1,2', '--reps', '2', '--duration', '3s', '--warmup', '1s', '--vus', '5', '--loadgen', 'shared', '--seed', '7', '--site-size', '2MB', '--reference', 'nginx']);
-    const facts = { engine: 'wrk' as const, emulated: false, site: { kind: 'generated' as const, seed: 7, targetBytes: 2_000_000, files: 40, bytes: 2_000_000, aliases: 2 }, versions: { go: null, engine: 'wrk 4', impls: {} } };
+    const p: RunPlan = await plan([
+      '--impls',
+      'tsherve,nginx',
+      '--sizes',
+      '1,2',
+      '--reps',
+      '2',
+      '--duration',
+      '3s',
+      '--warmup',
+      '1s',
+      '--vus',
+      '5',
+      '--loadgen',
+      'shared',
+      '--seed',
+      '7',
+      '--site-size',
+      '2MB',
+      '--reference',
+      'nginx',
+    ]);
+    const facts = {
+      engine: 'wrk' as const,
+      emulated: false,
+      site: { kind: 'generated' as const, seed: 7, targetBytes: 2_000_000, files: 40, bytes: 2_000_000, aliases: 2 },
+      versions: { go: null, engine: 'wrk 4', impls: {} },
+    };
     const run = RunInfoSchema.parse(await newRunInfo(p, facts, buildMatrix(['tsherve', 'nginx'], p.sizes, p.reps)));
     expect(run.config.implSpecs).toEqual(['tsherve', 'nginx']);
-    expect(settingsFromRun(run)).toEqual({ implSpecs: p.implSpecs, sizes: p.sizes, reps: p.reps, engine: 'wrk', loadgen: p.loadgen, site: p.site, reference: 'nginx', cell: p.cell, profile: null });
+    expect(settingsFromRun(run)).toEqual({
+      implSpecs: p.implSpecs,
+      sizes: p.sizes,
+      reps: p.reps,
+      engine: 'wrk',
+      loadgen: p.loadgen,
+      site: p.site,
+      reference: 'nginx',
+      cell: p.cell,
+      profile: null,
+    });
   });
 });

@@ -30,7 +30,10 @@ describe('cgroup v2', () => {
     expect(leaf).not.toBeNull();
     if (!leaf) return;
     expect(leaf.memoryEnforced).toBe(true);
-    const child = execa(process.execPath, ['-e', 'const b=Buffer.alloc(64*1024*1024,1);const end=Date.now()+500;while(Date.now()<end){}setTimeout(()=>console.log(b.length),300)']);
+    const child = execa(process.execPath, [
+      '-e',
+      'const b=Buffer.alloc(64*1024*1024,1);const end=Date.now()+500;while(Date.now()<end){}setTimeout(()=>console.log(b.length),300)',
+    ]);
     try {
       leaf.addPid(child.pid as number);
       expect(leaf.pids()).toContain(child.pid);

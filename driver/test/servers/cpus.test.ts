@@ -12,7 +12,7 @@ describe('cpu lists', () => {
     expect(formatCpuList([5])).toBe('5');
     expect(() => parseCpuList('0-x')).toThrow(/not a CPU list/);
   });
-  it('reads this process\'s affinity', () => {
+  it("reads this process's affinity", () => {
     const cpus = allowedCpus();
     expect(cpus.length).toBeGreaterThan(0);
     expect(allowedCpus('Name:\tx\nCpus_allowed_list:\t0-1,4\n')).toEqual([0, 1, 4]);
@@ -26,7 +26,9 @@ describe('planCpus', () => {
     expect(planCpus([4, 2, 6], 1, 'dedicated')).toEqual({ server: [2], loadgen: [4, 6], shared: false });
   });
   it('dedicated: a size that leaves no core for the generator is skipped with the reason', () => {
-    expect(planCpus([0, 1], 2, 'dedicated')).toEqual({ skip: "size 2 needs 2 server CPUs + 1 for the load generator; this host allows 2 (CPUs 0-1); --loadgen shared fits (the load generator then shares the server's cores)" });
+    expect(planCpus([0, 1], 2, 'dedicated')).toEqual({
+      skip: "size 2 needs 2 server CPUs + 1 for the load generator; this host allows 2 (CPUs 0-1); --loadgen shared fits (the load generator then shares the server's cores)",
+    });
     expect(planCpus([0, 1], 16, 'dedicated')).toEqual({ skip: 'size 16 needs 16 server CPUs + 1 for the load generator; this host allows 2 (CPUs 0-1)' });
   });
   it('shared: both on the server cores', () => {

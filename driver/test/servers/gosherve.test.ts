@@ -93,7 +93,8 @@ describe('a checkout built into the cache', () => {
 
   it('labels a git checkout with git describe, dirty when edited', async () => {
     const dir = await writeGoServer(join(work, 'git-server'), { refreshEveryRequest: false });
-    const git = (...a: string[]) => execa('git', ['-C', dir, ...a], { env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    const git = (...a: string[]) =>
+      execa('git', ['-C', dir, ...a], { env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
     await git('init', '-q');
     await git('add', '.');
     await git('commit', '-q', '-m', 'first');
@@ -131,7 +132,9 @@ describe('a tag: explicit binary → cache → go install → one line', () => {
     expect(r.steps[0]).toBe('explicit binary: SERVER_BENCH_GOSHERVE_BIN_V0_3_7 is not set');
     expect(r.steps[1]).toBe(`cache: no ${cachedTagBinary(cache, 'v0.3.7')}`);
     expect(r.steps[2]).toMatch(/^go install: go install github\.com\/jnsgruk\/gosherve\/cmd\/gosherve@v0\.3\.7 failed: /);
-    expect('unavailable' in r && r.unavailable).toMatch(/^gosherve v0\.3\.7: no binary \(tried SERVER_BENCH_GOSHERVE_BIN_V0_3_7, the cache .*, go install .*\); set SERVER_BENCH_GOSHERVE_BIN_V0_3_7 to a gosherve v0\.3\.7 binary, build that tag into .*, or benchmark a checkout with --impls gosherve@\.\/path$/);
+    expect('unavailable' in r && r.unavailable).toMatch(
+      /^gosherve v0\.3\.7: no binary \(tried SERVER_BENCH_GOSHERVE_BIN_V0_3_7, the cache .*, go install .*\); set SERVER_BENCH_GOSHERVE_BIN_V0_3_7 to a gosherve v0\.3\.7 binary, build that tag into .*, or benchmark a checkout with --impls gosherve@\.\/path$/,
+    );
     expect(existsSync(join(cache, 'gosherve', 'v0.3.7'))).toBe(false);
   }, 60_000);
 
@@ -145,7 +148,9 @@ describe('a tag: explicit binary → cache → go install → one line', () => {
     const notExec = join(work, 'not-executable');
     await writeFile(notExec, 'x');
     const bad = await obtainTag('v0.3.7', ['MY_BIN'], cache, { MY_BIN: notExec });
-    expect('unavailable' in bad && bad.unavailable).toMatch(/^gosherve v0\.3\.7: MY_BIN=.*not-executable does not work \(.*not an executable file\); point it at a gosherve v0\.3\.7 binary$/);
+    expect('unavailable' in bad && bad.unavailable).toMatch(
+      /^gosherve v0\.3\.7: MY_BIN=.*not-executable does not work \(.*not an executable file\); point it at a gosherve v0\.3\.7 binary$/,
+    );
 
     // A binary placed in the cache by hand (here: the test's own server, for the tag v9.9.9).
     const cached = cachedTagBinary(cache, 'v9.9.9');
@@ -162,7 +167,9 @@ describe('server-bench prepare', () => {
     const r = await cli(['prepare', '--impls', `gosherve@${checkout},gosherve@v0.3.7`]);
     expect(r.exitCode, r.stderr).toBe(ExitCode.environment);
     expect(r.stderr).toMatch(/^prepare tiny-fileserver\n {2}cache: /m);
-    expect(r.stderr).toMatch(/^prepare gosherve@v0\.3\.7\n {2}explicit binary: SERVER_BENCH_GOSHERVE_BIN_V0_3_7 is not set\n {2}cache: no .*\n {2}go install: /m);
+    expect(r.stderr).toMatch(
+      /^prepare gosherve@v0\.3\.7\n {2}explicit binary: SERVER_BENCH_GOSHERVE_BIN_V0_3_7 is not set\n {2}cache: no .*\n {2}go install: /m,
+    );
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^tiny-fileserver: tiny-fileserver content [0-9a-f]{12} \(checkout /);
     expect(lines[1]).toMatch(/^gosherve@v0\.3\.7: unavailable: gosherve v0\.3\.7: no binary/);

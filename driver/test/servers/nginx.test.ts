@@ -12,14 +12,28 @@ describe('nginx reference', () => {
     expect(await nginxVersion()).toMatch(/^\d+\.\d+\.\d+/);
     expect(await nginxVersion('/nonexistent/nginx')).toBeNull();
     const conf = renderNginxConfig({ webroot: '/srv/site', redirects: [{ alias: 'go/1', target: 'https://e.org/$x' }], port: 8080, prefixDir: '/tmp/p' });
-    for (const line of ['worker_processes 1;', 'sendfile on;', 'tcp_nopush on;', 'access_log off;', 'daemon off;', 'master_process on;', 'error_log /tmp/p/error.log warn;', 'pid /tmp/p/nginx.pid;', 'client_body_temp_path /tmp/p/client_body;', 'listen 127.0.0.1:8080', 'error_page 404 /404.html;', 'image/webp webp;']) {
+    for (const line of [
+      'worker_processes 1;',
+      'sendfile on;',
+      'tcp_nopush on;',
+      'access_log off;',
+      'daemon off;',
+      'master_process on;',
+      'error_log /tmp/p/error.log warn;',
+      'pid /tmp/p/nginx.pid;',
+      'client_body_temp_path /tmp/p/client_body;',
+      'listen 127.0.0.1:8080',
+      'error_page 404 /404.html;',
+      'image/webp webp;',
+    ]) {
       expect(conf).toContain(line);
     }
     expect(conf).toContain('location = "/go/1" { return 301 "https://e.org/\\$x"; }');
     expect(conf).toContain('location = "/go/1/" { return 301 "https://e.org/\\$x"; }');
     expect(conf).not.toContain('/etc/nginx');
     // Every media type the gate expects is configured, so the reference passes it on any site.
-    for (const line of ['text/html html htm;', 'image/jpeg jpg jpeg;', 'image/avif avif;', 'font/woff woff;', 'application/pdf pdf;']) expect(conf).toContain(line);
+    for (const line of ['text/html html htm;', 'image/jpeg jpg jpeg;', 'image/avif avif;', 'font/woff woff;', 'application/pdf pdf;'])
+      expect(conf).toContain(line);
   });
 
   it('serves a post with and without the trailing slash (no /dir → /dir/ redirect), and aliases with both', async () => {

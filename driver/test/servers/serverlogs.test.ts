@@ -69,7 +69,9 @@ describe('--server-logs', () => {
     expect(loggingDiffers({ a: loud, b: quiet }, ['a'])).toBeNull();
     expect(loggingDiffers(undefined, ['a', 'b'])).toBeNull();
     expect(describeServerLogs('quiet', { a: quiet }, ['a'])).toBe('server logs: quiet (per-request logging off): a off');
-    expect(describeServerLogs(undefined, undefined, ['a'])).toBe("server logs: shipped (each server's own defaults) [not recorded: runs before --server-logs logged as shipped]");
+    expect(describeServerLogs(undefined, undefined, ['a'])).toBe(
+      "server logs: shipped (each server's own defaults) [not recorded: runs before --server-logs logged as shipped]",
+    );
   });
 
   it('every report states the mode in its header and carries the warning', () => {
@@ -80,7 +82,17 @@ describe('--server-logs', () => {
       backend: 'local',
       loadgen: 'dedicated',
       emulated: false,
-      config: { impls: ['a', 'b'], sizes: [{ name: '1', cpus: 1, memoryMiB: 256, vus: 1 }], reps: 1, durationSeconds: 1, warmupSeconds: 0, vusOverride: null, engine: 'wrk', reference: 'a', serverLogs: 'shipped' },
+      config: {
+        impls: ['a', 'b'],
+        sizes: [{ name: '1', cpus: 1, memoryMiB: 256, vus: 1 }],
+        reps: 1,
+        durationSeconds: 1,
+        warmupSeconds: 0,
+        vusOverride: null,
+        engine: 'wrk',
+        reference: 'a',
+        serverLogs: 'shipped',
+      },
       site: { kind: 'generated', seed: 1, targetBytes: 1e6, files: 1, bytes: 1, aliases: 0 },
       order: [],
       skipped: [],
@@ -90,18 +102,58 @@ describe('--server-logs', () => {
       logging: { a: { perRequest: true, setting: 'A_LOG=info' }, b: { perRequest: false, setting: 'quiet' } },
     };
     const cell = (impl: string) => ({
-      schemaVersion: SCHEMA_VERSION, id: `${impl}-1cpu-r1`, impl, size: run.config.sizes[0]!, rep: 1, order: 0, engine: { name: 'wrk' as const, version: 'wrk' }, vus: 1, connections: 6, warmupSeconds: 0, durationSeconds: 1,
-      requests: 100, reqPerSec: 100, bytes: 1000, bytesPerSec: 1000, latencyMs: { avg: 1, p50: 1, p90: 1, p95: 1, p99: 1, max: 1 }, statusCounts: { '200': 100 }, failedChecks: 0, errors: 0, mapFetches: 0,
-      resources: { serverCpuSeconds: 1, serverPeakRssBytes: 1, memoryLimitBytes: null, memoryEnforced: false, serverCpus: [0], loadgenCpuSeconds: 1, loadgenCpus: [1], loadgenUtilisation: 0.5 },
-      warnings: [], startedAt: run.createdAt, finishedAt: run.createdAt, raw: null,
+      schemaVersion: SCHEMA_VERSION,
+      id: `${impl}-1cpu-r1`,
+      impl,
+      size: run.config.sizes[0]!,
+      rep: 1,
+      order: 0,
+      engine: { name: 'wrk' as const, version: 'wrk' },
+      vus: 1,
+      connections: 6,
+      warmupSeconds: 0,
+      durationSeconds: 1,
+      requests: 100,
+      reqPerSec: 100,
+      bytes: 1000,
+      bytesPerSec: 1000,
+      latencyMs: { avg: 1, p50: 1, p90: 1, p95: 1, p99: 1, max: 1 },
+      statusCounts: { '200': 100 },
+      failedChecks: 0,
+      errors: 0,
+      mapFetches: 0,
+      resources: {
+        serverCpuSeconds: 1,
+        serverPeakRssBytes: 1,
+        memoryLimitBytes: null,
+        memoryEnforced: false,
+        serverCpus: [0],
+        loadgenCpuSeconds: 1,
+        loadgenCpus: [1],
+        loadgenUtilisation: 0.5,
+      },
+      warnings: [],
+      startedAt: run.createdAt,
+      finishedAt: run.createdAt,
+      raw: null,
     });
     const results = buildResults({ run, cells: [cell('a'), cell('b')], verifications: [] });
-    expect(results.warnings.find((w) => w.code === 'logs-differ')?.message).toMatch(/^the servers compared log differently: a wrote a line per request, b did not/);
+    expect(results.warnings.find((w) => w.code === 'logs-differ')?.message).toMatch(
+      /^the servers compared log differently: a wrote a line per request, b did not/,
+    );
     expect(renderTerminal(results)).toContain("server logs: shipped (each server's own defaults): a A_LOG=info, b quiet");
     expect(renderTerminal(results)).toContain('warning: the servers compared log differently');
     expect(renderMarkdown(results)).toContain("Server logs: shipped (each server's own defaults): a A_LOG=info, b quiet.");
     expect(renderHtml(results)).toContain('server logs shipped');
-    const same = buildResults({ run: { ...run, config: { ...run.config, serverLogs: 'quiet' }, logging: { a: { perRequest: false, setting: 'x' }, b: { perRequest: false, setting: 'y' } } }, cells: [cell('a'), cell('b')], verifications: [] });
+    const same = buildResults({
+      run: {
+        ...run,
+        config: { ...run.config, serverLogs: 'quiet' },
+        logging: { a: { perRequest: false, setting: 'x' }, b: { perRequest: false, setting: 'y' } },
+      },
+      cells: [cell('a'), cell('b')],
+      verifications: [],
+    });
     expect(same.warnings.map((w) => w.code)).not.toContain('logs-differ');
     expect(renderMarkdown(same)).toContain('Server logs: quiet (per-request logging off)');
   });
@@ -124,7 +176,9 @@ describe('--server-logs with --backend vm', () => {
     } finally {
       process.stderr.write = write;
     }
-    expect(writes.join('')).toMatch(/^server-bench: --backend vm: --server-logs quiet is not available \(the VM units run every server as the flake defines it \(shipped\); run --server-logs quiet with the local backend\)\n$/);
+    expect(writes.join('')).toMatch(
+      /^server-bench: --backend vm: --server-logs quiet is not available \(the VM units run every server as the flake defines it \(shipped\); run --server-logs quiet with the local backend\)\n$/,
+    );
   });
 });
 

@@ -15,7 +15,18 @@ import { defaultCacheDir, resolveImpls, type LocalImplContext } from '../../src/
 import { startMapServer } from '../../src/site/map-server.js';
 import { waitPortsFree } from '../../src/servers/ports.js';
 import {
-  answersAsServy, embedsSite, obtainServy, obtainServyBinary, obtainServyCheckout, parseServySpec, rebuildCost, rustSource, servy, servyCheckoutImpl, siteFingerprint, siteSample,
+  answersAsServy,
+  embedsSite,
+  obtainServy,
+  obtainServyBinary,
+  obtainServyCheckout,
+  parseServySpec,
+  rebuildCost,
+  rustSource,
+  servy,
+  servyCheckoutImpl,
+  siteFingerprint,
+  siteSample,
 } from '../../src/servers/servy.js';
 import { generateSite } from '../../src/site/generate.js';
 import { localSupervisor } from '../../src/servers/supervisor-local.js';
@@ -44,7 +55,8 @@ async function writeSite(dir: string, word: string): Promise<string> {
 
 /** A stand-in servy: stops naming SERVY_REDIRECTS_URL when it is unset (as servy does), then the embedded bytes of `site`. */
 async function standIn(path: string, site: string | null): Promise<string> {
-  const head = '#!/bin/sh\nif [ -z "$SERVY_REDIRECTS_URL" ]; then echo "Error: failed to load environment variable SERVY_REDIRECTS_URL" >&2; exit 1; fi\nexit 0\n';
+  const head =
+    '#!/bin/sh\nif [ -z "$SERVY_REDIRECTS_URL" ]; then echo "Error: failed to load environment variable SERVY_REDIRECTS_URL" >&2; exit 1; fi\nexit 0\n';
   const parts = [Buffer.from(head)];
   if (site !== null) for (const f of await siteSample(site, 100)) parts.push(await readFile(join(site, f)), Buffer.from('\n'));
   await writeFile(path, Buffer.concat(parts));
@@ -72,7 +84,9 @@ describe('servy@<path>', () => {
   });
 
   it('counts the Rust sources and manifests as what makes the binary, not its tests or docs', () => {
-    expect(['src/lib/handlers.rs', 'src/bin/servy/main.rs', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'rust-toolchain.toml', '.cargo/config.toml'].every(rustSource)).toBe(true);
+    expect(
+      ['src/lib/handlers.rs', 'src/bin/servy/main.rs', 'Cargo.toml', 'Cargo.lock', 'build.rs', 'rust-toolchain.toml', '.cargo/config.toml'].every(rustSource),
+    ).toBe(true);
     expect(['tests/assets.rs', 'benches/b.rs', 'examples/e.rs', 'README.md', 'tests/servy_assets/index.html', 'flake.nix'].some(rustSource)).toBe(false);
   });
 });
@@ -150,9 +164,12 @@ describe('plain servy', () => {
   it('says what a build for another site costs, from the builds it measured', () => {
     expect(rebuildCost([])).toBe('a build for another site recompiles servy alone');
     expect(rebuildCost([{ seconds: 128.4, cold: true, site: '/a', builtAt: '2026-01-01T00:00:00Z' }])).toMatch(/less than the 128 s of the first build/);
-    expect(rebuildCost([{ seconds: 128.4, cold: true, site: '/a', builtAt: '2026-01-01T00:00:00Z' }, { seconds: 31.2, cold: false, site: '/b', builtAt: '2026-01-02T00:00:00Z' }])).toBe(
-      'a build for another site costs about 31 s (servy alone is recompiled; last measured 2026-01-02)',
-    );
+    expect(
+      rebuildCost([
+        { seconds: 128.4, cold: true, site: '/a', builtAt: '2026-01-01T00:00:00Z' },
+        { seconds: 31.2, cold: false, site: '/b', builtAt: '2026-01-02T00:00:00Z' },
+      ]),
+    ).toBe('a build for another site costs about 31 s (servy alone is recompiled; last measured 2026-01-02)');
   });
 });
 
@@ -214,7 +231,15 @@ describe.runIf(real.checkout !== null)(`servy built from a checkout ${REAL_SERVY
     try {
       const targets = await buildTargets(server.baseUrl, 'gh https://github.com/jnsgruk\nservy https://github.com/jnsgruk/servy\n');
       expect(targets.paths.length).toBeGreaterThan(5);
-      const v = await verify({ impl: impl.name, size: 'host', baseUrl: server.baseUrl, metricsUrl: server.metricsUrl, metricPrefix: impl.metricPrefix, targets, webroot: siteA });
+      const v = await verify({
+        impl: impl.name,
+        size: 'host',
+        baseUrl: server.baseUrl,
+        metricsUrl: server.metricsUrl,
+        metricPrefix: impl.metricPrefix,
+        targets,
+        webroot: siteA,
+      });
       expect(v.findings.filter((f) => f.status === 'fail')).toEqual([]);
       expect(v.passed).toBe(true);
       const r = await fetch(`${server.baseUrl}/gh`, { redirect: 'manual' });

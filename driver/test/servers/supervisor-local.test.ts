@@ -22,7 +22,12 @@ const ctx: ImplContext = { webroot: '/tmp', mapUrl: 'http://127.0.0.1:9/map', ca
 
 function scriptImpl(name: string, port: number, script: string): Impl {
   return {
-    name, description: 'test', reference: false, sitePort: port, metricsPort: null, metricPrefix: null,
+    name,
+    description: 'test',
+    reference: false,
+    sitePort: port,
+    metricsPort: null,
+    metricPrefix: null,
     prepare: async () => ({ version: 'test' }),
     launch: () => ({ command: process.execPath, args: ['-e', script], env: { PORT: String(port) } }),
   };
@@ -69,7 +74,11 @@ describe('localSupervisor', () => {
   it('a server that dies at start-up is an error carrying its error line, not its stack frames', async () => {
     const port = await freePort();
     const err = await sup
-      .start(scriptImpl('crashy', port, `throw new SyntaxError('The requested module does not provide an export named StartupError')`), ctx, { cpus: [], memoryLimitBytes: null, memoryEnforced: false })
+      .start(scriptImpl('crashy', port, `throw new SyntaxError('The requested module does not provide an export named StartupError')`), ctx, {
+        cpus: [],
+        memoryLimitBytes: null,
+        memoryEnforced: false,
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BenchError);
     expect((err as BenchError).message).toMatch(/^crashy exited with code 1 during start-up: .*SyntaxError: The requested module/);

@@ -11,7 +11,9 @@ const env = useSiteServers();
 
 describe('crawl: link extraction', () => {
   it('extracts href, src, every srcset candidate and CSS in style attributes and elements', () => {
-    const links = extractLinks('<a href="/a">x</a><img src="/b.jpg" srcset="/b-800.jpg 800w, /b-1600.jpg 1600w"><script src="/c.js"></script><div style="background:url(\'/d.png\')"></div><style>p{background:url(/e.png)}</style><source srcset="/f.webp 1x,/g.webp 2x">');
+    const links = extractLinks(
+      '<a href="/a">x</a><img src="/b.jpg" srcset="/b-800.jpg 800w, /b-1600.jpg 1600w"><script src="/c.js"></script><div style="background:url(\'/d.png\')"></div><style>p{background:url(/e.png)}</style><source srcset="/f.webp 1x,/g.webp 2x">',
+    );
     expect(links).toEqual(['/a', '/b.jpg', '/b-800.jpg', '/b-1600.jpg', '/c.js', '/d.png', '/e.png', '/f.webp', '/g.webp']);
   });
 
@@ -22,7 +24,12 @@ describe('crawl: link extraction', () => {
   });
 
   it('extracts CSS url() in every quoting style and @import, ignoring comments', () => {
-    expect(extractCssLinks('@import "base.css"; /* url(/no.png) */ a{b:url( "../f.woff2" ) format("woff2")} c{d:url(\'/e.png\')} f{g:url(h.svg)}')).toEqual(['../f.woff2', '/e.png', 'h.svg', 'base.css']);
+    expect(extractCssLinks('@import "base.css"; /* url(/no.png) */ a{b:url( "../f.woff2" ) format("woff2")} c{d:url(\'/e.png\')} f{g:url(h.svg)}')).toEqual([
+      '../f.woff2',
+      '/e.png',
+      'h.svg',
+      'base.css',
+    ]);
   });
 
   it('keeps same-origin paths only, resolving ./ and ../, dropping fragments and queries, canonical percent-encoding', () => {

@@ -21,7 +21,9 @@ describe('site generator', () => {
   it('has the default shape of the original blog (~40 MB, ~680 files, images ~90 % of bytes)', async () => {
     const big = await generateSite({ dir: join(env.tmp, 'big'), seed: 1, targetBytes: 40_000_000 });
     const st = await siteStats(big.dir);
-    const images = listFiles(big.dir).filter((f) => f.startsWith('/images/')).reduce((a, f) => a + statSync(join(big.dir, f)).size, 0);
+    const images = listFiles(big.dir)
+      .filter((f) => f.startsWith('/images/'))
+      .reduce((a, f) => a + statSync(join(big.dir, f)).size, 0);
     expect(st.files).toBe(big.files);
     expect(st.bytes).toBe(big.bytes);
     expect(st.files).toBeGreaterThanOrEqual(600);

@@ -30,7 +30,9 @@ describe('map server', () => {
 
   it('answers a burst of 200 concurrent fetches (normal listen backlog), counting each', async () => {
     env.map.resetFetches();
-    const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => fetch(`${env.map.url}?cachebust=${i}`).then(async (r) => (await r.text(), r.status))));
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => fetch(`${env.map.url}?cachebust=${i}`).then(async (r) => (await r.text(), r.status))),
+    );
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(env.map.fetches()).toBe(200);
   });

@@ -43,10 +43,16 @@ describe('aliases that name files', () => {
     const map = join(work, 'map.txt');
     await writeFile(map, 'about.html https://example.org/about\ngh https://github.com/\n');
     await waitPortsFree([8080, 8081], 30_000);
-    const r = await execa(process.execPath, [CLI, 'verify', '--impls', 'tsherve,nginx', '--webroot', site, '--redirects', map, '--json'], { reject: false, timeout: 120_000 });
+    const r = await execa(process.execPath, [CLI, 'verify', '--impls', 'tsherve,nginx', '--webroot', site, '--redirects', map, '--json'], {
+      reject: false,
+      timeout: 120_000,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { impl: string; verification: { passed: boolean; findings: { url: string; status: string }[] } }[];
-    expect(out.map((o) => [o.impl, o.verification.passed])).toEqual([['tsherve', true], ['nginx', true]]);
+    expect(out.map((o) => [o.impl, o.verification.passed])).toEqual([
+      ['tsherve', true],
+      ['nginx', true],
+    ]);
     expect(r.stderr.split('\n').filter((l) => l.includes('name a file of the site'))).toHaveLength(1);
     expect(r.stderr).toMatch(/1 alias\(es\) name a file of the site \(\/about\.html\)/);
   }, 120_000);
@@ -57,6 +63,8 @@ describe('aliases that name files', () => {
     await waitPortsFree([8080, 8081], 30_000);
     const r = await execa(process.execPath, [CLI, 'verify', '--impls', 'tsherve', '--webroot', site, '--redirects', map], { reject: false, timeout: 120_000 });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: --redirects .*garbage\.txt: 3 line\(s\) skipped, 1 alias\(es\) read \(line 1: expected "alias target" separated by one space, got 5 field\(s\)/);
+    expect(r.stderr).toMatch(
+      /warning: --redirects .*garbage\.txt: 3 line\(s\) skipped, 1 alias\(es\) read \(line 1: expected "alias target" separated by one space, got 5 field\(s\)/,
+    );
   }, 120_000);
 });

@@ -16,7 +16,15 @@ const env = useSiteServers();
 describe('verification', () => {
   it('passes on nginx serving the site with our reference config, with no warnings', async () => {
     const targets = await buildTargets(`http://127.0.0.1:${env.nginxPort}`, env.site.redirectsText);
-    const v = await verify({ impl: 'nginx', size: '1', baseUrl: `http://127.0.0.1:${env.nginxPort}`, metricsUrl: null, metricPrefix: null, targets, webroot: env.site.dir });
+    const v = await verify({
+      impl: 'nginx',
+      size: '1',
+      baseUrl: `http://127.0.0.1:${env.nginxPort}`,
+      metricsUrl: null,
+      metricPrefix: null,
+      targets,
+      webroot: env.site.dir,
+    });
     expect(v.findings.filter((f) => f.status !== 'pass')).toEqual([]);
     expect(v.passed).toBe(true);
     expect(v.counts).toEqual({ pass: targets.paths.length + targets.redirects.length + 1, warn: 0, fail: 0 });
@@ -26,7 +34,10 @@ describe('verification', () => {
 
   it('passes on tsherve, including its metrics counter', async () => {
     const cli = resolve('dist/servers/tsherve/src/cli.js');
-    const proc = spawn(process.execPath, [cli], { env: { TSHERVE_WEBROOT: env.site.dir, TSHERVE_REDIRECT_MAP_URL: env.map.url, TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [cli], {
+      env: { TSHERVE_WEBROOT: env.site.dir, TSHERVE_REDIRECT_MAP_URL: env.map.url, TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const ports = await new Promise<{ port: number; metricsPort: number }>((res, rej) => {
         let out = '';
@@ -44,7 +55,15 @@ describe('verification', () => {
       const base = `http://127.0.0.1:${ports.port}`;
       const targets = await buildTargets(base, env.site.redirectsText);
       expect(targets.paths).toEqual(env.site.expectedPaths);
-      const v = await verify({ impl: 'tsherve', size: '1', baseUrl: base, metricsUrl: `http://127.0.0.1:${ports.metricsPort}/metrics`, metricPrefix: 'tsherve_', targets, webroot: env.site.dir });
+      const v = await verify({
+        impl: 'tsherve',
+        size: '1',
+        baseUrl: base,
+        metricsUrl: `http://127.0.0.1:${ports.metricsPort}/metrics`,
+        metricPrefix: 'tsherve_',
+        targets,
+        webroot: env.site.dir,
+      });
       expect(v.findings.filter((f) => f.status === 'fail')).toEqual([]);
       expect(v.passed).toBe(true);
       expect(v.counts.pass).toBeGreaterThan(targets.paths.length);
@@ -62,11 +81,23 @@ describe('verification', () => {
     const bad = await env.startNginx('nginx-bad', copy, wrong);
     try {
       const base = `http://127.0.0.1:${bad.port}`;
-      const v = await verify({ impl: 'nginx', size: '1', baseUrl: base, metricsUrl: null, metricPrefix: null, targets: { paths: env.site.expectedPaths, redirects: env.site.redirects }, webroot: copy });
+      const v = await verify({
+        impl: 'nginx',
+        size: '1',
+        baseUrl: base,
+        metricsUrl: null,
+        metricPrefix: null,
+        targets: { paths: env.site.expectedPaths, redirects: env.site.redirects },
+        webroot: copy,
+      });
       expect(v.passed).toBe(false);
       expect(v.findings.filter((f) => f.status === 'fail')).toEqual([
         { status: 'fail', url: `${base}${gone}`, reason: 'expected 200, got 404' },
-        { status: 'fail', url: `${base}/${env.site.redirects[2]!.alias}`, reason: `Location https://wrong.example/, expected ${env.site.redirects[2]!.target}` },
+        {
+          status: 'fail',
+          url: `${base}/${env.site.redirects[2]!.alias}`,
+          reason: `Location https://wrong.example/, expected ${env.site.redirects[2]!.target}`,
+        },
       ]);
       expect(v.counts.pass).toBe(env.site.expectedPaths.length + env.site.redirects.length + 1 - 2);
     } finally {
@@ -85,7 +116,8 @@ describe('verification', () => {
       const url = req.url ?? '/';
       if (url === '/css/site.css') send(res, 200, { 'Content-Type': 'text/css' }, 'short');
       else if (url === '/js/theme.js') send(res, 200, { 'Content-Type': 'image/png' }, js);
-      else if (url === '/js/search.js') send(res, 200, { 'Content-Type': 'application/javascript; charset=latin1' }, readFileSync(join(env.site.dir, 'js/search.js')));
+      else if (url === '/js/search.js')
+        send(res, 200, { 'Content-Type': 'application/javascript; charset=latin1' }, readFileSync(join(env.site.dir, 'js/search.js')));
       else if (url === '/robots.txt') {
         res.writeHead(200, { 'Content-Type': 'text/plain' }); // chunked: no Content-Length
         res.write(readFileSync(join(env.site.dir, 'robots.txt')));
@@ -96,7 +128,8 @@ describe('verification', () => {
       else if (url === '/linkedin') send(res, 200, {}, 'not a redirect');
       else if (url.startsWith('/server-bench-no-such-page')) send(res, 200, {}, 'oops');
       else if (url === '/metrics') send(res, 200, {}, '# other\nbad_requests_total_other 1\nother_metric 1\n');
-      else if (url === '/hang') res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': '100' }).write('partial'); // never ends
+      else if (url === '/hang')
+        res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': '100' }).write('partial'); // never ends
       else send(res, 500, {});
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -104,7 +137,16 @@ describe('verification', () => {
     try {
       const paths = ['/css/site.css', '/js/theme.js', '/js/search.js', '/robots.txt', '/atom.xml', '/index.xml', '/hang'];
       const t0 = Date.now();
-      const v = await verify({ impl: 'bad', size: '1', baseUrl: base, metricsUrl: `${base}/metrics`, metricPrefix: 'bad_', targets: { paths, redirects: env.site.redirects.slice(0, 3) }, webroot: env.site.dir, timeoutMs: 500 });
+      const v = await verify({
+        impl: 'bad',
+        size: '1',
+        baseUrl: base,
+        metricsUrl: `${base}/metrics`,
+        metricPrefix: 'bad_',
+        targets: { paths, redirects: env.site.redirects.slice(0, 3) },
+        webroot: env.site.dir,
+        timeoutMs: 500,
+      });
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(v.passed).toBe(false);
       const reasons = (u: string): string[] => v.findings.filter((f) => f.url === `${base}${u}`).map((f) => `${f.status}: ${f.reason}`);
@@ -112,7 +154,12 @@ describe('verification', () => {
       expect(reasons('/js/theme.js')).toEqual(['fail: Content-Type image/png, expected text/javascript']);
       expect(reasons('/js/search.js')).toEqual(['warn: Content-Type application/javascript, expected text/javascript (equivalent for browsers)']);
       expect(reasons('/robots.txt')).toEqual([`warn: no Content-Length header (chunked); ${statSync(join(env.site.dir, 'robots.txt')).size} bytes received`]);
-      expect(reasons('/atom.xml').sort()).toEqual([`fail: Content-Type text/html, expected application/xml`, `fail: body is 3 bytes, the file ${join(env.site.dir, 'atom.xml')} has ${statSync(join(env.site.dir, 'atom.xml')).size}`].sort());
+      expect(reasons('/atom.xml').sort()).toEqual(
+        [
+          `fail: Content-Type text/html, expected application/xml`,
+          `fail: body is 3 bytes, the file ${join(env.site.dir, 'atom.xml')} has ${statSync(join(env.site.dir, 'atom.xml')).size}`,
+        ].sort(),
+      );
       expect(reasons('/index.xml')).toEqual(['fail: expected 200, got 500']);
       expect(reasons('/hang')).toEqual(['fail: no complete answer within 500 ms']);
       expect(reasons('/gh')).toEqual([`fail: Location https://wrong.example/, expected ${env.site.redirects[0]!.target}`]);
@@ -145,17 +192,36 @@ describe('verification', () => {
   it('grades Content-Type headers: parameters, equivalents, wrong types', () => {
     expect(checkContentType('text/html; charset=utf-8', 'text/html').status).toBe('pass');
     expect(checkContentType('TEXT/HTML', 'text/html').status).toBe('pass');
-    expect(checkContentType('text/html; charset=iso-8859-1', 'text/html')).toEqual({ status: 'warn', reason: 'Content-Type text/html; charset=iso-8859-1: charset iso-8859-1, the files are UTF-8' });
+    expect(checkContentType('text/html; charset=iso-8859-1', 'text/html')).toEqual({
+      status: 'warn',
+      reason: 'Content-Type text/html; charset=iso-8859-1: charset iso-8859-1, the files are UTF-8',
+    });
     expect(checkContentType('text/xml; charset=utf-8', 'application/xml').status).toBe('warn');
-    expect(checkContentType('application/octet-stream', 'image/webp')).toEqual({ status: 'fail', reason: 'Content-Type application/octet-stream, expected image/webp' });
+    expect(checkContentType('application/octet-stream', 'image/webp')).toEqual({
+      status: 'fail',
+      reason: 'Content-Type application/octet-stream, expected image/webp',
+    });
     expect(checkContentType(null, 'image/png').status).toBe('fail');
   });
 
   it('fails (does not hang) when nothing listens', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const v = await verify({ impl: 'gone', size: '1', baseUrl: base, metricsUrl: `${base}/metrics`, metricPrefix: 'x_', targets: { paths: ['/'], redirects: [] }, webroot: null, timeoutMs: 1_000 });
+    const v = await verify({
+      impl: 'gone',
+      size: '1',
+      baseUrl: base,
+      metricsUrl: `${base}/metrics`,
+      metricPrefix: 'x_',
+      targets: { paths: ['/'], redirects: [] },
+      webroot: null,
+      timeoutMs: 1_000,
+    });
     expect(v.passed).toBe(false);
-    expect(v.findings.filter((f) => f.status === 'fail').map((f) => f.reason)).toEqual(['request failed: ECONNREFUSED', 'request failed: ECONNREFUSED', 'metrics: request failed: ECONNREFUSED']);
+    expect(v.findings.filter((f) => f.status === 'fail').map((f) => f.reason)).toEqual([
+      'request failed: ECONNREFUSED',
+      'request failed: ECONNREFUSED',
+      'metrics: request failed: ECONNREFUSED',
+    ]);
   });
 });

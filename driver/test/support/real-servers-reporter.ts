@@ -14,13 +14,20 @@ function line(testModules: ReadonlyArray<TestModule>, tag: string, what: string,
   }
   const total = counts.passed + counts.failed + counts.skipped + counts.pending;
   if (total === 0) return `${what} cases: none in this run`;
-  if (counts.passed + counts.failed > 0) return `${what} cases: ${counts.passed + counts.failed} of ${total} ran (${counts.passed} passed, ${counts.failed} failed) against ${describe}`;
+  if (counts.passed + counts.failed > 0)
+    return `${what} cases: ${counts.passed + counts.failed} of ${total} ran (${counts.passed} passed, ${counts.failed} failed) against ${describe}`;
   return `${what} cases: 0 of ${total} ran: ${describe} (${howToRun})`;
 }
 
 export default class RealServersReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
-    const gosherve = line(testModules, REAL_GOSHERVE_TAG, 'real gosherve', realGosherve().describe, 'set SERVER_BENCH_GOSHERVE_BIN and SERVER_BENCH_GOSHERVE_OLD_BIN to run them');
+    const gosherve = line(
+      testModules,
+      REAL_GOSHERVE_TAG,
+      'real gosherve',
+      realGosherve().describe,
+      'set SERVER_BENCH_GOSHERVE_BIN and SERVER_BENCH_GOSHERVE_OLD_BIN to run them',
+    );
     const servy = line(testModules, REAL_SERVY_TAG, 'real servy', realServy().describe, 'set SERVER_BENCH_SERVY_CHECKOUT to a servy checkout to run them');
     process.stdout.write(`\n${gosherve}\n${servy}\n`);
   }

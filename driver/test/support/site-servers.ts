@@ -22,7 +22,10 @@ export async function freePort(): Promise<number> {
 
 async function waitHttp(url: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(url).then((r) => r.body?.cancel().then(() => true), () => false);
+    const ok = await fetch(url).then(
+      (r) => r.body?.cancel().then(() => true),
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -76,7 +79,10 @@ export function useSiteServers(): SiteServers {
       const port = await freePort();
       const prefix = join(tmp, name);
       mkdirSync(prefix, { recursive: true });
-      writeFileSync(join(prefix, 'nginx.conf'), renderNginxConfig({ webroot, redirects, port, prefixDir: prefix, workers: 1, runAsRoot: process.getuid?.() === 0 }));
+      writeFileSync(
+        join(prefix, 'nginx.conf'),
+        renderNginxConfig({ webroot, redirects, port, prefixDir: prefix, workers: 1, runAsRoot: process.getuid?.() === 0 }),
+      );
       const proc = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')], { stdio: 'ignore', detached: true });
       started.push(proc);
       await waitHttp(`http://127.0.0.1:${port}/`);

@@ -152,7 +152,10 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
       expect(cell.resources.serverCpuSeconds).toBeGreaterThan(0);
       expect(existsSync(join(cellDir(runDir, '1', cell.impl, 1), 'summary.txt'))).toBe(true);
     }
-    expect(loaded.verifications.map((v) => [v.impl, v.passed]).sort()).toEqual([['nginx', true], ['tsherve', true]]);
+    expect(loaded.verifications.map((v) => [v.impl, v.passed]).sort()).toEqual([
+      ['nginx', true],
+      ['tsherve', true],
+    ]);
     // The same reports as the local backend.
     for (const f of ['results.json', 'report.md', 'report.html']) expect(existsSync(join(runDir, f)), f).toBe(true);
     expect(existsSync(join(c.reports, 'index.html'))).toBe(true);
@@ -170,7 +173,9 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
       let c = await newCase();
       const r = await withFreePorts(async () => {
         c = await newCase();
-        return driver(c, ['--impls', 'tsherve', '--reps', '1', '--sizes', '1', '--duration', '1s', '--warmup', '0s', '--engine', 'wrk', '--allow-tcg'], { FAKE_VM_VIRT: virt });
+        return driver(c, ['--impls', 'tsherve', '--reps', '1', '--sizes', '1', '--duration', '1s', '--warmup', '0s', '--engine', 'wrk', '--allow-tcg'], {
+          FAKE_VM_VIRT: virt,
+        });
       });
       expect(r.exitCode, r.all).toBe(0);
       const loaded = await loadRun(await onlyRunDir(c.reports));
@@ -267,7 +272,10 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
   // it starts (ExecStartPost). Either way the forward accepts and resets until sshd listens.
   // Each case also has the guest answer systemd-detect-virt (qemu = TCG, kvm): that, not the host's
   // /dev/kvm, is what the state file records.
-  for (const [mode, virt] of [['hostkey-before-sshd', 'qemu'], ['ok', 'kvm']] as const) {
+  for (const [mode, virt] of [
+    ['hostkey-before-sshd', 'qemu'],
+    ['ok', 'kvm'],
+  ] as const) {
     it(`vm start connects whether the host key is published before sshd listens or after (${mode}); emulated from the guest (${virt})`, async () => {
       const c = await newCase();
       const state = await mkdtemp(join(work, 'xdg-'));

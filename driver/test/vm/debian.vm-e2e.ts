@@ -99,133 +99,214 @@ afterAll(async () => {
 });
 
 describe('the Debian guest in a real QEMU', () => {
-  it('vm image build: built or cached, then cached', async () => {
-    const first = await timed('image build (first call)', () => cli(['vm', 'image', 'build', '--json'], 30 * MINUTE));
-    expect(first.exitCode, first.all).toBe(0);
-    const j = JSON.parse(first.stdout) as { dir: string; cached: boolean; manifest: unknown };
-    manifest = ImageManifestSchema.parse(j.manifest);
-    imageDir = j.dir;
-    expect(imageDir.startsWith(join(defaultCacheDir(), 'vm', 'debian', 'image-'))).toBe(true);
-    expect(manifest.impls).toEqual(expect.arrayContaining(['tsherve', 'nginx']));
-    if (!j.cached) process.stderr.write(`vm-e2e: built cold: base ${manifest.buildSeconds.base ?? 'cached'} s, image ${manifest.buildSeconds.image} s\n`);
-    const again = await timed('image build (cached)', () => cli(['vm', 'image', 'build', '--json'], 5 * MINUTE));
-    expect(again.exitCode, again.all).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ dir: imageDir, cached: true });
-    accel = await chooseAccel({ kernel: join(imageDir, 'vmlinuz'), cacheDir: defaultCacheDir() });
-    process.stderr.write(`vm-e2e: accelerator ${accel.accel} (${accel.reason})\n`);
-    if (existsSync('/sys/module/kvm_pvm')) {
-      // The case this machine has: /dev/kvm opens, yet KVM does not boot a stock kernel.
-      expect(accel.accel).toBe('tcg');
-      const probe = await probeKvm(join(imageDir, 'vmlinuz'), 20_000);
-      process.stderr.write(`vm-e2e: KVM probe on kvm_pvm: ${probe.detail}\n`);
-      expect(probe.ok).toBe(false);
-    }
-  }, 35 * MINUTE);
-
-  it('vm start --size 1, vm exec, vm stop: the guest runs the size, under the accelerator chosen', async () => {
-    const started = await timed('vm start (boot to SSH)', () => cli(['vm', 'start', '--size', '1', '--image', 'debian', '--allow-tcg'], 15 * MINUTE));
-    expect(started.exitCode, started.all).toBe(0);
-    expect(started.stdout).toMatch(/VM size 1 running: pid \d+, SSH on 127\.0\.0\.1:\d+/);
-    expect(started.stdout.includes('emulated (TCG)')).toBe(accel.accel === 'tcg');
-    expect(started.all).toContain(`Debian guest with ${accel.accel.toUpperCase()}`);
-    const state = JSON.parse(await readFile(join(xdg, 'server-bench', 'vm', '1.json'), 'utf8')) as { emulated: boolean; consoleLog: string; tmpDir: string };
-    expect(state.emulated).toBe(accel.accel === 'tcg');
-    expect(await readFile(state.consoleLog, 'utf8')).toContain(`server-bench: QEMU with ${accel.accel.toUpperCase()}`);
-
-    const uname = await timed('vm exec uname -a', () => cli(['vm', 'exec', '--', 'uname -a'], 2 * MINUTE));
-    expect(uname.exitCode, uname.all).toBe(0);
-    expect(uname.stdout).toMatch(/^Linux bench-1 \S+-amd64 /);
-    const size = vmSizeOf('1');
-    const facts = await cli(['vm', 'exec', '--', 'systemd-detect-virt; nproc; cat /etc/server-bench/size.json; systemctl show -p MemoryMax -p AllowedCPUs bench-tsherve; systemctl is-active bench-redirect-map; ip -4 -br address show eth0'], 2 * MINUTE);
-    expect(facts.exitCode, facts.all).toBe(0);
-    const lines = facts.stdout.trim().split('\n');
-    expect(lines[0]).toBe(accel.accel === 'tcg' ? 'qemu' : 'kvm');
-    expect(lines[1]).toBe(String(size.vmCores));
-    expect(JSON.parse(lines[2] as string)).toMatchObject({ name: '1', cpus: size.cpus, memoryMiB: size.memoryMiB, vmCores: size.vmCores });
-    expect(facts.stdout).toContain(`MemoryMax=${size.memoryMiB * 2 ** 20}`);
-    expect(facts.stdout).toContain('AllowedCPUs=0');
-    expect(facts.stdout).toContain('\nactive\n');
-    expect(facts.stdout).toMatch(/eth0\s+UP\s+10\.0\.2\.15\/24/);
-
-    const stopped = await timed('vm stop', () => cli(['vm', 'stop', '--size', '1'], 3 * MINUTE));
-    expect(stopped.exitCode, stopped.all).toBe(0);
-    expect(existsSync(state.tmpDir)).toBe(false);
-    await expectNothingLeft();
-  }, 25 * MINUTE);
-
-  it('bench --backend vm --image debian: every implementation verified and stored, limits from the guest cgroup', async () => {
-    const r = await timed('bench (1 size, all impls, 5 s cells)', () => cli(['bench', '--backend', 'vm', '--image', 'debian', '--sizes', '1', '--reps', '1', '--duration', '5s', '--engine', 'wrk', '--allow-tcg'], 25 * MINUTE));
-    expect(r.all).not.toMatch(/internal error/);
-    expect(r.exitCode, r.all).toBe(0);
-    process.stderr.write(`${r.stdout}\n`);
-    const runs = (await readdir(reports, { withFileTypes: true })).filter((e) => e.isDirectory());
-    expect(runs).toHaveLength(1);
-    const runDir = join(reports, (runs[0] as { name: string }).name);
-    const loaded = await loadRun(runDir);
-    expect(loaded.run.backend).toBe('vm');
-    expect(loaded.run.emulated).toBe(accel.accel === 'tcg');
-    expect(loaded.run.site).toMatchObject({ kind: 'generated', targetBytes: manifest.siteTargetBytes });
-    expect(loaded.cells.map((c) => c.impl).sort()).toEqual([...manifest.impls].sort());
-    expect(loaded.verifications.map((v) => [v.impl, v.passed]).sort()).toEqual(manifest.impls.map((i) => [i, true]).sort());
-    const limit = vmSizeOf('1').memoryMiB * 2 ** 20;
-    for (const cell of loaded.cells) {
-      expect(cell.requests, cell.id).toBeGreaterThan(0);
-      expect(cell.failedChecks, cell.id).toBe(0);
-      expect(cell.warnings.some((w) => w.code === 'emulated'), cell.id).toBe(accel.accel === 'tcg');
-      // MemoryMax of the unit, read back from its cgroup; memory.peak from the same cgroup.
-      expect(cell.resources.memoryEnforced, cell.id).toBe(true);
-      expect(cell.resources.memoryLimitBytes, cell.id).toBe(limit);
-      expect(cell.resources.serverPeakRssBytes, cell.id).toBeGreaterThan(0);
-      expect(cell.resources.serverPeakRssBytes as number, cell.id).toBeLessThanOrEqual(limit);
-      process.stderr.write(`vm-e2e: ${cell.id}: ${cell.requests} requests, memory.peak ${((cell.resources.serverPeakRssBytes ?? 0) / 2 ** 20).toFixed(1)} MiB of ${limit / 2 ** 20} MiB\n`);
-    }
-    for (const f of ['results.json', 'report.md', 'report.html', 'run.json']) expect(existsSync(join(runDir, f)), f).toBe(true);
-    await expectNothingLeft();
-  }, 30 * MINUTE);
-
-  it('Ctrl-C mid-cell stops the VM and leaves no process, disk or temp folder', async () => {
-    const before = new Set(await readdir(reports));
-    let out = '';
-    let sent = false;
-    const child = cli(['bench', '--backend', 'vm', '--image', 'debian', '--impls', 'tsherve', '--sizes', '1', '--reps', '1', '--duration', '60s', '--engine', 'wrk', '--allow-tcg'], 20 * MINUTE);
-    child.all?.on('data', (b: Buffer) => {
-      out += b.toString();
-      // In the cell: k6test has started the server and is loading it.
-      if (!sent && /tsherve-1cpu-r1 (warmup|measure)/.test(out)) {
-        sent = true;
-        child.kill('SIGINT');
+  it(
+    'vm image build: built or cached, then cached',
+    async () => {
+      const first = await timed('image build (first call)', () => cli(['vm', 'image', 'build', '--json'], 30 * MINUTE));
+      expect(first.exitCode, first.all).toBe(0);
+      const j = JSON.parse(first.stdout) as { dir: string; cached: boolean; manifest: unknown };
+      manifest = ImageManifestSchema.parse(j.manifest);
+      imageDir = j.dir;
+      expect(imageDir.startsWith(join(defaultCacheDir(), 'vm', 'debian', 'image-'))).toBe(true);
+      expect(manifest.impls).toEqual(expect.arrayContaining(['tsherve', 'nginx']));
+      if (!j.cached) process.stderr.write(`vm-e2e: built cold: base ${manifest.buildSeconds.base ?? 'cached'} s, image ${manifest.buildSeconds.image} s\n`);
+      const again = await timed('image build (cached)', () => cli(['vm', 'image', 'build', '--json'], 5 * MINUTE));
+      expect(again.exitCode, again.all).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ dir: imageDir, cached: true });
+      accel = await chooseAccel({ kernel: join(imageDir, 'vmlinuz'), cacheDir: defaultCacheDir() });
+      process.stderr.write(`vm-e2e: accelerator ${accel.accel} (${accel.reason})\n`);
+      if (existsSync('/sys/module/kvm_pvm')) {
+        // The case this machine has: /dev/kvm opens, yet KVM does not boot a stock kernel.
+        expect(accel.accel).toBe('tcg');
+        const probe = await probeKvm(join(imageDir, 'vmlinuz'), 20_000);
+        process.stderr.write(`vm-e2e: KVM probe on kvm_pvm: ${probe.detail}\n`);
+        expect(probe.ok).toBe(false);
       }
-    });
-    const r = await timed('bench interrupted mid-cell', () => child);
-    expect(sent, out).toBe(true);
-    expect(r.exitCode, r.all).toBe(ExitCode.interrupted);
-    const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
-    expect(run).toHaveLength(1);
-    expect((await loadRun(join(reports, run[0] as string))).cells).toEqual([]);
-    await expectNothingLeft();
-  }, 25 * MINUTE);
+    },
+    35 * MINUTE,
+  );
+
+  it(
+    'vm start --size 1, vm exec, vm stop: the guest runs the size, under the accelerator chosen',
+    async () => {
+      const started = await timed('vm start (boot to SSH)', () => cli(['vm', 'start', '--size', '1', '--image', 'debian', '--allow-tcg'], 15 * MINUTE));
+      expect(started.exitCode, started.all).toBe(0);
+      expect(started.stdout).toMatch(/VM size 1 running: pid \d+, SSH on 127\.0\.0\.1:\d+/);
+      expect(started.stdout.includes('emulated (TCG)')).toBe(accel.accel === 'tcg');
+      expect(started.all).toContain(`Debian guest with ${accel.accel.toUpperCase()}`);
+      const state = JSON.parse(await readFile(join(xdg, 'server-bench', 'vm', '1.json'), 'utf8')) as { emulated: boolean; consoleLog: string; tmpDir: string };
+      expect(state.emulated).toBe(accel.accel === 'tcg');
+      expect(await readFile(state.consoleLog, 'utf8')).toContain(`server-bench: QEMU with ${accel.accel.toUpperCase()}`);
+
+      const uname = await timed('vm exec uname -a', () => cli(['vm', 'exec', '--', 'uname -a'], 2 * MINUTE));
+      expect(uname.exitCode, uname.all).toBe(0);
+      expect(uname.stdout).toMatch(/^Linux bench-1 \S+-amd64 /);
+      const size = vmSizeOf('1');
+      const facts = await cli(
+        [
+          'vm',
+          'exec',
+          '--',
+          'systemd-detect-virt; nproc; cat /etc/server-bench/size.json; systemctl show -p MemoryMax -p AllowedCPUs bench-tsherve; systemctl is-active bench-redirect-map; ip -4 -br address show eth0',
+        ],
+        2 * MINUTE,
+      );
+      expect(facts.exitCode, facts.all).toBe(0);
+      const lines = facts.stdout.trim().split('\n');
+      expect(lines[0]).toBe(accel.accel === 'tcg' ? 'qemu' : 'kvm');
+      expect(lines[1]).toBe(String(size.vmCores));
+      expect(JSON.parse(lines[2] as string)).toMatchObject({ name: '1', cpus: size.cpus, memoryMiB: size.memoryMiB, vmCores: size.vmCores });
+      expect(facts.stdout).toContain(`MemoryMax=${size.memoryMiB * 2 ** 20}`);
+      expect(facts.stdout).toContain('AllowedCPUs=0');
+      expect(facts.stdout).toContain('\nactive\n');
+      expect(facts.stdout).toMatch(/eth0\s+UP\s+10\.0\.2\.15\/24/);
+
+      const stopped = await timed('vm stop', () => cli(['vm', 'stop', '--size', '1'], 3 * MINUTE));
+      expect(stopped.exitCode, stopped.all).toBe(0);
+      expect(existsSync(state.tmpDir)).toBe(false);
+      await expectNothingLeft();
+    },
+    25 * MINUTE,
+  );
+
+  it(
+    'bench --backend vm --image debian: every implementation verified and stored, limits from the guest cgroup',
+    async () => {
+      const r = await timed('bench (1 size, all impls, 5 s cells)', () =>
+        cli(
+          ['bench', '--backend', 'vm', '--image', 'debian', '--sizes', '1', '--reps', '1', '--duration', '5s', '--engine', 'wrk', '--allow-tcg'],
+          25 * MINUTE,
+        ),
+      );
+      expect(r.all).not.toMatch(/internal error/);
+      expect(r.exitCode, r.all).toBe(0);
+      process.stderr.write(`${r.stdout}\n`);
+      const runs = (await readdir(reports, { withFileTypes: true })).filter((e) => e.isDirectory());
+      expect(runs).toHaveLength(1);
+      const runDir = join(reports, (runs[0] as { name: string }).name);
+      const loaded = await loadRun(runDir);
+      expect(loaded.run.backend).toBe('vm');
+      expect(loaded.run.emulated).toBe(accel.accel === 'tcg');
+      expect(loaded.run.site).toMatchObject({ kind: 'generated', targetBytes: manifest.siteTargetBytes });
+      expect(loaded.cells.map((c) => c.impl).sort()).toEqual([...manifest.impls].sort());
+      expect(loaded.verifications.map((v) => [v.impl, v.passed]).sort()).toEqual(manifest.impls.map((i) => [i, true]).sort());
+      const limit = vmSizeOf('1').memoryMiB * 2 ** 20;
+      for (const cell of loaded.cells) {
+        expect(cell.requests, cell.id).toBeGreaterThan(0);
+        expect(cell.failedChecks, cell.id).toBe(0);
+        expect(
+          cell.warnings.some((w) => w.code === 'emulated'),
+          cell.id,
+        ).toBe(accel.accel === 'tcg');
+        // MemoryMax of the unit, read back from its cgroup; memory.peak from the same cgroup.
+        expect(cell.resources.memoryEnforced, cell.id).toBe(true);
+        expect(cell.resources.memoryLimitBytes, cell.id).toBe(limit);
+        expect(cell.resources.serverPeakRssBytes, cell.id).toBeGreaterThan(0);
+        expect(cell.resources.serverPeakRssBytes as number, cell.id).toBeLessThanOrEqual(limit);
+        process.stderr.write(
+          `vm-e2e: ${cell.id}: ${cell.requests} requests, memory.peak ${((cell.resources.serverPeakRssBytes ?? 0) / 2 ** 20).toFixed(1)} MiB of ${limit / 2 ** 20} MiB\n`,
+        );
+      }
+      for (const f of ['results.json', 'report.md', 'report.html', 'run.json']) expect(existsSync(join(runDir, f)), f).toBe(true);
+      await expectNothingLeft();
+    },
+    30 * MINUTE,
+  );
+
+  it(
+    'Ctrl-C mid-cell stops the VM and leaves no process, disk or temp folder',
+    async () => {
+      const before = new Set(await readdir(reports));
+      let out = '';
+      let sent = false;
+      const child = cli(
+        [
+          'bench',
+          '--backend',
+          'vm',
+          '--image',
+          'debian',
+          '--impls',
+          'tsherve',
+          '--sizes',
+          '1',
+          '--reps',
+          '1',
+          '--duration',
+          '60s',
+          '--engine',
+          'wrk',
+          '--allow-tcg',
+        ],
+        20 * MINUTE,
+      );
+      child.all?.on('data', (b: Buffer) => {
+        out += b.toString();
+        // In the cell: k6test has started the server and is loading it.
+        if (!sent && /tsherve-1cpu-r1 (warmup|measure)/.test(out)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const r = await timed('bench interrupted mid-cell', () => child);
+      expect(sent, out).toBe(true);
+      expect(r.exitCode, r.all).toBe(ExitCode.interrupted);
+      const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
+      expect(run).toHaveLength(1);
+      expect((await loadRun(join(reports, run[0] as string))).cells).toEqual([]);
+      await expectNothingLeft();
+    },
+    25 * MINUTE,
+  );
 
   // bench --profile in the guest (issue 14): one boot and two tsherve cells (its cost is printed).
-  it('bench --backend vm --profile: perf in the guest, tsherve\'s own JavaScript functions named, the profile pulled into the run and reported', async () => {
-    const before = new Set(await readdir(reports));
-    const r = await timed('bench --profile (tsherve, 5 s cells)', () => cli(['bench', '--backend', 'vm', '--image', 'debian', '--impls', 'tsherve', '--sizes', '1', '--reps', '1', '--duration', '5s', '--engine', 'wrk', '--allow-tcg', '--profile'], 25 * MINUTE));
-    expect(r.exitCode, r.all).toBe(0);
-    const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
-    expect(run).toHaveLength(1);
-    const runDir = join(reports, run[0] as string);
-    const loaded = await loadRun(runDir);
-    expect(loaded.cells.map((c) => [c.rep, c.profile !== undefined]).sort()).toEqual([
-      [1, false],
-      [2, true],
-    ]);
-    const profiled = loaded.cells.find((c) => c.rep === 2);
-    expect(profiled?.profile?.samples ?? 0).toBeGreaterThan(0);
-    const cell = join(runDir, 'cells', '1cpu', 'tsherve', 'r2');
-    expect(existsSync(join(cell, 'profile.proto'))).toBe(true);
-    const folded = await readFile(join(cell, 'profile.folded'), 'utf8');
-    // JIT frames named from the unit's V8 perf map (its private /tmp), in tsherve's own files.
-    expect(folded).toMatch(/servers\/tsherve\/src\/[^;]*\.js:\d+_\[j\]/);
-    expect(await readFile(join(runDir, 'report.md'), 'utf8')).toContain('## Profiles: where the time goes');
-    await expectNothingLeft();
-  }, 30 * MINUTE);
+  it(
+    "bench --backend vm --profile: perf in the guest, tsherve's own JavaScript functions named, the profile pulled into the run and reported",
+    async () => {
+      const before = new Set(await readdir(reports));
+      const r = await timed('bench --profile (tsherve, 5 s cells)', () =>
+        cli(
+          [
+            'bench',
+            '--backend',
+            'vm',
+            '--image',
+            'debian',
+            '--impls',
+            'tsherve',
+            '--sizes',
+            '1',
+            '--reps',
+            '1',
+            '--duration',
+            '5s',
+            '--engine',
+            'wrk',
+            '--allow-tcg',
+            '--profile',
+          ],
+          25 * MINUTE,
+        ),
+      );
+      expect(r.exitCode, r.all).toBe(0);
+      const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
+      expect(run).toHaveLength(1);
+      const runDir = join(reports, run[0] as string);
+      const loaded = await loadRun(runDir);
+      expect(loaded.cells.map((c) => [c.rep, c.profile !== undefined]).sort()).toEqual([
+        [1, false],
+        [2, true],
+      ]);
+      const profiled = loaded.cells.find((c) => c.rep === 2);
+      expect(profiled?.profile?.samples ?? 0).toBeGreaterThan(0);
+      const cell = join(runDir, 'cells', '1cpu', 'tsherve', 'r2');
+      expect(existsSync(join(cell, 'profile.proto'))).toBe(true);
+      const folded = await readFile(join(cell, 'profile.folded'), 'utf8');
+      // JIT frames named from the unit's V8 perf map (its private /tmp), in tsherve's own files.
+      expect(folded).toMatch(/servers\/tsherve\/src\/[^;]*\.js:\d+_\[j\]/);
+      expect(await readFile(join(runDir, 'report.md'), 'utf8')).toContain('## Profiles: where the time goes');
+      await expectNothingLeft();
+    },
+    30 * MINUTE,
+  );
 });

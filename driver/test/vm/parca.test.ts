@@ -38,12 +38,18 @@ describe('--parca HOST:PORT', () => {
   it('goes into the plan for the NixOS VMs; the Debian guest and the local backend refuse it', async () => {
     const plan = await makeRunPlan(readFlags('bench', ['--backend', 'vm', '--sizes', '1', '--parca', '127.0.0.1:7171'], BENCH_FLAGS), { checkEngine: false });
     expect(plan.vm.parca).toEqual({ host: '127.0.0.1', port: 7171 });
-    expect(await problemsOf(['--backend', 'vm', '--image', 'debian', '--parca', '127.0.0.1:7070'])).toEqual(['--parca: the Debian guest has no Parca agent (Debian does not package parca-agent) (use the NixOS VMs (--image nix) for --parca)']);
-    expect(await problemsOf(['--parca', '127.0.0.1:7070'])).toEqual(['--parca is not taken by --backend local (see server-bench bench --backend local --help)']);
+    expect(await problemsOf(['--backend', 'vm', '--image', 'debian', '--parca', '127.0.0.1:7070'])).toEqual([
+      '--parca: the Debian guest has no Parca agent (Debian does not package parca-agent) (use the NixOS VMs (--image nix) for --parca)',
+    ]);
+    expect(await problemsOf(['--parca', '127.0.0.1:7070'])).toEqual([
+      '--parca is not taken by --backend local (see server-bench bench --backend local --help)',
+    ]);
   });
 
-  it('adds one guestfwd from the agent\'s address to the relay, and refuses paths QEMU would split', () => {
-    expect(parcaGuestfwd({ host: '127.0.0.1', port: 7171 }, '/usr/bin/node', '/x/parca-relay.js')).toBe(`guestfwd=tcp:${PARCA_GUEST.address}:${PARCA_GUEST.port}-cmd:/usr/bin/node /x/parca-relay.js 127.0.0.1 7171`);
+  it("adds one guestfwd from the agent's address to the relay, and refuses paths QEMU would split", () => {
+    expect(parcaGuestfwd({ host: '127.0.0.1', port: 7171 }, '/usr/bin/node', '/x/parca-relay.js')).toBe(
+      `guestfwd=tcp:${PARCA_GUEST.address}:${PARCA_GUEST.port}-cmd:/usr/bin/node /x/parca-relay.js 127.0.0.1 7171`,
+    );
     expect(() => parcaGuestfwd({ host: '127.0.0.1', port: 1 }, '/usr/bin/node', '/a,b/parca-relay.js')).toThrow(/a comma, space or quote/);
   });
 
@@ -51,7 +57,9 @@ describe('--parca HOST:PORT', () => {
     const missing = parcaStartError(5, 'Failed to start parca-agent.service: Unit parca-agent.service not found.\n');
     expect(missing.oneLine()).toBe('--parca: this VM has no parca-agent.service (rebuild the NixOS VMs from this revision (nix/README.md, "Parca\'s agent"))');
     expect(missing.exitCode).toBe(ExitCode.environment);
-    expect(parcaStartError(1, 'Job for parca-agent.service failed.\n').oneLine()).toMatch(/^--parca: systemctl start parca-agent.service failed in the VM \(exit 1\): Job for parca-agent.service failed\. \(see server-bench vm exec -- journalctl -u parca-agent.service\)$/);
+    expect(parcaStartError(1, 'Job for parca-agent.service failed.\n').oneLine()).toMatch(
+      /^--parca: systemctl start parca-agent.service failed in the VM \(exit 1\): Job for parca-agent.service failed\. \(see server-bench vm exec -- journalctl -u parca-agent.service\)$/,
+    );
   });
 });
 

@@ -22,9 +22,37 @@ beforeAll(async () => {
   await copyPayload(ROOT, opt);
   await symlink(join(ROOT, 'node_modules'), join(opt, 'node_modules'));
   await mkdir(etc);
-  await writeFile(join(etc, 'size.json'), JSON.stringify({ name: '1', cpus: 1, memoryMiB: 256, vus: 1, loadgenCpus: 1, serverCpuList: [0], loadgenCpuList: [1], vmCores: 2, vmMemoryMiB: 896, loadgen: 'dedicated' }));
-  await writeFile(join(etc, 'impls.json'), JSON.stringify([{ name: 'tsherve', unit: 'bench-tsherve', description: 'tsherve', reference: false, sitePort: 8080, metricsPort: 8081, metricPrefix: 'tsherve_' }]));
-  await writeFile(join(etc, 'vm.json'), JSON.stringify({ webroot: '/nonexistent', mapUrl: 'http://127.0.0.1:9/redirects.txt', mapFetchesUrl: 'http://127.0.0.1:9/fetches', mapFetchesResetUrl: 'http://127.0.0.1:9/fetches/reset', outDir: join(work, 'out') }));
+  await writeFile(
+    join(etc, 'size.json'),
+    JSON.stringify({
+      name: '1',
+      cpus: 1,
+      memoryMiB: 256,
+      vus: 1,
+      loadgenCpus: 1,
+      serverCpuList: [0],
+      loadgenCpuList: [1],
+      vmCores: 2,
+      vmMemoryMiB: 896,
+      loadgen: 'dedicated',
+    }),
+  );
+  await writeFile(
+    join(etc, 'impls.json'),
+    JSON.stringify([
+      { name: 'tsherve', unit: 'bench-tsherve', description: 'tsherve', reference: false, sitePort: 8080, metricsPort: 8081, metricPrefix: 'tsherve_' },
+    ]),
+  );
+  await writeFile(
+    join(etc, 'vm.json'),
+    JSON.stringify({
+      webroot: '/nonexistent',
+      mapUrl: 'http://127.0.0.1:9/redirects.txt',
+      mapFetchesUrl: 'http://127.0.0.1:9/fetches',
+      mapFetchesResetUrl: 'http://127.0.0.1:9/fetches/reset',
+      outDir: join(work, 'out'),
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -39,7 +67,7 @@ const info = (engine: string) =>
   });
 
 describe('the guest payload', () => {
-  it('lists the engines\' run-time files beside the compiled tree', () => {
+  it("lists the engines' run-time files beside the compiled tree", () => {
     expect(GUEST_PAYLOAD).toEqual(expect.arrayContaining(['dist', 'package.json', 'k6', 'driver/assets']));
   });
 

@@ -137,7 +137,9 @@ describe('prepareRunner', () => {
   }, 60_000);
 
   it('says what is wrong with a malformed table, and falls back to the usual error for a size it lacks', async () => {
-    await expect(prepareRunner('1', null, { env: { ...env, SERVER_BENCH_VM_DRVS: '{"1":"/nix/store/x"}' } })).rejects.toThrow(/SERVER_BENCH_VM_DRVS is not a JSON object/);
+    await expect(prepareRunner('1', null, { env: { ...env, SERVER_BENCH_VM_DRVS: '{"1":"/nix/store/x"}' } })).rejects.toThrow(
+      /SERVER_BENCH_VM_DRVS is not a JSON object/,
+    );
     await expect(prepareRunner('8', null, { env })).rejects.toThrow(/no VM runner for size 8/);
   });
 });
@@ -146,12 +148,37 @@ describe('bench --backend vm with the flake table', () => {
   it('--sizes 1 builds the size-1 VM and no other', async () => {
     const t = runnerDrvs(env);
     expect(existsSync(await outputOf(t?.['1']?.drv ?? '')), 'size 1 before').toBe(false);
-    const r = await execa(process.execPath, ['-e', `import(${JSON.stringify(BENCH_VM)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`, '--', '--backend', 'vm', '--sizes', '1', '--impls', 'tsherve', '--reps', '1', '--duration', '2s', '--warmup', '0s', '--engine', 'wrk', '--allow-tcg', '--ssh-timeout', '20s'], {
-      env: { ...env, SERVER_BENCH_REPORTS: join(work, 'reports'), TMPDIR: work },
-      reject: false,
-      all: true,
-      timeout: 90_000,
-    });
+    const r = await execa(
+      process.execPath,
+      [
+        '-e',
+        `import(${JSON.stringify(BENCH_VM)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`,
+        '--',
+        '--backend',
+        'vm',
+        '--sizes',
+        '1',
+        '--impls',
+        'tsherve',
+        '--reps',
+        '1',
+        '--duration',
+        '2s',
+        '--warmup',
+        '0s',
+        '--engine',
+        'wrk',
+        '--allow-tcg',
+        '--ssh-timeout',
+        '20s',
+      ],
+      {
+        env: { ...env, SERVER_BENCH_REPORTS: join(work, 'reports'), TMPDIR: work },
+        reject: false,
+        all: true,
+        timeout: 90_000,
+      },
+    );
     expect(r.all).toMatch(/building the size-1 VM/);
     expect(r.all).not.toMatch(/building the size-(2|16) VM/);
     expect(existsSync(await outputOf(t?.['1']?.drv ?? ''))).toBe(true);

@@ -56,7 +56,13 @@ export function isPending<B>(a: Answer<B> | Promise<Answer<B>>): a is Promise<An
 }
 
 /** A plain-text answer (error pages, the metrics text). */
-export function textAnswer(status: number, text: string, contentType = 'text/plain; charset=utf-8', fixed = false, extraHeaders: readonly string[] = []): Answer<never> {
+export function textAnswer(
+  status: number,
+  text: string,
+  contentType = 'text/plain; charset=utf-8',
+  fixed = false,
+  extraHeaders: readonly string[] = [],
+): Answer<never> {
   const body = Buffer.from(text);
   return { status, headers: [...extraHeaders, 'Content-Type', contentType, 'Content-Length', String(body.length)], body, fixed };
 }

@@ -58,7 +58,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Announced once the signals are handled: a tool that stops tsherve right after this line must
   // get a drain and exit 0, not the default action of a signal that came first.
-  log.always('listening', { host: config.host, port: running.port, metricsPort: running.metricsPort, workers: 1, runtime: config.runtime, pid: process.pid, files: running.site.files, bytes: running.site.bytes });
+  log.always('listening', {
+    host: config.host,
+    port: running.port,
+    metricsPort: running.metricsPort,
+    workers: 1,
+    runtime: config.runtime,
+    pid: process.pid,
+    files: running.site.files,
+    bytes: running.site.bytes,
+  });
 }
 
 main().catch(die);

@@ -55,7 +55,19 @@ function fail(message: string): never {
   throw new ValueProblem(message);
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1e6, mib: 1024 ** 2, g: 1024 ** 3, gb: 1e9, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1e9,
+  gib: 1024 ** 3,
+};
 
 const bytes: ValueParser<number> = (text: string) => {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
@@ -66,7 +78,8 @@ const bytes: ValueParser<number> = (text: string) => {
   return n;
 };
 
-const duration = (allowZero: boolean): ValueParser<number> =>
+const duration =
+  (allowZero: boolean): ValueParser<number> =>
   (text: string) => {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
     if (!m) return fail(`"${text}" is not a duration (e.g. 500ms, 3s, 1m; a bare number is milliseconds)`);
@@ -155,20 +168,83 @@ interface Setting {
 /** Every setting: one list feeds parsing, --help and the README's table. */
 export const SETTINGS: readonly Setting[] = [
   { key: 'webroot', env: 'TSHERVE_WEBROOT', flag: 'webroot', def: null, help: 'directory to serve (unset: redirects only)', parse: webroot },
-  { key: 'redirectMapUrl', env: 'TSHERVE_REDIRECT_MAP_URL', flag: 'redirect-map-url', def: null, help: 'http(s) URL of the redirect map (required)', parse: mapUrl },
+  {
+    key: 'redirectMapUrl',
+    env: 'TSHERVE_REDIRECT_MAP_URL',
+    flag: 'redirect-map-url',
+    def: null,
+    help: 'http(s) URL of the redirect map (required)',
+    parse: mapUrl,
+  },
   { key: 'host', env: 'TSHERVE_HOST', flag: 'host', def: '127.0.0.1', help: 'address both ports listen on', parse: host },
   { key: 'port', env: 'TSHERVE_PORT', flag: 'port', def: '8080', help: 'site port (0 = any free port; see the "listening" log line)', parse: port },
   { key: 'metricsPort', env: 'TSHERVE_METRICS_PORT', flag: 'metrics-port', def: '8081', help: 'Prometheus metrics port (0 = any free port)', parse: port },
-  { key: 'logLevel', env: 'TSHERVE_LOG_LEVEL', flag: 'log-level', def: 'info', help: 'debug | info | warn | error (requests are logged at debug only)', parse: level },
-  { key: 'workers', env: 'TSHERVE_WORKERS', flag: 'workers', def: null, help: 'worker processes (default: the CPUs this process may run on; 1 = no cluster)', parse: workers },
-  { key: 'workerMode', env: 'TSHERVE_WORKER_MODE', flag: 'worker-mode', def: 'processes', help: 'processes (isolated, a site copy each) | threads (one shared site copy; Node only)', parse: workerMode },
-  { key: 'maxSiteBytes', env: 'TSHERVE_MAX_SITE_BYTES', flag: 'max-site-bytes', def: '1GiB', help: 'refuse to start with a site larger than this', parse: bytes },
+  {
+    key: 'logLevel',
+    env: 'TSHERVE_LOG_LEVEL',
+    flag: 'log-level',
+    def: 'info',
+    help: 'debug | info | warn | error (requests are logged at debug only)',
+    parse: level,
+  },
+  {
+    key: 'workers',
+    env: 'TSHERVE_WORKERS',
+    flag: 'workers',
+    def: null,
+    help: 'worker processes (default: the CPUs this process may run on; 1 = no cluster)',
+    parse: workers,
+  },
+  {
+    key: 'workerMode',
+    env: 'TSHERVE_WORKER_MODE',
+    flag: 'worker-mode',
+    def: 'processes',
+    help: 'processes (isolated, a site copy each) | threads (one shared site copy; Node only)',
+    parse: workerMode,
+  },
+  {
+    key: 'maxSiteBytes',
+    env: 'TSHERVE_MAX_SITE_BYTES',
+    flag: 'max-site-bytes',
+    def: '1GiB',
+    help: 'refuse to start with a site larger than this',
+    parse: bytes,
+  },
   { key: 'mapTimeoutMs', env: 'TSHERVE_MAP_TIMEOUT', flag: 'map-timeout', def: '3s', help: 'timeout of one redirect map fetch', parse: duration(false) },
   { key: 'mapMaxBytes', env: 'TSHERVE_MAP_MAX_BYTES', flag: 'map-max-bytes', def: '1MiB', help: 'largest redirect map accepted', parse: bytes },
-  { key: 'refreshIntervalMs', env: 'TSHERVE_REFRESH_INTERVAL', flag: 'refresh-interval', def: '1s', help: 'at most one map refresh on a miss per interval (0 = no limit)', parse: duration(true) },
-  { key: 'periodicRefreshMs', env: 'TSHERVE_PERIODIC_REFRESH', flag: 'periodic-refresh', def: '0', help: 'also refresh the map this often (0 = off)', parse: duration(true) },
-  { key: 'confineSymlinks', env: 'TSHERVE_CONFINE_SYMLINKS', flag: 'confine-symlinks', def: 'false', help: 'skip symlinks whose target is outside the webroot', parse: bool },
-  { key: 'runtime', env: 'TSHERVE_RUNTIME', flag: 'runtime', def: null, help: 'node | bun (default: the runtime running tsherve: node for tsherve, bun for tsherve-bun)', parse: runtime },
+  {
+    key: 'refreshIntervalMs',
+    env: 'TSHERVE_REFRESH_INTERVAL',
+    flag: 'refresh-interval',
+    def: '1s',
+    help: 'at most one map refresh on a miss per interval (0 = no limit)',
+    parse: duration(true),
+  },
+  {
+    key: 'periodicRefreshMs',
+    env: 'TSHERVE_PERIODIC_REFRESH',
+    flag: 'periodic-refresh',
+    def: '0',
+    help: 'also refresh the map this often (0 = off)',
+    parse: duration(true),
+  },
+  {
+    key: 'confineSymlinks',
+    env: 'TSHERVE_CONFINE_SYMLINKS',
+    flag: 'confine-symlinks',
+    def: 'false',
+    help: 'skip symlinks whose target is outside the webroot',
+    parse: bool,
+  },
+  {
+    key: 'runtime',
+    env: 'TSHERVE_RUNTIME',
+    flag: 'runtime',
+    def: null,
+    help: 'node | bun (default: the runtime running tsherve: node for tsherve, bun for tsherve-bun)',
+    parse: runtime,
+  },
 ];
 
 export function helpText(): string {
@@ -236,7 +312,11 @@ export function parseConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Co
   // Bun copies a Blob sent to a worker thread (measured: +100 MB per thread for a 100 MB site), so
   // threads there would cost what processes cost, with less isolation.
   if (config.runtime === 'bun' && config.workerMode === 'threads') {
-    throw new ConfigError('TSHERVE_WORKER_MODE', '"threads" is not available with TSHERVE_RUNTIME=bun', "Bun's threads cannot share the site's bytes; use processes (the default)");
+    throw new ConfigError(
+      'TSHERVE_WORKER_MODE',
+      '"threads" is not available with TSHERVE_RUNTIME=bun',
+      "Bun's threads cannot share the site's bytes; use processes (the default)",
+    );
   }
   return config;
 }

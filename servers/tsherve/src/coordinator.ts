@@ -74,60 +74,74 @@ export function runCoordinator(opts: CoordinatorOptions): void {
 
   const onAllReady = async (): Promise<void> => {
     started = true;
-    const targets = () => [...live.values()].filter(({ handle }) => ready.has(handle.id)).map(({ handle }) => ({ id: handle.id, send: (m: CoordinatorMessage) => handle.send(m) }));
+    const targets = () =>
+      [...live.values()].filter(({ handle }) => ready.has(handle.id)).map(({ handle }) => ({ id: handle.id, send: (m: CoordinatorMessage) => handle.send(m) }));
     const render = async (): Promise<string> => renderSnapshot(await scraper.scrape(targets()));
-    metricsListener = await opts.runtime.listen(metricsApp(render), { port: config.metricsPort, host: config.host, setting: 'TSHERVE_METRICS_PORT' }).catch((err: unknown) =>
-      abort(errorLine(err), errorExitCode(err)),
-    );
+    metricsListener = await opts.runtime
+      .listen(metricsApp(render), { port: config.metricsPort, host: config.host, setting: 'TSHERVE_METRICS_PORT' })
+      .catch((err: unknown) => abort(errorLine(err), errorExitCode(err)));
     const metricsPort = metricsListener.port;
-    log.always('listening', { host: config.host, port: sitePort, metricsPort, workers: config.workers, workerMode: config.workerMode, runtime: config.runtime, pid: process.pid, ...opts.announce });
+    log.always('listening', {
+      host: config.host,
+      port: sitePort,
+      metricsPort,
+      workers: config.workers,
+      workerMode: config.workerMode,
+      runtime: config.runtime,
+      pid: process.pid,
+      ...opts.announce,
+    });
   };
 
   const start = (): void => {
     let handle: WorkerHandle | null = null;
     let resolveExit = (): void => {};
     const exited = new Promise<void>((r) => (resolveExit = r));
-    handle = opts.spawn({
-      message(raw) {
-        if (handle === null) return;
-        const m = parseWorkerMessage(raw);
-        if (m === null) {
-          log.warn('ignoring a malformed message from a worker', handle.label);
-          return;
-        }
-        if (m.type === 'tsherve:metrics') scraper.answer(handle.id, m);
-        else if (m.type === 'tsherve:ready') {
-          sitePort = m.port;
-          ready.add(handle.id);
-          if (staggered && sharedPort === undefined && !shuttingDown) {
-            sharedPort = m.port;
-            for (let i = 1; i < config.workers; i++) start();
+    handle = opts.spawn(
+      {
+        message(raw) {
+          if (handle === null) return;
+          const m = parseWorkerMessage(raw);
+          if (m === null) {
+            log.warn('ignoring a malformed message from a worker', handle.label);
+            return;
           }
-          if (started) log.info('worker ready', handle.label);
-          else if (ready.size === config.workers && !shuttingDown) void onAllReady();
-        } else if (!started) abort(m.line, m.exitCode); // every worker would fail the same way
-        else log.error('replacement worker failed to start', { ...handle.label, error: m.line });
+          if (m.type === 'tsherve:metrics') scraper.answer(handle.id, m);
+          else if (m.type === 'tsherve:ready') {
+            sitePort = m.port;
+            ready.add(handle.id);
+            if (staggered && sharedPort === undefined && !shuttingDown) {
+              sharedPort = m.port;
+              for (let i = 1; i < config.workers; i++) start();
+            }
+            if (started) log.info('worker ready', handle.label);
+            else if (ready.size === config.workers && !shuttingDown) void onAllReady();
+          } else if (!started)
+            abort(m.line, m.exitCode); // every worker would fail the same way
+          else log.error('replacement worker failed to start', { ...handle.label, error: m.line });
+        },
+        exit(detail) {
+          resolveExit();
+          if (handle === null) return;
+          const wasReady = ready.delete(handle.id);
+          live.delete(handle.id);
+          scraper.forget(handle.id); // a scrape in flight does not wait for a worker that is gone
+          if (shuttingDown) return;
+          // A worker that failed during start-up without telling why (a 'fatal' message aborts first).
+          if (!started) abort(`a worker exited during start-up (${detail})`, ExitCode.failure);
+          // A worker that served is replaced at once; replacements that keep failing to start (the
+          // webroot gone, the map host down) are retried at doubling intervals, not in a tight loop.
+          restartDelayMs = wasReady ? 0 : Math.min(Math.max(RESTART_MIN_MS, restartDelayMs * 2), RESTART_MAX_MS);
+          log.warn('worker died; starting a replacement', { ...handle.label, exit: detail, inMs: restartDelayMs });
+          const timer = setTimeout(() => {
+            restarts.delete(timer);
+            if (!shuttingDown) start();
+          }, restartDelayMs);
+          restarts.add(timer);
+        },
       },
-      exit(detail) {
-        resolveExit();
-        if (handle === null) return;
-        const wasReady = ready.delete(handle.id);
-        live.delete(handle.id);
-        scraper.forget(handle.id); // a scrape in flight does not wait for a worker that is gone
-        if (shuttingDown) return;
-        // A worker that failed during start-up without telling why (a 'fatal' message aborts first).
-        if (!started) abort(`a worker exited during start-up (${detail})`, ExitCode.failure);
-        // A worker that served is replaced at once; replacements that keep failing to start (the
-        // webroot gone, the map host down) are retried at doubling intervals, not in a tight loop.
-        restartDelayMs = wasReady ? 0 : Math.min(Math.max(RESTART_MIN_MS, restartDelayMs * 2), RESTART_MAX_MS);
-        log.warn('worker died; starting a replacement', { ...handle.label, exit: detail, inMs: restartDelayMs });
-        const timer = setTimeout(() => {
-          restarts.delete(timer);
-          if (!shuttingDown) start();
-        }, restartDelayMs);
-        restarts.add(timer);
-      },
-    }, sharedPort);
+      sharedPort,
+    );
     live.set(handle.id, { handle, exited });
   };
 

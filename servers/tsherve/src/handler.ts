@@ -72,7 +72,10 @@ interface Served<B> extends Route<B> {
   notModified: Answer<B>;
 }
 
-function serveTable<B>(site: Site<B>, answerFile: <N>(s: Served<B>, req: N, method: string, read: HeaderReader<N>) => Answer<B>): { raw: Map<string, Served<B>>; decoded: Map<string, Served<B>> } {
+function serveTable<B>(
+  site: Site<B>,
+  answerFile: <N>(s: Served<B>, req: N, method: string, read: HeaderReader<N>) => Answer<B>,
+): { raw: Map<string, Served<B>>; decoded: Map<string, Served<B>> } {
   const made = new Map<Entry<B>, Served<B>>();
   const served = (entry: Entry<B>): Served<B> => {
     let s = made.get(entry);
@@ -110,12 +113,16 @@ export function createHandler<B>(deps: HandlerDeps<B>): App<B> {
     if (h.range !== undefined) {
       const ifRange = h.ifRange;
       const range = ifRange !== undefined && ifRange !== entry.etag && ifRange !== entry.lastModified ? null : parseRange(h.range, entry.size);
-      if (range === 'unsatisfiable') return { status: 416, headers: ['Content-Range', `bytes */${entry.size}`, 'Content-Length', '0'], body: null, fixed: false };
+      if (range === 'unsatisfiable')
+        return { status: 416, headers: ['Content-Range', `bytes */${entry.size}`, 'Content-Length', '0'], body: null, fixed: false };
       if (range !== null) {
         const headers = [
-          'Content-Type', entry.contentType,
-          'Content-Length', String(range.end - range.start + 1),
-          'Content-Range', `bytes ${range.start}-${range.end}/${entry.size}`,
+          'Content-Type',
+          entry.contentType,
+          'Content-Length',
+          String(range.end - range.start + 1),
+          'Content-Range',
+          `bytes ${range.start}-${range.end}/${entry.size}`,
           ...entry.headers304,
         ];
         return { status: 206, headers, body: head ? null : slice(entry.body, range.start, range.end + 1), fixed: false };

@@ -18,7 +18,13 @@ const CHILD = fileURLToPath(new URL('./listen-dup-child.js', import.meta.url));
 const DUP_TIMEOUT_MS = 10_000;
 
 function isListenHandle(h: unknown): h is ListenHandle {
-  return typeof h === 'object' && h !== null && typeof (h as { fd?: unknown }).fd === 'number' && (h as { fd: number }).fd >= 0 && typeof (h as { close?: unknown }).close === 'function';
+  return (
+    typeof h === 'object' &&
+    h !== null &&
+    typeof (h as { fd?: unknown }).fd === 'number' &&
+    (h as { fd: number }).fd >= 0 &&
+    typeof (h as { close?: unknown }).close === 'function'
+  );
 }
 
 /** A new descriptor for the listening socket `fd` of this process, wrapped in a raw handle nobody polls yet. */

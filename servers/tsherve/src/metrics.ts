@@ -118,7 +118,7 @@ export class ProcessMonitor {
     this.delay.enable();
     this.observer = new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
-        const kind = GC_KINDS[((entry as unknown as { detail?: { kind?: number } }).detail)?.kind ?? 0] ?? 'other';
+        const kind = GC_KINDS[(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
         const g = (this.gc[kind] ??= { runs: 0, seconds: 0 });
         g.runs++;
         g.seconds += entry.duration / 1000;
@@ -134,9 +134,10 @@ export class ProcessMonitor {
     for (const s of getHeapSpaceStatistics()) heapSpaces[s.space_name.replace(/_space$/, '')] = s.space_used_size;
     const d = this.delay;
     const s = (ns: number): number => (Number.isFinite(ns) ? ns / 1e9 : 0);
-    const lag = d.count > 0
-      ? { min: s(d.min), mean: s(d.mean), max: s(d.max), p50: s(d.percentile(50)), p90: s(d.percentile(90)), p99: s(d.percentile(99)) }
-      : { min: 0, mean: 0, max: 0, p50: 0, p90: 0, p99: 0 };
+    const lag =
+      d.count > 0
+        ? { min: s(d.min), mean: s(d.mean), max: s(d.max), p50: s(d.percentile(50)), p90: s(d.percentile(90)), p99: s(d.percentile(99)) }
+        : { min: 0, mean: 0, max: 0, p50: 0, p90: 0, p99: 0 };
     d.reset();
     const gc: ProcessFigures['gc'] = {};
     for (const [k, v] of Object.entries(this.gc)) gc[k] = { ...v };
@@ -263,10 +264,18 @@ export function mergeSnapshots(workers: readonly Snapshot[], extra: readonly Pro
 
 // ------------------------------------------------------------------ validation (IPC boundary)
 
-
 function isProcessFigures(v: unknown): v is ProcessFigures {
   if (!isObject(v)) return false;
-  const numbers = ['cpuUserSeconds', 'cpuSystemSeconds', 'residentBytes', 'heapTotalBytes', 'heapUsedBytes', 'externalBytes', 'startTimeSeconds', 'activeResources'];
+  const numbers = [
+    'cpuUserSeconds',
+    'cpuSystemSeconds',
+    'residentBytes',
+    'heapTotalBytes',
+    'heapUsedBytes',
+    'externalBytes',
+    'startTimeSeconds',
+    'activeResources',
+  ];
   if (!numbers.every((k) => isCount(v[k])) || !isNumber(v.openFds) || !isCountRecord(v.heapSpaces)) return false;
   const lag = v.lag;
   if (!isObject(lag) || !['min', 'mean', 'max', 'p50', 'p90', 'p99'].every((k) => isCount(lag[k]))) return false;
@@ -282,8 +291,13 @@ export function parseSnapshot(v: unknown): Snapshot | null {
     isCountRecord(v.status) &&
     isCountRecord(v.redirects) &&
     isCount(v.redirectsDefined) &&
-    isObject(r) && isCount(r.ok) && isCount(r.error) && isCount(r.skipped) &&
-    Array.isArray(v.durationBuckets) && v.durationBuckets.length === DURATION_BUCKETS.length + 1 && v.durationBuckets.every(isCount) &&
+    isObject(r) &&
+    isCount(r.ok) &&
+    isCount(r.error) &&
+    isCount(r.skipped) &&
+    Array.isArray(v.durationBuckets) &&
+    v.durationBuckets.length === DURATION_BUCKETS.length + 1 &&
+    v.durationBuckets.every(isCount) &&
     isCount(v.durationSum) &&
     isCount(v.durationCount) &&
     isCount(v.processes) &&
@@ -312,7 +326,11 @@ class Text {
     return this;
   }
   sample(name: string, value: number, labels?: Record<string, string>): this {
-    const l = labels ? Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',') : '';
+    const l = labels
+      ? Object.entries(labels)
+          .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+          .join(',')
+      : '';
     this.lines.push(`${PREFIX}${name}${l ? `{${l}}` : ''} ${num(value)}`);
     return this;
   }
@@ -347,20 +365,43 @@ export function renderSnapshot(s: Snapshot): string {
   const across = s.processes > 1 ? ` (summed over ${s.processes} processes)` : '';
   const isolates = s.isolates > 1 ? ` (summed over ${s.isolates} V8 isolates: processes or worker threads)` : '';
   t.family('process_cpu_user_seconds_total', 'counter', `User CPU time spent, seconds${across}`).sample('process_cpu_user_seconds_total', p.cpuUserSeconds);
-  t.family('process_cpu_system_seconds_total', 'counter', `System CPU time spent, seconds${across}`).sample('process_cpu_system_seconds_total', p.cpuSystemSeconds);
-  t.family('process_cpu_seconds_total', 'counter', `User and system CPU time spent, seconds${across}`).sample('process_cpu_seconds_total', p.cpuUserSeconds + p.cpuSystemSeconds);
+  t.family('process_cpu_system_seconds_total', 'counter', `System CPU time spent, seconds${across}`).sample(
+    'process_cpu_system_seconds_total',
+    p.cpuSystemSeconds,
+  );
+  t.family('process_cpu_seconds_total', 'counter', `User and system CPU time spent, seconds${across}`).sample(
+    'process_cpu_seconds_total',
+    p.cpuUserSeconds + p.cpuSystemSeconds,
+  );
   t.family('process_resident_memory_bytes', 'gauge', `Resident memory, bytes${across}`).sample('process_resident_memory_bytes', p.residentBytes);
-  t.family('process_start_time_seconds', 'gauge', 'Start time of the (earliest) process since the Unix epoch, seconds').sample('process_start_time_seconds', p.startTimeSeconds);
+  t.family('process_start_time_seconds', 'gauge', 'Start time of the (earliest) process since the Unix epoch, seconds').sample(
+    'process_start_time_seconds',
+    p.startTimeSeconds,
+  );
   if (p.openFds >= 0) t.family('process_open_fds', 'gauge', `Open file descriptors${across}`).sample('process_open_fds', p.openFds);
-  t.family('nodejs_active_resources_total', 'gauge', `Active libuv resources keeping the event loop alive${isolates}`).sample('nodejs_active_resources_total', p.activeResources);
+  t.family('nodejs_active_resources_total', 'gauge', `Active libuv resources keeping the event loop alive${isolates}`).sample(
+    'nodejs_active_resources_total',
+    p.activeResources,
+  );
   t.family('nodejs_heap_size_total_bytes', 'gauge', `V8 heap size, bytes${isolates}`).sample('nodejs_heap_size_total_bytes', p.heapTotalBytes);
   t.family('nodejs_heap_size_used_bytes', 'gauge', `V8 heap used, bytes${isolates}`).sample('nodejs_heap_size_used_bytes', p.heapUsedBytes);
-  t.family('nodejs_external_memory_bytes', 'gauge', `Memory held outside the V8 heap (the site's bodies live here; a site shared by threads counts once per thread), bytes${isolates}`).sample('nodejs_external_memory_bytes', p.externalBytes);
+  t.family(
+    'nodejs_external_memory_bytes',
+    'gauge',
+    `Memory held outside the V8 heap (the site's bodies live here; a site shared by threads counts once per thread), bytes${isolates}`,
+  ).sample('nodejs_external_memory_bytes', p.externalBytes);
   t.family('nodejs_heap_space_size_used_bytes', 'gauge', `V8 heap used by space, bytes${isolates}`);
   for (const space of Object.keys(p.heapSpaces).sort()) t.sample('nodejs_heap_space_size_used_bytes', p.heapSpaces[space]!, { space });
-  const lagHelp = (what: string): string => `${what} event-loop delay since the previous scrape, seconds${s.isolates > 1 ? ' (the worst process or thread)' : ''}`;
+  const lagHelp = (what: string): string =>
+    `${what} event-loop delay since the previous scrape, seconds${s.isolates > 1 ? ' (the worst process or thread)' : ''}`;
   t.family('nodejs_eventloop_lag_seconds', 'gauge', lagHelp('Mean')).sample('nodejs_eventloop_lag_seconds', p.lag.mean);
-  for (const [k, v] of [['min', p.lag.min], ['max', p.lag.max], ['p50', p.lag.p50], ['p90', p.lag.p90], ['p99', p.lag.p99]] as const) {
+  for (const [k, v] of [
+    ['min', p.lag.min],
+    ['max', p.lag.max],
+    ['p50', p.lag.p50],
+    ['p90', p.lag.p90],
+    ['p99', p.lag.p99],
+  ] as const) {
     t.family(`nodejs_eventloop_lag_${k}_seconds`, 'gauge', lagHelp(k)).sample(`nodejs_eventloop_lag_${k}_seconds`, v);
   }
   t.family('nodejs_gc_runs_total', 'counter', `Garbage collections by kind${isolates}`);
@@ -368,8 +409,16 @@ export function renderSnapshot(s: Snapshot): string {
   t.family('nodejs_gc_duration_seconds_total', 'counter', `Time spent in garbage collection by kind, seconds${isolates}`);
   for (const kind of Object.keys(p.gc).sort()) t.sample('nodejs_gc_duration_seconds_total', p.gc[kind]!.seconds, { kind });
   const [major, minor, patch] = process.versions.node.split('.');
-  t.family('nodejs_version_info', 'gauge', 'Node.js version (under Bun: the Node.js version Bun implements)').sample('nodejs_version_info', 1, { version: process.version, major: major ?? '', minor: minor ?? '', patch: patch ?? '' });
+  t.family('nodejs_version_info', 'gauge', 'Node.js version (under Bun: the Node.js version Bun implements)').sample('nodejs_version_info', 1, {
+    version: process.version,
+    major: major ?? '',
+    minor: minor ?? '',
+    patch: patch ?? '',
+  });
   const bun = process.versions.bun;
-  t.family('runtime_info', 'gauge', 'The JavaScript runtime serving (TSHERVE_RUNTIME) and its version').sample('runtime_info', 1, { runtime: bun === undefined ? 'node' : 'bun', version: bun ?? process.versions.node });
+  t.family('runtime_info', 'gauge', 'The JavaScript runtime serving (TSHERVE_RUNTIME) and its version').sample('runtime_info', 1, {
+    runtime: bun === undefined ? 'node' : 'bun',
+    version: bun ?? process.versions.node,
+  });
   return t.toString();
 }

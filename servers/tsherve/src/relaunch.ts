@@ -48,7 +48,10 @@ export function relaunch(name: RuntimeName, script: string, argv: readonly strin
     fail(new EnvironmentError(`${process.execPath} was started as ${name} but is ${currentRuntime()}`, `put the real ${name} first on PATH`));
   }
   const command = runtimeExecutable(name);
-  const child = spawn(command, [...(name === 'node' ? NODE_FLAGS : []), script, ...argv], { stdio: 'inherit', env: { ...process.env, [RELAUNCHED_ENV]: name } });
+  const child = spawn(command, [...(name === 'node' ? NODE_FLAGS : []), script, ...argv], {
+    stdio: 'inherit',
+    env: { ...process.env, [RELAUNCHED_ENV]: name },
+  });
   const forward = (signal: NodeJS.Signals) => (): void => void child.kill(signal);
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   const handlers = signals.map((s) => [s, forward(s)] as const);
@@ -64,7 +67,8 @@ export function relaunch(name: RuntimeName, script: string, argv: readonly strin
   );
   child.once('exit', (code, signal) => {
     for (const [s, h] of handlers) process.off(s, h);
-    if (signal !== null) process.kill(process.pid, signal); // end as the child did
+    if (signal !== null)
+      process.kill(process.pid, signal); // end as the child did
     else process.exit(code ?? 1);
   });
 }

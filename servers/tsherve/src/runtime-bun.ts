@@ -69,7 +69,8 @@ function build(a: Answer<Blob>): Response {
 }
 
 function listenApp(app: App<Blob>, target: ListenTarget): Promise<Listener> {
-  if ('handle' in target) return Promise.reject(new EnvironmentError('a listening handle cannot be adopted under Bun', 'report this: handles are for Node worker threads'));
+  if ('handle' in target)
+    return Promise.reject(new EnvironmentError('a listening handle cannot be adopted under Bun', 'report this: handles are for Node worker threads'));
   // Fixed answers are long-lived: their Response is made on first use and cloned after that.
   const ready = new WeakMap<Answer<Blob>, Response>();
   const respond = (a: Answer<Blob>): Response => {
@@ -125,7 +126,13 @@ function listenApp(app: App<Blob>, target: ListenTarget): Promise<Listener> {
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
-    return Promise.reject(new EnvironmentError(`cannot listen on ${target.host}:${target.port}: ${code ?? (err as Error).message}`, `free the port or choose another with ${target.setting}`, { cause: err }));
+    return Promise.reject(
+      new EnvironmentError(
+        `cannot listen on ${target.host}:${target.port}: ${code ?? (err as Error).message}`,
+        `free the port or choose another with ${target.setting}`,
+        { cause: err },
+      ),
+    );
   }
   return Promise.resolve({
     port: server.port,

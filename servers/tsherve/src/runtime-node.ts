@@ -13,8 +13,16 @@ export function listenNet(server: NetServer, target: ListenTarget): Promise<numb
     const onError = (err: NodeJS.ErrnoException): void =>
       reject(
         'handle' in target
-          ? new EnvironmentError(`cannot listen on the shared socket: ${err.code ?? err.message}`, 'report this: the worker thread could not adopt its descriptor', { cause: err })
-          : new EnvironmentError(`cannot listen on ${target.host}:${target.port}: ${err.code ?? err.message}`, `free the port or choose another with ${target.setting}`, { cause: err }),
+          ? new EnvironmentError(
+              `cannot listen on the shared socket: ${err.code ?? err.message}`,
+              'report this: the worker thread could not adopt its descriptor',
+              { cause: err },
+            )
+          : new EnvironmentError(
+              `cannot listen on ${target.host}:${target.port}: ${err.code ?? err.message}`,
+              `free the port or choose another with ${target.setting}`,
+              { cause: err },
+            ),
       );
     server.once('error', onError);
     const listening = (): void => {

@@ -17,7 +17,6 @@ export type WorkerMessage =
 /** Coordinator → worker: "send your snapshot, answering with this id", or "drain and exit". */
 export type CoordinatorMessage = { type: 'tsherve:scrape'; id: number } | { type: 'tsherve:shutdown' };
 
-
 export function parseWorkerMessage(raw: unknown): WorkerMessage | null {
   if (!isObject(raw)) return null;
   switch (raw.type) {

@@ -53,7 +53,9 @@ export interface ServeOptions<B> {
 
 /** The site named by the configuration, loaded from disk (exit 3 when over the cap). */
 export function loadConfiguredSite<B>(config: Config, log: Logger, toBody: (bytes: Buffer) => B, shared = false): Site<B> {
-  return config.webroot ? loadSite(config.webroot, { maxBytes: config.maxSiteBytes, confineSymlinks: config.confineSymlinks, log, shared, toBody }) : emptySite();
+  return config.webroot
+    ? loadSite(config.webroot, { maxBytes: config.maxSiteBytes, confineSymlinks: config.confineSymlinks, log, shared, toBody })
+    : emptySite();
 }
 
 export async function startServing<B>(runtime: HttpRuntime<B>, config: Config, log: Logger, opts: ServeOptions<B>): Promise<Running<B>> {
@@ -70,7 +72,9 @@ export async function startServing<B>(runtime: HttpRuntime<B>, config: Config, l
     await redirects.loadWithRetries();
   } catch (err) {
     const cause = err instanceof MapFetchError ? err.message : String(err);
-    throw new InputError(`cannot fetch the redirect map ${config.redirectMapUrl}: ${cause}`, "check TSHERVE_REDIRECT_MAP_URL and that the map's host answers", { cause: err });
+    throw new InputError(`cannot fetch the redirect map ${config.redirectMapUrl}: ${cause}`, "check TSHERVE_REDIRECT_MAP_URL and that the map's host answers", {
+      cause: err,
+    });
   }
   redirects.startPeriodic(config.periodicRefreshMs);
   const monitor = new ProcessMonitor({ processWide: opts.processWide ?? true });
@@ -84,7 +88,11 @@ export async function startServing<B>(runtime: HttpRuntime<B>, config: Config, l
   let metricsListener: Listener | null = null;
   if (opts.metrics) {
     const render = (): Promise<string> => Promise.resolve(renderSnapshot(snapshot()));
-    metricsListener = await (runtime as HttpRuntime<unknown>).listen(metricsApp(render), { port: config.metricsPort, host: config.host, setting: 'TSHERVE_METRICS_PORT' });
+    metricsListener = await (runtime as HttpRuntime<unknown>).listen(metricsApp(render), {
+      port: config.metricsPort,
+      host: config.host,
+      setting: 'TSHERVE_METRICS_PORT',
+    });
   }
   log.info('site loaded', { files: site.files, bytes: site.bytes, redirects: redirects.size });
   return {

@@ -45,7 +45,6 @@ export function emptySite<B>(): Site<B> {
   return { raw: new Map(), decoded: new Map(), notFound: null, notFoundHeaders: null, files: 0, bytes: 0 };
 }
 
-
 export interface LoadOptions<B> {
   maxBytes: number;
   /** The runtime's form of a file's bytes, made once at load (runtime.ts). */
@@ -105,12 +104,18 @@ function makeEntry<B>(file: string, bytes: Buffer, st: Stats, toBody: (bytes: Bu
     mtimeSeconds: Math.floor(st.mtimeMs / 1000),
     contentType,
     headers200: [
-      'Content-Type', contentType,
-      'Content-Length', String(bytes.length),
-      'ETag', etag,
-      'Last-Modified', lastModified,
-      'Cache-Control', CACHE_CONTROL,
-      'Accept-Ranges', 'bytes',
+      'Content-Type',
+      contentType,
+      'Content-Length',
+      String(bytes.length),
+      'ETag',
+      etag,
+      'Last-Modified',
+      lastModified,
+      'Cache-Control',
+      CACHE_CONTROL,
+      'Accept-Ranges',
+      'bytes',
     ],
     headers304: ['ETag', etag, 'Last-Modified', lastModified, 'Cache-Control', CACHE_CONTROL],
   };
@@ -132,7 +137,10 @@ function safeDecode(s: string): string | null {
  */
 export function requestForms(path: string): string[] {
   const forms = new Set<string>([
-    path.split('/').map((seg) => encodeURIComponent(seg)).join('/'),
+    path
+      .split('/')
+      .map((seg) => encodeURIComponent(seg))
+      .join('/'),
     encodeURI(path).replace(/[?#]/g, (c) => encodeURIComponent(c)),
     path,
   ]);

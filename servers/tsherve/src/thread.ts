@@ -15,6 +15,12 @@ const data = workerData as ThreadData;
 const log = createLogger(data.config.logLevel, { worker: threadId });
 serveAsWorker(
   { send: (m) => port.postMessage(m), onMessage: (listener) => port.on('message', listener) },
-  async () => startServing(nodeRuntime, data.config, log, { metrics: false, site: adoptSite(data.site), listenHandle: await dupListener(data.listenFd), processWide: false }),
+  async () =>
+    startServing(nodeRuntime, data.config, log, {
+      metrics: false,
+      site: adoptSite(data.site),
+      listenHandle: await dupListener(data.listenFd),
+      processWide: false,
+    }),
   { signals: false }, // signals reach the main thread only
 );

@@ -186,9 +186,17 @@ export async function startTsherve(env: Record<string, string>, args: string[] =
 }
 
 /** Run the CLI expecting it to exit; returns code and output. */
-export function runTsherve(env: Record<string, string>, args: string[] = [], timeoutMs = 20_000, cmdline: [string, string[]] = command(args)): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runTsherve(
+  env: Record<string, string>,
+  args: string[] = [],
+  timeoutMs = 20_000,
+  cmdline: [string, string[]] = command(args),
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveP) => {
-    const proc = spawn(cmdline[0], cmdline[1], { env: { PATH: process.env.PATH ?? '', TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(cmdline[0], cmdline[1], {
+      env: { PATH: process.env.PATH ?? '', TSHERVE_PORT: '0', TSHERVE_METRICS_PORT: '0', TSHERVE_WORKERS: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -224,7 +232,7 @@ function parseResponse(raw: Buffer, head: boolean): RawResponse {
   if (head) return { status, headers, body };
   if (headers['transfer-encoding'] === 'chunked') {
     const parts: Buffer[] = [];
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const eol = body.indexOf('\r\n', at);
       const size = parseInt(body.subarray(at, eol).toString('latin1'), 16);
       if (!(size > 0)) break;
@@ -243,7 +251,9 @@ function parseResponse(raw: Buffer, head: boolean): RawResponse {
 export function get(base: string, path: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
   const u = new URL(base);
   const method = opts.method ?? 'GET';
-  const head = [`${method} ${path} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+  const head = [`${method} ${path} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...Object.entries(opts.headers ?? {}).map(([k, v]) => `${k}: ${v}`)].join(
+    '\r\n',
+  );
   return new Promise((resolveP, reject) => {
     const chunks: Buffer[] = [];
     const sock = connect(Number(u.port), u.hostname, () => sock.write(`${head}\r\n\r\n`));

@@ -1,7 +1,17 @@
 // The metrics module without a server: snapshots, merging, the IPC check and the text format.
 import { describe, expect, it } from 'vitest';
 import { parseCoordinatorMessage, parseWorkerMessage } from '../src/scrape.js';
-import { DURATION_BUCKETS, escapeLabel, HotCounters, mergeSnapshots, parseSnapshot, ProcessMonitor, renderSnapshot, takeSnapshot, type Snapshot } from '../src/metrics.js';
+import {
+  DURATION_BUCKETS,
+  escapeLabel,
+  HotCounters,
+  mergeSnapshots,
+  parseSnapshot,
+  ProcessMonitor,
+  renderSnapshot,
+  takeSnapshot,
+  type Snapshot,
+} from '../src/metrics.js';
 
 function snapshotAfter(fill: (hot: HotCounters) => void, defined = 2): Snapshot {
   const hot = new HotCounters();
@@ -67,7 +77,11 @@ describe('metrics text', () => {
     expect(m.get('tsherve_process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(m.get('tsherve_process_open_fds')).toBeGreaterThan(2);
     expect(m.has('tsherve_nodejs_eventloop_lag_seconds')).toBe(true);
-    expect(m.get(`tsherve_nodejs_version_info{version="${process.version}",major="${process.versions.node.split('.')[0]}",minor="${process.versions.node.split('.')[1]}",patch="${process.versions.node.split('.')[2]}"}`)).toBe(1);
+    expect(
+      m.get(
+        `tsherve_nodejs_version_info{version="${process.version}",major="${process.versions.node.split('.')[0]}",minor="${process.versions.node.split('.')[1]}",patch="${process.versions.node.split('.')[2]}"}`,
+      ),
+    ).toBe(1);
     const bun = process.versions.bun;
     expect(m.get(`tsherve_runtime_info{runtime="${bun === undefined ? 'node' : 'bun'}",version="${bun ?? process.versions.node}"}`)).toBe(1);
   });

@@ -6,7 +6,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.js';
-import { childPids, CLI, CLI_BUN, downloadAcrossSigterm, executableOf, makeSite, RUNTIME, runTsherve, startMapSource, startTsherve, get, type MapSource } from './helpers.js';
+import {
+  childPids,
+  CLI,
+  CLI_BUN,
+  downloadAcrossSigterm,
+  executableOf,
+  makeSite,
+  RUNTIME,
+  runTsherve,
+  startMapSource,
+  startTsherve,
+  get,
+  type MapSource,
+} from './helpers.js';
 
 let map: MapSource;
 let site: { root: string; parent: string };
@@ -45,7 +58,10 @@ describe('invalid configuration: one line naming the setting, exit 2, before lis
     it(name, async () => {
       const fullEnv = { TSHERVE_REDIRECT_MAP_URL: map.url, ...env };
       if (name === 'missing map URL') delete (fullEnv as Record<string, string>).TSHERVE_REDIRECT_MAP_URL;
-      const r = await runTsherve(fullEnv, args.map((a) => (a === 'FILE' ? join(site.parent, 'a-file') : a)));
+      const r = await runTsherve(
+        fullEnv,
+        args.map((a) => (a === 'FILE' ? join(site.parent, 'a-file') : a)),
+      );
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr.trim()).toMatch(re);
@@ -57,7 +73,11 @@ describe('invalid configuration: one line naming the setting, exit 2, before lis
     const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_PORT: 'bad' }, ['--port', '99999']);
     expect(r.stderr).toContain('"99999" is not a port');
     // A bad variable is not looked at when its flag is given: this one starts.
-    const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: 'not a url', TSHERVE_LOG_LEVEL: 'loud' }, [`--redirect-map-url=${map.url}`, '--log-level', 'warn']);
+    const ts = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: 'not a url', TSHERVE_LOG_LEVEL: 'loud' }, [
+      `--redirect-map-url=${map.url}`,
+      '--log-level',
+      'warn',
+    ]);
     try {
       expect((await get(ts.base, '/a')).status).toBe(301);
     } finally {
@@ -77,7 +97,24 @@ describe('invalid configuration: one line naming the setting, exit 2, before lis
       expect(r.stdout).toContain(s.env);
       expect(r.stdout).toContain(`--${s.flag}`);
     }
-    expect(SETTINGS.map((s) => s.env)).toEqual(expect.arrayContaining(['TSHERVE_WEBROOT', 'TSHERVE_REDIRECT_MAP_URL', 'TSHERVE_HOST', 'TSHERVE_PORT', 'TSHERVE_METRICS_PORT', 'TSHERVE_LOG_LEVEL', 'TSHERVE_WORKERS', 'TSHERVE_MAX_SITE_BYTES', 'TSHERVE_MAP_TIMEOUT', 'TSHERVE_MAP_MAX_BYTES', 'TSHERVE_REFRESH_INTERVAL', 'TSHERVE_PERIODIC_REFRESH', 'TSHERVE_CONFINE_SYMLINKS', 'TSHERVE_RUNTIME']));
+    expect(SETTINGS.map((s) => s.env)).toEqual(
+      expect.arrayContaining([
+        'TSHERVE_WEBROOT',
+        'TSHERVE_REDIRECT_MAP_URL',
+        'TSHERVE_HOST',
+        'TSHERVE_PORT',
+        'TSHERVE_METRICS_PORT',
+        'TSHERVE_LOG_LEVEL',
+        'TSHERVE_WORKERS',
+        'TSHERVE_MAX_SITE_BYTES',
+        'TSHERVE_MAP_TIMEOUT',
+        'TSHERVE_MAP_MAX_BYTES',
+        'TSHERVE_REFRESH_INTERVAL',
+        'TSHERVE_PERIODIC_REFRESH',
+        'TSHERVE_CONFINE_SYMLINKS',
+        'TSHERVE_RUNTIME',
+      ]),
+    );
   });
 });
 
@@ -149,7 +186,11 @@ describe('processes', () => {
       rmSync(own.root, { recursive: true, force: true });
       process.kill(childPids(ts.proc.pid!)[0]!, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 2_000));
-      const delays = ts.stdout().split('\n').filter((l) => l.includes('worker died')).map((l) => (JSON.parse(l) as { inMs: number }).inMs);
+      const delays = ts
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes('worker died'))
+        .map((l) => (JSON.parse(l) as { inMs: number }).inMs);
       // 0 (it had served), then 100, 200, 400, 800 ms: about five attempts in 2 s, never dozens.
       expect(delays.slice(0, 4)).toEqual([0, 100, 200, 400]);
       expect(delays.length).toBeLessThanOrEqual(7);
@@ -199,7 +240,10 @@ describe('runtimes', () => {
   it('tsherve-bun defaults to Bun from either runtime, and --runtime still wins', async () => {
     const fromRuntime = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url }, [], { cmdline: [executableOf(RUNTIME), [CLI_BUN]], runtime: 'bun' });
     expect(await fromRuntime.stop()).toBe(0);
-    const toNode = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url }, [], { cmdline: [executableOf(RUNTIME), [CLI_BUN, '--runtime', 'node']], runtime: 'node' });
+    const toNode = await startTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url }, [], {
+      cmdline: [executableOf(RUNTIME), [CLI_BUN, '--runtime', 'node']],
+      runtime: 'node',
+    });
     expect(await toNode.stop()).toBe(0);
   });
 
@@ -208,7 +252,10 @@ describe('runtimes', () => {
     const fakeBin = mkdtempSync(join(tmpdir(), 'tsherve-fake-node-'));
     writeFileSync(join(fakeBin, 'node'), `#!/bin/sh\nshift\nexec ${executableOf('bun')} "$@"\n`, { mode: 0o755 }); // drops the Node flag
     try {
-      const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, PATH: `${fakeBin}:${process.env.PATH ?? ''}` }, [], 20_000, [executableOf('bun'), [CLI, '--runtime', 'node']]);
+      const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, PATH: `${fakeBin}:${process.env.PATH ?? ''}` }, [], 20_000, [
+        executableOf('bun'),
+        [CLI, '--runtime', 'node'],
+      ]);
       expect(r.code).toBe(4);
       expect(r.stderr.trim()).toMatch(/^tsherve: .* was started as node but is bun \(put the real node first on PATH\)$/);
     } finally {

@@ -8,7 +8,19 @@ import { get, makeSite, metrics, metricValue, startMapSource, startTsherve, type
 
 // gosherve's grammar (shared/redirect-map.ts): lines 5-10 are skipped (three fields, not a URL, not
 // http(s), a control character, a tab instead of the one space, an alias ending in "/").
-const MAP = ['# comment', '', 'gh https://github.com/jnsgruk', 'blog http://example.org/blog?x=1', 'two words here', 'bad not-a-url', 'ftp ftp://example.org/x', 'ctl https://example.org/a\u0007b', 'tab\thttps://example.org/t', 'docs/ https://example.org/docs', ''].join('\n');
+const MAP = [
+  '# comment',
+  '',
+  'gh https://github.com/jnsgruk',
+  'blog http://example.org/blog?x=1',
+  'two words here',
+  'bad not-a-url',
+  'ftp ftp://example.org/x',
+  'ctl https://example.org/a\u0007b',
+  'tab\thttps://example.org/t',
+  'docs/ https://example.org/docs',
+  '',
+].join('\n');
 const SKIPPED = [5, 6, 7, 8, 9, 10];
 
 let map: MapSource | undefined;
@@ -163,7 +175,10 @@ describe('redirects', () => {
     await get(ts.base, '/a?x=1');
     const deadline = Date.now() + 2_000;
     while (!ts.stdout().includes('"msg":"request"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const line = ts.stdout().split('\n').find((l) => l.includes('"msg":"request"'));
+    const line = ts
+      .stdout()
+      .split('\n')
+      .find((l) => l.includes('"msg":"request"'));
     expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'debug', method: 'GET', url: '/a?x=1', status: 301 });
   });
 

@@ -7,11 +7,27 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childPids, downloadAcrossSigterm, filesUnder, get, makeSite, metrics, metricValue, rssBytes, RUNTIME, startMapSource, startTsherve, workersInLog, type MapSource, type Tsherve } from './helpers.js';
+import {
+  childPids,
+  downloadAcrossSigterm,
+  filesUnder,
+  get,
+  makeSite,
+  metrics,
+  metricValue,
+  rssBytes,
+  RUNTIME,
+  startMapSource,
+  startTsherve,
+  workersInLog,
+  type MapSource,
+  type Tsherve,
+} from './helpers.js';
 
 let map: MapSource;
 beforeAll(async () => {
-  if (RUNTIME !== 'node') throw new Error(`threads.node.test.ts runs tsherve on Node only, but the suite's runtime is ${RUNTIME}: vitest.config.ts should have left it out`);
+  if (RUNTIME !== 'node')
+    throw new Error(`threads.node.test.ts runs tsherve on Node only, but the suite's runtime is ${RUNTIME}: vitest.config.ts should have left it out`);
   map = await startMapSource('gh https://github.com/\ndocs https://example.org/docs\n');
 });
 afterAll(async () => map?.close());

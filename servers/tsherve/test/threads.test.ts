@@ -42,10 +42,20 @@ describe('unreadable files', () => {
       const { root } = makeSite();
       symlinkSync(WRITE_ONLY, join(root, 'rescan'));
       const lines: string[] = [];
-      const site = loadSite(root, { maxBytes: 1 << 30, confineSymlinks: false, log: createLogger('warn', {}, (l) => lines.push(l)), shared, toBody: (b: Buffer) => b });
+      const site = loadSite(root, {
+        maxBytes: 1 << 30,
+        confineSymlinks: false,
+        log: createLogger('warn', {}, (l) => lines.push(l)),
+        shared,
+        toBody: (b: Buffer) => b,
+      });
       expect(site.decoded.has('/rescan')).toBe(false);
       expect(site.files).toBe(filesUnder(root).length - 1);
-      expect(site.bytes).toBe(filesUnder(root).filter((f) => !f.endsWith('rescan')).reduce((n, f) => n + statSync(f).size, 0));
+      expect(site.bytes).toBe(
+        filesUnder(root)
+          .filter((f) => !f.endsWith('rescan'))
+          .reduce((n, f) => n + statSync(f).size, 0),
+      );
       expect(lines.join('')).toMatch(/"msg":"skipping unreadable file","path":"rescan","error":"EACCES"/);
     });
   }
@@ -60,7 +70,9 @@ describe('worker threads with TSHERVE_RUNTIME=bun', () => {
   it('are refused with the reason, exit 2, before listening', async () => {
     const r = await runTsherve({ TSHERVE_REDIRECT_MAP_URL: map.url, TSHERVE_RUNTIME: 'bun', TSHERVE_WORKER_MODE: 'threads', TSHERVE_WORKERS: '2' });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe('tsherve: TSHERVE_WORKER_MODE: "threads" is not available with TSHERVE_RUNTIME=bun (Bun\'s threads cannot share the site\'s bytes; use processes (the default))');
+    expect(r.stderr.trim()).toBe(
+      'tsherve: TSHERVE_WORKER_MODE: "threads" is not available with TSHERVE_RUNTIME=bun (Bun\'s threads cannot share the site\'s bytes; use processes (the default))',
+    );
     expect(r.stdout).not.toContain('listening');
   });
 });

@@ -42,13 +42,23 @@ describe('requestForms', () => {
 describe('readFileHeaders', () => {
   const scratch = (): FileHeaders => ({ ifNoneMatch: 'stale', ifModifiedSince: 'stale', range: 'stale', ifRange: 'stale' });
   it('finds the four headers in any case, joins repeated If-None-Match, clears the rest', () => {
-    expect(readFileHeaders(['Host', 'x', 'IF-NONE-MATCH', '"a"', 'if-none-match', '"b"', 'Range', 'bytes=0-1', 'If-Range', '"a"', 'If-Modified-Since', 'd'], scratch())).toEqual({
+    expect(
+      readFileHeaders(
+        ['Host', 'x', 'IF-NONE-MATCH', '"a"', 'if-none-match', '"b"', 'Range', 'bytes=0-1', 'If-Range', '"a"', 'If-Modified-Since', 'd'],
+        scratch(),
+      ),
+    ).toEqual({
       ifNoneMatch: '"a", "b"',
       ifModifiedSince: 'd',
       range: 'bytes=0-1',
       ifRange: '"a"',
     });
-    expect(readFileHeaders(['Host', 'x', 'Referer', 'y', 'If-Match', '"a"'], scratch())).toEqual({ ifNoneMatch: undefined, ifModifiedSince: undefined, range: undefined, ifRange: undefined });
+    expect(readFileHeaders(['Host', 'x', 'Referer', 'y', 'If-Match', '"a"'], scratch())).toEqual({
+      ifNoneMatch: undefined,
+      ifModifiedSince: undefined,
+      range: undefined,
+      ifRange: undefined,
+    });
   });
 });
 
@@ -80,7 +90,20 @@ describe('parseConfig', () => {
   const url = { TSHERVE_REDIRECT_MAP_URL: 'http://127.0.0.1:1/m' };
   it('applies defaults and units, and flags win over the environment', () => {
     const c = parseConfig({ ...url, TSHERVE_PORT: '1', TSHERVE_MAP_TIMEOUT: '2s' }, ['--port', '0', '--max-site-bytes=2MiB', '--workers', '3']);
-    expect(c).toMatchObject({ port: 0, metricsPort: 8081, host: '127.0.0.1', logLevel: 'info', workers: 3, maxSiteBytes: 2 * 1024 * 1024, mapTimeoutMs: 2000, mapMaxBytes: 1024 * 1024, refreshIntervalMs: 1000, periodicRefreshMs: 0, confineSymlinks: false, webroot: null });
+    expect(c).toMatchObject({
+      port: 0,
+      metricsPort: 8081,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      workers: 3,
+      maxSiteBytes: 2 * 1024 * 1024,
+      mapTimeoutMs: 2000,
+      mapMaxBytes: 1024 * 1024,
+      refreshIntervalMs: 1000,
+      periodicRefreshMs: 0,
+      confineSymlinks: false,
+      webroot: null,
+    });
     expect(parseConfig({ ...url, TSHERVE_PORT: '' }, []).port).toBe(8080); // empty = unset
   });
 
@@ -105,7 +128,11 @@ describe('tsherve stands alone', () => {
     for (const dir of [join(here, '..', 'src'), here]) {
       for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
         const specifiers = [...readFileSync(join(dir, file), 'utf8').matchAll(/(?:from|import\()\s*'([^']+)'/g)].map((m) => m[1]!);
-        for (const s of specifiers) expect(s.startsWith('node:') || s === 'vitest' || /^\.\.?\/[^.]/.test(s) || s.startsWith('../src/') || s === '../../../shared/redirect-map.js', `${file}: ${s}`).toBe(true);
+        for (const s of specifiers)
+          expect(
+            s.startsWith('node:') || s === 'vitest' || /^\.\.?\/[^.]/.test(s) || s.startsWith('../src/') || s === '../../../shared/redirect-map.js',
+            `${file}: ${s}`,
+          ).toBe(true);
       }
     }
   });

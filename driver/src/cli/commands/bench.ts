@@ -60,7 +60,12 @@ export async function main(argv: string[]): Promise<number> {
     const how: { backend: Backend; stopping: string; killNow: () => void; retryHint: string } =
       plan.backend === 'vm'
         ? { backend: vmBackend(), stopping: VM_STOPPING, killNow: killVmsNow, retryHint: 'run the command again for those cells' }
-        : { backend: localBackend(), stopping: LOCAL_STOPPING, killNow: killLocalNow, retryHint: `server-bench bench --resume ${basename(plan.runDir)} runs them again` };
+        : {
+            backend: localBackend(),
+            stopping: LOCAL_STOPPING,
+            killNow: killLocalNow,
+            retryHint: `server-bench bench --resume ${basename(plan.runDir)} runs them again`,
+          };
     const stop = interruptible(how.stopping, how.killNow);
     try {
       const outcome = await runPlan(plan, how.backend, progressWriter(), stop.signal);

@@ -17,7 +17,8 @@ export async function main(argv: string[]): Promise<number> {
       else rest.push(argv[i] as string);
     }
     const impl = rest[0];
-    if (impl === undefined || impl.startsWith('-')) throw new UsageError('vm test: no implementation given', 'usage: server-bench vm test [--size N] <impl> [k6test flags]');
+    if (impl === undefined || impl.startsWith('-'))
+      throw new UsageError('vm test: no implementation given', 'usage: server-bench vm test [--size N] <impl> [k6test flags]');
     const s = await readState(pickSize(size));
     const ssh = await connectState(s);
     try {

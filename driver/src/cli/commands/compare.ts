@@ -10,7 +10,8 @@ import { ExitCode, reportError, UsageError } from '../../errors.js';
 import { resultsForRun } from '../../report/results.js';
 import { writeFileAtomic } from '../../results/store.js';
 
-const USAGE = 'usage: server-bench compare <baseline-run> <candidate-run> [--threshold 5] [--relative-to IMPL] [--unchanged LIST] [--force] [--json] [--out FILE.md]';
+const USAGE =
+  'usage: server-bench compare <baseline-run> <candidate-run> [--threshold 5] [--relative-to IMPL] [--unchanged LIST] [--force] [--json] [--out FILE.md]';
 
 const HELP = `${USAGE}
 
@@ -62,18 +63,34 @@ export async function main(argv: string[]): Promise<number> {
     const baseline = await resultsForRun(baseDir);
     const candidate = await resultsForRun(candDir);
     const relativeTo = parsed.values['relative-to'] ?? null;
-    const unchanged = parsed.values.unchanged !== undefined ? parsed.values.unchanged.split(',').map((x) => x.trim()).filter((x) => x !== '') : null;
+    const unchanged =
+      parsed.values.unchanged !== undefined
+        ? parsed.values.unchanged
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x !== '')
+        : null;
     for (const impl of [...(relativeTo !== null ? [relativeTo] : []), ...(unchanged ?? [])]) {
       if (!baseline.impls.includes(impl) || !candidate.impls.includes(impl)) {
-        throw new UsageError(`"${impl}" is not in both runs`, `both runs have: ${baseline.impls.filter((i) => candidate.impls.includes(i)).join(', ') || 'no implementation in common'}`);
+        throw new UsageError(
+          `"${impl}" is not in both runs`,
+          `both runs have: ${baseline.impls.filter((i) => candidate.impls.includes(i)).join(', ') || 'no implementation in common'}`,
+        );
       }
     }
     const cmp = compareResults(baseline, candidate, { threshold: t.data, relativeTo, unchanged });
     if (cmp.configDiffs.length > 0 && !parsed.values.force) {
       for (const d of cmp.configDiffs) process.stderr.write(`difference: ${d}\n`);
-      throw new UsageError(`the runs' configurations differ in ${cmp.configDiffs.length} way(s); their numbers are not comparable`, 'compare runs made with the same settings, or pass --force to compare anyway');
+      throw new UsageError(
+        `the runs' configurations differ in ${cmp.configDiffs.length} way(s); their numbers are not comparable`,
+        'compare runs made with the same settings, or pass --force to compare anyway',
+      );
     }
-    process.stdout.write(parsed.values.json ? `${JSON.stringify({ ...cmp, summary: summaryLine(cmp), exitCode: cmp.regressions.length > 0 ? ExitCode.regression : ExitCode.ok }, null, 2)}\n` : renderCompareTerminal(cmp));
+    process.stdout.write(
+      parsed.values.json
+        ? `${JSON.stringify({ ...cmp, summary: summaryLine(cmp), exitCode: cmp.regressions.length > 0 ? ExitCode.regression : ExitCode.ok }, null, 2)}\n`
+        : renderCompareTerminal(cmp),
+    );
     if (parsed.values.out) {
       const out = resolve(parsed.values.out);
       await writeFileAtomic(out, renderCompareMarkdown(cmp));

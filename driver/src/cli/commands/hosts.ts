@@ -26,7 +26,11 @@ The hosts file is JSON (docs/hosts.md):
 
 function pick(file: ReturnType<typeof readHostsFile>, sizes: string | undefined): HostSpec[] {
   if (sizes === undefined) return file.hosts;
-  return sizes.split(',').map((s) => s.trim()).filter(Boolean).map((s) => hostOf(file, s));
+  return sizes
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => hostOf(file, s));
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,7 +42,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     let values: { hosts?: string; sizes?: string; engine?: string; help?: boolean };
     try {
-      values = parseArgs({ args: rest, options: { hosts: { type: 'string' }, sizes: { type: 'string' }, engine: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+      values = parseArgs({
+        args: rest,
+        options: { hosts: { type: 'string' }, sizes: { type: 'string' }, engine: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+        allowPositionals: false,
+      }).values;
     } catch (err) {
       throw new UsageError(`hosts ${sub}: ${(err as Error).message.split('\n')[0]}`, 'see server-bench hosts --help');
     }

@@ -62,7 +62,9 @@ export async function main(argv: string[]): Promise<number> {
       throw argsError(err, 'report');
     }
     if (parsed.values.help) {
-      process.stdout.write(`${USAGE}\n\nRe-renders results.json, report.md, report.html, every summary.txt and reports/index.html\nfrom the cells stored in <run-dir> (a folder under reports/, e.g. reports/20261201-120000),\nand prints the terminal table. Nothing is measured.\n`);
+      process.stdout.write(
+        `${USAGE}\n\nRe-renders results.json, report.md, report.html, every summary.txt and reports/index.html\nfrom the cells stored in <run-dir> (a folder under reports/, e.g. reports/20261201-120000),\nand prints the terminal table. Nothing is measured.\n`,
+      );
       return ExitCode.ok;
     }
     if (parsed.positionals.length !== 1) throw new UsageError(`report takes one run folder, got ${parsed.positionals.length}`, USAGE);

@@ -29,7 +29,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const stop = interruptible('stopping the image build', () => undefined);
   try {
-    const image = await ensureDebianImage({ root: repoRoot(), force: values.force === true, log: (l) => process.stderr.write(`server-bench: ${l}\n`), signal: stop.signal });
+    const image = await ensureDebianImage({
+      root: repoRoot(),
+      force: values.force === true,
+      log: (l) => process.stderr.write(`server-bench: ${l}\n`),
+      signal: stop.signal,
+    });
     if (values.json) process.stdout.write(`${JSON.stringify({ dir: image.dir, cached: image.cached, manifest: image.manifest }, null, 2)}\n`);
     else process.stdout.write(`${image.dir} (${image.cached ? 'cached' : 'built'}; ${image.manifest.impls.join(', ')})\n`);
     return ExitCode.ok;

@@ -27,15 +27,26 @@ function parse(command: string, argv: string[], options: ParseArgsConfig['option
 }
 
 async function start(argv: string[]): Promise<number> {
-  const { values: v } = parse('vm start', argv, { size: { type: 'string' }, runner: { type: 'string' }, 'allow-tcg': { type: 'boolean' }, 'ssh-timeout': { type: 'string' }, image: { type: 'string' } });
+  const { values: v } = parse('vm start', argv, {
+    size: { type: 'string' },
+    runner: { type: 'string' },
+    'allow-tcg': { type: 'boolean' },
+    'ssh-timeout': { type: 'string' },
+    image: { type: 'string' },
+  });
   const size = typeof v.size === 'string' ? v.size : '1';
   const existing = await readState(size).catch(() => null);
-  if (existing) throw new UsageError(`a VM of size ${size} is already running (pid ${existing.pid}, SSH on 127.0.0.1:${existing.port})`, `stop it first: server-bench vm stop --size ${size}`);
+  if (existing)
+    throw new UsageError(
+      `a VM of size ${size} is already running (pid ${existing.pid}, SSH on 127.0.0.1:${existing.port})`,
+      `stop it first: server-bench vm stop --size ${size}`,
+    );
   const image = parseImageFlag(typeof v.image === 'string' ? v.image : undefined);
   let runner: string;
   let emulated: boolean;
   if (image === 'debian') {
-    if (typeof v.runner === 'string') throw new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners');
+    if (typeof v.runner === 'string')
+      throw new UsageError('--runner and --image debian both name the VM', 'leave out --runner: the Debian image makes its own runners');
     const d = await prepareDebianVms({ sizes: [size], allowTcg: v['allow-tcg'] === true, log: (l) => process.stderr.write(`server-bench: ${l}\n`) });
     runner = d.runners[size] as string;
     emulated = d.emulated;
@@ -65,10 +76,18 @@ async function start(argv: string[]): Promise<number> {
     const booted = await bootVm({ size, runner, consoleLog, persistent: true });
     vm = booted;
     if (stopping.signal.aborted) throw stopping.signal.reason;
-    const ssh = await waitForSsh(() => {
-      const hostKey = booted.hostKey();
-      return hostKey ? { host: '127.0.0.1', port: booted.port, privateKey: booted.keys.privateKey, hostKey } : null;
-    }, { timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000, stillAlive: () => booted.exited(), consoleTail: () => booted.consoleTail(), signal: stopping.signal });
+    const ssh = await waitForSsh(
+      () => {
+        const hostKey = booted.hostKey();
+        return hostKey ? { host: '127.0.0.1', port: booted.port, privateKey: booted.keys.privateKey, hostKey } : null;
+      },
+      {
+        timeoutMs: typeof v['ssh-timeout'] === 'string' ? parseDuration(v['ssh-timeout'], '--ssh-timeout') * 1000 : emulated ? 600_000 : 180_000,
+        stillAlive: () => booted.exited(),
+        consoleTail: () => booted.consoleTail(),
+        signal: stopping.signal,
+      },
+    );
     // The guest knows whether it is emulated; /dev/kvm on the host was only a guess.
     const virt = (await ssh.exec('systemd-detect-virt').catch(() => ({ stdout: '' }))).stdout.trim() || null;
     emulated = guestEmulated(virt, emulated);
@@ -84,7 +103,9 @@ async function start(argv: string[]): Promise<number> {
       emulated,
       startedAt: new Date().toISOString(),
     });
-    process.stdout.write(`VM size ${size} running: pid ${booted.pid}, SSH on 127.0.0.1:${booted.port}, console ${consoleLog}${emulated ? ', emulated (TCG)' : ''}\n`);
+    process.stdout.write(
+      `VM size ${size} running: pid ${booted.pid}, SSH on 127.0.0.1:${booted.port}, console ${consoleLog}${emulated ? ', emulated (TCG)' : ''}\n`,
+    );
   } catch (err) {
     await (vm as BootedVm | null)?.destroy(2_000);
     throw err;

@@ -29,7 +29,26 @@ export interface AccelOptions {
 /** Boot `kernel` under KVM with no disk: its banner on the serial line within the timeout means KVM works. */
 export function probeKvm(kernel: string, timeoutMs = 20_000, qemu = 'qemu-system-x86_64'): Promise<{ ok: boolean; detail: string }> {
   return new Promise((resolve) => {
-    const args = ['-accel', 'kvm', '-cpu', 'host', '-m', '128', '-smp', '1', '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'];
+    const args = [
+      '-accel',
+      'kvm',
+      '-cpu',
+      'host',
+      '-m',
+      '128',
+      '-smp',
+      '1',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-serial',
+      'stdio',
+      '-no-reboot',
+      '-kernel',
+      kernel,
+      '-append',
+      'console=ttyS0 panic=-1',
+    ];
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -88,7 +107,9 @@ export async function chooseAccel(o: AccelOptions): Promise<AccelChoice> {
     // no answer for this boot and kernel yet
   }
   const probe = await probeKvm(o.kernel, o.probeTimeoutMs, o.qemu);
-  const choice: AccelChoice = probe.ok ? { accel: 'kvm', reason: probe.detail } : { accel: 'tcg', reason: `KVM does not boot the guest kernel: ${probe.detail}` };
+  const choice: AccelChoice = probe.ok
+    ? { accel: 'kvm', reason: probe.detail }
+    : { accel: 'tcg', reason: `KVM does not boot the guest kernel: ${probe.detail}` };
   await mkdir(join(o.cacheDir, 'vm'), { recursive: true });
   await writeJsonAtomic(file, { id, choice });
   return choice;

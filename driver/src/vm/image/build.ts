@@ -21,7 +21,17 @@ import { IMPL_SPECS, MATRIX_SIZES, vmSizeOf, type ImplSpec } from '../../run/mat
 import { writeJsonAtomic } from '../../results/store.js';
 import { GUEST } from './guest-spec.js';
 import { copyPayload, GUEST_PAYLOAD } from './payload.js';
-import { aptAcquireOptions, BASE_REMOVE, baseFiles, DPKG_OPTIONS, earlyFiles, GUEST_NODE_PACKAGE, guestDistro, guestPackages, type GuestDistro } from './recipe.js';
+import {
+  aptAcquireOptions,
+  BASE_REMOVE,
+  baseFiles,
+  DPKG_OPTIONS,
+  earlyFiles,
+  GUEST_NODE_PACKAGE,
+  guestDistro,
+  guestPackages,
+  type GuestDistro,
+} from './recipe.js';
 import { machineSources } from './sources.js';
 import { DEBIAN_LAYOUT, GUEST_BUN, packageDir, renderGuestFiles, type GuestFile } from './units.js';
 
@@ -102,22 +112,48 @@ const short = (key: string) => key.slice(0, 16);
 
 // ---------------------------------------------------------------- running tools
 
-async function run(cmd: string, args: string[], o: { signal?: AbortSignal; cwd?: string; env?: Record<string, string>; log?: string; hint: string; timeoutMs?: number }): Promise<string> {
-  const r = await execa(cmd, args, { reject: false, stdin: 'ignore', all: true, ...(o.cwd ? { cwd: o.cwd } : {}), ...(o.env ? { env: o.env } : {}), ...(o.signal ? { cancelSignal: o.signal } : {}), timeout: o.timeoutMs ?? 1_800_000 });
+async function run(
+  cmd: string,
+  args: string[],
+  o: { signal?: AbortSignal; cwd?: string; env?: Record<string, string>; log?: string; hint: string; timeoutMs?: number },
+): Promise<string> {
+  const r = await execa(cmd, args, {
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    ...(o.cwd ? { cwd: o.cwd } : {}),
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.signal ? { cancelSignal: o.signal } : {}),
+    timeout: o.timeoutMs ?? 1_800_000,
+  });
   if (o.log) await writeFile(o.log, String(r.all ?? ''), { flag: 'a' });
   if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('interrupted');
-  if (r.exitCode !== 0) throw new CommandError(`${cmd} ${args.slice(0, 3).join(' ')}…`, r.exitCode ?? null, r.signal ?? null, tail(String(r.all ?? ''), 4), o.hint);
+  if (r.exitCode !== 0)
+    throw new CommandError(`${cmd} ${args.slice(0, 3).join(' ')}…`, r.exitCode ?? null, r.signal ?? null, tail(String(r.all ?? ''), 4), o.hint);
   return String(r.stdout ?? '');
 }
 
 async function requireTools(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new EnvironmentError('building the Debian guest image needs root (mmdebstrap in root mode, files owned by root in the disk)', 'run server-bench vm image build as root (sudo), once; later runs use the cached image');
+  if (process.getuid?.() !== 0)
+    throw new EnvironmentError(
+      'building the Debian guest image needs root (mmdebstrap in root mode, files owned by root in the disk)',
+      'run server-bench vm image build as root (sudo), once; later runs use the cached image',
+    );
   const missing: string[] = [];
-  for (const [tool, pkg] of [['mmdebstrap', 'mmdebstrap'], ['mkfs.ext4', 'e2fsprogs'], ['qemu-img', 'qemu-utils'], ['qemu-system-x86_64', 'qemu-system-x86']] as const) {
+  for (const [tool, pkg] of [
+    ['mmdebstrap', 'mmdebstrap'],
+    ['mkfs.ext4', 'e2fsprogs'],
+    ['qemu-img', 'qemu-utils'],
+    ['qemu-system-x86_64', 'qemu-system-x86'],
+  ] as const) {
     const r = await execa('sh', ['-c', `command -v ${tool}`], { reject: false });
     if (r.exitCode !== 0) missing.push(pkg);
   }
-  if (missing.length > 0) throw new EnvironmentError(`the Debian guest image needs ${missing.join(', ')}`, `apt-get install -y --no-install-recommends ${[...new Set(missing)].join(' ')}`);
+  if (missing.length > 0)
+    throw new EnvironmentError(
+      `the Debian guest image needs ${missing.join(', ')}`,
+      `apt-get install -y --no-install-recommends ${[...new Set(missing)].join(' ')}`,
+    );
 }
 
 async function writeGuestFiles(rootfs: string, files: GuestFile[]): Promise<void> {
@@ -151,7 +187,20 @@ async function baseInputs(): Promise<BaseInputs> {
   const sources = machineSources(distro.suite).text;
   const dump = await execa('apt-config', ['dump'], { reject: false, stdin: 'ignore' });
   const aptOptions = aptAcquireOptions(String(dump.stdout ?? ''));
-  const key = sha256(JSON.stringify({ BASE_FORMAT, distro, packages, sources, aptOptions, node: GUEST_NODE_PACKAGE, early: earlyFiles(), base: baseFiles(), remove: BASE_REMOVE, dpkg: DPKG_OPTIONS }));
+  const key = sha256(
+    JSON.stringify({
+      BASE_FORMAT,
+      distro,
+      packages,
+      sources,
+      aptOptions,
+      node: GUEST_NODE_PACKAGE,
+      early: earlyFiles(),
+      base: baseFiles(),
+      remove: BASE_REMOVE,
+      dpkg: DPKG_OPTIONS,
+    }),
+  );
   return { distro, packages, sources, aptOptions, key };
 }
 
@@ -195,7 +244,18 @@ async function buildBase(inputs: BaseInputs, dir: string, o: BuildOptions): Prom
     o.log(`vm image: base: packages in ${Math.round((Date.now() - started) / 1000)} s; Node from npm (${GUEST_NODE_PACKAGE})…`);
     const pack = join(tmp, 'node');
     await mkdir(pack);
-    const tgz = (await run('npm', ['pack', '--silent', '--prefer-offline', GUEST_NODE_PACKAGE, '--pack-destination', pack], { cwd: pack, log, hint: 'npm must reach its registry (npm config get registry)', ...(o.signal ? { signal: o.signal } : {}) })).trim().split('\n').pop() ?? '';
+    const tgz =
+      (
+        await run('npm', ['pack', '--silent', '--prefer-offline', GUEST_NODE_PACKAGE, '--pack-destination', pack], {
+          cwd: pack,
+          log,
+          hint: 'npm must reach its registry (npm config get registry)',
+          ...(o.signal ? { signal: o.signal } : {}),
+        })
+      )
+        .trim()
+        .split('\n')
+        .pop() ?? '';
     await run('tar', ['-xzf', join(pack, tgz), '-C', pack, 'package/bin/node'], { log, hint: `the ${GUEST_NODE_PACKAGE} package has no bin/node` });
     await mkdir(join(rootfs, 'opt', 'node', 'bin'), { recursive: true });
     await copyFile(join(pack, 'package', 'bin', 'node'), join(rootfs, 'opt', 'node', 'bin', 'node'));
@@ -210,7 +270,14 @@ async function buildBase(inputs: BaseInputs, dir: string, o: BuildOptions): Prom
     await copyFile(join(rootfs, 'boot', initrd), join(tmp, 'initrd.img'));
     for (const f of ['early', 'node', 'guest.sources', 'apt-options.conf']) await rm(join(tmp, f), { recursive: true, force: true });
     const seconds = (Date.now() - started) / 1000;
-    await writeJsonAtomic(join(tmp, 'base.json'), { key: inputs.key, distro: inputs.distro, packages: inputs.packages, node: GUEST_NODE_PACKAGE, kernel: vmlinuz.replace(/^vmlinuz-/, ''), seconds });
+    await writeJsonAtomic(join(tmp, 'base.json'), {
+      key: inputs.key,
+      distro: inputs.distro,
+      packages: inputs.packages,
+      node: GUEST_NODE_PACKAGE,
+      kernel: vmlinuz.replace(/^vmlinuz-/, ''),
+      seconds,
+    });
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
     return seconds;
@@ -257,7 +324,11 @@ async function findBun(): Promise<Gosherve> {
   } catch {
     // not there
   }
-  return { impl: 'tsherve-bun', bin: null, reason: 'no Bun: npm ci installs the pinned bun package (node_modules/.bin/bun), or put bun on PATH; then rebuild the image' };
+  return {
+    impl: 'tsherve-bun',
+    bin: null,
+    reason: 'no Bun: npm ci installs the pinned bun package (node_modules/.bin/bun), or put bun on PATH; then rebuild the image',
+  };
 }
 
 interface ImageInputs {
@@ -272,7 +343,11 @@ interface ImageInputs {
 
 async function imageInputs(o: BuildOptions, baseKey: string, cacheDir: string): Promise<ImageInputs> {
   const read = (rel: string) => readFile(join(o.root, rel), 'utf8');
-  const scripts = { benchSite: await read('nix/guest/bench-site.sh'), sshSetup: await read('nix/guest/bench-ssh-setup.sh'), mapServer: await read('nix/guest/redirect-map-server.mjs') };
+  const scripts = {
+    benchSite: await read('nix/guest/bench-site.sh'),
+    sshSetup: await read('nix/guest/bench-ssh-setup.sh'),
+    mapServer: await read('nix/guest/redirect-map-server.mjs'),
+  };
   const impls: ImplSpec[] = [];
   const missing: { impl: string; reason: string }[] = [];
   const binaries = new Map<string, string>();
@@ -301,10 +376,16 @@ async function imageInputs(o: BuildOptions, baseKey: string, cacheDir: string): 
     impls.push(spec);
   }
   const cli = await readFile(join(o.root, 'dist', 'servers', 'tsherve', 'src', 'cli.js'), 'utf8').catch(() => '');
-  const files = renderGuestFiles({ impls, sizes: MATRIX_SIZES.map((s) => vmSizeOf(s.name)), scripts, tsherveNodeFlags: shebangNodeFlags(cli.split('\n', 1)[0] ?? '') });
+  const files = renderGuestFiles({
+    impls,
+    sizes: MATRIX_SIZES.map((s) => vmSizeOf(s.name)),
+    scripts,
+    tsherveNodeFlags: shebangNodeFlags(cli.split('\n', 1)[0] ?? ''),
+  });
   const parts: Record<string, string> = {};
   for (const rel of [...GUEST_PAYLOAD, 'package-lock.json', 'nix/gen-site.mjs']) {
-    if (!existsSync(join(o.root, rel))) throw new EnvironmentError(`${rel} is missing in ${o.root}`, rel === 'dist' ? 'run npm run build first' : 'restore it from git');
+    if (!existsSync(join(o.root, rel)))
+      throw new EnvironmentError(`${rel} is missing in ${o.root}`, rel === 'dist' ? 'run npm run build first' : 'restore it from git');
     parts[rel] = await hashTree(join(o.root, rel));
   }
   for (const [dest, bin] of binaries) parts[`bin:${dest}`] = sha256(await readFile(bin));
@@ -327,9 +408,20 @@ async function buildImage(inputs: ImageInputs, base: string, dir: string, o: Bui
     await copyPayload(o.root, install);
     await copyFile(join(o.root, 'package-lock.json'), join(install, 'package-lock.json'));
     o.log('vm image: production node_modules (npm ci --omit=dev)…');
-    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: install, log, hint: 'npm must reach its registry (npm config get registry)', ...sig });
-    o.log(`vm image: the ${inputs.siteBytes === DEFAULT_SITE_BYTES ? 'default ' : ''}site of ${(inputs.siteBytes / 1e6).toFixed(0)} MB (nix/gen-site.mjs, the engine's generator)…`);
-    await run(process.execPath, [join(o.root, 'nix', 'gen-site.mjs'), install, join(rootfs, DEBIAN_LAYOUT.site), GUEST.paths.webroot, GUEST.paths.nginxPrefix, String(inputs.siteBytes)], { log, hint: `see ${log}`, ...sig });
+    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: install,
+      log,
+      hint: 'npm must reach its registry (npm config get registry)',
+      ...sig,
+    });
+    o.log(
+      `vm image: the ${inputs.siteBytes === DEFAULT_SITE_BYTES ? 'default ' : ''}site of ${(inputs.siteBytes / 1e6).toFixed(0)} MB (nix/gen-site.mjs, the engine's generator)…`,
+    );
+    await run(
+      process.execPath,
+      [join(o.root, 'nix', 'gen-site.mjs'), install, join(rootfs, DEBIAN_LAYOUT.site), GUEST.paths.webroot, GUEST.paths.nginxPrefix, String(inputs.siteBytes)],
+      { log, hint: `see ${log}`, ...sig },
+    );
     for (const [guestPath, bin] of inputs.binaries) {
       const dest = join(rootfs, guestPath);
       await mkdir(dirname(dest), { recursive: true });
@@ -338,7 +430,16 @@ async function buildImage(inputs: ImageInputs, base: string, dir: string, o: Bui
     }
     await writeGuestFiles(rootfs, inputs.files);
     // bench-site.service's own script, run now instead of at every (slow, emulated) boot.
-    await run('bash', [join(rootfs, DEBIAN_LAYOUT.libexec, 'bench-site')], { env: { ...(process.env as Record<string, string>), SITE: join(rootfs, DEBIAN_LAYOUT.site), SITE_DIR: join(rootfs, GUEST.paths.webroot), MAP_DIR: join(rootfs, GUEST.paths.mapDir) }, log, hint: `see ${log}` });
+    await run('bash', [join(rootfs, DEBIAN_LAYOUT.libexec, 'bench-site')], {
+      env: {
+        ...(process.env as Record<string, string>),
+        SITE: join(rootfs, DEBIAN_LAYOUT.site),
+        SITE_DIR: join(rootfs, GUEST.paths.webroot),
+        MAP_DIR: join(rootfs, GUEST.paths.mapDir),
+      },
+      log,
+      hint: `see ${log}`,
+    });
     // The disk: what the tree uses plus the size table's room for the run (site copy, journal, results).
     const used = Number((await run('du', ['-sb', rootfs], { hint: 'du failed' })).split(/\s+/)[0]);
     const room = Math.max(...MATRIX_SIZES.map((s) => vmSizeOf(s.name).diskSizeMiB));
@@ -348,7 +449,9 @@ async function buildImage(inputs: ImageInputs, base: string, dir: string, o: Bui
     await run('mkfs.ext4', ['-q', '-F', '-L', 'server-bench', '-E', 'root_owner=0:0', '-d', rootfs, disk, `${mib}M`], { log, hint: `see ${log}`, ...sig });
     await rm(rootfs, { recursive: true, force: true });
     for (const f of ['vmlinuz', 'initrd.img']) await copyFile(join(base, f), join(tmp, f));
-    const baseInfo = z.object({ kernel: z.string(), distro: ImageManifestSchema.shape.distro }).parse(JSON.parse(await readFile(join(base, 'base.json'), 'utf8')));
+    const baseInfo = z
+      .object({ kernel: z.string(), distro: ImageManifestSchema.shape.distro })
+      .parse(JSON.parse(await readFile(join(base, 'base.json'), 'utf8')));
     const manifest: ImageManifest = {
       key: inputs.key,
       baseKey: JSON.parse(await readFile(join(base, 'base.json'), 'utf8')).key as string,
@@ -410,7 +513,9 @@ export async function ensureDebianImage(o: BuildOptions): Promise<DebianImage> {
     o.log(`vm image: base cached (${baseDir})`);
   }
   const manifest = await buildImage(img, baseDir, imageDir, o, baseSeconds);
-  o.log(`vm image: built in ${Math.round(manifest.buildSeconds.image)} s: ${imageDir} (${manifest.impls.join(', ')}${manifest.missing.length ? `; without ${manifest.missing.map((m) => m.impl).join(', ')}` : ''})`);
+  o.log(
+    `vm image: built in ${Math.round(manifest.buildSeconds.image)} s: ${imageDir} (${manifest.impls.join(', ')}${manifest.missing.length ? `; without ${manifest.missing.map((m) => m.impl).join(', ')}` : ''})`,
+  );
   await prune(root, new Set([`base-${short(base.key)}`, `image-${short(img.key)}`]), o.log);
   return loadImage(imageDir, false);
 }

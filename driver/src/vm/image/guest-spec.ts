@@ -34,7 +34,10 @@ function parseGuestSpec(data: unknown): GuestSpec {
   const r = GuestSpecSchema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new InputError(`matrix/guest.json is invalid: ${issue?.message ?? 'bad shape'} at ${issue?.path.join('.') || '(top)'}`, 'fix matrix/guest.json; vm.nix reads the same file');
+    throw new InputError(
+      `matrix/guest.json is invalid: ${issue?.message ?? 'bad shape'} at ${issue?.path.join('.') || '(top)'}`,
+      'fix matrix/guest.json; vm.nix reads the same file',
+    );
   }
   return r.data;
 }

@@ -12,7 +12,11 @@ export const GUEST_PAYLOAD = ['package.json', 'dist', 'k6', 'driver/assets'] as 
 /** Copy GUEST_PAYLOAD from `root` into `dest` (the guest's /opt/server-bench); every entry must exist. */
 export async function copyPayload(root: string, dest: string): Promise<void> {
   const missing = GUEST_PAYLOAD.filter((p) => !existsSync(join(root, p)));
-  if (missing.length > 0) throw new EnvironmentError(`the guest payload lacks ${missing.join(', ')} in ${root}`, missing.includes('dist') ? 'run npm run build first' : 'restore them from git (git checkout -- <path>)');
+  if (missing.length > 0)
+    throw new EnvironmentError(
+      `the guest payload lacks ${missing.join(', ')} in ${root}`,
+      missing.includes('dist') ? 'run npm run build first' : 'restore them from git (git checkout -- <path>)',
+    );
   for (const rel of GUEST_PAYLOAD) {
     await mkdir(dirname(join(dest, rel)), { recursive: true });
     await cp(join(root, rel), join(dest, rel), { recursive: true, dereference: false });

@@ -34,7 +34,11 @@ export function guestDistro(osRelease: string = readFileSync('/etc/os-release', 
   const os = parseOsRelease(osRelease);
   const id = os.ID === 'ubuntu' ? 'ubuntu' : os.ID === 'debian' ? 'debian' : null;
   const suite = env.SERVER_BENCH_VM_SUITE || os.VERSION_CODENAME;
-  if (!id || !suite) throw new EnvironmentError(`the Debian guest image is built with this machine's apt sources, and this is not Debian or Ubuntu (ID=${os.ID ?? '?'}, VERSION_CODENAME=${os.VERSION_CODENAME ?? '?'})`, 'build it on a Debian or Ubuntu host, or use the NixOS VMs (nix run .#bench)');
+  if (!id || !suite)
+    throw new EnvironmentError(
+      `the Debian guest image is built with this machine's apt sources, and this is not Debian or Ubuntu (ID=${os.ID ?? '?'}, VERSION_CODENAME=${os.VERSION_CODENAME ?? '?'})`,
+      'build it on a Debian or Ubuntu host, or use the NixOS VMs (nix run .#bench)',
+    );
   return { id, suite, kernelPackage: id === 'debian' ? 'linux-image-amd64' : 'linux-image-virtual' };
 }
 
@@ -47,7 +51,23 @@ export function guestDistro(osRelease: string = readFileSync('/etc/os-release', 
  * NOTRACK rules are for). Linux perf for bench --profile (perfPackage).
  */
 export function guestPackages(d: GuestDistro): string[] {
-  return ['systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'openssh-server', 'iproute2', 'procps', 'util-linux', 'curl', 'wrk', 'nginx-light', 'initramfs-tools', d.kernelPackage, perfPackage(d)];
+  return [
+    'systemd',
+    'systemd-sysv',
+    'udev',
+    'dbus',
+    'kmod',
+    'openssh-server',
+    'iproute2',
+    'procps',
+    'util-linux',
+    'curl',
+    'wrk',
+    'nginx-light',
+    'initramfs-tools',
+    d.kernelPackage,
+    perfPackage(d),
+  ];
 }
 
 /**
@@ -68,7 +88,9 @@ export const DPKG_OPTIONS = [
   'force-unsafe-io',
   'path-exclude=/lib/modules/*/kernel/drivers/*',
   'path-exclude=/lib/modules/*/kernel/sound/*',
-  ...['virtio/*', 'block/virtio_blk.ko*', 'net/virtio_net.ko*', 'net/net_failover.ko*', 'char/virtio_console.ko*', 'char/hw_random/*'].map((m) => `path-include=/lib/modules/*/kernel/drivers/${m}`),
+  ...['virtio/*', 'block/virtio_blk.ko*', 'net/virtio_net.ko*', 'net/net_failover.ko*', 'char/virtio_console.ko*', 'char/hw_random/*'].map(
+    (m) => `path-include=/lib/modules/*/kernel/drivers/${m}`,
+  ),
 ];
 
 /** Where the shared folder's 9p tag is mounted; QEMU's -virtfs mount_tag in the runner. */
@@ -81,7 +103,12 @@ export const SHARED_TAG = 'shared';
  */
 export function earlyFiles(): GuestFile[] {
   return [
-    { kind: 'file', path: '/etc/initramfs-tools/conf.d/server-bench.conf', content: '# server-bench: only the modules the hook below adds.\nMODULES=list\nCOMPRESS=zstd\n', mode: 0o644 },
+    {
+      kind: 'file',
+      path: '/etc/initramfs-tools/conf.d/server-bench.conf',
+      content: '# server-bench: only the modules the hook below adds.\nMODULES=list\nCOMPRESS=zstd\n',
+      mode: 0o644,
+    },
     {
       kind: 'file',
       path: '/etc/initramfs-tools/hooks/server-bench',
@@ -103,9 +130,15 @@ export function baseFiles(g: GuestSpec = GUEST): GuestFile[] {
   const link = (path: string, target: string): GuestFile => ({ kind: 'symlink', path, target });
   return [
     file('/etc/hostname', 'bench\n'),
-    file('/etc/fstab', `# server-bench guest: root is the runner's per-run overlay; the driver's shared folder over 9p.\n/dev/vda / ext4 rw,noatime 0 1\n${SHARED_TAG} ${g.paths.shared} 9p trans=virtio,version=9p2000.L,msize=262144,nofail 0 0\n`),
+    file(
+      '/etc/fstab',
+      `# server-bench guest: root is the runner's per-run overlay; the driver's shared folder over 9p.\n/dev/vda / ext4 rw,noatime 0 1\n${SHARED_TAG} ${g.paths.shared} 9p trans=virtio,version=9p2000.L,msize=262144,nofail 0 0\n`,
+    ),
     // Debian's tmp.conf empties /tmp at boot (D); the shared folder is mounted below /tmp.
-    file('/etc/tmpfiles.d/tmp.conf', '# server-bench: keep /tmp (the shared folder is mounted in it); the disk is new every run anyway.\nd /tmp 1777 root root -\n'),
+    file(
+      '/etc/tmpfiles.d/tmp.conf',
+      '# server-bench: keep /tmp (the shared folder is mounted in it); the disk is new every run anyway.\nd /tmp 1777 root root -\n',
+    ),
     file(
       '/etc/ssh/sshd_config.d/server-bench.conf',
       `# server-bench: root with the per-run key only; one ed25519 host key, published for the driver to pin.\nHostKey ${g.paths.hostKey}\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUseDNS no\n`,
@@ -150,10 +183,34 @@ WantedBy=sys-subsystem-net-devices-eth0.device
  * Units that would only cost boot time or run during a measurement in a benchmark guest (logind:
  * sessions need no registration here; systemctl poweroff talks to systemd itself).
  */
-const MASKED = ['systemd-networkd.service', 'systemd-logind.service', 'getty@tty1.service', 'e2scrub_reap.service', 'e2scrub_all.timer', 'apt-daily.timer', 'apt-daily-upgrade.timer', 'fstrim.timer', 'dpkg-db-backup.timer', 'systemd-tmpfiles-clean.timer', 'modprobe@drm.service', 'modprobe@fuse.service', 'modprobe@efi_pstore.service', 'modprobe@dm_mod.service', 'modprobe@loop.service', 'modprobe@configfs.service'];
+const MASKED = [
+  'systemd-networkd.service',
+  'systemd-logind.service',
+  'getty@tty1.service',
+  'e2scrub_reap.service',
+  'e2scrub_all.timer',
+  'apt-daily.timer',
+  'apt-daily-upgrade.timer',
+  'fstrim.timer',
+  'dpkg-db-backup.timer',
+  'systemd-tmpfiles-clean.timer',
+  'modprobe@drm.service',
+  'modprobe@fuse.service',
+  'modprobe@efi_pstore.service',
+  'modprobe@dm_mod.service',
+  'modprobe@loop.service',
+  'modprobe@configfs.service',
+];
 
 /** Paths removed from the base after the packages are in: host keys made at install time (each boot makes its own), apt's copy of this machine's sources and options (the guest has no network). */
-export const BASE_REMOVE = ['/etc/ssh/ssh_host_*', '/etc/apt/sources.list', '/etc/apt/sources.list.d/*', '/etc/apt/apt.conf.d/99mmdebstrap', '/var/cache/apt/*.bin', '/var/lib/apt/lists/*'];
+export const BASE_REMOVE = [
+  '/etc/ssh/ssh_host_*',
+  '/etc/apt/sources.list',
+  '/etc/apt/sources.list.d/*',
+  '/etc/apt/apt.conf.d/99mmdebstrap',
+  '/var/cache/apt/*.bin',
+  '/var/lib/apt/lists/*',
+];
 
 /** apt options of this machine that a download needs (validity of snapshot mirrors, proxies), from `apt-config dump`. */
 export function aptAcquireOptions(dump: string): string {

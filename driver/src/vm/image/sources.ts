@@ -18,7 +18,14 @@ export interface AptSource {
 }
 
 /** `[ key=value key2=value ]` options of a one-line entry, mapped to their deb822 field names. */
-const ONE_LINE_OPTIONS: Record<string, string> = { 'signed-by': 'Signed-By', arch: 'Architectures', lang: 'Languages', target: 'Targets', trusted: 'Trusted', 'check-valid-until': 'Check-Valid-Until' };
+const ONE_LINE_OPTIONS: Record<string, string> = {
+  'signed-by': 'Signed-By',
+  arch: 'Architectures',
+  lang: 'Languages',
+  target: 'Targets',
+  trusted: 'Trusted',
+  'check-valid-until': 'Check-Valid-Until',
+};
 
 export function parseOneLine(text: string, origin: string): AptSource[] {
   const out: AptSource[] = [];
@@ -33,7 +40,14 @@ export function parseOneLine(text: string, origin: string): AptSource[] {
       const field = k ? ONE_LINE_OPTIONS[k] : undefined;
       if (field && v !== undefined) options[field] = v.replace(/,/g, ' ');
     }
-    out.push({ types: [m[1] as string], uris: [m[3] as string], suites: [m[4] as string], components: (m[5] ?? '').split(/\s+/).filter(Boolean), options, origin });
+    out.push({
+      types: [m[1] as string],
+      uris: [m[3] as string],
+      suites: [m[4] as string],
+      components: (m[5] ?? '').split(/\s+/).filter(Boolean),
+      options,
+      origin,
+    });
   }
   return out;
 }
@@ -80,7 +94,15 @@ export function renderDeb822(sources: AptSource[]): string {
     .map((s) => {
       const lines = [`Types: ${s.types.join(' ')}`, `URIs: ${s.uris.join(' ')}`, `Suites: ${s.suites.join(' ')}`];
       if (s.components.length > 0) lines.push(`Components: ${s.components.join(' ')}`);
-      for (const [k, v] of Object.entries(s.options)) lines.push(v.includes('\n') ? `${k}:${v.split('\n').map((l, i) => (i === 0 ? (l ? ` ${l}` : '') : ` ${l || '.'}`)).join('\n')}` : `${k}: ${v}`);
+      for (const [k, v] of Object.entries(s.options))
+        lines.push(
+          v.includes('\n')
+            ? `${k}:${v
+                .split('\n')
+                .map((l, i) => (i === 0 ? (l ? ` ${l}` : '') : ` ${l || '.'}`))
+                .join('\n')}`
+            : `${k}: ${v}`,
+        );
       return `${lines.join('\n')}\n`;
     })
     .join('\n');
@@ -106,6 +128,10 @@ export function machineSources(suite: string, etcApt = '/etc/apt'): { text: stri
     }
   }
   const kept = sourcesForSuite(all, suite);
-  if (kept.length === 0) throw new EnvironmentError(`no apt source of this machine serves "${suite}" (read: ${files.join(', ') || 'none'})`, `add a ${suite} entry to /etc/apt/sources.list.d/ (apt-get update must work), or set SERVER_BENCH_VM_SUITE to a suite this machine has`);
+  if (kept.length === 0)
+    throw new EnvironmentError(
+      `no apt source of this machine serves "${suite}" (read: ${files.join(', ') || 'none'})`,
+      `add a ${suite} entry to /etc/apt/sources.list.d/ (apt-get update must work), or set SERVER_BENCH_VM_SUITE to a suite this machine has`,
+    );
   return { text: renderDeb822(kept), files };
 }

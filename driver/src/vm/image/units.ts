@@ -88,7 +88,15 @@ function shellScript(body: string): string {
 }
 
 function serverUnit(impl: ImplSpec, size: VmSize, g: GuestSpec): string {
-  const values = { webroot: g.paths.webroot, mapUrl: mapUrls(g).mapUrl, host: '127.0.0.1', cpus: size.cpus, nginxConf: `${DEBIAN_LAYOUT.site}/nginx.conf`, sitePort: impl.sitePort, ...(impl.metricsPort === null ? {} : { metricsPort: impl.metricsPort }) };
+  const values = {
+    webroot: g.paths.webroot,
+    mapUrl: mapUrls(g).mapUrl,
+    host: '127.0.0.1',
+    cpus: size.cpus,
+    nginxConf: `${DEBIAN_LAYOUT.site}/nginx.conf`,
+    sitePort: impl.sitePort,
+    ...(impl.metricsPort === null ? {} : { metricsPort: impl.metricsPort }),
+  };
   const command = [`${packageDir(impl.unit.package)}/${impl.unit.executable}`, ...impl.unit.args.map((a) => fillTemplate(a, values))];
   const environment = Object.fromEntries(Object.entries(impl.environment).map(([k, v]) => [k, fillTemplate(v, values)]));
   return renderUnit({
@@ -165,14 +173,20 @@ export function renderGuestFiles(input: GuestFilesInput): GuestFile[] {
   const link = (path: string, target: string) => files.push({ kind: 'symlink', path, target });
 
   // What k6test reads (the same shapes vm.nix writes).
-  file(`${L.etc}/impls.json`, `${JSON.stringify(input.impls.map((i) => ({ name: i.name, unit: i.unit.name, description: i.description, reference: i.reference, sitePort: i.sitePort, metricsPort: i.metricsPort, metricPrefix: i.metricPrefix })))}\n`);
+  file(
+    `${L.etc}/impls.json`,
+    `${JSON.stringify(input.impls.map((i) => ({ name: i.name, unit: i.unit.name, description: i.description, reference: i.reference, sitePort: i.sitePort, metricsPort: i.metricsPort, metricPrefix: i.metricPrefix })))}\n`,
+  );
   file(`${L.etc}/vm.json`, `${JSON.stringify({ webroot: g.paths.webroot, ...mapUrls(g), outDir: g.paths.outDir })}\n`);
   link(`${L.etc}/site.json`, `${L.site}/site.json`);
   link(`${L.etc}/size.json`, '/run/server-bench/size.json');
   for (const size of input.sizes) {
     const dir = `${L.etc}/sizes/${size.name}`;
     const { name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList, vmCores, vmMemoryMiB } = size;
-    file(`${dir}/size.json`, `${JSON.stringify({ name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList, vmCores, vmMemoryMiB, loadgen: 'dedicated' })}\n`);
+    file(
+      `${dir}/size.json`,
+      `${JSON.stringify({ name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList, vmCores, vmMemoryMiB, loadgen: 'dedicated' })}\n`,
+    );
     file(`${dir}/units/bench-redirect-map.service`, mapUnit(size, g));
     for (const impl of input.impls) file(`${dir}/units/${impl.unit.name}.service`, serverUnit(impl, size, g));
   }
@@ -187,7 +201,12 @@ export function renderGuestFiles(input: GuestFilesInput): GuestFile[] {
         ['Before', L.sshUnit],
         ['RequiresMountsFor', g.paths.shared],
       ],
-      Service: [['Type', 'oneshot'], ['RemainAfterExit', true], ...env({ SHARED: g.paths.shared, HOST_KEY: g.paths.hostKey }), ['ExecStart', `${L.libexec}/bench-ssh-setup`]],
+      Service: [
+        ['Type', 'oneshot'],
+        ['RemainAfterExit', true],
+        ...env({ SHARED: g.paths.shared, HOST_KEY: g.paths.hostKey }),
+        ['ExecStart', `${L.libexec}/bench-ssh-setup`],
+      ],
       Install: [['WantedBy', L.sshUnit]],
     }),
   );
@@ -201,7 +220,12 @@ export function renderGuestFiles(input: GuestFilesInput): GuestFile[] {
         ['Description', 'server-bench: the site on the guest disk'],
         ['ConditionPathExists', `!${g.paths.webroot}`],
       ],
-      Service: [['Type', 'oneshot'], ['RemainAfterExit', true], ...env({ SITE: L.site, SITE_DIR: g.paths.webroot, MAP_DIR: g.paths.mapDir }), ['ExecStart', `${L.libexec}/bench-site`]],
+      Service: [
+        ['Type', 'oneshot'],
+        ['RemainAfterExit', true],
+        ...env({ SITE: L.site, SITE_DIR: g.paths.webroot, MAP_DIR: g.paths.mapDir }),
+        ['ExecStart', `${L.libexec}/bench-site`],
+      ],
       Install: [['WantedBy', 'multi-user.target']],
     }),
   );
@@ -217,7 +241,11 @@ export function renderGuestFiles(input: GuestFilesInput): GuestFile[] {
   file('/usr/local/bin/k6test', `#!/bin/sh\nexec ${L.node} ${L.install}/dist/driver/src/guest/k6test-cli.js "$@"\n`, 0o755);
   for (const impl of input.impls) {
     if (impl.unit.package === 'tsherve') {
-      file(`${packageDir('tsherve')}/${impl.unit.executable}`, `#!/bin/sh\nexec ${[L.node, ...input.tsherveNodeFlags, `${L.install}/dist/servers/tsherve/src/cli.js`].join(' ')} "$@"\n`, 0o755);
+      file(
+        `${packageDir('tsherve')}/${impl.unit.executable}`,
+        `#!/bin/sh\nexec ${[L.node, ...input.tsherveNodeFlags, `${L.install}/dist/servers/tsherve/src/cli.js`].join(' ')} "$@"\n`,
+        0o755,
+      );
     } else if (impl.unit.package === 'tsherve-bun') {
       // As the local backend starts it: Bun running the compiled tree (no Node flags; Bun is the runtime).
       file(`${packageDir('tsherve-bun')}/${impl.unit.executable}`, `#!/bin/sh\nexec ${GUEST_BUN} ${L.install}/dist/servers/tsherve/src/cli.js "$@"\n`, 0o755);

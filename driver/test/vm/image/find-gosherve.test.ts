@@ -30,7 +30,11 @@ afterAll(async () => {
 
 describe('findGosherve (the Debian image)', () => {
   it('takes the cache binary of the release tag', async () => {
-    expect(await findGosherve({ name: 'gosherve' }, cache, {})).toEqual({ impl: 'gosherve', bin: join(cache, 'gosherve', 'v0.3.5', 'bin', 'gosherve'), reason: '' });
+    expect(await findGosherve({ name: 'gosherve' }, cache, {})).toEqual({
+      impl: 'gosherve',
+      bin: join(cache, 'gosherve', 'v0.3.5', 'bin', 'gosherve'),
+      reason: '',
+    });
   });
 
   it('takes SERVER_BENCH_GOSHERVE_OLD_BIN / SERVER_BENCH_GOSHERVE_BIN before the cache', async () => {

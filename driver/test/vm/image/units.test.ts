@@ -13,7 +13,12 @@ import { GUEST } from '../../../src/vm/image/guest-spec.js';
 import { cpuRange, GUEST_BUN, renderGuestFiles, renderUnit, type GuestFile } from '../../../src/vm/image/units.js';
 
 const sizes = MATRIX_SIZES.map((s) => vmSizeOf(s.name));
-const files = renderGuestFiles({ impls: IMPL_SPECS, sizes, scripts: { benchSite: 'echo site', sshSetup: 'echo ssh', mapServer: '// map' }, tsherveNodeFlags: ['--max-semi-space-size=8'] });
+const files = renderGuestFiles({
+  impls: IMPL_SPECS,
+  sizes,
+  scripts: { benchSite: 'echo site', sshSetup: 'echo ssh', mapServer: '// map' },
+  tsherveNodeFlags: ['--max-semi-space-size=8'],
+});
 const byPath = new Map(files.map((f) => [f.path, f]));
 const text = (path: string) => {
   const f = byPath.get(path);
@@ -33,7 +38,17 @@ function parseUnit(t: string): Map<string, string[]> {
 
 describe('Debian guest units from matrix/*.json', () => {
   it('renders systemd values as NixOS does: booleans, numbers, one line per list item, empty strings', () => {
-    expect(renderUnit({ Service: [['A', true], ['B', 15], ['C', ['x', 'y']], ['D', ''], ['E', undefined]] })).toBe('[Service]\nA=true\nB=15\nC=x\nC=y\nD=\n');
+    expect(
+      renderUnit({
+        Service: [
+          ['A', true],
+          ['B', 15],
+          ['C', ['x', 'y']],
+          ['D', ''],
+          ['E', undefined],
+        ],
+      }),
+    ).toBe('[Service]\nA=true\nB=15\nC=x\nC=y\nD=\n');
     expect(cpuRange([0])).toBe('0');
     expect(cpuRange([16, 17, 18, 19])).toBe('16-19');
   });
@@ -71,18 +86,39 @@ describe('Debian guest units from matrix/*.json', () => {
   it('writes the /etc/server-bench files k6test reads, valid under its own schemas', () => {
     for (const size of sizes) {
       const j = VmSizeSchema.parse(JSON.parse(text(`/etc/server-bench/sizes/${size.name}/size.json`)));
-      expect(j).toMatchObject({ name: size.name, cpus: size.cpus, memoryMiB: size.memoryMiB, serverCpuList: size.serverCpuList, loadgenCpuList: size.loadgenCpuList });
+      expect(j).toMatchObject({
+        name: size.name,
+        cpus: size.cpus,
+        memoryMiB: size.memoryMiB,
+        serverCpuList: size.serverCpuList,
+        loadgenCpuList: size.loadgenCpuList,
+      });
     }
     const impls = z.array(VmImplSchema).parse(JSON.parse(text('/etc/server-bench/impls.json')));
     expect(impls.map((i) => i.name)).toEqual(IMPL_SPECS.map((i) => i.name));
-    expect(VmPathsSchema.parse(JSON.parse(text('/etc/server-bench/vm.json')))).toEqual({ webroot: GUEST.paths.webroot, mapUrl: `http://127.0.0.1:${GUEST.mapServer.port}/redirects.txt`, mapFetchesUrl: `http://127.0.0.1:${GUEST.mapServer.port}/fetches`, mapFetchesResetUrl: `http://127.0.0.1:${GUEST.mapServer.port}/fetches/reset`, outDir: GUEST.paths.outDir });
+    expect(VmPathsSchema.parse(JSON.parse(text('/etc/server-bench/vm.json')))).toEqual({
+      webroot: GUEST.paths.webroot,
+      mapUrl: `http://127.0.0.1:${GUEST.mapServer.port}/redirects.txt`,
+      mapFetchesUrl: `http://127.0.0.1:${GUEST.mapServer.port}/fetches`,
+      mapFetchesResetUrl: `http://127.0.0.1:${GUEST.mapServer.port}/fetches/reset`,
+      outDir: GUEST.paths.outDir,
+    });
     expect(byPath.get('/etc/server-bench/size.json')).toEqual({ kind: 'symlink', path: '/etc/server-bench/size.json', target: '/run/server-bench/size.json' });
   });
 
   it('carries only the implementations it is given', () => {
-    const some = renderGuestFiles({ impls: IMPL_SPECS.filter((i) => i.name === 'tsherve' || i.name === 'nginx'), sizes, scripts: { benchSite: '', sshSetup: '', mapServer: '' }, tsherveNodeFlags: [] });
+    const some = renderGuestFiles({
+      impls: IMPL_SPECS.filter((i) => i.name === 'tsherve' || i.name === 'nginx'),
+      sizes,
+      scripts: { benchSite: '', sshSetup: '', mapServer: '' },
+      tsherveNodeFlags: [],
+    });
     expect(some.some((f) => f.path.includes('gosherve'))).toBe(false);
-    expect(JSON.parse((some.find((f) => f.path === '/etc/server-bench/impls.json') as Extract<GuestFile, { kind: 'file' }>).content).map((i: { name: string }) => i.name)).toEqual(['tsherve', 'nginx']);
+    expect(
+      JSON.parse((some.find((f) => f.path === '/etc/server-bench/impls.json') as Extract<GuestFile, { kind: 'file' }>).content).map(
+        (i: { name: string }) => i.name,
+      ),
+    ).toEqual(['tsherve', 'nginx']);
   });
 
   it('its shell files are valid sh/bash (sh -n), k6test and tsherve exec Node', async () => {
@@ -100,7 +136,9 @@ describe('Debian guest units from matrix/*.json', () => {
     expect(text('/usr/local/bin/k6test')).toContain('/opt/server-bench/dist/driver/src/guest/k6test-cli.js "$@"');
     expect(text('/opt/server-bench/pkgs/tsherve/bin/tsherve')).toContain('node --max-semi-space-size=8 /opt/server-bench/dist/servers/tsherve/src/cli.js');
     // tsherve-bun: the same tree under the Bun binary build.ts copies to GUEST_BUN, without Node's flags.
-    expect(text('/opt/server-bench/pkgs/tsherve-bun/bin/tsherve-bun')).toBe(`#!/bin/sh\nexec ${GUEST_BUN} /opt/server-bench/dist/servers/tsherve/src/cli.js "$@"\n`);
+    expect(text('/opt/server-bench/pkgs/tsherve-bun/bin/tsherve-bun')).toBe(
+      `#!/bin/sh\nexec ${GUEST_BUN} /opt/server-bench/dist/servers/tsherve/src/cli.js "$@"\n`,
+    );
     expect(GUEST_BUN).toBe('/opt/server-bench/pkgs/tsherve-bun/bin/bun');
   });
 });
