@@ -8,6 +8,7 @@
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
 import { bytesMB, int, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { trustLines } from './trust.js';
@@ -206,7 +207,7 @@ export function renderHtml(results: Results): string {
     ['load generator', `${r.config.engine} ${r.versions.engine}, ${r.loadgen === 'dedicated' ? 'on dedicated cores' : "sharing the server's cores"}`],
     [
       'load',
-      `${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved, VUs ${r.config.vusOverride ?? 'per size'}`,
+      `${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${schedulingText(r)}, VUs ${r.config.vusOverride ?? 'per size'}`,
     ],
     ['memory limits enforced', memEnforced],
     ['server logs', describeServerLogs(r.config.serverLogs, r.logging, results.impls).replace(/^server logs: /, '')],

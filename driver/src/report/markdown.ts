@@ -7,6 +7,7 @@
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
 import { bytesMB, int, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { renderProfilesMarkdown } from './profiles.js';
 import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
@@ -42,7 +43,7 @@ export function renderMarkdown(results: Results): string {
       ? `generated site (seed ${r.site.seed}, ${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)`
       : `${r.site.webroot} (${r.site.files} files, ${bytesMB(r.site.bytes)}, ${r.site.aliases} aliases)`;
   out.push(
-    `${r.config.engine} ${r.versions.engine}, ${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${r.config.reps} repetition(s) interleaved; ${site}; backend ${r.backend}, load generator ${r.loadgen}; host ${r.host.cpuModel} (${r.host.cores} cores), ${r.host.kernel}; git ${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (dirty)' : ''}.`,
+    `${r.config.engine} ${r.versions.engine}, ${r.config.durationSeconds} s measured after ${r.config.warmupSeconds} s warm-up, ${schedulingText(r)}; ${site}; backend ${r.backend}, load generator ${r.loadgen}; host ${r.host.cpuModel} (${r.host.cores} cores), ${r.host.kernel}; git ${r.git.revision ?? 'unknown'}${r.git.dirty ? ' (dirty)' : ''}.`,
   );
   out.push('');
   for (const line of describeMachines(r)) out.push(`- Machine ${line}`);

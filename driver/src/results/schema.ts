@@ -257,6 +257,8 @@ export const RunInfoSchema = z.object({
   git: z.object({ revision: z.string().nullable(), dirty: z.boolean() }),
   /** How each implementation logged requests in this run (Impl.logging), for the reports' header and warning. */
   logging: z.record(z.string(), RequestLoggingSchema).optional(),
+  /** Each --resume of this run: when, after how many stored cells, and what had changed since it began (run/resume-check.ts). */
+  resumes: z.array(z.object({ at: z.string(), cellsBefore: z.number().int().nonnegative(), changed: z.array(z.string()) })).optional(),
   /** --backend hosts: per size name, the machine its cells ran on, measured there (hosts/facts.ts). */
   machines: z.record(z.string(), MachineSchema).optional(),
 });

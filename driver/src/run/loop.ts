@@ -10,7 +10,7 @@ import { createRunDir, writeRunInfo } from '../results/store.js';
 import type { CellSpec } from './cellspec.js';
 import { InterruptedError, type BenchEvents } from './events.js';
 import { nothingToRun } from './outcome-code.js';
-import { implNamesOf, newRunInfo, type RunFacts, type RunPlan } from './plan.js';
+import { implNamesOf, newRunInfo, resumedRunInfo, type RunFacts, type RunPlan } from './plan.js';
 
 /** What a backend hands back from prepare: the facts for run.json and the cells that cannot run. */
 export interface Prepared extends RunFacts {
@@ -136,7 +136,7 @@ export async function runPlan(plan: RunPlan, backend: Backend, emit: BenchEvents
     if (plan.resume === null && matrix.cells.length === 0) throw nothingToRun(matrix.skipped);
     if (plan.resume === null) await createRunDir(plan.runDir);
     await backend.openRun?.(plan.runDir);
-    const run: RunInfo = plan.resume ? { ...plan.resume.run, skipped: matrix.skipped } : await newRunInfo(plan, prepared, matrix);
+    const run: RunInfo = plan.resume ? await resumedRunInfo(plan.resume.run, plan, prepared, matrix.skipped, emit) : await newRunInfo(plan, prepared, matrix);
     await writeRunInfo(plan.runDir, run);
     const results: CellResult[] = [...(plan.resume?.results ?? [])];
     const finished = new Set(results.map((r) => r.id));

@@ -10,6 +10,8 @@ import { cannotMove, type PortRequest } from '../servers/impl-ports.js';
 import { selectEngine } from '../engines/index.js';
 import { BenchError, InputError, throwProblems, UsageError } from '../errors.js';
 import { gitRevision, hostInfo } from './hostinfo.js';
+import type { BenchEvents } from './events.js';
+import { resumeDrift, resumeWarning } from './resume-check.js';
 import { defaultCacheDir, defaultImpls, IMPL_NAMES, IMPLS, repoRoot, resolveImpls } from '../servers/registry.js';
 import { newRunId } from '../results/layout.js';
 import type { Matrix } from './matrix.js';
@@ -314,4 +316,17 @@ export async function newRunInfo(plan: RunPlan, facts: RunFacts, matrix: Matrix)
     git: await gitRevision(repoRoot()),
     ...(facts.logging !== undefined ? { logging: facts.logging } : {}),
   };
+}
+
+/**
+ * The run.json a resumed run goes on with: the stored one, its skip list brought up to date, and this
+ * resume recorded with what changed since the run began (git revision, tool and server versions),
+ * which is also said once as a warning.
+ */
+export async function resumedRunInfo(stored: RunInfo, plan: RunPlan, facts: RunFacts, skipped: RunInfo['skipped'], emit: BenchEvents): Promise<RunInfo> {
+  const now = { git: await gitRevision(repoRoot()), versions: { node: process.version, ...facts.versions } };
+  const changed = resumeDrift(stored, now);
+  if (changed.length > 0) emit({ kind: 'info', message: resumeWarning(stored.runId, changed) });
+  const resume = { at: new Date().toISOString(), cellsBefore: plan.resume?.results.length ?? 0, changed };
+  return { ...stored, skipped, resumes: [...(stored.resumes ?? []), resume] };
 }

@@ -314,7 +314,19 @@ describe('server-bench bench, end to end', () => {
     expect(await findListener(8081)).toBeNull();
 
     const before = { text: await readFile(first, 'utf8'), mtime: (await stat(first)).mtimeMs };
+    // The code "changed" while the run was interrupted: the resume says so once and records it.
+    const runJson = join(reports, 'interrupted', 'run.json');
+    const stored = RunInfoSchema.parse(JSON.parse(await readFile(runJson, 'utf8')));
+    await writeFile(runJson, JSON.stringify({ ...stored, git: { revision: 'deadbeef0000', dirty: false } }, null, 2));
     const r = await cli(['bench', '--resume', 'interrupted', '--json']);
+    expect(r.stderr.match(/--resume interrupted: git deadbeef0000 → /g) ?? [], r.stderr).toHaveLength(1);
+    const resumed = RunInfoSchema.parse(JSON.parse(await readFile(runJson, 'utf8')));
+    expect(resumed.resumes).toHaveLength(1);
+    expect(resumed.resumes?.[0]?.cellsBefore).toBe(1);
+    expect(resumed.resumes?.[0]?.changed[0]).toMatch(/^git deadbeef0000 → /);
+    expect(await readFile(join(reports, 'interrupted', 'report.md'), 'utf8')).toMatch(
+      /2 repetition\(s\) interleaved, resumed 1 time\(s\): the cells run after a resume are not interleaved with those before it \(changed in between: git deadbeef0000 → /,
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/3 cell\(s\) to run, 1 already finished/);
     // --json lists every cell of the run, the one finished before the resume included.
