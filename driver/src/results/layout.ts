@@ -9,6 +9,7 @@
 // reports/<run-id>/verify/<size>cpu/<impl>.json               Verification
 // reports/<run-id>/results.json, report.md, report.html        derived by the reports
 // reports/index.html                                          every run, newest first
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const RUN_FILE = 'run.json';
@@ -36,4 +37,17 @@ export function verificationFile(runDir: string, size: string, impl: string): st
 export function newRunId(now: Date = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+}
+
+/**
+ * The folder of a new run under `reportsDir`: named by its start time, with "-2", "-3", … when a run
+ * started in the same second already has that name (two runs at once, or a script running them back to back).
+ */
+export function newRunDir(reportsDir: string, now: Date = new Date()): string {
+  const id = newRunId(now);
+  for (let n = 1; n < 1000; n++) {
+    const dir = join(reportsDir, n === 1 ? id : `${id}-${n}`);
+    if (!existsSync(dir)) return dir;
+  }
+  return join(reportsDir, `${id}-${process.pid}`);
 }

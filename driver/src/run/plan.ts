@@ -13,7 +13,7 @@ import { gitRevision, hostInfo } from './hostinfo.js';
 import type { BenchEvents } from './events.js';
 import { resumeDrift, resumeWarning } from './resume-check.js';
 import { defaultCacheDir, defaultImpls, IMPL_NAMES, IMPLS, repoRoot, resolveImpls } from '../servers/registry.js';
-import { newRunId } from '../results/layout.js';
+import { newRunDir } from '../results/layout.js';
 import type { Matrix } from './matrix.js';
 import { SCHEMA_VERSION, type CellResult, type EngineName, type ProfileRunSettings, type RunInfo, type SiteInfo, type Size } from '../results/schema.js';
 import { checkPerf } from '../profile/perf.js';
@@ -256,7 +256,7 @@ export async function makeRunPlan(raw: RawFlags, opts: { checkEngine?: boolean }
   const common = { backend, reportsDir, cacheDir: defaultCacheDir(), vm, json: v.json, port: v.port };
   if (v.resume === null) {
     // (--resume: the stored run's settings; flags that would change them are refused below.)
-    return { ...fromFlags, ...common, impls, runDir: v.out ?? join(reportsDir, newRunId()), resume: null };
+    return { ...fromFlags, ...common, impls, runDir: v.out ?? newRunDir(reportsDir), resume: null };
   }
   const runDir = v.resume.includes('/') ? resolve(v.resume) : join(reportsDir, v.resume);
   if (!existsSync(join(runDir, 'run.json')))
