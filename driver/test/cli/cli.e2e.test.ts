@@ -15,8 +15,8 @@ import { ExitCode } from '../../src/errors.js';
 import { waitPortsFree } from '../../src/servers/ports.js';
 import { VerificationSchema } from '../../src/results/schema.js';
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const RUNS = join(ROOT, 'driver', 'test', 'fixtures', 'runs');
 const SMALL = ['--sizes', '1', '--reps', '1', '--duration', '2s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
 

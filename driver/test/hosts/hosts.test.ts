@@ -18,7 +18,7 @@ import { IMPL_SPECS } from '../../src/run/matrix-files.js';
 import { sshdMissing, startSshd, type TestSshd } from '../support/sshd.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAvSLJv1M8n0tzbFGzc2eNGXoXQ8pQ6gS3GbqK4ZLzJk test';
 
 function entry(over: Record<string, unknown> = {}): Record<string, unknown> {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRun } from '../../src/results/store.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const MINUTE = 60_000;
 const SITE_SIZE = process.env.SERVER_BENCH_VM_SITE_SIZE ?? '2MB';
 
