@@ -53,6 +53,7 @@ export const WarningCodeSchema = z.enum([
   'not-measured', // a statistic the engine's output did not hold: stored as null, shown as "–"
   'substituted', // a number taken from elsewhere (e.g. the configured duration): compare never judges it
   'profile', // bench --profile: symbols missing, stacks cut short, too few samples
+  'host-busy', // other processes or the hypervisor took a share of the cell's cores while it measured
   'other',
 ]);
 const WarningSchema = z.object({ code: WarningCodeSchema, message: z.string() });
@@ -72,6 +73,10 @@ const ResourcesSchema = z.object({
   loadgenCpus: z.array(z.number().int().nonnegative()),
   /** loadgenCpuSeconds / (duration × loadgen cores), 0..1. */
   loadgenUtilisation: z.number().nonnegative().nullable(),
+  /** CPU seconds on the cell's cores (server's and generator's) used by other processes; null when the generator's CPU is unknown. Absent in older runs. */
+  hostOtherCpuSeconds: z.number().nonnegative().nullable().optional(),
+  /** Share of the cell's cores' time taken by the hypervisor (steal), 0..1. Absent in older runs. */
+  stealShare: z.number().nonnegative().optional(),
 });
 
 /** bench --profile: how a repetition's on-CPU profile was taken and where it is (files relative to the cell folder). */

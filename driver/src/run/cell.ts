@@ -2,6 +2,7 @@
 // inside a VM: start server → build targets → verify (first repetition) → warm-up (discarded) → reset
 // monitors and the map-fetch counter → measured run → collect → warnings → stop server.
 // The result, raw summary and text summary are written atomically through store.ts.
+import { hostBusyMessage, hostLoad, readCpuTicks } from './host-load.js';
 import { formatDuration } from '../cli/duration.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,8 +71,11 @@ export function cellWarnings(a: {
   memoryMiB: number;
   failedChecks: number;
   errors: number | null;
+  /** hostBusyMessage's text, when the cell's cores went to other work. */
+  hostBusy?: string | null;
 }): Warning[] {
   const w: Warning[] = [];
+  if (a.hostBusy) w.push({ code: 'host-busy', message: a.hostBusy });
   if (a.utilisation !== null && a.utilisation >= SATURATION) {
     w.push({
       code: 'loadgen-saturated',
@@ -162,6 +166,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     await o.mapServer?.resetFetches();
     const recording = o.profiler ? await o.profiler.start(server, scratch) : null;
     const cpuBefore = await server.monitor.cpuSeconds();
+    const ticksBefore = await readCpuTicks();
     const startedAt = new Date().toISOString();
     phase('measure', `${formatDuration(spec.durationSeconds)}, ${vus} VUs, ${connections} connections`);
     const r = await o.engine
@@ -191,12 +196,16 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     }
     phase('collect');
     const cpuAfter = await server.monitor.cpuSeconds();
+    const ticksAfter = await readCpuTicks();
     const peak = await server.monitor.peakRssBytes();
     const fetches = o.mapServer ? await o.mapServer.fetches() : null;
     const finishedAt = new Date().toISOString();
     const duration = r.durationSeconds > 0 ? r.durationSeconds : spec.durationSeconds;
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
+    const serverCpuSeconds = Math.max(0, cpuAfter - cpuBefore);
+    const cellCpus = [...new Set([...placement.cpus, ...o.loadgenCpus])];
+    const hostUse = ticksBefore && ticksAfter ? hostLoad(ticksBefore, ticksAfter, cellCpus, serverCpuSeconds, r.loadgenCpuSeconds) : null;
     if (recording) phase('collect', 'folding the profile');
     const profiled = recording
       ? await recording.finish(cellDir(o.runDir, spec.size.name, spec.impl, spec.rep), { startedAt: new Date(startedAt), durationSeconds: duration })
@@ -224,7 +233,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
       mapFetches: fetches,
       ...(o.targetsHash !== undefined ? { targetsHash: o.targetsHash } : {}),
       resources: {
-        serverCpuSeconds: Math.max(0, cpuAfter - cpuBefore),
+        serverCpuSeconds,
         serverPeakRssBytes: peak > 0 ? peak : null,
         memoryLimitBytes: placement.memoryEnforced ? placement.memoryLimitBytes : null,
         memoryEnforced: placement.memoryEnforced,
@@ -232,6 +241,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
         loadgenCpuSeconds: r.loadgenCpuSeconds,
         loadgenCpus: o.loadgenCpus,
         loadgenUtilisation: utilisation,
+        ...(hostUse ? { hostOtherCpuSeconds: hostUse.otherCpuSeconds, stealShare: hostUse.stealShare } : {}),
       },
       warnings: cellWarnings({
         utilisation,
@@ -241,6 +251,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
         memoryMiB: spec.size.memoryMiB,
         failedChecks: r.failedChecks,
         errors: r.errors,
+        hostBusy: hostUse ? hostBusyMessage(hostUse, duration, cellCpus.length) : null,
       }).concat(r.warnings ?? [], profiled?.warnings ?? []),
       startedAt,
       finishedAt,

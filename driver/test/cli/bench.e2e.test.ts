@@ -287,6 +287,27 @@ describe('server-bench bench, end to end', () => {
     );
   }, 60_000);
 
+  it("a busy host is said: another process on the server's core during the cell gives a host-busy warning with its CPU seconds", async () => {
+    await waitPortsFree([8080, 8081], 30_000);
+    const out = join(reports, 'busy-host');
+    // A spinning process pinned to the server's core (CPU 0 here: the server's, the generator has CPU 1), bounded to 60 s.
+    const spinner = spawn('taskset', ['-c', '0', process.execPath, '-e', 'const end = Date.now() + 60_000; while (Date.now() < end);'], { stdio: 'ignore' });
+    try {
+      const r = await cli(['bench', '--impls', 'tsherve', '--reps', '1', ...SMALL, '--duration', '4s', '--out', out]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const c = CellResultSchema.parse(JSON.parse(await readFile(join(cellDir(out, '1', 'tsherve', 1), RESULT_FILE), 'utf8')));
+      expect(c.resources.serverCpus).toEqual([0]);
+      // The spinner had about half of CPU 0 for 4 s: well over a CPU-second that was neither the server's nor wrk's.
+      expect(c.resources.hostOtherCpuSeconds ?? 0).toBeGreaterThan(0.8);
+      const busy = c.warnings.filter((w) => w.code === 'host-busy');
+      expect(busy, JSON.stringify(c.warnings)).toHaveLength(1);
+      expect(busy[0]?.message).toMatch(/^the host was busy while this cell measured: other processes used \d+ % of the cell's 2 core\(s\) \([\d.]+ CPU-s\)/);
+      expect(r.stdout).toMatch(/warning: tsherve at size 1 \(rep 1\): the host was busy while this cell measured/);
+    } finally {
+      spinner.kill('SIGKILL');
+    }
+  }, 90_000);
+
   it('keeps finished cells on Ctrl-C, leaves no process behind, and resumes only the missing cells', async () => {
     await waitPortsFree([8080, 8081], 30_000);
     const child = spawn(process.execPath, [CLI, 'bench', '--impls', 'tsherve,nginx', '--reps', '2', ...SMALL, '--out', join(reports, 'interrupted')], {
