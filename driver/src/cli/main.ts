@@ -4,6 +4,7 @@
 // stdout, progress to stderr; every error is one line `server-bench: <message> (<hint>)` with a
 // distinct exit code (errors.ts ExitCode).
 import { versionLine } from './args.js';
+import { verificationCounts } from '../report/format.js';
 import { BenchError, ExitCode, reportError, throwProblems, UsageError } from '../errors.js';
 import { assertFreshBuild } from './freshness.js';
 import { defaultCacheDir, repoRoot } from '../servers/registry.js';
@@ -84,9 +85,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
       }
       const ver = o.verification;
       if (!ver) continue;
-      process.stdout.write(
-        `${o.impl}: ${ver.passed ? 'PASS' : 'FAIL'} (${ver.counts.pass} pass, ${ver.counts.warn} warn, ${ver.counts.fail} fail; ${ver.targets} targets)\n`,
-      );
+      process.stdout.write(`${o.impl}: ${ver.passed ? 'PASS' : 'FAIL'} (${verificationCounts(ver)})\n`);
       for (const f of ver.findings) if (f.status !== 'pass') process.stdout.write(`  ${f.status} ${f.url}: ${f.reason}\n`);
     }
   }

@@ -3,6 +3,7 @@
 // latencies in ms/µs/s, and "median [lo–hi]" intervals (or "n = 1, no interval").
 import type { Relative } from './results.js';
 import { formatRatio, type Summary } from '../results/stats.js';
+import type { Verification } from '../results/schema.js';
 
 export function int(x: number): string {
   return Math.round(x).toLocaleString('en-US');
@@ -74,4 +75,14 @@ export function ratioWithCi(r: Relative): string {
 /** A latency in ms, or "–" when it was not measured. */
 export function msOrNot(s: Summary | null): string {
   return s ? ms(s.median) : NOT_MEASURED;
+}
+
+/**
+ * A verification's counts in words. With the number of checks recorded: "719 of 722 checks passed,
+ * 0 warning(s), 3 failure(s) (720 targets)" — passes count checks, warnings and failures count findings,
+ * so they need not add up; an older run's record says "pass, warn, fail over N targets".
+ */
+export function verificationCounts(v: Pick<Verification, 'counts' | 'targets' | 'checks'>): string {
+  if (v.checks === undefined) return `${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets`;
+  return `${v.counts.pass} of ${v.checks} checks passed, ${v.counts.warn} warning(s), ${v.counts.fail} failure(s) (${v.targets} targets)`;
 }

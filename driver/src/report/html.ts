@@ -7,7 +7,7 @@
 // (prefers-color-scheme). Pure: results in, string out.
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
-import { bytesMB, int, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { bytesMB, int, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput, verificationCounts } from './format.js';
 import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
@@ -355,7 +355,7 @@ export function renderHtml(results: Results): string {
     '<section><h2>Verification</h2><ul>',
     ...results.verifications.map(
       (v) =>
-        `<li><span class="${v.passed ? 'pass' : 'fail'}">${v.passed ? '✓ passed' : '✗ failed'}</span> <strong>${esc(v.impl)}</strong> at ${esc(v.size)} vCPU: ${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets${
+        `<li><span class="${v.passed ? 'pass' : 'fail'}">${v.passed ? '✓ passed' : '✗ failed'}</span> <strong>${esc(v.impl)}</strong> at ${esc(v.size)} vCPU: ${esc(verificationCounts(v))}${
           v.findings.filter((f) => f.status !== 'pass').length > 0
             ? `<ul>${v.findings
                 .filter((f) => f.status !== 'pass')

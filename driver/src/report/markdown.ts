@@ -6,7 +6,7 @@
 // Pure.
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
-import { bytesMB, int, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { bytesMB, int, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput, verificationCounts } from './format.js';
 import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { renderProfilesMarkdown } from './profiles.js';
@@ -181,9 +181,7 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   if (results.verifications.length === 0) out.push('No verification records.');
   for (const v of results.verifications) {
-    out.push(
-      `- ${v.passed ? '✅' : '❌'} **${esc(v.impl)}** at size ${v.size}: ${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets`,
-    );
+    out.push(`- ${v.passed ? '✅' : '❌'} **${esc(v.impl)}** at size ${v.size}: ${verificationCounts(v)}`);
     for (const f of v.findings.filter((x) => x.status !== 'pass')) out.push(`  - ${f.status}: \`${f.url}\` — ${f.reason}`);
   }
   if (results.skipped.length > 0) {

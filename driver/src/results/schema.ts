@@ -153,6 +153,12 @@ export const VerificationSchema = z.object({
   counts: z.object({ pass: z.number().int(), warn: z.number().int(), fail: z.number().int() }),
   findings: z.array(FindingSchema), // every fail and warn; passes may be summarised
   targets: z.number().int().nonnegative(),
+  /**
+   * Checks the gate made: each target, an unknown path, the metrics counter when there is one. counts.pass
+   * counts checks without findings; counts.warn and counts.fail count findings (a check may have several).
+   * Absent in runs before it was recorded.
+   */
+  checks: z.number().int().nonnegative().optional(),
   checkedAt: z.string(),
 });
 export type Verification = z.infer<typeof VerificationSchema>;

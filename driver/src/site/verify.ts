@@ -196,13 +196,14 @@ export async function verify(opts: VerifyOptions & VerifyExtraOptions): Promise<
   const fails = problems.filter((f) => f.status === 'fail').length;
   const warns = problems.length - fails;
   const targets = opts.targets.paths.length + opts.targets.redirects.length;
+  const checks = targets + 1 + (opts.metricsUrl && opts.metricPrefix ? 1 : 0);
   const findings: Finding[] = [
     ...problems.filter((f) => f.status === 'fail'),
     ...problems.filter((f) => f.status === 'warn'),
     {
       status: 'pass',
       url: base,
-      reason: `${passes} of ${targets + 1 + (opts.metricsUrl && opts.metricPrefix ? 1 : 0)} checks passed without findings (each path, each alias, an unknown path${opts.metricsUrl && opts.metricPrefix ? ', the metrics counter' : ''})`,
+      reason: `${passes} of ${checks} checks passed without findings (each path, each alias, an unknown path${opts.metricsUrl && opts.metricPrefix ? ', the metrics counter' : ''})`,
     },
   ];
   return {
@@ -213,6 +214,7 @@ export async function verify(opts: VerifyOptions & VerifyExtraOptions): Promise<
     counts: { pass: passes, warn: warns, fail: fails },
     findings,
     targets,
+    checks,
     checkedAt: new Date().toISOString(),
   };
 }

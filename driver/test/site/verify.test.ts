@@ -1,5 +1,6 @@
 // site/verify.ts: the verification gate against real servers — nginx with our reference config,
 // tsherve, and a deliberately wrong node:http server.
+import { verificationCounts } from '../../src/report/format.js';
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -29,6 +30,8 @@ describe('verification', () => {
     expect(v.passed).toBe(true);
     expect(v.counts).toEqual({ pass: targets.paths.length + targets.redirects.length + 1, warn: 0, fail: 0 });
     expect(v.targets).toBe(targets.paths.length + targets.redirects.length);
+    // Each target and the unknown path; no metrics here.
+    expect(v.checks).toBe(v.targets + 1);
     expect(v.findings).toEqual([{ status: 'pass', url: `http://127.0.0.1:${env.nginxPort}`, reason: expect.stringMatching(/^\d+ of \d+ checks passed/) }]);
   });
 
@@ -67,6 +70,9 @@ describe('verification', () => {
       expect(v.findings.filter((f) => f.status === 'fail')).toEqual([]);
       expect(v.passed).toBe(true);
       expect(v.counts.pass).toBeGreaterThan(targets.paths.length);
+      // Checks exceed targets (the unknown path, the metrics counter): the reports say checks, not "over N targets".
+      expect(v.checks).toBe(v.targets + 2);
+      expect(verificationCounts(v)).toBe(`${v.counts.pass} of ${v.targets + 2} checks passed, 0 warning(s), 0 failure(s) (${v.targets} targets)`);
     } finally {
       proc.kill('SIGTERM');
     }
