@@ -4,6 +4,7 @@
 // wrong with it), and --version.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 
 /**
@@ -28,7 +29,7 @@ export function joinDashValues(argv: readonly string[], valueFlags: ReadonlySet<
 }
 
 /** A parseArgs error → one usage line naming the flag and what to do; `command` as the user typed it ("bench", "vm start"). */
-export function argsError(err: unknown, command: string, flagArgs: Readonly<Record<string, string | undefined>> = {}): UsageError {
+function argsError(err: unknown, command: string, flagArgs: Readonly<Record<string, string | undefined>> = {}): UsageError {
   const e = err as NodeJS.ErrnoException;
   const msg = e?.message ?? String(err);
   const help = `see server-bench ${command} --help`;
@@ -52,6 +53,22 @@ export function argsError(err: unknown, command: string, flagArgs: Readonly<Reco
   }
   // Anything else parseArgs says: its first sentence, without Node's advice on dashes.
   return new UsageError(`${command}: ${msg.split(/\.\s/)[0]?.replace(/\s+/g, ' ').trim() ?? msg}`, help);
+}
+
+/**
+ * node:util parseArgs for `command` (as the user typed it), its errors as argsError's usage line;
+ * `flagArgs` names each value flag's argument (`{ out: 'FILE' }`) for "needs a value" hints.
+ */
+export function parseCommandArgs<T extends ParseArgsConfig>(
+  command: string,
+  config: T,
+  flagArgs: Readonly<Record<string, string | undefined>> = {},
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw argsError(err, command, flagArgs);
+  }
 }
 
 /** `server-bench --version`: the package's version and the Node it runs on. */

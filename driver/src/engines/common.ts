@@ -7,7 +7,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { LoadOptions, Targets } from '../contracts.js';
-import { EnvironmentError } from '../errors.js';
+import { BenchError, CommandError, EnvironmentError, ExitCode, tail } from '../errors.js';
 import { pinnedCommand } from '../servers/cpus.js';
 import { trackPidCpu } from '../servers/resources.js';
 
@@ -112,4 +112,20 @@ export async function runGenerator(
     clearInterval(ticker);
     cpu?.stop();
   }
+}
+
+/**
+ * A generator run that was cancelled, or that exited with a code other than `okCodes`, as the error
+ * saying so: the command, its exit code or signal and its output's tail.
+ */
+export function assertGeneratorRan(name: string, run: GeneratorRun, okCodes: readonly number[] = [0]): void {
+  if (run.canceled) throw new BenchError(`${name} was interrupted`, 'the run was cancelled', ExitCode.interrupted);
+  if (run.exitCode !== undefined && okCodes.includes(run.exitCode)) return;
+  throw new CommandError(
+    run.commandLine,
+    run.exitCode ?? null,
+    run.signal ?? null,
+    tail(`${run.stderr}\n${run.stdout}`),
+    run.timedOut ? `${name} did not stop on time; is the server hanging?` : `run the same command by hand to see ${name}'s own error`,
+  );
 }

@@ -5,9 +5,9 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { LoadEngine, LoadOptions } from '../contracts.js';
-import { BenchError, CommandError, EnvironmentError, ExitCode, InputError, tail } from '../errors.js';
+import { BenchError, EnvironmentError, ExitCode, InputError, tail } from '../errors.js';
 import { normaliseK6, parseK6Summary, type K6LoadResult } from './k6summary.js';
-import { packageFile, runGenerator, which, writeTargetsJson } from './common.js';
+import { assertGeneratorRan, packageFile, runGenerator, which, writeTargetsJson } from './common.js';
 
 export const K6_INSTALL_HINT = 'see https://grafana.com/docs/k6/latest/set-up/install-k6/ or "nix shell nixpkgs#k6"';
 
@@ -82,17 +82,8 @@ export const k6Engine: LoadEngine = {
       cwd: opts.outDir,
       env: k6Env(),
     });
-    if (run.canceled) throw new BenchError('k6 was interrupted', 'the run was cancelled', ExitCode.interrupted);
     // 99 = thresholds crossed (our script sets none, but a summary is still written then).
-    if (run.exitCode !== 0 && run.exitCode !== 99) {
-      throw new CommandError(
-        run.commandLine,
-        run.exitCode ?? null,
-        run.signal ?? null,
-        tail(`${run.stderr}\n${run.stdout}`),
-        run.timedOut ? 'k6 did not stop on time; is the server hanging?' : "run the same command by hand to see k6's own error",
-      );
-    }
+    assertGeneratorRan('k6', run, [0, 99]);
     let text: string;
     try {
       text = await readFile(summaryFile, 'utf8');

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import type { LoadEngine, LoadOptions, LoadResult } from '../contracts.js';
-import { BenchError, CommandError, EnvironmentError, ExitCode, tail } from '../errors.js';
-import { packageFile, runGenerator, targetPaths, which } from './common.js';
+import { BenchError, EnvironmentError, ExitCode, tail } from '../errors.js';
+import { assertGeneratorRan, packageFile, runGenerator, targetPaths, which } from './common.js';
 
 export const WRK_INSTALL_HINT = 'run "apt-get install wrk" (Debian/Ubuntu) or "nix shell nixpkgs#wrk"';
 const WRK_MARKER = 'WRK_JSON ';
@@ -176,16 +176,7 @@ export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
         graceSeconds: 30,
       });
       await writeFile(join(opts.outDir, 'wrk-output.txt'), `${run.commandLine}\n\n${run.stdout}${run.stderr ? `\n--- stderr\n${run.stderr}` : ''}`);
-      if (run.canceled) throw new BenchError('wrk was interrupted', 'the run was cancelled', ExitCode.interrupted);
-      if (run.exitCode !== 0) {
-        throw new CommandError(
-          run.commandLine,
-          run.exitCode ?? null,
-          run.signal ?? null,
-          tail(`${run.stderr}\n${run.stdout}`),
-          run.timedOut ? 'wrk did not stop on time; is the server hanging?' : "run the same command by hand to see wrk's own error",
-        );
-      }
+      assertGeneratorRan('wrk', run);
       return normaliseWrk(parseWrkOutput(run.stdout), { engineVersion, loadgenCpuSeconds: run.cpuSeconds });
     },
   };

@@ -138,6 +138,11 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     }
     aborted();
     const connections = spec.connectionsOverride ?? vus * 6; // default: k6's per-host batch parallelism
+    // The engine's progress as the cell's: which run, and how long it lasts.
+    const progressOf =
+      (phase: 'warmup' | 'measure', totalSeconds: number): NonNullable<LoadOptions['onProgress']> =>
+      (p) =>
+        o.onProgress?.({ phase, elapsedSeconds: p.elapsedSeconds, totalSeconds, ...(p.requests !== undefined ? { requests: p.requests } : {}) });
     const load: Omit<LoadOptions, 'durationSeconds' | 'outDir'> = {
       baseUrl: server.baseUrl,
       targets,
@@ -152,13 +157,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
         ...load,
         durationSeconds: spec.warmupSeconds,
         outDir: join(scratch, 'warmup'),
-        onProgress: (p) =>
-          o.onProgress?.({
-            phase: 'warmup',
-            elapsedSeconds: p.elapsedSeconds,
-            totalSeconds: spec.warmupSeconds,
-            ...(p.requests !== undefined ? { requests: p.requests } : {}),
-          }),
+        onProgress: progressOf('warmup', spec.warmupSeconds),
       });
       aborted();
     }
@@ -174,13 +173,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
         ...load,
         durationSeconds: spec.durationSeconds,
         outDir: join(scratch, 'measure'),
-        onProgress: (p) =>
-          o.onProgress?.({
-            phase: 'measure',
-            elapsedSeconds: p.elapsedSeconds,
-            totalSeconds: spec.durationSeconds,
-            ...(p.requests !== undefined ? { requests: p.requests } : {}),
-          }),
+        onProgress: progressOf('measure', spec.durationSeconds),
       })
       .finally(() => recording?.stop());
     // Ctrl-C in a terminal reaches the generator (same process group) as well as us; let our

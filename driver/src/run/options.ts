@@ -3,8 +3,8 @@
 // options every cell runs with come from cell-options.ts; the rest are the run's axes, its site,
 // where it goes, and the VM backend's own knobs. verify and prepare take a subset.
 import { resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { argsError, joinDashValues } from '../cli/args.js';
+import type { ParseArgsConfig } from 'node:util';
+import { joinDashValues, parseCommandArgs } from '../cli/args.js';
 import { parseDuration } from '../cli/duration.js';
 import { BenchError, collect, throwProblems, UsageError } from '../errors.js';
 import { parsePortFlag, type PortRequest } from '../servers/impl-ports.js';
@@ -298,12 +298,11 @@ export function readFlags(command: string, argv: readonly string[], table: AnyTa
   const options: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' } };
   for (const o of Object.values(table)) options[o.flag] = { type: o.arg === undefined ? 'boolean' : 'string' };
   const valueArgs = Object.fromEntries(Object.values(table).flatMap((o) => (o.arg !== undefined ? [[o.flag, o.arg]] : [])));
-  let parsed;
-  try {
-    parsed = parseArgs({ args: joinDashValues(argv, new Set(Object.keys(valueArgs))), options, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw argsError(err, command, valueArgs);
-  }
+  const parsed = parseCommandArgs(
+    command,
+    { args: joinDashValues(argv, new Set(Object.keys(valueArgs))), options, strict: true, allowPositionals: true },
+    valueArgs,
+  );
   if (parsed.positionals.length > 0) throw new UsageError(`${command}: unexpected argument "${parsed.positionals[0]}"`, `see server-bench ${command} --help`);
   // Every option is a single string or a switch (none is `multiple`).
   const { help, ...text } = parsed.values as Record<string, string | boolean | undefined>;

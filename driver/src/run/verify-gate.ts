@@ -32,19 +32,19 @@ export async function runVerifyGate(
   const mapServer = await startMapServer({ text: site.mapText });
   const supervisor = localSupervisor();
   const out: VerifyGateOutcome[] = [];
-  const runTargets = await siteTargets(site.webroot, site.redirects);
+  const targets = await siteTargets(site.webroot, site.redirects);
+  const ctx: LocalImplContext = {
+    webroot: site.webroot,
+    mapUrl: mapServer.url,
+    cacheDir: opts.cacheDir,
+    cpus: 1,
+    host: '127.0.0.1',
+    redirects: site.redirects,
+    workDir,
+    serverLogs: opts.serverLogs,
+  };
   try {
     for (const impl of opts.impls) {
-      const ctx: LocalImplContext = {
-        webroot: site.webroot,
-        mapUrl: mapServer.url,
-        cacheDir: opts.cacheDir,
-        cpus: 1,
-        host: '127.0.0.1',
-        redirects: site.redirects,
-        workDir,
-        serverLogs: opts.serverLogs,
-      };
       const prep = await impl.prepare(ctx);
       if ('unavailable' in prep) {
         emit({ kind: 'skip', impl: impl.name, size: '*', reason: prep.unavailable });
@@ -54,7 +54,6 @@ export async function runVerifyGate(
       emit({ kind: 'info', message: `verify ${impl.name} ${prep.version}` });
       const server = await supervisor.start(impl, ctx, { cpus: [], memoryLimitBytes: null, memoryEnforced: false });
       try {
-        const targets = runTargets;
         const verification = await verify({
           impl: impl.name,
           size: 'host',

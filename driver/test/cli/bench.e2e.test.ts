@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,10 +17,9 @@ import { findListener, waitPortsFree } from '../../src/servers/ports.js';
 import { CellResultSchema, RunInfoSchema, VerificationSchema } from '../../src/results/schema.js';
 import { loadRun } from '../../src/results/store.js';
 import { writeGoServer } from '../fixtures/go-servers.js';
+import { assertCliBuilt, CLI, oneLine, ROOT } from '../support/cli.js';
 import { REAL_GOSHERVE_TAG, realGosherve } from '../support/real-servers.js';
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const SMALL = ['--sizes', '1', '--duration', '2s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
 
 let reports: string;
@@ -50,14 +49,8 @@ async function leftovers(): Promise<string[]> {
   return out;
 }
 
-function oneLine(stderr: string): string {
-  const lines = stderr.split('\n').filter((l) => l.startsWith('server-bench: '));
-  expect(lines).toHaveLength(1);
-  return lines[0] as string;
-}
-
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+  assertCliBuilt();
   reports = await mkdtemp(join(tmpdir(), 'bench-e2e-'));
   goServers = await mkdtemp(join(tmpdir(), 'bench-e2e-go-'));
   await writeGoServer(join(goServers, 'map-every-request'), { refreshEveryRequest: true });

@@ -4,19 +4,17 @@
 // --resume refusing flags that would change the stored run; Ctrl-C while a large site generates;
 // a size the host cannot fit; --port (a busy 8080, two runs at once, gosherve's fixed ports).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { waitPortsFree } from '../../src/servers/ports.js';
 import { VerificationSchema } from '../../src/results/schema.js';
+import { assertCliBuilt, CLI, oneLine, ROOT } from '../support/cli.js';
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
-const CLI = join(ROOT, 'dist', 'driver', 'src', 'cli', 'main.js');
 const RUNS = join(ROOT, 'driver', 'test', 'fixtures', 'runs');
 const SMALL = ['--sizes', '1', '--reps', '1', '--duration', '2s', '--warmup', '1s', '--site-size', '2MB', '--engine', 'wrk'];
 
@@ -34,15 +32,8 @@ async function cli(args: string[], extra: Record<string, string> = {}, timeoutMs
   return execa(process.execPath, [CLI, ...args], { env: env(extra), reject: false, timeout: timeoutMs, cwd: ROOT, extendEnv: false });
 }
 
-/** The one `server-bench: …` line of stderr (fails when there are none or several). */
-function oneLine(stderr: string): string {
-  const lines = stderr.split('\n').filter((l) => l.startsWith('server-bench: '));
-  expect(lines, stderr).toHaveLength(1);
-  return lines[0] as string;
-}
-
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+  assertCliBuilt();
   home = await mkdtemp(join(tmpdir(), 'cli-e2e-'));
   reports = join(home, 'reports');
   cache = join(home, 'cache');

@@ -2,10 +2,9 @@
 // (naming each difference) unless --force, prints the change table (or --json), writes markdown only
 // where --out says, and exits 1 when any cell regressed, so CI can gate on it.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { compareResults, MIN_REPS_FOR_VERDICT, renderCompareMarkdown, renderCompareTerminal, summaryLine } from '../../results/compare.js';
-import { argsError } from '../args.js';
+import { parseCommandArgs } from '../args.js';
 import { ExitCode, reportError, UsageError } from '../../errors.js';
 import { resultsForRun } from '../../report/results.js';
 import { writeFileAtomic } from '../../results/store.js';
@@ -34,9 +33,9 @@ const ThresholdSchema = z.coerce.number().finite().nonnegative();
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({
+    const parsed = parseCommandArgs(
+      'compare',
+      {
         args: argv,
         allowPositionals: true,
         options: {
@@ -48,10 +47,9 @@ export async function main(argv: string[]): Promise<number> {
           out: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
-      });
-    } catch (err) {
-      throw argsError(err, 'compare', { threshold: 'PCT', 'relative-to': 'IMPL', unchanged: 'LIST', out: 'FILE.md' });
-    }
+      },
+      { threshold: 'PCT', 'relative-to': 'IMPL', unchanged: 'LIST', out: 'FILE.md' },
+    );
     if (parsed.values.help) {
       process.stdout.write(HELP);
       return ExitCode.ok;

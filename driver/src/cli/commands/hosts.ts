@@ -1,11 +1,11 @@
 // `server-bench hosts check|provision --hosts FILE [--sizes LIST]`: the machines of a hosts file
 // (hosts/file.ts), one line each. check exits 4 when any machine is not ready; provision puts the
 // Debian guest's bundle and the size's units on Debian/Ubuntu machines (hosts/provision.ts).
-import { parseArgs } from 'node:util';
 import { ExitCode, reportError, UsageError } from '../../errors.js';
 import { readHostsFile, hostOf, type HostSpec } from '../../hosts/file.js';
 import { checkHost, provisionHosts, statusLine } from '../../hosts/provision.js';
 import { interruptible } from '../../run/finish.js';
+import { parseCommandArgs } from '../args.js';
 
 export const HOSTS_HELP = `usage: server-bench hosts check --hosts FILE [--sizes LIST] [--engine wrk|k6]
        server-bench hosts provision --hosts FILE [--sizes LIST]
@@ -40,17 +40,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(HOSTS_HELP);
       return sub === undefined ? ExitCode.usage : ExitCode.ok;
     }
-    let values: { hosts?: string; sizes?: string; engine?: string; help?: boolean };
-    try {
-      values = parseArgs({
+    const { values } = parseCommandArgs(
+      `hosts ${sub}`,
+      {
         args: rest,
         options: { hosts: { type: 'string' }, sizes: { type: 'string' }, engine: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
         strict: true,
         allowPositionals: false,
-      }).values;
-    } catch (err) {
-      throw new UsageError(`hosts ${sub}: ${(err as Error).message.split('\n')[0]}`, 'see server-bench hosts --help');
-    }
+      },
+      { hosts: 'FILE', sizes: 'LIST', engine: 'wrk|k6' },
+    );
     if (values.help) {
       process.stdout.write(HOSTS_HELP);
       return ExitCode.ok;

@@ -2,8 +2,7 @@
 // (results.json, report.md, report.html, each cell's summary.txt, reports/index.html) and print the
 // terminal table. writeReports is also what `bench` calls at the end of a run.
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { argsError } from '../args.js';
+import { parseCommandArgs } from '../args.js';
 import { BenchError, ExitCode, reportError, UsageError } from '../../errors.js';
 import { cellDir, RESULTS_FILE, TEXT_SUMMARY_FILE } from '../../results/layout.js';
 import { renderHtml } from '../../report/html.js';
@@ -55,12 +54,7 @@ const USAGE = 'usage: server-bench report <run-dir>';
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
-    } catch (err) {
-      throw argsError(err, 'report');
-    }
+    const parsed = parseCommandArgs('report', { args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
     if (parsed.values.help) {
       process.stdout.write(
         `${USAGE}\n\nRe-renders results.json, report.md, report.html, every summary.txt and reports/index.html\nfrom the cells stored in <run-dir> (a folder under reports/, e.g. reports/20261201-120000),\nand prints the terminal table. Nothing is measured.\n`,

@@ -1,7 +1,6 @@
 // `server-bench vm image build|show`: the Debian guest image (vm/image/build.ts) for
 // `--image debian`, built once and cached under $SERVER_BENCH_CACHE/vm/debian.
-import { parseArgs } from 'node:util';
-import { argsError } from '../args.js';
+import { parseCommandArgs } from '../args.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { repoRoot } from '../../servers/registry.js';
 import { interruptible } from '../../run/finish.js';
@@ -21,12 +20,12 @@ export async function main(argv: string[]): Promise<number> {
     return sub === undefined ? ExitCode.usage : ExitCode.ok;
   }
   if (sub !== 'build') throw new UsageError(`vm image: unknown subcommand "${sub}"`, 'use server-bench vm image build');
-  let values: { force?: boolean; json?: boolean };
-  try {
-    values = parseArgs({ args: rest, options: { force: { type: 'boolean' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw argsError(err, 'vm image build');
-  }
+  const { values } = parseCommandArgs('vm image build', {
+    args: rest,
+    options: { force: { type: 'boolean' }, json: { type: 'boolean' } },
+    strict: true,
+    allowPositionals: false,
+  });
   const stop = interruptible('stopping the image build', () => undefined);
   try {
     const image = await ensureDebianImage({

@@ -3,9 +3,9 @@
 // exec and test (benchvm-exec.ts, benchvm-test.ts) use it; stop powers it off and cleans up.
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { parseDuration } from '../duration.js';
-import { argsError } from '../args.js';
+import { parseCommandArgs } from '../args.js';
 import { interruptible } from '../../run/finish.js';
 import { VM_HELP, vmHelpFor } from './vm-help.js';
 import { ExitCode, UsageError, reportError } from '../../errors.js';
@@ -18,12 +18,12 @@ import { alive, connectState, readState, removeState, savePrivateKey, stateDir, 
 import { join } from 'node:path';
 
 function parse(command: string, argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined> } {
-  try {
-    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-    return { values: values as Record<string, string | boolean | undefined> };
-  } catch (err) {
-    throw argsError(err, command, { size: 'N', runner: 'PATH', 'ssh-timeout': 'D', image: 'I' });
-  }
+  const { values } = parseCommandArgs(
+    command,
+    { args: argv, options, strict: true, allowPositionals: false },
+    { size: 'N', runner: 'PATH', 'ssh-timeout': 'D', image: 'I' },
+  );
+  return { values: values as Record<string, string | boolean | undefined> };
 }
 
 async function start(argv: string[]): Promise<number> {
