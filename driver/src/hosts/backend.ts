@@ -201,16 +201,17 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       }
       const remoteOut = `${(info as Info).outDir.replace(/\/+$/, '')}/${id}`;
       hooks.onPhase('start', `k6test over SSH on ${h.ssh.host}`);
-      const abort = () => {
-        // The SSH channel closes at once (vm/ssh.ts); k6test there is stopped by its pid.
-        void openHost(h.ssh).then(
+      // On a fresh connection: k6test there stopped by its pid, nothing said when the machine is gone.
+      const stopThere = (timeoutMs?: number) =>
+        openHost(h.ssh, timeoutMs).then(
           async (x) => {
             await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
             x.close();
           },
           () => undefined,
         );
-      };
+      // The SSH channel closes at once (vm/ssh.ts).
+      const abort = () => void stopThere();
       hooks.signal?.addEventListener('abort', abort, { once: true });
       let r: Awaited<ReturnType<HostSession['exec']>>;
       try {
@@ -222,14 +223,8 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
         hooks.signal?.removeEventListener('abort', abort);
       }
       if (hooks.signal?.aborted) {
-        // Wait until k6test there has stopped its server and generator, on a fresh connection.
-        await openHost(h.ssh, 5_000).then(
-          async (x) => {
-            await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
-            x.close();
-          },
-          () => undefined,
-        );
+        // Wait until k6test there has stopped its server and generator.
+        await stopThere(5_000);
         throw hooks.signal.reason;
       }
       if (r.code === 255 || r.code === null) {
