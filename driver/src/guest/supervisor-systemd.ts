@@ -96,6 +96,7 @@ export async function journalTail(unit: string, lines = 20): Promise<string> {
 
 export function systemdSupervisor(opts: SystemdSupervisorOptions): Supervisor {
   const unitOf = opts.unitOf ?? ((impl: string) => `bench-${impl}`);
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
   return {
     async start(impl: Impl, ctx: ImplContext, placement: ServerPlacement): Promise<ServerHandle> {
       const unit = unitOf(impl.name);
@@ -104,17 +105,18 @@ export function systemdSupervisor(opts: SystemdSupervisorOptions): Supervisor {
       const startUnit = () => systemctl(['start', `${unit}.service`]);
       await (ctx.profile ? withProfileDropIn({ impl: impl.name, unit, reload: () => systemctl(['daemon-reload']) }, startUnit) : startUnit());
       const baseUrl = `http://${ctx.host}:${impl.sitePort}`;
-      if (!(await waitAnswering(`${baseUrl}/`, opts.readyTimeoutMs ?? 30_000))) {
+      if (!(await waitAnswering(`${baseUrl}/`, readyTimeoutMs))) {
         const journal = await journalTail(unit);
         await systemctl(['stop', `${unit}.service`]).catch(() => undefined);
         throw new BenchError(
-          `${unit} did not answer on ${baseUrl}/ within ${Math.round((opts.readyTimeoutMs ?? 30_000) / 1000)} s: ${journal || 'no journal lines'}`,
+          `${unit} did not answer on ${baseUrl}/ within ${Math.round(readyTimeoutMs / 1000)} s: ${journal || 'no journal lines'}`,
           `look at journalctl -u ${unit} in the VM (server-bench vm exec -- journalctl -u ${unit})`,
           ExitCode.failure,
         );
       }
-      const monitor = unitCgroupMonitor(unitCgroupDir(unit, opts.cgroupRoot));
-      const memMax = parseMemoryValue(readOr(join(unitCgroupDir(unit, opts.cgroupRoot), 'memory.max')));
+      const cgroup = unitCgroupDir(unit, opts.cgroupRoot);
+      const monitor = unitCgroupMonitor(cgroup);
+      const memMax = parseMemoryValue(readOr(join(cgroup, 'memory.max')));
       let stopped: Promise<void> | null = null;
       return {
         impl: impl.name,
@@ -123,7 +125,7 @@ export function systemdSupervisor(opts: SystemdSupervisorOptions): Supervisor {
         placement: { ...placement, memoryEnforced: memMax !== null, memoryLimitBytes: memMax ?? placement.memoryLimitBytes },
         monitor,
         logTail: (lines = 20) => journalTail(unit, lines),
-        pids: () => cgroupPids(unitCgroupDir(unit, opts.cgroupRoot)),
+        pids: () => cgroupPids(cgroup),
         stop: () => {
           stopped ??= (async () => {
             await monitor.stop();

@@ -6,7 +6,6 @@
 // Each machine's facts are measured on it and kept in run.json (machines). Ctrl-C interrupts
 // k6test on the machine by its pid (it stops its server unit and generator itself) and waits for it
 // to end; a machine that drops mid-cell fails that cell in one line and the run goes on.
-import { rm } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import type { Backend, CellHooks, CellRun, Prepared, RunRecord } from '../run/lo
 import type { RunPlan } from '../run/plan.js';
 import type { Machine, Size } from '../results/schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
-import { importCell, vmLogging } from '../vm/backend.js';
+import { collectCell, execCell, vmLogging } from '../vm/backend.js';
 import { guestEmulated } from '../vm/virt.js';
 import type { Info } from '../vm/wire.js';
 import { hostOf, targetName, type HostsFile, type HostSpec } from './file.js';
@@ -52,16 +51,6 @@ function machineOf(h: HostSpec, f: HostFacts): Machine {
     serverCpus: h.serverCpus,
     generatorCpus: h.generatorCpus,
     generator: null,
-  };
-}
-
-function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
-  let buf = '';
-  return (chunk) => {
-    buf += chunk;
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) if (l.trim()) emit(l.trimEnd());
   };
 }
 
@@ -212,25 +201,21 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       }
       const remoteOut = `${(info as Info).outDir.replace(/\/+$/, '')}/${id}`;
       hooks.onPhase('start', `k6test over SSH on ${h.ssh.host}`);
-      const show = lineSplitter((l) => hooks.info(`  ${h.ssh.host}: ${l}`));
-      const abort = () => {
-        // The SSH channel closes at once (vm/ssh.ts); k6test there is stopped by its pid.
-        void openHost(h.ssh).then(
+      // On a fresh connection: k6test there stopped by its pid, nothing said when the machine is gone.
+      const stopThere = (timeoutMs?: number) =>
+        openHost(h.ssh, timeoutMs).then(
           async (x) => {
             await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
             x.close();
           },
           () => undefined,
         );
-      };
+      // The SSH channel closes at once (vm/ssh.ts).
+      const abort = () => void stopThere();
       hooks.signal?.addEventListener('abort', abort, { once: true });
       let r: Awaited<ReturnType<HostSession['exec']>>;
       try {
-        r = await s.exec(s.asRoot(HOST_CELL_COMMAND), {
-          stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`,
-          onStderr: show,
-          ...(hooks.signal ? { signal: hooks.signal } : {}),
-        });
+        r = await execCell(s, s.asRoot(HOST_CELL_COMMAND), spec, remoteOut, hooks, h.ssh.host);
       } catch (err) {
         closeSession();
         return { kind: 'failed', reason: `${who}: ${(err as Error).message}` };
@@ -238,36 +223,20 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
         hooks.signal?.removeEventListener('abort', abort);
       }
       if (hooks.signal?.aborted) {
-        // Wait until k6test there has stopped its server and generator, on a fresh connection.
-        await openHost(h.ssh, 5_000).then(
-          async (x) => {
-            await x.exec(x.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
-            x.close();
-          },
-          () => undefined,
-        );
+        // Wait until k6test there has stopped its server and generator.
+        await stopThere(5_000);
         throw hooks.signal.reason;
       }
       if (r.code === 255 || r.code === null) {
         closeSession();
         return { kind: 'failed', reason: `${who}: the connection dropped during ${id}` };
       }
-      const staging = await mkdtemp(join(tmpdir(), 'server-bench-pull-'));
-      let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
       try {
-        await s.pullDir(remoteOut, staging);
-        imported = await importCell(staging, hooks.runDir, spec, emulated);
-      } catch (err) {
-        if (err instanceof BenchError) throw err;
-        // Nothing to pull (k6test failed before writing): reported below as a failed cell.
+        return await collectCell(s, remoteOut, await mkdtemp(join(tmpdir(), 'server-bench-pull-')), spec, hooks, emulated, r);
       } finally {
-        await rm(staging, { recursive: true, force: true });
         // The machine keeps nothing of the cell once it is here.
         await s.exec(s.asRoot(`rm -rf '${remoteOut.replace(/'/g, '')}'`)).catch(() => undefined);
       }
-      if (imported.result && r.code === 0) return { kind: 'done', result: imported.result };
-      if (imported.outcome?.kind === 'skipped') return { kind: 'skipped', reason: imported.outcome.reason ?? 'skipped' };
-      return { kind: 'failed', reason: imported.outcome?.reason ?? (r.stderr.trim().split('\n').slice(-1)[0] || `k6test exited with code ${r.code}`) };
     },
 
     async endSize(): Promise<void> {

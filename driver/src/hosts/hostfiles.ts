@@ -21,41 +21,20 @@ function hostSize(h: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'>): V
   return { ...s, serverCpuList: [...h.serverCpus], loadgenCpuList: [...h.generatorCpus], loadgenCpus: h.generatorCpus.length };
 }
 
-/**
- * systemd's AllowedCPUs= for any list ("0", "2-3", "0,2,5-7"); units.ts cpuRange only knows the
- * VMs' contiguous lists, a machine's may have gaps.
- */
-export function cpuSpec(list: readonly number[]): string {
-  const sorted = [...new Set(list)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length;) {
-    let j = i;
-    while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
-    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
-
 export type HostFilesInput = Omit<GuestFilesInput, 'sizes'> & { host: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'> };
 
 export function renderHostFiles(input: HostFilesInput): GuestFile[] {
   const size = hostSize(input.host);
-  // renderGuestFiles wants contiguous lists (cpuRange); render with the VM's and put the machine's in after.
-  const vm = vmSizeOf(size.name);
-  const rendered = renderGuestFiles({ ...input, sizes: [{ ...vm, loadgenCpus: size.loadgenCpus, loadgenCpuList: vm.loadgenCpuList.slice(0, 1) }] });
+  const rendered = renderGuestFiles({ ...input, sizes: [size] });
   const L = DEBIAN_LAYOUT;
   const sizeDir = `${L.etc}/sizes/${size.name}`;
   const out: GuestFile[] = [];
-  const allowed = (text: string, list: readonly number[]) => text.replace(/^AllowedCPUs=.*$/m, `AllowedCPUs=${cpuSpec(list)}`);
   for (const f of rendered) {
     if (f.path === '/etc/systemd/system-generators/server-bench-size') continue;
     if (f.path.includes('bench-ssh-setup')) continue;
     if (f.path === `${L.etc}/size.json`) continue;
     if (f.path.startsWith(`${sizeDir}/units/`) && f.kind === 'file') {
-      const unit = f.path.slice(`${sizeDir}/units/`.length);
-      const cpus = unit === 'bench-redirect-map.service' ? size.loadgenCpuList : size.serverCpuList;
-      out.push({ ...f, path: `/etc/systemd/system/${unit}`, content: allowed(f.content, cpus) });
+      out.push({ ...f, path: `/etc/systemd/system/${f.path.slice(`${sizeDir}/units/`.length)}` });
       continue;
     }
     if (f.path === `${sizeDir}/size.json`) {

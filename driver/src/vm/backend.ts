@@ -59,18 +59,8 @@ export function vmLogging(impls: readonly string[]): Record<string, RequestLoggi
   return out;
 }
 
-function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
-  let buf = '';
-  return (chunk) => {
-    buf += chunk;
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) if (l.trim()) emit(l.trimEnd());
-  };
-}
-
 /** Move one pulled cell folder into the run: validated, the emulated mark added when under TCG. */
-export async function importCell(
+async function importCell(
   staging: string,
   runDir: string,
   spec: CellSpec,
@@ -99,6 +89,58 @@ export async function importCell(
   const text = existsSync(join(dir, TEXT_SUMMARY_FILE)) ? await readFile(join(dir, TEXT_SUMMARY_FILE), 'utf8') : null;
   await writeCell(runDir, result, text);
   return { outcome, result };
+}
+
+function lineSplitter(emit: (line: string) => void): (chunk: string) => void {
+  let buf = '';
+  return (chunk) => {
+    buf += chunk;
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) emit(l.trimEnd());
+  };
+}
+
+type ExecResult = Awaited<ReturnType<SshSession['exec']>>;
+
+/**
+ * One cell over SSH, for the VM and the hosts backend alike: the CellSpec (writing into `remoteOut`)
+ * on the stdin of `command` (k6test --spec -), its stderr lines on the progress display after `label`.
+ */
+export function execCell(session: SshSession, command: string, spec: CellSpec, remoteOut: string, hooks: CellHooks, label: string): Promise<ExecResult> {
+  return session.exec(command, {
+    stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`,
+    onStderr: lineSplitter((l) => hooks.info(`  ${label}: ${l}`)),
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+  });
+}
+
+/**
+ * After execCell: the cell folder pulled over SFTP into `staging` (removed after), imported into the
+ * run, and what the cell came to: done, skipped as k6test said, or failed with its reason.
+ */
+export async function collectCell(
+  session: SshSession,
+  remoteOut: string,
+  staging: string,
+  spec: CellSpec,
+  hooks: CellHooks,
+  emulated: boolean,
+  r: ExecResult,
+): Promise<CellRun> {
+  let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
+  try {
+    await session.pullDir(remoteOut, staging);
+    imported = await importCell(staging, hooks.runDir, spec, emulated);
+  } catch (err) {
+    if (err instanceof BenchError) throw err;
+    // Nothing to pull (k6test failed before writing): reported below as a failed cell.
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  if (imported.result && r.code === 0) return { kind: 'done', result: imported.result };
+  if (imported.outcome?.kind === 'skipped') return { kind: 'skipped', reason: imported.outcome.reason ?? 'skipped' };
+  return { kind: 'failed', reason: imported.outcome?.reason ?? (r.stderr.trim().split('\n').slice(-1)[0] || `k6test exited with code ${r.code}`) };
 }
 
 export function vmBackend(options: VmBackendOptions = {}): Backend {
@@ -246,29 +288,11 @@ export function vmBackend(options: VmBackendOptions = {}): Backend {
       const id = specId(spec);
       const remoteOut = `${(info as Info).outDir.replace(/\/+$/, '')}/${id}`;
       hooks.onPhase('start', 'k6test over SSH');
-      const show = lineSplitter((l) => hooks.info(`  vm ${spec.size.name}: ${l}`));
-      const r = await session.exec(K6TEST_SPEC_COMMAND, {
-        stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`,
-        onStderr: show,
-        ...(hooks.signal ? { signal: hooks.signal } : {}),
-      });
+      const r = await execCell(session, K6TEST_SPEC_COMMAND, spec, remoteOut, hooks, `vm ${spec.size.name}`);
       if (hooks.signal?.aborted) throw hooks.signal.reason;
       if (r.code === 255 || machine.exited())
         throw new BenchError(`the VM dropped the connection during ${id}: ${machine.consoleTail()}`, `see ${consoleLog}`, ExitCode.failure);
-      const staging = join(machine.tmpDir, 'pull', id);
-      let imported: Awaited<ReturnType<typeof importCell>> = { outcome: null, result: null };
-      try {
-        await session.pullDir(remoteOut, staging);
-        imported = await importCell(staging, hooks.runDir, spec, runEmulated);
-      } catch (err) {
-        if (err instanceof BenchError) throw err;
-        // Nothing to pull (k6test failed before writing): reported below as a failed cell.
-      } finally {
-        await rm(staging, { recursive: true, force: true });
-      }
-      if (imported.result && r.code === 0) return { kind: 'done', result: imported.result };
-      if (imported.outcome?.kind === 'skipped') return { kind: 'skipped', reason: imported.outcome.reason ?? 'skipped' };
-      return { kind: 'failed', reason: imported.outcome?.reason ?? (r.stderr.trim().split('\n').slice(-1)[0] || `k6test exited with code ${r.code}`) };
+      return collectCell(session, remoteOut, join(machine.tmpDir, 'pull', id), spec, hooks, runEmulated, r);
     },
 
     async endSize(size: Size, run: RunRecord): Promise<void> {

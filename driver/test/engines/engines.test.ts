@@ -4,7 +4,6 @@
 // k6summary.test.ts (CI has no k6).
 import { randomFillSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -14,6 +13,7 @@ import { allowedCpus, pinnedCommand, planCpus } from '../../src/servers/cpus.js'
 import { BenchError, EnvironmentError, ExitCode, UsageError } from '../../src/errors.js';
 import { selectEngine } from '../../src/engines/index.js';
 import { K6_INSTALL_HINT, k6Args, k6Engine, k6Env, k6ScriptPath } from '../../src/engines/k6.js';
+import { freePort } from '../support/site-servers.js';
 import { createWrkEngine, normaliseWrk, parseWrkOutput, wrkEngine, wrkLuaPath, wrkThreads } from '../../src/engines/wrk.js';
 
 let dir = '';
@@ -31,17 +31,6 @@ const targets: Targets = {
     { alias: 'old', target: 'https://example.org/old' },
   ],
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-engines-'));

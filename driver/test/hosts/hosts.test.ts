@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchError } from '../../src/errors.js';
 import { hostKeyBlob, parseHostsFile, type SshTargetSpec } from '../../src/hosts/file.js';
 import { describeFacts, measureFacts, parseFacts } from '../../src/hosts/facts.js';
-import { cpuSpec, renderHostFiles } from '../../src/hosts/hostfiles.js';
+import { renderHostFiles } from '../../src/hosts/hostfiles.js';
+import { cpuRange } from '../../src/vm/image/units.js';
 import { openHost } from '../../src/hosts/remote.js';
 import { stopRemoteK6test } from '../../src/hosts/backend.js';
 import { IMPL_SPECS } from '../../src/run/matrix-files.js';
@@ -106,9 +107,9 @@ describe('the machine files rendered from the Debian guest', () => {
     expect(byPath.get('/usr/local/bin/k6test')?.kind).toBe('file');
   });
 
-  it('cpuSpec writes gaps and runs', () => {
-    expect(cpuSpec([5, 0, 1, 2, 7])).toBe('0-2,5,7');
-    expect(cpuSpec([3])).toBe('3');
+  it('cpuRange writes gaps and runs', () => {
+    expect(cpuRange([5, 0, 1, 2, 7])).toBe('0-2,5,7');
+    expect(cpuRange([3])).toBe('3');
   });
 });
 

@@ -9,14 +9,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BenchError, ProblemsError, UsageError } from '../../src/errors.js';
+import { BenchError } from '../../src/errors.js';
 import { FOLDED_FILE, PROFILE_FILE } from '../../src/results/layout.js';
 import { cellSpecOf } from '../../src/run/loop.js';
-import { BENCH_FLAGS, readFlags } from '../../src/run/options.js';
-import { makeRunPlan } from '../../src/run/plan.js';
 import { foldPerfData, startPerfRecord } from '../../src/profile/perf.js';
 import { cgroupPids, dropInPath, NODE_OPTIONS_FOR_PROFILE, profileDropIn, withProfileDropIn } from '../../src/profile/unit.js';
 import { importProfileFiles, profileFileNames } from '../../src/vm/profile-pull.js';
+import { benchPlan, problemsOf } from '../support/plan.js';
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -34,22 +33,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function problemsOf(argv: string[]): Promise<string[]> {
-  try {
-    await makeRunPlan(readFlags('bench', argv, BENCH_FLAGS), { checkEngine: false });
-  } catch (err) {
-    if (err instanceof ProblemsError) return err.problems.map((p) => p.oneLine());
-    if (err instanceof UsageError) return [err.oneLine()];
-    throw err;
-  }
-  return [];
-}
-
 describe('bench --backend vm --profile', () => {
   it('is taken: one profiled repetition after the measured ones, its CellSpec carrying the settings', async () => {
-    const plan = await makeRunPlan(readFlags('bench', ['--backend', 'vm', '--sizes', '1', '--reps', '2', '--profile', '--profile-hz', '199'], BENCH_FLAGS), {
-      checkEngine: false,
-    });
+    const plan = await benchPlan(['--backend', 'vm', '--sizes', '1', '--reps', '2', '--profile', '--profile-hz', '199']);
     expect(plan.profile).toEqual({ hz: 199, callGraph: 'fp', inStats: false });
     const size = plan.sizes[0] as (typeof plan.sizes)[number];
     const cell = (rep: number) => ({ id: `tsherve-r${rep}`, impl: 'tsherve', size, rep, order: rep - 1 });

@@ -5,14 +5,14 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, ProblemsError, UsageError } from '../../src/errors.js';
+import { ExitCode, UsageError } from '../../src/errors.js';
 import { IMPL_NAMES } from '../../src/servers/registry.js';
 import { buildMatrix } from '../../src/run/matrix.js';
 import { defaultCellValues } from '../../src/run/cell-options.js';
-import { BENCH_FLAGS, readFlags } from '../../src/run/options.js';
-import { makeRunPlan, newRunInfo, settingsFromRun, type RunPlan } from '../../src/run/plan.js';
+import { newRunInfo, settingsFromRun, type RunPlan } from '../../src/run/plan.js';
 import { RunInfoSchema } from '../../src/results/schema.js';
 import { readRunInfo } from '../../src/results/store.js';
+import { benchPlan as plan, problemsOf } from '../support/plan.js';
 
 const RUNS = join(dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'runs');
 
@@ -28,19 +28,6 @@ afterAll(async () => {
   else process.env.SERVER_BENCH_REPORTS = saved;
   await rm(reports, { recursive: true, force: true });
 });
-
-const plan = (argv: string[]) => makeRunPlan(readFlags('bench', argv, BENCH_FLAGS), { checkEngine: false });
-
-async function problemsOf(argv: string[]): Promise<string[]> {
-  try {
-    await plan(argv);
-  } catch (err) {
-    if (err instanceof ProblemsError) return err.problems.map((p) => p.oneLine());
-    if (err instanceof UsageError) return [err.oneLine()];
-    throw err;
-  }
-  return [];
-}
 
 describe('RunPlan from the command line', () => {
   it("holds the run's settings, its folder under the reports and the cell options every cell gets", async () => {

@@ -3,10 +3,11 @@
 // sftp-server. Stopped by its pid. Needs openssh-server (/usr/sbin/sshd) and its privsep folder.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as netConnect } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { freePort } from './site-servers.js';
 
 const SSHD = '/usr/sbin/sshd';
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
@@ -30,18 +31,6 @@ export function sshdMissing(): string | null {
   if (!existsSync(SSHD)) return `${SSHD} is missing (apt-get install -y openssh-server)`;
   if (!existsSync(SFTP_SERVER)) return `${SFTP_SERVER} is missing (apt-get install -y openssh-sftp-server)`;
   return null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function keygen(file: string): Promise<void> {

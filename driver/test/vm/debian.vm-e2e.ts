@@ -45,6 +45,14 @@ function cli(args: string[], timeoutMs: number): ResultPromise<{ reject: false; 
   });
 }
 
+/** `bench` on the Debian guest, size 1, one repetition of `duration` cells with wrk, TCG allowed; `more` after. */
+function debianBench(duration: string, more: string[], timeoutMs: number): ReturnType<typeof cli> {
+  return cli(
+    ['bench', '--backend', 'vm', '--image', 'debian', '--sizes', '1', '--reps', '1', '--duration', duration, '--engine', 'wrk', '--allow-tcg', ...more],
+    timeoutMs,
+  );
+}
+
 async function timed<T>(phase: string, f: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
   try {
@@ -172,12 +180,7 @@ describe('the Debian guest in a real QEMU', () => {
   it(
     'bench --backend vm --image debian: every implementation verified and stored, limits from the guest cgroup',
     async () => {
-      const r = await timed('bench (1 size, all impls, 5 s cells)', () =>
-        cli(
-          ['bench', '--backend', 'vm', '--image', 'debian', '--sizes', '1', '--reps', '1', '--duration', '5s', '--engine', 'wrk', '--allow-tcg'],
-          25 * MINUTE,
-        ),
-      );
+      const r = await timed('bench (1 size, all impls, 5 s cells)', () => debianBench('5s', [], 25 * MINUTE));
       expect(r.all).not.toMatch(/internal error/);
       expect(r.exitCode, r.all).toBe(0);
       process.stderr.write(`${r.stdout}\n`);
@@ -219,27 +222,7 @@ describe('the Debian guest in a real QEMU', () => {
       const before = new Set(await readdir(reports));
       let out = '';
       let sent = false;
-      const child = cli(
-        [
-          'bench',
-          '--backend',
-          'vm',
-          '--image',
-          'debian',
-          '--impls',
-          'tsherve',
-          '--sizes',
-          '1',
-          '--reps',
-          '1',
-          '--duration',
-          '60s',
-          '--engine',
-          'wrk',
-          '--allow-tcg',
-        ],
-        20 * MINUTE,
-      );
+      const child = debianBench('60s', ['--impls', 'tsherve'], 20 * MINUTE);
       child.all?.on('data', (b: Buffer) => {
         out += b.toString();
         // In the cell: k6test has started the server and is loading it.
@@ -264,30 +247,7 @@ describe('the Debian guest in a real QEMU', () => {
     "bench --backend vm --profile: perf in the guest, tsherve's own JavaScript functions named, the profile pulled into the run and reported",
     async () => {
       const before = new Set(await readdir(reports));
-      const r = await timed('bench --profile (tsherve, 5 s cells)', () =>
-        cli(
-          [
-            'bench',
-            '--backend',
-            'vm',
-            '--image',
-            'debian',
-            '--impls',
-            'tsherve',
-            '--sizes',
-            '1',
-            '--reps',
-            '1',
-            '--duration',
-            '5s',
-            '--engine',
-            'wrk',
-            '--allow-tcg',
-            '--profile',
-          ],
-          25 * MINUTE,
-        ),
-      );
+      const r = await timed('bench --profile (tsherve, 5 s cells)', () => debianBench('5s', ['--impls', 'tsherve', '--profile'], 25 * MINUTE));
       expect(r.exitCode, r.all).toBe(0);
       const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
       expect(run).toHaveLength(1);

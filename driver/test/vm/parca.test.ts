@@ -6,24 +6,12 @@ import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, ProblemsError, UsageError } from '../../src/errors.js';
-import { BENCH_FLAGS, readFlags } from '../../src/run/options.js';
-import { makeRunPlan } from '../../src/run/plan.js';
+import { ExitCode, UsageError } from '../../src/errors.js';
 import { PARCA_GUEST, parcaGuestfwd, parcaStartError, parseParcaFlag } from '../../src/vm/parca.js';
+import { benchPlan, problemsOf } from '../support/plan.js';
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
 const RELAY = join(ROOT, 'dist', 'driver', 'src', 'vm', 'parca-relay.js');
-
-async function problemsOf(argv: string[]): Promise<string[]> {
-  try {
-    await makeRunPlan(readFlags('bench', argv, BENCH_FLAGS), { checkEngine: false });
-  } catch (err) {
-    if (err instanceof ProblemsError) return err.problems.map((p) => p.oneLine());
-    if (err instanceof UsageError) return [err.oneLine()];
-    throw err;
-  }
-  return [];
-}
 
 describe('--parca HOST:PORT', () => {
   it('takes a name, an IPv4 or a bracketed IPv6 address with a port, and nothing else', () => {
@@ -36,7 +24,7 @@ describe('--parca HOST:PORT', () => {
   });
 
   it('goes into the plan for the NixOS VMs; the Debian guest and the local backend refuse it', async () => {
-    const plan = await makeRunPlan(readFlags('bench', ['--backend', 'vm', '--sizes', '1', '--parca', '127.0.0.1:7171'], BENCH_FLAGS), { checkEngine: false });
+    const plan = await benchPlan(['--backend', 'vm', '--sizes', '1', '--parca', '127.0.0.1:7171']);
     expect(plan.vm.parca).toEqual({ host: '127.0.0.1', port: 7171 });
     expect(await problemsOf(['--backend', 'vm', '--image', 'debian', '--parca', '127.0.0.1:7070'])).toEqual([
       '--parca: the Debian guest has no Parca agent (Debian does not package parca-agent) (use the NixOS VMs (--image nix) for --parca)',

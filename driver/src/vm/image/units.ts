@@ -3,6 +3,7 @@
 // /etc/server-bench/*.json files k6test reads, the boot-time size generator, k6test on PATH and the
 // guest scripts of nix/guest/. Pure: data in, a list of files out (build.ts writes them).
 import type { ImplSpec, VmSize } from '../../run/matrix-files.js';
+import { formatCpuList } from '../../servers/cpus.js';
 import { fillTemplate } from '../../run/matrix-files.js';
 import { GUEST, mapUrls, type GuestSpec, type UnitValue } from './guest-spec.js';
 
@@ -55,12 +56,10 @@ export function renderUnit(sections: Record<string, Section>): string {
 const settings = (o: Record<string, UnitValue>): Section => Object.entries(o);
 const env = (vars: Record<string, string>): Section => Object.entries(vars).map(([k, v]) => ['Environment', quoteArg(`${k}=${v}`)]);
 
-/** systemd's CPU list: "0", "0-15", "16-19" (the lists are contiguous, as vm.nix writes them). */
-export function cpuRange(list: number[]): string {
+/** systemd's CPU list: "0", "0-15", "16-19" as vm.nix writes them; a machine's (hosts/hostfiles.ts) may have gaps: "0,2,5-7". */
+export function cpuRange(list: readonly number[]): string {
   if (list.length === 0) throw new Error('an empty CPU list');
-  const first = list[0] as number;
-  const last = list[list.length - 1] as number;
-  return list.length === 1 ? String(first) : `${first}-${last}`;
+  return formatCpuList(list);
 }
 
 export interface GuestFilesInput {
