@@ -7,10 +7,21 @@
 // (prefers-color-scheme). Pure: results in, string out.
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
-import { bytesMB, int, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput } from './format.js';
+import { bytesMB, cpuRatioText, int, latencyText, loadgenShareText, medianWithCi, ms, NOT_MEASURED, num, relativeText, throughput } from './format.js';
 import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
-import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
+import {
+  cellOf,
+  comparedOf,
+  comparisonOf,
+  describeWarning,
+  isGeneratorBound,
+  isNotSignificant,
+  missesLatency,
+  sizeLabel,
+  type CellAggregate,
+  type Results,
+} from './results.js';
 import { trustLines } from './trust.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
 import { describeServerLogs } from '../servers/serverlogs.js';
@@ -136,9 +147,7 @@ function latencyChart(results: Results): string {
       return v ? [{ series, value: v.median, lo: v.ci95?.lo ?? null, hi: v.ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(v.median)}` }] : [];
     }),
   }));
-  const missing = results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99)
-    ? ' A missing bar is a percentile that was not measured (see the warnings).'
-    : '';
+  const missing = results.cells.some(missesLatency) ? ' A missing bar is a percentile that was not measured (see the warnings).' : '';
   return figure(
     renderBarChart({
       id: 'chart-latency',
@@ -312,29 +321,25 @@ export function renderHtml(results: Results): string {
     grid(
       results,
       (c, impl, size) => {
-        const cmp = comparisonOf(results, size);
-        const e = cmp?.entries.find((x) => x.impl === impl);
-        if (!cmp || !e) return '—';
-        const text = relativeText(e.reqPerSec, cmp.reference === impl);
-        return e.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
+        const compared = comparedOf(results, impl, size);
+        if (!compared) return '—';
+        const text = relativeText(compared.entry.reqPerSec, compared.isReference);
+        return compared.entry.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
       },
       `req/s relative to the reference (${referencesOf(results)}): mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.`,
     ),
     grid(
       results,
       (c, impl, size) => {
-        const cmp = comparisonOf(results, size);
-        const e = cmp?.entries.find((x) => x.impl === impl);
-        if (!cmp || !e) return '—';
-        if (cmp.reference === impl) return '1× (reference)';
-        return esc(e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED);
+        const compared = comparedOf(results, impl, size);
+        return compared ? esc(cpuRatioText(compared.entry.reqPerCpuSecond, compared.isReference)) : '—';
       },
       `Requests per server CPU-second relative to the reference (${referencesOf(results)}): ratio of means [95 % interval].`,
     ),
     grid(
       results,
-      (c) => esc(`${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`),
-      `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`,
+      (c) => esc(latencyText(c.latencyMs)),
+      `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some(missesLatency) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`,
     ),
     grid(results, (c) => esc(c.cpuSecondsPerGB ? medianWithCi(c.cpuSecondsPerGB, num) : 'not measured'), 'Server CPU seconds per GB served.'),
     grid(results, (c) => esc(c.cpuMicrosPerRequest ? medianWithCi(c.cpuMicrosPerRequest, num) : 'not measured'), 'Server CPU µs per request.'),
@@ -342,12 +347,7 @@ export function renderHtml(results: Results): string {
     grid(results, (c) => esc(c.mapFetches ? int(c.mapFetches.median) : 'not counted'), 'Redirect-map fetches per repetition (median).'),
     grid(
       results,
-      (c) =>
-        esc(
-          c.loadgenUtilisation
-            ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}`
-            : 'not measured',
-        ),
+      (c) => esc(loadgenShareText(c)),
       'Load generator CPU share of the cores it was pinned to (median [lowest–highest] over repetitions); † ≥ 90 %: generator-bound.',
     ),
     anyN1 ? '<p class="sub">[n = 1]: a single repetition, so no confidence interval or significance test can be given.</p>' : '',
