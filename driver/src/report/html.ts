@@ -84,26 +84,29 @@ function grid(results: Results, cell: (c: CellAggregate, impl: string, size: str
   return `<p class="caption">${esc(caption)}</p><div class="scroll"><table class="grid">${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-function perSizeChart(
-  results: Results,
-  id: string,
-  title: string,
-  yLabel: string,
-  pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null,
-  format: (v: number) => string,
-  significance: 'reqPerSec' | 'mbPerSec' | 'reqPerCpuSecond' | null,
-  caption?: string,
-  markBound = false,
-): string {
+interface PerSizeChart {
+  id: string;
+  title: string;
+  yLabel: string;
+  pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null;
+  format: (v: number) => string;
+  /** The comparison whose non-significant differences get "≈"; null: none. */
+  significance: 'reqPerSec' | 'mbPerSec' | 'reqPerCpuSecond' | null;
+  /** Instead of the default caption about medians and whiskers. */
+  caption?: string;
+  /** "†" on generator-bound cells (the metrics the load generator can cap). */
+  markBound?: boolean;
+}
+
+function perSizeChart(results: Results, { id, title, yLabel, pick, format, significance, caption, markBound = false }: PerSizeChart): string {
   const groups: BarGroup[] = [];
   for (const s of results.sizes) {
-    const cmp = comparisonOf(results, s.name);
     const bars = results.impls.flatMap((impl, series) => {
       const c = cellOf(results, impl, s.name);
       const v = c ? pick(c) : null;
       if (!c || !v) return [];
-      const e = significance ? cmp?.entries.find((x) => x.impl === impl) : undefined;
-      const ns = e !== undefined && significance !== null && cmp?.reference !== impl && e[significance]?.significant === false;
+      const compared = significance ? comparedOf(results, impl, s.name) : undefined;
+      const ns = compared !== undefined && significance !== null && !compared.isReference && compared.entry[significance]?.significant === false;
       const bound = markBound && isGeneratorBound(c);
       const ci = v.lo !== null && v.hi !== null ? ` [95 % CI ${format(v.lo)}–${format(v.hi)}]` : ' (n = 1, no interval)';
       return [
@@ -129,6 +132,9 @@ function perSizeChart(
         : 'Bars: median over repetitions; whiskers: 95 % interval of the mean.')) + boundNote,
   );
 }
+
+/** The "≈" after a table cell not significantly different from the reference. */
+const NS_MARK = ' <span class="ns" title="not significantly different from the reference">≈</span>';
 
 function figure(svg: string, caption: string): string {
   return `<figure>${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
@@ -158,7 +164,7 @@ function latencyChart(results: Results): string {
       groups,
       log: true,
       colorOffset: 3,
-      format: (v) => num(v),
+      format: num,
     }),
     `Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.${missing}`,
   );
@@ -246,65 +252,59 @@ export function renderHtml(results: Results): string {
     ),
     '</section>',
     '<section><h2>Charts</h2><div class="charts">',
-    perSizeChart(
-      results,
-      'chart-rps',
-      'Requests per second',
-      'req/s',
-      (c) => medianCi(c.reqPerSec),
-      (v) => int(v),
-      'reqPerSec',
-      undefined,
-      true,
-    ),
-    perSizeChart(
-      results,
-      'chart-cpu-rps',
-      'Requests per server CPU-second',
-      'requests per CPU-second',
-      (c) => (c.reqPerCpuSecond ? medianCi(c.reqPerCpuSecond) : null),
-      (v) => int(v),
-      'reqPerCpuSecond',
-      'Bars: median over repetitions of requests ÷ server CPU seconds, what the server does with the CPU it used whoever set the pace; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference.',
-    ),
-    perSizeChart(
-      results,
-      'chart-mbps',
-      'Throughput',
-      'MB/s',
-      (c) => medianCi(c.mbPerSec),
-      (v) => num(v),
-      'mbPerSec',
-      undefined,
-      true,
-    ),
+    perSizeChart(results, {
+      id: 'chart-rps',
+      title: 'Requests per second',
+      yLabel: 'req/s',
+      pick: (c) => medianCi(c.reqPerSec),
+      format: int,
+      significance: 'reqPerSec',
+      markBound: true,
+    }),
+    perSizeChart(results, {
+      id: 'chart-cpu-rps',
+      title: 'Requests per server CPU-second',
+      yLabel: 'requests per CPU-second',
+      pick: (c) => (c.reqPerCpuSecond ? medianCi(c.reqPerCpuSecond) : null),
+      format: int,
+      significance: 'reqPerCpuSecond',
+      caption:
+        'Bars: median over repetitions of requests ÷ server CPU seconds, what the server does with the CPU it used whoever set the pace; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference.',
+    }),
+    perSizeChart(results, {
+      id: 'chart-mbps',
+      title: 'Throughput',
+      yLabel: 'MB/s',
+      pick: (c) => medianCi(c.mbPerSec),
+      format: num,
+      significance: 'mbPerSec',
+      markBound: true,
+    }),
     latencyChart(results),
-    perSizeChart(
-      results,
-      'chart-cpu',
-      'Server CPU per request',
-      'µs of CPU per request',
-      (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null),
-      (v) => num(v),
-      null,
-    ),
-    perSizeChart(
-      results,
-      'chart-memory',
-      'Peak memory',
-      'MB resident (peak)',
-      (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }),
-      (v) => num(v),
-      null,
-      "Bars: the largest resident memory of the server's process tree over all repetitions (a maximum, so no interval).",
-    ),
+    perSizeChart(results, {
+      id: 'chart-cpu',
+      title: 'Server CPU per request',
+      yLabel: 'µs of CPU per request',
+      pick: (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null),
+      format: num,
+      significance: null,
+    }),
+    perSizeChart(results, {
+      id: 'chart-memory',
+      title: 'Peak memory',
+      yLabel: 'MB resident (peak)',
+      pick: (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }),
+      format: num,
+      significance: null,
+      caption: "Bars: the largest resident memory of the server's process tree over all repetitions (a maximum, so no interval).",
+    }),
     '</div></section>',
     renderProfilesHtml(results),
     '<section><h2>Tables</h2>',
     grid(
       results,
       (c, impl, size) =>
-        `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}${isGeneratorBound(c) ? ' <span title="generator-bound">†</span>' : ''}`,
+        `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? NS_MARK : ''}${isGeneratorBound(c) ? ' <span title="generator-bound">†</span>' : ''}`,
       'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05); † generator-bound.',
     ),
     grid(
@@ -314,8 +314,7 @@ export function renderHtml(results: Results): string {
     ),
     grid(
       results,
-      (c, impl, size) =>
-        `${esc(medianWithCi(c.mbPerSec, num))}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`,
+      (c, impl, size) => `${esc(medianWithCi(c.mbPerSec, num))}${isNotSignificant(results, impl, size, 'mbPerSec') ? NS_MARK : ''}`,
       'MB/s: median [95 % CI]; ≈ not significantly different from the reference.',
     ),
     grid(
