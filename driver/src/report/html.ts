@@ -368,5 +368,10 @@ export function renderHtml(results: Results): string {
     `<section><h2>Environment</h2><dl class="env">${env.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl></section>`,
     `<footer><p class="sub">Statistics: medians over repetitions; 95 % intervals of the mean (Student's t); ratios with first-order propagated σ; Welch's t-test at 5 %; outliers flagged by median/MAD, never dropped. Generated ${esc(results.generatedAt)} from results.json.</p></footer>`,
   ].join('\n');
-  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${CSS}${results.profiles?.length ? PROFILE_CSS : ''}</style>\n</head>\n<body>\n${body}\n${profilesScript(results)}</body>\n</html>\n`;
+  return htmlPage(title, `${CSS}${results.profiles?.length ? PROFILE_CSS : ''}`, `${body}\n${profilesScript(results)}`);
+}
+
+/** The page around a report's body (report.html, reports/index.html): offline, phone-sized, light or dark. */
+export function htmlPage(title: string, css: string, body: string): string {
+  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${css}</style>\n</head>\n<body>\n${body}</body>\n</html>\n`;
 }
