@@ -1,7 +1,7 @@
 // Number formatting shared by the renderers, so the terminal, markdown and HTML say the same
 // number the same way: thousands separators, MB/s that turns into GB/s as in the original table,
 // latencies in ms/µs/s, and "median [lo–hi]" intervals (or "n = 1, no interval").
-import type { Relative } from './results.js';
+import { isGeneratorBound, type CellAggregate, type Relative } from './results.js';
 import { formatRatio, type Summary } from '../results/stats.js';
 import type { Verification } from '../results/schema.js';
 
@@ -46,9 +46,12 @@ export function medianWithCi(s: Summary, f: (x: number) => string = num): string
   return `${f(s.median)} ${interval(s, f)}`;
 }
 
+/** What a ratio cell says for the reference itself. */
+export const REFERENCE_RATIO = '1× (reference)';
+
 /** "2.40 ± 0.10×", marked "(n.s.)" when not significant at 5 % and "(untested)" when n < 2. */
 export function relativeText(r: Relative, isReference: boolean): string {
-  if (isReference) return '1× (reference)';
+  if (isReference) return REFERENCE_RATIO;
   const base = formatRatio(r);
   if (r.significant === null) return `${base} (untested, n = 1)`;
   return r.significant ? `${base} (${pValue(r.p!)})` : `${base} (n.s., ${pValue(r.p!)})`;
@@ -73,7 +76,7 @@ export function ratioWithCi(r: Relative): string {
 }
 
 /** A latency in ms, or "–" when it was not measured. */
-export function msOrNot(s: Summary | null): string {
+function msOrNot(s: Summary | null): string {
   return s ? ms(s.median) : NOT_MEASURED;
 }
 
@@ -85,4 +88,21 @@ export function msOrNot(s: Summary | null): string {
 export function verificationCounts(v: Pick<Verification, 'counts' | 'targets' | 'checks'>): string {
   if (v.checks === undefined) return `${v.counts.pass} pass, ${v.counts.warn} warn, ${v.counts.fail} fail over ${v.targets} targets`;
   return `${v.counts.pass} of ${v.checks} checks passed, ${v.counts.warn} warning(s), ${v.counts.fail} failure(s) (${v.targets} targets)`;
+}
+
+/** "400 µs / 1.2 ms / –": the medians of p50 / p95 / p99. */
+export function latencyText(l: CellAggregate['latencyMs']): string {
+  return `${msOrNot(l.p50)} / ${msOrNot(l.p95)} / ${msOrNot(l.p99)}`;
+}
+
+/** The requests-per-server-CPU-second ratio as the tables show it: "1× (reference)", "2.13× [2.05–2.21]" or "–". */
+export function cpuRatioText(r: Relative | null, isReference: boolean): string {
+  if (isReference) return REFERENCE_RATIO;
+  return r ? ratioWithCi(r) : NOT_MEASURED;
+}
+
+/** "52 % [48 %–55 %] of 1 †": the load generator's CPU share over repetitions, or "not measured". */
+export function loadgenShareText(c: CellAggregate): string {
+  const u = c.loadgenUtilisation;
+  return u ? `${percent(u.median)} [${percent(u.min)}–${percent(u.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}` : 'not measured';
 }

@@ -2,8 +2,8 @@
 // req/s and requests per server CPU-second side by side, each with its ratio to the reference,
 // and the load generator's CPU share, so a generator-bound cell (†) is read by the ratio that
 // still means something. Built once here as plain text cells; each renderer escapes and lays out.
-import { int, medianWithCi, NOT_MEASURED, percent, ratioWithCi } from './format.js';
-import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type Results } from './results.js';
+import { cpuRatioText, int, medianWithCi, NOT_MEASURED, percent, REFERENCE_RATIO } from './format.js';
+import { cellOf, comparedOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type Results } from './results.js';
 import { formatRatio } from '../results/stats.js';
 
 export const HEADLINE_COLUMNS = [
@@ -30,13 +30,13 @@ export function headlineRows(results: Results): HeadlineRow[] {
     for (const impl of results.impls) {
       const c = cellOf(results, impl, size.name);
       if (!c) continue;
-      const e = cmp?.entries.find((x) => x.impl === impl);
-      const isRef = cmp?.reference === impl;
+      const compared = comparedOf(results, impl, size.name);
+      const e = compared?.entry;
+      const isRef = compared?.isReference === true;
       const fastest = cmp?.fastest === impl;
       const bound = isGeneratorBound(c);
       const marks = `${fastest ? ' *' : ''}${bound ? ' †' : ''}`;
       const ns = isNotSignificant(results, impl, size.name) ? ' ≈' : '';
-      const ratio = (text: string) => (isRef ? '1× (reference)' : e ? text : NOT_MEASURED);
       rows.push({
         fastest,
         generatorBound: bound,
@@ -44,9 +44,9 @@ export function headlineRows(results: Results): HeadlineRow[] {
           sizeLabel(results, size.name),
           `${impl}${marks}`,
           `${medianWithCi(c.reqPerSec, int)}${ns}`,
-          ratio(e ? `${formatRatio(e.reqPerSec)}${e.reqPerSec.significant === false ? ' (n.s.)' : ''}` : ''),
+          isRef ? REFERENCE_RATIO : e ? `${formatRatio(e.reqPerSec)}${e.reqPerSec.significant === false ? ' (n.s.)' : ''}` : NOT_MEASURED,
           c.reqPerCpuSecond ? medianWithCi(c.reqPerCpuSecond, int) : NOT_MEASURED,
-          ratio(e?.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED),
+          cpuRatioText(e?.reqPerCpuSecond ?? null, isRef),
           c.loadgenUtilisation ? `${percent(c.loadgenUtilisation.median)} of ${c.loadgenCores} core${c.loadgenCores === 1 ? '' : 's'}` : NOT_MEASURED,
         ],
       });

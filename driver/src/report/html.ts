@@ -7,10 +7,21 @@
 // (prefers-color-scheme). Pure: results in, string out.
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
-import { bytesMB, int, medianWithCi, ms, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput, verificationCounts } from './format.js';
+import { bytesMB, cpuRatioText, int, latencyText, loadgenShareText, medianWithCi, ms, NOT_MEASURED, num, relativeText, throughput, verificationCounts } from './format.js';
 import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
-import { cellOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
+import {
+  cellOf,
+  comparedOf,
+  comparisonOf,
+  describeWarning,
+  isGeneratorBound,
+  isNotSignificant,
+  missesLatency,
+  sizeLabel,
+  type CellAggregate,
+  type Results,
+} from './results.js';
 import { trustLines } from './trust.js';
 import { escapeXml as esc, renderBarChart, type BarGroup } from './svg.js';
 import { describeServerLogs } from '../servers/serverlogs.js';
@@ -73,26 +84,29 @@ function grid(results: Results, cell: (c: CellAggregate, impl: string, size: str
   return `<p class="caption">${esc(caption)}</p><div class="scroll"><table class="grid">${head}<tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-function perSizeChart(
-  results: Results,
-  id: string,
-  title: string,
-  yLabel: string,
-  pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null,
-  format: (v: number) => string,
-  significance: 'reqPerSec' | 'mbPerSec' | 'reqPerCpuSecond' | null,
-  caption?: string,
-  markBound = false,
-): string {
+interface PerSizeChart {
+  id: string;
+  title: string;
+  yLabel: string;
+  pick: (c: CellAggregate) => { value: number; lo: number | null; hi: number | null } | null;
+  format: (v: number) => string;
+  /** The comparison whose non-significant differences get "≈"; null: none. */
+  significance: 'reqPerSec' | 'mbPerSec' | 'reqPerCpuSecond' | null;
+  /** Instead of the default caption about medians and whiskers. */
+  caption?: string;
+  /** "†" on generator-bound cells (the metrics the load generator can cap). */
+  markBound?: boolean;
+}
+
+function perSizeChart(results: Results, { id, title, yLabel, pick, format, significance, caption, markBound = false }: PerSizeChart): string {
   const groups: BarGroup[] = [];
   for (const s of results.sizes) {
-    const cmp = comparisonOf(results, s.name);
     const bars = results.impls.flatMap((impl, series) => {
       const c = cellOf(results, impl, s.name);
       const v = c ? pick(c) : null;
       if (!c || !v) return [];
-      const e = significance ? cmp?.entries.find((x) => x.impl === impl) : undefined;
-      const ns = e !== undefined && significance !== null && cmp?.reference !== impl && e[significance]?.significant === false;
+      const compared = significance ? comparedOf(results, impl, s.name) : undefined;
+      const ns = compared !== undefined && significance !== null && !compared.isReference && compared.entry[significance]?.significant === false;
       const bound = markBound && isGeneratorBound(c);
       const ci = v.lo !== null && v.hi !== null ? ` [95 % CI ${format(v.lo)}–${format(v.hi)}]` : ' (n = 1, no interval)';
       return [
@@ -119,6 +133,9 @@ function perSizeChart(
   );
 }
 
+/** The "≈" after a table cell not significantly different from the reference. */
+const NS_MARK = ' <span class="ns" title="not significantly different from the reference">≈</span>';
+
 function figure(svg: string, caption: string): string {
   return `<figure>${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
 }
@@ -136,9 +153,7 @@ function latencyChart(results: Results): string {
       return v ? [{ series, value: v.median, lo: v.ci95?.lo ?? null, hi: v.ci95?.hi ?? null, label: `${c.impl} at ${c.size} vCPU ${p}: ${ms(v.median)}` }] : [];
     }),
   }));
-  const missing = results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99)
-    ? ' A missing bar is a percentile that was not measured (see the warnings).'
-    : '';
+  const missing = results.cells.some(missesLatency) ? ' A missing bar is a percentile that was not measured (see the warnings).' : '';
   return figure(
     renderBarChart({
       id: 'chart-latency',
@@ -149,7 +164,7 @@ function latencyChart(results: Results): string {
       groups,
       log: true,
       colorOffset: 3,
-      format: (v) => num(v),
+      format: num,
     }),
     `Median over repetitions of each percentile; logarithmic axis so sub-millisecond and second-long tails fit together.${missing}`,
   );
@@ -237,65 +252,59 @@ export function renderHtml(results: Results): string {
     ),
     '</section>',
     '<section><h2>Charts</h2><div class="charts">',
-    perSizeChart(
-      results,
-      'chart-rps',
-      'Requests per second',
-      'req/s',
-      (c) => medianCi(c.reqPerSec),
-      (v) => int(v),
-      'reqPerSec',
-      undefined,
-      true,
-    ),
-    perSizeChart(
-      results,
-      'chart-cpu-rps',
-      'Requests per server CPU-second',
-      'requests per CPU-second',
-      (c) => (c.reqPerCpuSecond ? medianCi(c.reqPerCpuSecond) : null),
-      (v) => int(v),
-      'reqPerCpuSecond',
-      'Bars: median over repetitions of requests ÷ server CPU seconds, what the server does with the CPU it used whoever set the pace; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference.',
-    ),
-    perSizeChart(
-      results,
-      'chart-mbps',
-      'Throughput',
-      'MB/s',
-      (c) => medianCi(c.mbPerSec),
-      (v) => num(v),
-      'mbPerSec',
-      undefined,
-      true,
-    ),
+    perSizeChart(results, {
+      id: 'chart-rps',
+      title: 'Requests per second',
+      yLabel: 'req/s',
+      pick: (c) => medianCi(c.reqPerSec),
+      format: int,
+      significance: 'reqPerSec',
+      markBound: true,
+    }),
+    perSizeChart(results, {
+      id: 'chart-cpu-rps',
+      title: 'Requests per server CPU-second',
+      yLabel: 'requests per CPU-second',
+      pick: (c) => (c.reqPerCpuSecond ? medianCi(c.reqPerCpuSecond) : null),
+      format: int,
+      significance: 'reqPerCpuSecond',
+      caption:
+        'Bars: median over repetitions of requests ÷ server CPU seconds, what the server does with the CPU it used whoever set the pace; whiskers: 95 % interval of the mean; ≈ not significantly different from the reference.',
+    }),
+    perSizeChart(results, {
+      id: 'chart-mbps',
+      title: 'Throughput',
+      yLabel: 'MB/s',
+      pick: (c) => medianCi(c.mbPerSec),
+      format: num,
+      significance: 'mbPerSec',
+      markBound: true,
+    }),
     latencyChart(results),
-    perSizeChart(
-      results,
-      'chart-cpu',
-      'Server CPU per request',
-      'µs of CPU per request',
-      (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null),
-      (v) => num(v),
-      null,
-    ),
-    perSizeChart(
-      results,
-      'chart-memory',
-      'Peak memory',
-      'MB resident (peak)',
-      (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }),
-      (v) => num(v),
-      null,
-      "Bars: the largest resident memory of the server's process tree over all repetitions (a maximum, so no interval).",
-    ),
+    perSizeChart(results, {
+      id: 'chart-cpu',
+      title: 'Server CPU per request',
+      yLabel: 'µs of CPU per request',
+      pick: (c) => (c.cpuMicrosPerRequest ? medianCi(c.cpuMicrosPerRequest) : null),
+      format: num,
+      significance: null,
+    }),
+    perSizeChart(results, {
+      id: 'chart-memory',
+      title: 'Peak memory',
+      yLabel: 'MB resident (peak)',
+      pick: (c) => (c.peakRssBytes === null ? null : { value: c.peakRssBytes / 1e6, lo: null, hi: null }),
+      format: num,
+      significance: null,
+      caption: "Bars: the largest resident memory of the server's process tree over all repetitions (a maximum, so no interval).",
+    }),
     '</div></section>',
     renderProfilesHtml(results),
     '<section><h2>Tables</h2>',
     grid(
       results,
       (c, impl, size) =>
-        `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}${isGeneratorBound(c) ? ' <span title="generator-bound">†</span>' : ''}`,
+        `${fastestMark(impl, size) ? '<span class="fastest">' : ''}${esc(medianWithCi(c.reqPerSec, int))}${fastestMark(impl, size) ? ' *</span>' : ''}${isNotSignificant(results, impl, size) ? NS_MARK : ''}${isGeneratorBound(c) ? ' <span title="generator-bound">†</span>' : ''}`,
       'Requests per second: median [95 % CI of the mean]; * fastest; ≈ not significantly different from the reference (Welch, p ≥ 0.05); † generator-bound.',
     ),
     grid(
@@ -305,36 +314,31 @@ export function renderHtml(results: Results): string {
     ),
     grid(
       results,
-      (c, impl, size) =>
-        `${esc(medianWithCi(c.mbPerSec, num))}${isNotSignificant(results, impl, size, 'mbPerSec') ? ' <span class="ns" title="not significantly different from the reference">≈</span>' : ''}`,
+      (c, impl, size) => `${esc(medianWithCi(c.mbPerSec, num))}${isNotSignificant(results, impl, size, 'mbPerSec') ? NS_MARK : ''}`,
       'MB/s: median [95 % CI]; ≈ not significantly different from the reference.',
     ),
     grid(
       results,
       (c, impl, size) => {
-        const cmp = comparisonOf(results, size);
-        const e = cmp?.entries.find((x) => x.impl === impl);
-        if (!cmp || !e) return '—';
-        const text = relativeText(e.reqPerSec, cmp.reference === impl);
-        return e.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
+        const compared = comparedOf(results, impl, size);
+        if (!compared) return '—';
+        const text = relativeText(compared.entry.reqPerSec, compared.isReference);
+        return compared.entry.reqPerSec.significant === false ? `<span class="ns">${esc(text)}</span>` : esc(text);
       },
       `req/s relative to the reference (${referencesOf(results)}): mean ratio ± propagated σ, Welch p; n.s. = not significant at 5 %.`,
     ),
     grid(
       results,
       (c, impl, size) => {
-        const cmp = comparisonOf(results, size);
-        const e = cmp?.entries.find((x) => x.impl === impl);
-        if (!cmp || !e) return '—';
-        if (cmp.reference === impl) return '1× (reference)';
-        return esc(e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED);
+        const compared = comparedOf(results, impl, size);
+        return compared ? esc(cpuRatioText(compared.entry.reqPerCpuSecond, compared.isReference)) : '—';
       },
       `Requests per server CPU-second relative to the reference (${referencesOf(results)}): ratio of means [95 % interval].`,
     ),
     grid(
       results,
-      (c) => esc(`${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`),
-      `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`,
+      (c) => esc(latencyText(c.latencyMs)),
+      `Latency p50 / p95 / p99 (median over repetitions)${results.cells.some(missesLatency) ? `; ${NOT_MEASURED} not measured (the load generator's output did not hold it; never filled in from another statistic)` : ''}.`,
     ),
     grid(results, (c) => esc(c.cpuSecondsPerGB ? medianWithCi(c.cpuSecondsPerGB, num) : 'not measured'), 'Server CPU seconds per GB served.'),
     grid(results, (c) => esc(c.cpuMicrosPerRequest ? medianWithCi(c.cpuMicrosPerRequest, num) : 'not measured'), 'Server CPU µs per request.'),
@@ -342,12 +346,7 @@ export function renderHtml(results: Results): string {
     grid(results, (c) => esc(c.mapFetches ? int(c.mapFetches.median) : 'not counted'), 'Redirect-map fetches per repetition (median).'),
     grid(
       results,
-      (c) =>
-        esc(
-          c.loadgenUtilisation
-            ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}`
-            : 'not measured',
-        ),
+      (c) => esc(loadgenShareText(c)),
       'Load generator CPU share of the cores it was pinned to (median [lowest–highest] over repetitions); † ≥ 90 %: generator-bound.',
     ),
     anyN1 ? '<p class="sub">[n = 1]: a single repetition, so no confidence interval or significance test can be given.</p>' : '',
@@ -369,5 +368,10 @@ export function renderHtml(results: Results): string {
     `<section><h2>Environment</h2><dl class="env">${env.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl></section>`,
     `<footer><p class="sub">Statistics: medians over repetitions; 95 % intervals of the mean (Student's t); ratios with first-order propagated σ; Welch's t-test at 5 %; outliers flagged by median/MAD, never dropped. Generated ${esc(results.generatedAt)} from results.json.</p></footer>`,
   ].join('\n');
-  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${CSS}${results.profiles?.length ? PROFILE_CSS : ''}</style>\n</head>\n<body>\n${body}\n${profilesScript(results)}</body>\n</html>\n`;
+  return htmlPage(title, `${CSS}${results.profiles?.length ? PROFILE_CSS : ''}`, `${body}\n${profilesScript(results)}`);
+}
+
+/** The page around a report's body (report.html, reports/index.html): offline, phone-sized, light or dark. */
+export function htmlPage(title: string, css: string, body: string): string {
+  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>${esc(title)}</title>\n<style>${css}</style>\n</head>\n<body>\n${body}</body>\n</html>\n`;
 }

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RESULTS_FILE } from '../results/layout.js';
 import { int, NOT_MEASURED, throughput } from './format.js';
-import { CSS } from './html.js';
+import { CSS, htmlPage } from './html.js';
 import { cellOf, comparisonOf, isGeneratorBound, readResults, sizeLabel, type Results } from './results.js';
 import { escapeXml as esc } from './svg.js';
 
@@ -35,7 +35,11 @@ function renderIndex(entries: IndexEntry[]): string {
     return `<section class="run"><h2><a href="${esc(encodeURIComponent(folder))}/report.html">${esc(r.runId)}</a></h2><p class="sub">${esc(`${r.createdAt} · ${r.config.engine} · ${r.backend} · ${r.config.reps} rep(s) × ${r.config.durationSeconds} s · git ${r.git.revision?.slice(0, 12) ?? 'unknown'}`)}${warn}</p><div class="scroll"><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div></section>`;
   });
   const body = sections.length > 0 ? sections.join('\n') : '<p>No runs yet: run <code>npm run bench</code>.</p>';
-  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="color-scheme" content="light dark">\n<title>server-bench runs</title>\n<style>${CSS}</style>\n</head>\n<body>\n<header><h1>server-bench runs</h1><p class="sub">${sorted.length} run(s), newest first. Median req/s, MB/s and requests per server CPU-second per cell; * fastest at that size; † generator-bound (the load generator set req/s); ${NOT_MEASURED} not measured.</p></header>\n${body}\n</body>\n</html>\n`;
+  return htmlPage(
+    'server-bench runs',
+    CSS,
+    `<header><h1>server-bench runs</h1><p class="sub">${sorted.length} run(s), newest first. Median req/s, MB/s and requests per server CPU-second per cell; * fastest at that size; † generator-bound (the load generator set req/s); ${NOT_MEASURED} not measured.</p></header>\n${body}\n`,
+  );
 }
 
 /** Read every reports/<folder>/results.json (unreadable ones are listed on `skippedFolders`). */

@@ -6,11 +6,11 @@
 // Pure.
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
-import { bytesMB, int, medianWithCi, msOrNot, NOT_MEASURED, num, percent, ratioWithCi, relativeText, throughput, verificationCounts } from './format.js';
+import { bytesMB, cpuRatioText, int, latencyText, loadgenShareText, medianWithCi, NOT_MEASURED, num, relativeText, throughput, verificationCounts } from './format.js';
 import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { renderProfilesMarkdown } from './profiles.js';
-import { cellOf, comparisonOf, isGeneratorBound, isNotSignificant, sizeLabel, type CellAggregate, type Results } from './results.js';
+import { cellOf, comparedOf, comparisonOf, isGeneratorBound, isNotSignificant, missesLatency, sizeLabel, type CellAggregate, type Results } from './results.js';
 import { trustLines } from './trust.js';
 import { describeServerLogs } from '../servers/serverlogs.js';
 
@@ -116,10 +116,8 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push(
     grid(results, (c, impl, size) => {
-      const cmp = comparisonOf(results, size);
-      const e = cmp?.entries.find((x) => x.impl === impl);
-      if (!cmp || !e) return '—';
-      return relativeText(e.reqPerSec, cmp.reference === impl);
+      const compared = comparedOf(results, impl, size);
+      return compared ? relativeText(compared.entry.reqPerSec, compared.isReference) : '—';
     }),
   );
   out.push('');
@@ -130,19 +128,16 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push(
     grid(results, (c, impl, size) => {
-      const cmp = comparisonOf(results, size);
-      const e = cmp?.entries.find((x) => x.impl === impl);
-      if (!cmp || !e) return '—';
-      if (cmp.reference === impl) return '1× (reference)';
-      return e.reqPerCpuSecond ? ratioWithCi(e.reqPerCpuSecond) : NOT_MEASURED;
+      const compared = comparedOf(results, impl, size);
+      return compared ? cpuRatioText(compared.entry.reqPerCpuSecond, compared.isReference) : '—';
     }),
   );
   out.push('');
   out.push('## Latency (median of repetitions: p50 / p95 / p99)');
   out.push('');
-  out.push(grid(results, (c) => `${msOrNot(c.latencyMs.p50)} / ${msOrNot(c.latencyMs.p95)} / ${msOrNot(c.latencyMs.p99)}`));
+  out.push(grid(results, (c) => latencyText(c.latencyMs)));
   out.push('');
-  if (results.cells.some((c) => !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99)) {
+  if (results.cells.some(missesLatency)) {
     out.push(
       `${NOT_MEASURED} not measured: the load generator's output did not hold that statistic (see the not-measured warning); never filled in from another one.`,
     );
@@ -168,13 +163,7 @@ export function renderMarkdown(results: Results): string {
   out.push('');
   out.push('Load generator CPU share per cell (median of repetitions [lowest–highest], of the cores it was pinned to; † ≥ 90 %: generator-bound):');
   out.push('');
-  out.push(
-    grid(results, (c) =>
-      c.loadgenUtilisation
-        ? `${percent(c.loadgenUtilisation.median)} [${percent(c.loadgenUtilisation.min)}–${percent(c.loadgenUtilisation.max)}] of ${c.loadgenCores}${isGeneratorBound(c) ? ' †' : ''}`
-        : 'not measured',
-    ),
-  );
+  out.push(grid(results, loadgenShareText));
   out.push('');
   out.push(...renderProfilesMarkdown(results));
   out.push('## Verification');

@@ -499,9 +499,20 @@ export function isGeneratorBound(c: CellAggregate): boolean {
   return c.warnings.some((w) => w.code === 'loadgen-saturated');
 }
 
+/** A percentile of the cell that the load generator's output did not hold. */
+export function missesLatency(c: CellAggregate): boolean {
+  return !c.latencyMs.p50 || !c.latencyMs.p95 || !c.latencyMs.p99;
+}
+
+/** An implementation's entry in its size's comparison, and whether it is that size's reference; undefined when not compared. */
+export function comparedOf(results: Results, impl: string, size: string): { entry: SizeComparison['entries'][number]; isReference: boolean } | undefined {
+  const cmp = comparisonOf(results, size);
+  const entry = cmp?.entries.find((e) => e.impl === impl);
+  return cmp && entry ? { entry, isReference: cmp.reference === impl } : undefined;
+}
+
 /** Not significantly different from its size's reference (false when untestable or the reference itself). */
 export function isNotSignificant(results: Results, impl: string, size: string, metric: 'reqPerSec' | 'mbPerSec' = 'reqPerSec'): boolean {
-  const cmp = comparisonOf(results, size);
-  if (!cmp || cmp.reference === impl) return false;
-  return cmp.entries.find((e) => e.impl === impl)?.[metric].significant === false;
+  const compared = comparedOf(results, impl, size);
+  return compared !== undefined && !compared.isReference && compared.entry[metric].significant === false;
 }

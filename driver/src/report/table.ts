@@ -7,7 +7,8 @@ import { int as fmtInt } from './format.js';
 import type { CellResult } from '../results/schema.js';
 import { median } from '../results/stats.js';
 
-export { median };
+// Not report/results.ts's isGeneratorBound: this fallback imports nothing of the renderers it stands in for.
+const saturated = (r: CellResult): boolean => r.warnings.some((w) => w.code === 'loadgen-saturated');
 
 /** One row per size, one column per implementation (in `impls` order); "–" where nothing ran. */
 export function renderTable(results: readonly CellResult[], impls: readonly string[]): string {
@@ -15,29 +16,26 @@ export function renderTable(results: readonly CellResult[], impls: readonly stri
   const header = ['size', ...impls];
   const rows: string[][] = [header];
   for (const size of sizes) {
-    const medians = impls.map((impl) => {
-      const rs = results.filter((r) => r.size.name === size && r.impl === impl);
-      return rs.length > 0 ? median(rs.map((r) => r.reqPerSec)) : -1;
-    });
+    const reps = impls.map((impl) => results.filter((r) => r.size.name === size && r.impl === impl));
+    const medians = reps.map((rs) => (rs.length > 0 ? median(rs.map((r) => r.reqPerSec)) : -1));
     const fastest = Math.max(...medians) >= 0 ? impls[medians.indexOf(Math.max(...medians))] : undefined;
     const first = results.find((r) => r.size.name === size);
     const label = first
       ? `${size} CPU / ${first.size.memoryMiB >= 1024 ? `${first.size.memoryMiB / 1024} GB` : `${first.size.memoryMiB} MB`} / ${first.vus} VU`
       : size;
     const row = [label];
-    for (const impl of impls) {
-      const rs = results.filter((r) => r.size.name === size && r.impl === impl);
+    for (const [i, impl] of impls.entries()) {
+      const rs = reps[i]!;
       if (rs.length === 0) {
         row.push('–');
         continue;
       }
-      const rps = median(rs.map((r) => r.reqPerSec));
       const mbs = median(rs.map((r) => r.bytesPerSec / 1e6));
-      const flag = `${impl === fastest ? ' *' : ''}${rs.some((r) => r.warnings.some((w) => w.code === 'loadgen-saturated')) ? ' †' : ''}`;
-      row.push(`${fmtInt(rps)} req/s${flag}\n${fmtInt(mbs)} MB/s\n(n=${rs.length})`);
+      const flag = `${impl === fastest ? ' *' : ''}${rs.some(saturated) ? ' †' : ''}`;
+      row.push(`${fmtInt(medians[i]!)} req/s${flag}\n${fmtInt(mbs)} MB/s\n(n=${rs.length})`);
     }
     rows.push(row);
   }
-  const note = `* fastest at that size (by median req/s)\n${results.some((r) => r.warnings.some((w) => w.code === 'loadgen-saturated')) ? '† generator-bound: the load generator was saturated, it, not the server, set that number\n' : ''}`;
+  const note = `* fastest at that size (by median req/s)\n${results.some(saturated) ? '† generator-bound: the load generator was saturated, it, not the server, set that number\n' : ''}`;
   return `${table(rows)}${note}medians across repetitions\n`;
 }

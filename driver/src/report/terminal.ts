@@ -8,9 +8,9 @@
 // footnoted once). Pure: results and a width in, string out.
 import { table } from 'table';
 import { formatDuration } from '../cli/duration.js';
-import { int, interval, NOT_MEASURED, num, pValue, ratioWithCi, relativeText } from './format.js';
+import { cpuRatioText, int, interval, NOT_MEASURED, num, pValue } from './format.js';
 import { formatRatio } from '../results/stats.js';
-import { cellOf, comparisonOf, describeWarning, isGeneratorBound, sizeLabel, type Results } from './results.js';
+import { cellOf, comparedOf, comparisonOf, describeWarning, isGeneratorBound, isNotSignificant, sizeLabel, type Results } from './results.js';
 import { trustLines } from './trust.js';
 import { describeServerLogs } from '../servers/serverlogs.js';
 
@@ -39,16 +39,14 @@ export function renderTerminal(results: Results, width = DEFAULT_TERMINAL_WIDTH)
     return `skipped (${String.fromCharCode(97 + reasons.indexOf(reason))})`;
   };
   const cellText = (impl: string, size: string): string => {
-    const cmp = comparisonOf(results, size);
     const c = cellOf(results, impl, size);
     if (!c) {
       const s = results.skipped.find((x) => x.impl === impl && x.size === size);
       return s ? note(s.reason) : '—';
     }
-    const entry = cmp?.entries.find((e) => e.impl === impl);
-    const fastest = cmp?.fastest === impl ? ' *' : '';
-    const isRef = cmp?.reference === impl;
-    const ns = entry && !isRef && entry.reqPerSec.significant === false ? ' ≈' : '';
+    const compared = comparedOf(results, impl, size);
+    const fastest = comparisonOf(results, size)?.fastest === impl ? ' *' : '';
+    const ns = isNotSignificant(results, impl, size) ? ' ≈' : '';
     const lines = [
       `${int(c.reqPerSec.median)} req/s${fastest}${ns}${isGeneratorBound(c) ? ' †' : ''}`,
       `  ${interval(c.reqPerSec, int)}`,
@@ -60,11 +58,8 @@ export function renderTerminal(results: Results, width = DEFAULT_TERMINAL_WIDTH)
       noCpu = true;
       lines.push(`${NOT_MEASURED} req/CPU-s`, '');
     }
-    if (entry && isRef) lines.push('reference');
-    else if (entry) {
-      lines.push(`req/s ${relativeText(entry.reqPerSec, false).replace(/ \(.*\)$/, '')}`);
-      lines.push(`CPU-s ${entry.reqPerCpuSecond ? ratioWithCi(entry.reqPerCpuSecond) : NOT_MEASURED}`);
-    }
+    if (compared?.isReference) lines.push('reference');
+    else if (compared) lines.push(`req/s ${formatRatio(compared.entry.reqPerSec)}`, `CPU-s ${cpuRatioText(compared.entry.reqPerCpuSecond, false)}`);
     return lines.join('\n');
   };
   const grid = new Map<string, string>();

@@ -5,12 +5,12 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReports } from '../../src/cli/commands/report.js';
+import { ARTIFACTS, launchChromium, openPage } from '../support/chromium.js';
 
 const RUNS = join(import.meta.dirname, '..', 'fixtures', 'runs');
-const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'test-artifacts');
 let browser: Browser;
 let reportsDir: string;
 
@@ -19,18 +19,7 @@ beforeAll(async () => {
   for (const id of ['normal', 'mixed', 'n1', 'bound', 'gaps']) await cp(join(RUNS, id), join(reportsDir, id), { recursive: true });
   for (const id of ['normal', 'mixed', 'n1', 'bound', 'gaps']) await writeReports(join(reportsDir, id), { now: new Date('2026-11-27T01:00:00Z') });
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -38,20 +27,7 @@ afterAll(async () => {
   await rm(reportsDir, { recursive: true, force: true });
 });
 
-async function open(file: string, opts: { width?: number; dark?: boolean } = {}): Promise<{ page: Page; errors: string[]; requests: string[] }> {
-  const page = await browser.newPage({ viewport: { width: opts.width ?? 1200, height: 900 } });
-  if (opts.dark) await page.emulateMedia({ colorScheme: 'dark' });
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('request', (r) => requests.push(r.url()));
-  const url = pathToFileURL(file).href;
-  await page.goto(url, { waitUntil: 'load' });
-  return { page, errors, requests };
-}
+const open = (file: string, opts: { width?: number; dark?: boolean } = {}) => openPage(browser, file, opts);
 
 async function bars(page: Page, id: string): Promise<{ count: number; width: number; height: number }> {
   return page.$eval(`svg#${id}`, (svg) => {

@@ -8,17 +8,17 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReports } from '../../src/cli/commands/report.js';
 import { buildFlameTree } from '../../src/profile/tree.js';
 import { fitLabel, renderFlameGraph } from '../../src/report/flamegraph.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { buildResultsFromDir } from '../../src/report/results.js';
+import { ARTIFACTS, launchChromium, openPage } from '../support/chromium.js';
 
 const RUN = join(import.meta.dirname, '..', 'fixtures', 'runs', 'profiled');
 const GOLDEN = join(import.meta.dirname, '..', 'golden');
-const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'test-artifacts');
 const NOW = new Date('2026-11-27T01:00:00.000Z');
 const G = 'github.com/jnsgruk/gosherve/pkg/server.';
 let scratch: string;
@@ -146,31 +146,14 @@ describe('report.html flame graphs in Chromium', () => {
     await writeReports(dir, { now: NOW, reportsDir: scratch });
     html = join(dir, 'report.html');
     await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
   });
 
   it('one flame graph per implementation, offline; hover shows the share, click zooms in and out', async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+    const { page, errors, requests } = await openPage(browser, html);
     expect(await page.$$eval('svg.flame', (s) => s.map((x) => x.id))).toEqual(['flame-0', 'flame-1', 'flame-2']);
     expect(await page.$$eval('section.profile h3', (h) => h.map((x) => x.textContent))).toEqual([
       'gosherve-old at 1 vCPU',
@@ -204,9 +187,7 @@ describe('report.html flame graphs in Chromium', () => {
   });
 
   it('dark mode and a phone width: the graph scrolls sideways instead of shrinking its names', async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    await page.emulateMedia({ colorScheme: 'dark' });
-    await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+    const { page } = await openPage(browser, html, { width: 390, height: 844, dark: true });
     const w = await page.$eval('svg#flame-2', (s) => s.getBoundingClientRect().width);
     expect(w).toBeGreaterThanOrEqual(760);
     const scroller = await page.$eval('svg#flame-2', (s) => {

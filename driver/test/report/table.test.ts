@@ -1,7 +1,8 @@
 // report/table.ts: the plain terminal table (and its median).
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, type CellResult } from '../../src/results/schema.js';
-import { median, renderTable } from '../../src/report/table.js';
+import { renderTable } from '../../src/report/table.js';
+import { median } from '../../src/results/stats.js';
 
 function result(impl: string, size: '1' | '2', rep: number, reqPerSec: number, mbs: number, saturated = false): CellResult {
   const sz = size === '1' ? { name: '1', cpus: 1, memoryMiB: 256, vus: 1 } : { name: '2', cpus: 2, memoryMiB: 4096, vus: 10 };
