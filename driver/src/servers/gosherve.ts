@@ -9,7 +9,8 @@ import { execa } from 'execa';
 import type { Impl, ImplContext } from '../contracts.js';
 import { answersHelp, buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
 import { InputError, tail, UsageError } from '../errors.js';
-import { implEnvironment, implSpec } from '../run/matrix-files.js';
+import { launchEnvironment } from './impl-ports.js';
+import { implSpec } from '../run/matrix-files.js';
 import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
 const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';
@@ -196,7 +197,7 @@ function gosherveRecord(name: string, description: string | null, specName: stri
     launch(ctx) {
       // Before prepare (only tests that compare environments do that) the command is gosherve on PATH.
       const env = {
-        ...implEnvironment(spec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }),
+        ...launchEnvironment(spec, ctx),
         ...levelLogging('GOSHERVE_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env,
       };
       return { command: bin ?? 'gosherve', args: [], env };

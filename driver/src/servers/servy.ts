@@ -13,8 +13,8 @@ import { z } from 'zod';
 import type { Impl, ImplContext } from '../contracts.js';
 import { buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
 import { InputError, tail } from '../errors.js';
-import { portValues } from './impl-ports.js';
-import { implEnvironment, implSpec } from '../run/matrix-files.js';
+import { launchEnvironment } from './impl-ports.js';
+import { implSpec } from '../run/matrix-files.js';
 import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
 
 const SERVY_BIN_ENV = 'SERVER_BENCH_SERVY_BIN';
@@ -318,7 +318,7 @@ function servyRecord(name: string, description: string | null, obtain: (ctx: Imp
         command: bin ?? 'servy',
         args: [],
         env: {
-          ...implEnvironment(SPEC, { mapUrl: ctx.mapUrl, host: ctx.host, ...portValues(ctx) }),
+          ...launchEnvironment(SPEC, ctx),
           ...levelLogging('SERVY_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env,
         },
       };
