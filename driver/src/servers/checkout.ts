@@ -36,6 +36,11 @@ export async function sourceFingerprint(dir: string, include: (relPath: string) 
   };
   await walk(dir);
   files.sort();
+  return { hash: await hashFiles(dir, files), files: files.length };
+}
+
+/** sha256 (hex) over each of `files` (relative to `dir`, in the order given): its path, then its bytes. */
+export async function hashFiles(dir: string, files: readonly string[]): Promise<string> {
   const h = createHash('sha256');
   for (const f of files) {
     h.update(f);
@@ -43,7 +48,7 @@ export async function sourceFingerprint(dir: string, include: (relPath: string) 
     h.update(await readFile(join(dir, f)));
     h.update('\0');
   }
-  return { hash: h.digest('hex'), files: files.length };
+  return h.digest('hex');
 }
 
 /** `git describe --always --dirty --tags` of the checkout, or null when it is not a git work tree. */

@@ -4,14 +4,23 @@
 // the user's checkout, cached by the checkout's Rust sources and the site's content, with one cargo
 // target folder per checkout so a new site recompiles servy alone, not its dependencies. An explicit
 // binary (SERVER_BENCH_SERVY_BIN) is checked to embed the site under test before it is used.
-import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import type { Impl, ImplContext } from '../contracts.js';
-import { buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, obtainedImpl, pruneOtherBuilds, sourceFingerprint, type Obtained } from './checkout.js';
+import {
+  buildIntoCache,
+  checkoutCacheDir,
+  checkoutName,
+  gitDescribe,
+  hashFiles,
+  obtainedImpl,
+  pruneOtherBuilds,
+  sourceFingerprint,
+  type Obtained,
+} from './checkout.js';
 import { InputError, tail } from '../errors.js';
 import { implSpec } from '../run/matrix-files.js';
 
@@ -124,14 +133,7 @@ export async function embedsSite(bin: string, webroot: string): Promise<Answer> 
 
 /** The content of the site as servy embeds it: every file's relative path and bytes (siteFiles). */
 export async function siteFingerprint(webroot: string): Promise<string> {
-  const h = createHash('sha256');
-  for (const f of await siteFiles(webroot)) {
-    h.update(f);
-    h.update('\0');
-    h.update(await readFile(join(webroot, f)));
-    h.update('\0');
-  }
-  return h.digest('hex');
+  return hashFiles(webroot, await siteFiles(webroot));
 }
 
 /** The files that make the binary: Rust sources outside tests/benches/examples, the manifests and the toolchain pins. */
