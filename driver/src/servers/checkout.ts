@@ -1,13 +1,20 @@
 // Building a server from a source checkout into the harness's cache: a fingerprint of the files
 // that make the binary, a label for reports (git describe, or the fingerprint when the folder is not
 // a git repository), and an atomic "build into a temporary folder, check it answers, rename into the
-// cache" step, so nothing half-built is ever reused. Shared by every implementation built from a
-// checkout (gosherve@./path today).
+// cache" step, so nothing half-built is ever reused; and the Impl record of a server whose binary
+// is found or built at prepare time. Shared by gosherve (tags and checkouts) and servy.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { execa } from 'execa';
+import type { Impl, ImplContext } from '../contracts.js';
+import { launchEnvironment } from './impl-ports.js';
+import type { ImplSpec } from '../run/matrix-files.js';
+import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
+
+/** The outcome of looking for a binary: every step tried, in order, for prepare's output. */
+export type Obtained = { bin: string; version: string; steps: string[] } | { unavailable: string; steps: string[] };
 
 /** Folders that never hold sources of the binary (and can be huge). */
 const SKIPPED_DIRS = new Set(['.git', 'node_modules', 'target', 'testdata', '.direnv', 'result']);
@@ -29,6 +36,11 @@ export async function sourceFingerprint(dir: string, include: (relPath: string) 
   };
   await walk(dir);
   files.sort();
+  return { hash: await hashFiles(dir, files), files: files.length };
+}
+
+/** sha256 (hex) over each of `files` (relative to `dir`, in the order given): its path, then its bytes. */
+export async function hashFiles(dir: string, files: readonly string[]): Promise<string> {
   const h = createHash('sha256');
   for (const f of files) {
     h.update(f);
@@ -36,7 +48,7 @@ export async function sourceFingerprint(dir: string, include: (relPath: string) 
     h.update(await readFile(join(dir, f)));
     h.update('\0');
   }
-  return { hash: h.digest('hex'), files: files.length };
+  return h.digest('hex');
 }
 
 /** `git describe --always --dirty --tags` of the checkout, or null when it is not a git work tree. */
@@ -115,4 +127,41 @@ export async function pruneOtherBuilds(checkoutCacheDir: string, keep: string | 
   const kept = typeof keep === 'string' ? (e: string) => e === keep : keep;
   const entries = await readdir(checkoutCacheDir).catch(() => [] as string[]);
   for (const e of entries) if (!kept(e) && !e.startsWith('.tmp-')) await rm(join(checkoutCacheDir, e), { recursive: true, force: true }).catch(() => undefined);
+}
+
+/**
+ * An Impl whose binary `obtain` finds at prepare time, with the ports, metric prefix and launch
+ * environment of `spec` (matrix/impls.json), and `logVariable` at the level --server-logs asks for.
+ * Before prepare (only tests that compare environments launch then) the command is `command` on PATH.
+ */
+export function obtainedImpl(o: {
+  name: string;
+  description: string;
+  spec: ImplSpec;
+  command: string;
+  logVariable: string;
+  movablePorts: boolean;
+  obtain: (ctx: ImplContext) => Promise<Obtained>;
+}): Impl {
+  let bin: string | null = null;
+  return {
+    name: o.name,
+    description: o.description,
+    reference: false,
+    sitePort: o.spec.sitePort,
+    metricsPort: o.spec.metricsPort,
+    metricPrefix: o.spec.metricPrefix,
+    movablePorts: o.movablePorts,
+    async prepare(ctx) {
+      const r = await o.obtain(ctx);
+      if ('unavailable' in r) return { unavailable: r.unavailable, steps: r.steps };
+      bin = r.bin;
+      return { version: r.version, steps: r.steps };
+    },
+    logging: (mode) => levelLogging(o.logVariable, mode).logging,
+    launch(ctx) {
+      const env = { ...launchEnvironment(o.spec, ctx), ...levelLogging(o.logVariable, ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env };
+      return { command: bin ?? o.command, args: [], env };
+    },
+  };
 }

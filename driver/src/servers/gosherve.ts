@@ -7,10 +7,19 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { Impl, ImplContext } from '../contracts.js';
-import { answersHelp, buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
+import {
+  answersHelp,
+  buildIntoCache,
+  checkoutCacheDir,
+  checkoutName,
+  gitDescribe,
+  obtainedImpl,
+  pruneOtherBuilds,
+  sourceFingerprint,
+  type Obtained,
+} from './checkout.js';
 import { InputError, tail, UsageError } from '../errors.js';
-import { implEnvironment, implSpec } from '../run/matrix-files.js';
-import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
+import { implSpec } from '../run/matrix-files.js';
 
 const GOSHERVE_MODULE = 'github.com/jnsgruk/gosherve';
 
@@ -19,9 +28,6 @@ export const GOSHERVE_LOG_LEVEL: string = implSpec('gosherve').environment.GOSHE
 
 /** What `--impls gosherve@X` asked for: a tag (anything `go install …@X` takes) or a checkout folder. */
 export type GosherveSpec = { kind: 'tag'; tag: string } | { kind: 'checkout'; dir: string };
-
-/** The outcome of looking for a binary: every step tried, in order, for prepare's output. */
-export type Obtained = { bin: string; version: string; steps: string[] } | { unavailable: string; steps: string[] };
 
 /** `SERVER_BENCH_GOSHERVE_BIN_V0_3_7` for v0.3.7: the explicit binary of any tag. */
 export function tagEnvVar(tag: string): string {
@@ -171,37 +177,21 @@ export async function obtainCheckout(dir: string, cacheDir: string): Promise<Obt
 // ---------------------------------------------------------------- the implementation records
 
 /**
- * An Impl whose binary is found by `obtain` at prepare time, with the ports, metric prefix and
- * launch environment of `specName`'s entry in matrix/impls.json (every gosherve speaks the same
- * contract), and the log level --server-logs asks for.
+ * gosherve found by `obtain`, with `specName`'s entry in matrix/impls.json (every gosherve speaks the
+ * same contract). Levels debug, info, warn, error (pkg/logging of v0.3.3 and v0.3.5); requests are
+ * logged at info. Its ports are fixed (no flag changes them).
  */
 function gosherveRecord(name: string, description: string | null, specName: string, obtain: (ctx: ImplContext) => Promise<Obtained>): Impl {
   const spec = implSpec(specName);
-  let bin: string | null = null;
-  return {
+  return obtainedImpl({
     name,
     description: description ?? spec.description,
-    reference: false,
-    sitePort: spec.sitePort,
-    metricsPort: spec.metricsPort,
-    metricPrefix: spec.metricPrefix,
-    async prepare(ctx) {
-      const r = await obtain(ctx);
-      if ('unavailable' in r) return { unavailable: r.unavailable, steps: r.steps };
-      bin = r.bin;
-      return { version: r.version, steps: r.steps };
-    },
-    // Levels debug, info, warn, error (pkg/logging of v0.3.3 and v0.3.5); requests are logged at info.
-    logging: (mode) => levelLogging('GOSHERVE_LOG_LEVEL', mode).logging,
-    launch(ctx) {
-      // Before prepare (only tests that compare environments do that) the command is gosherve on PATH.
-      const env = {
-        ...implEnvironment(spec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus) }),
-        ...levelLogging('GOSHERVE_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env,
-      };
-      return { command: bin ?? 'gosherve', args: [], env };
-    },
-  };
+    spec,
+    command: 'gosherve',
+    logVariable: 'GOSHERVE_LOG_LEVEL',
+    movablePorts: false,
+    obtain,
+  });
 }
 
 /** A built-in gosherve name (gosherve, gosherve-old: their matrix entries) or `gosherve@<tag>`: found by obtainTag. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Impl, ImplContext } from '../contracts.js';
 import { EnvironmentError, UsageError } from '../errors.js';
+import { implEnvironment, type ImplSpec } from '../run/matrix-files.js';
 import { canBind, findListener } from './ports.js';
 
 const DEFAULT_SITE_PORT = 8080;
@@ -24,9 +25,14 @@ export function parsePortFlag(text: string): number | 'auto' {
   return Number(text);
 }
 
-/** The values an implementation's environment template takes for its ports, when they are moved. */
-export function portValues(ctx: ImplContext): { sitePort?: number; metricsPort?: number } {
-  return ctx.ports ? { sitePort: ctx.ports.site, metricsPort: ctx.ports.metrics } : {};
+/**
+ * An implementation's environment for one launch: its matrix/impls.json template filled from the
+ * context, with the ports --port moved it to (onPorts sets ctx.ports). Every launch that has a
+ * template takes it from here, so a movable server gets its ports without a line of its own.
+ */
+export function launchEnvironment(spec: ImplSpec, ctx: ImplContext): Record<string, string> {
+  const ports = ctx.ports ? { sitePort: ctx.ports.site, metricsPort: ctx.ports.metrics } : {};
+  return implEnvironment(spec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus), ...ports });
 }
 
 /** The implementation on other ports: its record says them (URLs, checks) and its launch gets them. */

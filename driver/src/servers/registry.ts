@@ -1,8 +1,8 @@
 // The implementation registry: how to obtain each server and start it locally. Its shared facts
 // (description, ports, metric prefix, environment) come from matrix/impls.json (matrix-files.ts),
 // which the flake's VM units are made from too. The harness has no per-implementation code paths
-// beyond these records. Ports are fixed (8080/8081) for every implementation, as gosherve's are,
-// so every cell is alike (same ports, same checks) and only one server runs at a time.
+// beyond these records. Every implementation listens on 8080/8081, as gosherve must, unless --port
+// moves the movable ones (impl-ports.ts); only one server runs at a time.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,8 +11,8 @@ import { execa } from 'execa';
 import type { Impl, ImplContext, LaunchSpec, Redirect } from '../contracts.js';
 import { BenchError, UsageError } from '../errors.js';
 import { gosherveSpecImpl, gosherveTagImpl, parseGosherveSpec, tagEnvVar } from './gosherve.js';
-import { portValues } from './impl-ports.js';
-import { implEnvironment, implSpec, type ImplSpec } from '../run/matrix-files.js';
+import { launchEnvironment } from './impl-ports.js';
+import { implSpec, type ImplSpec } from '../run/matrix-files.js';
 import { nginxVersion, renderNginxConfig } from './nginx.js';
 import { DEFAULT_SERVER_LOGS, type RequestLogging, type ServerLogs } from './serverlogs.js';
 import { parseServySpec, servy, servyCheckoutImpl } from './servy.js';
@@ -103,7 +103,7 @@ export const tsherve: Impl = {
       command: process.execPath,
       args: [...tsherveNodeFlags(tsherveCli()), ...(ctx.profile ? NODE_PROFILE_FLAGS : []), tsherveCli()],
       // One worker per server CPU; log level info (requests are logged at debug: the hot path stays quiet).
-      env: implEnvironment(tsherveSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus), ...portValues(ctx) }),
+      env: launchEnvironment(tsherveSpec, ctx),
     };
   },
   // Its own default is info, and requests are logged at debug only: quiet in both modes.
@@ -137,7 +137,7 @@ const tsherveBun: Impl = {
     return {
       command: bunExecutable(),
       args: [tsherveCli()],
-      env: implEnvironment(tsherveBunSpec, { webroot: ctx.webroot, mapUrl: ctx.mapUrl, host: ctx.host, cpus: Math.max(1, ctx.cpus), ...portValues(ctx) }),
+      env: launchEnvironment(tsherveBunSpec, ctx),
     };
   },
 };

@@ -4,18 +4,25 @@
 // the user's checkout, cached by the checkout's Rust sources and the site's content, with one cargo
 // target folder per checkout so a new site recompiles servy alone, not its dependencies. An explicit
 // binary (SERVER_BENCH_SERVY_BIN) is checked to embed the site under test before it is used.
-import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
 import type { Impl, ImplContext } from '../contracts.js';
-import { buildIntoCache, checkoutCacheDir, checkoutName, gitDescribe, pruneOtherBuilds, sourceFingerprint } from './checkout.js';
+import {
+  buildIntoCache,
+  checkoutCacheDir,
+  checkoutName,
+  gitDescribe,
+  hashFiles,
+  obtainedImpl,
+  pruneOtherBuilds,
+  sourceFingerprint,
+  type Obtained,
+} from './checkout.js';
 import { InputError, tail } from '../errors.js';
-import { portValues } from './impl-ports.js';
-import { implEnvironment, implSpec } from '../run/matrix-files.js';
-import { DEFAULT_SERVER_LOGS, levelLogging } from './serverlogs.js';
+import { implSpec } from '../run/matrix-files.js';
 
 const SERVY_BIN_ENV = 'SERVER_BENCH_SERVY_BIN';
 const SERVY_CHECKOUT_ENV = 'SERVER_BENCH_SERVY_CHECKOUT';
@@ -26,7 +33,6 @@ const BUILD_TIMEOUT_MS = 30 * 60_000;
 const TARGET_DIR = 'cargo-target';
 
 type Answer = { ok: true } | { ok: false; why: string };
-export type ServyObtained = { bin: string; version: string; steps: string[] } | { unavailable: string; steps: string[] };
 
 const HOW_TO_GET = `give --impls servy@./path/to/servy-checkout (built per site with cargo), or set ${SERVY_CHECKOUT_ENV} to a checkout or ${SERVY_BIN_ENV} to a binary built for this site`;
 
@@ -127,14 +133,7 @@ export async function embedsSite(bin: string, webroot: string): Promise<Answer> 
 
 /** The content of the site as servy embeds it: every file's relative path and bytes (siteFiles). */
 export async function siteFingerprint(webroot: string): Promise<string> {
-  const h = createHash('sha256');
-  for (const f of await siteFiles(webroot)) {
-    h.update(f);
-    h.update('\0');
-    h.update(await readFile(join(webroot, f)));
-    h.update('\0');
-  }
-  return h.digest('hex');
+  return hashFiles(webroot, await siteFiles(webroot));
 }
 
 /** The files that make the binary: Rust sources outside tests/benches/examples, the manifests and the toolchain pins. */
@@ -179,7 +178,7 @@ export function rebuildCost(records: readonly BuildRecord[]): string {
 }
 
 /** Build servy from `dir` for `webroot` into the cache (or reuse that build): cargo, one target folder per checkout. */
-export async function obtainServyCheckout(dir: string, webroot: string, cacheDir: string): Promise<ServyObtained> {
+export async function obtainServyCheckout(dir: string, webroot: string, cacheDir: string): Promise<Obtained> {
   const steps: string[] = [];
   const fp = await sourceFingerprint(dir, rustSource);
   const revision = (await gitDescribe(dir)) ?? `content ${fp.hash.slice(0, 12)}`;
@@ -252,7 +251,7 @@ export async function obtainServyCheckout(dir: string, webroot: string, cacheDir
 }
 
 /** An explicit binary: used only when it answers as servy and embeds the site under test. */
-export async function obtainServyBinary(value: string, webroot: string): Promise<ServyObtained> {
+export async function obtainServyBinary(value: string, webroot: string): Promise<Obtained> {
   const bin = resolve(value);
   const steps: string[] = [];
   const a = await answersAsServy(bin);
@@ -275,7 +274,7 @@ export async function obtainServyBinary(value: string, webroot: string): Promise
 }
 
 /** Plain `servy`: the explicit binary, else the checkout named by SERVER_BENCH_SERVY_CHECKOUT, else one line on how to provide one. */
-export async function obtainServy(webroot: string, cacheDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ServyObtained> {
+export async function obtainServy(webroot: string, cacheDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Obtained> {
   const binVar = env[SERVY_BIN_ENV];
   if (binVar !== undefined && binVar !== '') return obtainServyBinary(binVar, webroot);
   const checkout = env[SERVY_CHECKOUT_ENV];
@@ -294,36 +293,17 @@ export async function obtainServy(webroot: string, cacheDir: string, env: NodeJS
   };
 }
 
-function servyRecord(name: string, description: string | null, obtain: (ctx: ImplContext) => Promise<ServyObtained>): Impl {
-  let bin: string | null = null;
-  return {
+/** tracing's LevelFilter (main.rs): off, error, warn, info, debug, trace; each request is one JSON line at info. */
+function servyRecord(name: string, description: string | null, obtain: (ctx: ImplContext) => Promise<Obtained>): Impl {
+  return obtainedImpl({
     name,
     description: description ?? SPEC.description,
-    reference: false,
-    sitePort: SPEC.sitePort,
-    metricsPort: SPEC.metricsPort,
-    metricPrefix: SPEC.metricPrefix,
+    spec: SPEC,
+    command: 'servy',
+    logVariable: 'SERVY_LOG_LEVEL',
     movablePorts: true,
-    async prepare(ctx) {
-      const r = await obtain(ctx);
-      if ('unavailable' in r) return { unavailable: r.unavailable, steps: r.steps };
-      bin = r.bin;
-      return { version: r.version, steps: r.steps };
-    },
-    // tracing's LevelFilter (main.rs): off, error, warn, info, debug, trace; each request is one JSON line at info.
-    logging: (mode) => levelLogging('SERVY_LOG_LEVEL', mode).logging,
-    launch(ctx) {
-      // Before prepare (only tests that compare environments do that) the command is servy on PATH.
-      return {
-        command: bin ?? 'servy',
-        args: [],
-        env: {
-          ...implEnvironment(SPEC, { mapUrl: ctx.mapUrl, host: ctx.host, ...portValues(ctx) }),
-          ...levelLogging('SERVY_LOG_LEVEL', ctx.serverLogs ?? DEFAULT_SERVER_LOGS).env,
-        },
-      };
-    },
-  };
+    obtain,
+  });
 }
 
 /** Plain `servy` (in the default set: skipped with one line when neither variable is set). */
