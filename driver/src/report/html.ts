@@ -7,7 +7,20 @@
 // (prefers-color-scheme). Pure: results in, string out.
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
-import { bytesMB, cpuRatioText, int, latencyText, loadgenShareText, medianWithCi, ms, NOT_MEASURED, num, relativeText, throughput, verificationCounts } from './format.js';
+import {
+  bytesMB,
+  cpuRatioText,
+  int,
+  latencyText,
+  loadgenShareText,
+  medianWithCi,
+  ms,
+  NOT_MEASURED,
+  num,
+  relativeText,
+  throughput,
+  verificationCounts,
+} from './format.js';
 import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import {

@@ -6,7 +6,19 @@
 // Pure.
 import { referencesOf } from './wording.js';
 import { describeMachines } from './machines.js';
-import { bytesMB, cpuRatioText, int, latencyText, loadgenShareText, medianWithCi, NOT_MEASURED, num, relativeText, throughput, verificationCounts } from './format.js';
+import {
+  bytesMB,
+  cpuRatioText,
+  int,
+  latencyText,
+  loadgenShareText,
+  medianWithCi,
+  NOT_MEASURED,
+  num,
+  relativeText,
+  throughput,
+  verificationCounts,
+} from './format.js';
 import { schedulingText } from '../run/resume-check.js';
 import { HEADLINE_COLUMNS, headlineLegend, headlineRows } from './headline.js';
 import { renderProfilesMarkdown } from './profiles.js';

@@ -60,12 +60,7 @@ export function vmLogging(impls: readonly string[]): Record<string, RequestLoggi
 }
 
 /** Move one pulled cell folder into the run: validated, the emulated mark added when under TCG. */
-async function importCell(
-  staging: string,
-  runDir: string,
-  spec: CellSpec,
-  emulated: boolean,
-): Promise<{ outcome: Outcome | null; result: CellResult | null }> {
+async function importCell(staging: string, runDir: string, spec: CellSpec, emulated: boolean): Promise<{ outcome: Outcome | null; result: CellResult | null }> {
   const outcomeFile = join(staging, OUTCOME_FILE);
   const outcome = existsSync(outcomeFile) ? await readJson(outcomeFile, OutcomeSchema, 'k6test outcome') : null;
   const vfile = verificationFile(staging, spec.size.name, spec.impl);
