@@ -5,6 +5,8 @@
 // Environment (k6 -e KEY=VALUE):
 //   TARGETS      absolute path of a JSON file { baseUrl, paths: string[], redirects: {alias,target}[] }
 //   SUMMARY_DIR  existing folder that receives summary.json (k6 does not create it)
+//   SUMMARY_STDOUT  "1": instead of the file, one stdout line "server-bench-summary-json {…}" (the
+//                k6-operator's runner pods: their logs are what is left of them; k6-operator merge reads it)
 //   VUS          virtual users (default 1)
 //   DURATION     k6 duration string, e.g. "30s" (default 30s)
 //
@@ -112,6 +114,7 @@ export function handleSummary(data) {
   } catch (e) {
     line = `server-bench: k6 finished (summary line unavailable: ${e})`;
   }
+  if (__ENV.SUMMARY_STDOUT === '1') return { stdout: `${line}\nserver-bench-summary-json ${JSON.stringify(data)}\n` };
   return {
     [`${dir}/summary.json`]: JSON.stringify(data),
     stdout: `${line}\n`,

@@ -24,6 +24,7 @@ commands:
   compare   compare two runs (see server-bench compare --help)
   vm        start|stop|exec|test a NixOS VM of one size (see server-bench vm --help)
   hosts     check|provision the machines of a hosts file (bench --backend hosts; see server-bench hosts --help)
+  k6-operator  manifest|merge: load one host from P k6 runner pods on Kubernetes (see server-bench k6-operator --help)
 
 bench --backend vm runs the matrix in NixOS VMs (nix run .#bench; see nix/README.md).
 
@@ -119,7 +120,7 @@ async function prepareCommand(argv: string[]): Promise<number> {
 }
 
 /** bench, report, compare and vm live in their own modules; a missing one is a clear error, not a crash. */
-async function delegate(name: 'bench' | 'report' | 'compare' | 'vm' | 'hosts', argv: string[]): Promise<number> {
+async function delegate(name: 'bench' | 'report' | 'compare' | 'vm' | 'hosts' | 'k6-operator', argv: string[]): Promise<number> {
   let mod: { main?: (argv: string[]) => Promise<number> };
   try {
     mod = (await import(`./commands/${name}.js`)) as typeof mod;
@@ -147,6 +148,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'compare':
       case 'vm':
       case 'hosts':
+      case 'k6-operator':
         return await delegate(command, rest);
       case '--version':
       case '-V':
@@ -160,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(HELP.main as string);
         return command === undefined ? ExitCode.usage : ExitCode.ok;
       default:
-        throw new UsageError(`unknown command "${command}"`, 'commands: bench, verify, prepare, report, compare, vm, hosts');
+        throw new UsageError(`unknown command "${command}"`, 'commands: bench, verify, prepare, report, compare, vm, hosts, k6-operator');
     }
   } catch (err) {
     return reportError(err);
