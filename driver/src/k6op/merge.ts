@@ -24,7 +24,7 @@ import type { Warning } from '../results/schema.js';
 import type { K6Check, K6Metric, K6Summary } from '../engines/k6summary.js';
 import { InputError } from '../errors.js';
 
-export const RULES: Record<string, string> = {
+const RULES: Record<string, string> = {
   counter: 'count: summed (exact); rate: summed count / longest runner duration (not exact: assumes the runners ran at once)',
   rate: 'passes, fails: summed; rate = passes / (passes + fails) (all exact)',
   'trend min/max/count': 'min of the mins, max of the maxes, sum of the counts (exact)',
@@ -38,14 +38,14 @@ export const RULES: Record<string, string> = {
 
 export type MergedStat = { exact: boolean; value: number } | { exact: boolean; low: number; high: number };
 
-export interface MergedMetricInfo {
+interface MergedMetricInfo {
   type: K6Metric['type'];
   /** How many of the runners' summaries had this metric (k6 leaves a metric without samples out). */
   runners: number;
   stats: Record<string, MergedStat>;
 }
 
-export interface MergeInfo {
+interface MergeInfo {
   kind: 'server-bench-k6-merge';
   runners: number;
   inputs: Array<{ name: string; dialect: K6Summary['dialect']; durationSeconds: number; requests: number | null }>;
@@ -84,7 +84,10 @@ const PER_REQUEST = /^http_req_(duration|blocked|connecting|tls_handshaking|send
 function durationSecondsOf(r: RunnerSummary): number {
   const ms = r.summary.durationMs;
   if (ms === null || !(ms > 0))
-    throw new InputError(`${r.name}: the k6 summary gives no test duration`, "pass the summary k6/script.js's handleSummary writes (it has state.testRunDurationMs)");
+    throw new InputError(
+      `${r.name}: the k6 summary gives no test duration`,
+      "pass the summary k6/script.js's handleSummary writes (it has state.testRunDurationMs)",
+    );
   return ms / 1000;
 }
 
@@ -122,7 +125,12 @@ function mergeChecks(all: K6Check[][]): MergedGroup {
   return root;
 }
 
-function mergeTrend(name: string, parts: Array<{ m: K6Metric; runner: RunnerSummary }>, stats: Record<string, MergedStat>, values: Record<string, number>): void {
+function mergeTrend(
+  name: string,
+  parts: Array<{ m: K6Metric; runner: RunnerSummary }>,
+  stats: Record<string, MergedStat>,
+  values: Record<string, number>,
+): void {
   // Only the statistics every runner's trend holds: one missing anywhere is not measured.
   const keys = Object.keys(parts[0]!.m.values).filter((k) => parts.every((p) => typeof p.m.values[k] === 'number'));
   const single = parts.length === 1;
@@ -172,7 +180,11 @@ export function mergeK6Summaries(runners: readonly RunnerSummary[]): MergedSumma
     });
     const first = parts[0]!.m;
     const odd = parts.find((p) => p.m.type !== first.type);
-    if (odd) throw new InputError(`${odd.runner.name}: metric ${name} is a ${odd.m.type}, in ${parts[0]!.runner.name} a ${first.type}`, 'merge the summaries of one test run only');
+    if (odd)
+      throw new InputError(
+        `${odd.runner.name}: metric ${name} is a ${odd.m.type}, in ${parts[0]!.runner.name} a ${first.type}`,
+        'merge the summaries of one test run only',
+      );
     const values: Record<string, number> = {};
     const stats: Record<string, MergedStat> = {};
     const sum = (k: string) => parts.reduce((a, p) => a + (p.m.values[k] ?? 0), 0);
@@ -206,7 +218,12 @@ export function mergeK6Summaries(runners: readonly RunnerSummary[]): MergedSumma
     serverBenchMerge: {
       kind: 'server-bench-k6-merge',
       runners: runners.length,
-      inputs: runners.map((r, i) => ({ name: r.name, dialect: r.summary.dialect, durationSeconds: durations[i]!, requests: counterCount(r.summary, 'http_reqs') })),
+      inputs: runners.map((r, i) => ({
+        name: r.name,
+        dialect: r.summary.dialect,
+        durationSeconds: durations[i]!,
+        requests: counterCount(r.summary, 'http_reqs'),
+      })),
       durationSeconds: { value: duration, exact: single || durations.every((d) => d === duration) },
       rules: RULES,
       metrics: info,
@@ -242,7 +259,11 @@ export function mergeWarnings(m: MergedSummary): Warning[] {
         message: `latency percentiles of ${n} k6 runners are not mergeable: each shown is the largest runner's value, the pooled one lies near [${bounds.join(', ')}] ms (summary.json serverBenchMerge)`,
       });
     const avg = d.stats.avg;
-    if (avg && !avg.exact) out.push({ code: 'substituted', message: 'latency avg weighted by each runner\'s http_reqs: a summary had no trend count (summary.json serverBenchMerge)' });
+    if (avg && !avg.exact)
+      out.push({
+        code: 'substituted',
+        message: "latency avg weighted by each runner's http_reqs: a summary had no trend count (summary.json serverBenchMerge)",
+      });
   }
   if (n > 1 && !m.serverBenchMerge.durationSeconds.exact)
     out.push({

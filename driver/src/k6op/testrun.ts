@@ -24,10 +24,10 @@ import { UsageError } from '../errors.js';
 
 /** Where the operator mounts the script's ConfigMap in every k6 pod (testrun_types.go ParseScript). */
 export const OPERATOR_MOUNT = '/test/';
-export const SCRIPT_KEY = 'script.js';
-export const TARGETS_KEY = 'targets.json';
+const SCRIPT_KEY = 'script.js';
+const TARGETS_KEY = 'targets.json';
 /** Kubernetes refuses a ConfigMap whose data exceeds 1 MiB. */
-export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
 /** A DNS-1035 label: the operator names Jobs and Services after the TestRun (`<name>-<i>`, `<name>-service-<i>`). */
 const K8S_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -59,7 +59,10 @@ export const TestRunSchema = z
           .object({
             image: z.string().min(1).optional(),
             env: z.array(EnvVarSchema).optional(),
-            metadata: z.object({ labels: z.record(z.string(), z.string()).optional() }).strict().optional(),
+            metadata: z
+              .object({ labels: z.record(z.string(), z.string()).optional() })
+              .strict()
+              .optional(),
           })
           .strict()
           .optional(),
@@ -67,9 +70,9 @@ export const TestRunSchema = z
       .strict(),
   })
   .strict();
-export type TestRun = z.infer<typeof TestRunSchema>;
+type TestRun = z.infer<typeof TestRunSchema>;
 
-export const ConfigMapSchema = z
+const ConfigMapSchema = z
   .object({
     apiVersion: z.literal('v1'),
     kind: z.literal('ConfigMap'),
@@ -78,7 +81,7 @@ export const ConfigMapSchema = z
   })
   .strict()
   .refine((c) => Object.values(c.data).reduce((n, v) => n + Buffer.byteLength(v), 0) <= CONFIGMAP_MAX_BYTES, 'data exceeds the 1 MiB a ConfigMap may hold');
-export type ConfigMap = z.infer<typeof ConfigMapSchema>;
+type ConfigMap = z.infer<typeof ConfigMapSchema>;
 
 /** What `kubectl apply -f` reads: a List of the ConfigMap and the TestRun. */
 export const ManifestSchema = z
@@ -112,7 +115,7 @@ export interface ManifestInput {
 }
 
 /** k6's arguments on every runner: never phone home (as k6.ts k6Args). */
-export const RUNNER_ARGUMENTS = '--no-usage-report';
+const RUNNER_ARGUMENTS = '--no-usage-report';
 
 /** The manifest for one host and implementation; validated against our schema of the CRD before it is returned. */
 export function buildManifest(m: ManifestInput): Manifest {

@@ -60,7 +60,8 @@ function sizeOf(text: string | undefined, command: string): Size {
 
 function implOf(text: string | undefined): string {
   const name = text ?? REFERENCE;
-  if (!IMPL_SPECS.some((i) => i.name === name)) throw new UsageError(`--impl ${name}: not an implementation`, `implementations: ${IMPL_SPECS.map((i) => i.name).join(', ')}`);
+  if (!IMPL_SPECS.some((i) => i.name === name))
+    throw new UsageError(`--impl ${name}: not an implementation`, `implementations: ${IMPL_SPECS.map((i) => i.name).join(', ')}`);
   return name;
 }
 
@@ -110,17 +111,22 @@ async function manifestCommand(argv: string[]): Promise<number> {
     process.stdout.write(K6_OPERATOR_HELP);
     return ExitCode.ok;
   }
-  if (values.hosts === undefined) throw new UsageError('k6-operator manifest: --hosts FILE is required', 'name the hosts file whose server host the runners load (docs/hosts.md)');
+  if (values.hosts === undefined)
+    throw new UsageError('k6-operator manifest: --hosts FILE is required', 'name the hosts file whose server host the runners load (docs/hosts.md)');
   const size = sizeOf(values.size, 'manifest');
   const parallelism = positiveInt('parallelism', values.parallelism, 'the number of k6 runner pods, e.g. --parallelism 4');
-  if (parallelism === undefined) throw new UsageError('k6-operator manifest: --parallelism P is required', 'the number of k6 runner pods, e.g. --parallelism 4');
+  if (parallelism === undefined)
+    throw new UsageError('k6-operator manifest: --parallelism P is required', 'the number of k6 runner pods, e.g. --parallelism 4');
   const impl = implOf(values.impl);
   const durationSeconds = parseDuration(values.duration ?? '30s');
   if (durationSeconds < 1) throw new UsageError(`--duration ${values.duration}: under 1 s`, 'give the measured time, e.g. --duration 30s');
   const vus = positiveInt('vus', values.vus, 'the total VUs over all runners') ?? size.vus * parallelism;
   const name = values.name ?? `server-bench-${impl}-${size.name}cpu`;
   if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > MAX_NAME_LENGTH)
-    throw new UsageError(`--name ${name}: not a Kubernetes name`, `lower-case letters, digits and "-", starting with a letter, at most ${MAX_NAME_LENGTH} characters`);
+    throw new UsageError(
+      `--name ${name}: not a Kubernetes name`,
+      `lower-case letters, digits and "-", starting with a letter, at most ${MAX_NAME_LENGTH} characters`,
+    );
   const host = hostOf(readHostsFile(values.hosts), size.name);
   const address = host.generator?.serverAddress ?? host.ssh.host;
   const baseUrl = hostUrl(address, implSpec(impl).sitePort);
@@ -165,8 +171,11 @@ export async function readRunnerSummary(file: string): Promise<RunnerSummary & {
     return { name: file, summary, raw: JSON.parse(json) as unknown };
   } catch (err) {
     if (err instanceof InputError) {
-      const where = line !== undefined ? 'its summary line' : 'it';
-      throw new InputError(`${file}: ${where}: ${err.message}`, line === undefined && !text.trimStart().startsWith('{') ? `no "${SUMMARY_LINE_PREFIX.trim()}" line and not JSON; ${err.hint}` : err.hint);
+      const where = line !== undefined ? `${file} (its ${SUMMARY_LINE_PREFIX.trim()} line)` : file;
+      throw new InputError(
+        `${where}: ${err.message}`,
+        line === undefined && !text.trimStart().startsWith('{') ? `no "${SUMMARY_LINE_PREFIX.trim()}" line and not JSON; ${err.hint}` : err.hint,
+      );
     }
     throw err;
   }
@@ -187,7 +196,8 @@ async function mergeCommand(argv: string[]): Promise<number> {
     process.stdout.write(K6_OPERATOR_HELP);
     return ExitCode.ok;
   }
-  if (positionals.length === 0) throw new UsageError('k6-operator merge: no summaries given', 'pass each runner’s log (kubectl logs job/NAME-i) or summary file');
+  if (positionals.length === 0)
+    throw new UsageError('k6-operator merge: no summaries given', 'pass each runner’s log (kubectl logs job/NAME-i) or summary file');
   if (values.out === undefined) throw new UsageError('k6-operator merge: --out RUNDIR is required', 'the run folder the merged cell goes into');
   const size = sizeOf(values.size, 'merge');
   const impl = implOf(values.impl);
@@ -241,7 +251,9 @@ async function mergeCommand(argv: string[]): Promise<number> {
   const show = (k: string) => {
     const s = lat[k];
     if (!s) return `${k} –`;
-    return 'low' in s ? `${k} ${s.exact ? s.high.toFixed(3) : `${s.low.toFixed(3)}–${s.high.toFixed(3)} (bound)`}` : `${k} ${s.value.toFixed(3)}${s.exact ? '' : ' (not exact)'}`;
+    return 'low' in s
+      ? `${k} ${s.exact ? s.high.toFixed(3) : `${s.low.toFixed(3)}–${s.high.toFixed(3)} (bound)`}`
+      : `${k} ${s.value.toFixed(3)}${s.exact ? '' : ' (not exact)'}`;
   };
   process.stdout.write(
     `${dir}: ${runners.length} runner(s), ${result.requests} requests, ${result.reqPerSec.toFixed(1)} req/s over ${result.durationSeconds.toFixed(1)} s, ${result.bytes} bytes, ${result.failedChecks} failed checks\n` +
