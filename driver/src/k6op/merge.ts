@@ -158,7 +158,7 @@ function mergeTrend(
       const low = Math.min(...xs);
       const high = Math.max(...xs);
       values[k] = high;
-      stats[k] = { exact: single || low === high, low, high };
+      stats[k] = { exact: single, low, high };
     }
     // Any other trend stat k6 may hold (none in ours) is left out rather than merged wrongly.
   }

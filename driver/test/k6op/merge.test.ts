@@ -155,6 +155,15 @@ it('one runner: every field exact, the same numbers as the cell k6 would have ma
   expect(mergeWarnings(merged)).toEqual([]);
 });
 
+it('two runners with equal percentiles: the interval is one point, still not exact (k6 interpolates: [0,10] twice has p(90) 9 each, 10 pooled)', () => {
+  const merged = mergeK6Summaries([runner(OUR_SUMMARY), runner(OUR_SUMMARY)]);
+  const p95 = bound(merged.serverBenchMerge.metrics.http_req_duration!.stats['p(95)']);
+  expect(p95.low).toBe(p95.high);
+  expect(p95.exact).toBe(false);
+  expect(value(merged.serverBenchMerge.metrics.http_reqs!.stats.count)).toEqual({ exact: true, value: 2 * 28315 });
+  expect(merged.serverBenchMerge.durationSeconds.exact).toBe(true);
+});
+
 describe('reading a runner: its pod log or a summary file', () => {
   let dir: string;
   beforeAll(async () => {
