@@ -148,6 +148,10 @@ async function manifestCommand(argv: string[]): Promise<number> {
     await writeFile(values.out, text);
     process.stderr.write(`server-bench: wrote ${values.out}: TestRun ${name}, ${parallelism} runner(s), ${vus} VUs in all, against ${baseUrl}\n`);
   } else process.stdout.write(text);
+  // The units hosts provision installs bind loopback (vm/image/units.ts, nix/impls.nix): the pods are remote.
+  process.stderr.write(
+    `server-bench: note: the pods must reach ${baseUrl}; the server units that hosts provision installs listen on 127.0.0.1 only (docs/hosts.md, "Not yet")\n`,
+  );
   const jobs = runnerJobs(name, parallelism);
   process.stderr.write(
     `server-bench: after kubectl apply, when kubectl get testrun ${name} says finished: for j in ${jobs.join(' ')}; do kubectl logs job/$j > $j.log; done; server-bench k6-operator merge ${jobs.map((j) => `${j}.log`).join(' ')} --size ${size.name} --impl ${impl} --out RUNDIR\n`,
