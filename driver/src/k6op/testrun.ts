@@ -7,7 +7,8 @@
 // The TestRun schema below is ours: only the fields we emit, with the names, types, required keys
 // and enums of the operator's CRD, grafana/k6-operator at commit
 // e2c9571ac480ad7ca8ed019062ff67847d76724e, config/crd/bases/k6.io_testruns.yaml:
-//   45-46      spec.arguments (string)
+//   45-46      spec.arguments (string; newer operators also take spec.args, lines 40-44: we use
+//              arguments, which every release has, and put every value with spaces in runner.env)
 //   2066-2068  spec.parallelism (integer, format int32)
 //   2095-4109  spec.runner (Pod): 2613-2695 env (array of {name (required), value: string}),
 //              2721-2722 image (string), 2999-3009 metadata.labels (map of string)
