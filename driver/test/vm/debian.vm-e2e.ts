@@ -205,12 +205,24 @@ describe('the Debian guest in a real QEMU', () => {
   it(
     'hosts provision sends the bundle and the units; again sends nothing; check says ready',
     async () => {
+      // The guest carries the image's /opt already: the compiled tree taken away and a stale file put
+      // there, so provision has a real part to send and something to remove.
+      const prep = await cli(['vm', 'exec', '--', 'rm -rf /opt/server-bench/dist && touch /opt/server-bench/stale-file'], 2 * MINUTE);
+      expect(prep.exitCode, prep.all).toBe(0);
       const first = await timed('hosts provision (first)', () => cli(['hosts', 'provision', '--hosts', hostsFile], 20 * MINUTE));
       expect(first.exitCode, first.all).toBe(0);
       process.stderr.write(`vm-e2e: ${first.stdout.trim()}\n`);
       expect(first.stdout).toMatch(
-        /^size 1 root@127\.0\.0\.1:\d+: provisioned: bundle [0-9a-f]{12} sent .*; \d+ files and units for size 1 \(server cores 0, generator 1\); k6test answers \(tsherve, nginx/,
+        /^size 1 root@127\.0\.0\.1:\d+: provisioned: bundle [0-9a-f]{12} sent \([\d,]+ of [\d,]+ files differed, [\d.]+ MB; 1 removed in \d+ s\); \d+ files and units for size 1 \(server cores 0, generator 1\); k6test answers \(tsherve, nginx/,
       );
+      const [sent, total] = (/([\d,]+) of ([\d,]+) files differed/.exec(first.stdout) as RegExpExecArray).slice(1).map((n) => Number(n.replace(/,/g, '')));
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(total as number);
+      const stale = await cli(
+        ['vm', 'exec', '--', 'test -e /opt/server-bench/stale-file && echo there || echo gone; ls /opt/server-bench/dist/driver/src/guest/k6test-cli.js'],
+        2 * MINUTE,
+      );
+      expect(stale.stdout.trim().split('\n')).toEqual(['gone', '/opt/server-bench/dist/driver/src/guest/k6test-cli.js']);
       const second = await timed('hosts provision (again)', () => cli(['hosts', 'provision', '--hosts', hostsFile], 10 * MINUTE));
       expect(second.exitCode, second.all).toBe(0);
       expect(second.stdout).toMatch(/already provisioned \(nothing sent\)/);
