@@ -22,7 +22,7 @@ const EntrySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('dir'), path: z.string() }),
 ]);
 export const BundleManifestSchema = z.object({ roots: z.array(z.string()), entries: z.array(EntrySchema) });
-export type BundleEntry = z.infer<typeof EntrySchema>;
+type BundleEntry = z.infer<typeof EntrySchema>;
 export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 
 async function sha256Of(file: string): Promise<string> {
