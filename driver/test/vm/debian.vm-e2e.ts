@@ -146,7 +146,7 @@ describe('the Debian guest in a real QEMU', () => {
   );
 
   it(
-    'vm start --size 1, vm exec, vm stop: the guest runs the size, under the accelerator chosen',
+    'vm start --size 1, vm exec: the guest runs the size, under the accelerator chosen',
     async () => {
       const started = await timed('vm start (boot to SSH)', () => cli(['vm', 'start', '--size', '1', '--image', 'debian', '--allow-tcg'], 15 * MINUTE));
       expect(started.exitCode, started.all).toBe(0);
