@@ -25,16 +25,38 @@ import type { HostFacts } from './facts.js';
 import { hostInfo, probe, readiness } from './provision.js';
 import { openHost, type HostSession } from './remote.js';
 
-/** Where k6test's pid is kept on the machine while a cell runs: Ctrl-C and a reconnect signal it by that pid. */
+/**
+ * Where k6test's pid is kept on the machine while a cell runs, with its start time (field 22 of
+ * /proc/PID/stat): Ctrl-C and a reconnect signal it by that pid only while that start time still
+ * matches, so a file left by a finished cell never signals another process that got its pid since.
+ */
 const K6TEST_PID_FILE = '/run/server-bench-k6test.pid';
 
-/** The cell's command: k6test records its own pid (exec keeps it), then reads the CellSpec on stdin. */
-const HOST_CELL_COMMAND = `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec -`;
+/** The start time of process `pid` (a shell expression), read past its "(comm)" which may hold spaces. */
+const startTimeOf = (pid: string) => `sed 's/^.*) //' /proc/${pid}/stat 2>/dev/null | cut -d' ' -f20`;
 
-/** Signal the machine's k6test (if one runs) and wait up to `waitMs` for it to end: nothing of ours is left running there. */
+/** Record this shell's pid and start time in `pidFile` (exec keeps both for the command it runs). */
+export function recordPid(pidFile: string = K6TEST_PID_FILE): string {
+  return `echo "$$ $(${startTimeOf('$$')})" > ${pidFile}`;
+}
+
+/** The cell's command: k6test records its own pid (exec keeps it), then reads the CellSpec on stdin. */
+const HOST_CELL_COMMAND = `${recordPid()}; exec k6test --spec -`;
+
+/**
+ * Signal the machine's k6test (if one runs: the pid file's pid, started when it says) and wait up to
+ * `waitMs` for it to end: nothing of ours is left running there. The pid file is removed either way.
+ */
 export function stopRemoteK6test(waitMs: number, pidFile: string = K6TEST_PID_FILE): string {
   const tries = Math.max(1, Math.round(waitMs / 200));
-  return `p=$(cat ${pidFile} 2>/dev/null) || exit 0; [ -n "$p" ] || exit 0; kill -INT "$p" 2>/dev/null || { rm -f ${pidFile}; echo gone; exit 0; }; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt ${tries} ]; do sleep 0.2; i=$((i+1)); done; if kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; echo killed; else echo stopped; fi; rm -f ${pidFile}`;
+  return [
+    `set -- $(cat ${pidFile} 2>/dev/null); p=\${1:-}; st=\${2:-}; rm -f ${pidFile}`,
+    '[ -n "$p" ] || exit 0',
+    `[ -n "$st" ] && [ "$(${startTimeOf('$p')})" = "$st" ] || { echo gone; exit 0; }`,
+    'kill -INT "$p" 2>/dev/null || { echo gone; exit 0; }',
+    `i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt ${tries} ]; do sleep 0.2; i=$((i+1)); done`,
+    'if kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; echo killed; else echo stopped; fi',
+  ].join('\n');
 }
 
 function machineOf(h: HostSpec, f: HostFacts): Machine {
@@ -240,6 +262,8 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
     },
 
     async endSize(): Promise<void> {
+      // The last cell's pid file goes (nothing runs there now; stopRemoteK6test signals only a live k6test).
+      await session?.exec(session.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
       closeSession();
       host = null;
       info = null;

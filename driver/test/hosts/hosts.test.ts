@@ -2,7 +2,8 @@
 // one-line errors, the host key pin, an unreachable port and a refused key each as one line, the
 // facts measured on the machine (compared with this machine's own /proc), SFTP both ways, `hosts
 // check` through the CLI, and the per-machine units rendered from the Debian guest's.
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,7 +15,7 @@ import { describeFacts, measureFacts, parseFacts } from '../../src/hosts/facts.j
 import { renderHostFiles } from '../../src/hosts/hostfiles.js';
 import { cpuRange } from '../../src/vm/image/units.js';
 import { openHost } from '../../src/hosts/remote.js';
-import { stopRemoteK6test } from '../../src/hosts/backend.js';
+import { recordPid, stopRemoteK6test } from '../../src/hosts/backend.js';
 import { IMPL_SPECS } from '../../src/run/matrix-files.js';
 import { sshdMissing, startSshd, type TestSshd } from '../support/sshd.js';
 
@@ -205,7 +206,7 @@ describe.skipIf(missing !== null)(`a real sshd${missing ? ` (${missing})` : ''}`
       const ac = new AbortController();
       let out = '';
       // As HOST_CELL_COMMAND: the shell records its pid, then exec keeps it; here a shell that ignores nothing.
-      const run = h.exec(`echo $$ > ${pidFile}; echo $$; exec sleep 30`, { onStdout: (c) => (out += c), signal: ac.signal });
+      const run = h.exec(`${recordPid(pidFile)}; echo $$; exec sleep 30`, { onStdout: (c) => (out += c), signal: ac.signal });
       for (let i = 0; i < 100 && !/\d+\n/.test(out); i++) await new Promise((r) => setTimeout(r, 20));
       const pid = Number(out.trim());
       expect(pid).toBeGreaterThan(1);
@@ -230,7 +231,22 @@ describe.skipIf(missing !== null)(`a real sshd${missing ? ` (${missing})` : ''}`
       }
       expect(alive).toBe(false);
       // Nothing to stop: no pid file.
+      expect(existsSync(pidFile)).toBe(false);
       expect((await h.exec(stopRemoteK6test(1_000, pidFile))).code).toBe(0);
+      // A pid file left by a process that ended, its pid now another process's (here: a live sleep
+      // with another start time): that process is not signalled, and the file goes.
+      const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        writeFileSync(pidFile, `${bystander.pid} 1\n`);
+        const stale = await h.exec(stopRemoteK6test(1_000, pidFile));
+        expect(stale.stdout.trim()).toBe('gone');
+        expect(existsSync(pidFile)).toBe(false);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(bystander.exitCode).toBeNull();
+        expect(bystander.signalCode).toBeNull();
+      } finally {
+        bystander.kill('SIGKILL');
+      }
     } finally {
       h.close();
     }

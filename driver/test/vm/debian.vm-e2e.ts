@@ -1,12 +1,14 @@
 // A real VM, end to end (CI: .ci/vm-e2e; not in `npm test`, it boots QEMU three times): the Debian
-// guest image built (or found cached) by `server-bench vm image build`, `vm start --size 1`,
-// `vm exec`, `vm stop`, then `bench --backend vm --image debian` with every implementation the image
-// carries, and a bench interrupted mid-cell. Asserts verified and stored cells, emulated exactly when
-// the runner chose TCG, the size's memory limit enforced by the guest's cgroup (memory.peak read
+// guest image built (or found cached) by `server-bench vm image build`; `vm start --size 1` and
+// `vm exec`; the running guest then plays a remote Debian machine for --backend hosts (hosts check,
+// hosts provision twice, a real cell and a profiled one through bench --backend hosts --profile, the
+// one-line failures); `vm stop`; `bench --backend vm --image debian` with every implementation the
+// image carries; and a bench interrupted mid-cell. Asserts verified and stored cells, emulated exactly
+// when the runner chose TCG, the size's memory limit enforced by the guest's cgroup (memory.peak read
 // there), and no QEMU, disk or temp folder left. Prints how long each phase took.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -32,6 +34,15 @@ let imageDir: string;
 let manifest: ImageManifest;
 let accel: AccelChoice;
 const timings: [string, number][] = [];
+let vmTmpDir = '';
+// --backend hosts: the running guest as a machine of size 1.
+let hostsFile = '';
+let ssh: { user: string; host: string; port: number; identityFile: string; hostKey: string };
+
+async function writeHosts(file: string, over: Partial<typeof ssh> = {}): Promise<string> {
+  await writeFile(file, JSON.stringify({ hosts: { '1': { ssh: { ...ssh, ...over }, serverCpus: [0], generatorCpus: [1] } } }, null, 2));
+  return file;
+}
 
 function cli(args: string[], timeoutMs: number): ResultPromise<{ reject: false; all: true; timeout: number }> {
   return execa(process.execPath, [CLI, ...args], {
@@ -135,7 +146,7 @@ describe('the Debian guest in a real QEMU', () => {
   );
 
   it(
-    'vm start --size 1, vm exec, vm stop: the guest runs the size, under the accelerator chosen',
+    'vm start --size 1, vm exec: the guest runs the size, under the accelerator chosen',
     async () => {
       const started = await timed('vm start (boot to SSH)', () => cli(['vm', 'start', '--size', '1', '--image', 'debian', '--allow-tcg'], 15 * MINUTE));
       expect(started.exitCode, started.all).toBe(0);
@@ -168,13 +179,171 @@ describe('the Debian guest in a real QEMU', () => {
       expect(facts.stdout).toContain('AllowedCPUs=0');
       expect(facts.stdout).toContain('\nactive\n');
       expect(facts.stdout).toMatch(/eth0\s+UP\s+10\.0\.2\.15\/24/);
-
-      const stopped = await timed('vm stop', () => cli(['vm', 'stop', '--size', '1'], 3 * MINUTE));
-      expect(stopped.exitCode, stopped.all).toBe(0);
-      expect(existsSync(state.tmpDir)).toBe(false);
-      await expectNothingLeft();
+      vmTmpDir = state.tmpDir;
     },
     25 * MINUTE,
+  );
+
+  // The running guest plays a remote Debian machine of size 1 for --backend hosts (issue 18), reached
+  // over its forwarded SSH port with its own pinned host key: no second boot.
+  it(
+    'hosts check: the guest as a machine is reachable and not provisioned yet (one line)',
+    async () => {
+      const state = JSON.parse(await readFile(join(xdg, 'server-bench', 'vm', '1.json'), 'utf8')) as { port: number; privateKeyFile: string; hostKey: string };
+      ssh = { user: 'root', host: '127.0.0.1', port: state.port, identityFile: state.privateKeyFile, hostKey: state.hostKey };
+      hostsFile = await writeHosts(join(work, 'hosts.json'));
+      const check = await timed('hosts check (not provisioned)', () => cli(['hosts', 'check', '--hosts', hostsFile], 5 * MINUTE));
+      expect(check.exitCode, check.all).toBe(ExitCode.environment);
+      expect(check.stdout.trim().split('\n')).toHaveLength(1);
+      expect(check.stdout).toMatch(
+        /^size 1 root@127\.0\.0\.1:\d+ \(bench-1: .* 2 cores .*virt (qemu|kvm).*\): missing: not provisioned \(server-bench hosts provision/,
+      );
+    },
+    10 * MINUTE,
+  );
+
+  it(
+    'hosts provision sends the bundle and the units; again sends nothing; check says ready',
+    async () => {
+      // The guest carries the image's /opt already: the compiled tree taken away and a stale file put
+      // there, so provision has a real part to send and something to remove.
+      const prep = await cli(['vm', 'exec', '--', 'rm -rf /opt/server-bench/dist && touch /opt/server-bench/stale-file'], 2 * MINUTE);
+      expect(prep.exitCode, prep.all).toBe(0);
+      const first = await timed('hosts provision (first)', () => cli(['hosts', 'provision', '--hosts', hostsFile], 20 * MINUTE));
+      expect(first.exitCode, first.all).toBe(0);
+      process.stderr.write(`vm-e2e: ${first.stdout.trim()}\n`);
+      expect(first.stdout).toMatch(
+        /^size 1 root@127\.0\.0\.1:\d+: provisioned: bundle [0-9a-f]{12} sent \([\d,]+ of [\d,]+ files differed, [\d.]+ MB; 1 removed in \d+ s\); \d+ files and units for size 1 \(server cores 0, generator 1\); k6test answers \([^)]*\btsherve\b[^)]*\bnginx\)/,
+      );
+      const [sent, total] = (/([\d,]+) of ([\d,]+) files differed/.exec(first.stdout) as RegExpExecArray).slice(1).map((n) => Number(n.replace(/,/g, '')));
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(total as number);
+      const stale = await cli(
+        ['vm', 'exec', '--', 'test -e /opt/server-bench/stale-file && echo there || echo gone; ls /opt/server-bench/dist/driver/src/guest/k6test-cli.js'],
+        2 * MINUTE,
+      );
+      expect(stale.stdout.trim().split('\n')).toEqual(['gone', '/opt/server-bench/dist/driver/src/guest/k6test-cli.js']);
+      const second = await timed('hosts provision (again)', () => cli(['hosts', 'provision', '--hosts', hostsFile], 10 * MINUTE));
+      expect(second.exitCode, second.all).toBe(0);
+      expect(second.stdout).toMatch(/already provisioned \(nothing sent\)/);
+      const check = await cli(['hosts', 'check', '--hosts', hostsFile], 5 * MINUTE);
+      expect(check.exitCode, check.all).toBe(0);
+      expect(check.stdout).toMatch(/: ready$/m);
+    },
+    35 * MINUTE,
+  );
+
+  // One boot serves --backend hosts and bench --profile in the guest (issue 14): the profiled cell
+  // runs k6test's recorder there and comes back through the same SFTP pull as the VM backend's.
+  it(
+    "bench --backend hosts --profile: real cells there, stored with the facts measured there; perf in the machine names tsherve's own JavaScript functions",
+    async () => {
+      const before = new Set(await readdir(reports));
+      const r = await timed('bench --backend hosts --profile (tsherve, 5 s cells)', () =>
+        cli(
+          [
+            'bench',
+            '--backend',
+            'hosts',
+            '--hosts',
+            hostsFile,
+            '--sizes',
+            '1',
+            '--impls',
+            'tsherve',
+            '--reps',
+            '1',
+            '--duration',
+            '5s',
+            '--warmup',
+            '2s',
+            '--profile',
+          ],
+          25 * MINUTE,
+        ),
+      );
+      expect(r.exitCode, r.all).toBe(0);
+      process.stderr.write(`vm-e2e: hosts bench output:\n${r.stdout}\n`);
+      const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
+      expect(run).toHaveLength(1);
+      const runDir = join(reports, run[0] as string);
+      const loaded = await loadRun(runDir);
+      expect(loaded.run.backend).toBe('hosts');
+      expect(loaded.run.machines?.['1']).toMatchObject({
+        target: `root@127.0.0.1:${ssh.port}`,
+        hostname: 'bench-1',
+        cores: 2,
+        serverCpus: [0],
+        generatorCpus: [1],
+      });
+      expect(loaded.run.machines?.['1']?.virt).toBe(accel.accel === 'tcg' ? 'qemu' : 'kvm');
+      expect(loaded.run.emulated).toBe(accel.accel === 'tcg');
+      expect(loaded.verifications.map((v) => [v.impl, v.passed])).toEqual([['tsherve', true]]);
+      expect(loaded.cells.map((c) => [c.id, c.profile !== undefined]).sort()).toEqual([
+        ['tsherve-1cpu-r1', false],
+        ['tsherve-1cpu-r2', true],
+      ]);
+      for (const cell of loaded.cells) expect(cell.requests, cell.id).toBeGreaterThan(0);
+      expect(await readFile(join(runDir, 'report.md'), 'utf8')).toMatch(/- Machine size 1: bench-1 \(root@127\.0\.0\.1:\d+\)/);
+      const profiled = loaded.cells.find((c) => c.rep === 2);
+      expect(profiled?.profile?.samples ?? 0).toBeGreaterThan(0);
+      const cell = join(runDir, 'cells', '1cpu', 'tsherve', 'r2');
+      expect(existsSync(join(cell, 'profile.proto'))).toBe(true);
+      const folded = await readFile(join(cell, 'profile.folded'), 'utf8');
+      // JIT frames named from the unit's V8 perf map (its private /tmp), in tsherve's own files.
+      expect(folded).toMatch(/servers\/tsherve\/src\/[^;]*\.js:\d+_\[j\]/);
+      expect(await readFile(join(runDir, 'report.md'), 'utf8')).toContain('## Profiles: where the time goes');
+      // Nothing of the cells is left on the machine: no cell folder, no k6test, no unit running.
+      const left = await cli(
+        [
+          'vm',
+          'exec',
+          '--',
+          'ls /var/lib/k6test/out | wc -l; test -e /run/server-bench-k6test.pid && echo pid || echo nopid; systemctl is-active bench-tsherve || true',
+        ],
+        2 * MINUTE,
+      );
+      expect(left.stdout.trim().split('\n')).toEqual(['0', 'nopid', 'inactive']);
+    },
+    30 * MINUTE,
+  );
+
+  it(
+    'hosts: a unit missing there, a wrong host key and an unreachable port are one line each',
+    async () => {
+      const rmUnit = await cli(['vm', 'exec', '--', 'rm /etc/systemd/system/bench-nginx.service'], 2 * MINUTE);
+      expect(rmUnit.exitCode, rmUnit.all).toBe(0);
+      const check = await cli(['hosts', 'check', '--hosts', hostsFile], 5 * MINUTE);
+      expect(check.exitCode).toBe(ExitCode.environment);
+      expect(check.stdout).toMatch(/missing: unit\(s\) bench-nginx\.service missing \(hosts provision again\)$/m);
+      const other = (
+        await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, 'other')]).then(() => readFile(join(work, 'other.pub'), 'utf8'))
+      ).trim();
+      const wrong = await cli(['hosts', 'check', '--hosts', await writeHosts(join(work, 'wrong.json'), { hostKey: other })], 2 * MINUTE);
+      expect(wrong.stdout.trim()).toMatch(/^size 1 root@127\.0\.0\.1:\d+: missing: root@127\.0\.0\.1:\d+: the host key is not the pinned one/);
+      const closed = await cli(['hosts', 'check', '--hosts', await writeHosts(join(work, 'closed.json'), { port: 1 })], 2 * MINUTE);
+      expect(closed.stdout.trim()).toMatch(/^size 1 root@127\.0\.0\.1:1: missing: root@127\.0\.0\.1:1: unreachable \(ECONNREFUSED\)/);
+      const before = new Set(await readdir(reports));
+      const bench = await cli(['bench', '--backend', 'hosts', '--hosts', join(work, 'wrong.json'), '--sizes', '1', '--reps', '1'], 2 * MINUTE);
+      expect(bench.exitCode).not.toBe(0);
+      // The error line: one line, naming the machine and the refusal; no run folder is made.
+      expect(bench.stderr.trim().split('\n').at(-1)).toMatch(
+        /^server-bench: .*root@127\.0\.0\.1:\d+: the host key is not the pinned one \(refusing to connect/,
+      );
+      expect((await readdir(reports)).filter((d) => !before.has(d))).toEqual([]);
+    },
+    15 * MINUTE,
+  );
+
+  it(
+    'vm stop: the guest powered off, its disk and temp folder gone, no process left',
+    async () => {
+      const stopped = await timed('vm stop', () => cli(['vm', 'stop', '--size', '1'], 3 * MINUTE));
+      expect(stopped.exitCode, stopped.all).toBe(0);
+      expect(existsSync(vmTmpDir)).toBe(false);
+      await expectNothingLeft();
+    },
+    5 * MINUTE,
   );
 
   it(
@@ -240,33 +409,5 @@ describe('the Debian guest in a real QEMU', () => {
       await expectNothingLeft();
     },
     25 * MINUTE,
-  );
-
-  // bench --profile in the guest (issue 14): one boot and two tsherve cells (its cost is printed).
-  it(
-    "bench --backend vm --profile: perf in the guest, tsherve's own JavaScript functions named, the profile pulled into the run and reported",
-    async () => {
-      const before = new Set(await readdir(reports));
-      const r = await timed('bench --profile (tsherve, 5 s cells)', () => debianBench('5s', ['--impls', 'tsherve', '--profile'], 25 * MINUTE));
-      expect(r.exitCode, r.all).toBe(0);
-      const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
-      expect(run).toHaveLength(1);
-      const runDir = join(reports, run[0] as string);
-      const loaded = await loadRun(runDir);
-      expect(loaded.cells.map((c) => [c.rep, c.profile !== undefined]).sort()).toEqual([
-        [1, false],
-        [2, true],
-      ]);
-      const profiled = loaded.cells.find((c) => c.rep === 2);
-      expect(profiled?.profile?.samples ?? 0).toBeGreaterThan(0);
-      const cell = join(runDir, 'cells', '1cpu', 'tsherve', 'r2');
-      expect(existsSync(join(cell, 'profile.proto'))).toBe(true);
-      const folded = await readFile(join(cell, 'profile.folded'), 'utf8');
-      // JIT frames named from the unit's V8 perf map (its private /tmp), in tsherve's own files.
-      expect(folded).toMatch(/servers\/tsherve\/src\/[^;]*\.js:\d+_\[j\]/);
-      expect(await readFile(join(runDir, 'report.md'), 'utf8')).toContain('## Profiles: where the time goes');
-      await expectNothingLeft();
-    },
-    30 * MINUTE,
   );
 });
