@@ -283,7 +283,12 @@ describe('the Debian guest in a real QEMU', () => {
         ['tsherve-1cpu-r1', false],
         ['tsherve-1cpu-r2', true],
       ]);
-      for (const cell of loaded.cells) expect(cell.requests, cell.id).toBeGreaterThan(0);
+      for (const cell of loaded.cells) {
+        expect(cell.requests, cell.id).toBeGreaterThan(0);
+        process.stderr.write(
+          `vm-e2e: hosts ${cell.id}: ${cell.requests} requests, ${cell.reqPerSec.toFixed(0)} req/s, ${cell.profile ? `profile ${cell.profile.samples} samples` : 'unprofiled'}\n`,
+        );
+      }
       expect(await readFile(join(runDir, 'report.md'), 'utf8')).toMatch(/- Machine size 1: bench-1 \(root@127\.0\.0\.1:\d+\)/);
       const profiled = loaded.cells.find((c) => c.rep === 2);
       expect(profiled?.profile?.samples ?? 0).toBeGreaterThan(0);
