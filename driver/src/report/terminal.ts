@@ -91,8 +91,14 @@ export function renderTerminal(results: Results, width = DEFAULT_TERMINAL_WIDTH)
   out.push(...tables);
   reasons.forEach((r, i) => out.push(`(${String.fromCharCode(97 + i)}) skipped: ${r}`));
   out.push('req/CPU-s = requests per second of server CPU; ratios to the reference: req/s = mean ratio ± σ, CPU-s = ratio of req/CPU-s [95 % CI]');
-  out.push('* fastest at that size (by median req/s, significantly ahead of the next: Welch p < 0.05)');
-  out.push('≈ not significantly different from the reference (Welch, p ≥ 0.05)   [n = 1] no interval with one repetition');
+  // Each mark's legend only when a table shows the mark.
+  const shown = [...grid.values()].join('\n');
+  if (/ req\/s \*/.test(shown)) out.push('* fastest at that size (by median req/s, significantly ahead of the next: Welch p < 0.05)');
+  const marks = [
+    shown.includes('≈') ? '≈ not significantly different from the reference (Welch, p ≥ 0.05)' : '',
+    shown.includes('[n = 1]') ? '[n = 1] no interval with one repetition' : '',
+  ].filter(Boolean);
+  if (marks.length > 0) out.push(marks.join('   '));
   if (results.cells.some(isGeneratorBound)) out.push('† generator-bound (the load generator used ≥ 90 % of its cores: it set req/s)');
   if (noCpu) out.push(`${NOT_MEASURED} not measured (server CPU unknown)`);
   for (const line of trustLines(results)) out.push(`trust: ${line}`);
