@@ -6,10 +6,15 @@
 // Each machine's facts are measured on it and kept in run.json (machines). Ctrl-C interrupts
 // k6test on the machine by its pid (it stops its server unit and generator itself) and waits for it
 // to end; a machine that drops mid-cell fails that cell in one line and the run goes on.
+// A size with a separate generator machine: k6test runs the cell with --relay-load and asks for each
+// load run on stderr; the driver runs it on the generator machine (hosts/generator.ts) and answers
+// on k6test's stdin (guest/load-relay.ts). The network path is measured before the size's first cell
+// (hosts/netpath.ts) and a run near the link's capacity is marked network-bound.
 import { mkdtemp } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BenchError, EnvironmentError, ExitCode, throwProblems, UsageError } from '../errors.js';
+import { BenchError, EnvironmentError, ExitCode, throwProblems } from '../errors.js';
 import type { CellSpec } from '../run/cellspec.js';
 import { specId } from '../run/cellspec.js';
 import type { BenchEvents } from '../run/events.js';
@@ -18,10 +23,14 @@ import type { RunPlan } from '../run/plan.js';
 import type { Machine, Size } from '../results/schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { collectCell, execCell, vmLogging } from '../vm/backend.js';
+import { LOAD_REPLY_MARK, LOAD_REQUEST_MARK, LoadRequestSchema, markedJson, type LoadReply } from '../guest/load-relay.js';
+import { generatorEndpoint, generatorEngineVersion, runRemoteLoad } from './generator.js';
+import { inspectGenerator, serverReachable } from './generator-check.js';
+import { networkBoundWarning, probeFromGenerator, startServerProbe, type NetPath } from './netpath.js';
 import { guestEmulated } from '../vm/virt.js';
 import type { Info } from '../vm/wire.js';
 import { hostOf, targetName, type HostsFile, type HostSpec } from './file.js';
-import type { HostFacts } from './facts.js';
+import { measureFacts, type HostFacts } from './facts.js';
 import { hostInfo, probe, readiness } from './provision.js';
 import { openHost, type HostSession } from './remote.js';
 
@@ -31,10 +40,43 @@ const K6TEST_PID_FILE = '/run/server-bench-k6test.pid';
 /** The cell's command: k6test records its own pid (exec keeps it), then reads the CellSpec on stdin. */
 const HOST_CELL_COMMAND = `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec -`;
 
+/** The same with the load relayed to a generator machine's `cpus` (stdin stays open for the replies). */
+const relayCellCommand = (cpus: number[]) => `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec - --relay-load ${cpus.join(',')}`;
+
 /** Signal the machine's k6test (if one runs) and wait up to `waitMs` for it to end: nothing of ours is left running there. */
 export function stopRemoteK6test(waitMs: number, pidFile: string = K6TEST_PID_FILE): string {
   const tries = Math.max(1, Math.round(waitMs / 200));
   return `p=$(cat ${pidFile} 2>/dev/null) || exit 0; [ -n "$p" ] || exit 0; kill -INT "$p" 2>/dev/null || { rm -f ${pidFile}; echo gone; exit 0; }; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt ${tries} ]; do sleep 0.2; i=$((i+1)); done; if kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; echo killed; else echo stopped; fi; rm -f ${pidFile}`;
+}
+
+/** A size's generator machine while its cells run. */
+interface GeneratorState {
+  session: HostSession | null;
+  facts: HostFacts;
+  engineVersion: string;
+  path: NetPath;
+}
+
+function generatorRecord(h: HostSpec, g: GeneratorState): Machine['generator'] {
+  const spec = h.generator;
+  if (!spec) return null;
+  const f = g.facts;
+  return {
+    target: targetName(spec.ssh),
+    hostname: f.hostname,
+    cpuModel: f.cpuModel,
+    cores: f.cores,
+    memoryBytes: f.memoryBytes,
+    kernel: f.kernel,
+    arch: f.arch,
+    virt: f.virt,
+    os: f.os.name,
+    cpus: spec.cpus,
+    serverAddress: spec.serverAddress,
+    rttMs: g.path.rttMs,
+    rttMinMs: g.path.rttMinMs,
+    linkBytesPerSecond: g.path.capacityBytesPerSecond,
+  };
 }
 
 function machineOf(h: HostSpec, f: HostFacts): Machine {
@@ -69,10 +111,73 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
   let info: Info | null = null;
   let emulated = false;
   const stopWaitMs = options.stopWaitMs ?? 20_000;
+  // The current size's generator machine, when it has one.
+  let gen: GeneratorState | null = null;
+  const genVersions = new Map<string, string>();
+
+  /** The generator machine's tools, cores and reach to the server's address; one line each. */
+  const prepareGenerator = async (g: NonNullable<HostSpec['generator']>, server: HostSession | null): Promise<string[]> => {
+    let gs: HostSession;
+    try {
+      gs = await openHost(g.ssh);
+    } catch (err) {
+      return [`generator ${err instanceof BenchError ? err.oneLine() : String(err)}`];
+    }
+    try {
+      const { missing } = await inspectGenerator(gs, g, engine);
+      if (missing.length === 0) {
+        const v = await generatorEngineVersion(gs, engine);
+        if (v) genVersions.set(targetName(g.ssh), v);
+        if (server) {
+          const unreachable = await serverReachable(server, gs, g);
+          if (unreachable) missing.push(unreachable);
+        }
+      }
+      return missing;
+    } catch (err) {
+      return [`generator ${targetName(g.ssh)}: ${err instanceof BenchError ? err.oneLine() : String(err)}`];
+    } finally {
+      gs.close();
+    }
+  };
+
+  const closeGenerator = () => {
+    gen?.session?.close();
+    gen = null;
+  };
 
   const closeSession = () => {
     session?.close();
     session = null;
+  };
+
+  /** One load run of k6test's on the generator machine; the reply line for k6test's stdin. */
+  const relayLoad = async (line: string, signal: AbortSignal | undefined): Promise<LoadReply> => {
+    const parsed = LoadRequestSchema.safeParse(markedJson(line, LOAD_REQUEST_MARK));
+    const id = parsed.success ? parsed.data.id : -1;
+    const h = host as HostSpec;
+    const g = gen as GeneratorState;
+    const spec = h.generator as NonNullable<HostSpec['generator']>;
+    if (!parsed.success)
+      return { id, ok: false, message: 'the driver could not read the load request', fix: 'rebuild the bundle from the same revision (hosts provision)' };
+    try {
+      g.session ??= await openHost(spec.ssh);
+      const result = await runRemoteLoad(g.session, parsed.data, {
+        engine,
+        engineVersion: g.engineVersion,
+        cpus: spec.cpus,
+        serverAddress: spec.serverAddress,
+        ...(signal ? { signal } : {}),
+      });
+      const bound = networkBoundWarning(result.durationSeconds > 0 ? result.bytes / result.durationSeconds : 0, g.path.capacityBytesPerSecond);
+      return { id, ok: true, result: { ...result, warnings: [...(result.warnings ?? []), ...(bound ? [bound] : [])] } };
+    } catch (err) {
+      // A generator that dropped is reached again for the next run.
+      g.session?.close();
+      g.session = null;
+      const e = err instanceof BenchError ? err : new BenchError(String(err), 'check the generator machine', ExitCode.failure);
+      return { id, ok: false, message: e.message, fix: e.hint };
+    }
   };
 
   /** A fresh session to the current machine, a stale k6test there stopped first. */
@@ -103,15 +208,6 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
           continue;
         }
         const who = `size ${h.size} ${targetName(h.ssh)}`;
-        if (h.generator) {
-          problems.push(
-            new UsageError(
-              `${file.path}: hosts.${h.size}.generator: a separate generator machine is not run yet`,
-              `remove it; the load is generated on generatorCpus of ${h.ssh.host} (docs/hosts.md, "Not yet")`,
-            ),
-          );
-          continue;
-        }
         let s: HostSession;
         try {
           s = await openHost(h.ssh);
@@ -126,6 +222,7 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
             carried.push(i.impls);
             site ??= i.site;
           }
+          if (h.generator) missing.push(...(await prepareGenerator(h.generator, missing.length === 0 ? s : null)));
           if (missing.length > 0) problems.push(new EnvironmentError(`${who}: ${missing.join('; ')}`, `server-bench hosts check --hosts ${file.path}`));
           facts.set(h.size, pr.facts);
           emit({ kind: 'info', message: `${who}: ${pr.facts.hostname}, ${pr.facts.cpuModel}, ${pr.facts.cores} cores, virt ${pr.facts.virt ?? 'unknown'}` });
@@ -170,19 +267,40 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       info = i;
       const f = facts.get(size.name) as HostFacts;
       const h = host;
+      closeGenerator();
+      if (h.generator) {
+        const g = h.generator;
+        const gs = await openHost(g.ssh);
+        const gf = (await measureFacts(gs)).facts;
+        // The path before any cell: k6test --net-probe on the site port, probed from the generator.
+        const probe = await startServerProbe(s, 60);
+        let path: NetPath;
+        try {
+          const { host: addr, port } = generatorEndpoint(g.serverAddress, probe.port);
+          path = await probeFromGenerator(gs, addr, port);
+        } finally {
+          await probe.stop();
+        }
+        gen = { session: gs, facts: gf, engineVersion: genVersions.get(targetName(g.ssh)) ?? (await generatorEngineVersion(gs, engine)) ?? 'unknown', path };
+        run.emit({
+          kind: 'info',
+          message: `size ${size.name}: load from ${targetName(g.ssh)} (${gf.hostname}) to ${g.serverAddress}: RTT ${path.rttMs === null ? 'not measured' : `${path.rttMs.toFixed(3)} ms median of ${path.pings}`}, link ${path.capacityBytesPerSecond === null ? 'not measured' : `${(path.capacityBytesPerSecond / 1e6).toFixed(0)} MB/s`}${path.problem ? ` (${path.problem})` : ''}`,
+        });
+      }
+      const genState = gen as GeneratorState | null;
       await run.update((r) => {
-        r.versions.engine = i.engineVersion ?? 'unknown';
+        r.versions.engine = genState ? genState.engineVersion : (i.engineVersion ?? 'unknown');
         r.versions.node = i.node;
         r.versions.impls = {
           ...r.versions.impls,
           ...Object.fromEntries(i.impls.filter((n) => names.includes(n)).map((n) => [n, `unit bench-${n} on ${f.hostname}`])),
         };
-        r.machines = { ...(r.machines ?? {}), [size.name]: machineOf(h, f) };
+        r.machines = { ...(r.machines ?? {}), [size.name]: { ...machineOf(h, f), generator: genState ? generatorRecord(h, genState) : null } };
         r.emulated = emulated;
       });
       run.emit({
         kind: 'info',
-        message: `size ${size.name}: ${targetName(h.ssh)} (${f.hostname}) ready; server cores ${h.serverCpus.join(',')}, generator cores ${h.generatorCpus.join(',')}`,
+        message: `size ${size.name}: ${targetName(h.ssh)} (${f.hostname}) ready; server cores ${h.serverCpus.join(',')}, ${h.generator ? `load from ${targetName(h.generator.ssh)} cores ${h.generator.cpus.join(',')}` : `generator cores ${h.generatorCpus.join(',')}`}`,
       });
     },
 
@@ -214,13 +332,35 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       const abort = () => void stopThere();
       hooks.signal?.addEventListener('abort', abort, { once: true });
       let r: Awaited<ReturnType<HostSession['exec']>>;
+      // A generator machine: k6test's stdin stays open for the relay's replies until it exits.
+      const relay = h.generator && gen ? { input: new PassThrough(), take: (l: string) => l.includes(LOAD_REQUEST_MARK) } : null;
+      const replies: Promise<void>[] = [];
       try {
-        r = await execCell(s, s.asRoot(HOST_CELL_COMMAND), spec, remoteOut, hooks, h.ssh.host);
+        r = await execCell(
+          s,
+          s.asRoot(relay && h.generator ? relayCellCommand(h.generator.cpus) : HOST_CELL_COMMAND),
+          spec,
+          remoteOut,
+          hooks,
+          h.ssh.host,
+          relay
+            ? {
+                input: relay.input,
+                take: (l) => {
+                  if (!relay.take(l)) return false;
+                  replies.push(relayLoad(l, hooks.signal).then((reply) => void relay.input.write(`${LOAD_REPLY_MARK}${JSON.stringify(reply)}\n`)));
+                  return true;
+                },
+              }
+            : undefined,
+        );
       } catch (err) {
         closeSession();
         return { kind: 'failed', reason: `${who}: ${(err as Error).message}` };
       } finally {
         hooks.signal?.removeEventListener('abort', abort);
+        relay?.input.end();
+        await Promise.all(replies);
       }
       if (hooks.signal?.aborted) {
         // Wait until k6test there has stopped its server and generator.
@@ -241,12 +381,14 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
 
     async endSize(): Promise<void> {
       closeSession();
+      closeGenerator();
       host = null;
       info = null;
     },
 
     async close(): Promise<void> {
       closeSession();
+      closeGenerator();
     },
   };
 }
