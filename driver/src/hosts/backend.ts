@@ -11,7 +11,6 @@
 // on k6test's stdin (guest/load-relay.ts). The network path is measured before the size's first cell
 // (hosts/netpath.ts) and a run near the link's capacity is marked network-bound.
 import { mkdtemp } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchError, EnvironmentError, ExitCode, throwProblems } from '../errors.js';
@@ -23,7 +22,9 @@ import type { RunPlan } from '../run/plan.js';
 import type { Machine, Size } from '../results/schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { collectCell, execCell, vmLogging } from '../vm/backend.js';
-import { LOAD_REPLY_MARK, LOAD_REQUEST_MARK, LoadRequestSchema, markedJson, type LoadReply } from '../guest/load-relay.js';
+import type { LoadRequest } from '../guest/load-relay.js';
+import type { LoadResult } from '../contracts.js';
+import { execRelayedCell, relayCommand } from './relay.js';
 import { generatorEndpoint, generatorEngineVersion, runRemoteLoad } from './generator.js';
 import { inspectGenerator, serverReachable } from './generator-check.js';
 import { networkBoundWarning, probeFromGenerator, startServerProbe, type NetPath } from './netpath.js';
@@ -39,9 +40,6 @@ const K6TEST_PID_FILE = '/run/server-bench-k6test.pid';
 
 /** The cell's command: k6test records its own pid (exec keeps it), then reads the CellSpec on stdin. */
 const HOST_CELL_COMMAND = `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec -`;
-
-/** The same with the load relayed to a generator machine's `cpus` (stdin stays open for the replies). */
-const relayCellCommand = (cpus: number[]) => `echo $$ > ${K6TEST_PID_FILE}; exec k6test --spec - --relay-load ${cpus.join(',')}`;
 
 /** Signal the machine's k6test (if one runs) and wait up to `waitMs` for it to end: nothing of ours is left running there. */
 export function stopRemoteK6test(waitMs: number, pidFile: string = K6TEST_PID_FILE): string {
@@ -151,32 +149,26 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
     session = null;
   };
 
-  /** One load run of k6test's on the generator machine; the reply line for k6test's stdin. */
-  const relayLoad = async (line: string, signal: AbortSignal | undefined): Promise<LoadReply> => {
-    const parsed = LoadRequestSchema.safeParse(markedJson(line, LOAD_REQUEST_MARK));
-    const id = parsed.success ? parsed.data.id : -1;
-    const h = host as HostSpec;
+  /** One load run of k6test's on the generator machine, marked network-bound near the link's capacity. */
+  const relayLoad = async (req: LoadRequest, signal: AbortSignal): Promise<LoadResult> => {
     const g = gen as GeneratorState;
-    const spec = h.generator as NonNullable<HostSpec['generator']>;
-    if (!parsed.success)
-      return { id, ok: false, message: 'the driver could not read the load request', fix: 'rebuild the bundle from the same revision (hosts provision)' };
+    const spec = (host as HostSpec).generator as NonNullable<HostSpec['generator']>;
     try {
       g.session ??= await openHost(spec.ssh);
-      const result = await runRemoteLoad(g.session, parsed.data, {
+      const result = await runRemoteLoad(g.session, req, {
         engine,
         engineVersion: g.engineVersion,
         cpus: spec.cpus,
         serverAddress: spec.serverAddress,
-        ...(signal ? { signal } : {}),
+        signal,
       });
       const bound = networkBoundWarning(result.durationSeconds > 0 ? result.bytes / result.durationSeconds : 0, g.path.capacityBytesPerSecond);
-      return { id, ok: true, result: { ...result, warnings: [...(result.warnings ?? []), ...(bound ? [bound] : [])] } };
+      return { ...result, warnings: [...(result.warnings ?? []), ...(bound ? [bound] : [])] };
     } catch (err) {
       // A generator that dropped is reached again for the next run.
       g.session?.close();
       g.session = null;
-      const e = err instanceof BenchError ? err : new BenchError(String(err), 'check the generator machine', ExitCode.failure);
-      return { id, ok: false, message: e.message, fix: e.hint };
+      throw err;
     }
   };
 
@@ -332,35 +324,17 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       const abort = () => void stopThere();
       hooks.signal?.addEventListener('abort', abort, { once: true });
       let r: Awaited<ReturnType<HostSession['exec']>>;
-      // A generator machine: k6test's stdin stays open for the relay's replies until it exits.
-      const relay = h.generator && gen ? { input: new PassThrough(), take: (l: string) => l.includes(LOAD_REQUEST_MARK) } : null;
-      const replies: Promise<void>[] = [];
       try {
-        r = await execCell(
-          s,
-          s.asRoot(relay && h.generator ? relayCellCommand(h.generator.cpus) : HOST_CELL_COMMAND),
-          spec,
-          remoteOut,
-          hooks,
-          h.ssh.host,
-          relay
-            ? {
-                input: relay.input,
-                take: (l) => {
-                  if (!relay.take(l)) return false;
-                  replies.push(relayLoad(l, hooks.signal).then((reply) => void relay.input.write(`${LOAD_REPLY_MARK}${JSON.stringify(reply)}\n`)));
-                  return true;
-                },
-              }
-            : undefined,
-        );
+        const g = h.generator;
+        r =
+          g && gen
+            ? await execRelayedCell(s, s.asRoot(`echo $$ > ${K6TEST_PID_FILE}; exec ${relayCommand(g.cpus)}`), spec, remoteOut, hooks, h.ssh.host, relayLoad)
+            : await execCell(s, s.asRoot(HOST_CELL_COMMAND), spec, remoteOut, hooks, h.ssh.host);
       } catch (err) {
         closeSession();
         return { kind: 'failed', reason: `${who}: ${(err as Error).message}` };
       } finally {
         hooks.signal?.removeEventListener('abort', abort);
-        relay?.input.end();
-        await Promise.all(replies);
       }
       if (hooks.signal?.aborted) {
         // Wait until k6test there has stopped its server and generator.
