@@ -158,15 +158,26 @@ export async function runRemoteLoad(s: HostSession, req: LoadRequest, o: RemoteL
         `run it by hand there to see why: ${commandLine.slice(0, 160)}`,
       );
     }
-    if (o.engine === 'wrk') return normaliseWrk(parseWrkOutput(r.stdout), { engineVersion: o.engineVersion, loadgenCpuSeconds: cpuSeconds });
+    const noResponse = (res: LoadResult) => {
+      // Verification passed on the server machine itself; nothing answering here means the server is not reachable at this address.
+      if (res.requests === 0 && (res.errors ?? 0) > 0)
+        throw new EnvironmentError(
+          `${who}: no response from ${baseUrl} (${res.errors} socket errors): the server does not answer on the address the generator uses`,
+          'the server must listen on every address (hosts provision again with the generator in the hosts file; nginx listens on 127.0.0.1 only, docs/hosts.md)',
+        );
+      return res;
+    };
+    if (o.engine === 'wrk') return noResponse(normaliseWrk(parseWrkOutput(r.stdout), { engineVersion: o.engineVersion, loadgenCpuSeconds: cpuSeconds }));
     const summary = await s.exec(`cat ${dir}/summary.json`);
     if (summary.code !== 0) throw new EnvironmentError(`${who}: k6 wrote no summary.json (${tail(r.stderr, 2) || 'no output'})`, 'check k6 there by hand');
-    return normaliseK6(parseK6Summary(summary.stdout), {
-      engineVersion: o.engineVersion,
-      loadgenCpuSeconds: cpuSeconds,
-      raw: JSON.parse(summary.stdout) as unknown,
-      fallbackDurationSeconds: req.durationSeconds,
-    });
+    return noResponse(
+      normaliseK6(parseK6Summary(summary.stdout), {
+        engineVersion: o.engineVersion,
+        loadgenCpuSeconds: cpuSeconds,
+        raw: JSON.parse(summary.stdout) as unknown,
+        fallbackDurationSeconds: req.durationSeconds,
+      }),
+    );
   } finally {
     await rm(staging, { recursive: true, force: true });
     await s.exec(`rm -rf ${dir}`).catch(() => undefined);

@@ -18,6 +18,9 @@ import { listenNetProbe } from '../../src/guest/netprobe.js';
 import { parseK6TestArgs } from '../../src/guest/k6test.js';
 import { hostKeyBlob } from '../../src/hosts/file.js';
 import { sshdMissing, startSshd, type TestSshd } from '../support/sshd.js';
+import { renderHostFiles } from '../../src/hosts/hostfiles.js';
+import { IMPL_SPECS } from '../../src/run/matrix-files.js';
+import { describeMachines } from '../../src/report/machines.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAvSLJv1M8n0tzbFGzc2eNGXoXQ8pQ6gS3GbqK4ZLzJk test';
 const ssh = { user: 'root', host: '192.0.2.1', identityFile: '/nonexistent/id', hostKey: KEY };
@@ -52,6 +55,67 @@ describe('server addresses', () => {
       line = (err as BenchError).oneLine();
     }
     expect(line).toMatch(/hosts\.1\.generator\.serverAddress: not host or host:port \(.*host:port when the site port is forwarded/);
+  });
+});
+
+describe('a machine whose load comes from a generator machine', () => {
+  const impls = IMPL_SPECS.filter((i) => i.name === 'tsherve');
+  const unit = (generator: boolean) => {
+    const files = renderHostFiles({
+      impls,
+      host: {
+        size: '1',
+        serverCpus: [0],
+        generatorCpus: [1],
+        ...(generator ? { generator: { ssh: {} as never, cpus: [0], serverAddress: 'h' } } : {}),
+      },
+      scripts: { benchSite: 'true', sshSetup: 'true', mapServer: '' },
+      tsherveNodeFlags: [],
+    });
+    const f = files.find((x) => x.path === '/etc/systemd/system/bench-tsherve.service');
+    return f?.kind === 'file' ? f.content : '';
+  };
+  it('gets servers listening on every address; without one they stay on 127.0.0.1', () => {
+    expect(unit(true)).toMatch(/TSHERVE_HOST=0\.0\.0\.0/);
+    expect(unit(false)).toMatch(/TSHERVE_HOST=127\.0\.0\.1/);
+  });
+
+  it('the reports describe the generator machine and the path measured', () => {
+    const m = {
+      target: 'root@10.0.0.5:22',
+      hostname: 'bench-1',
+      cpuModel: 'EPYC',
+      cores: 2,
+      memoryBytes: 2 ** 30,
+      kernel: '6.1.0',
+      arch: 'x86_64',
+      virt: 'kvm',
+      os: 'Debian GNU/Linux 12',
+      serverCpus: [0],
+      generatorCpus: [1],
+      generator: {
+        target: 'bench@10.0.0.9:22',
+        hostname: 'gen-1',
+        cpuModel: 'Xeon',
+        cores: 8,
+        memoryBytes: 2 ** 33,
+        kernel: '6.8.0',
+        arch: 'x86_64',
+        virt: 'none',
+        os: 'Ubuntu 24.04',
+        cpus: [0, 1, 2, 3],
+        serverAddress: '10.0.0.5',
+        rttMs: 0.21,
+        rttMinMs: 0.18,
+        linkBytesPerSecond: 117e6,
+      },
+    };
+    const [line] = describeMachines({ machines: { '1': m } });
+    expect(line).toMatch(
+      /^size 1: bench-1 \(root@10\.0\.0\.5:22\).*; load from gen-1 \(bench@10\.0\.0\.9:22\), Xeon, 8 cores.*generator cores 0,1,2,3, to 10\.0\.0\.5: RTT 0\.210 ms median, 0\.180 ms min, link 117 MB\/s \(one TCP stream\); server cores 0$/,
+    );
+    const [none] = describeMachines({ machines: { '1': { ...m, generator: { ...m.generator, rttMs: null, rttMinMs: null, linkBytesPerSecond: null } } } });
+    expect(none).toMatch(/RTT not measured, link not measured/);
   });
 });
 
@@ -209,6 +273,15 @@ describe.skipIf(missing !== null || noWrk !== null)('a generator machine over re
     expect(r.loadgenCpuSeconds).toBeLessThan(2.5);
     // Nothing of the run is left on the generator.
     expect(await folders()).toBe(before);
+  }, 30_000);
+
+  it('a server that is not at the address fails the run in one line (not a cell of zeros)', async () => {
+    const p = runRemoteLoad(gen, req(1), { engine: 'wrk', engineVersion: 'x', cpus: [0], serverAddress: '127.0.0.1:1' });
+    const err = (await p.catch((e: unknown) => e)) as BenchError;
+    expect(err).toBeInstanceOf(BenchError);
+    expect(err.oneLine()).not.toContain('\n');
+    // wrk gives up at its first refused connect; a server that accepts and never answers is caught after the run (no response).
+    expect(err.oneLine()).toMatch(/^generator .*: wrk exited with 1: unable to connect to 127\.0\.0\.1:1 Connection refused/);
   }, 30_000);
 
   it('an engine missing there fails the run in one line', async () => {
