@@ -26,7 +26,7 @@ import type { LoadRequest } from '../guest/load-relay.js';
 import type { LoadResult } from '../contracts.js';
 import { execRelayedCell, relayCommand } from './relay.js';
 import { generatorEndpoint, generatorEngineVersion, runRemoteLoad } from './generator.js';
-import { inspectGenerator, serverReachable } from './generator-check.js';
+import { checkGenerator } from './generator-check.js';
 import { networkBoundWarning, probeFromGenerator, startServerProbe, type NetPath } from './netpath.js';
 import { guestEmulated } from '../vm/virt.js';
 import type { Info } from '../vm/wire.js';
@@ -113,30 +113,11 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
   let gen: GeneratorState | null = null;
   const genVersions = new Map<string, string>();
 
-  /** The generator machine's tools, cores and reach to the server's address; one line each. */
+  /** The generator machine's tools, cores and reach to the server's address (one line each); its engine's version kept. */
   const prepareGenerator = async (g: NonNullable<HostSpec['generator']>, server: HostSession | null): Promise<string[]> => {
-    let gs: HostSession;
-    try {
-      gs = await openHost(g.ssh);
-    } catch (err) {
-      return [`generator ${err instanceof BenchError ? err.oneLine() : String(err)}`];
-    }
-    try {
-      const { missing } = await inspectGenerator(gs, g, engine);
-      if (missing.length === 0) {
-        const v = await generatorEngineVersion(gs, engine);
-        if (v) genVersions.set(targetName(g.ssh), v);
-        if (server) {
-          const unreachable = await serverReachable(server, gs, g);
-          if (unreachable) missing.push(unreachable);
-        }
-      }
-      return missing;
-    } catch (err) {
-      return [`generator ${targetName(g.ssh)}: ${err instanceof BenchError ? err.oneLine() : String(err)}`];
-    } finally {
-      gs.close();
-    }
+    const r = await checkGenerator(g, engine, server);
+    if (r.engineVersion) genVersions.set(targetName(g.ssh), r.engineVersion);
+    return r.missing;
   };
 
   const closeGenerator = () => {

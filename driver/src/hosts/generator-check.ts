@@ -7,7 +7,7 @@ import type { EngineName } from '../results/schema.js';
 import { shellQuote } from '../vm/ssh.js';
 import { measureFacts, type HostFacts } from './facts.js';
 import { parseServerAddress, targetName, type HostSpec } from './file.js';
-import { generatorEndpoint } from './generator.js';
+import { generatorEndpoint, generatorEngineVersion } from './generator.js';
 import { startServerProbe } from './netpath.js';
 import { openHost, type HostSession } from './remote.js';
 
@@ -42,7 +42,7 @@ export async function inspectGenerator(s: HostSession, g: Generator, engine: Eng
  * listens on the site port and the generator sends it one ping through serverAddress. Null when it
  * answers, else the line saying what did not.
  */
-export async function serverReachable(server: HostSession, gen: HostSession, g: Generator): Promise<string | null> {
+async function serverReachable(server: HostSession, gen: HostSession, g: Generator): Promise<string | null> {
   const who = `generator ${targetName(g.ssh)}`;
   let probe: Awaited<ReturnType<typeof startServerProbe>>;
   try {
@@ -70,23 +70,32 @@ export async function pingFromGenerator(gen: HostSession, host: string, port: nu
   return (r.stdout.trim().split('\n').slice(-1)[0] || `exit ${r.code}`).replace(/^bash: (line \d+: )?/, '').replace(/^connect: /, '');
 }
 
-/** hosts check's lines for one size's generator machine (empty: ready); `server` is the size's machine when it answered. */
-export async function checkGenerator(g: Generator, engine: EngineName | null, server: HostSession | null): Promise<string[]> {
+/**
+ * The lines for one size's generator machine (empty: ready), and its engine's version when it has
+ * it; `server` is the size's machine when that one is ready (the address is tried from the generator then).
+ */
+export async function checkGenerator(
+  g: Generator,
+  engine: EngineName | null,
+  server: HostSession | null,
+): Promise<{ missing: string[]; engineVersion: string | null }> {
   let s: HostSession;
   try {
     s = await openHost(g.ssh);
   } catch (err) {
-    return [`generator ${err instanceof BenchError ? err.oneLine() : String(err)}`];
+    return { missing: [`generator ${err instanceof BenchError ? err.oneLine() : String(err)}`], engineVersion: null };
   }
   try {
     const { missing } = await inspectGenerator(s, g, engine);
-    if (missing.length === 0 && server) {
+    if (missing.length > 0) return { missing, engineVersion: null };
+    const engineVersion = engine ? await generatorEngineVersion(s, engine) : null;
+    if (server) {
       const unreachable = await serverReachable(server, s, g);
       if (unreachable) missing.push(unreachable);
     }
-    return missing;
+    return { missing, engineVersion };
   } catch (err) {
-    return [`generator ${targetName(g.ssh)}: ${err instanceof BenchError ? err.oneLine() : String(err)}`];
+    return { missing: [`generator ${targetName(g.ssh)}: ${err instanceof BenchError ? err.oneLine() : String(err)}`], engineVersion: null };
   } finally {
     s.close();
   }

@@ -186,7 +186,7 @@ export async function checkHost(h: HostSpec, engine: 'wrk' | 'k6' | null, file =
     const p = await probe(s);
     const { missing } = await readiness(s, p, h, engine, file);
     // The generator machine too; the server's address is tried from it once the server machine is ready.
-    if (h.generator) missing.push(...(await checkGenerator(h.generator, engine, missing.length === 0 ? s : null)));
+    if (h.generator) missing.push(...(await checkGenerator(h.generator, engine, missing.length === 0 ? s : null)).missing);
     return { host: h, facts: p.facts, missing };
   } catch (err) {
     return { host: h, facts: null, missing: [err instanceof BenchError ? err.oneLine() : String(err)] };
