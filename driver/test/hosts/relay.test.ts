@@ -12,6 +12,8 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostKeyBlob } from '../../src/hosts/file.js';
 import { runRemoteLoad } from '../../src/hosts/generator.js';
+import { checkGenerator } from '../../src/hosts/generator-check.js';
+import { probeFromGenerator, startServerProbe } from '../../src/hosts/netpath.js';
 import { execRelayedCell, relayCommand } from '../../src/hosts/relay.js';
 import { openHost, type HostSession } from '../../src/hosts/remote.js';
 import { defaultCellValues } from '../../src/run/cell-options.js';
@@ -120,6 +122,35 @@ describe.skipIf(missing !== null)('k6test relaying its load to a generator machi
     // The generator's cores are another machine's: never "shared" with the server's.
     expect(c.warnings.map((w) => w.code)).not.toContain('cores-shared');
   }, 120_000);
+
+  it('measures the path against k6test --net-probe on the server machine, which ends with its stdin; the check passes', async () => {
+    const asServer: HostSession = { ...server, target: gen.target, asRoot: (c) => c };
+    const probe = await startServerProbe(asServer, 30);
+    expect(probe.port).toBe(8080); // impls.json's site port
+    let path;
+    try {
+      path = await probeFromGenerator(gen, '127.0.0.1', probe.port, 10);
+    } finally {
+      await probe.stop();
+    }
+    expect(path.problem).toBeNull();
+    expect(path.pings).toBe(10);
+    expect(path.rttMs).toBeGreaterThan(0.001);
+    expect(path.rttMs).toBeLessThan(20);
+    expect(path.capacityBytesPerSecond).toBeGreaterThan(50e6);
+    // Stopped: nothing listens on the site port any more.
+    const refused = await execa('bash', ['-c', 'exec 3<>/dev/tcp/127.0.0.1/8080'], { reject: false });
+    expect(refused.exitCode).not.toBe(0);
+    // The whole generator check, the address tried through the server machine's probe.
+    const g = { ssh: gen.target, cpus: [1], serverAddress: '127.0.0.1' };
+    const checked = await checkGenerator(g, 'wrk', asServer);
+    expect(checked.missing).toEqual([]);
+    expect(checked.engineVersion).toMatch(/\d+\.\d+/);
+    // An address the generator cannot reach: one line naming it and the fix.
+    const bad = await checkGenerator({ ...g, serverAddress: '127.0.0.1:1' }, 'wrk', asServer);
+    expect(bad.missing).toHaveLength(1);
+    expect(bad.missing[0]).toMatch(/^generator .*: the server address 127\.0\.0\.1:1 is not reachable from it \(.*\): fix generator\.serverAddress/);
+  }, 60_000);
 
   it('a generator that fails fails the cell in one line, and k6test stops', async () => {
     const size = DEFAULT_SIZES.find((s) => s.name === '1') as Size;
