@@ -246,13 +246,18 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
         const gs = await openHost(g.ssh);
         const gf = (await measureFacts(gs)).facts;
         // The path before any cell: k6test --net-probe on the site port, probed from the generator.
-        const probe = await startServerProbe(s, 60);
+        // Not measured (nulls, said on the progress line) rather than no run: prepare already reached the address.
         let path: NetPath;
         try {
-          const { host: addr, port } = generatorEndpoint(g.serverAddress, probe.port);
-          path = await probeFromGenerator(gs, addr, port);
-        } finally {
-          await probe.stop();
+          const probe = await startServerProbe(s, 60);
+          try {
+            const { host: addr, port } = generatorEndpoint(g.serverAddress, probe.port);
+            path = await probeFromGenerator(gs, addr, port);
+          } finally {
+            await probe.stop();
+          }
+        } catch (err) {
+          path = { rttMs: null, rttMinMs: null, pings: 0, capacityBytesPerSecond: null, problem: err instanceof BenchError ? err.oneLine() : String(err) };
         }
         gen = { session: gs, facts: gf, engineVersion: genVersions.get(targetName(g.ssh)) ?? (await generatorEngineVersion(gs, engine)) ?? 'unknown', path };
         run.emit({
