@@ -52,8 +52,13 @@ export function targetPaths(targets: Targets): string[] {
   return [...targets.paths, ...targets.redirects.map((r) => `/${r.alias}`)];
 }
 
+/** The k6 script's targets file (TARGETS=): the base URL, the paths and the aliases. */
+export function targetsJsonText(baseUrl: string, targets: Targets): string {
+  return `${JSON.stringify({ baseUrl, paths: targets.paths, redirects: targets.redirects }, null, 1)}\n`;
+}
+
 export async function writeTargetsJson(file: string, baseUrl: string, targets: Targets): Promise<void> {
-  await writeFile(file, `${JSON.stringify({ baseUrl, paths: targets.paths, redirects: targets.redirects }, null, 1)}\n`);
+  await writeFile(file, targetsJsonText(baseUrl, targets));
 }
 
 export interface GeneratorRun {

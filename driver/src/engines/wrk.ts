@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
-import type { LoadEngine, LoadOptions, LoadResult } from '../contracts.js';
+import type { LoadEngine, LoadOptions, LoadResult, Targets } from '../contracts.js';
 import { BenchError, EnvironmentError, ExitCode, tail } from '../errors.js';
 import { assertGeneratorRan, packageFile, runGenerator, targetPaths, which } from './common.js';
 
@@ -117,6 +117,51 @@ export function wrkThreads(connections: number, cpus: number[]): number {
   return Math.max(1, Math.min(connections, cores));
 }
 
+/** wrk's targets file: one URL path a line, in targetPaths' order (the Lua script cycles through them). */
+export function wrkTargetsText(targets: Targets): string {
+  return `${targetPaths(targets).join('\n')}\n`;
+}
+
+/** wrk's -d: whole seconds, at least one. */
+export function wrkSeconds(durationSeconds: number): number {
+  return Math.max(1, Math.round(durationSeconds));
+}
+
+/**
+ * The wrk command line (after "wrk") for one run, the same for a local run and for one on a
+ * separate generator machine (hosts/generator.ts), where the script and targets file are copies.
+ */
+export function wrkArgs(o: {
+  threads: number;
+  connections: number;
+  seconds: number;
+  script: string;
+  baseUrl: string;
+  targetsFile: string;
+  statusCodes: boolean;
+}): string[] {
+  return [
+    '-t',
+    String(o.threads),
+    '-c',
+    String(o.connections),
+    '-d',
+    `${o.seconds}s`,
+    '--timeout',
+    '10s',
+    '-s',
+    o.script,
+    `${o.baseUrl.replace(/\/+$/, '')}/`,
+    '--',
+    o.targetsFile,
+    String(o.threads),
+    o.statusCodes ? 'codes' : 'classes',
+  ];
+}
+
+/** Per-code status counting for the default wrk engine and the remote one alike. */
+export const WRK_STATUS_CODES = process.env.SERVER_BENCH_WRK_STATUS_CODES === '1';
+
 export interface WrkEngineOptions {
   /** Count every status code (response() in Lua): exact codes, about half the throughput per wrk core. */
   statusCodes: boolean;
@@ -146,26 +191,18 @@ export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
       if (paths.length === 0) throw new BenchError('wrk: no targets to request', 'crawl the site first (crawl.ts)', ExitCode.input);
       await mkdir(opts.outDir, { recursive: true });
       const targetsFile = join(opts.outDir, 'wrk-targets.txt');
-      await writeFile(targetsFile, `${paths.join('\n')}\n`);
+      await writeFile(targetsFile, wrkTargetsText(opts.targets));
       const threads = wrkThreads(opts.connections, opts.cpus);
-      const seconds = Math.max(1, Math.round(opts.durationSeconds));
-      const args = [
-        '-t',
-        String(threads),
-        '-c',
-        String(opts.connections),
-        '-d',
-        `${seconds}s`,
-        '--timeout',
-        '10s',
-        '-s',
-        wrkLuaPath(),
-        `${opts.baseUrl.replace(/\/+$/, '')}/`,
-        '--',
+      const seconds = wrkSeconds(opts.durationSeconds);
+      const args = wrkArgs({
+        threads,
+        connections: opts.connections,
+        seconds,
+        script: wrkLuaPath(),
+        baseUrl: opts.baseUrl,
         targetsFile,
-        String(threads),
-        options.statusCodes ? 'codes' : 'classes',
-      ];
+        statusCodes: options.statusCodes,
+      });
       // Asked before the run, not during it: nothing else should start while we measure.
       const engineVersion = await engine.version();
       const run = await runGenerator('wrk', args, {
@@ -183,4 +220,4 @@ export function createWrkEngine(options: WrkEngineOptions): LoadEngine {
   return engine;
 }
 
-export const wrkEngine: LoadEngine = createWrkEngine({ statusCodes: process.env.SERVER_BENCH_WRK_STATUS_CODES === '1' });
+export const wrkEngine: LoadEngine = createWrkEngine({ statusCodes: WRK_STATUS_CODES });

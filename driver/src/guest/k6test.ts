@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { runCell, type CellEnv, type CellOutcome, type MapCounter } from '../run/cell.js';
-import type { Impl, ImplContext, Supervisor } from '../contracts.js';
+import type { Impl, ImplContext, LoadEngine, Supervisor } from '../contracts.js';
 import { selectEngine } from '../engines/index.js';
 import { k6ScriptPath } from '../engines/k6.js';
 import { wrkLuaPath } from '../engines/wrk.js';
@@ -70,6 +70,14 @@ export interface K6TestArgs extends CellValues {
   info: boolean;
   /** --spec: the file holding the whole cell as JSON, or "-" for stdin; null: the cell is in the flags. */
   spec: string | null;
+  /**
+   * --relay-load CPUS (with --spec -): the load runs on a separate generator machine, on those of
+   * its cores, through the driver (guest/load-relay.ts); null: here, on this machine's cores.
+   */
+  relayLoad: number[] | null;
+  /** --net-probe: listen on the site port for the driver's network-path probe (guest/netprobe.ts), at most --seconds. */
+  netProbe: boolean;
+  seconds: number;
 }
 
 /** The cell options as k6test flags: the same table as bench's (run/cell-options.ts). */
@@ -85,6 +93,8 @@ export function usage(valid: readonly string[]): string {
               [--rep N] [--order N] [--no-verify] [--loadgen dedicated|shared] [--supervisor systemd|local]
        k6test --spec FILE|- [--supervisor systemd|local]    (the whole cell as JSON: run/cellspec.ts)
        k6test --info [--engine k6|wrk]
+       k6test --spec - --relay-load CPUS    (the load runs on the driver's generator machine, on its CPUS)
+       k6test --net-probe [--seconds N]     (the network-path probe's listener on the site port)
 implementations: ${valid.join(', ')}
 `;
 }
@@ -116,7 +126,16 @@ export function parseK6TestArgs(argv: string[], valid: readonly string[], env: N
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { ...cellFlags, ...own, supervisor: { type: 'string' }, info: { type: 'boolean' }, spec: { type: 'string' } },
+      options: {
+        ...cellFlags,
+        ...own,
+        supervisor: { type: 'string' },
+        info: { type: 'boolean' },
+        spec: { type: 'string' },
+        'relay-load': { type: 'string' },
+        'net-probe': { type: 'boolean' },
+        seconds: { type: 'string' },
+      },
     });
   } catch (err) {
     throw new UsageError(`k6test: ${(err as Error).message.split('\n')[0]}`, `valid implementations: ${valid.join(', ')}`);
@@ -128,7 +147,17 @@ export function parseK6TestArgs(argv: string[], valid: readonly string[], env: N
   const info = v.info === true;
   const spec = text('spec') ?? null;
   const impl = parsed.positionals[0];
-  if (spec !== null) {
+  const netProbe = v['net-probe'] === true;
+  const relayText = text('relay-load');
+  let relayLoad: number[] | null = null;
+  if (relayText !== undefined) {
+    if (spec !== '-') throw new UsageError('k6test: --relay-load goes with --spec - (the driver answers on stdin)', 'give --spec - too');
+    if (!/^\d+(,\d+)*$/.test(relayText)) throw new UsageError(`k6test: --relay-load "${relayText}" is not a core list`, 'for example --relay-load 0,1');
+    relayLoad = relayText.split(',').map(Number);
+  }
+  if (netProbe) {
+    // Nothing else to parse: the listener takes only --seconds.
+  } else if (spec !== null) {
     const extra = [...Object.keys(cellFlags), ...Object.keys(own)].filter((f) => v[f] !== undefined);
     if (impl !== undefined || extra.length > 0 || info) {
       throw new UsageError(
@@ -164,6 +193,9 @@ export function parseK6TestArgs(argv: string[], valid: readonly string[], env: N
     supervisor,
     info,
     spec,
+    relayLoad,
+    netProbe,
+    seconds: text('seconds') !== undefined ? posInt(text('seconds') as string, '--seconds') : 60,
   };
 }
 
@@ -289,6 +321,8 @@ export interface K6TestDeps {
   supervisor: 'systemd' | 'local';
   signal?: AbortSignal;
   renderTextSummary?: CellEnv['renderTextSummary'];
+  /** The load goes to a separate generator machine through the driver (k6test --relay-load). */
+  relay?: { engine: LoadEngine; loadgenCpus: number[] };
 }
 
 /** One cell in the VM. Returns the outcome; writes the cell, verification and outcome.json into the out folder. */
@@ -327,7 +361,7 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
     if (cell.profile !== null) await checkPerf();
     deps.log(`k6test: stopping every server unit`);
     await supervisor.stopAll();
-    const engine = await selectEngine(cell.engine);
+    const engine = deps.relay ? deps.relay.engine : await selectEngine(cell.engine);
     const mapResp = await fetch(cfg.paths.mapUrl, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
       throw new EnvironmentError(`k6test: the redirect map at ${cfg.paths.mapUrl} does not answer (${String(err)})`, 'systemctl status bench-redirect-map');
     });
@@ -348,7 +382,8 @@ export async function runK6Test(spec: CellSpec, cfg: K6TestConfig, deps: K6TestD
       supervisor,
       engine,
       placement: { cpus: cfg.size.serverCpuList, memoryLimitBytes: cfg.size.memoryMiB * 1024 * 1024, memoryEnforced: false },
-      loadgenCpus: cell.loadgen === 'shared' ? cfg.size.serverCpuList : cfg.size.loadgenCpuList,
+      loadgenCpus: deps.relay ? deps.relay.loadgenCpus : cell.loadgen === 'shared' ? cfg.size.serverCpuList : cfg.size.loadgenCpuList,
+      ...(deps.relay ? { loadgenElsewhere: true } : {}),
       ctx,
       mapText,
       mapServer: httpMapCounter(cfg.paths.mapFetchesUrl, cfg.paths.mapFetchesResetUrl),

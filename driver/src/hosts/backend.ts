@@ -6,10 +6,14 @@
 // Each machine's facts are measured on it and kept in run.json (machines). Ctrl-C interrupts
 // k6test on the machine by its pid (it stops its server unit and generator itself) and waits for it
 // to end; a machine that drops mid-cell fails that cell in one line and the run goes on.
+// A size with a separate generator machine: k6test runs the cell with --relay-load and asks for each
+// load run on stderr; the driver runs it on the generator machine (hosts/generator.ts) and answers
+// on k6test's stdin (guest/load-relay.ts). The network path is measured before the size's first cell
+// (hosts/netpath.ts) and a run near the link's capacity is marked network-bound.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BenchError, EnvironmentError, ExitCode, throwProblems, UsageError } from '../errors.js';
+import { BenchError, EnvironmentError, ExitCode, throwProblems } from '../errors.js';
 import type { CellSpec } from '../run/cellspec.js';
 import { specId } from '../run/cellspec.js';
 import type { BenchEvents } from '../run/events.js';
@@ -18,10 +22,16 @@ import type { RunPlan } from '../run/plan.js';
 import type { Machine, Size } from '../results/schema.js';
 import { DEFAULT_SEED, DEFAULT_SITE_BYTES } from '../site/generate.js';
 import { collectCell, execCell, vmLogging } from '../vm/backend.js';
+import type { LoadRequest } from '../guest/load-relay.js';
+import type { LoadResult } from '../contracts.js';
+import { execRelayedCell, relayCommand } from './relay.js';
+import { generatorEndpoint, generatorEngineVersion, runRemoteLoad } from './generator.js';
+import { checkGenerator } from './generator-check.js';
+import { networkBoundWarning, probeFromGenerator, startServerProbe, type NetPath } from './netpath.js';
 import { guestEmulated } from '../vm/virt.js';
 import type { Info } from '../vm/wire.js';
 import { hostOf, targetName, type HostsFile, type HostSpec } from './file.js';
-import type { HostFacts } from './facts.js';
+import { measureFacts, type HostFacts } from './facts.js';
 import { hostInfo, probe, readiness } from './provision.js';
 import { openHost, type HostSession } from './remote.js';
 
@@ -59,6 +69,36 @@ export function stopRemoteK6test(waitMs: number, pidFile: string = K6TEST_PID_FI
   ].join('\n');
 }
 
+/** A size's generator machine while its cells run. */
+interface GeneratorState {
+  session: HostSession | null;
+  facts: HostFacts;
+  engineVersion: string;
+  path: NetPath;
+}
+
+function generatorRecord(h: HostSpec, g: GeneratorState): Machine['generator'] {
+  const spec = h.generator;
+  if (!spec) return null;
+  const f = g.facts;
+  return {
+    target: targetName(spec.ssh),
+    hostname: f.hostname,
+    cpuModel: f.cpuModel,
+    cores: f.cores,
+    memoryBytes: f.memoryBytes,
+    kernel: f.kernel,
+    arch: f.arch,
+    virt: f.virt,
+    os: f.os.name,
+    cpus: spec.cpus,
+    serverAddress: spec.serverAddress,
+    rttMs: g.path.rttMs,
+    rttMinMs: g.path.rttMinMs,
+    linkBytesPerSecond: g.path.capacityBytesPerSecond,
+  };
+}
+
 function machineOf(h: HostSpec, f: HostFacts): Machine {
   return {
     target: targetName(h.ssh),
@@ -91,10 +131,48 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
   let info: Info | null = null;
   let emulated = false;
   const stopWaitMs = options.stopWaitMs ?? 20_000;
+  // The current size's generator machine, when it has one.
+  let gen: GeneratorState | null = null;
+  const genVersions = new Map<string, string>();
+
+  /** The generator machine's tools, cores and reach to the server's address (one line each); its engine's version kept. */
+  const prepareGenerator = async (g: NonNullable<HostSpec['generator']>, server: HostSession | null): Promise<string[]> => {
+    const r = await checkGenerator(g, engine, server);
+    if (r.engineVersion) genVersions.set(targetName(g.ssh), r.engineVersion);
+    return r.missing;
+  };
+
+  const closeGenerator = () => {
+    gen?.session?.close();
+    gen = null;
+  };
 
   const closeSession = () => {
     session?.close();
     session = null;
+  };
+
+  /** One load run of k6test's on the generator machine, marked network-bound near the link's capacity. */
+  const relayLoad = async (req: LoadRequest, signal: AbortSignal): Promise<LoadResult> => {
+    const g = gen as GeneratorState;
+    const spec = (host as HostSpec).generator as NonNullable<HostSpec['generator']>;
+    try {
+      g.session ??= await openHost(spec.ssh);
+      const result = await runRemoteLoad(g.session, req, {
+        engine,
+        engineVersion: g.engineVersion,
+        cpus: spec.cpus,
+        serverAddress: spec.serverAddress,
+        signal,
+      });
+      const bound = networkBoundWarning(result.durationSeconds > 0 ? result.bytes / result.durationSeconds : 0, g.path.capacityBytesPerSecond);
+      return { ...result, warnings: [...(result.warnings ?? []), ...(bound ? [bound] : [])] };
+    } catch (err) {
+      // A generator that dropped is reached again for the next run.
+      g.session?.close();
+      g.session = null;
+      throw err;
+    }
   };
 
   /** A fresh session to the current machine, a stale k6test there stopped first. */
@@ -125,15 +203,6 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
           continue;
         }
         const who = `size ${h.size} ${targetName(h.ssh)}`;
-        if (h.generator) {
-          problems.push(
-            new UsageError(
-              `${file.path}: hosts.${h.size}.generator: a separate generator machine is not run yet`,
-              `remove it; the load is generated on generatorCpus of ${h.ssh.host} (docs/hosts.md, "Not yet")`,
-            ),
-          );
-          continue;
-        }
         let s: HostSession;
         try {
           s = await openHost(h.ssh);
@@ -148,6 +217,7 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
             carried.push(i.impls);
             site ??= i.site;
           }
+          if (h.generator) missing.push(...(await prepareGenerator(h.generator, missing.length === 0 ? s : null)));
           if (missing.length > 0) problems.push(new EnvironmentError(`${who}: ${missing.join('; ')}`, `server-bench hosts check --hosts ${file.path}`));
           facts.set(h.size, pr.facts);
           emit({ kind: 'info', message: `${who}: ${pr.facts.hostname}, ${pr.facts.cpuModel}, ${pr.facts.cores} cores, virt ${pr.facts.virt ?? 'unknown'}` });
@@ -192,19 +262,45 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       info = i;
       const f = facts.get(size.name) as HostFacts;
       const h = host;
+      closeGenerator();
+      if (h.generator) {
+        const g = h.generator;
+        const gs = await openHost(g.ssh);
+        const gf = (await measureFacts(gs)).facts;
+        // The path before any cell: k6test --net-probe on the site port, probed from the generator.
+        // Not measured (nulls, said on the progress line) rather than no run: prepare already reached the address.
+        let path: NetPath;
+        try {
+          const probe = await startServerProbe(s, 60);
+          try {
+            const { host: addr, port } = generatorEndpoint(g.serverAddress, probe.port);
+            path = await probeFromGenerator(gs, addr, port);
+          } finally {
+            await probe.stop();
+          }
+        } catch (err) {
+          path = { rttMs: null, rttMinMs: null, pings: 0, capacityBytesPerSecond: null, problem: err instanceof BenchError ? err.oneLine() : String(err) };
+        }
+        gen = { session: gs, facts: gf, engineVersion: genVersions.get(targetName(g.ssh)) ?? (await generatorEngineVersion(gs, engine)) ?? 'unknown', path };
+        run.emit({
+          kind: 'info',
+          message: `size ${size.name}: load from ${targetName(g.ssh)} (${gf.hostname}) to ${g.serverAddress}: RTT ${path.rttMs === null ? 'not measured' : `${path.rttMs.toFixed(3)} ms median of ${path.pings}`}, link ${path.capacityBytesPerSecond === null ? 'not measured' : `${(path.capacityBytesPerSecond / 1e6).toFixed(0)} MB/s`}${path.problem ? ` (${path.problem})` : ''}`,
+        });
+      }
+      const genState = gen as GeneratorState | null;
       await run.update((r) => {
-        r.versions.engine = i.engineVersion ?? 'unknown';
+        r.versions.engine = genState ? genState.engineVersion : (i.engineVersion ?? 'unknown');
         r.versions.node = i.node;
         r.versions.impls = {
           ...r.versions.impls,
           ...Object.fromEntries(i.impls.filter((n) => names.includes(n)).map((n) => [n, `unit bench-${n} on ${f.hostname}`])),
         };
-        r.machines = { ...(r.machines ?? {}), [size.name]: machineOf(h, f) };
+        r.machines = { ...(r.machines ?? {}), [size.name]: { ...machineOf(h, f), generator: genState ? generatorRecord(h, genState) : null } };
         r.emulated = emulated;
       });
       run.emit({
         kind: 'info',
-        message: `size ${size.name}: ${targetName(h.ssh)} (${f.hostname}) ready; server cores ${h.serverCpus.join(',')}, generator cores ${h.generatorCpus.join(',')}`,
+        message: `size ${size.name}: ${targetName(h.ssh)} (${f.hostname}) ready; server cores ${h.serverCpus.join(',')}, ${h.generator ? `load from ${targetName(h.generator.ssh)} cores ${h.generator.cpus.join(',')}` : `generator cores ${h.generatorCpus.join(',')}`}`,
       });
     },
 
@@ -237,7 +333,11 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       hooks.signal?.addEventListener('abort', abort, { once: true });
       let r: Awaited<ReturnType<HostSession['exec']>>;
       try {
-        r = await execCell(s, s.asRoot(HOST_CELL_COMMAND), spec, remoteOut, hooks, h.ssh.host);
+        const g = h.generator;
+        r =
+          g && gen
+            ? await execRelayedCell(s, s.asRoot(`${recordPid()}; exec ${relayCommand(g.cpus)}`), spec, remoteOut, hooks, h.ssh.host, relayLoad)
+            : await execCell(s, s.asRoot(HOST_CELL_COMMAND), spec, remoteOut, hooks, h.ssh.host);
       } catch (err) {
         closeSession();
         return { kind: 'failed', reason: `${who}: ${(err as Error).message}` };
@@ -265,12 +365,14 @@ export function hostsBackend(file: HostsFile, options: HostsBackendOptions = {})
       // The last cell's pid file goes (nothing runs there now; stopRemoteK6test signals only a live k6test).
       await session?.exec(session.asRoot(stopRemoteK6test(stopWaitMs))).catch(() => undefined);
       closeSession();
+      closeGenerator();
       host = null;
       info = null;
     },
 
     async close(): Promise<void> {
       closeSession();
+      closeGenerator();
     },
   };
 }

@@ -34,6 +34,17 @@ export function hostKeyBlob(line: string): { type: string; blob: Buffer } | null
   return null;
 }
 
+/** `host`, `host:port`, `[v6]` or `[v6]:port` → its parts; null when it is none of them. */
+export function parseServerAddress(s: string): { host: string; port: number | null } | null {
+  const v6 = /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$/.exec(s);
+  const plain = /^([A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(s);
+  const m = v6 ?? plain;
+  if (!m) return null;
+  const port = m[2] === undefined ? null : Number(m[2]);
+  if (port !== null && (port < 1 || port > 65535)) return null;
+  return { host: v6 ? `[${m[1]}]` : (m[1] as string), port };
+}
+
 const CpuList = z.array(z.number().int().nonnegative()).min(1);
 
 const SshSchema = z
@@ -52,7 +63,10 @@ const GeneratorSchema = z
     /** The generator machine's cores for wrk/k6. */
     cpus: CpuList,
     /** The server's address as the generator reaches it (default: the server's ssh.host). */
-    serverAddress: z.string().min(1).optional(),
+    serverAddress: z
+      .string()
+      .refine((s) => parseServerAddress(s) !== null, 'not host or host:port')
+      .optional(),
   })
   .strict();
 
@@ -109,7 +123,8 @@ const FIXES: Record<string, string> = {
   serverCpus: 'a list of core numbers, e.g. [0], as many as the size has vCPUs',
   generatorCpus: 'a list of core numbers the load generator gets, e.g. [1], not among serverCpus',
   cpus: "a list of the generator machine's core numbers, e.g. [0, 1]",
-  serverAddress: "the server machine's address as the generator machine reaches it",
+  serverAddress:
+    "the server machine's address as the generator machine reaches it: host, or host:port when the site port is forwarded (NAT, QEMU hostfwd); [v6] or [v6]:port",
   hosts: 'an object from size name ("1", "2", "16") to a host entry',
 };
 
@@ -187,7 +202,11 @@ export function parseHostsFile(text: string, path: string): HostsFile {
       serverCpus: [...h.serverCpus].sort((a, b) => a - b),
       generatorCpus: [...h.generatorCpus].sort((a, b) => a - b),
       generator: h.generator
-        ? { ssh: resolveSsh(h.generator.ssh, base), cpus: h.generator.cpus, serverAddress: h.generator.serverAddress ?? h.ssh.host }
+        ? {
+            ssh: resolveSsh(h.generator.ssh, base),
+            cpus: [...h.generator.cpus].sort((a, b) => a - b),
+            serverAddress: h.generator.serverAddress ?? (h.ssh.host.includes(':') ? `[${h.ssh.host}]` : h.ssh.host),
+          }
         : null,
     });
   }

@@ -21,11 +21,14 @@ function hostSize(h: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'>): V
   return { ...s, serverCpuList: [...h.serverCpus], loadgenCpuList: [...h.generatorCpus], loadgenCpus: h.generatorCpus.length };
 }
 
-export type HostFilesInput = Omit<GuestFilesInput, 'sizes'> & { host: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'> };
+export type HostFilesInput = Omit<GuestFilesInput, 'sizes' | 'listenHost'> & {
+  host: Pick<HostSpec, 'size' | 'serverCpus' | 'generatorCpus'> & Partial<Pick<HostSpec, 'generator'>>;
+};
 
 export function renderHostFiles(input: HostFilesInput): GuestFile[] {
   const size = hostSize(input.host);
-  const rendered = renderGuestFiles({ ...input, sizes: [size] });
+  // Load from a separate generator machine reaches the servers from outside: they listen on every address.
+  const rendered = renderGuestFiles({ ...input, sizes: [size], ...(input.host.generator ? { listenHost: '0.0.0.0' } : {}) });
   const L = DEBIAN_LAYOUT;
   const sizeDir = `${L.etc}/sizes/${size.name}`;
   const out: GuestFile[] = [];

@@ -16,6 +16,7 @@ import { shellQuote } from '../vm/ssh.js';
 import { InfoSchema, type Info } from '../vm/wire.js';
 import { BUNDLE_ROOTS, hostBundle, guestScripts, type HostBundle } from './bundle.js';
 import { listingScript, parseListing, planDelta } from './bundle-delta.js';
+import { checkGenerator } from './generator-check.js';
 import { describeFacts, measureFacts, type HostFacts } from './facts.js';
 import { targetName, type HostSpec } from './file.js';
 import { BUNDLE_KEY_FILE, filesKey, PROVISIONED_FILE, renderHostFiles, serverUnits } from './hostfiles.js';
@@ -90,7 +91,8 @@ function blockers(p: Probe, h: HostSpec, forProvision = false): string[] {
   const beyond = [...h.serverCpus, ...h.generatorCpus].filter((c) => c >= p.facts.cores);
   if (beyond.length > 0) out.push(`core(s) ${beyond.join(', ')} do not exist (${p.facts.cores} online): fix serverCpus/generatorCpus`);
   const base = ['systemctl', 'journalctl', 'taskset', 'tar'].filter((t) => !p.tools.has(t));
-  if (!p.tools.has('wrk') && !p.tools.has('k6')) base.push('wrk');
+  // With a separate generator machine the load runs there (hosts/generator-check.ts checks it).
+  if (!h.generator && !p.tools.has('wrk') && !p.tools.has('k6')) base.push('wrk');
   if (base.length > 0)
     out.push(
       `missing ${base.join(', ')} (apt-get install -y ${[...new Set(base.map((t) => (t === 'taskset' ? 'util-linux' : t === 'journalctl' || t === 'systemctl' ? 'systemd' : t)))].join(' ')})`,
@@ -111,7 +113,7 @@ export async function readiness(
   file = 'FILE',
 ): Promise<{ missing: string[]; info: Info | null }> {
   const missing = blockers(p, h);
-  if (engine && !p.tools.has(engine)) missing.push(`no ${engine} (install it, or bench --engine ${engine === 'wrk' ? 'k6' : 'wrk'})`);
+  if (engine && !h.generator && !p.tools.has(engine)) missing.push(`no ${engine} (install it, or bench --engine ${engine === 'wrk' ? 'k6' : 'wrk'})`);
   if (p.facts.os.id !== 'nixos') {
     const prov = p.provisioned;
     if (!prov || !p.bundleKey) missing.push(`not provisioned (server-bench hosts provision --hosts ${file})`);
@@ -184,6 +186,8 @@ export async function checkHost(h: HostSpec, engine: 'wrk' | 'k6' | null, file =
   try {
     const p = await probe(s);
     const { missing } = await readiness(s, p, h, engine, file);
+    // The generator machine too; the server's address is tried from it once the server machine is ready.
+    if (h.generator) missing.push(...(await checkGenerator(h.generator, engine, missing.length === 0 ? s : null)).missing);
     return { host: h, facts: p.facts, missing };
   } catch (err) {
     return { host: h, facts: null, missing: [err instanceof BenchError ? err.oneLine() : String(err)] };

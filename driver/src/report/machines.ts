@@ -7,8 +7,9 @@ const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 /** "size 1: bench-1 (root@h:22), Intel … , 2 cores, 1.2 GiB, Linux 6.1.0, virt kvm; server cores 0, generator cores 1" */
 export function describeMachines(run: Pick<RunInfo, 'machines'>): string[] {
   return Object.entries(run.machines ?? {}).map(([size, m]) => {
-    const gen = m.generator
-      ? `; load from ${m.generator.hostname} (${m.generator.target}, ${m.generator.cores} cores) to ${m.generator.serverAddress}, RTT ${m.generator.rttMs === null ? 'not measured' : `${m.generator.rttMs.toFixed(2)} ms`}, link ${m.generator.linkBytesPerSecond === null ? 'not measured' : `${(m.generator.linkBytesPerSecond / 1e6).toFixed(0)} MB/s`}`
+    const g = m.generator;
+    const gen = g
+      ? `; load from ${g.hostname} (${g.target}), ${g.cpuModel}, ${g.cores} cores, ${gib(g.memoryBytes)}, ${g.os}, Linux ${g.kernel}, virt ${g.virt ?? 'unknown'}, generator cores ${g.cpus.join(',')}, to ${g.serverAddress}: RTT ${g.rttMs === null ? 'not measured' : `${g.rttMs.toFixed(3)} ms median${g.rttMinMs !== null ? `, ${g.rttMinMs.toFixed(3)} ms min` : ''}`}, link ${g.linkBytesPerSecond === null ? 'not measured' : `${(g.linkBytesPerSecond / 1e6).toFixed(0)} MB/s (one TCP stream)`}; server cores ${m.serverCpus.join(',')}`
       : `; server cores ${m.serverCpus.join(',')}, generator cores ${m.generatorCpus.join(',')}`;
     return `size ${size}: ${m.hostname} (${m.target}), ${m.cpuModel}, ${m.cores} cores, ${gib(m.memoryBytes)}, ${m.os}, Linux ${m.kernel}, virt ${m.virt ?? 'unknown'}${gen}`;
   });

@@ -54,6 +54,7 @@ export const WarningCodeSchema = z.enum([
   'substituted', // a number taken from elsewhere (e.g. the configured duration): compare never judges it
   'profile', // bench --profile: symbols missing, stacks cut short, too few samples
   'host-busy', // other processes or the hypervisor took a share of the cell's cores while it measured
+  'network-bound', // a separate generator machine: the load's bytes/s reached 80 % of the link's measured capacity
   'other',
 ]);
 const WarningSchema = z.object({ code: WarningCodeSchema, message: z.string() });
@@ -215,11 +216,19 @@ const MachineSchema = z.object({
       hostname: z.string(),
       cpuModel: z.string(),
       cores: z.number().int().positive(),
+      memoryBytes: z.number().int().positive(),
       kernel: z.string(),
+      arch: z.string(),
+      virt: z.string().nullable(),
+      os: z.string(),
+      /** The generator machine's cores wrk/k6 was pinned to. */
+      cpus: z.array(z.number().int().nonnegative()),
+      /** The server as the generator reaches it: host or host:port (hosts/generator.ts). */
       serverAddress: z.string(),
-      /** Round trip from the generator machine to the server's address (ping, median of the replies), ms. */
+      /** Round trip of a line on one open TCP connection from the generator to the server's address (median of 20 after a warm-up), ms. */
       rttMs: z.number().nonnegative().nullable(),
-      /** Bytes/s one TCP stream carried from the server machine to the generator machine before the run. */
+      rttMinMs: z.number().nonnegative().nullable(),
+      /** Bytes/s one TCP stream carried from the server machine to the generator machine before the run (hosts/netpath.ts). */
       linkBytesPerSecond: z.number().nonnegative().nullable(),
     })
     .nullable()

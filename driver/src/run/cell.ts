@@ -36,6 +36,11 @@ export interface CellEnv {
   placement: ServerPlacement;
   /** CPUs the load generator is pinned to ([] = unpinned). */
   loadgenCpus: number[];
+  /**
+   * The generator runs on another machine (hosts backend, hosts/generator.ts): loadgenCpus are that
+   * machine's, so they neither share the server's cores nor count in this machine's busy check.
+   */
+  loadgenElsewhere?: boolean;
   ctx: ImplContext;
   /** The redirect map's text: aliases become targets. */
   mapText: string;
@@ -73,6 +78,8 @@ export function cellWarnings(a: {
   errors: number | null;
   /** hostBusyMessage's text, when the cell's cores went to other work. */
   hostBusy?: string | null;
+  /** The generator ran on another machine: its cores are not this machine's. */
+  loadgenElsewhere?: boolean;
 }): Warning[] {
   const w: Warning[] = [];
   if (a.hostBusy) w.push({ code: 'host-busy', message: a.hostBusy });
@@ -82,7 +89,7 @@ export function cellWarnings(a: {
       message: `the load generator used ${(a.utilisation * 100).toFixed(0)} % of its ${a.loadgenCpus.length} core(s): it, not the server, may have set this number`,
     });
   }
-  if (a.loadgenCpus.length === 0 || a.loadgenCpus.some((c) => a.serverCpus.includes(c))) {
+  if (!a.loadgenElsewhere && (a.loadgenCpus.length === 0 || a.loadgenCpus.some((c) => a.serverCpus.includes(c)))) {
     w.push({ code: 'cores-shared', message: 'the server and the load generator shared cores' });
   }
   if (!a.memoryEnforced)
@@ -197,8 +204,9 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
     const utilisation = r.loadgenCpuSeconds !== null && o.loadgenCpus.length > 0 ? r.loadgenCpuSeconds / (duration * o.loadgenCpus.length) : null;
     const placement = server.placement;
     const serverCpuSeconds = Math.max(0, cpuAfter - cpuBefore);
-    const cellCpus = [...new Set([...placement.cpus, ...o.loadgenCpus])];
-    const hostUse = ticksBefore && ticksAfter ? hostLoad(ticksBefore, ticksAfter, cellCpus, serverCpuSeconds, r.loadgenCpuSeconds) : null;
+    const cellCpus = o.loadgenElsewhere ? [...placement.cpus] : [...new Set([...placement.cpus, ...o.loadgenCpus])];
+    const hostUse =
+      ticksBefore && ticksAfter ? hostLoad(ticksBefore, ticksAfter, cellCpus, serverCpuSeconds, o.loadgenElsewhere ? 0 : r.loadgenCpuSeconds) : null;
     if (recording) phase('collect', 'folding the profile');
     const profiled = recording
       ? await recording.finish(cellDir(o.runDir, spec.size.name, spec.impl, spec.rep), { startedAt: new Date(startedAt), durationSeconds: duration })
@@ -245,6 +253,7 @@ export async function runCell(spec: CellSpec, o: CellEnv): Promise<CellOutcome> 
         failedChecks: r.failedChecks,
         errors: r.errors,
         hostBusy: hostUse ? hostBusyMessage(hostUse, duration, cellCpus.length) : null,
+        ...(o.loadgenElsewhere ? { loadgenElsewhere: true } : {}),
       }).concat(r.warnings ?? [], profiled?.warnings ?? []),
       startedAt,
       finishedAt,

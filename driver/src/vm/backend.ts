@@ -102,10 +102,23 @@ type ExecResult = Awaited<ReturnType<SshSession['exec']>>;
  * One cell over SSH, for the VM and the hosts backend alike: the CellSpec (writing into `remoteOut`)
  * on the stdin of `command` (k6test --spec -), its stderr lines on the progress display after `label`.
  */
-export function execCell(session: SshSession, command: string, spec: CellSpec, remoteOut: string, hooks: CellHooks, label: string): Promise<ExecResult> {
+export function execCell(
+  session: SshSession,
+  command: string,
+  spec: CellSpec,
+  remoteOut: string,
+  hooks: CellHooks,
+  label: string,
+  /** The hosts backend's load relay: stdin stays open (`input`) and `take` consumes the stderr lines meant for it. */
+  relay?: { input: NodeJS.ReadWriteStream; take: (line: string) => boolean },
+): Promise<ExecResult> {
+  const specLine = `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`;
+  relay?.input.write(specLine);
   return session.exec(command, {
-    stdin: `${JSON.stringify({ ...spec, out: remoteOut } satisfies CellSpec)}\n`,
-    onStderr: lineSplitter((l) => hooks.info(`  ${label}: ${l}`)),
+    stdin: relay ? relay.input : specLine,
+    onStderr: lineSplitter((l) => {
+      if (!relay?.take(l)) hooks.info(`  ${label}: ${l}`);
+    }),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
 }

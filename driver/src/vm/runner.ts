@@ -48,7 +48,7 @@ export function checkKvm(allowTcg: boolean, kvmPath = '/dev/kvm'): { emulated: b
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

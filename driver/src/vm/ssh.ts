@@ -36,10 +36,14 @@ export interface SshTarget {
 }
 
 export interface SshSession {
-  /** Run a command; `stdin`, when given, is written to it and closed (else its stdin stays open). */
+  /**
+   * Run a command; `stdin`, when given, is written to it and closed (else its stdin stays open); a
+   * stream is piped in and closes the command's stdin when it ends (a conversation: the hosts
+   * backend's load relay answers k6test on it).
+   */
   exec(
     command: string,
-    opts?: { stdin?: string; onStdout?: (chunk: string) => void; onStderr?: (chunk: string) => void; signal?: AbortSignal },
+    opts?: { stdin?: string | NodeJS.ReadableStream; onStdout?: (chunk: string) => void; onStderr?: (chunk: string) => void; signal?: AbortSignal },
   ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>;
   /** Download a remote folder recursively into `localDir`; returns the files written. */
   pullDir(remoteDir: string, localDir: string): Promise<string[]>;
@@ -121,9 +125,12 @@ function session(client: InstanceType<typeof Client>): SshSession {
             stderr += s;
             opts.onStderr?.(s);
           });
-          if (opts.stdin !== undefined) stream.end(opts.stdin);
+          if (typeof opts.stdin === 'string') stream.end(opts.stdin);
+          else if (opts.stdin !== undefined) opts.stdin.pipe(stream);
           stream.on('close', (code: number | null | undefined, signal: string | null | undefined) => {
             opts.signal?.removeEventListener('abort', abort);
+            // A conversation's later writes go nowhere once the command has ended.
+            if (opts.stdin !== undefined && typeof opts.stdin !== 'string') opts.stdin.unpipe(stream);
             client.removeListener('close', onConnClose);
             // A connection that dropped (poweroff) has no exit status: report it as 255, like ssh(1).
             resolve({ code: code ?? (closedConn ? 255 : null), signal: signal ?? null, stdout, stderr });

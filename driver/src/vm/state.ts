@@ -15,6 +15,8 @@ const VmStateSchema = z.object({
   size: z.string(),
   pid: z.number().int().positive(),
   port: z.number().int().positive(),
+  /** The host port QEMU forwards to the guest's site port 8080 (a generator machine reaches the servers there: hosts serverAddress 127.0.0.1:PORT). */
+  sitePort: z.number().int().positive().optional(),
   privateKeyFile: z.string(),
   /** The host key line the guest published at boot: pinned for every later connection. */
   hostKey: z.string(),

@@ -276,4 +276,21 @@ describe.skipIf(missing !== null)(`a real sshd${missing ? ` (${missing})` : ''}`
     if (pid1 !== 'systemd') expect(lines[0]).toContain(`not run by systemd (PID 1 is ${pid1})`);
     expect(lines[1]).toMatch(/^size 2 \S+@127\.0\.0\.1:\d+: missing: \S+: the host key is not the pinned one/);
   });
+
+  it('hosts check takes a generator machine (no refusal) and says on the same line what it lacks', async () => {
+    const file = join(work, 'hosts-gen.json');
+    const ssh = { user: sshd.user, host: '127.0.0.1', port: sshd.port, identityFile: sshd.identityFile, hostKey: sshd.hostKeyLine };
+    const hosts = (generator: unknown) => JSON.stringify({ hosts: { '1': { ssh, serverCpus: [0], generatorCpus: [1], generator } } });
+    // The generator is this machine through the same sshd: reachable, but core 4096 is not there.
+    await writeFile(file, hosts({ ssh, cpus: [4096], serverAddress: '127.0.0.1:18080' }));
+    const r = await execa(process.execPath, [CLI, 'hosts', 'check', '--hosts', file, '--engine', 'wrk'], { reject: false, stdin: 'ignore' });
+    expect(r.exitCode, r.stderr).toBe(4);
+    const [line] = r.stdout.split('\n').filter(Boolean);
+    expect(line).not.toMatch(/not run yet/);
+    expect(line).toMatch(new RegExp(`; generator \\S+@127\\.0\\.0\\.1:${sshd.port}: core\\(s\\) 4096 do not exist`));
+    // A generator that refuses the connection: its own line, the server machine's lines kept.
+    await writeFile(file, hosts({ ssh: { ...ssh, port: 1 }, cpus: [0] }));
+    const u = await execa(process.execPath, [CLI, 'hosts', 'check', '--hosts', file, '--engine', 'wrk'], { reject: false, stdin: 'ignore' });
+    expect(u.stdout).toMatch(/not provisioned .*; generator \S+@127\.0\.0\.1:1: unreachable \(ECONNREFUSED\)/);
+  });
 });

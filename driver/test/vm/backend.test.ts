@@ -306,10 +306,13 @@ describe('VM backend against a stand-in runner with a real sshd', () => {
     try {
       const started = await vm(['start', '--size', '1', '--allow-tcg', '--ssh-timeout', '20s']);
       expect(started.exitCode, started.all).toBe(0);
-      expect(started.all).toMatch(/VM size 1 running: pid \d+, SSH on 127\.0\.0\.1:\d+/);
+      expect(started.all).toMatch(/VM size 1 running: pid \d+, SSH on 127\.0\.0\.1:\d+, site port 8080 on 127\.0\.0\.1:\d+/);
       const file = join(state, 'server-bench', 'vm', '1.json');
-      const st = JSON.parse(await readFile(file, 'utf8')) as { pid: number; hostKey: string; tmpDir: string };
+      const st = JSON.parse(await readFile(file, 'utf8')) as { pid: number; port: number; sitePort: number; hostKey: string; tmpDir: string };
       expect(st.hostKey).toMatch(/^ssh-ed25519 /);
+      // The guest's site port is forwarded too (a generator machine's serverAddress 127.0.0.1:sitePort).
+      expect(st.sitePort).toBeGreaterThan(0);
+      expect(st.sitePort).not.toBe(st.port);
       expect(existsSync(st.tmpDir)).toBe(true); // the disk lives as long as the VM
 
       const ex = await vm(['exec', '--', 'echo hello from $(hostname) && exit 3']);

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
+import { startSshd } from '../support/sshd.js';
 import { defaultCacheDir } from '../../src/servers/registry.js';
 import { vmSizeOf } from '../../src/run/matrix-files.js';
 import { loadRun } from '../../src/results/store.js';
@@ -311,6 +312,74 @@ describe('the Debian guest in a real QEMU', () => {
       expect(left.stdout.trim().split('\n')).toEqual(['0', 'nopid', 'inactive']);
     },
     30 * MINUTE,
+  );
+
+  // A separate generator machine (issue 18 item 3): this machine, through a real sshd on 127.0.0.1,
+  // runs wrk against the guest's site port as QEMU forwards it; the guest keeps the server unit.
+  it(
+    'bench --backend hosts with a generator machine: the load from this machine over the forwarded port, the path measured, the server measured in the guest',
+    async () => {
+      const sshd = await startSshd();
+      try {
+        const state = JSON.parse(await readFile(join(xdg, 'server-bench', 'vm', '1.json'), 'utf8')) as { sitePort: number };
+        const genFile = join(work, 'hosts-gen.json');
+        await writeFile(
+          genFile,
+          JSON.stringify({
+            hosts: {
+              '1': {
+                ssh,
+                serverCpus: [0],
+                generatorCpus: [1],
+                generator: {
+                  ssh: { user: sshd.user, host: '127.0.0.1', port: sshd.port, identityFile: sshd.identityFile, hostKey: sshd.hostKeyLine },
+                  cpus: [1],
+                  serverAddress: `127.0.0.1:${state.sitePort}`,
+                },
+              },
+            },
+          }),
+        );
+        // The units answer on every address once the size has a generator machine.
+        const prov = await timed('hosts provision (generator machine added)', () => cli(['hosts', 'provision', '--hosts', genFile], 10 * MINUTE));
+        expect(prov.exitCode, prov.all).toBe(0);
+        const check = await cli(['hosts', 'check', '--hosts', genFile], 5 * MINUTE);
+        expect(check.exitCode, check.all).toBe(0);
+        const before = new Set(await readdir(reports));
+        const r = await timed('bench --backend hosts, generator machine (tsherve, 5 s)', () =>
+          cli(
+            ['bench', '--backend', 'hosts', '--hosts', genFile, '--sizes', '1', '--impls', 'tsherve', '--reps', '1', '--duration', '5s', '--warmup', '2s'],
+            20 * MINUTE,
+          ),
+        );
+        expect(r.exitCode, r.all).toBe(0);
+        const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
+        expect(run).toHaveLength(1);
+        const loaded = await loadRun(join(reports, run[0] as string));
+        const gen = loaded.run.machines?.['1']?.generator;
+        expect(gen).toMatchObject({ target: `${sshd.user}@127.0.0.1:${sshd.port}`, cpus: [1], serverAddress: `127.0.0.1:${state.sitePort}` });
+        expect(gen?.rttMs ?? 0).toBeGreaterThan(0);
+        expect(gen?.linkBytesPerSecond ?? 0).toBeGreaterThan(0);
+        const cell = loaded.cells[0];
+        expect(loaded.cells.map((c) => c.id)).toEqual(['tsherve-1cpu-r1']);
+        expect(cell?.requests ?? 0).toBeGreaterThan(0);
+        // The server's CPU was measured in the guest, the generator's here on its own core; no cores-shared.
+        expect(cell?.resources.serverCpuSeconds ?? 0).toBeGreaterThan(0);
+        expect(cell?.resources.loadgenCpus).toEqual([1]);
+        expect(cell?.resources.loadgenCpuSeconds ?? 0).toBeGreaterThan(0);
+        expect(cell?.warnings.map((w) => w.code)).not.toContain('cores-shared');
+        expect(await readFile(join(reports, run[0] as string, 'report.md'), 'utf8')).toMatch(/load from .*RTT .*link /);
+        process.stderr.write(
+          `vm-e2e: generator machine: rtt ${gen?.rttMs} ms, link ${((gen?.linkBytesPerSecond ?? 0) / 1e6).toFixed(1)} MB/s; ${cell?.id}: ${cell?.requests} requests, ${cell?.reqPerSec.toFixed(0)} req/s, ${((cell?.bytesPerSec ?? 0) / 1e6).toFixed(2)} MB/s; warnings: ${cell?.warnings.map((w) => w.code).join(', ')}\n`,
+        );
+        // No wrk left here, no folder of the generator's left in /tmp.
+        const left = await execa('sh', ['-c', 'pgrep -x wrk | wc -l; ls -d /tmp/server-bench-gen-* 2>/dev/null | wc -l']);
+        expect(left.stdout.trim().split('\n')).toEqual(['0', '0']);
+      } finally {
+        await sshd.stop();
+      }
+    },
+    25 * MINUTE,
   );
 
   it(

@@ -148,9 +148,9 @@ async function manifestCommand(argv: string[]): Promise<number> {
     await writeFile(values.out, text);
     process.stderr.write(`server-bench: wrote ${values.out}: TestRun ${name}, ${parallelism} runner(s), ${vus} VUs in all, against ${baseUrl}\n`);
   } else process.stdout.write(text);
-  // The units hosts provision installs bind loopback (vm/image/units.ts, nix/impls.nix): the pods are remote.
+  // The units hosts provision installs bind loopback unless the size has a generator machine (hostfiles.ts): the pods are remote.
   process.stderr.write(
-    `server-bench: note: the pods must reach ${baseUrl}; the server units that hosts provision installs listen on 127.0.0.1 only (docs/hosts.md, "Not yet")\n`,
+    `server-bench: note: the pods must reach ${baseUrl}; hosts provision makes the units listen on 0.0.0.0 only when the size has a "generator" entry, on 127.0.0.1 otherwise (docs/hosts.md, "Not yet")\n`,
   );
   const jobs = runnerJobs(name, parallelism);
   process.stderr.write(

@@ -9,13 +9,16 @@ import { parseCommandArgs } from '../args.js';
 import { interruptible } from '../../run/finish.js';
 import { VM_HELP, vmHelpFor } from './vm-help.js';
 import { ExitCode, UsageError, reportError } from '../../errors.js';
-import { bootVm, checkKvm, type BootedVm } from '../../vm/runner.js';
+import { bootVm, checkKvm, freePort, type BootedVm } from '../../vm/runner.js';
 import { prepareRunner } from '../../vm/runner-build.js';
 import { waitForSsh } from '../../vm/ssh.js';
 import { guestEmulated } from '../../vm/virt.js';
 import { parseImageFlag, prepareDebianVms } from '../../vm/runner-debian.js';
 import { alive, connectState, readState, removeState, savePrivateKey, stateDir, writeState } from '../../vm/state.js';
 import { join } from 'node:path';
+
+/** The servers' site port in the guest (matrix/impls.json sitePort, the same for every implementation). */
+const GUEST_SITE_PORT = 8080;
 
 function parse(command: string, argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined> } {
   const { values } = parseCommandArgs(
@@ -73,7 +76,9 @@ async function start(argv: string[]): Promise<number> {
     rmSync(vm.tmpDir, { recursive: true, force: true });
   });
   try {
-    const booted = await bootVm({ size, runner, consoleLog, persistent: true });
+    // The guest's site port too, for a generator machine on this host (docs/hosts.md: the guest as a hosts-file machine).
+    const sitePort = await freePort();
+    const booted = await bootVm({ size, runner, consoleLog, persistent: true, netOpts: [`hostfwd=tcp:127.0.0.1:${sitePort}-:${GUEST_SITE_PORT}`] });
     vm = booted;
     if (stopping.signal.aborted) throw stopping.signal.reason;
     const ssh = await waitForSsh(
@@ -96,6 +101,7 @@ async function start(argv: string[]): Promise<number> {
       size,
       pid: booted.pid,
       port: booted.port,
+      sitePort,
       privateKeyFile: await savePrivateKey(booted.tmpDir, booted.keys.privateKey),
       hostKey: readFileSync(join(booted.sharedDir, 'host_ed25519_key.pub'), 'utf8').trim(),
       tmpDir: booted.tmpDir,
@@ -104,7 +110,7 @@ async function start(argv: string[]): Promise<number> {
       startedAt: new Date().toISOString(),
     });
     process.stdout.write(
-      `VM size ${size} running: pid ${booted.pid}, SSH on 127.0.0.1:${booted.port}, console ${consoleLog}${emulated ? ', emulated (TCG)' : ''}\n`,
+      `VM size ${size} running: pid ${booted.pid}, SSH on 127.0.0.1:${booted.port}, site port ${GUEST_SITE_PORT} on 127.0.0.1:${sitePort}, console ${consoleLog}${emulated ? ', emulated (TCG)' : ''}\n`,
     );
   } catch (err) {
     await (vm as BootedVm | null)?.destroy(2_000);

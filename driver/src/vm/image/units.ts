@@ -71,6 +71,8 @@ export interface GuestFilesInput {
   /** Node flags from tsherve's shebang (servers/registry.ts shebangNodeFlags). */
   tsherveNodeFlags: readonly string[];
   guest?: GuestSpec;
+  /** The servers' listen address (@host@): 127.0.0.1 in the VMs; 0.0.0.0 on a hosts-file machine whose load comes from another machine. */
+  listenHost?: string;
 }
 
 /** The folder of a matrix/impls.json unit.package inside the Debian guest. */
@@ -86,11 +88,11 @@ function shellScript(body: string): string {
   return `#!/bin/bash\nset -o errexit -o nounset -o pipefail\n\n${body.trimEnd()}\n`;
 }
 
-function serverUnit(impl: ImplSpec, size: VmSize, g: GuestSpec): string {
+function serverUnit(impl: ImplSpec, size: VmSize, g: GuestSpec, listenHost = '127.0.0.1'): string {
   const values = {
     webroot: g.paths.webroot,
     mapUrl: mapUrls(g).mapUrl,
-    host: '127.0.0.1',
+    host: listenHost,
     cpus: size.cpus,
     nginxConf: `${DEBIAN_LAYOUT.site}/nginx.conf`,
     sitePort: impl.sitePort,
@@ -187,7 +189,7 @@ export function renderGuestFiles(input: GuestFilesInput): GuestFile[] {
       `${JSON.stringify({ name, cpus, memoryMiB, vus, loadgenCpus, serverCpuList, loadgenCpuList, vmCores, vmMemoryMiB, loadgen: 'dedicated' })}\n`,
     );
     file(`${dir}/units/bench-redirect-map.service`, mapUnit(size, g));
-    for (const impl of input.impls) file(`${dir}/units/${impl.unit.name}.service`, serverUnit(impl, size, g));
+    for (const impl of input.impls) file(`${dir}/units/${impl.unit.name}.service`, serverUnit(impl, size, g, input.listenHost));
   }
   file('/etc/systemd/system-generators/server-bench-size', sizeGenerator(), 0o755);
 
