@@ -1,8 +1,9 @@
 // A real VM, end to end (CI: .ci/vm-e2e; not in `npm test`, it boots QEMU three times): the Debian
 // guest image built (or found cached) by `server-bench vm image build`; `vm start --size 1` and
-// `vm exec`; the running guest then plays a remote Debian machine for --backend hosts (hosts check,
-// hosts provision twice, a real cell and a profiled one through bench --backend hosts --profile, the
-// one-line failures); `vm stop`; `bench --backend vm --image debian` with every implementation the
+// `vm exec`; the running guest then plays a remote Debian machine for --backend hosts, with this
+// machine as its separate generator machine through a real sshd (hosts check, hosts provision twice,
+// a real cell and a profiled one through bench --backend hosts --profile with the load relayed here,
+// the one-line failures); `vm stop`; `bench --backend vm --image debian` with every implementation the
 // image carries; and a bench interrupted mid-cell. Asserts verified and stored cells, emulated exactly
 // when the runner chose TCG, the size's memory limit enforced by the guest's cgroup (memory.peak read
 // there), and no QEMU, disk or temp folder left. Prints how long each phase took.
@@ -14,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { startSshd } from '../support/sshd.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
 import { defaultCacheDir } from '../../src/servers/registry.js';
 import { vmSizeOf } from '../../src/run/matrix-files.js';
 import { loadRun } from '../../src/results/store.js';
@@ -39,9 +40,24 @@ let vmTmpDir = '';
 // --backend hosts: the running guest as a machine of size 1.
 let hostsFile = '';
 let ssh: { user: string; host: string; port: number; identityFile: string; hostKey: string };
+// Its generator machine: this machine through a real sshd on 127.0.0.1, reaching the guest's site port as QEMU forwards it.
+let genSshd: TestSshd | null = null;
+let sitePort = 0;
 
-async function writeHosts(file: string, over: Partial<typeof ssh> = {}): Promise<string> {
-  await writeFile(file, JSON.stringify({ hosts: { '1': { ssh: { ...ssh, ...over }, serverCpus: [0], generatorCpus: [1] } } }, null, 2));
+/** The hosts file for the guest as size 1; `generator`: with this machine as its generator machine. */
+async function writeHosts(file: string, over: Partial<typeof ssh> = {}, generator = false): Promise<string> {
+  const g = genSshd;
+  const gen =
+    generator && g
+      ? {
+          generator: {
+            ssh: { user: g.user, host: '127.0.0.1', port: g.port, identityFile: g.identityFile, hostKey: g.hostKeyLine },
+            cpus: [1],
+            serverAddress: `127.0.0.1:${sitePort}`,
+          },
+        }
+      : {};
+  await writeFile(file, JSON.stringify({ hosts: { '1': { ssh: { ...ssh, ...over }, serverCpus: [0], generatorCpus: [1], ...gen } } }, null, 2));
   return file;
 }
 
@@ -57,10 +73,28 @@ function cli(args: string[], timeoutMs: number): ResultPromise<{ reject: false; 
   });
 }
 
-/** `bench` on the Debian guest, size 1, one repetition of `duration` cells with wrk, TCG allowed; `more` after. */
+/** `bench` on the Debian guest, size 1, one repetition of `duration` cells (2 s warm-up) with wrk, TCG allowed; `more` after. */
 function debianBench(duration: string, more: string[], timeoutMs: number): ReturnType<typeof cli> {
   return cli(
-    ['bench', '--backend', 'vm', '--image', 'debian', '--sizes', '1', '--reps', '1', '--duration', duration, '--engine', 'wrk', '--allow-tcg', ...more],
+    [
+      'bench',
+      '--backend',
+      'vm',
+      '--image',
+      'debian',
+      '--sizes',
+      '1',
+      '--reps',
+      '1',
+      '--duration',
+      duration,
+      '--warmup',
+      '2s',
+      '--engine',
+      'wrk',
+      '--allow-tcg',
+      ...more,
+    ],
     timeoutMs,
   );
 }
@@ -114,6 +148,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // A failed assertion must not leave a VM running.
   if (xdg) await cli(['vm', 'stop', '--size', '1'], MINUTE).catch(() => undefined);
+  await genSshd?.stop();
   await rm(work, { recursive: true, force: true });
   process.stderr.write(`vm-e2e timings (s): ${timings.map(([p, s]) => `${p} ${s.toFixed(1)}`).join(', ')}\n`);
 });
@@ -190,9 +225,16 @@ describe('the Debian guest in a real QEMU', () => {
   it(
     'hosts check: the guest as a machine is reachable and not provisioned yet (one line)',
     async () => {
-      const state = JSON.parse(await readFile(join(xdg, 'server-bench', 'vm', '1.json'), 'utf8')) as { port: number; privateKeyFile: string; hostKey: string };
+      const state = JSON.parse(await readFile(join(xdg, 'server-bench', 'vm', '1.json'), 'utf8')) as {
+        port: number;
+        sitePort: number;
+        privateKeyFile: string;
+        hostKey: string;
+      };
       ssh = { user: 'root', host: '127.0.0.1', port: state.port, identityFile: state.privateKeyFile, hostKey: state.hostKey };
-      hostsFile = await writeHosts(join(work, 'hosts.json'));
+      sitePort = state.sitePort;
+      genSshd = await startSshd();
+      hostsFile = await writeHosts(join(work, 'hosts.json'), {}, true);
       const check = await timed('hosts check (not provisioned)', () => cli(['hosts', 'check', '--hosts', hostsFile], 5 * MINUTE));
       expect(check.exitCode, check.all).toBe(ExitCode.environment);
       expect(check.stdout.trim().split('\n')).toHaveLength(1);
@@ -234,13 +276,15 @@ describe('the Debian guest in a real QEMU', () => {
     35 * MINUTE,
   );
 
-  // One boot serves --backend hosts and bench --profile in the guest (issue 14): the profiled cell
-  // runs k6test's recorder there and comes back through the same SFTP pull as the VM backend's.
+  // One boot serves --backend hosts with a separate generator machine (issue 18) and bench --profile in
+  // the guest (issue 14): k6test there relays each load run to this machine's wrk (through the sshd
+  // above, against the forwarded site port) and records the server with perf; the profiled cell comes
+  // back through the same SFTP pull as the VM backend's.
   it(
-    "bench --backend hosts --profile: real cells there, stored with the facts measured there; perf in the machine names tsherve's own JavaScript functions",
+    "bench --backend hosts --profile with a generator machine: real cells there, the load from here, the path measured, facts measured there; perf in the machine names tsherve's own JavaScript functions",
     async () => {
       const before = new Set(await readdir(reports));
-      const r = await timed('bench --backend hosts --profile (tsherve, 5 s cells)', () =>
+      const r = await timed('bench --backend hosts --profile, generator machine (tsherve, 5 s cells)', () =>
         cli(
           [
             'bench',
@@ -284,12 +328,29 @@ describe('the Debian guest in a real QEMU', () => {
         ['tsherve-1cpu-r1', false],
         ['tsherve-1cpu-r2', true],
       ]);
+      const g = genSshd as TestSshd;
+      const gen = loaded.run.machines?.['1']?.generator;
+      expect(gen).toMatchObject({ target: `${g.user}@127.0.0.1:${g.port}`, cpus: [1], serverAddress: `127.0.0.1:${sitePort}` });
+      expect(gen?.rttMs ?? 0).toBeGreaterThan(0);
+      expect(gen?.linkBytesPerSecond ?? 0).toBeGreaterThan(0);
+      process.stderr.write(
+        `vm-e2e: generator machine: RTT ${gen?.rttMs?.toFixed(3)} ms median, link ${((gen?.linkBytesPerSecond ?? 0) / 1e6).toFixed(1)} MB/s\n`,
+      );
       for (const cell of loaded.cells) {
         expect(cell.requests, cell.id).toBeGreaterThan(0);
+        // The server's CPU measured in the guest; the load's here, on the generator machine's core 1.
+        expect(cell.resources.serverCpuSeconds ?? 0, cell.id).toBeGreaterThan(0);
+        expect(cell.resources.loadgenCpus, cell.id).toEqual([1]);
+        expect(cell.resources.loadgenCpuSeconds ?? 0, cell.id).toBeGreaterThan(0);
+        expect(
+          cell.warnings.map((w) => w.code),
+          cell.id,
+        ).not.toContain('cores-shared');
         process.stderr.write(
-          `vm-e2e: hosts ${cell.id}: ${cell.requests} requests, ${cell.reqPerSec.toFixed(0)} req/s, ${cell.profile ? `profile ${cell.profile.samples} samples` : 'unprofiled'}\n`,
+          `vm-e2e: hosts ${cell.id}: ${cell.requests} requests, ${cell.reqPerSec.toFixed(0)} req/s, ${(cell.bytesPerSec / 1e6).toFixed(2)} MB/s, ${cell.profile ? `profile ${cell.profile.samples} samples` : 'unprofiled'}; warnings: ${cell.warnings.map((w) => w.code).join(', ')}\n`,
         );
       }
+      expect(await readFile(join(runDir, 'report.md'), 'utf8')).toMatch(/load from .*RTT .*link /);
       expect(await readFile(join(runDir, 'report.md'), 'utf8')).toMatch(/- Machine size 1: bench-1 \(root@127\.0\.0\.1:\d+\)/);
       const profiled = loaded.cells.find((c) => c.rep === 2);
       expect(profiled?.profile?.samples ?? 0).toBeGreaterThan(0);
@@ -310,76 +371,11 @@ describe('the Debian guest in a real QEMU', () => {
         2 * MINUTE,
       );
       expect(left.stdout.trim().split('\n')).toEqual(['0', 'nopid', 'inactive']);
+      // Nor of the load here: no wrk, no generator folder.
+      const here = await execa('sh', ['-c', 'pgrep -x wrk | wc -l; ls -d /tmp/server-bench-gen-* 2>/dev/null | wc -l']);
+      expect(here.stdout.trim().split('\n')).toEqual(['0', '0']);
     },
     30 * MINUTE,
-  );
-
-  // A separate generator machine (issue 18 item 3): this machine, through a real sshd on 127.0.0.1,
-  // runs wrk against the guest's site port as QEMU forwards it; the guest keeps the server unit.
-  it(
-    'bench --backend hosts with a generator machine: the load from this machine over the forwarded port, the path measured, the server measured in the guest',
-    async () => {
-      const sshd = await startSshd();
-      try {
-        const state = JSON.parse(await readFile(join(xdg, 'server-bench', 'vm', '1.json'), 'utf8')) as { sitePort: number };
-        const genFile = join(work, 'hosts-gen.json');
-        await writeFile(
-          genFile,
-          JSON.stringify({
-            hosts: {
-              '1': {
-                ssh,
-                serverCpus: [0],
-                generatorCpus: [1],
-                generator: {
-                  ssh: { user: sshd.user, host: '127.0.0.1', port: sshd.port, identityFile: sshd.identityFile, hostKey: sshd.hostKeyLine },
-                  cpus: [1],
-                  serverAddress: `127.0.0.1:${state.sitePort}`,
-                },
-              },
-            },
-          }),
-        );
-        // The units answer on every address once the size has a generator machine.
-        const prov = await timed('hosts provision (generator machine added)', () => cli(['hosts', 'provision', '--hosts', genFile], 10 * MINUTE));
-        expect(prov.exitCode, prov.all).toBe(0);
-        const check = await cli(['hosts', 'check', '--hosts', genFile], 5 * MINUTE);
-        expect(check.exitCode, check.all).toBe(0);
-        const before = new Set(await readdir(reports));
-        const r = await timed('bench --backend hosts, generator machine (tsherve, 5 s)', () =>
-          cli(
-            ['bench', '--backend', 'hosts', '--hosts', genFile, '--sizes', '1', '--impls', 'tsherve', '--reps', '1', '--duration', '5s', '--warmup', '2s'],
-            20 * MINUTE,
-          ),
-        );
-        expect(r.exitCode, r.all).toBe(0);
-        const run = (await readdir(reports)).filter((d) => !before.has(d) && d !== 'index.html');
-        expect(run).toHaveLength(1);
-        const loaded = await loadRun(join(reports, run[0] as string));
-        const gen = loaded.run.machines?.['1']?.generator;
-        expect(gen).toMatchObject({ target: `${sshd.user}@127.0.0.1:${sshd.port}`, cpus: [1], serverAddress: `127.0.0.1:${state.sitePort}` });
-        expect(gen?.rttMs ?? 0).toBeGreaterThan(0);
-        expect(gen?.linkBytesPerSecond ?? 0).toBeGreaterThan(0);
-        const cell = loaded.cells[0];
-        expect(loaded.cells.map((c) => c.id)).toEqual(['tsherve-1cpu-r1']);
-        expect(cell?.requests ?? 0).toBeGreaterThan(0);
-        // The server's CPU was measured in the guest, the generator's here on its own core; no cores-shared.
-        expect(cell?.resources.serverCpuSeconds ?? 0).toBeGreaterThan(0);
-        expect(cell?.resources.loadgenCpus).toEqual([1]);
-        expect(cell?.resources.loadgenCpuSeconds ?? 0).toBeGreaterThan(0);
-        expect(cell?.warnings.map((w) => w.code)).not.toContain('cores-shared');
-        expect(await readFile(join(reports, run[0] as string, 'report.md'), 'utf8')).toMatch(/load from .*RTT .*link /);
-        process.stderr.write(
-          `vm-e2e: generator machine: rtt ${gen?.rttMs} ms, link ${((gen?.linkBytesPerSecond ?? 0) / 1e6).toFixed(1)} MB/s; ${cell?.id}: ${cell?.requests} requests, ${cell?.reqPerSec.toFixed(0)} req/s, ${((cell?.bytesPerSec ?? 0) / 1e6).toFixed(2)} MB/s; warnings: ${cell?.warnings.map((w) => w.code).join(', ')}\n`,
-        );
-        // No wrk left here, no folder of the generator's left in /tmp.
-        const left = await execa('sh', ['-c', 'pgrep -x wrk | wc -l; ls -d /tmp/server-bench-gen-* 2>/dev/null | wc -l']);
-        expect(left.stdout.trim().split('\n')).toEqual(['0', '0']);
-      } finally {
-        await sshd.stop();
-      }
-    },
-    25 * MINUTE,
   );
 
   it(
