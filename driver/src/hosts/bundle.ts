@@ -18,6 +18,8 @@ import { BundleManifestSchema, manifestOf, type BundleManifest } from './bundle-
 
 /** The image's folders the bundle holds (the rest of the guest's files are rendered per machine: hostfiles.ts). */
 const BUNDLE_PATHS = ['/opt/server-bench', '/opt/node'] as const;
+/** tar's flags for files that land root-owned on the machine, whoever packed them here. */
+export const TAR_AS_ROOT = ['--owner=0', '--group=0', '--numeric-owner'] as const;
 /** The same, relative to / (as tar and the machine's listing name them). */
 export const BUNDLE_ROOTS = BUNDLE_PATHS.map((p) => p.slice(1));
 
@@ -62,7 +64,7 @@ export async function hostBundle(o: { log: (line: string) => void; cacheDir?: st
         if (!existsSync(join(staged, p))) throw new EnvironmentError(`the Debian image has no ${p}`, 'rebuild it: server-bench vm image build --force');
       }
       const out = join(tmp, 'bundle.tar.gz');
-      await tool('tar', ['-C', staged, '--owner=0', '--group=0', '--numeric-owner', '-czf', out, ...BUNDLE_ROOTS], 'tar failed (disk full?)');
+      await tool('tar', ['-C', staged, ...TAR_AS_ROOT, '-czf', out, ...BUNDLE_ROOTS], 'tar failed (disk full?)');
       // The unpacked tree and its manifest stay beside the tarball: provision sends only what a machine lacks (bundle-delta.ts).
       const manifest = await manifestOf(staged, BUNDLE_ROOTS);
       await writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest));
